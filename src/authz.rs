@@ -1,0 +1,797 @@
+//! Stages 6 and 9 (decisions): the Cedar policy engine.
+//!
+//! Loads the schema, the policies (each with a stable id and its file and line), the
+//! entities and the mask annotations, validates everything strictly at start-up, and answers
+//! decisions. Two rules hold everywhere: any Cedar evaluation error is a denial (Cedar skips
+//! a policy that errors, so a failing `forbid` would otherwise let a `permit` win), and only
+//! this module can mint a [`Permit`], the proof that a request was authorized which the
+//! upstream call demands.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use cedar_policy::{
+    Authorizer, Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, EvalResult, Policy,
+    PolicyId, PolicySet, Request, RestrictedExpression, Schema, ValidationMode, Validator,
+};
+use miette::Diagnostic;
+use sha2::{Digest, Sha256};
+
+use crate::config::{line_col, PolicyFiles};
+use crate::error::RequestError;
+use crate::masks::MaskKind;
+use crate::routing::{AttrType, AttrValue, RouteTable};
+
+/// One start-up problem with a policy-folder file.
+#[derive(Debug, Clone)]
+pub struct LoadProblem {
+    pub file: PathBuf,
+    /// 1-based; 0 when the problem has no position.
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for LoadProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file.display(),
+                self.line,
+                self.column,
+                self.message
+            )
+        } else {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        }
+    }
+}
+
+/// Every problem found while loading, reported together.
+#[derive(Debug, thiserror::Error)]
+pub struct LoadErrors(pub Vec<LoadProblem>);
+
+impl fmt::Display for LoadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&lines.join("\n"))
+    }
+}
+
+/// Where a policy came from and what it obliges.
+#[derive(Debug, Clone)]
+pub struct PolicyInfo {
+    pub file: PathBuf,
+    pub line: usize,
+    pub mask: Option<MaskKind>,
+}
+
+/// A caller known to the policies: a `User` or an `App` of the entities file.
+#[derive(Debug)]
+pub struct PrincipalInfo {
+    pub uid: EntityUid,
+    pub id: String,
+    pub department: Option<String>,
+    pub active: bool,
+    /// The principal and its ancestors: all a decision needs besides the resource.
+    entities: Entities,
+}
+
+/// The outcome of one Cedar decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub allow: bool,
+    /// Determining policies (sorted): the satisfied permits on allow, the satisfied
+    /// forbids on an explicit deny, none on default deny.
+    pub policies: Vec<String>,
+    /// Evaluation errors; non-empty always means deny.
+    pub errors: Vec<String>,
+    /// On allow: the most restrictive mask of the satisfied permits (`None` = clear).
+    pub mask: Option<MaskKind>,
+}
+
+impl Decision {
+    fn deny_with_error(message: String) -> Decision {
+        Decision {
+            allow: false,
+            policies: Vec::new(),
+            errors: vec![message],
+            mask: None,
+        }
+    }
+}
+
+/// Private to this module: nothing outside it can construct a [`Permit`].
+#[derive(Debug)]
+struct Minted;
+
+/// Proof that the request-level decision allowed the request. The upstream call takes a
+/// `&Permit`, so nothing reaches the CRM without a decision.
+#[derive(Debug)]
+pub struct Permit {
+    pub route: String,
+    pub policies: Vec<String>,
+    _minted: Minted,
+}
+
+/// What every decision of one request shares: who, for which purpose.
+#[derive(Debug)]
+pub struct Scope {
+    pub principal: Arc<PrincipalInfo>,
+    pub purpose: String,
+    context: Context,
+}
+
+/// The loaded, validated policy set with everything decisions need.
+pub struct PolicyEngine {
+    schema: Schema,
+    policies: PolicySet,
+    info: HashMap<String, PolicyInfo>,
+    principals: HashMap<String, Arc<PrincipalInfo>>,
+    actions: HashMap<String, EntityUid>,
+    /// Resource entity types whose record ids some policy can observe (an entity literal of
+    /// that type, or an entity attribute pointing at one): their decisions are keyed by id.
+    id_observable: HashSet<String>,
+    authorizer: Authorizer,
+    revision: String,
+}
+
+impl fmt::Debug for PolicyEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PolicyEngine")
+            .field("revision", &self.revision)
+            .field("policies", &self.info.len())
+            .finish()
+    }
+}
+
+impl PolicyEngine {
+    /// Load schema, policies and entities, and check them against each other and against
+    /// the routes. Every problem found is reported, each with file and line.
+    pub fn load(files: &PolicyFiles, routes: &RouteTable) -> Result<PolicyEngine, LoadErrors> {
+        let mut problems = Vec::new();
+        let mut hasher = Sha256::new();
+
+        let schema_text = read(&files.schema, &mut problems);
+        hasher.update(schema_text.as_bytes());
+        let schema = match Schema::from_cedarschema_str(&schema_text) {
+            Ok((schema, _warnings)) => Some(schema),
+            Err(e) => {
+                problems.push(diagnostic_problem(&files.schema, &schema_text, &e));
+                None
+            }
+        };
+
+        // Parse each file on its own so that positions refer to that file.
+        let mut policies = PolicySet::new();
+        let mut info: HashMap<String, PolicyInfo> = HashMap::new();
+        let mut texts: HashMap<String, (PathBuf, Arc<str>)> = HashMap::new();
+        for file in &files.policies {
+            let text: Arc<str> = read(file, &mut problems).into();
+            hasher.update(text.as_bytes());
+            let set = match PolicySet::from_str(&text) {
+                Ok(set) => set,
+                Err(e) => {
+                    problems.push(diagnostic_problem(file, &text, &e));
+                    continue;
+                }
+            };
+            let starts = statement_starts(&text);
+            let mut parsed: Vec<&Policy> = set.policies().collect();
+            // `from_str` names policies policy0, policy1, … in source order.
+            parsed.sort_by_key(|p| {
+                p.id()
+                    .to_string()
+                    .trim_start_matches("policy")
+                    .parse::<usize>()
+                    .unwrap_or(usize::MAX)
+            });
+            for (i, p) in parsed.into_iter().enumerate() {
+                let (line, column) = starts.get(i).map_or((0, 0), |&off| line_col(&text, off));
+                let stem = file
+                    .file_stem()
+                    .map_or("policy".into(), |s| s.to_string_lossy());
+                let id = match p.annotation("id") {
+                    Some(id) => id.to_string(),
+                    None => format!("{stem}:{line}"),
+                };
+                let at = |message: String| LoadProblem {
+                    file: file.clone(),
+                    line,
+                    column,
+                    message,
+                };
+                if let Some(prev) = info.get(&id) {
+                    problems.push(at(format!(
+                        "policy id `{id}` is already used at {}:{}",
+                        prev.file.display(),
+                        prev.line
+                    )));
+                    continue;
+                }
+                let mask = match p.annotation("mask") {
+                    None => None,
+                    Some(m) => match MaskKind::from_str(m) {
+                        Ok(k) if p.effect() == cedar_policy::Effect::Permit => Some(k),
+                        Ok(_) => {
+                            problems.push(at(format!(
+                                "policy `{id}`: @mask on a forbid has no meaning; a forbid removes"
+                            )));
+                            continue;
+                        }
+                        Err(e) => {
+                            problems.push(at(format!("policy `{id}`: {e}")));
+                            continue;
+                        }
+                    },
+                };
+                for (key, _) in p.annotations() {
+                    if !["id", "mask", "description"].contains(&key) {
+                        problems.push(at(format!(
+                            "policy `{id}`: unknown annotation `@{key}` (known: @id, @mask, @description)"
+                        )));
+                    }
+                }
+                if let Err(e) = policies.add(p.new_id(PolicyId::new(&id))) {
+                    problems.push(at(format!("policy `{id}`: {e}")));
+                    continue;
+                }
+                info.insert(
+                    id.clone(),
+                    PolicyInfo {
+                        file: file.clone(),
+                        line,
+                        mask,
+                    },
+                );
+                texts.insert(id, (file.clone(), text.clone()));
+            }
+        }
+
+        let entities_text = read(&files.entities, &mut problems);
+        hasher.update(entities_text.as_bytes());
+        let revision = hex::encode(hasher.finalize().get(..8).unwrap_or(&[]));
+
+        let Some(schema) = schema else {
+            return Err(LoadErrors(problems));
+        };
+
+        // Strict validation: every policy must type-check against the schema.
+        let validation = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
+        for e in validation.validation_errors() {
+            let id = e.policy_id().to_string();
+            let (file, text) = texts
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| (files.schema.clone(), Arc::from("")));
+            let mut p = diagnostic_problem(&file, &text, e);
+            p.message = format!("policy `{id}`: {}", p.message);
+            if p.line == 0 {
+                if let Some(i) = info.get(&id) {
+                    p.line = i.line;
+                    p.column = 1;
+                }
+            }
+            problems.push(p);
+        }
+
+        let entities = match serde_json::from_str::<serde_json::Value>(&entities_text) {
+            Err(e) => {
+                problems.push(LoadProblem {
+                    file: files.entities.clone(),
+                    line: e.line(),
+                    column: e.column(),
+                    message: format!("invalid JSON: {e}"),
+                });
+                None
+            }
+            Ok(json) => match Entities::from_json_value(json, Some(&schema)) {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    problems.push(LoadProblem {
+                        file: files.entities.clone(),
+                        line: 0,
+                        column: 0,
+                        message: flatten(&e),
+                    });
+                    None
+                }
+            },
+        };
+
+        let actions: HashMap<String, EntityUid> = schema
+            .actions()
+            .map(|a| (a.id().unescaped().to_string(), a.clone()))
+            .collect();
+        check_routes_against_schema(routes, &schema, &actions, files, &mut problems);
+
+        let Some(entities) = entities else {
+            return Err(LoadErrors(problems));
+        };
+        if !problems.is_empty() {
+            return Err(LoadErrors(problems));
+        }
+
+        // Action groups (`access`, `read.fields`) are entities too: every decision's store
+        // carries them, or `action in Action::"…"` would never hold.
+        let action_entities: Vec<Entity> = match schema.action_entities() {
+            Ok(a) => a.iter().cloned().collect(),
+            Err(e) => {
+                return Err(LoadErrors(vec![LoadProblem {
+                    file: files.schema.clone(),
+                    line: 0,
+                    column: 0,
+                    message: flatten(&e),
+                }]))
+            }
+        };
+        let principals = principals_of(&entities, &action_entities).map_err(|m| {
+            LoadErrors(vec![LoadProblem {
+                file: files.entities.clone(),
+                line: 0,
+                column: 0,
+                message: m,
+            }])
+        })?;
+
+        let mut id_observable = HashSet::new();
+        for resource in routes.resources() {
+            let observable = policies.policies().any(|p| {
+                p.entity_literals()
+                    .iter()
+                    .any(|uid| uid.type_name().to_string() == resource.entity_type)
+            }) || entities
+                .iter()
+                .any(|e| entity_refers_to(e, &resource.entity_type));
+            if observable {
+                id_observable.insert(resource.entity_type.clone());
+            }
+        }
+
+        Ok(PolicyEngine {
+            schema,
+            policies,
+            info,
+            principals,
+            actions,
+            id_observable,
+            authorizer: Authorizer::new(),
+            revision,
+        })
+    }
+
+    /// A short hash of schema, policies and entities: the policy revision in audit records.
+    pub fn revision(&self) -> &str {
+        &self.revision
+    }
+
+    pub fn policy_info(&self, id: &str) -> Option<&PolicyInfo> {
+        self.info.get(id)
+    }
+
+    pub fn principal(&self, id: &str) -> Option<&Arc<PrincipalInfo>> {
+        self.principals.get(id)
+    }
+
+    /// Whether decisions on records of this type may depend on the record id.
+    pub fn id_observable(&self, entity_type: &str) -> bool {
+        self.id_observable.contains(entity_type)
+    }
+
+    /// The decision scope of one request.
+    pub fn scope(
+        &self,
+        principal: Arc<PrincipalInfo>,
+        purpose: &str,
+    ) -> Result<Scope, RequestError> {
+        let context = Context::from_pairs([(
+            "purpose".to_string(),
+            RestrictedExpression::new_string(purpose.to_string()),
+        )])
+        .map_err(|e| RequestError::Internal(format!("context: {e}")))?;
+        Ok(Scope {
+            principal,
+            purpose: purpose.to_string(),
+            context,
+        })
+    }
+
+    /// The request-level decision: may this principal perform the route's action on the
+    /// collection, for this purpose? Only an allow mints a [`Permit`].
+    pub fn authorize_request(
+        &self,
+        scope: &Scope,
+        route: &str,
+        action: &str,
+        collection: &str,
+    ) -> (Decision, Option<Permit>) {
+        let decision = match uid("Collection", collection) {
+            Ok(resource) => self.decide(
+                scope,
+                action,
+                Entity::new_no_attrs(resource, HashSet::new()),
+            ),
+            // fail closed
+            Err(e) => Decision::deny_with_error(e),
+        };
+        let permit = decision.allow.then(|| Permit {
+            route: route.to_string(),
+            policies: decision.policies.clone(),
+            _minted: Minted,
+        });
+        (decision, permit)
+    }
+
+    /// One decision on a record entity built from extracted attributes.
+    pub fn decide_record(
+        &self,
+        scope: &Scope,
+        action: &str,
+        entity_type: &str,
+        id: &str,
+        attrs: &[(&str, Option<&AttrValue>)],
+    ) -> Decision {
+        let resource = match uid(entity_type, id) {
+            Ok(r) => r,
+            // fail closed
+            Err(e) => return Decision::deny_with_error(e),
+        };
+        let attrs: HashMap<String, RestrictedExpression> = attrs
+            .iter()
+            .filter_map(|(name, v)| {
+                // A missing value stays missing: policies reading it fail, which denies.
+                let v = (*v)?;
+                let expr = match v {
+                    AttrValue::Str(s) => RestrictedExpression::new_string(s.clone()),
+                    AttrValue::Bool(b) => RestrictedExpression::new_bool(*b),
+                    AttrValue::Long(l) => RestrictedExpression::new_long(*l),
+                };
+                Some((name.to_string(), expr))
+            })
+            .collect();
+        match Entity::new(resource, attrs, HashSet::new()) {
+            Ok(entity) => self.decide(scope, action, entity),
+            // fail closed: a record we cannot describe to Cedar is denied.
+            Err(e) => Decision::deny_with_error(format!("record entity: {e}")),
+        }
+    }
+
+    fn decide(&self, scope: &Scope, action: &str, resource: Entity) -> Decision {
+        let Some(action_uid) = self.actions.get(action) else {
+            // fail closed: an action the schema does not declare is denied.
+            return Decision::deny_with_error(format!("unknown action `{action}`"));
+        };
+        let request = match Request::new(
+            scope.principal.uid.clone(),
+            action_uid.clone(),
+            resource.uid(),
+            scope.context.clone(),
+            Some(&self.schema),
+        ) {
+            Ok(r) => r,
+            Err(e) => return Decision::deny_with_error(format!("request: {e}")),
+        };
+        let entities = match scope
+            .principal
+            .entities
+            .clone()
+            .add_entities([resource], None)
+        {
+            Ok(e) => e,
+            Err(e) => return Decision::deny_with_error(format!("entities: {e}")),
+        };
+        let response = self
+            .authorizer
+            .is_authorized(&request, &self.policies, &entities);
+        let errors: Vec<String> = response
+            .diagnostics()
+            .errors()
+            .map(ToString::to_string)
+            .collect();
+        let mut policies: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(ToString::to_string)
+            .collect();
+        policies.sort();
+        // fail closed: any evaluation error denies, whatever Cedar decided without the
+        // policy that failed.
+        let allow = response.decision() == cedar_policy::Decision::Allow && errors.is_empty();
+        let mask = if allow {
+            policies
+                .iter()
+                .filter_map(|p| self.info.get(p).and_then(|i| i.mask))
+                .max()
+        } else {
+            None
+        };
+        Decision {
+            allow,
+            policies,
+            errors,
+            mask,
+        }
+    }
+}
+
+fn uid(entity_type: &str, id: &str) -> Result<EntityUid, String> {
+    let type_name = EntityTypeName::from_str(entity_type)
+        .map_err(|e| format!("entity type `{entity_type}`: {e}"))?;
+    Ok(EntityUid::from_type_name_and_id(
+        type_name,
+        EntityId::new(id),
+    ))
+}
+
+fn read(path: &Path, problems: &mut Vec<LoadProblem>) -> String {
+    match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(LoadProblem {
+                file: path.to_path_buf(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read: {e}"),
+            });
+            String::new()
+        }
+    }
+}
+
+/// A cedar diagnostic (with source spans) as a problem with line and column.
+fn diagnostic_problem(file: &Path, text: &str, e: &impl Diagnostic) -> LoadProblem {
+    let offset = first_label_offset(e);
+    let (line, column) = offset.map_or((0, 0), |o| line_col(text, o));
+    let mut message = flatten(e);
+    if let Some(help) = e.help() {
+        message = format!("{message} (help: {help})");
+    }
+    LoadProblem {
+        file: file.to_path_buf(),
+        line,
+        column,
+        message,
+    }
+}
+
+fn first_label_offset(e: &dyn Diagnostic) -> Option<usize> {
+    if let Some(mut labels) = e.labels() {
+        if let Some(l) = labels.next() {
+            return Some(l.offset());
+        }
+    }
+    if let Some(related) = e.related() {
+        for r in related {
+            if let Some(mut labels) = r.labels() {
+                if let Some(l) = labels.next() {
+                    return Some(l.offset());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// An error and its sources on one line.
+fn flatten(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        let m = inner.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        src = inner.source();
+    }
+    s
+}
+
+/// Byte offsets where each policy statement starts (annotations included), in order:
+/// statements end at `;` outside strings and comments.
+fn statement_starts(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut starts = Vec::new();
+    let mut i = 0;
+    let mut in_statement = false;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while bytes.get(i).is_some_and(|&c| c != b'\n') {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' => {
+                if !in_statement {
+                    starts.push(i);
+                    in_statement = true;
+                }
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    i += 1;
+                    match c {
+                        b'\\' => i += 1,
+                        b'"' => break,
+                        _ => {}
+                    }
+                }
+                continue;
+            }
+            b';' => in_statement = false,
+            c if c.is_ascii_whitespace() => {}
+            _ => {
+                if !in_statement {
+                    starts.push(i);
+                    in_statement = true;
+                }
+            }
+        }
+        i += 1;
+    }
+    starts
+}
+
+fn check_routes_against_schema(
+    routes: &RouteTable,
+    schema: &Schema,
+    actions: &HashMap<String, EntityUid>,
+    files: &PolicyFiles,
+    problems: &mut Vec<LoadProblem>,
+) {
+    let mut problem = |message: String| {
+        problems.push(LoadProblem {
+            file: files.routes.clone(),
+            line: 0,
+            column: 0,
+            message,
+        })
+    };
+    let types: BTreeSet<String> = schema.entity_types().map(ToString::to_string).collect();
+    if !types.contains("Collection") {
+        problem("the schema must declare `entity Collection` for request-level decisions".into());
+    }
+    for route in routes.routes() {
+        if !actions.contains_key(&route.action) {
+            problem(format!(
+                "route `{}`: action `{}` is not declared in the schema",
+                route.name, route.action
+            ));
+        }
+    }
+    if !actions.contains_key("read") {
+        problem("the schema must declare the row action `read`".into());
+    }
+    for res in routes.resources() {
+        if !types.contains(&res.entity_type) {
+            problem(format!(
+                "resource `{}` is not an entity type of the schema",
+                res.entity_type
+            ));
+            continue;
+        }
+        for g in &res.groups {
+            let action = format!("read.{g}");
+            if !actions.contains_key(&action) {
+                problem(format!(
+                    "resource `{}`: field group `{g}` has no action `{action}` in the schema",
+                    res.entity_type
+                ));
+            }
+        }
+        // The extracted attributes must be exactly what the schema declares: build a sample
+        // entity from the attribute types and let the schema judge it.
+        let attrs: HashMap<String, RestrictedExpression> = res
+            .attributes
+            .iter()
+            .map(|a| {
+                let v = match a.kind {
+                    AttrType::String => RestrictedExpression::new_string(String::new()),
+                    AttrType::Bool => RestrictedExpression::new_bool(false),
+                    AttrType::Long => RestrictedExpression::new_long(0),
+                };
+                (a.name.clone(), v)
+            })
+            .collect();
+        let checked = uid(&res.entity_type, "sample")
+            .and_then(|u| Entity::new(u, attrs, HashSet::new()).map_err(|e| e.to_string()))
+            .and_then(|e| {
+                Entities::from_entities([e], Some(schema))
+                    .map(|_| ())
+                    .map_err(|e| flatten(&e))
+            });
+        if let Err(e) = checked {
+            problem(format!(
+                "resource `{}`: its attributes do not match the schema: {e}",
+                res.entity_type
+            ));
+        }
+    }
+}
+
+fn principals_of(
+    entities: &Entities,
+    action_entities: &[Entity],
+) -> Result<HashMap<String, Arc<PrincipalInfo>>, String> {
+    let mut out = HashMap::new();
+    for e in entities.iter() {
+        let uid = e.uid();
+        let type_name = uid.type_name().to_string();
+        if type_name != "User" && type_name != "App" {
+            continue;
+        }
+        let department = match e.attr("department") {
+            Some(Ok(EvalResult::String(s))) => Some(s),
+            _ => None,
+        };
+        // fail closed: a principal without `active = true` is inactive.
+        let active = matches!(e.attr("active"), Some(Ok(EvalResult::Bool(true))));
+        let mut own = vec![e.clone()];
+        own.extend(action_entities.iter().cloned());
+        for a in entities.ancestors(&uid).into_iter().flatten() {
+            if let Some(anc) = entities.get(a) {
+                own.push(anc.clone());
+            }
+        }
+        let sub = Entities::from_entities(own, None).map_err(|e| flatten(&e))?;
+        let id = uid.id().unescaped().to_string();
+        // Users and Apps share the id space of credentials: an id used twice is ambiguous.
+        if out.contains_key(&id) {
+            return Err(format!(
+                "principal id `{id}` is used by more than one entity"
+            ));
+        }
+        out.insert(
+            id.clone(),
+            Arc::new(PrincipalInfo {
+                uid,
+                id,
+                department,
+                active,
+                entities: sub,
+            }),
+        );
+    }
+    Ok(out)
+}
+
+fn entity_refers_to(e: &Entity, entity_type: &str) -> bool {
+    fn walk(v: &EvalResult, t: &str) -> bool {
+        match v {
+            EvalResult::EntityUid(u) => u.type_name().to_string() == t,
+            EvalResult::Set(s) => s.iter().any(|x| walk(x, t)),
+            EvalResult::Record(r) => r.iter().any(|(_, x)| walk(x, t)),
+            _ => false,
+        }
+    }
+    let json = e.to_json_value().ok();
+    let names: Vec<String> = json
+        .as_ref()
+        .and_then(|j| j.get("attrs"))
+        .and_then(|a| a.as_object())
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    names
+        .iter()
+        .any(|n| matches!(e.attr(n), Some(Ok(v)) if walk(&v, entity_type)))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statement_starts_skip_comments_and_strings() {
+        let text = "// a;\n@id(\"x;y\")\npermit(principal, action, resource);\n\nforbid(principal, action, resource) when { \"a;b\" == \"\" };\n";
+        let starts = statement_starts(text);
+        assert_eq!(starts.len(), 2);
+        assert_eq!(line_col(text, starts[0]).0, 2);
+        assert_eq!(line_col(text, starts[1]).0, 5);
+    }
+}

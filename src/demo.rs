@@ -1,0 +1,310 @@
+//! `crmgate demo`: Santa's company in one command.
+//!
+//! Starts the embedded demo CRM on loopback, crmgate in front of it over HTTPS with the
+//! example policies, prints the tour — what each persona sees of one contact for each of
+//! its purposes — and copy-paste `curl` commands, then serves until Ctrl-C. The tour is
+//! computed by the same policy engine and planner the proxy uses, so it cannot drift.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+use crate::app;
+use crate::config::{Config, Secret};
+use crate::democrm::{self, DemoCrm};
+use crate::filter::{extract_attributes, Outcome, Planner};
+use crate::pipeline::Policies;
+
+/// Demo personas: user id, what they stand for.
+pub const PERSONAS: [(&str, &str); 7] = [
+    ("noelle", "sales"),
+    ("rudolph", "field sales"),
+    ("tinsel", "marketing"),
+    ("holly", "customer service"),
+    ("penny", "accounting"),
+    ("santa", "management"),
+    ("grinch", "former employee, account inactive"),
+];
+
+/// The contact the tour shows.
+pub const TOUR_CONTACT: &str = "1001";
+
+/// One row of the tour: persona × purpose → per field group outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TourRow {
+    pub user: String,
+    pub department: String,
+    pub purpose: String,
+    /// `None` when the row (the whole record) is hidden or the user is inactive.
+    pub groups: Option<Vec<(String, Outcome)>>,
+    pub note: Option<String>,
+}
+
+/// Compute the tour for one record of the demo CRM.
+pub fn tour_rows(config: &Config, policies: &Policies, record: &Value) -> Vec<TourRow> {
+    let mut rows = Vec::new();
+    let Some(resource) = policies.routes.resource("Contact") else {
+        return rows;
+    };
+    let Value::Object(obj) = record else {
+        return rows;
+    };
+    let id = obj
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or(TOUR_CONTACT);
+    for (user, _) in PERSONAS {
+        let Some(principal) = policies.engine.principal(user) else {
+            continue;
+        };
+        let dept = principal.department.clone().unwrap_or_default();
+        let purposes: Vec<String> = config
+            .departments
+            .get(&dept)
+            .map(|d| d.purposes.clone())
+            .unwrap_or_default();
+        if !principal.active {
+            rows.push(TourRow {
+                user: user.into(),
+                department: dept,
+                purpose: "(any)".into(),
+                groups: None,
+                note: Some("account inactive: every request is refused (403)".into()),
+            });
+            continue;
+        }
+        for purpose in purposes {
+            let Ok(scope) = policies.engine.scope(principal.clone(), &purpose) else {
+                continue;
+            };
+            let mut planner = Planner::new(&policies.engine, &scope, resource);
+            let plan = planner.plan(id, extract_attributes(resource, obj));
+            let groups = plan.row.allow.then(|| {
+                resource
+                    .groups
+                    .iter()
+                    .enumerate()
+                    .map(|(g, name)| (name.clone(), plan.outcome(g)))
+                    .collect()
+            });
+            rows.push(TourRow {
+                user: user.into(),
+                department: dept.clone(),
+                purpose,
+                note: (!plan.row.allow).then(|| "record hidden for this purpose".to_string()),
+                groups,
+            });
+        }
+    }
+    rows
+}
+
+/// Render the tour as a compact table with a legend.
+pub fn render_tour(rows: &[TourRow], record: &Value) -> String {
+    let mut out = String::new();
+    let props = record.get("properties");
+    let name = |k: &str| {
+        props
+            .and_then(|p| p.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+    };
+    let _ = writeln!(
+        out,
+        "What each department sees of contact {} ({} {}, {}), per purpose:\n",
+        record.get("id").and_then(Value::as_str).unwrap_or("?"),
+        name("firstname"),
+        name("lastname"),
+        name("lifecyclestage"),
+    );
+    let groups: Vec<String> = rows
+        .iter()
+        .find_map(|r| r.groups.as_ref())
+        .map(|g| g.iter().map(|(n, _)| n.clone()).collect())
+        .unwrap_or_default();
+    let mut header = format!("{:<8} {:<17} {:<20}", "user", "department", "purpose");
+    for g in &groups {
+        let _ = write!(header, " {:<w$}", g, w = col_width(g));
+    }
+    let _ = writeln!(out, "{header}");
+    let _ = writeln!(out, "{}", "-".repeat(header.chars().count()));
+    for r in rows {
+        let mut line = format!("{:<8} {:<17} {:<20}", r.user, r.department, r.purpose);
+        match &r.groups {
+            Some(gs) => {
+                for (g, o) in gs {
+                    let cell = match o {
+                        Outcome::Clear => "clear".to_string(),
+                        Outcome::Masked(k) => k.name().to_string(),
+                        Outcome::Removed => "-".to_string(),
+                    };
+                    let _ = write!(line, " {:<w$}", cell, w = col_width(g));
+                }
+            }
+            None => {
+                let _ = write!(line, " ({})", r.note.as_deref().unwrap_or("hidden"));
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    let _ = writeln!(
+        out,
+        "\nclear = shown as stored; a mask name = shown masked (partial, hash, month_day, …); - = removed."
+    );
+    out
+}
+
+fn col_width(group: &str) -> usize {
+    group.len().max(9)
+}
+
+/// The copy-paste commands printed after the tour.
+pub fn curl_examples(addr: SocketAddr, ca: &Path) -> String {
+    let base = format!("https://localhost:{}", addr.port());
+    let ca = ca.display();
+    let mut s = String::from("Try it (demo API keys are `demo-key-<user>`):\n\n");
+    let examples = [
+        ("noelle", None, "/crm/v3/objects/contacts?limit=5&properties=firstname,lastname,email,billing_iban,date_of_birth"),
+        ("penny", None, "/crm/v3/objects/contacts/1001?properties=firstname,lastname,billing_iban,payment_method,date_of_birth"),
+        ("tinsel", Some("greetings"), "/crm/v3/objects/contacts/1001?properties=firstname,lastname,email,date_of_birth,billing_iban"),
+        ("rudolph", Some("customer_visit"), "/crm/v3/objects/contacts/1001?properties=firstname,lastname,address,city,photo_url"),
+        ("holly", None, "/crm/v3/objects/contacts/1031?properties=firstname,lastname,email,phone,wish_text"),
+        ("santa", Some("contract_fulfilment"), "/crm/v3/objects/contacts?limit=3"),
+        ("grinch", None, "/crm/v3/objects/contacts"),
+    ];
+    for (user, purpose, path) in examples {
+        let purpose = purpose
+            .map(|p| format!(" -H 'X-Purpose: {p}'"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "  curl -s --cacert {ca} -H 'Authorization: Bearer demo-key-{user}'{purpose} '{base}{path}'"
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  curl -s --cacert {ca} -H 'Authorization: Bearer demo-key-tinsel' -H 'Content-Type: application/json' \\\n    -d '{{\"filterGroups\":[{{\"filters\":[{{\"propertyName\":\"lifecyclestage\",\"operator\":\"EQ\",\"value\":\"lead\"}}]}}],\"properties\":[\"firstname\",\"email\",\"wish_text\"]}}' '{base}/crm/v3/objects/contacts/search'"
+    );
+    s
+}
+
+/// Options of `crmgate demo`.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub config: std::path::PathBuf,
+    pub listen: Option<SocketAddr>,
+}
+
+/// Run the demo until Ctrl-C.
+pub async fn run(opts: DemoOptions) -> Result<(), String> {
+    // Secrets the demo makes up for itself unless the operator set them.
+    let upstream_token = random_secret();
+    let hash_key = random_secret();
+    let mut config = Config::load_with_env(&opts.config, |name| match name {
+        "CRMGATE_UPSTREAM_TOKEN" => {
+            Some(std::env::var(name).unwrap_or_else(|_| upstream_token.clone()))
+        }
+        "CRMGATE_HASH_KEY" => Some(std::env::var(name).unwrap_or_else(|_| hash_key.clone())),
+        other => std::env::var(other).ok(),
+    })
+    .map_err(|e| e.to_string())?;
+    if let Some(addr) = opts.listen {
+        config.listen.addr = addr;
+    }
+
+    let token = config
+        .upstream
+        .credential
+        .as_ref()
+        .map(|s| s.expose().to_string())
+        .unwrap_or_default();
+    let crm = Arc::new(DemoCrm::seeded().with_required_token(token));
+    let crm_listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("demo CRM: {e}"))?;
+    let crm_addr = crm_listener.local_addr().map_err(|e| e.to_string())?;
+    config.upstream.base = format!("http://{crm_addr}")
+        .parse()
+        .map_err(|e| format!("demo CRM address: {e}"))?;
+    let tour_record = crm.record_json("contacts", TOUR_CONTACT);
+    tokio::spawn(democrm::serve(
+        crm.clone(),
+        crm_listener,
+        std::future::pending::<()>(),
+    ));
+
+    let ca = config
+        .listen
+        .tls
+        .as_ref()
+        .and_then(|t| t.cert.parent().map(|d| tidy(&d.join("ca.pem"))))
+        .unwrap_or_else(|| "certs/ca.pem".into());
+    let listen = config.listen.addr;
+    let audit_path = tidy(&config.audit.path);
+    let prepared = app::prepare(config.clone())?;
+    let policies = prepared.gateway.policies();
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e} (try --listen 127.0.0.1:0)"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+
+    println!("crmgate demo: Santa's company\n");
+    println!(
+        "  demo CRM (HubSpot-shaped, {} contacts): http://{crm_addr}",
+        crm.contact_count()
+    );
+    println!(
+        "  crmgate (TLS, example policies):        https://localhost:{}",
+        bound.port()
+    );
+    println!(
+        "  audit log:                              {}\n",
+        audit_path.display()
+    );
+    if let Some(record) = &tour_record {
+        println!(
+            "{}",
+            render_tour(&tour_rows(&config, &policies, record), record)
+        );
+    }
+    println!("{}", curl_examples(bound, &ca));
+    println!("Serving until Ctrl-C.");
+
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    app::run(prepared, listener, shutdown)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// `policies/../certs/ca.pem` → `certs/ca.pem`, for paths shown to a person.
+fn tidy(p: &Path) -> std::path::PathBuf {
+    let mut out = std::path::PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn random_secret() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// A secret for callers that need one made up (tests).
+pub fn made_up_secret() -> Secret {
+    Secret::new(random_secret())
+}

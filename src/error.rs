@@ -1,0 +1,283 @@
+//! Request-path errors: one enum, one status table, one problem body.
+//!
+//! Every way a request can fail maps here to exactly one HTTP status, one problem `type` and
+//! one audit outcome. The table in [`RequestError::status`] has no catch-all arm, so adding a
+//! variant forces a decision, and `tests::status_table_is_pinned` pins every row. This module
+//! must never put upstream data, secrets or field values into a message.
+
+use http::StatusCode;
+use serde::Serialize;
+
+/// Everything that can end a request before a filtered response is released.
+///
+/// Messages follow cedar's style: lowercase, no final period, user input in backticks.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// The request line, path, query or headers are ambiguous or malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The method is not one crmgate will ever forward (TRACE, CONNECT, unknown).
+    #[error("method `{0}` is not allowed")]
+    MethodNotAllowed(String),
+    /// The client did not send its request (body) in time.
+    #[error("the request was not received within {0} ms")]
+    RequestTimeout(u64),
+    /// The request body is larger than the configured cap.
+    #[error("request body exceeds {0} bytes")]
+    PayloadTooLarge(usize),
+    /// No credential, or a credential crmgate does not accept.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The principal's account is deactivated.
+    #[error("account `{0}` is inactive")]
+    InactivePrincipal(String),
+    /// `X-Purpose` names a purpose the registry does not know.
+    #[error("unknown purpose `{0}`")]
+    UnknownPurpose(String),
+    /// The purpose exists but this principal may not declare it.
+    #[error("purpose `{purpose}` is not allowed here; allowed: {allowed}")]
+    PurposeNotAllowed { purpose: String, allowed: String },
+    /// Method and path match no configured route: never forwarded.
+    #[error("no route for `{method} {path}`")]
+    NoRoute { method: String, path: String },
+    /// Cedar denied the request itself (or failed to evaluate, which is a denial).
+    #[error("the policy does not permit `{action}` on `{resource}` for purpose `{purpose}`")]
+    Forbidden {
+        action: String,
+        resource: String,
+        purpose: String,
+    },
+    /// A single record was requested and the row decision denied it. Answered as "not found"
+    /// so that a denied record is indistinguishable from a missing one.
+    #[error("record not found")]
+    RecordNotFound,
+    /// The upstream answered with an error status; its body is never passed through.
+    #[error("the CRM answered {0}")]
+    UpstreamStatus(u16),
+    /// The upstream could not be reached or broke the connection.
+    #[error("the CRM could not be reached")]
+    UpstreamUnavailable(String),
+    /// The upstream did not answer in time.
+    #[error("the CRM did not answer within {0} ms")]
+    UpstreamTimeout(u64),
+    /// The upstream answered with something crmgate cannot filter (not JSON, compressed,
+    /// truncated, oversize, partial content): the raw body is never released.
+    #[error("the CRM response cannot be filtered: {0}")]
+    Unfilterable(String),
+    /// The audit record could not be written: no data is released without one.
+    #[error("the audit log is unavailable")]
+    AuditUnavailable,
+    /// A bug or an impossible state; details go to the log, not to the client.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl RequestError {
+    /// The one status table. No catch-all arm: a new variant must be placed here.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::InactivePrincipal(_) => StatusCode::FORBIDDEN,
+            Self::UnknownPurpose(_) => StatusCode::BAD_REQUEST,
+            Self::PurposeNotAllowed { .. } => StatusCode::FORBIDDEN,
+            Self::NoRoute { .. } => StatusCode::NOT_FOUND,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::RecordNotFound => StatusCode::NOT_FOUND,
+            Self::UpstreamStatus(code) => upstream_status(*code),
+            Self::UpstreamUnavailable(_) => StatusCode::BAD_GATEWAY,
+            Self::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Self::Unfilterable(_) => StatusCode::BAD_GATEWAY,
+            Self::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Short machine-readable name: the last part of the problem `type` and the audit reason.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad-request",
+            Self::MethodNotAllowed(_) => "method-not-allowed",
+            Self::RequestTimeout(_) => "request-timeout",
+            Self::PayloadTooLarge(_) => "payload-too-large",
+            Self::Unauthenticated(_) => "unauthenticated",
+            Self::InactivePrincipal(_) => "inactive-principal",
+            Self::UnknownPurpose(_) => "unknown-purpose",
+            Self::PurposeNotAllowed { .. } => "purpose-not-allowed",
+            Self::NoRoute { .. } => "no-route",
+            Self::Forbidden { .. } => "forbidden",
+            Self::RecordNotFound => "record-not-found",
+            Self::UpstreamStatus(_) => "upstream-error",
+            Self::UpstreamUnavailable(_) => "upstream-unavailable",
+            Self::UpstreamTimeout(_) => "upstream-timeout",
+            Self::Unfilterable(_) => "unfilterable-response",
+            Self::AuditUnavailable => "audit-unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// Human-readable title of the problem type.
+    pub fn title(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "Bad request",
+            Self::MethodNotAllowed(_) => "Method not allowed",
+            Self::RequestTimeout(_) => "Request timeout",
+            Self::PayloadTooLarge(_) => "Payload too large",
+            Self::Unauthenticated(_) => "Authentication required",
+            Self::InactivePrincipal(_) => "Account inactive",
+            Self::UnknownPurpose(_) => "Unknown purpose",
+            Self::PurposeNotAllowed { .. } => "Purpose not allowed",
+            Self::NoRoute { .. } => "No such route",
+            Self::Forbidden { .. } => "Access denied by policy",
+            Self::RecordNotFound => "Record not found",
+            Self::UpstreamStatus(_) => "CRM error",
+            Self::UpstreamUnavailable(_) => "CRM unavailable",
+            Self::UpstreamTimeout(_) => "CRM timeout",
+            Self::Unfilterable(_) => "Response cannot be filtered",
+            Self::AuditUnavailable => "Audit log unavailable",
+            Self::Internal(_) => "Internal error",
+        }
+    }
+
+    /// What the client is told. Internal details (upstream connection errors, bugs) stay in
+    /// the log and the audit record; the client gets the generic message.
+    pub fn detail(&self) -> String {
+        self.to_string()
+    }
+
+    /// Extra detail for the operator (log and audit only, never the client).
+    pub fn internal_detail(&self) -> Option<&str> {
+        match self {
+            Self::UpstreamUnavailable(d) | Self::Internal(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The RFC 9457 problem document for this error.
+    pub fn problem(&self, request_id: &str) -> Problem {
+        Problem {
+            kind: format!("urn:crmgate:problem:{}", self.kind()),
+            title: self.title(),
+            status: self.status().as_u16(),
+            detail: self.detail(),
+            request_id: request_id.to_string(),
+        }
+    }
+}
+
+/// Upstream error statuses are kept (a 404 stays a 404) when they are client or server
+/// errors; anything else from the upstream that is not a success becomes a 502.
+fn upstream_status(code: u16) -> StatusCode {
+    match StatusCode::from_u16(code) {
+        Ok(s) if s.is_client_error() || s.is_server_error() => s,
+        _ => StatusCode::BAD_GATEWAY,
+    }
+}
+
+/// An `application/problem+json` body (RFC 9457).
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    pub request_id: String,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    /// Every variant with its status and kind: changing a mapping must change this table.
+    #[test]
+    fn status_table_is_pinned() {
+        let table: Vec<(RequestError, u16, &str)> = vec![
+            (RequestError::BadRequest("x".into()), 400, "bad-request"),
+            (
+                RequestError::MethodNotAllowed("TRACE".into()),
+                405,
+                "method-not-allowed",
+            ),
+            (RequestError::RequestTimeout(10), 408, "request-timeout"),
+            (RequestError::PayloadTooLarge(10), 413, "payload-too-large"),
+            (
+                RequestError::Unauthenticated("x".into()),
+                401,
+                "unauthenticated",
+            ),
+            (
+                RequestError::InactivePrincipal("g".into()),
+                403,
+                "inactive-principal",
+            ),
+            (
+                RequestError::UnknownPurpose("x".into()),
+                400,
+                "unknown-purpose",
+            ),
+            (
+                RequestError::PurposeNotAllowed {
+                    purpose: "x".into(),
+                    allowed: "y".into(),
+                },
+                403,
+                "purpose-not-allowed",
+            ),
+            (
+                RequestError::NoRoute {
+                    method: "GET".into(),
+                    path: "/".into(),
+                },
+                404,
+                "no-route",
+            ),
+            (
+                RequestError::Forbidden {
+                    action: "list".into(),
+                    resource: "contacts".into(),
+                    purpose: "p".into(),
+                },
+                403,
+                "forbidden",
+            ),
+            (RequestError::RecordNotFound, 404, "record-not-found"),
+            (RequestError::UpstreamStatus(404), 404, "upstream-error"),
+            (RequestError::UpstreamStatus(503), 503, "upstream-error"),
+            (RequestError::UpstreamStatus(302), 502, "upstream-error"),
+            (
+                RequestError::UpstreamUnavailable("x".into()),
+                502,
+                "upstream-unavailable",
+            ),
+            (RequestError::UpstreamTimeout(5), 504, "upstream-timeout"),
+            (
+                RequestError::Unfilterable("x".into()),
+                502,
+                "unfilterable-response",
+            ),
+            (RequestError::AuditUnavailable, 503, "audit-unavailable"),
+            (RequestError::Internal("x".into()), 500, "internal"),
+        ];
+        for (err, status, kind) in table {
+            assert_eq!(err.status().as_u16(), status, "{err:?}");
+            assert_eq!(err.kind(), kind, "{err:?}");
+            let p = err.problem("rid");
+            assert_eq!(p.status, status);
+            assert_eq!(p.kind, format!("urn:crmgate:problem:{kind}"));
+            assert_eq!(p.request_id, "rid");
+        }
+    }
+
+    #[test]
+    fn internal_details_never_reach_the_client() {
+        let err = RequestError::UpstreamUnavailable("connect 10.0.0.7:443 refused".into());
+        assert!(!err.problem("r").detail.contains("10.0.0.7"));
+        let err = RequestError::Internal("secret state".into());
+        assert!(!err.problem("r").detail.contains("secret"));
+    }
+}

@@ -1,0 +1,45 @@
+//! crmgate: an attribute-based access control reverse proxy for CRM REST APIs.
+//!
+//! Employees keep their CRM clients; crmgate decides with Cedar policies, per department
+//! and purpose, which requests pass, which records they see and which fields are kept,
+//! masked or removed, and it records every access in a tamper-evident audit log.
+//!
+//! # Layout: the request pipeline, in order
+//!
+//! 1. **listen** — [`server`] (accept loop, limits, graceful shutdown), [`tls`] (rustls).
+//! 2. **sanitize** — [`sanitize`]: one canonical reading of path, query and headers.
+//! 3. **identify** — [`identity`]: who is calling (API keys → `User`/`App` entities).
+//! 4. **purpose** — [`purpose`]: the declared or default purpose, from the registry.
+//! 5. **route** — [`routing`]: method + path → route, resource type, field groups.
+//! 6. **authorize request** — [`authz`]: Cedar; only an allow mints a `Permit`.
+//! 7. **write path** — (not yet: write routes are not configured, so never forwarded).
+//! 8. **forward** — [`upstream`]: pooled client, crmgate's own headers, credential injected.
+//! 9. **filter response** — [`records`] (where the records are), [`filter`] (row and
+//!    field-group decisions, memoised), [`masks`] (type-preserving masks).
+//! 10. **audit** — [`audit`]: one durable record per request before the response leaves.
+//!
+//! [`pipeline`] ties the stages together: `handle` always writes one response and one audit
+//! record around `handle_inner`, which has one `?` per stage. [`error`] is the one error enum
+//! of the request path with its status table. [`config`] parses the TOML configuration into
+//! typed values at start-up; [`app`] assembles and starts everything. [`democrm`] is the
+//! embedded demo CRM (Santa's company), [`demo`] the guided demo, [`certs`] the dev PKI.
+
+pub mod app;
+pub mod audit;
+pub mod authz;
+pub mod certs;
+pub mod config;
+pub mod demo;
+pub mod democrm;
+pub mod error;
+pub mod filter;
+pub mod identity;
+pub mod masks;
+pub mod pipeline;
+pub mod purpose;
+pub mod records;
+pub mod routing;
+pub mod sanitize;
+pub mod server;
+pub mod tls;
+pub mod upstream;

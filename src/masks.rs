@@ -1,0 +1,287 @@
+//! Filter stage, value level: the mask kinds a `@mask("…")` policy annotation can ask for.
+//!
+//! A mask turns a string property value into a less revealing string of the same JSON type.
+//! It must never widen what is shown, never change a value's JSON type (a client that expects
+//! a string gets a string), and never be applied to a value it cannot mask safely: such a
+//! value is removed instead (fail closed).
+
+use std::fmt;
+use std::str::FromStr;
+
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+
+use crate::config::Secret;
+
+/// Mask kinds, ordered from least to most restrictive: when several satisfied permits carry
+/// masks, the greatest one applies (XACML-style obligations, most restrictive wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MaskKind {
+    /// Dates: only day and month (`--12-24`), for birthday greetings.
+    MonthDay,
+    /// Dates: only the year (`1985`).
+    Year,
+    /// A hint of the value: `s***@northpole.example`, `***1234`, `E***`.
+    Partial,
+    /// A keyed pseudonym (HMAC-SHA256, one key per purpose): stable, joinable within a
+    /// purpose, not across purposes, not reversible without the key.
+    Hash,
+    /// A fixed placeholder.
+    Redact,
+    /// JSON `null`.
+    Null,
+}
+
+/// The placeholder of the `redact` mask.
+pub const REDACTED: &str = "[redacted]";
+
+impl MaskKind {
+    pub const ALL: [MaskKind; 6] = [
+        MaskKind::MonthDay,
+        MaskKind::Year,
+        MaskKind::Partial,
+        MaskKind::Hash,
+        MaskKind::Redact,
+        MaskKind::Null,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MaskKind::MonthDay => "month_day",
+            MaskKind::Year => "year",
+            MaskKind::Partial => "partial",
+            MaskKind::Hash => "hash",
+            MaskKind::Redact => "redact",
+            MaskKind::Null => "null",
+        }
+    }
+}
+
+impl fmt::Display for MaskKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for MaskKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        MaskKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = MaskKind::ALL.iter().map(|k| k.name()).collect();
+                format!("unknown mask `{s}`; known masks: {}", known.join(", "))
+            })
+    }
+}
+
+/// Per-purpose pseudonym keys, derived from the configured master key.
+#[derive(Clone)]
+pub struct HashKeys {
+    master: Secret,
+}
+
+impl fmt::Debug for HashKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HashKeys(<redacted>)")
+    }
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+impl HashKeys {
+    pub fn new(master: Secret) -> Self {
+        Self { master }
+    }
+
+    /// The key for one purpose: HMAC(master, "crmgate/hash/v1/" + purpose). Pseudonyms made
+    /// for one purpose cannot be joined with those made for another.
+    pub fn for_purpose(&self, purpose: &str) -> PurposeKey {
+        let mut mac = mac_with(self.master.expose().as_bytes());
+        mac.update(b"crmgate/hash/v1/");
+        mac.update(purpose.as_bytes());
+        PurposeKey(mac.finalize().into_bytes().to_vec())
+    }
+}
+
+/// One purpose's pseudonym key.
+#[derive(Clone)]
+pub struct PurposeKey(Vec<u8>);
+
+impl fmt::Debug for PurposeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PurposeKey(<redacted>)")
+    }
+}
+
+fn mac_with(key: &[u8]) -> HmacSha256 {
+    // HMAC accepts keys of any length, so this cannot fail; fall back to an empty-keyed MAC
+    // type-wise only to avoid a panic path.
+    match HmacSha256::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => <HmacSha256 as hmac::digest::KeyInit>::new(&Default::default()),
+    }
+}
+
+/// Apply a mask to a JSON value. Returns `None` when the value must be removed instead:
+/// masks only apply to strings, and a typed value (number, bool, object, array) is never
+/// turned into a string. `null` stays `null`: there is nothing to reveal.
+pub fn apply(kind: MaskKind, value: &Value, key: &PurposeKey) -> Option<Value> {
+    match value {
+        Value::Null => Some(Value::Null),
+        Value::String(s) => Some(match kind {
+            MaskKind::Null => Value::Null,
+            other => Value::String(mask_str(other, s, key)),
+        }),
+        // fail closed: a typed value cannot be masked without changing its type.
+        _ => None,
+    }
+}
+
+/// Mask one string. `Null` is handled by [`apply`]; here it degrades to `redact`.
+pub fn mask_str(kind: MaskKind, s: &str, key: &PurposeKey) -> String {
+    match kind {
+        MaskKind::Redact | MaskKind::Null => REDACTED.to_string(),
+        MaskKind::Partial => partial(s),
+        MaskKind::Hash => pseudonym(s, key),
+        MaskKind::MonthDay => match split_date(s) {
+            Some((_, m, d)) => format!("--{m}-{d}"),
+            // fail closed: not a date, so nothing of it may be shown.
+            None => REDACTED.to_string(),
+        },
+        MaskKind::Year => match split_date(s) {
+            Some((y, _, _)) => y.to_string(),
+            None => REDACTED.to_string(),
+        },
+    }
+}
+
+fn pseudonym(s: &str, key: &PurposeKey) -> String {
+    let mut mac = mac_with(&key.0);
+    mac.update(s.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    format!("h_{}", hex::encode(digest.get(..12).unwrap_or(&[])))
+}
+
+/// `YYYY-MM-DD` (optionally followed by a time) → its parts.
+fn split_date(s: &str) -> Option<(&str, &str, &str)> {
+    let y = s.get(0..4)?;
+    let m = s.get(5..7)?;
+    let d = s.get(8..10)?;
+    let seps = (s.get(4..5)?, s.get(7..8)?);
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    let rest_ok = s.len() == 10 || s.get(10..11).is_some_and(|c| c == "T" || c == " ");
+    (seps == ("-", "-") && digits(y) && digits(m) && digits(d) && rest_ok).then_some((y, m, d))
+}
+
+/// Partial mask: e-mail keeps the first character of the local part and the domain; a value
+/// that is mostly digits (phone, IBAN, card) keeps its last four digits; anything else keeps
+/// its first character. Short values are fully redacted, since a "hint" would be most of it.
+fn partial(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() < 4 {
+        return "***".to_string();
+    }
+    if let Some((local, domain)) = s.split_once('@') {
+        if let Some(first) = local.chars().next() {
+            return format!("{first}***@{domain}");
+        }
+    }
+    let digits: Vec<char> = chars.iter().copied().filter(char::is_ascii_digit).collect();
+    if digits.len() >= 6 && digits.len() * 2 >= chars.iter().filter(|c| !c.is_whitespace()).count()
+    {
+        let tail: String = digits.iter().skip(digits.len().saturating_sub(4)).collect();
+        return format!("***{tail}");
+    }
+    match chars.first() {
+        Some(first) => format!("{first}***"),
+        None => "***".to_string(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn key(p: &str) -> PurposeKey {
+        HashKeys::new(Secret::new("0123456789abcdef0123")).for_purpose(p)
+    }
+
+    #[test]
+    fn masks_keep_strings_strings() {
+        let k = key("greetings");
+        for kind in MaskKind::ALL {
+            let out = apply(kind, &json!("1985-12-24"), &k).unwrap();
+            if kind == MaskKind::Null {
+                assert!(out.is_null());
+            } else {
+                assert!(out.is_string(), "{kind}");
+            }
+        }
+    }
+
+    #[test]
+    fn typed_values_are_removed_not_stringified() {
+        let k = key("p");
+        for v in [json!(true), json!(3), json!({"a": 1}), json!([1])] {
+            for kind in MaskKind::ALL {
+                assert_eq!(apply(kind, &v, &k), None, "{kind} on {v}");
+            }
+        }
+    }
+
+    #[test]
+    fn dates() {
+        let k = key("p");
+        assert_eq!(mask_str(MaskKind::MonthDay, "1985-12-24", &k), "--12-24");
+        assert_eq!(mask_str(MaskKind::Year, "1985-12-24", &k), "1985");
+        assert_eq!(
+            mask_str(MaskKind::MonthDay, "2001-02-03T04:05:06Z", &k),
+            "--02-03"
+        );
+        assert_eq!(mask_str(MaskKind::MonthDay, "Christmas", &k), REDACTED);
+        assert_eq!(mask_str(MaskKind::Year, "1985-1-24", &k), REDACTED);
+    }
+
+    #[test]
+    fn partial_hints() {
+        let k = key("p");
+        assert_eq!(
+            mask_str(MaskKind::Partial, "santa@northpole.example", &k),
+            "s***@northpole.example"
+        );
+        assert_eq!(
+            mask_str(MaskKind::Partial, "DE89 3704 0044 0532 0130 00", &k),
+            "***3000"
+        );
+        assert_eq!(mask_str(MaskKind::Partial, "+49 30 1234567", &k), "***4567");
+        assert_eq!(mask_str(MaskKind::Partial, "Ebenezer", &k), "E***");
+        assert_eq!(mask_str(MaskKind::Partial, "Bo", &k), "***");
+    }
+
+    #[test]
+    fn pseudonyms_are_stable_per_purpose_and_differ_across_purposes() {
+        let a = mask_str(MaskKind::Hash, "Scrooge", &key("greetings"));
+        let b = mask_str(MaskKind::Hash, "Scrooge", &key("greetings"));
+        let c = mask_str(MaskKind::Hash, "Scrooge", &key("survey"));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert!(!a.contains("Scrooge"));
+    }
+
+    #[test]
+    fn most_restrictive_wins_by_order() {
+        assert!(MaskKind::Null > MaskKind::Redact);
+        assert!(MaskKind::Redact > MaskKind::Hash);
+        assert!(MaskKind::Hash > MaskKind::Partial);
+        assert!(MaskKind::Partial > MaskKind::MonthDay);
+        assert!("bogus"
+            .parse::<MaskKind>()
+            .unwrap_err()
+            .contains("month_day"));
+    }
+}

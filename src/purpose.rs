@@ -1,0 +1,70 @@
+//! Stage 4, purpose: which registered purpose this request serves.
+//!
+//! The caller may declare one with `X-Purpose`; it must be in the registry (else 400) and
+//! among the purposes the caller's department may declare (else 403). Without a header the
+//! department's default applies; without a default the request is refused. The header is
+//! never forwarded: the CRM sees only what crmgate sends.
+
+use std::collections::BTreeMap;
+
+use http::HeaderMap;
+
+use crate::authz::PrincipalInfo;
+use crate::config::{DepartmentPurposes, Purpose};
+use crate::error::RequestError;
+
+pub const HEADER: &str = "x-purpose";
+
+/// Resolve the purpose of a request.
+pub fn resolve(
+    headers: &HeaderMap,
+    principal: &PrincipalInfo,
+    registry: &BTreeMap<String, Purpose>,
+    departments: &BTreeMap<String, DepartmentPurposes>,
+) -> Result<String, RequestError> {
+    let mut values = headers.get_all(HEADER).iter();
+    let declared = values.next();
+    if values.next().is_some() {
+        return Err(RequestError::BadRequest(
+            "more than one X-Purpose header".into(),
+        ));
+    }
+    let dept = principal
+        .department
+        .as_deref()
+        .and_then(|d| departments.get(d));
+    let allowed = || {
+        dept.map(|d| d.purposes.join(", "))
+            .unwrap_or_else(|| "none".into())
+    };
+    match declared {
+        Some(v) => {
+            let p = v
+                .to_str()
+                .map_err(|_| RequestError::BadRequest("X-Purpose is not readable text".into()))?
+                .trim();
+            if !registry.contains_key(p) {
+                let known: Vec<&str> = registry.keys().map(String::as_str).collect();
+                return Err(RequestError::UnknownPurpose(format!(
+                    "{}`; known purposes: `{}",
+                    p.chars().take(64).collect::<String>(),
+                    known.join("`, `")
+                )));
+            }
+            // fail closed: a principal without a department entry may declare nothing.
+            if !dept.is_some_and(|d| d.purposes.iter().any(|x| x == p)) {
+                return Err(RequestError::PurposeNotAllowed {
+                    purpose: p.to_string(),
+                    allowed: allowed(),
+                });
+            }
+            Ok(p.to_string())
+        }
+        None => dept.and_then(|d| d.default.clone()).ok_or_else(|| {
+            RequestError::BadRequest(format!(
+                "no purpose declared and no default: send `X-Purpose` (allowed: {})",
+                allowed()
+            ))
+        }),
+    }
+}

@@ -1,0 +1,519 @@
+//! Stage 5, route: method + canonical path → the route of the vendor profile.
+//!
+//! The routes file (`policies/routes.toml`) is parsed at start-up into a [`RouteTable`]: each
+//! route names its Cedar action, its resource type, where the records sit in the JSON body
+//! (a compiled JSONPath), and each resource type classifies every property and record field
+//! into a field group. A request that matches no route is never forwarded; a field that no
+//! group names is unclassified and removed.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use jsonpath_rust::parser::model::JpQuery;
+use serde::Deserialize;
+
+use crate::config::{read_toml, ConfigError};
+use crate::error::RequestError;
+
+/// Index of a field group within its resource profile.
+pub type GroupId = usize;
+
+/// Most field groups a resource type may have (group sets are bitmasks).
+pub const MAX_GROUPS: usize = 64;
+
+/// A typed attribute value extracted from a record for Cedar.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AttrValue {
+    Str(String),
+    Bool(bool),
+    Long(i64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttrType {
+    String,
+    Bool,
+    Long,
+}
+
+/// Where an attribute's value comes from in a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttrSource {
+    /// A vendor property (`properties.<name>`), a string that is parsed into the type.
+    Property(String),
+    /// A top-level record field (`archived`).
+    Field(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct AttributeSpec {
+    pub name: String,
+    pub source: AttrSource,
+    pub kind: AttrType,
+    /// Used when the record lacks the value. Without a default, a missing value leaves the
+    /// attribute out of the entity, so every policy that reads it fails → deny.
+    pub default: Option<AttrValue>,
+}
+
+/// One CRM object type: how its records look and how their fields are classified.
+#[derive(Debug)]
+pub struct ResourceProfile {
+    /// Cedar entity type of a record (`Contact`).
+    pub entity_type: String,
+    /// Collection name in paths and `Collection::"…"` (`contacts`).
+    pub collection: String,
+    /// Field group names; a [`GroupId`] indexes this list.
+    pub groups: Vec<String>,
+    pub property_groups: HashMap<String, GroupId>,
+    /// Top-level record fields (typed: kept or removed, never masked).
+    pub field_groups: HashMap<String, GroupId>,
+    /// Record field holding the id (always kept: it names the record).
+    pub id_field: String,
+    /// Record field holding the property map.
+    pub properties_field: String,
+    /// Record field holding property histories, if the vendor has them.
+    pub history_field: Option<String>,
+    /// What the vendor returns when the client names no properties.
+    pub default_properties: Vec<String>,
+    /// What the vendor always adds to an explicit property list.
+    pub always_properties: Vec<String>,
+    pub attributes: Vec<AttributeSpec>,
+}
+
+impl ResourceProfile {
+    pub fn group_id(&self, name: &str) -> Option<GroupId> {
+        self.groups.iter().position(|g| g == name)
+    }
+
+    /// Properties crmgate must ask the upstream for so that the record's attributes can be
+    /// extracted, whatever the client asked for.
+    pub fn attribute_properties(&self) -> impl Iterator<Item = &str> {
+        self.attributes.iter().filter_map(|a| match &a.source {
+            AttrSource::Property(p) => Some(p.as_str()),
+            AttrSource::Field(_) => None,
+        })
+    }
+}
+
+/// Where records sit in a response body.
+#[derive(Debug)]
+pub enum RecordSelector {
+    /// The body is one record.
+    Root,
+    /// A JSONPath (RFC 9535) selecting the records; the source text is kept for messages.
+    Path { source: String, query: JpQuery },
+}
+
+/// How a request body names the properties to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestBody {
+    /// No body is forwarded.
+    None,
+    /// A JSON object whose `properties` array names the properties (HubSpot search and
+    /// batch read); crmgate adds the attribute properties to it.
+    JsonProperties,
+}
+
+#[derive(Debug)]
+pub struct Route {
+    pub name: String,
+    pub method: http::Method,
+    segments: Vec<Segment>,
+    /// Request-level Cedar action (`list`, `get`, `search`).
+    pub action: String,
+    pub resource: Arc<ResourceProfile>,
+    pub records: RecordSelector,
+    /// Top-level body keys kept as they are (paging, totals): everything else that is not a
+    /// record, or on the way to one, is removed.
+    pub envelope: Vec<String>,
+    /// Query parameters the client may send; any other is rejected.
+    pub query: HashSet<String>,
+    /// Query parameter naming properties (`properties`), if the route has one.
+    pub properties_param: Option<String>,
+    pub body: RequestBody,
+}
+
+impl Route {
+    /// A single-record route answers 404 when the row decision denies the record.
+    pub fn is_single(&self) -> bool {
+        matches!(self.records, RecordSelector::Root)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Param,
+}
+
+/// A matched route and the id segment, if the path has one.
+#[derive(Debug, Clone)]
+pub struct RouteMatch<'a> {
+    pub route: &'a Route,
+    pub id: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct RouteTable {
+    routes: Vec<Route>,
+    resources: BTreeMap<String, Arc<ResourceProfile>>,
+}
+
+impl RouteTable {
+    /// Find the route for a method and canonical path segments. No match → 404 (never
+    /// forwarded); a path that matches with another method → 405.
+    pub fn find(
+        &self,
+        method: &http::Method,
+        segments: &[String],
+    ) -> Result<RouteMatch<'_>, RequestError> {
+        let mut path_matched = false;
+        for route in &self.routes {
+            let Some(id) = match_segments(&route.segments, segments) else {
+                continue;
+            };
+            if route.method != *method {
+                path_matched = true;
+                continue;
+            }
+            return Ok(RouteMatch { route, id });
+        }
+        if path_matched {
+            return Err(RequestError::MethodNotAllowed(method.to_string()));
+        }
+        Err(RequestError::NoRoute {
+            method: method.to_string(),
+            path: format!("/{}", segments.join("/")),
+        })
+    }
+
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    pub fn resources(&self) -> impl Iterator<Item = &Arc<ResourceProfile>> {
+        self.resources.values()
+    }
+
+    pub fn resource(&self, entity_type: &str) -> Option<&Arc<ResourceProfile>> {
+        self.resources.get(entity_type)
+    }
+
+    /// Load and compile the routes file.
+    pub fn load(path: &Path) -> Result<RouteTable, ConfigError> {
+        let raw: RawRoutes = read_toml(path)?;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut resources = BTreeMap::new();
+        for (entity_type, r) in raw.resources {
+            let profile = compile_resource(&entity_type, r).map_err(invalid)?;
+            resources.insert(entity_type, Arc::new(profile));
+        }
+        let mut routes = Vec::new();
+        let mut names = HashSet::new();
+        for r in raw.routes {
+            if !names.insert(r.name.clone()) {
+                return Err(invalid(format!("route `{}` is defined twice", r.name)));
+            }
+            let route = compile_route(r, &resources).map_err(invalid)?;
+            routes.push(route);
+        }
+        Ok(RouteTable { routes, resources })
+    }
+}
+
+fn match_segments(pattern: &[Segment], path: &[String]) -> Option<Option<String>> {
+    if pattern.len() != path.len() {
+        return None;
+    }
+    let mut id = None;
+    for (p, s) in pattern.iter().zip(path) {
+        match p {
+            Segment::Literal(l) if l == s => {}
+            Segment::Literal(_) => return None,
+            Segment::Param => id = Some(s.clone()),
+        }
+    }
+    Some(id)
+}
+
+// ---------------------------------------------------------------------------------------
+// Raw file format
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoutes {
+    resources: IndexMap<String, RawResource>,
+    routes: Vec<RawRoute>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawResource {
+    collection: String,
+    #[serde(default = "default_id_field")]
+    id_field: String,
+    #[serde(default = "default_properties_field")]
+    properties_field: String,
+    history_field: Option<String>,
+    #[serde(default)]
+    default_properties: Vec<String>,
+    #[serde(default)]
+    always_properties: Vec<String>,
+    /// group → property names (file order is the order groups are shown in)
+    properties: IndexMap<String, Vec<String>>,
+    /// group → top-level field names
+    #[serde(default)]
+    fields: IndexMap<String, Vec<String>>,
+    #[serde(default)]
+    attributes: IndexMap<String, RawAttribute>,
+}
+
+fn default_id_field() -> String {
+    "id".into()
+}
+fn default_properties_field() -> String {
+    "properties".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAttribute {
+    property: Option<String>,
+    field: Option<String>,
+    #[serde(rename = "type")]
+    kind: AttrType,
+    default: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    name: String,
+    method: String,
+    path: String,
+    action: String,
+    resource: String,
+    records: String,
+    #[serde(default)]
+    envelope: Vec<String>,
+    #[serde(default)]
+    query: Vec<String>,
+    properties_param: Option<String>,
+    #[serde(default = "default_body")]
+    body: RequestBody,
+}
+
+fn default_body() -> RequestBody {
+    RequestBody::None
+}
+
+fn compile_resource(entity_type: &str, r: RawResource) -> Result<ResourceProfile, String> {
+    let ctx = format!("resources.{entity_type}");
+    let mut groups: Vec<String> = Vec::new();
+    let group_of = |g: &str, groups: &mut Vec<String>| -> GroupId {
+        match groups.iter().position(|x| x == g) {
+            Some(i) => i,
+            None => {
+                groups.push(g.to_string());
+                groups.len() - 1
+            }
+        }
+    };
+    let mut property_groups = HashMap::new();
+    for (group, props) in &r.properties {
+        let gid = group_of(group, &mut groups);
+        for p in props {
+            if property_groups.insert(p.clone(), gid).is_some() {
+                return Err(format!("{ctx}: property `{p}` is classified twice"));
+            }
+        }
+    }
+    let mut field_groups = HashMap::new();
+    for (group, fields) in &r.fields {
+        let gid = group_of(group, &mut groups);
+        for f in fields {
+            let reserved = [&r.id_field, &r.properties_field]
+                .into_iter()
+                .chain(r.history_field.as_ref());
+            if reserved.into_iter().any(|x| x == f) {
+                return Err(format!(
+                    "{ctx}: field `{f}` is structural (id, properties or history) and cannot be classified"
+                ));
+            }
+            if field_groups.insert(f.clone(), gid).is_some() {
+                return Err(format!("{ctx}: field `{f}` is classified twice"));
+            }
+        }
+    }
+    if groups.len() > MAX_GROUPS {
+        return Err(format!("{ctx}: more than {MAX_GROUPS} field groups"));
+    }
+    for g in &groups {
+        if !g.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(format!(
+                "{ctx}: field group `{g}` must be letters, digits and `_`"
+            ));
+        }
+    }
+    let mut attributes = Vec::new();
+    for (name, a) in r.attributes {
+        let source = match (a.property, a.field) {
+            (Some(p), None) => AttrSource::Property(p),
+            (None, Some(f)) => AttrSource::Field(f),
+            _ => {
+                return Err(format!(
+                    "{ctx}.attributes.{name}: give exactly one of `property` or `field`"
+                ))
+            }
+        };
+        let default = match a.default {
+            None => None,
+            Some(v) => Some(match (a.kind, v) {
+                (AttrType::String, toml::Value::String(s)) => AttrValue::Str(s),
+                (AttrType::Bool, toml::Value::Boolean(b)) => AttrValue::Bool(b),
+                (AttrType::Long, toml::Value::Integer(i)) => AttrValue::Long(i),
+                (_, v) => {
+                    return Err(format!(
+                        "{ctx}.attributes.{name}: default `{v}` does not have type {:?}",
+                        a.kind
+                    ))
+                }
+            }),
+        };
+        attributes.push(AttributeSpec {
+            name,
+            source,
+            kind: a.kind,
+            default,
+        });
+    }
+    Ok(ResourceProfile {
+        entity_type: entity_type.to_string(),
+        collection: r.collection,
+        groups,
+        property_groups,
+        field_groups,
+        id_field: r.id_field,
+        properties_field: r.properties_field,
+        history_field: r.history_field,
+        default_properties: r.default_properties,
+        always_properties: r.always_properties,
+        attributes,
+    })
+}
+
+fn compile_route(
+    r: RawRoute,
+    resources: &BTreeMap<String, Arc<ResourceProfile>>,
+) -> Result<Route, String> {
+    let ctx = format!("route `{}`", r.name);
+    let method: http::Method = r
+        .method
+        .parse()
+        .map_err(|_| format!("{ctx}: bad method `{}`", r.method))?;
+    let resource = resources
+        .get(&r.resource)
+        .ok_or_else(|| format!("{ctx}: unknown resource `{}`", r.resource))?
+        .clone();
+    let Some(rest) = r.path.strip_prefix('/') else {
+        return Err(format!("{ctx}: path `{}` must start with `/`", r.path));
+    };
+    let mut segments = Vec::new();
+    for s in rest.split('/') {
+        segments.push(match s {
+            "" => return Err(format!("{ctx}: path `{}` has an empty segment", r.path)),
+            "{id}" => Segment::Param,
+            lit if lit.contains('{') || lit.contains('}') => {
+                return Err(format!("{ctx}: only `{{id}}` may be a parameter"))
+            }
+            lit => Segment::Literal(lit.to_string()),
+        });
+    }
+    let records = if r.records == "$" {
+        RecordSelector::Root
+    } else {
+        let query = jsonpath_rust::parser::parse_json_path(&r.records)
+            .map_err(|e| format!("{ctx}: records `{}` is not valid JSONPath: {e}", r.records))?;
+        RecordSelector::Path {
+            source: r.records,
+            query,
+        }
+    };
+    if let Some(p) = &r.properties_param {
+        if !r.query.contains(p) {
+            return Err(format!(
+                "{ctx}: properties_param `{p}` must be one of its query parameters"
+            ));
+        }
+    }
+    Ok(Route {
+        name: r.name,
+        method,
+        segments,
+        action: r.action,
+        resource,
+        records,
+        envelope: r.envelope,
+        query: r.query.into_iter().collect(),
+        properties_param: r.properties_param,
+        body: r.body,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn table() -> RouteTable {
+        RouteTable::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/routes.toml"))
+            .unwrap()
+    }
+
+    fn segs(p: &str) -> Vec<String> {
+        p.trim_start_matches('/')
+            .split('/')
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn demo_routes_match() {
+        let t = table();
+        let m = t
+            .find(&http::Method::GET, &segs("/crm/v3/objects/contacts/1001"))
+            .unwrap();
+        assert_eq!(m.route.name, "contacts.get");
+        assert_eq!(m.id.as_deref(), Some("1001"));
+        let m = t
+            .find(
+                &http::Method::POST,
+                &segs("/crm/v3/objects/contacts/search"),
+            )
+            .unwrap();
+        assert_eq!(m.route.name, "contacts.search");
+    }
+
+    #[test]
+    fn unknown_paths_and_methods_are_refused() {
+        let t = table();
+        let e = t
+            .find(&http::Method::GET, &segs("/crm/v3/objects/deals"))
+            .unwrap_err();
+        assert_eq!(e.status(), 404);
+        let e = t
+            .find(
+                &http::Method::DELETE,
+                &segs("/crm/v3/objects/contacts/1001"),
+            )
+            .unwrap_err();
+        assert_eq!(e.status(), 405);
+    }
+}

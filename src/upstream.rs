@@ -1,0 +1,195 @@
+//! Stage 8, forward: the one way to the CRM.
+//!
+//! Requests are built from scratch, never copied from the client: crmgate's own headers
+//! only (the vendor credential it injects, `Accept-Encoding: identity`, its request id, the
+//! socket peer), no Range, nothing the client sent about identity or hops. Forwarding needs
+//! a [`Permit`], which only the authorization stage can mint. The response is buffered with
+//! a size cap and checked so that only a complete, uncompressed JSON body goes on to the
+//! filter; anything else is a 502, never the raw body.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{
+    HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE,
+};
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+
+use crate::authz::Permit;
+use crate::config::{Secret, UpstreamConfig};
+use crate::error::RequestError;
+
+/// A buffered upstream response that passed the framing checks.
+#[derive(Debug)]
+pub struct UpstreamResponse {
+    pub status: StatusCode,
+    pub body: Bytes,
+}
+
+/// The pooled client to the CRM.
+pub struct Upstream {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    scheme: String,
+    authority: String,
+    credential: Option<Secret>,
+    timeout: Duration,
+    max_body: usize,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("authority", &self.authority)
+            .field("credential", &self.credential)
+            .finish()
+    }
+}
+
+impl Upstream {
+    /// Build the client: HTTP or HTTPS (rustls, the web PKI plus an optional private CA).
+    pub fn new(cfg: &UpstreamConfig) -> Result<Upstream, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(ca) = &cfg.ca_file {
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(ca)
+                .and_then(|it| it.collect())
+                .map_err(|e| format!("upstream.ca_file `{}`: {e}", ca.display()))?;
+            for c in certs {
+                roots
+                    .add(c)
+                    .map_err(|e| format!("upstream.ca_file `{}`: {e}", ca.display()))?;
+            }
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("upstream tls: {e}"))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(https);
+        let scheme = cfg.base.scheme_str().unwrap_or("http").to_string();
+        let authority = cfg
+            .base
+            .authority()
+            .map(|a| a.to_string())
+            .ok_or("upstream.url has no host")?;
+        Ok(Upstream {
+            client,
+            scheme,
+            authority,
+            credential: cfg.credential.clone(),
+            timeout: cfg.timeout,
+            max_body: cfg.max_body_bytes,
+        })
+    }
+
+    /// Send one authorized request and buffer its response.
+    pub async fn send(
+        &self,
+        _permit: &Permit,
+        method: Method,
+        path_and_query: &str,
+        body: Option<Bytes>,
+        request_id: &str,
+        peer: IpAddr,
+    ) -> Result<UpstreamResponse, RequestError> {
+        let uri = format!("{}://{}{}", self.scheme, self.authority, path_and_query);
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(ACCEPT, "application/json")
+            .header(ACCEPT_ENCODING, "identity")
+            .header("x-request-id", request_id)
+            .header("x-forwarded-for", peer.to_string());
+        if let Some(cred) = &self.credential {
+            let mut v =
+                HeaderValue::from_str(&format!("Bearer {}", cred.expose())).map_err(|_| {
+                    RequestError::Internal(
+                        "the upstream credential is not a valid header value".into(),
+                    )
+                })?;
+            v.set_sensitive(true);
+            builder = builder.header(AUTHORIZATION, v);
+        }
+        if body.is_some() {
+            builder = builder.header(CONTENT_TYPE, "application/json");
+        }
+        let request = builder
+            .body(Full::new(body.unwrap_or_default()))
+            .map_err(|e| RequestError::Internal(format!("upstream request: {e}")))?;
+
+        let timeout_ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
+        let exchange = async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| RequestError::UpstreamUnavailable(format!("{e:?}")))?;
+            let (parts, body) = response.into_parts();
+            let status = parts.status;
+            if status == StatusCode::PARTIAL_CONTENT {
+                return Err(RequestError::Unfilterable("partial content (206)".into()));
+            }
+            if !status.is_success() {
+                // The error body is not passed through: crmgate answers with its own.
+                return Err(RequestError::UpstreamStatus(status.as_u16()));
+            }
+            if let Some(enc) = parts.headers.get(CONTENT_ENCODING) {
+                if !enc.as_bytes().eq_ignore_ascii_case(b"identity") {
+                    return Err(RequestError::Unfilterable(format!(
+                        "compressed with `{}`",
+                        String::from_utf8_lossy(enc.as_bytes())
+                    )));
+                }
+            }
+            let is_json = parts
+                .headers
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| {
+                    v.split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_ascii_lowercase()
+                })
+                .is_some_and(|m| m == "application/json" || m.ends_with("+json"));
+            if !is_json {
+                return Err(RequestError::Unfilterable("not JSON".into()));
+            }
+            let body = Limited::new(body, self.max_body)
+                .collect()
+                .await
+                .map_err(|e| {
+                    if e.downcast_ref::<http_body_util::LengthLimitError>()
+                        .is_some()
+                    {
+                        RequestError::Unfilterable(format!("larger than {} bytes", self.max_body))
+                    } else {
+                        RequestError::Unfilterable("truncated or broken body".into())
+                    }
+                })?
+                .to_bytes();
+            Ok(UpstreamResponse { status, body })
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| RequestError::UpstreamTimeout(timeout_ms))?
+    }
+}

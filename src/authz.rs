@@ -270,7 +270,9 @@ impl PolicyEngine {
                 .cloned()
                 .unwrap_or_else(|| (files.schema.clone(), Arc::from("")));
             let mut p = diagnostic_problem(&file, &text, e);
-            p.message = format!("policy `{id}`: {}", p.message);
+            if !p.message.contains(&id) {
+                p.message = format!("policy `{id}`: {}", p.message);
+            }
             if p.line == 0 {
                 if let Some(i) = info.get(&id) {
                     p.line = i.line;

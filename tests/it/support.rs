@@ -1,0 +1,353 @@
+//! Test support: crmgate started on 127.0.0.1:0 over TLS in front of a real upstream (the
+//! demo CRM, or a raw fake that answers with exact bytes), and an HTTPS client that trusts
+//! the dev CA. Everything crosses real sockets.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use crmgate::democrm::{self, DemoCrm};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub const UPSTREAM_TOKEN: &str = "test-upstream-token-7f3a9c";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where the proxy's upstream is.
+pub enum Upstream {
+    Crm(DemoCrm),
+    Addr(SocketAddr),
+}
+
+pub struct Options {
+    pub upstream: Upstream,
+    /// Cedar text used instead of `policies/santa.cedar`.
+    pub policies: Option<String>,
+    pub max_upstream_body: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            upstream: Upstream::Crm(DemoCrm::seeded()),
+            policies: None,
+            max_upstream_body: 8 * 1024 * 1024,
+        }
+    }
+}
+
+pub struct Proxy {
+    pub addr: SocketAddr,
+    pub crm: Option<Arc<DemoCrm>>,
+    pub dir: tempfile::TempDir,
+    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    _stop: Vec<oneshot::Sender<()>>,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Write a config for a proxy on 127.0.0.1:0 into `dir`.
+pub fn write_config(
+    dir: &Path,
+    upstream: SocketAddr,
+    policies: &Path,
+    max_upstream_body: usize,
+) -> PathBuf {
+    let r = repo();
+    std::fs::write(dir.join("upstream.token"), UPSTREAM_TOKEN).unwrap();
+    std::fs::write(dir.join("hash.key"), "test-hash-key-0123456789abcdef").unwrap();
+    let keys: String = [
+        "noelle", "rudolph", "tinsel", "holly", "penny", "santa", "grinch",
+    ]
+    .iter()
+    .map(|u| {
+        format!(
+            "[[identity.api_keys]]\nuser = \"{u}\"\nsha256 = \"{}\"\n",
+            crmgate::config::api_key_digest(&format!("demo-key-{u}"))
+        )
+    })
+    .collect();
+    // Purposes and departments are those of the shipped config.
+    let shipped = std::fs::read_to_string(r.join("policies/crmgate.toml")).unwrap();
+    let registry = &shipped[shipped.find("[purposes.").unwrap()..];
+    let text = format!(
+        r#"[listen]
+addr = "127.0.0.1:0"
+tls_cert = "{certs}/server.pem"
+tls_key = "{certs}/server.key"
+
+[upstream]
+url = "http://{upstream}"
+credential_file = "upstream.token"
+timeout_ms = 5000
+max_body_bytes = {max_upstream_body}
+
+[policies]
+schema = "{pol}/schema.cedarschema"
+policies = ["{policies}"]
+entities = "{pol}/entities.json"
+routes = "{pol}/routes.toml"
+
+[audit]
+path = "audit.jsonl"
+fsync = true
+
+[masks]
+hash_key_file = "hash.key"
+
+{keys}
+{registry}"#,
+        certs = r.join("certs").display(),
+        pol = r.join("policies").display(),
+        policies = policies.display(),
+    );
+    let path = dir.join("crmgate.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+impl Proxy {
+    pub async fn start() -> Proxy {
+        Proxy::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(opts: Options) -> Proxy {
+        let dir = tempfile::tempdir().unwrap();
+        let mut stop = Vec::new();
+        let (upstream_addr, crm) = match opts.upstream {
+            Upstream::Crm(crm) => {
+                let crm = Arc::new(crm.with_required_token(UPSTREAM_TOKEN));
+                let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = l.local_addr().unwrap();
+                let (tx, rx) = oneshot::channel::<()>();
+                stop.push(tx);
+                tokio::spawn(democrm::serve(crm.clone(), l, async {
+                    let _ = rx.await;
+                }));
+                (addr, Some(crm))
+            }
+            Upstream::Addr(a) => (a, None),
+        };
+        let policies = match opts.policies {
+            Some(text) => {
+                let p = dir.path().join("custom.cedar");
+                std::fs::write(&p, text).unwrap();
+                p
+            }
+            None => repo().join("policies/santa.cedar"),
+        };
+        let cfg_path = write_config(dir.path(), upstream_addr, &policies, opts.max_upstream_body);
+        let config = crmgate::config::Config::load(&cfg_path).unwrap();
+        let prepared = crmgate::app::prepare(config).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        stop.push(tx);
+        tokio::spawn(crmgate::app::run(prepared, listener, async {
+            let _ = rx.await;
+        }));
+        Proxy {
+            addr,
+            crm,
+            dir,
+            client: https_client(),
+            _stop: stop,
+        }
+    }
+
+    pub fn crm(&self) -> &DemoCrm {
+        self.crm
+            .as_deref()
+            .expect("this proxy runs in front of the demo CRM")
+    }
+
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        user: Option<&str>,
+        purpose: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut b = http::Request::builder().method(method).uri(format!(
+            "https://127.0.0.1:{}{}",
+            self.addr.port(),
+            path
+        ));
+        if let Some(u) = user {
+            b = b.header("authorization", format!("Bearer demo-key-{u}"));
+        }
+        if let Some(p) = purpose {
+            b = b.header("x-purpose", p);
+        }
+        let body = match body {
+            Some(v) => {
+                b = b.header("content-type", "application/json");
+                Bytes::from(serde_json::to_vec(&v).unwrap())
+            }
+            None => Bytes::new(),
+        };
+        let resp = self
+            .client
+            .request(b.body(Full::new(body)).unwrap())
+            .await
+            .unwrap();
+        let (parts, body) = resp.into_parts();
+        Reply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: body.collect().await.unwrap().to_bytes(),
+        }
+    }
+
+    pub async fn get(&self, path: &str, user: &str, purpose: Option<&str>) -> Reply {
+        self.request("GET", path, Some(user), purpose, None).await
+    }
+
+    pub async fn post(&self, path: &str, user: &str, purpose: Option<&str>, body: Value) -> Reply {
+        self.request("POST", path, Some(user), purpose, Some(body))
+            .await
+    }
+
+    /// All audit records written so far.
+    pub fn audit(&self) -> Vec<Value> {
+        let text = std::fs::read_to_string(self.dir.path().join("audit.jsonl")).unwrap_or_default();
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// The audit record of a reply (matched by request id).
+    pub fn audit_of(&self, reply: &Reply) -> Value {
+        let id = reply
+            .headers
+            .get("x-request-id")
+            .expect("every reply carries x-request-id")
+            .to_str()
+            .unwrap()
+            .to_string();
+        self.audit()
+            .into_iter()
+            .find(|r| r["request_id"] == id.as_str())
+            .unwrap_or_else(|| panic!("no audit record for request {id}"))
+    }
+}
+
+fn https_client() -> Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(repo().join("certs/ca.pem")).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_only()
+        .enable_http1()
+        .build();
+    Client::builder(TokioExecutor::new()).build(https)
+}
+
+/// A fake upstream that answers every request with bytes chosen from the request head, and
+/// records what it received.
+pub struct RawUpstream {
+    pub addr: SocketAddr,
+    pub received: Arc<Mutex<Vec<String>>>,
+}
+
+impl RawUpstream {
+    pub async fn start(respond: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static) -> RawUpstream {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let rec = received.clone();
+        let respond = Arc::new(respond);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut s, _)) = listener.accept().await else {
+                    return;
+                };
+                let rec = rec.clone();
+                let respond = respond.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match s.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&buf).into_owned();
+                    rec.lock().unwrap().push(head.clone());
+                    let out = respond(&head);
+                    let _ = s.write_all(&out).await;
+                    let _ = s.shutdown().await;
+                });
+            }
+        });
+        RawUpstream { addr, received }
+    }
+}
+
+/// An HTTP/1.1 response with the given headers and body (Content-Length set).
+pub fn http_response(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// Property names of a record's `properties`, sorted.
+pub fn prop_names(record: &Value) -> Vec<String> {
+    let mut v: Vec<String> = record["properties"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}

@@ -11,31 +11,52 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::audit::AuditLog;
-use crate::authz::PolicyEngine;
-use crate::config::Config;
+use crate::authz::{LoadErrors, LoadProblem, PolicyEngine};
+use crate::config::{Config, ConfigError};
 use crate::pipeline::{Gateway, Policies};
 use crate::routing::RouteTable;
 use crate::upstream::Upstream;
 use crate::{server, tls};
 
-/// Load routes and policies of a configuration and check them against each other.
-pub fn load_policies(config: &Config) -> Result<Policies, String> {
-    let routes = RouteTable::load(&config.policies.routes).map_err(|e| e.to_string())?;
-    let engine = PolicyEngine::load(&config.policies, &routes).map_err(|e| e.to_string())?;
-    let mut missing: Vec<String> = config
+/// Load routes and policies of a configuration and check them against each other and
+/// against the configuration. Every problem found is returned, each with file and line.
+pub fn load_policies(config: &Config) -> Result<Policies, LoadErrors> {
+    let routes = RouteTable::load(&config.policies.routes).map_err(|e| {
+        LoadErrors(vec![match e {
+            ConfigError::Syntax {
+                path,
+                line,
+                column,
+                message,
+            } => LoadProblem {
+                file: path,
+                line,
+                column,
+                message,
+            },
+            other => LoadProblem {
+                file: config.policies.routes.clone(),
+                line: 0,
+                column: 0,
+                message: other.to_string(),
+            },
+        }])
+    })?;
+    let engine = PolicyEngine::load(&config.policies, &routes)?;
+    let mut problems: Vec<LoadProblem> = config
         .api_keys
         .values()
         .filter(|u| engine.principal(u).is_none())
-        .map(|u| {
-            format!(
-                "{}: api key user `{u}` is not in the entities",
-                config.path.display()
-            )
+        .map(|u| LoadProblem {
+            file: config.path.clone(),
+            line: 0,
+            column: 0,
+            message: format!("api key user `{u}` is not in the entities"),
         })
         .collect();
-    missing.sort();
-    if !missing.is_empty() {
-        return Err(missing.join("\n"));
+    problems.sort_by(|a, b| a.message.cmp(&b.message));
+    if !problems.is_empty() {
+        return Err(LoadErrors(problems));
     }
     Ok(Policies { routes, engine })
 }
@@ -48,7 +69,8 @@ pub struct Prepared {
 
 /// Everything short of binding the port.
 pub fn prepare(config: Config) -> Result<Prepared, String> {
-    let policies = load_policies(&config)?;
+    let policies = load_policies(&config).map_err(|e| e.to_string())?;
+    crate::pipeline::warn_shadow_routes(&policies);
     let tls = match &config.listen.tls {
         Some(files) => Some(TlsAcceptor::from(tls::server_config(files)?)),
         None => None,

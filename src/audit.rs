@@ -38,6 +38,10 @@ pub struct AuditRecord {
     pub route: Option<String>,
     pub action: Option<String>,
     pub policy_revision: String,
+    /// The route is in shadow mode: decisions were made and recorded here, but the client
+    /// received the upstream body unfiltered.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub shadow: bool,
     /// `allow`, `deny` or `error` (the request failed before or after the decision).
     pub decision: &'static str,
     /// Why, when the request did not succeed: the error kind (`unauthenticated`, …).

@@ -372,6 +372,11 @@ impl PolicyEngine {
         &self.revision
     }
 
+    /// Every policy id of the set.
+    pub fn policy_ids(&self) -> impl Iterator<Item = &str> {
+        self.info.keys().map(String::as_str)
+    }
+
     pub fn policy_info(&self, id: &str) -> Option<&PolicyInfo> {
         self.info.get(id)
     }
@@ -663,6 +668,29 @@ fn check_routes_against_schema(
             problem(format!(
                 "route `{}`: action `{}` is not declared in the schema",
                 route.name, route.action
+            ));
+        }
+    }
+    // A field action no resource classifies is dead: policies on it never apply, which is
+    // almost always a typo in the routes file or the schema.
+    let groups_of_actions: BTreeSet<String> = schema
+        .action_groups()
+        .map(|a| a.id().unescaped().to_string())
+        .collect();
+    let classified: BTreeSet<&str> = routes
+        .resources()
+        .flat_map(|r| r.groups.iter().map(String::as_str))
+        .collect();
+    let mut leaf: Vec<&String> = actions
+        .keys()
+        .filter(|a| a.starts_with("read.") && !groups_of_actions.contains(*a))
+        .collect();
+    leaf.sort();
+    for a in leaf {
+        let g = a.trim_start_matches("read.");
+        if !classified.contains(g) {
+            problem(format!(
+                "action `{a}`: no resource has a field group `{g}`, so no policy on it can apply"
             ));
         }
     }

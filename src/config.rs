@@ -111,6 +111,17 @@ pub struct PolicyFiles {
     pub policies: Vec<PathBuf>,
     pub entities: PathBuf,
     pub routes: PathBuf,
+    /// How often to look for changed files (hot reload); `None` = only on SIGHUP.
+    pub watch_interval: Option<Duration>,
+}
+
+impl PolicyFiles {
+    /// Every file a policy revision is made of.
+    pub fn all_files(&self) -> Vec<PathBuf> {
+        let mut v = vec![self.schema.clone(), self.entities.clone(), self.routes.clone()];
+        v.extend(self.policies.iter().cloned());
+        v
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -227,6 +238,13 @@ struct RawPolicies {
     policies: Vec<PathBuf>,
     entities: PathBuf,
     routes: PathBuf,
+    /// Milliseconds between checks for changed policy files; 0 = reload on SIGHUP only.
+    #[serde(default = "default_watch_ms")]
+    watch_interval_ms: u64,
+}
+
+fn default_watch_ms() -> u64 {
+    1000
 }
 
 #[derive(Deserialize)]
@@ -487,6 +505,8 @@ impl Config {
                 policies: raw.policies.policies.iter().map(|p| rel(p)).collect(),
                 entities: rel(&raw.policies.entities),
                 routes: rel(&raw.policies.routes),
+                watch_interval: (raw.policies.watch_interval_ms > 0)
+                    .then(|| Duration::from_millis(raw.policies.watch_interval_ms)),
             },
             audit: AuditConfig {
                 path: rel(&raw.audit.path),

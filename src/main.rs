@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crmgate::{app, certs, demo, democrm};
+use crmgate::{app, certs, cli, demo, democrm, explain};
 
 #[derive(Parser)]
 #[command(
@@ -27,10 +27,45 @@ enum Command {
         #[arg(long, default_value = "policies/crmgate.toml")]
         config: PathBuf,
     },
-    /// Validate configuration, routes, schema, policies and entities; exit 0 when all is well.
+    /// Validate configuration, routes, schema, policies and entities, reporting every
+    /// problem with file and line. Exit 0 ok, 1 error, 3 invalid.
     Check {
         #[arg(long, default_value = "policies/crmgate.toml")]
         config: PathBuf,
+        /// `route=FILE`: a sample upstream body; lists its properties no group classifies.
+        #[arg(long)]
+        sample: Vec<String>,
+    },
+    /// Run policy test files (Cedar run-tests shape, with field-group outcomes).
+    /// Exit 0 all pass, 1 error, 2 failures, 3 invalid policies.
+    Test {
+        /// Directory of `*.json` test files.
+        #[arg(default_value = "policies/tests")]
+        dir: PathBuf,
+        #[arg(long, default_value = "policies/crmgate.toml")]
+        config: PathBuf,
+    },
+    /// Explain, per record and field group, what a persona sees for a purpose and why.
+    Explain {
+        #[arg(long, default_value = "policies/crmgate.toml")]
+        config: PathBuf,
+        /// User or app id (`penny`).
+        #[arg(long)]
+        user: String,
+        /// Purpose (default: the department's default purpose).
+        #[arg(long)]
+        purpose: Option<String>,
+        #[arg(long, default_value = "GET")]
+        method: String,
+        /// Request path, e.g. `/crm/v3/objects/contacts/1001`.
+        #[arg(long)]
+        path: String,
+        /// A sample upstream response body (JSON file) to decide on.
+        #[arg(long)]
+        sample: Option<PathBuf>,
+        /// `text` or `json`.
+        #[arg(long, default_value = "text")]
+        format: String,
     },
     /// Santa's company: the demo CRM, crmgate in front of it, and a tour.
     Demo {
@@ -76,7 +111,26 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Serve { config } => runtime().and_then(|rt| rt.block_on(serve(config))),
-        Command::Check { config } => check(config),
+        Command::Check { config, sample } => return cli::check(&config, &sample),
+        Command::Test { dir, config } => return cli::test(&config, &dir),
+        Command::Explain {
+            config,
+            user,
+            purpose,
+            method,
+            path,
+            sample,
+            format,
+        } => {
+            let question = explain::Question {
+                user,
+                purpose,
+                method,
+                path,
+                sample: None,
+            };
+            return cli::explain(&config, question, sample, format == "json");
+        }
         Command::Demo { config, listen } => {
             runtime().and_then(|rt| rt.block_on(demo::run(demo::DemoOptions { config, listen })))
         }
@@ -126,29 +180,6 @@ async fn serve(config: PathBuf) -> Result<(), String> {
     })
     .await
     .map_err(|e| e.to_string())
-}
-
-fn check(config: PathBuf) -> Result<(), String> {
-    // Secrets come from the deployment's environment; `check` validates the files, so an
-    // unset variable is reported but does not stop the check.
-    let unset = std::cell::RefCell::new(Vec::new());
-    let config = crmgate::config::Config::load_with_env(&config, |name| {
-        std::env::var(name).ok().or_else(|| {
-            unset.borrow_mut().push(name.to_string());
-            Some("placeholder-for-check-only".to_string())
-        })
-    })
-    .map_err(|e| e.to_string())?;
-    for name in unset.borrow().iter() {
-        println!("note: environment variable `{name}` is not set; `serve` needs it");
-    }
-    let policies = app::load_policies(&config)?;
-    println!(
-        "ok: {} routes, policy revision {}",
-        policies.routes.routes().len(),
-        policies.engine.revision()
-    );
-    Ok(())
 }
 
 async fn demo_crm(listen: SocketAddr, token: Option<String>) -> Result<(), String> {

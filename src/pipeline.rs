@@ -5,7 +5,8 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
@@ -41,6 +42,16 @@ pub struct Gateway {
     upstream: Upstream,
     audit: AuditLog,
     hash_keys: HashKeys,
+    reloads: ReloadStatus,
+}
+
+/// What hot reloads did: for logs, metrics and `/readyz`.
+#[derive(Debug, Default)]
+pub struct ReloadStatus {
+    pub succeeded: AtomicU64,
+    pub failed: AtomicU64,
+    /// The problems of the last rejected policy set (cleared by a successful reload).
+    pub last_error: Mutex<Option<String>>,
 }
 
 type Body = Full<Bytes>;
@@ -54,7 +65,43 @@ impl Gateway {
             upstream,
             audit,
             hash_keys,
+            reloads: ReloadStatus::default(),
         }
+    }
+
+    /// Load the policy files again and, only if the new set passes every start-up check,
+    /// swap it in atomically. Requests in flight finish with the revision they started
+    /// with; a set that fails validation never replaces the active one.
+    pub fn reload(&self) -> Result<String, String> {
+        match crate::app::load_policies(&self.config) {
+            Ok(new) => {
+                let revision = new.engine.revision().to_string();
+                warn_shadow_routes(&new);
+                match self.policies.write() {
+                    Ok(mut guard) => *guard = Arc::new(new),
+                    Err(poisoned) => *poisoned.into_inner() = Arc::new(new),
+                }
+                self.reloads.succeeded.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut e) = self.reloads.last_error.lock() {
+                    *e = None;
+                }
+                tracing::info!(revision = %revision, "policies reloaded");
+                Ok(revision)
+            }
+            Err(e) => {
+                let message = e.to_string();
+                self.reloads.failed.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut last) = self.reloads.last_error.lock() {
+                    *last = Some(message.clone());
+                }
+                tracing::error!(problems = %message, "policy reload rejected; the active set stays");
+                Err(message)
+            }
+        }
+    }
+
+    pub fn reload_status(&self) -> &ReloadStatus {
+        &self.reloads
     }
 
     /// The policy revision requests are decided by now.
@@ -219,10 +266,24 @@ impl Gateway {
         rec.latency_us.insert("filter", micros(t));
         let filtered = filtered?;
         record_filtering(rec, &filtered);
+        if route.shadow {
+            // Shadow mode (explicitly configured per route, warned about at start-up): the
+            // decisions above are audited, the upstream body is released as it came.
+            rec.shadow = true;
+            return json_response(upstream.status, upstream.body.to_vec(), request_id);
+        }
         if filtered.single_denied {
             return Err(RequestError::RecordNotFound);
         }
         json_response(upstream.status, filtered.body, request_id)
+    }
+}
+
+/// Shadow routes hand out unfiltered data by design: say so loudly whenever a set with
+/// them becomes active.
+pub fn warn_shadow_routes(policies: &Policies) {
+    for r in policies.routes.routes().iter().filter(|r| r.shadow) {
+        tracing::warn!(route = %r.name, "route in SHADOW mode: decisions are audited but NOT enforced");
     }
 }
 

@@ -135,6 +135,9 @@ pub struct Route {
     /// Query parameter naming properties (`properties`), if the route has one.
     pub properties_param: Option<String>,
     pub body: RequestBody,
+    /// Shadow mode: decide and audit what would be filtered, but release the upstream body
+    /// unchanged. For watching a new policy before enforcing it; off by default.
+    pub shadow: bool,
 }
 
 impl Route {
@@ -308,6 +311,8 @@ struct RawRoute {
     properties_param: Option<String>,
     #[serde(default = "default_body")]
     body: RequestBody,
+    #[serde(default)]
+    shadow: bool,
 }
 
 fn default_body() -> RequestBody {
@@ -464,6 +469,7 @@ fn compile_route(
         query: r.query.into_iter().collect(),
         properties_param: r.properties_param,
         body: r.body,
+        shadow: r.shadow,
     })
 }
 

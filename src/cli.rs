@@ -1,0 +1,232 @@
+//! The security team's commands: `check`, `test`, `explain`. Each loads exactly what
+//! `serve` would load, reports problems with file and line, and returns an exit code:
+//! 0 ok, 1 error (a file cannot be read, bad arguments), 2 failing policy tests,
+//! 3 invalid configuration or policies.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde_json::Value;
+
+use crate::authz::{LoadErrors, LoadProblem};
+use crate::config::{Config, ConfigError};
+use crate::pipeline::Policies;
+use crate::routing::RecordSelector;
+use crate::{app, explain, policytest, records};
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_ERROR: u8 = 1;
+pub const EXIT_TESTS_FAILED: u8 = 2;
+pub const EXIT_INVALID: u8 = 3;
+
+/// Load a config for a tool: secrets from unset environment variables are replaced by
+/// placeholders (the tools never use them) and reported.
+pub fn load_config_for_tools(path: &Path) -> Result<(Config, Vec<String>), ConfigError> {
+    let unset = RefCell::new(Vec::new());
+    let config = Config::load_with_env(path, |name| {
+        std::env::var(name).ok().or_else(|| {
+            unset.borrow_mut().push(name.to_string());
+            Some("placeholder-for-tools-only".to_string())
+        })
+    })?;
+    Ok((config, unset.into_inner()))
+}
+
+/// A problem with the offending source line and a caret under the column.
+pub fn render_problem(p: &LoadProblem) -> String {
+    let mut out = p.to_string();
+    if p.line == 0 {
+        return out;
+    }
+    let Ok(text) = std::fs::read_to_string(&p.file) else {
+        return out;
+    };
+    if let Some(src) = text.lines().nth(p.line - 1) {
+        let num = p.line.to_string();
+        out.push_str(&format!(
+            "\n {num} | {src}\n {} | {}^",
+            " ".repeat(num.len()),
+            " ".repeat(p.column.saturating_sub(1))
+        ));
+    }
+    out
+}
+
+fn config_exit(e: &ConfigError) -> u8 {
+    match e {
+        ConfigError::Read { .. } => EXIT_ERROR,
+        _ => EXIT_INVALID,
+    }
+}
+
+fn load(config_path: &Path) -> Result<(Config, Policies), u8> {
+    let (config, unset) = load_config_for_tools(config_path).map_err(|e| {
+        eprintln!("error: {e}");
+        config_exit(&e)
+    })?;
+    for name in unset {
+        eprintln!("note: environment variable `{name}` is not set; `serve` needs it");
+    }
+    let policies = app::load_policies(&config).map_err(|LoadErrors(problems)| {
+        for p in &problems {
+            eprintln!("error: {}", render_problem(p));
+        }
+        eprintln!("{} problem(s) found", problems.len());
+        EXIT_INVALID
+    })?;
+    Ok((config, policies))
+}
+
+/// `crmgate check`: validate everything `serve` loads. `samples` are `route=FILE` pairs:
+/// sample upstream bodies whose unclassified properties are listed.
+pub fn check(config_path: &Path, samples: &[String]) -> ExitCode {
+    let (_config, policies) = match load(config_path) {
+        Ok(x) => x,
+        Err(code) => return ExitCode::from(code),
+    };
+    for s in samples {
+        let Some((route_name, file)) = s.split_once('=') else {
+            eprintln!("error: --sample takes `route=FILE`, not `{s}`");
+            return ExitCode::from(EXIT_ERROR);
+        };
+        match unclassified_in_sample(&policies, route_name, Path::new(file)) {
+            Ok(names) if names.is_empty() => {
+                println!("sample `{file}` for route `{route_name}`: every property is classified")
+            }
+            Ok(names) => println!(
+                "sample `{file}` for route `{route_name}`: unclassified (always removed): {}",
+                names.join(", ")
+            ),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        }
+    }
+    println!(
+        "ok: {} routes, {} policies, policy revision {}",
+        policies.routes.routes().len(),
+        policies.engine.policy_ids().count(),
+        policies.engine.revision()
+    );
+    ExitCode::from(EXIT_OK)
+}
+
+/// Property and field names of a sample body's records that no field group classifies.
+pub fn unclassified_in_sample(
+    policies: &Policies,
+    route_name: &str,
+    file: &Path,
+) -> Result<Vec<String>, String> {
+    let route = policies
+        .routes
+        .routes()
+        .iter()
+        .find(|r| r.name == route_name)
+        .ok_or_else(|| format!("no route named `{route_name}`"))?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
+    let doc: Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{}:{}:{}: {e}", file.display(), e.line(), e.column()))?;
+    let res = &route.resource;
+    let recs: Vec<&Value> = match &route.records {
+        RecordSelector::Root => vec![&doc],
+        RecordSelector::Path { query, .. } => records::select(query, &doc)?
+            .iter()
+            .filter_map(|p| {
+                p.iter().try_fold(&doc, |v, t| match t {
+                    records::Token::Key(k) => v.get(k),
+                    records::Token::Index(i) => v.get(i),
+                })
+            })
+            .collect(),
+    };
+    let mut names = std::collections::BTreeSet::new();
+    for r in recs {
+        let Some(obj) = r.as_object() else { continue };
+        for (k, v) in obj {
+            if k == &res.id_field {
+                continue;
+            }
+            if k == &res.properties_field || res.history_field.as_deref() == Some(k.as_str()) {
+                for p in v.as_object().into_iter().flat_map(|m| m.keys()) {
+                    if !res.property_groups.contains_key(p) {
+                        names.insert(p.clone());
+                    }
+                }
+            } else if !res.field_groups.contains_key(k) {
+                names.insert(k.clone());
+            }
+        }
+    }
+    Ok(names.into_iter().collect())
+}
+
+/// `crmgate test`: run the policy test files of `dir`.
+pub fn test(config_path: &Path, dir: &Path) -> ExitCode {
+    let (_config, policies) = match load(config_path) {
+        Ok(x) => x,
+        Err(code) => return ExitCode::from(code),
+    };
+    match policytest::run_dir(&policies, dir) {
+        Ok(report) => {
+            print!("{}", report.render());
+            ExitCode::from(if report.failed() == 0 {
+                EXIT_OK
+            } else {
+                EXIT_TESTS_FAILED
+            })
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// `crmgate explain`.
+pub fn explain(
+    config_path: &Path,
+    question: explain::Question,
+    sample: Option<PathBuf>,
+    json: bool,
+) -> ExitCode {
+    let (config, policies) = match load(config_path) {
+        Ok(x) => x,
+        Err(code) => return ExitCode::from(code),
+    };
+    let mut question = question;
+    if let Some(file) = sample {
+        let parsed = std::fs::read_to_string(&file)
+            .map_err(|e| format!("cannot read `{}`: {e}", file.display()))
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("{}: {e}", file.display())));
+        match parsed {
+            Ok(v) => question.sample = Some(v),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        }
+    }
+    match explain::explain(&config, &policies, &question) {
+        Ok(e) => {
+            if json {
+                match serde_json::to_string_pretty(&e) {
+                    Ok(s) => println!("{s}"),
+                    Err(err) => {
+                        eprintln!("error: {err}");
+                        return ExitCode::from(EXIT_ERROR);
+                    }
+                }
+            } else {
+                print!("{}", explain::render(&e));
+            }
+            ExitCode::from(EXIT_OK)
+        }
+        Err(e) => {
+            eprintln!("refused: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}

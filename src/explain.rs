@@ -1,0 +1,331 @@
+//! `crmgate explain`: why a persona sees what it sees.
+//!
+//! Given a persona, a purpose, a method and path, and a sample upstream body, it runs the
+//! same stages the proxy runs (purpose rules, route, request decision, record selection,
+//! row and field-group decisions) and shows, per record and field group, the outcome, the
+//! mask, and the policies (id, file, line) that decided it — "why can't marketing see this
+//! birthday?" in one command. It reads files only: it never calls the CRM.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use http::{HeaderMap, HeaderValue, Method};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::authz::{Decision, PolicyEngine};
+use crate::config::Config;
+use crate::filter::{extract_attributes, Planner};
+use crate::pipeline::Policies;
+use crate::records;
+use crate::routing::RecordSelector;
+use crate::{policytest, purpose, sanitize};
+
+/// A policy that took part in a decision, with where it is written.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct PolicyRef {
+    pub id: String,
+    pub file: String,
+    pub line: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DecisionView {
+    pub allow: bool,
+    pub policies: Vec<PolicyRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GroupView {
+    pub group: String,
+    /// `clear`, `removed`, or the mask kind.
+    pub outcome: String,
+    /// The record's properties and fields in this group.
+    pub fields: Vec<String>,
+    pub decision: DecisionView,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RecordView {
+    pub id: String,
+    pub row: DecisionView,
+    /// Empty when the row is denied.
+    pub groups: Vec<GroupView>,
+    /// Properties or fields no group classifies: always removed.
+    pub unclassified: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Explanation {
+    pub principal: String,
+    pub department: Option<String>,
+    pub purpose: String,
+    pub method: String,
+    pub path: String,
+    pub route: String,
+    pub action: String,
+    pub policy_revision: String,
+    pub request: DecisionView,
+    pub records: Vec<RecordView>,
+}
+
+/// What to explain.
+#[derive(Debug, Clone)]
+pub struct Question {
+    pub user: String,
+    pub purpose: Option<String>,
+    pub method: String,
+    pub path: String,
+    /// The upstream response body to filter (as the CRM would send it).
+    pub sample: Option<Value>,
+}
+
+fn view(engine: &PolicyEngine, d: &Decision) -> DecisionView {
+    DecisionView {
+        allow: d.allow,
+        policies: d
+            .policies
+            .iter()
+            .map(|id| {
+                let info = engine.policy_info(id);
+                PolicyRef {
+                    id: id.clone(),
+                    file: info
+                        .and_then(|i| i.file.file_name())
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    line: info.map_or(0, |i| i.line),
+                }
+            })
+            .collect(),
+        errors: d.errors.clone(),
+    }
+}
+
+/// Answer a question. Errors are what the proxy would answer (401/403/404 reasons).
+pub fn explain(config: &Config, policies: &Policies, q: &Question) -> Result<Explanation, String> {
+    let engine = &policies.engine;
+    let principal = engine
+        .principal(&q.user)
+        .ok_or_else(|| format!("unknown user or app `{}`", q.user))?
+        .clone();
+    if !principal.active {
+        return Err(format!(
+            "account `{}` is inactive: every request is refused (403)",
+            q.user
+        ));
+    }
+    let mut headers = HeaderMap::new();
+    if let Some(p) = &q.purpose {
+        let v = HeaderValue::from_str(p).map_err(|_| format!("bad purpose `{p}`"))?;
+        headers.insert(purpose::HEADER, v);
+    }
+    let purpose = purpose::resolve(&headers, &principal, &config.purposes, &config.departments)
+        .map_err(|e| e.to_string())?;
+    let method: Method = q
+        .method
+        .parse()
+        .map_err(|_| format!("bad method `{}`", q.method))?;
+    let (raw_path, _query) = q.path.split_once('?').unwrap_or((&q.path, ""));
+    let segments = sanitize::canonical_segments(raw_path).map_err(|e| e.to_string())?;
+    let matched = policies
+        .routes
+        .find(&method, &segments)
+        .map_err(|e| e.to_string())?;
+    let route = matched.route;
+    let scope = engine
+        .scope(principal.clone(), &purpose)
+        .map_err(|e| e.to_string())?;
+    let (request_decision, _) = engine.authorize_request(
+        &scope,
+        &route.name,
+        &route.action,
+        &route.resource.collection,
+    );
+
+    let mut records_out = Vec::new();
+    if let (Some(sample), true) = (&q.sample, request_decision.allow) {
+        let resource = &route.resource;
+        let selected: Vec<&Value> = match &route.records {
+            RecordSelector::Root => vec![sample],
+            RecordSelector::Path { query, .. } => records::select(query, sample)?
+                .iter()
+                .filter_map(|path| lookup(sample, path))
+                .collect(),
+        };
+        let mut planner = Planner::new(engine, &scope, resource);
+        for rec in selected {
+            let Value::Object(obj) = rec else {
+                return Err("a selected record is not a JSON object".into());
+            };
+            let id = match obj.get(&resource.id_field) {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => return Err("a record has no id".into()),
+            };
+            let plan = planner.plan(&id, extract_attributes(resource, obj));
+            let mut fields: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+            let mut unclassified = Vec::new();
+            let props = obj
+                .get(&resource.properties_field)
+                .and_then(Value::as_object);
+            for name in props.into_iter().flat_map(|m| m.keys()) {
+                match resource.property_groups.get(name) {
+                    Some(&g) => fields.entry(g).or_default().push(name.clone()),
+                    None => unclassified.push(name.clone()),
+                }
+            }
+            for name in obj.keys() {
+                if name == &resource.id_field
+                    || name == &resource.properties_field
+                    || resource.history_field.as_deref() == Some(name.as_str())
+                {
+                    continue;
+                }
+                match resource.field_groups.get(name) {
+                    Some(&g) => fields.entry(g).or_default().push(name.clone()),
+                    None => unclassified.push(name.clone()),
+                }
+            }
+            let groups = if plan.row.allow {
+                resource
+                    .groups
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(g, name)| {
+                        let (outcome, d) = plan.groups.get(g)?;
+                        Some(GroupView {
+                            group: name.clone(),
+                            outcome: policytest::outcome_name(*outcome),
+                            fields: fields.get(&g).cloned().unwrap_or_default(),
+                            decision: view(engine, d),
+                        })
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            records_out.push(RecordView {
+                id,
+                row: view(engine, &plan.row),
+                groups,
+                unclassified,
+            });
+        }
+    }
+
+    Ok(Explanation {
+        principal: principal.id.clone(),
+        department: principal.department.clone(),
+        purpose,
+        method: method.to_string(),
+        path: raw_path.to_string(),
+        route: route.name.clone(),
+        action: route.action.clone(),
+        policy_revision: engine.revision().to_string(),
+        request: view(engine, &request_decision),
+        records: records_out,
+    })
+}
+
+fn lookup<'a>(doc: &'a Value, path: &[records::Token]) -> Option<&'a Value> {
+    path.iter().try_fold(doc, |v, t| match t {
+        records::Token::Key(k) => v.get(k),
+        records::Token::Index(i) => v.get(i),
+    })
+}
+
+fn refs(d: &DecisionView) -> String {
+    if d.policies.is_empty() {
+        return if d.allow {
+            String::new()
+        } else {
+            "no permit applies (default deny)".into()
+        };
+    }
+    d.policies
+        .iter()
+        .map(|p| format!("{} ({}:{})", p.id, p.file, p.line))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The explanation as text for a person.
+pub fn render(e: &Explanation) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} {} as `{}` ({}), purpose `{}`, policy revision {}",
+        e.method,
+        e.path,
+        e.principal,
+        e.department.as_deref().unwrap_or("no department"),
+        e.purpose,
+        e.policy_revision
+    );
+    let _ = writeln!(
+        s,
+        "route `{}`: action `{}` → {} — {}",
+        e.route,
+        e.action,
+        if e.request.allow {
+            "allowed"
+        } else {
+            "DENIED (403)"
+        },
+        refs(&e.request)
+    );
+    for err in &e.request.errors {
+        let _ = writeln!(s, "  error (counts as deny): {err}");
+    }
+    for r in &e.records {
+        let _ = writeln!(
+            s,
+            "\nrecord {}: {} — {}",
+            r.id,
+            if r.row.allow {
+                "shown"
+            } else {
+                "HIDDEN (dropped from lists, 404 alone)"
+            },
+            refs(&r.row)
+        );
+        for err in &r.row.errors {
+            let _ = writeln!(s, "  error (counts as deny): {err}");
+        }
+        for g in &r.groups {
+            let fields = if g.fields.is_empty() {
+                String::from("not in this record")
+            } else {
+                g.fields.join(", ")
+            };
+            let _ = writeln!(
+                s,
+                "  {:<13} {:<10} {}",
+                g.group,
+                g.outcome,
+                refs(&g.decision)
+            );
+            let _ = writeln!(s, "  {:<13} {:<10} fields: {fields}", "", "");
+            for err in &g.decision.errors {
+                let _ = writeln!(s, "  {:<13} error (counts as deny): {err}", "");
+            }
+        }
+        if !r.unclassified.is_empty() {
+            let _ = writeln!(
+                s,
+                "  unclassified (always removed): {}",
+                r.unclassified.join(", ")
+            );
+        }
+    }
+    if e.records.is_empty() && e.request.allow {
+        let _ = writeln!(
+            s,
+            "\n(no sample body given: pass --sample FILE to see record decisions)"
+        );
+    }
+    s
+}

@@ -1,0 +1,273 @@
+//! `crmgate test`: policy tests as data.
+//!
+//! Files in `policies/tests/*.json` follow the shape of the Cedar CLI's `run-tests` files
+//! (a list of cases with `name`, `request`, `decision`, `reason`), extended for crmgate: a
+//! case may give a `record` (as the CRM returns it) instead of a resource, and state the
+//! expected outcome per field group (`clear`, `removed`, or a mask kind). Cases run through
+//! the same engine and planner as the proxy, so a passing test describes what the proxy
+//! does. The security team writes these; `cargo test` runs them too.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::filter::{extract_attributes, Outcome, Planner};
+use crate::pipeline::Policies;
+
+/// One test case.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub name: String,
+    pub request: CaseRequest,
+    /// For record cases: the record as the CRM returns it.
+    #[serde(default)]
+    pub record: Option<Value>,
+    /// `allow` or `deny`: the request-level decision, or the row decision for a record.
+    pub decision: String,
+    /// Determining policy ids (order does not matter); checked when given.
+    #[serde(default)]
+    pub reason: Option<Vec<String>>,
+    /// Expected outcome per field group: `clear`, `removed`, or a mask kind.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseRequest {
+    /// A user or app id (`penny`) or a Cedar uid (`User::"penny"`).
+    pub principal: String,
+    pub purpose: String,
+    /// Request-level cases: the action (`list`, `get`, `search`) and the collection.
+    #[serde(default)]
+    pub action: Option<String>,
+    #[serde(default)]
+    pub collection: Option<String>,
+    /// Record cases: the resource type (`Contact`); default `Contact`.
+    #[serde(default)]
+    pub resource_type: Option<String>,
+}
+
+/// The result of one case.
+#[derive(Debug)]
+pub struct CaseResult {
+    pub file: PathBuf,
+    pub name: String,
+    /// Empty when the case passed.
+    pub failures: Vec<String>,
+}
+
+/// A summary of a run.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub results: Vec<CaseResult>,
+    /// Policy ids that determined at least one decision of a case.
+    pub exercised: std::collections::BTreeSet<String>,
+    /// Policy ids of the set that no case exercised.
+    pub unexercised: Vec<String>,
+}
+
+impl Report {
+    pub fn failed(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|r| !r.failures.is_empty())
+            .count()
+    }
+    pub fn passed(&self) -> usize {
+        self.results.len() - self.failed()
+    }
+
+    /// Human-readable report: one line per failing case with its differences.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for r in &self.results {
+            if r.failures.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "FAIL {} :: {}", r.file.display(), r.name);
+            for f in &r.failures {
+                let _ = writeln!(out, "     {f}");
+            }
+        }
+        if !self.unexercised.is_empty() {
+            let _ = writeln!(
+                out,
+                "note: no case exercises these policies: {}",
+                self.unexercised.join(", ")
+            );
+        }
+        let _ = writeln!(out, "{} passed, {} failed", self.passed(), self.failed());
+        out
+    }
+}
+
+/// Load every `*.json` file of `dir` and run its cases.
+pub fn run_dir(policies: &Policies, dir: &Path) -> Result<Report, String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!(
+            "no policy test files (*.json) in `{}`",
+            dir.display()
+        ));
+    }
+    let mut report = Report::default();
+    for file in files {
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
+        let cases: Vec<Case> = serde_json::from_str(&text)
+            .map_err(|e| format!("{}:{}:{}: {e}", file.display(), e.line(), e.column()))?;
+        for case in cases {
+            let (failures, touched) = run_case(policies, &case);
+            report.exercised.extend(touched);
+            report.results.push(CaseResult {
+                file: file.clone(),
+                name: case.name,
+                failures,
+            });
+        }
+    }
+    report.unexercised = policies
+        .engine
+        .policy_ids()
+        .filter(|id| !report.exercised.contains(*id))
+        .map(String::from)
+        .collect();
+    report.unexercised.sort();
+    Ok(report)
+}
+
+fn principal_id(p: &str) -> String {
+    // `User::"penny"` → `penny`
+    match p.split_once("::") {
+        Some((_, rest)) => rest.trim_matches('"').to_string(),
+        None => p.to_string(),
+    }
+}
+
+/// Run one case; returns the differences (empty = pass) and the policies that determined
+/// any of its decisions.
+pub fn run_case(policies: &Policies, case: &Case) -> (Vec<String>, Vec<String>) {
+    let mut touched = Vec::new();
+    let failures = run_case_into(policies, case, &mut touched);
+    (failures, touched)
+}
+
+fn run_case_into(policies: &Policies, case: &Case, touched: &mut Vec<String>) -> Vec<String> {
+    let mut failures = Vec::new();
+    let engine = &policies.engine;
+    let id = principal_id(&case.request.principal);
+    let Some(principal) = engine.principal(&id) else {
+        return vec![format!("unknown principal `{id}`")];
+    };
+    let scope = match engine.scope(principal.clone(), &case.request.purpose) {
+        Ok(s) => s,
+        Err(e) => return vec![e.to_string()],
+    };
+    let expect_allow = match case.decision.as_str() {
+        "allow" => true,
+        "deny" => false,
+        other => return vec![format!("decision must be `allow` or `deny`, not `{other}`")],
+    };
+
+    let (allow, reason, errors, plan_groups) = match (&case.record, &case.request.action) {
+        (Some(record), None) => {
+            let ty = case.request.resource_type.as_deref().unwrap_or("Contact");
+            let Some(resource) = policies.routes.resource(ty) else {
+                return vec![format!("unknown resource type `{ty}`")];
+            };
+            let Value::Object(obj) = record else {
+                return vec!["`record` must be a JSON object".into()];
+            };
+            let rid = obj
+                .get(&resource.id_field)
+                .and_then(Value::as_str)
+                .unwrap_or("test-record");
+            let mut planner = Planner::new(engine, &scope, resource);
+            let plan = planner.plan(rid, extract_attributes(resource, obj));
+            touched.extend(plan.row.policies.iter().cloned());
+            for (_, d) in &plan.groups {
+                touched.extend(d.policies.iter().cloned());
+            }
+            let groups: BTreeMap<String, Outcome> = resource
+                .groups
+                .iter()
+                .enumerate()
+                .map(|(g, name)| (name.clone(), plan.outcome(g)))
+                .collect();
+            (
+                plan.row.allow,
+                plan.row.policies.clone(),
+                plan.row.errors.clone(),
+                Some(groups),
+            )
+        }
+        (None, Some(action)) => {
+            let collection = case.request.collection.as_deref().unwrap_or("contacts");
+            let (d, _) = engine.authorize_request(&scope, "test", action, collection);
+            touched.extend(d.policies.iter().cloned());
+            (d.allow, d.policies, d.errors, None)
+        }
+        _ => {
+            return vec![
+                "give either `record` or `request.action` (with `request.collection`)".into(),
+            ]
+        }
+    };
+
+    if allow != expect_allow {
+        let mut f = format!(
+            "decision: expected {}, got {}",
+            case.decision,
+            if allow { "allow" } else { "deny" }
+        );
+        if !errors.is_empty() {
+            let _ = write!(f, " (errors: {})", errors.join("; "));
+        }
+        failures.push(f);
+    }
+    if let Some(expected) = &case.reason {
+        let mut e = expected.clone();
+        e.sort();
+        if e != reason {
+            failures.push(format!("reason: expected {e:?}, got {reason:?}"));
+        }
+    }
+    match plan_groups {
+        Some(groups) => {
+            for (group, want) in &case.fields {
+                let Some(got) = groups.get(group) else {
+                    failures.push(format!("field group `{group}` does not exist"));
+                    continue;
+                };
+                let got = outcome_name(*got);
+                if &got != want {
+                    failures.push(format!("{group}: expected {want}, got {got}"));
+                }
+            }
+        }
+        None if !case.fields.is_empty() => {
+            failures.push("`fields` needs a `record` case".into());
+        }
+        None => {}
+    }
+    failures
+}
+
+/// `clear`, `removed`, or the mask kind.
+pub fn outcome_name(o: Outcome) -> String {
+    match o {
+        Outcome::Clear => "clear".into(),
+        Outcome::Removed => "removed".into(),
+        Outcome::Masked(k) => k.name().into(),
+    }
+}

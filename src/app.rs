@@ -88,7 +88,59 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    server::serve(prepared.gateway, listener, prepared.tls, shutdown).await
+    let watcher = tokio::spawn(watch_policies(prepared.gateway.clone()));
+    let result = server::serve(prepared.gateway, listener, prepared.tls, shutdown).await;
+    watcher.abort();
+    result
+}
+
+/// Hot reload: poll the policy files' modification times (every `watch_interval`), and
+/// reload on SIGHUP. Polling needs no platform watcher and sees ConfigMap symlink swaps.
+async fn watch_policies(gateway: Arc<Gateway>) {
+    let interval = gateway.config.policies.watch_interval;
+    let files = gateway.config.policies.all_files();
+    let stamp = |files: &[std::path::PathBuf]| -> Vec<Option<std::time::SystemTime>> {
+        files
+            .iter()
+            .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+            .collect()
+    };
+    let mut last = stamp(&files);
+    #[cfg(unix)]
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        #[cfg(unix)]
+        let signalled = async {
+            match hup.as_mut() {
+                Some(h) => {
+                    h.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let signalled = std::future::pending::<()>();
+        let tick = async {
+            match interval {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            () = signalled => {
+                tracing::info!("SIGHUP: reloading policies");
+                let _ = gateway.reload();
+                last = stamp(&files);
+            }
+            () = tick => {
+                let now = stamp(&files);
+                if now != last {
+                    last = now;
+                    let _ = gateway.reload();
+                }
+            }
+        }
+    }
 }
 
 /// Load a config file (for `serve` and `check`).

@@ -381,6 +381,11 @@ impl PolicyEngine {
         self.info.get(id)
     }
 
+    /// Every principal (users and apps) of the entities.
+    pub fn principals(&self) -> impl Iterator<Item = &Arc<PrincipalInfo>> {
+        self.principals.values()
+    }
+
     pub fn principal(&self, id: &str) -> Option<&Arc<PrincipalInfo>> {
         self.principals.get(id)
     }

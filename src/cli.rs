@@ -230,3 +230,38 @@ pub fn explain(
         }
     }
 }
+
+/// `crmgate matrix`: the access matrix as Markdown (default), HTML or JSON.
+pub fn matrix(config_path: &Path, format: &str, out: Option<PathBuf>) -> ExitCode {
+    let (config, policies) = match load(config_path) {
+        Ok(x) => x,
+        Err(code) => return ExitCode::from(code),
+    };
+    let m = crate::matrix::compute(&config, &policies);
+    let text = match format {
+        "markdown" | "md" => crate::matrix::markdown(&m),
+        "html" => crate::matrix::html(&m),
+        "json" => match serde_json::to_string_pretty(&m) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        },
+        other => {
+            eprintln!("error: unknown format `{other}` (markdown, html, json)");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    match out {
+        Some(path) => {
+            if let Err(e) = std::fs::write(&path, text) {
+                eprintln!("error: cannot write `{}`: {e}", path.display());
+                return ExitCode::from(EXIT_ERROR);
+            }
+            println!("wrote {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    ExitCode::from(EXIT_OK)
+}

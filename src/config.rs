@@ -118,7 +118,11 @@ pub struct PolicyFiles {
 impl PolicyFiles {
     /// Every file a policy revision is made of.
     pub fn all_files(&self) -> Vec<PathBuf> {
-        let mut v = vec![self.schema.clone(), self.entities.clone(), self.routes.clone()];
+        let mut v = vec![
+            self.schema.clone(),
+            self.entities.clone(),
+            self.routes.clone(),
+        ];
         v.extend(self.policies.iter().cloned());
         v
     }

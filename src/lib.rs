@@ -37,6 +37,7 @@ pub mod explain;
 pub mod filter;
 pub mod identity;
 pub mod masks;
+pub mod matrix;
 pub mod pipeline;
 pub mod policytest;
 pub mod purpose;

@@ -75,6 +75,17 @@ enum Command {
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
+    /// The access matrix: department × purpose × resource type × field group.
+    Matrix {
+        #[arg(long, default_value = "policies/crmgate.toml")]
+        config: PathBuf,
+        /// `markdown`, `html` or `json`.
+        #[arg(long, default_value = "markdown")]
+        format: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Run only the embedded demo CRM (a HubSpot-shaped upstream for manual tests).
     DemoCrm {
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -113,6 +124,11 @@ fn main() -> ExitCode {
         Command::Serve { config } => runtime().and_then(|rt| rt.block_on(serve(config))),
         Command::Check { config, sample } => return cli::check(&config, &sample),
         Command::Test { dir, config } => return cli::test(&config, &dir),
+        Command::Matrix {
+            config,
+            format,
+            out,
+        } => return cli::matrix(&config, &format, out),
         Command::Explain {
             config,
             user,

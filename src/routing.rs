@@ -56,6 +56,8 @@ pub struct AttributeSpec {
     /// Used when the record lacks the value. Without a default, a missing value leaves the
     /// attribute out of the entity, so every policy that reads it fails → deny.
     pub default: Option<AttrValue>,
+    /// The values the attribute takes (its domain), for the access matrix.
+    pub values: Vec<AttrValue>,
 }
 
 /// One CRM object type: how its records look and how their fields are classified.
@@ -293,6 +295,8 @@ struct RawAttribute {
     #[serde(rename = "type")]
     kind: AttrType,
     default: Option<toml::Value>,
+    #[serde(default)]
+    values: Vec<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -378,25 +382,29 @@ fn compile_resource(entity_type: &str, r: RawResource) -> Result<ResourceProfile
                 ))
             }
         };
-        let default = match a.default {
-            None => None,
-            Some(v) => Some(match (a.kind, v) {
-                (AttrType::String, toml::Value::String(s)) => AttrValue::Str(s),
-                (AttrType::Bool, toml::Value::Boolean(b)) => AttrValue::Bool(b),
-                (AttrType::Long, toml::Value::Integer(i)) => AttrValue::Long(i),
-                (_, v) => {
-                    return Err(format!(
-                        "{ctx}.attributes.{name}: default `{v}` does not have type {:?}",
-                        a.kind
-                    ))
-                }
-            }),
+        let typed = |v: toml::Value| -> Result<AttrValue, String> {
+            match (a.kind, v) {
+                (AttrType::String, toml::Value::String(s)) => Ok(AttrValue::Str(s)),
+                (AttrType::Bool, toml::Value::Boolean(b)) => Ok(AttrValue::Bool(b)),
+                (AttrType::Long, toml::Value::Integer(i)) => Ok(AttrValue::Long(i)),
+                (_, v) => Err(format!(
+                    "{ctx}.attributes.{name}: `{v}` does not have type {:?}",
+                    a.kind
+                )),
+            }
         };
+        let default = a.default.map(typed).transpose()?;
+        let values = a
+            .values
+            .into_iter()
+            .map(typed)
+            .collect::<Result<Vec<_>, _>>()?;
         attributes.push(AttributeSpec {
             name,
             source,
             kind: a.kind,
             default,
+            values,
         });
     }
     Ok(ResourceProfile {

@@ -10,3 +10,4 @@ mod fail_closed;
 mod filtering;
 mod startup;
 mod support;
+mod workbench;

@@ -33,8 +33,11 @@ pub enum Upstream {
 
 pub struct Options {
     pub upstream: Upstream,
-    /// Cedar text used instead of `policies/santa.cedar`.
+    /// Cedar text used instead of `policies/santa.cedar` (written to `custom.cedar` in the
+    /// proxy's directory, where a test may change it to trigger a reload).
     pub policies: Option<String>,
+    /// Routes file text used instead of `policies/routes.toml`.
+    pub routes: Option<String>,
     pub max_upstream_body: usize,
 }
 
@@ -43,6 +46,7 @@ impl Default for Options {
         Options {
             upstream: Upstream::Crm(DemoCrm::seeded()),
             policies: None,
+            routes: None,
             max_upstream_body: 8 * 1024 * 1024,
         }
     }
@@ -50,6 +54,7 @@ impl Default for Options {
 
 pub struct Proxy {
     pub addr: SocketAddr,
+    pub gateway: Arc<crmgate::pipeline::Gateway>,
     pub crm: Option<Arc<DemoCrm>>,
     pub dir: tempfile::TempDir,
     client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
@@ -82,6 +87,23 @@ pub fn write_config(
     dir: &Path,
     upstream: SocketAddr,
     policies: &Path,
+    max_upstream_body: usize,
+) -> PathBuf {
+    write_config_with_routes(
+        dir,
+        upstream,
+        policies,
+        &repo().join("policies/routes.toml"),
+        max_upstream_body,
+    )
+}
+
+/// [`write_config`] with another routes file.
+pub fn write_config_with_routes(
+    dir: &Path,
+    upstream: SocketAddr,
+    policies: &Path,
+    routes: &Path,
     max_upstream_body: usize,
 ) -> PathBuf {
     let r = repo();
@@ -117,7 +139,8 @@ max_body_bytes = {max_upstream_body}
 schema = "{pol}/schema.cedarschema"
 policies = ["{policies}"]
 entities = "{pol}/entities.json"
-routes = "{pol}/routes.toml"
+routes = "{routes}"
+watch_interval_ms = 100
 
 [audit]
 path = "audit.jsonl"
@@ -131,6 +154,7 @@ hash_key_file = "hash.key"
         certs = r.join("certs").display(),
         pol = r.join("policies").display(),
         policies = policies.display(),
+        routes = routes.display(),
     );
     let path = dir.join("crmgate.toml");
     std::fs::write(&path, text).unwrap();
@@ -167,9 +191,24 @@ impl Proxy {
             }
             None => repo().join("policies/santa.cedar"),
         };
-        let cfg_path = write_config(dir.path(), upstream_addr, &policies, opts.max_upstream_body);
+        let routes = match opts.routes {
+            Some(text) => {
+                let p = dir.path().join("routes.toml");
+                std::fs::write(&p, text).unwrap();
+                p
+            }
+            None => repo().join("policies/routes.toml"),
+        };
+        let cfg_path = write_config_with_routes(
+            dir.path(),
+            upstream_addr,
+            &policies,
+            &routes,
+            opts.max_upstream_body,
+        );
         let config = crmgate::config::Config::load(&cfg_path).unwrap();
         let prepared = crmgate::app::prepare(config).unwrap();
+        let gateway = prepared.gateway.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -179,6 +218,7 @@ impl Proxy {
         }));
         Proxy {
             addr,
+            gateway,
             crm,
             dir,
             client: https_client(),

@@ -1,0 +1,503 @@
+//! The security team's workbench: check, test, explain, matrix, reload, shadow mode.
+
+use std::process::Command;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{prop_names, repo, write_config, Options, Proxy};
+
+fn crmgate() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_crmgate"))
+}
+
+fn shipped_config() -> std::path::PathBuf {
+    repo().join("policies/crmgate.toml")
+}
+
+fn load_shipped() -> (crmgate::config::Config, crmgate::pipeline::Policies) {
+    let (config, _) = crmgate::cli::load_config_for_tools(&shipped_config()).unwrap();
+    let policies = crmgate::app::load_policies(&config).unwrap();
+    (config, policies)
+}
+
+#[test]
+fn shipped_policy_tests_pass_and_exercise_every_policy() {
+    let (_, policies) = load_shipped();
+    let report = crmgate::policytest::run_dir(&policies, &repo().join("policies/tests")).unwrap();
+    assert_eq!(report.failed(), 0, "{}", report.render());
+    assert!(report.passed() >= 30);
+    assert!(
+        report.unexercised.is_empty(),
+        "untested policies: {:?}",
+        report.unexercised
+    );
+}
+
+#[test]
+fn a_failing_policy_test_exits_2_and_shows_the_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = serde_json::json!([{
+        "name": "marketing sees the full birthday (wrong on purpose)",
+        "request": {"principal": "tinsel", "purpose": "greetings"},
+        "record": {"id": "1", "properties": {"lifecyclestage": "customer", "consent_greetings": "true", "date_of_birth": "1985-12-24"}},
+        "decision": "allow",
+        "fields": {"birthday": "clear", "billing": "removed"}
+    }]);
+    std::fs::write(dir.path().join("wrong.json"), case.to_string()).unwrap();
+    let out = crmgate()
+        .args(["test", "--config"])
+        .arg(shipped_config())
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("birthday: expected clear, got month_day"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("billing:"),
+        "passing groups are not reported: {stdout}"
+    );
+    assert!(stdout.contains("0 passed, 1 failed"), "{stdout}");
+}
+
+#[test]
+fn check_reports_every_problem_with_file_line_and_snippet() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.cedar");
+    let b = dir.path().join("b.cedar");
+    std::fs::write(
+        &a,
+        "permit (principal, action == Action::\"read\", resource is Contact)\nwhen { resource.lifecylce == \"customer\" };\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        "// masks\n@mask(\"scramble\")\npermit (principal, action == Action::\"read.email\", resource);\n",
+    )
+    .unwrap();
+    let cfg = write_config(dir.path(), "127.0.0.1:9".parse().unwrap(), &a, 1 << 20);
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        &format!("policies = [\"{}\"]", a.display()),
+        &format!("policies = [\"{}\", \"{}\"]", a.display(), b.display()),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let out = crmgate()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("a.cedar:2:8:"), "{stderr}");
+    assert!(
+        stderr.contains("2 | when { resource.lifecylce"),
+        "snippet: {stderr}"
+    );
+    assert!(
+        stderr.contains("b.cedar:2:1:") && stderr.contains("unknown mask `scramble`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 problem(s) found"), "{stderr}");
+}
+
+#[test]
+fn check_names_the_unclassified_properties_of_a_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = dir.path().join("list.json");
+    std::fs::write(
+        &sample,
+        r#"{"results":[{"id":"1","properties":{"firstname":"A","hs_ai_score":"9"},"createdAt":"x","vendorFlag":true}]}"#,
+    )
+    .unwrap();
+    let out = crmgate()
+        .args(["check", "--config"])
+        .arg(shipped_config())
+        .arg("--sample")
+        .arg(format!("contacts.list={}", sample.display()))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("unclassified (always removed): hs_ai_score, vendorFlag"),
+        "{stdout}"
+    );
+}
+
+fn explain_json(user: &str, purpose: &str, sample: &std::path::Path) -> Value {
+    let out = crmgate()
+        .args(["explain", "--config"])
+        .arg(shipped_config())
+        .args([
+            "--user",
+            user,
+            "--purpose",
+            purpose,
+            "--path",
+            "/crm/v3/objects/contacts/1001",
+            "--format",
+            "json",
+            "--sample",
+        ])
+        .arg(sample)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn group<'a>(e: &'a Value, name: &str) -> &'a Value {
+    e["records"][0]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group"] == name)
+        .unwrap_or_else(|| panic!("no group {name}"))
+}
+
+fn policy_ids(g: &Value) -> Vec<String> {
+    g["decision"]["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn explain_names_outcome_mask_and_deciding_policies_per_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = dir.path().join("1001.json");
+    let record = crmgate::democrm::DemoCrm::seeded()
+        .record_json("contacts", "1001")
+        .unwrap();
+    std::fs::write(&sample, record.to_string()).unwrap();
+
+    // Marketing, greetings: the birthday as day and month, billing removed by default deny.
+    let e = explain_json("tinsel", "greetings", &sample);
+    assert_eq!(e["records"][0]["row"]["allow"], true);
+    let birthday = group(&e, "birthday");
+    assert_eq!(birthday["outcome"], "month_day");
+    assert_eq!(
+        policy_ids(birthday),
+        vec!["birthday-greetings-day-and-month"]
+    );
+    assert_eq!(birthday["fields"], serde_json::json!(["date_of_birth"]));
+    assert!(
+        birthday["decision"]["policies"][0]["line"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let billing = group(&e, "billing");
+    assert_eq!(billing["outcome"], "removed");
+    assert!(policy_ids(billing).is_empty());
+    assert_eq!(group(&e, "status")["outcome"], "removed");
+
+    // Customer service: phone partially masked because two permits apply and the mask wins.
+    let e = explain_json("holly", "contract_fulfilment", &sample);
+    let phone = group(&e, "phone");
+    assert_eq!(phone["outcome"], "partial");
+    assert_eq!(
+        policy_ids(phone),
+        vec![
+            "customer-service-sees-phone-partially",
+            "fields-reach-for-customer-work"
+        ]
+    );
+    assert_eq!(group(&e, "wish_text")["outcome"], "clear");
+    assert_eq!(
+        policy_ids(group(&e, "wish_text")),
+        vec!["wish-text-only-for-customer-service"]
+    );
+
+    // Management: names pseudonymised.
+    let e = explain_json("santa", "contract_fulfilment", &sample);
+    assert_eq!(group(&e, "identity")["outcome"], "hash");
+    assert_eq!(group(&e, "email")["outcome"], "removed");
+
+    // Product marketing: the customer is not shown at all.
+    let e = explain_json("tinsel", "product_marketing", &sample);
+    assert_eq!(e["records"][0]["row"]["allow"], false);
+    assert!(e["records"][0]["groups"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_access_matrix_agrees_with_what_the_proxy_returns() {
+    let (config, policies) = load_shipped();
+    let matrix = crmgate::matrix::compute(&config, &policies);
+    let proxy = Proxy::start().await;
+    let res = policies.routes.resource("Contact").unwrap();
+    let all_props: Vec<&String> = res.property_groups.keys().collect();
+    let query = all_props
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let cases = [
+        ("noelle", "sales", "contract_fulfilment"),
+        ("penny", "accounting", "contract_fulfilment"),
+        ("tinsel", "marketing", "greetings"),
+        ("tinsel", "marketing", "product_marketing"),
+        ("holly", "customer_service", "contract_fulfilment"),
+        ("rudolph", "field_sales", "customer_visit"),
+        ("santa", "management", "contract_fulfilment"),
+    ];
+    let mut compared = 0;
+    for (user, dept, purpose) in cases {
+        let row = matrix
+            .rows
+            .iter()
+            .find(|r| r.department == dept && r.purpose == purpose && r.resource_type == "Contact")
+            .unwrap();
+        for id in ["1001", "1002", "1031", "1040", "1056"] {
+            let stored = proxy.crm().record_json("contacts", id).unwrap();
+            let reply = proxy
+                .get(
+                    &format!("/crm/v3/objects/contacts/{id}?properties={query}"),
+                    user,
+                    Some(purpose),
+                )
+                .await;
+            if row.row == crmgate::matrix::Cell::Never {
+                assert_eq!(
+                    reply.status, 404,
+                    "{user}/{purpose}/{id}: matrix says never"
+                );
+                continue;
+            }
+            if reply.status == 404 {
+                assert_ne!(
+                    row.row,
+                    crmgate::matrix::Cell::Clear,
+                    "{user}/{purpose}/{id}"
+                );
+                continue;
+            }
+            let body = reply.json();
+            let shown = prop_names(&body);
+            for (g, cell) in &row.groups {
+                let props: Vec<&String> = res
+                    .property_groups
+                    .iter()
+                    .filter(|(_, gid)| res.groups[**gid] == *g)
+                    .map(|(p, _)| p)
+                    .filter(|p| !stored["properties"][p.as_str()].is_null())
+                    .collect();
+                for p in props {
+                    let present = shown.contains(p);
+                    let value = &body["properties"][p.as_str()];
+                    match cell {
+                        crmgate::matrix::Cell::Never => assert!(
+                            !present,
+                            "{user}/{purpose}/{id}: {p} shown, matrix says never"
+                        ),
+                        crmgate::matrix::Cell::Clear => assert_eq!(
+                            value,
+                            &stored["properties"][p.as_str()],
+                            "{user}/{purpose}/{id}: {p}"
+                        ),
+                        crmgate::matrix::Cell::Masked { .. } => {
+                            assert!(
+                                present,
+                                "{user}/{purpose}/{id}: {p} missing, matrix says masked"
+                            );
+                            assert_ne!(
+                                value,
+                                &stored["properties"][p.as_str()],
+                                "{user}/{purpose}/{id}: {p} not masked"
+                            );
+                        }
+                        crmgate::matrix::Cell::Conditional { .. } => {}
+                    }
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared > 100, "only {compared} comparisons");
+}
+
+#[test]
+fn the_matrix_html_page_is_self_contained() {
+    let out = crmgate()
+        .args(["matrix", "--format", "html", "--config"])
+        .arg(shipped_config())
+        .output()
+        .unwrap();
+    let html = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(html.contains("class=\"masked\">month_day</td>"));
+    assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"));
+}
+
+async fn wait_for_revision_change(proxy: &Proxy, old: &str) -> String {
+    for _ in 0..100 {
+        let rev = proxy.gateway.policies().engine.revision().to_string();
+        if rev != old {
+            return rev;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the policies were not reloaded (failed reloads: {}, last error: {:?})",
+        proxy.gateway.reload_status().failed.load(Ordering::Relaxed),
+        proxy.gateway.reload_status().last_error.lock().unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_under_load_is_atomic_and_a_broken_set_never_replaces_the_active_one() {
+    let santa = std::fs::read_to_string(repo().join("policies/santa.cedar")).unwrap();
+    let proxy = std::sync::Arc::new(
+        Proxy::start_with(Options {
+            policies: Some(santa.clone()),
+            ..Options::default()
+        })
+        .await,
+    );
+    let stored_phone = proxy.crm().record_json("contacts", "1001").unwrap()["properties"]["phone"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let old = proxy.gateway.policies().engine.revision().to_string();
+
+    // Requests run while the policy changes: customer service loses the phone mask.
+    let load = {
+        let proxy = proxy.clone();
+        tokio::spawn(async move {
+            let mut replies = Vec::new();
+            for _ in 0..60 {
+                replies.push(
+                    proxy
+                        .get(
+                            "/crm/v3/objects/contacts/1001?properties=phone",
+                            "holly",
+                            None,
+                        )
+                        .await,
+                );
+            }
+            replies
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let unmasked = santa.replace("@mask(\"partial\")\n", "");
+    assert_ne!(unmasked, santa);
+    std::fs::write(proxy.dir.path().join("custom.cedar"), &unmasked).unwrap();
+    let new = wait_for_revision_change(&proxy, &old).await;
+    let replies = load.await.unwrap();
+
+    let mut seen = std::collections::BTreeSet::new();
+    for reply in replies.iter().chain(std::iter::once(
+        &proxy
+            .get(
+                "/crm/v3/objects/contacts/1001?properties=phone",
+                "holly",
+                None,
+            )
+            .await,
+    )) {
+        assert_eq!(reply.status, 200);
+        let phone = reply.json()["properties"]["phone"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let revision = proxy.audit_of(reply)["policy_revision"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if revision == old {
+            assert!(phone.starts_with("***"), "old revision must mask: {phone}");
+        } else {
+            assert_eq!(revision, new);
+            assert_eq!(phone, stored_phone, "new revision shows the phone");
+        }
+        seen.insert(revision);
+    }
+    assert!(seen.contains(&new));
+
+    // A broken set is rejected; the active revision keeps serving.
+    std::fs::write(
+        proxy.dir.path().join("custom.cedar"),
+        "permit (principal, action, resource) when { resource.nonsense };",
+    )
+    .unwrap();
+    for _ in 0..100 {
+        if proxy.gateway.reload_status().failed.load(Ordering::Relaxed) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(proxy.gateway.reload_status().failed.load(Ordering::Relaxed) > 0);
+    let last = proxy
+        .gateway
+        .reload_status()
+        .last_error
+        .lock()
+        .unwrap()
+        .clone()
+        .unwrap();
+    assert!(last.contains("custom.cedar:1:"), "{last}");
+    assert_eq!(proxy.gateway.policies().engine.revision(), new);
+    let reply = proxy
+        .get(
+            "/crm/v3/objects/contacts/1001?properties=phone",
+            "holly",
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["properties"]["phone"], stored_phone.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shadow_route_audits_its_decisions_but_releases_the_upstream_body() {
+    let routes = std::fs::read_to_string(repo().join("policies/routes.toml")).unwrap();
+    let shadowed = routes.replace(
+        "name = \"contacts.get\"\n",
+        "name = \"contacts.get\"\nshadow = true\n",
+    );
+    assert_ne!(routes, shadowed);
+    let proxy = Proxy::start_with(Options {
+        routes: Some(shadowed),
+        ..Options::default()
+    })
+    .await;
+    // Product marketing may not see customer 1001: enforced, that would be a 404.
+    let reply = proxy
+        .get(
+            "/crm/v3/objects/contacts/1001?properties=firstname,billing_iban",
+            "tinsel",
+            Some("product_marketing"),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(reply.json()["properties"]["billing_iban"].is_string());
+    let audit = proxy.audit_of(&reply);
+    assert_eq!(audit["shadow"], true);
+    assert_eq!(audit["rows_dropped"][0], "1001");
+    // Other routes still enforce.
+    let list = proxy
+        .get(
+            "/crm/v3/objects/contacts?limit=5&properties=billing_iban",
+            "tinsel",
+            Some("product_marketing"),
+        )
+        .await;
+    assert!(!list.text().contains("billing_iban"));
+}

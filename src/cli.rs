@@ -132,15 +132,7 @@ pub fn unclassified_in_sample(
     let res = &route.resource;
     let recs: Vec<&Value> = match &route.records {
         RecordSelector::Root => vec![&doc],
-        RecordSelector::Path { query, .. } => records::select(query, &doc)?
-            .iter()
-            .filter_map(|p| {
-                p.iter().try_fold(&doc, |v, t| match t {
-                    records::Token::Key(k) => v.get(k),
-                    records::Token::Index(i) => v.get(i),
-                })
-            })
-            .collect(),
+        RecordSelector::Path { query, .. } => records::select_values(query, &doc)?,
     };
     let mut names = std::collections::BTreeSet::new();
     for r in recs {

@@ -150,10 +150,7 @@ pub fn explain(config: &Config, policies: &Policies, q: &Question) -> Result<Exp
         let resource = &route.resource;
         let selected: Vec<&Value> = match &route.records {
             RecordSelector::Root => vec![sample],
-            RecordSelector::Path { query, .. } => records::select(query, sample)?
-                .iter()
-                .filter_map(|path| lookup(sample, path))
-                .collect(),
+            RecordSelector::Path { query, .. } => records::select_values(query, sample)?,
         };
         let mut planner = Planner::new(engine, &scope, resource);
         for rec in selected {
@@ -227,13 +224,6 @@ pub fn explain(config: &Config, policies: &Policies, q: &Question) -> Result<Exp
         policy_revision: engine.revision().to_string(),
         request: view(engine, &request_decision),
         records: records_out,
-    })
-}
-
-fn lookup<'a>(doc: &'a Value, path: &[records::Token]) -> Option<&'a Value> {
-    path.iter().try_fold(doc, |v, t| match t {
-        records::Token::Key(k) => v.get(k),
-        records::Token::Index(i) => v.get(i),
     })
 }
 

@@ -24,6 +24,19 @@ pub fn select(query: &JpQuery, doc: &Value) -> Result<Vec<Vec<Token>>, String> {
         .collect()
 }
 
+/// The records the query selects, by reference (read-only callers: explain, check).
+pub fn select_values<'a>(query: &JpQuery, doc: &'a Value) -> Result<Vec<&'a Value>, String> {
+    Ok(select(query, doc)?
+        .iter()
+        .filter_map(|path| {
+            path.iter().try_fold(doc, |v, t| match t {
+                Token::Key(k) => v.get(k),
+                Token::Index(i) => v.get(i),
+            })
+        })
+        .collect())
+}
+
 /// Parse an RFC 9535 normalized path (`$['a'][0]['b\'c']`) into tokens.
 pub fn parse_normalized(path: &str) -> Result<Vec<Token>, String> {
     let bad = || format!("unexpected normalized path `{path}`");

@@ -124,6 +124,8 @@ pub enum RequestBody {
 pub struct Route {
     pub name: String,
     pub method: http::Method,
+    /// The path template as written (`/crm/v3/objects/contacts/{id}`).
+    pub path: String,
     segments: Vec<Segment>,
     /// Request-level Cedar action (`list`, `get`, `search`).
     pub action: String,
@@ -469,6 +471,7 @@ fn compile_route(
     Ok(Route {
         name: r.name,
         method,
+        path: r.path,
         segments,
         action: r.action,
         resource,

@@ -6,6 +6,7 @@
     clippy::panic
 )]
 
+mod conformance;
 mod fail_closed;
 mod filtering;
 mod startup;

@@ -33,6 +33,33 @@ pub fn load_policies(config: &Config) -> Result<Policies, String> {
             )
         })
         .collect();
+    // A service key names an App, a user key a User: the kind decides which purposes apply.
+    for (id, p) in config
+        .api_keys
+        .values()
+        .filter_map(|u| Some((u, engine.principal(u)?)))
+    {
+        let is_app = p.uid.type_name().to_string() == "App";
+        if is_app != config.app_keys.contains(id) {
+            missing.push(format!(
+                "{}: api key of `{id}` names {}; write `{} = \"{id}\"`",
+                config.path.display(),
+                if is_app { "an App" } else { "a User" },
+                if is_app { "app" } else { "user" },
+            ));
+        }
+    }
+    for id in config.apps.keys() {
+        if engine
+            .principal(id)
+            .is_none_or(|p| p.uid.type_name().to_string() != "App")
+        {
+            missing.push(format!(
+                "{}: apps.{id}: there is no App `{id}` in the entities",
+                config.path.display()
+            ));
+        }
+    }
     missing.sort();
     if !missing.is_empty() {
         return Err(missing.join("\n"));
@@ -50,7 +77,10 @@ pub struct Prepared {
 pub fn prepare(config: Config) -> Result<Prepared, String> {
     let policies = load_policies(&config)?;
     let tls = match &config.listen.tls {
-        Some(files) => Some(TlsAcceptor::from(tls::server_config(files)?)),
+        Some(files) => Some(TlsAcceptor::from(tls::server_config(
+            files,
+            config.mtls.as_ref(),
+        )?)),
         None => None,
     };
     let upstream = Upstream::new(&config.upstream)?;

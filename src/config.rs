@@ -64,11 +64,92 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Master key for `hash` masks; a separate key per purpose is derived from it.
     pub hash_key: Secret,
-    /// SHA-256 (hex) of an API key → the `User` id it authenticates.
+    /// SHA-256 (hex) of an API key → the `User` or `App` id it authenticates.
     pub api_keys: HashMap<String, String>,
+    /// Ids named as `app = "…"` in `identity.api_keys`: they must be `App` entities.
+    pub app_keys: Vec<String>,
+    /// Client certificates (mTLS): the client CA, whether a certificate is required, and
+    /// how a certificate names its user. `None`: the listener asks for no certificate.
+    pub mtls: Option<MtlsConfig>,
+    /// OIDC issuers whose bearer tokens are accepted, each with its keys and rules.
+    pub jwt: Vec<JwtIssuer>,
     pub purposes: BTreeMap<String, Purpose>,
     /// Department name → the purposes its members may declare, and their default.
     pub departments: BTreeMap<String, DepartmentPurposes>,
+    /// App (service account) id → the purposes it may declare, and its default.
+    pub apps: BTreeMap<String, DepartmentPurposes>,
+}
+
+/// Whether the TLS listener demands a client certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// No certificate, no connection.
+    Required,
+    /// A certificate is verified when presented; other credentials are accepted without.
+    Optional,
+}
+
+/// Which part of a client certificate names the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertUserFrom {
+    /// The subject's common name.
+    Cn,
+    /// The first `rfc822Name` SAN (an e-mail address); the user id is its local part.
+    SanEmail,
+    /// The first `dNSName` SAN.
+    SanDns,
+    /// The first URI SAN.
+    SanUri,
+}
+
+#[derive(Debug, Clone)]
+pub struct MtlsConfig {
+    pub client_ca: PathBuf,
+    pub mode: ClientAuth,
+    /// Certificate revocation lists (PEM) checked for every client certificate.
+    pub crl: Option<PathBuf>,
+    pub user_from: CertUserFrom,
+}
+
+/// One trusted OIDC issuer.
+#[derive(Clone)]
+pub struct JwtIssuer {
+    /// Exact `iss` value.
+    pub issuer: String,
+    /// Accepted `aud` values (at least one).
+    pub audiences: Vec<String>,
+    /// The signature algorithms this issuer uses: asymmetric only, fixed in config, never
+    /// taken from the token.
+    pub algorithms: Vec<jsonwebtoken::Algorithm>,
+    /// `kid` → the issuer's public key, from its JWKS file.
+    pub keys: BTreeMap<String, JwtKey>,
+    /// Allowed clock skew for `exp` and `nbf`, in seconds.
+    pub leeway_s: u64,
+    /// Claim naming the user (an id of the entities file).
+    pub user_claim: String,
+    /// Claim naming the department; when present it must agree with the entities file.
+    pub department_claim: Option<String>,
+    /// Claim listing roles; when present it must agree with the entities file.
+    pub roles_claim: Option<String>,
+}
+
+/// A public key of an issuer: the decoding key and the algorithm the JWKS binds it to.
+#[derive(Clone)]
+pub struct JwtKey {
+    pub key: jsonwebtoken::DecodingKey,
+    /// The JWK's `alg`, when it names one: a token must then use exactly this.
+    pub alg: Option<jsonwebtoken::Algorithm>,
+}
+
+impl fmt::Debug for JwtIssuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtIssuer")
+            .field("issuer", &self.issuer)
+            .field("audiences", &self.audiences)
+            .field("algorithms", &self.algorithms)
+            .field("kids", &self.keys.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +232,8 @@ struct RawConfig {
     purposes: BTreeMap<String, RawPurpose>,
     #[serde(default)]
     departments: BTreeMap<String, RawDepartment>,
+    #[serde(default)]
+    apps: BTreeMap<String, RawDepartment>,
 }
 
 #[derive(Deserialize)]
@@ -249,6 +332,9 @@ struct RawMasks {
 struct RawIdentity {
     #[serde(default)]
     api_keys: Vec<RawApiKey>,
+    mtls: Option<RawMtls>,
+    #[serde(default)]
+    jwt: Vec<RawJwt>,
 }
 
 #[derive(Deserialize)]
@@ -256,7 +342,42 @@ struct RawIdentity {
 struct RawApiKey {
     /// Lowercase hex SHA-256 of the key; the key itself is never stored.
     sha256: String,
-    user: String,
+    /// Exactly one of `user` (a `User` entity) or `app` (an `App` entity, a service key).
+    user: Option<String>,
+    app: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMtls {
+    client_ca: PathBuf,
+    /// `required` or `optional`.
+    mode: String,
+    crl_file: Option<PathBuf>,
+    /// `cn` (default), `san_email`, `san_dns` or `san_uri`.
+    user_from: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJwt {
+    issuer: String,
+    audience: Vec<String>,
+    algorithms: Vec<String>,
+    jwks_file: PathBuf,
+    #[serde(default = "default_jwt_leeway")]
+    leeway_s: u64,
+    #[serde(default = "default_user_claim")]
+    user_claim: String,
+    department_claim: Option<String>,
+    roles_claim: Option<String>,
+}
+
+fn default_jwt_leeway() -> u64 {
+    30
+}
+fn default_user_claim() -> String {
+    "sub".into()
 }
 
 #[derive(Deserialize)]
@@ -412,20 +533,74 @@ impl Config {
         }
 
         let mut api_keys = HashMap::new();
+        let mut app_keys = Vec::new();
         for k in raw.identity.api_keys {
+            let (owner, is_app) = match (k.user, k.app) {
+                (Some(u), None) => (u, false),
+                (None, Some(a)) => (a, true),
+                _ => {
+                    return Err(invalid(
+                        "identity.api_keys: each key names exactly one of `user` or `app`".into(),
+                    ))
+                }
+            };
             let digest = k.sha256.to_ascii_lowercase();
             if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(invalid(format!(
-                    "identity.api_keys: `sha256` for user `{}` is not a SHA-256 hex digest",
-                    k.user
+                    "identity.api_keys: `sha256` for `{owner}` is not a SHA-256 hex digest"
                 )));
             }
-            if api_keys.insert(digest, k.user.clone()).is_some() {
+            if api_keys.insert(digest, owner.clone()).is_some() {
                 return Err(invalid(format!(
-                    "identity.api_keys: the key of user `{}` is listed twice",
-                    k.user
+                    "identity.api_keys: the key of `{owner}` is listed twice"
                 )));
             }
+            if is_app {
+                app_keys.push(owner);
+            }
+        }
+        let mtls = match raw.identity.mtls {
+            None => None,
+            Some(m) => Some(MtlsConfig {
+                client_ca: rel(&m.client_ca),
+                mode: match m.mode.as_str() {
+                    "required" => ClientAuth::Required,
+                    "optional" => ClientAuth::Optional,
+                    other => {
+                        return Err(invalid(format!(
+                            "identity.mtls.mode `{other}`: use `required` or `optional`"
+                        )))
+                    }
+                },
+                crl: m.crl_file.map(|p| rel(&p)),
+                user_from: match m.user_from.as_deref().unwrap_or("cn") {
+                    "cn" => CertUserFrom::Cn,
+                    "san_email" => CertUserFrom::SanEmail,
+                    "san_dns" => CertUserFrom::SanDns,
+                    "san_uri" => CertUserFrom::SanUri,
+                    other => {
+                        return Err(invalid(format!(
+                            "identity.mtls.user_from `{other}`: use `cn`, `san_email`, `san_dns` or `san_uri`"
+                        )))
+                    }
+                },
+            }),
+        };
+        if mtls.is_some() && tls.is_none() {
+            return Err(invalid(
+                "identity.mtls needs a TLS listener (it cannot work with plaintext = true)".into(),
+            ));
+        }
+        let mut jwt = Vec::new();
+        for j in raw.identity.jwt {
+            let issuer = load_jwt_issuer(j, &rel).map_err(invalid)?;
+            if jwt.iter().any(|x: &JwtIssuer| x.issuer == issuer.issuer) {
+                return Err(invalid(format!(
+                    "identity.jwt: issuer `{}` is listed twice",
+                    issuer.issuer
+                )));
+            }
+            jwt.push(issuer);
         }
 
         let purposes: BTreeMap<String, Purpose> = raw
@@ -442,22 +617,31 @@ impl Config {
             })
             .collect();
         let mut departments = BTreeMap::new();
-        for (name, d) in raw.departments {
+        let mut apps = BTreeMap::new();
+        let sections = raw
+            .departments
+            .into_iter()
+            .map(|(n, d)| ("departments", n, d))
+            .chain(raw.apps.into_iter().map(|(n, d)| ("apps", n, d)));
+        for (section, name, d) in sections {
             for p in d.purposes.iter().chain(d.default.iter()) {
                 if !purposes.contains_key(p) {
-                    return Err(invalid(format!(
-                        "departments.{name}: unknown purpose `{p}`"
-                    )));
+                    return Err(invalid(format!("{section}.{name}: unknown purpose `{p}`")));
                 }
             }
             if let Some(def) = &d.default {
                 if !d.purposes.contains(def) {
                     return Err(invalid(format!(
-                        "departments.{name}: default purpose `{def}` is not among its purposes"
+                        "{section}.{name}: default purpose `{def}` is not among its purposes"
                     )));
                 }
             }
-            departments.insert(
+            let target = if section == "apps" {
+                &mut apps
+            } else {
+                &mut departments
+            };
+            target.insert(
                 name,
                 DepartmentPurposes {
                     purposes: d.purposes,
@@ -494,10 +678,105 @@ impl Config {
             },
             hash_key,
             api_keys,
+            app_keys,
+            mtls,
+            jwt,
             purposes,
             departments,
+            apps,
         })
     }
+}
+
+/// Algorithms an issuer may be configured with: asymmetric signatures only. `none` does not
+/// parse, and HMAC is refused so that a public key can never be used as a shared secret
+/// (the HS/RS confusion).
+fn parse_jwt_algorithm(name: &str) -> Result<jsonwebtoken::Algorithm, String> {
+    use jsonwebtoken::Algorithm as A;
+    match name {
+        "RS256" => Ok(A::RS256),
+        "RS384" => Ok(A::RS384),
+        "RS512" => Ok(A::RS512),
+        "PS256" => Ok(A::PS256),
+        "PS384" => Ok(A::PS384),
+        "PS512" => Ok(A::PS512),
+        "ES256" => Ok(A::ES256),
+        "ES384" => Ok(A::ES384),
+        "EdDSA" => Ok(A::EdDSA),
+        other => Err(format!(
+            "algorithm `{other}` is not accepted (asymmetric only: RS256, RS384, RS512, PS256, \
+             PS384, PS512, ES256, ES384, EdDSA)"
+        )),
+    }
+}
+
+fn load_jwt_issuer(j: RawJwt, rel: &impl Fn(&Path) -> PathBuf) -> Result<JwtIssuer, String> {
+    let at = |m: String| format!("identity.jwt `{}`: {m}", j.issuer);
+    if j.issuer.is_empty() {
+        return Err("identity.jwt: `issuer` is empty".into());
+    }
+    if j.audience.is_empty() {
+        return Err(at("`audience` needs at least one value".into()));
+    }
+    if j.algorithms.is_empty() {
+        return Err(at("`algorithms` needs at least one value".into()));
+    }
+    let algorithms = j
+        .algorithms
+        .iter()
+        .map(|a| parse_jwt_algorithm(a))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(at)?;
+    if j.leeway_s > 300 {
+        return Err(at(format!(
+            "`leeway_s` {} is more than 300 seconds",
+            j.leeway_s
+        )));
+    }
+    let path = rel(&j.jwks_file);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| at(format!("cannot read jwks_file `{}`: {e}", path.display())))?;
+    let keys = parse_jwks(&text).map_err(|m| at(format!("`{}`: {m}", path.display())))?;
+    Ok(JwtIssuer {
+        issuer: j.issuer,
+        audiences: j.audience,
+        algorithms,
+        keys,
+        leeway_s: j.leeway_s,
+        user_claim: j.user_claim,
+        department_claim: j.department_claim,
+        roles_claim: j.roles_claim,
+    })
+}
+
+/// Parse a JWKS document: every key needs a unique `kid`; symmetric (`oct`) keys are refused.
+pub fn parse_jwks(text: &str) -> Result<BTreeMap<String, JwtKey>, String> {
+    use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
+    let set: JwkSet = serde_json::from_str(text).map_err(|e| format!("not a JWKS: {e}"))?;
+    let mut keys = BTreeMap::new();
+    for jwk in &set.keys {
+        let Some(kid) = jwk.common.key_id.clone() else {
+            return Err("a key has no `kid`".into());
+        };
+        if matches!(jwk.algorithm, AlgorithmParameters::OctetKey(_)) {
+            return Err(format!("key `{kid}` is symmetric (`oct`): not accepted"));
+        }
+        let alg = match jwk.common.key_algorithm {
+            None => None,
+            Some(a) => Some(
+                parse_jwt_algorithm(&format!("{a:?}")).map_err(|m| format!("key `{kid}`: {m}"))?,
+            ),
+        };
+        let key =
+            jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| format!("key `{kid}`: {e}"))?;
+        if keys.insert(kid.clone(), JwtKey { key, alg }).is_some() {
+            return Err(format!("`kid` `{kid}` is used twice"));
+        }
+    }
+    if keys.is_empty() {
+        return Err("the JWKS has no keys".into());
+    }
+    Ok(keys)
 }
 
 fn read_secret_file(path: &Path) -> Result<Secret, String> {

@@ -8,5 +8,7 @@
 
 mod fail_closed;
 mod filtering;
+
+mod identity;
 mod startup;
 mod support;

@@ -8,7 +8,7 @@
 
 mod fail_closed;
 mod filtering;
-
+mod front_door;
 mod identity;
 mod startup;
 mod support;

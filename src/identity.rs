@@ -44,7 +44,7 @@ pub fn identify(
             "more than one Authorization header".into(),
         ));
     }
-    let (id, kind, claimed_departments) = match (cert, authorization) {
+    let (id, kind, claimed_departments, roles) = match (cert, authorization) {
         (Some(_), Some(_)) => {
             // Two credentials are ambiguous: which one would the policy see?
             return Err(RequestError::AmbiguousCredentials(
@@ -58,7 +58,12 @@ pub fn identify(
             let user = c.user(mapping).ok_or(RequestError::Credential(
                 CredentialError::CertificateUnmapped,
             ))?;
-            (user, Kind::User, Some(("certificate OU", c.ous.clone())))
+            (
+                user,
+                Kind::User,
+                Some(("certificate OU", c.ous.clone())),
+                None,
+            )
         }
         (None, None) => {
             return Err(RequestError::Unauthenticated(
@@ -89,7 +94,7 @@ pub fn identify(
                 let departments = verified
                     .department
                     .map(|d| ("token's department claim", vec![d]));
-                (verified.user, Kind::User, departments)
+                (verified.user, Kind::User, departments, verified.roles)
             } else {
                 let owner = cfg
                     .api_keys
@@ -100,7 +105,7 @@ pub fn identify(
                 } else {
                     Kind::User
                 };
-                (owner.clone(), kind, None)
+                (owner.clone(), kind, None, None)
             }
         }
     };
@@ -135,5 +140,12 @@ pub fn identify(
             ));
         }
     }
-    Ok(principal.clone())
+    match roles {
+        // The issuer is configured as the source of roles: its claim replaces the
+        // directory's for this request.
+        Some(roles) => engine
+            .with_roles(principal, &roles)
+            .map_err(RequestError::Internal),
+        None => Ok(principal.clone()),
+    }
 }

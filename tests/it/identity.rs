@@ -279,15 +279,74 @@ fn b64url(data: &[u8]) -> String {
 }
 
 async fn jwt_proxy(idp: &Idp) -> Proxy {
+    jwt_proxy_with(idp, "", None).await
+}
+
+async fn jwt_proxy_with(idp: &Idp, extra: &str, policies: Option<String>) -> Proxy {
     Proxy::start_with(Options {
         extra_config: format!(
             "[[identity.jwt]]\nissuer = \"{ISSUER}\"\naudience = [\"crmgate\"]\nalgorithms = [\"ES256\"]\n\
-             jwks_file = \"jwks.json\"\nleeway_s = 30\nuser_claim = \"sub\"\ndepartment_claim = \"department\"\n"
+             jwks_file = \"jwks.json\"\nleeway_s = 30\nuser_claim = \"sub\"\ndepartment_claim = \"department\"\n{extra}"
         ),
         files: vec![("jwks.json".into(), idp.jwks.clone())],
+        policies,
         ..Options::default()
     })
     .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_roles_claim_replaces_the_directory_roles_in_decisions() {
+    let idp = idp();
+    let santa = std::fs::read_to_string(repo().join("policies/santa.cedar")).unwrap();
+    let policies = format!(
+        "{santa}\n@id(\"suspended-see-nothing\")\nforbid (principal is User, action, resource)\n\
+         when {{ principal.roles.contains(\"suspended\") }};\n"
+    );
+    let proxy = jwt_proxy_with(&idp, "roles_claim = \"roles\"\n", Some(policies)).await;
+    let client = crate::support::mtls_client_none();
+    let mut c = claims("holly");
+    c["roles"] = json!(["agent"]);
+    let ok = proxy
+        .get_with(
+            &client,
+            CONTACTS,
+            &[(
+                "authorization",
+                &format!("Bearer {}", sign(&idp.key, "k1", &c)),
+            )],
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    c["roles"] = json!(["agent", "suspended"]);
+    let denied = proxy
+        .get_with(
+            &client,
+            CONTACTS,
+            &[(
+                "authorization",
+                &format!("Bearer {}", sign(&idp.key, "k1", &c)),
+            )],
+        )
+        .await;
+    assert_refused(&proxy, &denied, 403, "forbidden");
+    assert_eq!(
+        proxy.audit_of(&denied)["policies"],
+        json!(["suspended-see-nothing"])
+    );
+    // A configured roles claim that is missing is refused, not defaulted.
+    let r = proxy
+        .get_with(
+            &client,
+            CONTACTS,
+            &[(
+                "authorization",
+                &format!("Bearer {}", sign(&idp.key, "k1", &claims("holly"))),
+            )],
+        )
+        .await;
+    assert_refused(&proxy, &r, 401, "token-missing-claim");
+    assert_eq!(proxy.crm().received().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,3 +12,4 @@ mod front_door;
 mod identity;
 mod startup;
 mod support;
+mod upstream;

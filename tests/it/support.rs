@@ -40,6 +40,8 @@ pub struct Options {
     /// relative paths in it resolve against the proxy's temp dir, where `files` are written.
     pub extra_config: String,
     pub files: Vec<(String, Vec<u8>)>,
+    /// Reach the upstream over HTTPS, trusting this CA (PEM) as `upstream.ca_file`.
+    pub upstream_ca: Option<Vec<u8>>,
 }
 
 impl Default for Options {
@@ -50,6 +52,7 @@ impl Default for Options {
             max_upstream_body: 8 * 1024 * 1024,
             extra_config: String::new(),
             files: Vec::new(),
+            upstream_ca: None,
         }
     }
 }
@@ -189,6 +192,15 @@ impl Proxy {
         let cfg_path = write_config(dir.path(), upstream_addr, &policies, opts.max_upstream_body);
         for (name, bytes) in &opts.files {
             std::fs::write(dir.path().join(name), bytes).unwrap();
+        }
+        if let Some(ca) = &opts.upstream_ca {
+            std::fs::write(dir.path().join("upstream-ca.pem"), ca).unwrap();
+            let text = std::fs::read_to_string(&cfg_path).unwrap().replacen(
+                "url = \"http://",
+                "ca_file = \"upstream-ca.pem\"\nurl = \"https://",
+                1,
+            );
+            std::fs::write(&cfg_path, text).unwrap();
         }
         if !opts.extra_config.is_empty() {
             let mut text = std::fs::read_to_string(&cfg_path).unwrap();

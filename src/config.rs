@@ -134,7 +134,8 @@ pub struct JwtIssuer {
 }
 
 /// A public key of an issuer: the decoding key and the algorithm the JWKS binds it to.
-#[derive(Clone)]
+/// (Public keys: printing them reveals nothing.)
+#[derive(Debug, Clone)]
 pub struct JwtKey {
     pub key: jsonwebtoken::DecodingKey,
     /// The JWK's `alg`, when it names one: a token must then use exactly this.
@@ -800,6 +801,52 @@ mod tests {
     fn line_col_counts_from_one() {
         assert_eq!(line_col("ab\ncd", 0), (1, 1));
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+
+    #[test]
+    fn symmetric_and_none_algorithms_are_refused() {
+        for bad in ["none", "HS256", "HS512", "rs256"] {
+            assert!(parse_jwt_algorithm(bad).is_err(), "{bad} was accepted");
+        }
+        assert!(parse_jwt_algorithm("ES256").is_ok());
+    }
+
+    #[test]
+    fn a_jwks_needs_kids_and_public_keys() {
+        // A symmetric key in a JWKS would turn a public document into a signing secret.
+        let oct = r#"{"keys":[{"kty":"oct","kid":"s","k":"c2VjcmV0"}]}"#;
+        assert!(parse_jwks(oct).unwrap_err().contains("symmetric"));
+        let ec = r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0""#;
+        let no_kid = format!(r#"{{"keys":[{ec}}}]}}"#);
+        assert!(parse_jwks(&no_kid).unwrap_err().contains("kid"));
+        let twice = format!(r#"{{"keys":[{ec},"kid":"a"}},{ec},"kid":"a"}}]}}"#);
+        assert!(parse_jwks(&twice).unwrap_err().contains("twice"));
+        let hs = format!(r#"{{"keys":[{ec},"kid":"a","alg":"HS256"}}]}}"#);
+        assert!(parse_jwks(&hs).is_err());
+        let ok = format!(r#"{{"keys":[{ec},"kid":"a","alg":"ES256"}}]}}"#);
+        let keys = parse_jwks(&ok).unwrap();
+        assert_eq!(keys["a"].alg, Some(jsonwebtoken::Algorithm::ES256));
+    }
+
+    #[test]
+    fn mtls_needs_a_tls_listener_and_a_known_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(dir.path().join("k"), "0123456789abcdef0123").unwrap();
+        let base = "[upstream]\nurl = \"http://127.0.0.1:1\"\n[policies]\nschema = \"s\"\n\
+                    policies = []\nentities = \"e\"\nroutes = \"r\"\n[audit]\npath = \"a\"\n\
+                    [masks]\nhash_key_file = \"k\"\n";
+        let write = |listen: &str, mode: &str| {
+            std::fs::write(
+                &p,
+                format!("[listen]\naddr = \"127.0.0.1:0\"\n{listen}\n{base}[identity.mtls]\nclient_ca = \"ca.pem\"\nmode = \"{mode}\"\n"),
+            )
+            .unwrap();
+            Config::load(&p).map(|_| ()).unwrap_err().to_string()
+        };
+        assert!(write("plaintext = true", "required").contains("needs a TLS listener"));
+        let err = write("tls_cert = \"c\"\ntls_key = \"k\"", "sometimes");
+        assert!(err.contains("`sometimes`"), "{err}");
     }
 
     #[test]

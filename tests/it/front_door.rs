@@ -251,3 +251,89 @@ async fn too_many_or_too_large_headers_are_refused_by_the_listener() {
     assert!(!reply.text().contains("results"));
     assert!(proxy.crm().received().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_clients_pass_the_same_checks() {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    let proxy = Proxy::start().await;
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(crate::support::client_tls(None))
+        .https_only()
+        .enable_http2()
+        .build();
+    let client: hyper_util::client::legacy::Client<_, Full<Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .http2_only(true)
+            .build(https);
+    let send = |method: &str, path: &str, headers: &[(&str, &str)]| {
+        let mut b = http::Request::builder()
+            .method(method)
+            .uri(format!("https://localhost:{}{path}", proxy.addr.port()));
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        client.request(b.body(Full::new(Bytes::new())).unwrap())
+    };
+    let auth = ("authorization", "Bearer demo-key-noelle");
+    // (method, path, headers, status, audit reason of a refusal)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        Vec<(&'a str, &'a str)>,
+        u16,
+        Option<&'a str>,
+    );
+    let cases: [Case; 5] = [
+        (
+            "GET",
+            "/crm/v3/objects/contacts?limit=2",
+            vec![auth],
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/crm/v3/objects/contacts/%2e%2e",
+            vec![auth],
+            400,
+            Some("bad-request"),
+        ),
+        (
+            "TRACE",
+            "/crm/v3/objects/contacts",
+            vec![auth],
+            405,
+            Some("method-not-allowed"),
+        ),
+        (
+            "GET",
+            "/crm/v3/objects/contacts",
+            vec![auth, ("x-http-method-override", "DELETE")],
+            400,
+            Some("bad-request"),
+        ),
+        (
+            "GET",
+            "/crm/v3/objects/contacts",
+            vec![],
+            401,
+            Some("unauthenticated"),
+        ),
+    ];
+    for (method, path, headers, status, reason) in cases {
+        let resp = send(method, path, &headers).await.unwrap();
+        assert_eq!(resp.version(), http::Version::HTTP_2);
+        let (parts, body) = resp.into_parts();
+        let reply = Reply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: body.collect().await.unwrap().to_bytes(),
+        };
+        match reason {
+            Some(r) => assert_refused(&proxy, &reply, status, r),
+            None => assert_eq!(reply.status, status, "{}", reply.text()),
+        }
+    }
+    assert_eq!(proxy.crm().received().len(), 1);
+}

@@ -533,3 +533,42 @@ async fn the_newsletter_tool_sees_consenting_prospects_name_and_email_only() {
     assert_refused(&proxy, &r, 401, "api-key-unknown");
     assert_eq!(proxy.crm().received().len(), 1);
 }
+
+/// Connect twice with one client config (which caches sessions) and report whether the
+/// second handshake resumed the first session.
+async fn second_handshake_resumes(proxy: &Proxy, cfg: rustls::ClientConfig) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg));
+    let mut kinds = Vec::new();
+    for _ in 0..2 {
+        let tcp = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+        let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+        let mut tls = connector.connect(name, tcp).await.unwrap();
+        kinds.push(tls.get_ref().1.handshake_kind());
+        // Read a whole response so that any session ticket has arrived.
+        tls.write_all(
+            b"GET /crm/v3/objects/contacts?limit=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer demo-key-noelle\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        let mut out = Vec::new();
+        let _ = tls.read_to_end(&mut out).await;
+        assert!(
+            out.starts_with(b"HTTP/1.1 "),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+    }
+    kinds[1] == Some(rustls::HandshakeKind::Resumed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mtls_listener_never_resumes_a_session() {
+    let (c, k) = persona_cert("noelle");
+    // Control: a listener without mTLS resumes, so the check below can see resumption.
+    let plain = Proxy::start().await;
+    assert!(second_handshake_resumes(&plain, crate::support::client_tls(None)).await);
+    let mtls = mtls_proxy("optional", "", vec![]).await;
+    assert!(!second_handshake_resumes(&mtls, crate::support::client_tls(Some((&c, &k)))).await);
+    assert!(!second_handshake_resumes(&mtls, crate::support::client_tls(None)).await);
+}

@@ -572,3 +572,31 @@ async fn an_mtls_listener_never_resumes_a_session() {
     assert!(!second_handshake_resumes(&mtls, crate::support::client_tls(Some((&c, &k)))).await);
     assert!(!second_handshake_resumes(&mtls, crate::support::client_tls(None)).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_of_the_dev_identity_provider_are_accepted() {
+    let certs = repo().join("certs");
+    let proxy = Proxy::start_with(Options {
+        extra_config: format!(
+            "[[identity.jwt]]\nissuer = \"{}\"\naudience = [\"{}\"]\nalgorithms = [\"ES256\"]\n\
+             jwks_file = \"{}\"\ndepartment_claim = \"department\"\n",
+            crmgate::certs::DEV_ISSUER,
+            crmgate::certs::DEV_AUDIENCE,
+            certs.join("jwks.json").display()
+        ),
+        ..Options::default()
+    })
+    .await;
+    let token = crmgate::certs::dev_token(&certs, "penny", 5).unwrap();
+    let reply = proxy
+        .get_with(
+            &crate::support::mtls_client_none(),
+            "/crm/v3/objects/contacts/1001?properties=firstname,billing_iban",
+            &[("authorization", &format!("Bearer {token}"))],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(proxy.audit_of(&reply)["principal"], "penny");
+    // Accounting sees billing data: the token's user is who the policies decide for.
+    assert!(reply.json()["properties"]["billing_iban"].is_string());
+}

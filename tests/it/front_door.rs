@@ -337,3 +337,91 @@ async fn http2_clients_pass_the_same_checks() {
     }
     assert_eq!(proxy.crm().received().len(), 1);
 }
+
+/// Each path-confusion form, as raw bytes (a client library would normalise most of them
+/// away before they reach crmgate).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_ambiguous_path_form_is_refused_and_never_forwarded() {
+    let proxy = Proxy::start().await;
+    let forms = [
+        "/crm/v3/objects/contacts/../companies",
+        "/crm/v3/objects/contacts/./1001",
+        "/crm/v3/objects/contacts/%2e%2e/companies",
+        "/crm/v3/objects/contacts/%2E/1001",
+        "/crm/v3/objects/contacts%2f1001",
+        "/crm/v3/objects/contacts%5c1001",
+        "/crm/v3/objects/contacts\\1001",
+        "/crm/v3/objects/contacts;jsessionid=1/1001",
+        "/crm/v3/objects/contacts/..;/companies",
+        "/crm/v3/objects/contacts/1001%3bx",
+        "/crm/v3/objects/contacts/%252e%252e",
+        "/crm/v3/objects/contacts/1001%00",
+        "/crm/v3/objects/contacts/1001%0d%0aX-Injected:%201",
+        "/crm/v3//objects/contacts",
+        "/crm/v3/objects/contacts/",
+    ];
+    for path in forms {
+        let req =
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{AUTH}\r\n");
+        let reply = proxy.raw(req.as_bytes()).await;
+        // hyper itself refuses some raw bytes (`\`) before the pipeline: 400 either way.
+        assert_eq!(reply.status, 400, "{path}: {}", reply.text());
+        assert!(!reply.text().contains("results"), "{path}");
+        if reply.headers.contains_key("x-request-id") {
+            assert_eq!(proxy.audit_of(&reply)["reason"], "bad-request", "{path}");
+        }
+    }
+    assert!(
+        proxy.crm().received().is_empty(),
+        "{:?}",
+        proxy.crm().received()
+    );
+}
+
+/// Limits on time: a body that does not arrive answers 408; a head that does not arrive
+/// closes the connection. (No sleeps: the test waits for the server's own answer.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let proxy = Proxy::start_with(crate::support::Options {
+        extra_config: "[limits]\nheader_read_timeout_ms = 300\nrequest_timeout_ms = 300\n".into(),
+        ..Default::default()
+    })
+    .await;
+    let connect = || async {
+        let connector =
+            tokio_rustls::TlsConnector::from(std::sync::Arc::new(crate::support::client_tls(None)));
+        let tcp = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+        let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+        connector.connect(name, tcp).await.unwrap()
+    };
+    // An authorized search whose body never comes.
+    let mut tls = connect().await;
+    tls.write_all(
+        format!(
+            "POST /crm/v3/objects/contacts/search HTTP/1.1\r\nHost: localhost\r\n{AUTH}\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"li"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    let _ = tls.read_to_end(&mut out).await;
+    let reply = crate::support::parse_response(&out);
+    assert_eq!(reply.status, 408, "{}", reply.text());
+    assert_eq!(proxy.audit_of(&reply)["reason"], "request-timeout");
+    // A head that never ends: the connection is closed without a request reaching anyone.
+    let mut tls = connect().await;
+    tls.write_all(b"GET /crm/v3/objects/contacts HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    let _ = tls.read_to_end(&mut out).await;
+    assert!(
+        !String::from_utf8_lossy(&out).contains("results"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    assert!(proxy.crm().received().is_empty());
+}

@@ -121,8 +121,8 @@ pub struct JwtIssuer {
     /// The signature algorithms this issuer uses: asymmetric only, fixed in config, never
     /// taken from the token.
     pub algorithms: Vec<jsonwebtoken::Algorithm>,
-    /// `kid` → the issuer's public key, from its JWKS file.
-    pub keys: BTreeMap<String, JwtKey>,
+    /// The issuer's public keys: a JWKS file read at start-up, or a URL fetched and cached.
+    pub keys: KeySet,
     /// Allowed clock skew for `exp` and `nbf`, in seconds.
     pub leeway_s: u64,
     /// Claim naming the user (an id of the entities file).
@@ -131,6 +131,15 @@ pub struct JwtIssuer {
     pub department_claim: Option<String>,
     /// Claim listing roles; when present it must agree with the entities file.
     pub roles_claim: Option<String>,
+}
+
+/// Where an issuer's keys come from.
+#[derive(Debug, Clone)]
+pub enum KeySet {
+    /// `kid` → key, from `jwks_file`.
+    Static(BTreeMap<String, JwtKey>),
+    /// `jwks_url`, with its cache (shared by all clones of the config).
+    Remote(std::sync::Arc<crate::identity::jwks::RemoteJwks>),
 }
 
 /// A public key of an issuer: the decoding key and the algorithm the JWKS binds it to.
@@ -148,7 +157,7 @@ impl fmt::Debug for JwtIssuer {
             .field("issuer", &self.issuer)
             .field("audiences", &self.audiences)
             .field("algorithms", &self.algorithms)
-            .field("kids", &self.keys.keys().collect::<Vec<_>>())
+            .field("keys", &self.keys)
             .finish_non_exhaustive()
     }
 }
@@ -365,7 +374,17 @@ struct RawJwt {
     issuer: String,
     audience: Vec<String>,
     algorithms: Vec<String>,
-    jwks_file: PathBuf,
+    /// Exactly one of `jwks_file` or `jwks_url`.
+    jwks_file: Option<PathBuf>,
+    jwks_url: Option<String>,
+    /// How long fetched keys may be used (seconds).
+    #[serde(default = "default_jwks_max_age")]
+    jwks_max_age_s: u64,
+    /// Least time between two fetches caused by unknown `kid`s (seconds).
+    #[serde(default = "default_jwks_min_refresh")]
+    jwks_min_refresh_s: u64,
+    /// Extra CA (PEM) for an identity provider with a private PKI.
+    jwks_ca_file: Option<PathBuf>,
     #[serde(default = "default_jwt_leeway")]
     leeway_s: u64,
     #[serde(default = "default_user_claim")]
@@ -374,6 +393,12 @@ struct RawJwt {
     roles_claim: Option<String>,
 }
 
+fn default_jwks_max_age() -> u64 {
+    300
+}
+fn default_jwks_min_refresh() -> u64 {
+    10
+}
 fn default_jwt_leeway() -> u64 {
     30
 }
@@ -734,10 +759,18 @@ fn load_jwt_issuer(j: RawJwt, rel: &impl Fn(&Path) -> PathBuf) -> Result<JwtIssu
             j.leeway_s
         )));
     }
-    let path = rel(&j.jwks_file);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| at(format!("cannot read jwks_file `{}`: {e}", path.display())))?;
-    let keys = parse_jwks(&text).map_err(|m| at(format!("`{}`: {m}", path.display())))?;
+    let keys = match (&j.jwks_file, &j.jwks_url) {
+        (Some(file), None) => {
+            let path = rel(file);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| at(format!("cannot read jwks_file `{}`: {e}", path.display())))?;
+            KeySet::Static(parse_jwks(&text).map_err(|m| at(format!("`{}`: {m}", path.display())))?)
+        }
+        (None, Some(url)) => {
+            KeySet::Remote(std::sync::Arc::new(remote_jwks(url, &j, rel).map_err(at)?))
+        }
+        _ => return Err(at("give exactly one of `jwks_file` or `jwks_url`".into())),
+    };
     Ok(JwtIssuer {
         issuer: j.issuer,
         audiences: j.audience,
@@ -748,6 +781,49 @@ fn load_jwt_issuer(j: RawJwt, rel: &impl Fn(&Path) -> PathBuf) -> Result<JwtIssu
         department_claim: j.department_claim,
         roles_claim: j.roles_claim,
     })
+}
+
+fn remote_jwks(
+    url: &str,
+    j: &RawJwt,
+    rel: &impl Fn(&Path) -> PathBuf,
+) -> Result<crate::identity::jwks::RemoteJwks, String> {
+    let uri: http::Uri = url.parse().map_err(|e| format!("jwks_url `{url}`: {e}"))?;
+    // Keys fetched in the clear could be swapped on the way: plain HTTP only on loopback.
+    let loopback = uri
+        .host()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+        .is_some_and(|h| {
+            h == "localhost"
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+    match uri.scheme_str() {
+        Some("https") => {}
+        Some("http") if loopback => {}
+        _ => {
+            return Err(format!(
+                "jwks_url `{url}` must be https:// (http:// only on loopback)"
+            ))
+        }
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(ca) = &j.jwks_ca_file {
+        let ca = rel(ca);
+        let certs = crate::tls::load_certs(&ca)?;
+        for c in certs {
+            roots
+                .add(c)
+                .map_err(|e| format!("jwks_ca_file `{}`: {e}", ca.display()))?;
+        }
+    }
+    crate::identity::jwks::RemoteJwks::new(
+        uri,
+        Duration::from_secs(j.jwks_max_age_s),
+        Duration::from_secs(j.jwks_min_refresh_s),
+        roots,
+    )
 }
 
 /// Parse a JWKS document: every key needs a unique `kid`; symmetric (`oct`) keys are refused.
@@ -826,6 +902,34 @@ mod tests {
         let ok = format!(r#"{{"keys":[{ec},"kid":"a","alg":"ES256"}}]}}"#);
         let keys = parse_jwks(&ok).unwrap();
         assert_eq!(keys["a"].alg, Some(jsonwebtoken::Algorithm::ES256));
+    }
+
+    #[test]
+    fn a_jwks_url_must_be_https_except_on_loopback() {
+        let raw = |url: &str| RawJwt {
+            issuer: "i".into(),
+            audience: vec!["a".into()],
+            algorithms: vec!["ES256".into()],
+            jwks_file: None,
+            jwks_url: Some(url.into()),
+            jwks_max_age_s: 300,
+            jwks_min_refresh_s: 10,
+            jwks_ca_file: None,
+            leeway_s: 30,
+            user_claim: "sub".into(),
+            department_claim: None,
+            roles_claim: None,
+        };
+        let rel = |p: &Path| p.to_path_buf();
+        let err = load_jwt_issuer(raw("http://idp.example/jwks"), &rel).unwrap_err();
+        assert!(err.contains("must be https://"), "{err}");
+        assert!(load_jwt_issuer(raw("http://127.0.0.1:9/jwks"), &rel).is_ok());
+        assert!(load_jwt_issuer(raw("https://idp.example/jwks"), &rel).is_ok());
+        let mut both = raw("https://idp.example/jwks");
+        both.jwks_file = Some("jwks.json".into());
+        assert!(load_jwt_issuer(both, &rel)
+            .unwrap_err()
+            .contains("exactly one"));
     }
 
     #[test]

@@ -40,6 +40,10 @@ pub enum RequestError {
     /// with 400 and the connection is closed, since its next bytes cannot be trusted.
     #[error("{0}")]
     BadFraming(String),
+    /// A token's issuer keys (JWKS URL) cannot be fetched and no unexpired copy is held:
+    /// nothing can be verified, so nothing is let through.
+    #[error("the identity provider's keys are unavailable")]
+    KeysUnavailable,
     /// The principal's account is deactivated.
     #[error("account `{0}` is inactive")]
     InactivePrincipal(String),
@@ -96,6 +100,7 @@ impl RequestError {
             Self::Credential(_) => StatusCode::UNAUTHORIZED,
             Self::AmbiguousCredentials(_) => StatusCode::BAD_REQUEST,
             Self::BadFraming(_) => StatusCode::BAD_REQUEST,
+            Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::InactivePrincipal(_) => StatusCode::FORBIDDEN,
             Self::UnknownPurpose(_) => StatusCode::BAD_REQUEST,
             Self::PurposeNotAllowed { .. } => StatusCode::FORBIDDEN,
@@ -122,6 +127,7 @@ impl RequestError {
             Self::Credential(c) => c.kind(),
             Self::AmbiguousCredentials(_) => "ambiguous-credentials",
             Self::BadFraming(_) => "bad-framing",
+            Self::KeysUnavailable => "jwks-unavailable",
             Self::InactivePrincipal(_) => "inactive-principal",
             Self::UnknownPurpose(_) => "unknown-purpose",
             Self::PurposeNotAllowed { .. } => "purpose-not-allowed",
@@ -148,6 +154,7 @@ impl RequestError {
             Self::Credential(_) => "Invalid credential",
             Self::AmbiguousCredentials(_) => "More than one credential",
             Self::BadFraming(_) => "Ambiguous request framing",
+            Self::KeysUnavailable => "Identity provider unavailable",
             Self::InactivePrincipal(_) => "Account inactive",
             Self::UnknownPurpose(_) => "Unknown purpose",
             Self::PurposeNotAllowed { .. } => "Purpose not allowed",
@@ -235,6 +242,12 @@ pub enum CredentialError {
     UnknownPrincipal(String),
 }
 
+impl From<CredentialError> for RequestError {
+    fn from(e: CredentialError) -> Self {
+        RequestError::Credential(e)
+    }
+}
+
 impl CredentialError {
     pub fn kind(&self) -> &'static str {
         match self {
@@ -303,6 +316,7 @@ mod tests {
                 "ambiguous-credentials",
             ),
             (RequestError::BadFraming("x".into()), 400, "bad-framing"),
+            (RequestError::KeysUnavailable, 503, "jwks-unavailable"),
             (
                 RequestError::InactivePrincipal("g".into()),
                 403,

@@ -12,8 +12,9 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::Validation;
 use serde_json::Value;
 
-use crate::config::JwtIssuer;
-use crate::error::CredentialError;
+use crate::config::{JwtIssuer, JwtKey, KeySet};
+use crate::error::{CredentialError, RequestError};
+use crate::identity::jwks::KeyLookupError;
 
 /// What a verified token says about its bearer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +32,34 @@ pub fn looks_like_jwt(token: &str) -> bool {
 }
 
 /// Verify a token against the configured issuers.
-pub fn verify(token: &str, issuers: &[JwtIssuer]) -> Result<Verified, CredentialError> {
+pub async fn verify(token: &str, issuers: &[JwtIssuer]) -> Result<Verified, RequestError> {
+    let (issuer, alg) = select_issuer(token, issuers)?;
+    let kid = decode_kid(token)?;
+    let key = match &issuer.keys {
+        KeySet::Static(keys) => keys
+            .get(&kid)
+            .cloned()
+            .ok_or(CredentialError::TokenUnknownKid)?,
+        KeySet::Remote(remote) => remote.key(&kid).await.map_err(|e| match e {
+            KeyLookupError::UnknownKid => {
+                RequestError::Credential(CredentialError::TokenUnknownKid)
+            }
+            KeyLookupError::Unavailable(_) => RequestError::KeysUnavailable,
+        })?,
+    };
+    Ok(check(token, issuer, alg, &key)?)
+}
+
+fn decode_kid(token: &str) -> Result<String, CredentialError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|e| malformed(e.kind()))?;
+    header.kid.ok_or(CredentialError::TokenUnknownKid)
+}
+
+/// Choose the issuer by the unverified `iss` and check the header against its rules.
+fn select_issuer<'a>(
+    token: &str,
+    issuers: &'a [JwtIssuer],
+) -> Result<(&'a JwtIssuer, jsonwebtoken::Algorithm), CredentialError> {
     let header = jsonwebtoken::decode_header(token).map_err(|e| malformed(e.kind()))?;
     if header.crit.is_some() {
         // Critical extensions crmgate does not implement must not be ignored (RFC 7515 4.1.11).
@@ -54,11 +82,16 @@ pub fn verify(token: &str, issuers: &[JwtIssuer]) -> Result<Verified, Credential
     if !issuer.algorithms.contains(&alg) {
         return Err(CredentialError::TokenAlgorithm(format!("{alg:?}")));
     }
-    let key = header
-        .kid
-        .as_deref()
-        .and_then(|kid| issuer.keys.get(kid))
-        .ok_or(CredentialError::TokenUnknownKid)?;
+    Ok((issuer, alg))
+}
+
+/// Verify signature and claims with the issuer's key.
+fn check(
+    token: &str,
+    issuer: &JwtIssuer,
+    alg: jsonwebtoken::Algorithm,
+    key: &JwtKey,
+) -> Result<Verified, CredentialError> {
     // The key decides the algorithm, not the token: a key bound to one algorithm (or one
     // family) is never used with another.
     if key.alg.is_some_and(|a| a != alg) || key.key.family() != alg.family() {

@@ -600,3 +600,78 @@ async fn tokens_of_the_dev_identity_provider_are_accepted() {
     // Accounting sees billing data: the token's user is who the policies decide for.
     assert!(reply.json()["properties"]["billing_iban"].is_string());
 }
+
+fn jwks_of(keys: &[(&EncodingKey, &str)]) -> Vec<u8> {
+    let keys = keys
+        .iter()
+        .map(|(k, kid)| {
+            let mut jwk = Jwk::from_encoding_key(k, Algorithm::ES256).unwrap();
+            jwk.common.key_id = Some((*kid).into());
+            jwk
+        })
+        .collect();
+    serde_json::to_vec(&JwkSet { keys }).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwks_url_is_cached_refreshed_for_new_kids_and_fails_closed() {
+    use std::sync::{Arc, Mutex};
+    let idp = idp();
+    // What the identity provider serves: a JWKS, or (None) an outage.
+    let served: Arc<Mutex<Option<Vec<u8>>>> =
+        Arc::new(Mutex::new(Some(jwks_of(&[(&idp.key, "k1")]))));
+    let s2 = served.clone();
+    let provider = crate::support::RawUpstream::start(move |_| match &*s2.lock().unwrap() {
+        Some(body) => {
+            crate::support::http_response("200 OK", &[("Content-Type", "application/json")], body)
+        }
+        None => crate::support::http_response("503 Service Unavailable", &[], b""),
+    })
+    .await;
+    let fetches = || provider.received.lock().unwrap().len();
+    let start = |max_age: u64| {
+        Proxy::start_with(Options {
+            extra_config: format!(
+                "[[identity.jwt]]\nissuer = \"{ISSUER}\"\naudience = [\"crmgate\"]\nalgorithms = [\"ES256\"]\n\
+                 jwks_url = \"http://{}/jwks\"\njwks_max_age_s = {max_age}\njwks_min_refresh_s = 0\n",
+                provider.addr
+            ),
+            ..Options::default()
+        })
+    };
+    let proxy = start(300).await;
+    let client = crate::support::mtls_client_none();
+    let call = |key: &EncodingKey, kid: &str| {
+        let auth = format!("Bearer {}", sign(key, kid, &claims("holly")));
+        let (proxy, client) = (&proxy, &client);
+        async move {
+            proxy
+                .get_with(client, CONTACTS, &[("authorization", auth.as_str())])
+                .await
+        }
+    };
+    assert_eq!(call(&idp.key, "k1").await.status, 200);
+    assert_eq!(call(&idp.key, "k1").await.status, 200);
+    assert_eq!(fetches(), 1, "the second token was verified from the cache");
+    // The provider rotates in a new key: a token with the new kid triggers a refresh.
+    *served.lock().unwrap() = Some(jwks_of(&[(&idp.key, "k1"), (&idp.other, "k2")]));
+    assert_eq!(call(&idp.other, "k2").await.status, 200);
+    assert_eq!(fetches(), 2);
+    // Outage: an unknown kid stays unknown (after one attempt); known keys still verify
+    // while the cache is young.
+    *served.lock().unwrap() = None;
+    let r = call(&idp.other, "k3").await;
+    assert_refused(&proxy, &r, 401, "token-unknown-kid");
+    assert_eq!(fetches(), 3);
+    assert_eq!(call(&idp.key, "k1").await.status, 200);
+    assert_eq!(proxy.crm().received().len(), 4);
+
+    // Keys past their age are not used: during an outage nothing verifies (503).
+    let aged = start(0).await;
+    let auth = format!("Bearer {}", sign(&idp.key, "k1", &claims("holly")));
+    let r = aged
+        .get_with(&client, CONTACTS, &[("authorization", auth.as_str())])
+        .await;
+    assert_refused(&aged, &r, 503, "jwks-unavailable");
+    assert!(aged.crm().received().is_empty());
+}

@@ -226,6 +226,10 @@ pub enum CredentialError {
     /// A required claim (`exp`, `aud`, the user claim, …) is missing or has the wrong type.
     #[error("the token lacks a valid `{0}` claim")]
     TokenMissingClaim(String),
+    /// An `Authorization` header crmgate cannot read: another scheme than `Bearer`, an
+    /// empty credential, or bytes that are not text.
+    #[error("the Authorization header is not usable: {0}")]
+    Malformed(&'static str),
     /// An API key that is not configured.
     #[error("unknown api key")]
     UnknownApiKey,
@@ -260,6 +264,7 @@ impl CredentialError {
             Self::TokenNotYetValid => "token-not-yet-valid",
             Self::TokenWrongAudience => "token-wrong-audience",
             Self::TokenMissingClaim(_) => "token-missing-claim",
+            Self::Malformed(_) => "credential-malformed",
             Self::UnknownApiKey => "api-key-unknown",
             Self::CertificateUnmapped => "certificate-unmapped",
             Self::AttributeMismatch(_) => "credential-attribute-mismatch",
@@ -384,6 +389,7 @@ mod tests {
             (C::TokenNotYetValid, "token-not-yet-valid"),
             (C::TokenWrongAudience, "token-wrong-audience"),
             (C::TokenMissingClaim("exp".into()), "token-missing-claim"),
+            (C::Malformed("x"), "credential-malformed"),
             (C::UnknownApiKey, "api-key-unknown"),
             (C::CertificateUnmapped, "certificate-unmapped"),
             (C::AttributeMismatch("OU"), "credential-attribute-mismatch"),

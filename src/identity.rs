@@ -45,70 +45,67 @@ pub async fn identify(
             "more than one Authorization header".into(),
         ));
     }
-    let (id, kind, claimed_departments, roles) =
-        match (cert, authorization) {
-            (Some(_), Some(_)) => {
-                // Two credentials are ambiguous: which one would the policy see?
-                return Err(RequestError::AmbiguousCredentials(
-                    "a client certificate and an Authorization header: send one credential".into(),
-                ));
-            }
-            (Some(c), None) => {
-                let mapping = cfg.mtls.as_ref().map(|m| m.user_from).ok_or_else(|| {
-                    RequestError::Internal("a client certificate on a listener without mtls".into())
-                })?;
-                let user = c.user(mapping).ok_or(RequestError::Credential(
-                    CredentialError::CertificateUnmapped,
-                ))?;
-                (
-                    user,
-                    Kind::User,
-                    Some(("certificate OU", c.ous.clone())),
-                    None,
-                )
-            }
-            (None, None) => return Err(RequestError::Unauthenticated(
+    let (id, kind, claimed_departments, roles) = match (cert, authorization) {
+        (Some(_), Some(_)) => {
+            // Two credentials are ambiguous: which one would the policy see?
+            return Err(RequestError::AmbiguousCredentials(
+                "a client certificate and an Authorization header: send one credential".into(),
+            ));
+        }
+        (Some(c), None) => {
+            let mapping = cfg.mtls.as_ref().map(|m| m.user_from).ok_or_else(|| {
+                RequestError::Internal("a client certificate on a listener without mtls".into())
+            })?;
+            let user = c.user(mapping).ok_or(RequestError::Credential(
+                CredentialError::CertificateUnmapped,
+            ))?;
+            (
+                user,
+                Kind::User,
+                Some(("certificate OU", c.ous.clone())),
+                None,
+            )
+        }
+        (None, None) => {
+            return Err(RequestError::Unauthenticated(
                 "missing credentials: send a client certificate or `Authorization: Bearer <token>`"
                     .into(),
-            )),
-            (None, Some(value)) => {
-                let value = value.to_str().map_err(|_| {
-                    RequestError::Unauthenticated(
-                        "the Authorization header is not readable text".into(),
-                    )
-                })?;
-                let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-                if !scheme.eq_ignore_ascii_case("bearer") {
-                    return Err(RequestError::Unauthenticated(
-                        "unsupported authorization scheme: use `Bearer`".into(),
-                    ));
-                }
-                let token = token.trim();
-                if token.is_empty() {
-                    return Err(RequestError::Unauthenticated(
-                        "empty bearer credential".into(),
-                    ));
-                }
-                if !cfg.jwt.is_empty() && jwt::looks_like_jwt(token) {
-                    let verified = jwt::verify(token, &cfg.jwt).await?;
-                    let departments = verified
-                        .department
-                        .map(|d| ("token's department claim", vec![d]));
-                    (verified.user, Kind::User, departments, verified.roles)
-                } else {
-                    let owner = cfg
-                        .api_keys
-                        .get(&api_key_digest(token))
-                        .ok_or(RequestError::Credential(CredentialError::UnknownApiKey))?;
-                    let kind = if cfg.app_keys.contains(owner) {
-                        Kind::App
-                    } else {
-                        Kind::User
-                    };
-                    (owner.clone(), kind, None, None)
-                }
+            ))
+        }
+        (None, Some(value)) => {
+            // A credential that is there but unusable is refused as such, never
+            // treated as "no credential".
+            let value = value
+                .to_str()
+                .map_err(|_| CredentialError::Malformed("not readable text"))?;
+            let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+            if !scheme.eq_ignore_ascii_case("bearer") {
+                return Err(CredentialError::Malformed("unsupported scheme, use `Bearer`").into());
             }
-        };
+            let token = token.trim();
+            if token.is_empty() {
+                return Err(CredentialError::Malformed("empty bearer credential").into());
+            }
+            if !cfg.jwt.is_empty() && jwt::looks_like_jwt(token) {
+                let verified = jwt::verify(token, &cfg.jwt).await?;
+                let departments = verified
+                    .department
+                    .map(|d| ("token's department claim", vec![d]));
+                (verified.user, Kind::User, departments, verified.roles)
+            } else {
+                let owner = cfg
+                    .api_keys
+                    .get(&api_key_digest(token))
+                    .ok_or(RequestError::Credential(CredentialError::UnknownApiKey))?;
+                let kind = if cfg.app_keys.contains(owner) {
+                    Kind::App
+                } else {
+                    Kind::User
+                };
+                (owner.clone(), kind, None, None)
+            }
+        }
+    };
     let principal = engine
         .principal(&id)
         .filter(|p| {

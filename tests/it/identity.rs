@@ -531,6 +531,14 @@ async fn the_newsletter_tool_sees_consenting_prospects_name_and_email_only() {
     // An unknown key is refused as such.
     let r = proxy.get(CONTACTS, "krampus", None).await;
     assert_refused(&proxy, &r, 401, "api-key-unknown");
+    // A credential that is there but unusable is not "no credential".
+    let client = crate::support::mtls_client_none();
+    for bad in ["Basic bm9lbGxlOnB3", "Bearer ", "Token demo-key-noelle"] {
+        let r = proxy
+            .get_with(&client, CONTACTS, &[("authorization", bad)])
+            .await;
+        assert_refused(&proxy, &r, 401, "credential-malformed");
+    }
     assert_eq!(proxy.crm().received().len(), 1);
 }
 

@@ -3,8 +3,7 @@
 //! The caller may declare one with `X-Purpose`; it must be in the registry (else 400) and
 //! among the purposes the caller's department (or, for an `App`, the app itself) may declare
 //! (else 403). Without a header that default applies; without a default the request is
-//! refused. The header is
-//! never forwarded: the CRM sees only what crmgate sends.
+//! refused. The header is never forwarded: the CRM sees only what crmgate sends.
 
 use std::collections::BTreeMap;
 

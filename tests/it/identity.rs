@@ -683,3 +683,40 @@ async fn a_jwks_url_is_cached_refreshed_for_new_kids_and_fails_closed() {
     assert_refused(&aged, &r, 503, "jwks-unavailable");
     assert!(aged.crm().received().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_san_email_can_name_the_user_instead_of_the_cn() {
+    let proxy = Proxy::start_with(Options {
+        extra_config: mtls_config("required")
+            .replace("user_from = \"cn\"", "user_from = \"san_email\""),
+        ..Options::default()
+    })
+    .await;
+    let ca = dev_ca();
+    let cert = |cn: &str, san: Option<&str>| {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        if let Some(email) = san {
+            p.subject_alt_names = vec![rcgen::SanType::Rfc822Name(email.try_into().unwrap())];
+        }
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let key = KeyPair::generate().unwrap();
+        let c = p.signed_by(&key, &ca).unwrap();
+        mtls_client(c.pem().as_bytes(), key.serialize_pem().as_bytes())
+    };
+    // The CN says santa; the configured mapping reads the SAN: holly.
+    let r = proxy
+        .get_with(
+            &cert("santa", Some("holly@northpole.example")),
+            CONTACTS,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(proxy.audit_of(&r)["principal"], "holly");
+    // Without the SAN the certificate names nobody.
+    let r = proxy.get_with(&cert("santa", None), CONTACTS, &[]).await;
+    assert_refused(&proxy, &r, 401, "certificate-unmapped");
+    assert_eq!(proxy.crm().received().len(), 1);
+}

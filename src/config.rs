@@ -827,8 +827,10 @@ fn remote_jwks(
 }
 
 /// Parse a JWKS document: every key needs a unique `kid`; symmetric (`oct`) keys are refused.
+/// Encryption keys (`use: enc`, or an encryption `alg` such as `RSA-OAEP`), which identity
+/// providers publish next to their signing keys, are skipped: they never verify a token.
 pub fn parse_jwks(text: &str) -> Result<BTreeMap<String, JwtKey>, String> {
-    use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
+    use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm, PublicKeyUse};
     let set: JwkSet = serde_json::from_str(text).map_err(|e| format!("not a JWKS: {e}"))?;
     let mut keys = BTreeMap::new();
     for jwk in &set.keys {
@@ -837,6 +839,14 @@ pub fn parse_jwks(text: &str) -> Result<BTreeMap<String, JwtKey>, String> {
         };
         if matches!(jwk.algorithm, AlgorithmParameters::OctetKey(_)) {
             return Err(format!("key `{kid}` is symmetric (`oct`): not accepted"));
+        }
+        if jwk.common.public_key_use == Some(PublicKeyUse::Encryption)
+            || matches!(
+                jwk.common.key_algorithm,
+                Some(KeyAlgorithm::RSA1_5 | KeyAlgorithm::RSA_OAEP | KeyAlgorithm::RSA_OAEP_256)
+            )
+        {
+            continue;
         }
         let alg = match jwk.common.key_algorithm {
             None => None,
@@ -902,6 +912,11 @@ mod tests {
         let ok = format!(r#"{{"keys":[{ec},"kid":"a","alg":"ES256"}}]}}"#);
         let keys = parse_jwks(&ok).unwrap();
         assert_eq!(keys["a"].alg, Some(jsonwebtoken::Algorithm::ES256));
+        // An encryption key next to the signing key is skipped, not an error.
+        let with_enc =
+            format!(r#"{{"keys":[{ec},"kid":"a","alg":"ES256"}},{ec},"kid":"e","use":"enc"}}]}}"#);
+        let keys = parse_jwks(&with_enc).unwrap();
+        assert_eq!(keys.keys().collect::<Vec<_>>(), vec!["a"]);
     }
 
     #[test]

@@ -54,6 +54,39 @@ pub fn load_policies(config: &Config) -> Result<Policies, LoadErrors> {
             message: format!("api key user `{u}` is not in the entities"),
         })
         .collect();
+    // A service key names an App, a user key a User: the kind decides which purposes apply.
+    for (id, p) in config
+        .api_keys
+        .values()
+        .filter_map(|u| Some((u, engine.principal(u)?)))
+    {
+        let is_app = p.uid.type_name().to_string() == "App";
+        if is_app != config.app_keys.contains(id) {
+            problems.push(LoadProblem {
+                file: config.path.clone(),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "api key of `{id}` names {}; write `{} = \"{id}\"`",
+                    if is_app { "an App" } else { "a User" },
+                    if is_app { "app" } else { "user" },
+                ),
+            });
+        }
+    }
+    for id in config.apps.keys() {
+        if engine
+            .principal(id)
+            .is_none_or(|p| p.uid.type_name().to_string() != "App")
+        {
+            problems.push(LoadProblem {
+                file: config.path.clone(),
+                line: 0,
+                column: 0,
+                message: format!("apps.{id}: there is no App `{id}` in the entities"),
+            });
+        }
+    }
     problems.sort_by(|a, b| a.message.cmp(&b.message));
     if !problems.is_empty() {
         return Err(LoadErrors(problems));
@@ -72,7 +105,10 @@ pub fn prepare(config: Config) -> Result<Prepared, String> {
     let policies = load_policies(&config).map_err(|e| e.to_string())?;
     crate::pipeline::warn_shadow_routes(&policies);
     let tls = match &config.listen.tls {
-        Some(files) => Some(TlsAcceptor::from(tls::server_config(files)?)),
+        Some(files) => Some(TlsAcceptor::from(tls::server_config(
+            files,
+            config.mtls.as_ref(),
+        )?)),
         None => None,
     };
     let upstream = Upstream::new(&config.upstream)?;

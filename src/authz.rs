@@ -529,6 +529,36 @@ impl PolicyEngine {
             mask,
         }
     }
+
+    /// The principal with its `roles` taken from a verified credential (an OIDC roles
+    /// claim) instead of the directory; department, membership and `active` stay the
+    /// directory's. The changed entity is validated against the schema like the file.
+    pub fn with_roles(
+        &self,
+        p: &PrincipalInfo,
+        roles: &[String],
+    ) -> Result<Arc<PrincipalInfo>, String> {
+        let entity = p
+            .entities
+            .get(&p.uid)
+            .ok_or_else(|| format!("principal `{}` has no entity", p.id))?;
+        let mut json = entity.to_json_value().map_err(|e| flatten(&e))?;
+        json.get_mut("attrs")
+            .and_then(serde_json::Value::as_object_mut)
+            .ok_or_else(|| format!("principal `{}` has no attributes", p.id))?
+            .insert("roles".into(), serde_json::json!(roles));
+        let updated = Entity::from_json_value(json, Some(&self.schema)).map_err(|e| flatten(&e))?;
+        let others = p.entities.iter().filter(|e| e.uid() != p.uid).cloned();
+        let entities =
+            Entities::from_entities(others.chain([updated]), None).map_err(|e| flatten(&e))?;
+        Ok(Arc::new(PrincipalInfo {
+            uid: p.uid.clone(),
+            id: p.id.clone(),
+            department: p.department.clone(),
+            active: p.active,
+            entities,
+        }))
+    }
 }
 
 fn uid(entity_type: &str, id: &str) -> Result<EntityUid, String> {

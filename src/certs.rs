@@ -1,5 +1,7 @@
 //! Development PKI (`crmgate certs dev`): a dev CA, a server certificate for localhost, and
-//! one client certificate per demo persona (CN = user, OU = department) for mTLS.
+//! one client certificate per demo persona (CN = user, OU = department) for mTLS; and a dev
+//! OIDC identity provider: a signing key, its JWKS, and `crmgate certs token` to mint
+//! bearer tokens for the demo personas.
 //!
 //! For development and tests only: the private keys are written next to the certificates
 //! and the certificates are checked into `certs/`. Never deploy them.
@@ -10,6 +12,11 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
+
+/// The dev identity provider: issuer, audience and key id of the tokens it mints.
+pub const DEV_ISSUER: &str = "https://idp.northpole.example";
+pub const DEV_AUDIENCE: &str = "crmgate";
+pub const DEV_KID: &str = "dev-idp-1";
 
 /// The demo personas and their departments.
 pub const PERSONAS: [(&str, &str); 7] = [
@@ -87,4 +94,55 @@ pub fn write_dev_pki(dir: &Path) -> Result<Vec<String>, String> {
         write(&format!("client-{user}.key"), key.serialize_pem())?;
     }
     Ok(written)
+}
+
+/// Write the dev identity provider into `dir`: `idp.key` (ECDSA P-256, the signing key)
+/// and `jwks.json` (its public key, `kid` = [`DEV_KID`], the file crmgate reads).
+pub fn write_dev_idp(dir: &Path) -> Result<Vec<String>, String> {
+    use jsonwebtoken::jwk::{Jwk, JwkSet};
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let key = KeyPair::generate().map_err(|e| format!("key generation failed: {e}"))?;
+    let encoding = jsonwebtoken::EncodingKey::from_ec_der(&key.serialize_der());
+    let mut jwk = Jwk::from_encoding_key(&encoding, jsonwebtoken::Algorithm::ES256)
+        .map_err(|e| format!("jwk: {e}"))?;
+    jwk.common.key_id = Some(DEV_KID.to_string());
+    let jwks = serde_json::to_string_pretty(&JwkSet { keys: vec![jwk] })
+        .map_err(|e| format!("jwks: {e}"))?;
+    let mut written = Vec::new();
+    for (name, text) in [("idp.key", key.serialize_pem()), ("jwks.json", jwks + "\n")] {
+        let p = dir.join(name);
+        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+        written.push(p.display().to_string());
+    }
+    Ok(written)
+}
+
+/// Mint a dev bearer token for `user`, signed with `dir/idp.key`, valid for `minutes`. The
+/// `department` claim is the persona's department (none for an unknown user).
+pub fn dev_token(dir: &Path, user: &str, minutes: u64) -> Result<String, String> {
+    use rustls_pki_types::pem::PemObject;
+    let path = dir.join("idp.key");
+    let der = rustls_pki_types::PrivateKeyDer::from_pem_file(&path)
+        .map_err(|e| format!("{}: cannot read the dev idp key: {e}", path.display()))?;
+    let key = jsonwebtoken::EncodingKey::from_ec_der(der.secret_der());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| format!("clock: {e}"))?
+        .as_secs();
+    let mut claims = serde_json::json!({
+        "iss": DEV_ISSUER,
+        "aud": DEV_AUDIENCE,
+        "sub": user,
+        "iat": now,
+        "nbf": now,
+        "exp": now.saturating_add(minutes.saturating_mul(60)),
+    });
+    if let Some((_, dept)) = PERSONAS.iter().find(|(u, _)| *u == user) {
+        if let Some(obj) = claims.as_object_mut() {
+            obj.insert("department".into(), serde_json::Value::from(*dept));
+        }
+    }
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(DEV_KID.to_string());
+    jsonwebtoken::encode(&header, &claims, &key).map_err(|e| format!("signing failed: {e}"))
 }

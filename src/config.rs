@@ -64,11 +64,102 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Master key for `hash` masks; a separate key per purpose is derived from it.
     pub hash_key: Secret,
-    /// SHA-256 (hex) of an API key → the `User` id it authenticates.
+    /// SHA-256 (hex) of an API key → the `User` or `App` id it authenticates.
     pub api_keys: HashMap<String, String>,
+    /// Ids named as `app = "…"` in `identity.api_keys`: they must be `App` entities.
+    pub app_keys: Vec<String>,
+    /// Client certificates (mTLS): the client CA, whether a certificate is required, and
+    /// how a certificate names its user. `None`: the listener asks for no certificate.
+    pub mtls: Option<MtlsConfig>,
+    /// OIDC issuers whose bearer tokens are accepted, each with its keys and rules.
+    pub jwt: Vec<JwtIssuer>,
     pub purposes: BTreeMap<String, Purpose>,
     /// Department name → the purposes its members may declare, and their default.
     pub departments: BTreeMap<String, DepartmentPurposes>,
+    /// App (service account) id → the purposes it may declare, and its default.
+    pub apps: BTreeMap<String, DepartmentPurposes>,
+}
+
+/// Whether the TLS listener demands a client certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// No certificate, no connection.
+    Required,
+    /// A certificate is verified when presented; other credentials are accepted without.
+    Optional,
+}
+
+/// Which part of a client certificate names the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertUserFrom {
+    /// The subject's common name.
+    Cn,
+    /// The first `rfc822Name` SAN (an e-mail address); the user id is its local part.
+    SanEmail,
+    /// The first `dNSName` SAN.
+    SanDns,
+    /// The first URI SAN.
+    SanUri,
+}
+
+#[derive(Debug, Clone)]
+pub struct MtlsConfig {
+    pub client_ca: PathBuf,
+    pub mode: ClientAuth,
+    /// Certificate revocation lists (PEM) checked for every client certificate.
+    pub crl: Option<PathBuf>,
+    pub user_from: CertUserFrom,
+}
+
+/// One trusted OIDC issuer.
+#[derive(Clone)]
+pub struct JwtIssuer {
+    /// Exact `iss` value.
+    pub issuer: String,
+    /// Accepted `aud` values (at least one).
+    pub audiences: Vec<String>,
+    /// The signature algorithms this issuer uses: asymmetric only, fixed in config, never
+    /// taken from the token.
+    pub algorithms: Vec<jsonwebtoken::Algorithm>,
+    /// The issuer's public keys: a JWKS file read at start-up, or a URL fetched and cached.
+    pub keys: KeySet,
+    /// Allowed clock skew for `exp` and `nbf`, in seconds.
+    pub leeway_s: u64,
+    /// Claim naming the user (an id of the entities file).
+    pub user_claim: String,
+    /// Claim naming the department; when present it must agree with the entities file.
+    pub department_claim: Option<String>,
+    /// Claim listing roles; when present it must agree with the entities file.
+    pub roles_claim: Option<String>,
+}
+
+/// Where an issuer's keys come from.
+#[derive(Debug, Clone)]
+pub enum KeySet {
+    /// `kid` → key, from `jwks_file`.
+    Static(BTreeMap<String, JwtKey>),
+    /// `jwks_url`, with its cache (shared by all clones of the config).
+    Remote(std::sync::Arc<crate::identity::jwks::RemoteJwks>),
+}
+
+/// A public key of an issuer: the decoding key and the algorithm the JWKS binds it to.
+/// (Public keys: printing them reveals nothing.)
+#[derive(Debug, Clone)]
+pub struct JwtKey {
+    pub key: jsonwebtoken::DecodingKey,
+    /// The JWK's `alg`, when it names one: a token must then use exactly this.
+    pub alg: Option<jsonwebtoken::Algorithm>,
+}
+
+impl fmt::Debug for JwtIssuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtIssuer")
+            .field("issuer", &self.issuer)
+            .field("audiences", &self.audiences)
+            .field("algorithms", &self.algorithms)
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -166,6 +257,8 @@ struct RawConfig {
     purposes: BTreeMap<String, RawPurpose>,
     #[serde(default)]
     departments: BTreeMap<String, RawDepartment>,
+    #[serde(default)]
+    apps: BTreeMap<String, RawDepartment>,
 }
 
 #[derive(Deserialize)]
@@ -271,6 +364,9 @@ struct RawMasks {
 struct RawIdentity {
     #[serde(default)]
     api_keys: Vec<RawApiKey>,
+    mtls: Option<RawMtls>,
+    #[serde(default)]
+    jwt: Vec<RawJwt>,
 }
 
 #[derive(Deserialize)]
@@ -278,7 +374,58 @@ struct RawIdentity {
 struct RawApiKey {
     /// Lowercase hex SHA-256 of the key; the key itself is never stored.
     sha256: String,
-    user: String,
+    /// Exactly one of `user` (a `User` entity) or `app` (an `App` entity, a service key).
+    user: Option<String>,
+    app: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMtls {
+    client_ca: PathBuf,
+    /// `required` or `optional`.
+    mode: String,
+    crl_file: Option<PathBuf>,
+    /// `cn` (default), `san_email`, `san_dns` or `san_uri`.
+    user_from: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJwt {
+    issuer: String,
+    audience: Vec<String>,
+    algorithms: Vec<String>,
+    /// Exactly one of `jwks_file` or `jwks_url`.
+    jwks_file: Option<PathBuf>,
+    jwks_url: Option<String>,
+    /// How long fetched keys may be used (seconds).
+    #[serde(default = "default_jwks_max_age")]
+    jwks_max_age_s: u64,
+    /// Least time between two fetches caused by unknown `kid`s (seconds).
+    #[serde(default = "default_jwks_min_refresh")]
+    jwks_min_refresh_s: u64,
+    /// Extra CA (PEM) for an identity provider with a private PKI.
+    jwks_ca_file: Option<PathBuf>,
+    #[serde(default = "default_jwt_leeway")]
+    leeway_s: u64,
+    #[serde(default = "default_user_claim")]
+    user_claim: String,
+    department_claim: Option<String>,
+    roles_claim: Option<String>,
+}
+
+fn default_jwks_max_age() -> u64 {
+    300
+}
+fn default_jwks_min_refresh() -> u64 {
+    10
+}
+fn default_jwt_leeway() -> u64 {
+    30
+}
+fn default_user_claim() -> String {
+    "sub".into()
 }
 
 #[derive(Deserialize)]
@@ -434,20 +581,74 @@ impl Config {
         }
 
         let mut api_keys = HashMap::new();
+        let mut app_keys = Vec::new();
         for k in raw.identity.api_keys {
+            let (owner, is_app) = match (k.user, k.app) {
+                (Some(u), None) => (u, false),
+                (None, Some(a)) => (a, true),
+                _ => {
+                    return Err(invalid(
+                        "identity.api_keys: each key names exactly one of `user` or `app`".into(),
+                    ))
+                }
+            };
             let digest = k.sha256.to_ascii_lowercase();
             if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(invalid(format!(
-                    "identity.api_keys: `sha256` for user `{}` is not a SHA-256 hex digest",
-                    k.user
+                    "identity.api_keys: `sha256` for `{owner}` is not a SHA-256 hex digest"
                 )));
             }
-            if api_keys.insert(digest, k.user.clone()).is_some() {
+            if api_keys.insert(digest, owner.clone()).is_some() {
                 return Err(invalid(format!(
-                    "identity.api_keys: the key of user `{}` is listed twice",
-                    k.user
+                    "identity.api_keys: the key of `{owner}` is listed twice"
                 )));
             }
+            if is_app {
+                app_keys.push(owner);
+            }
+        }
+        let mtls = match raw.identity.mtls {
+            None => None,
+            Some(m) => Some(MtlsConfig {
+                client_ca: rel(&m.client_ca),
+                mode: match m.mode.as_str() {
+                    "required" => ClientAuth::Required,
+                    "optional" => ClientAuth::Optional,
+                    other => {
+                        return Err(invalid(format!(
+                            "identity.mtls.mode `{other}`: use `required` or `optional`"
+                        )))
+                    }
+                },
+                crl: m.crl_file.map(|p| rel(&p)),
+                user_from: match m.user_from.as_deref().unwrap_or("cn") {
+                    "cn" => CertUserFrom::Cn,
+                    "san_email" => CertUserFrom::SanEmail,
+                    "san_dns" => CertUserFrom::SanDns,
+                    "san_uri" => CertUserFrom::SanUri,
+                    other => {
+                        return Err(invalid(format!(
+                            "identity.mtls.user_from `{other}`: use `cn`, `san_email`, `san_dns` or `san_uri`"
+                        )))
+                    }
+                },
+            }),
+        };
+        if mtls.is_some() && tls.is_none() {
+            return Err(invalid(
+                "identity.mtls needs a TLS listener (it cannot work with plaintext = true)".into(),
+            ));
+        }
+        let mut jwt = Vec::new();
+        for j in raw.identity.jwt {
+            let issuer = load_jwt_issuer(j, &rel).map_err(invalid)?;
+            if jwt.iter().any(|x: &JwtIssuer| x.issuer == issuer.issuer) {
+                return Err(invalid(format!(
+                    "identity.jwt: issuer `{}` is listed twice",
+                    issuer.issuer
+                )));
+            }
+            jwt.push(issuer);
         }
 
         let purposes: BTreeMap<String, Purpose> = raw
@@ -464,22 +665,31 @@ impl Config {
             })
             .collect();
         let mut departments = BTreeMap::new();
-        for (name, d) in raw.departments {
+        let mut apps = BTreeMap::new();
+        let sections = raw
+            .departments
+            .into_iter()
+            .map(|(n, d)| ("departments", n, d))
+            .chain(raw.apps.into_iter().map(|(n, d)| ("apps", n, d)));
+        for (section, name, d) in sections {
             for p in d.purposes.iter().chain(d.default.iter()) {
                 if !purposes.contains_key(p) {
-                    return Err(invalid(format!(
-                        "departments.{name}: unknown purpose `{p}`"
-                    )));
+                    return Err(invalid(format!("{section}.{name}: unknown purpose `{p}`")));
                 }
             }
             if let Some(def) = &d.default {
                 if !d.purposes.contains(def) {
                     return Err(invalid(format!(
-                        "departments.{name}: default purpose `{def}` is not among its purposes"
+                        "{section}.{name}: default purpose `{def}` is not among its purposes"
                     )));
                 }
             }
-            departments.insert(
+            let target = if section == "apps" {
+                &mut apps
+            } else {
+                &mut departments
+            };
+            target.insert(
                 name,
                 DepartmentPurposes {
                     purposes: d.purposes,
@@ -518,10 +728,166 @@ impl Config {
             },
             hash_key,
             api_keys,
+            app_keys,
+            mtls,
+            jwt,
             purposes,
             departments,
+            apps,
         })
     }
+}
+
+/// Algorithms an issuer may be configured with: asymmetric signatures only. `none` does not
+/// parse, and HMAC is refused so that a public key can never be used as a shared secret
+/// (the HS/RS confusion).
+fn parse_jwt_algorithm(name: &str) -> Result<jsonwebtoken::Algorithm, String> {
+    use jsonwebtoken::Algorithm as A;
+    match name {
+        "RS256" => Ok(A::RS256),
+        "RS384" => Ok(A::RS384),
+        "RS512" => Ok(A::RS512),
+        "PS256" => Ok(A::PS256),
+        "PS384" => Ok(A::PS384),
+        "PS512" => Ok(A::PS512),
+        "ES256" => Ok(A::ES256),
+        "ES384" => Ok(A::ES384),
+        "EdDSA" => Ok(A::EdDSA),
+        other => Err(format!(
+            "algorithm `{other}` is not accepted (asymmetric only: RS256, RS384, RS512, PS256, \
+             PS384, PS512, ES256, ES384, EdDSA)"
+        )),
+    }
+}
+
+fn load_jwt_issuer(j: RawJwt, rel: &impl Fn(&Path) -> PathBuf) -> Result<JwtIssuer, String> {
+    let at = |m: String| format!("identity.jwt `{}`: {m}", j.issuer);
+    if j.issuer.is_empty() {
+        return Err("identity.jwt: `issuer` is empty".into());
+    }
+    if j.audience.is_empty() {
+        return Err(at("`audience` needs at least one value".into()));
+    }
+    if j.algorithms.is_empty() {
+        return Err(at("`algorithms` needs at least one value".into()));
+    }
+    let algorithms = j
+        .algorithms
+        .iter()
+        .map(|a| parse_jwt_algorithm(a))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(at)?;
+    if j.leeway_s > 300 {
+        return Err(at(format!(
+            "`leeway_s` {} is more than 300 seconds",
+            j.leeway_s
+        )));
+    }
+    let keys = match (&j.jwks_file, &j.jwks_url) {
+        (Some(file), None) => {
+            let path = rel(file);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| at(format!("cannot read jwks_file `{}`: {e}", path.display())))?;
+            KeySet::Static(parse_jwks(&text).map_err(|m| at(format!("`{}`: {m}", path.display())))?)
+        }
+        (None, Some(url)) => {
+            KeySet::Remote(std::sync::Arc::new(remote_jwks(url, &j, rel).map_err(at)?))
+        }
+        _ => return Err(at("give exactly one of `jwks_file` or `jwks_url`".into())),
+    };
+    Ok(JwtIssuer {
+        issuer: j.issuer,
+        audiences: j.audience,
+        algorithms,
+        keys,
+        leeway_s: j.leeway_s,
+        user_claim: j.user_claim,
+        department_claim: j.department_claim,
+        roles_claim: j.roles_claim,
+    })
+}
+
+fn remote_jwks(
+    url: &str,
+    j: &RawJwt,
+    rel: &impl Fn(&Path) -> PathBuf,
+) -> Result<crate::identity::jwks::RemoteJwks, String> {
+    let uri: http::Uri = url.parse().map_err(|e| format!("jwks_url `{url}`: {e}"))?;
+    // Keys fetched in the clear could be swapped on the way: plain HTTP only on loopback.
+    let loopback = uri
+        .host()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+        .is_some_and(|h| {
+            h == "localhost"
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+    match uri.scheme_str() {
+        Some("https") => {}
+        Some("http") if loopback => {}
+        _ => {
+            return Err(format!(
+                "jwks_url `{url}` must be https:// (http:// only on loopback)"
+            ))
+        }
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(ca) = &j.jwks_ca_file {
+        let ca = rel(ca);
+        let certs = crate::tls::load_certs(&ca)?;
+        for c in certs {
+            roots
+                .add(c)
+                .map_err(|e| format!("jwks_ca_file `{}`: {e}", ca.display()))?;
+        }
+    }
+    crate::identity::jwks::RemoteJwks::new(
+        uri,
+        Duration::from_secs(j.jwks_max_age_s),
+        Duration::from_secs(j.jwks_min_refresh_s),
+        roots,
+    )
+}
+
+/// Parse a JWKS document: every key needs a unique `kid`; symmetric (`oct`) keys are refused.
+/// Encryption keys (`use: enc`, or an encryption `alg` such as `RSA-OAEP`), which identity
+/// providers publish next to their signing keys, are skipped: they never verify a token.
+pub fn parse_jwks(text: &str) -> Result<BTreeMap<String, JwtKey>, String> {
+    use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm, PublicKeyUse};
+    let set: JwkSet = serde_json::from_str(text).map_err(|e| format!("not a JWKS: {e}"))?;
+    let mut keys = BTreeMap::new();
+    for jwk in &set.keys {
+        let Some(kid) = jwk.common.key_id.clone() else {
+            return Err("a key has no `kid`".into());
+        };
+        if matches!(jwk.algorithm, AlgorithmParameters::OctetKey(_)) {
+            return Err(format!("key `{kid}` is symmetric (`oct`): not accepted"));
+        }
+        if jwk.common.public_key_use == Some(PublicKeyUse::Encryption)
+            || matches!(
+                jwk.common.key_algorithm,
+                Some(KeyAlgorithm::RSA1_5 | KeyAlgorithm::RSA_OAEP | KeyAlgorithm::RSA_OAEP_256)
+            )
+        {
+            continue;
+        }
+        let alg = match jwk.common.key_algorithm {
+            None => None,
+            Some(a) => Some(
+                parse_jwt_algorithm(&format!("{a:?}")).map_err(|m| format!("key `{kid}`: {m}"))?,
+            ),
+        };
+        let key =
+            jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| format!("key `{kid}`: {e}"))?;
+        if keys.insert(kid.clone(), JwtKey { key, alg }).is_some() {
+            return Err(format!("`kid` `{kid}` is used twice"));
+        }
+    }
+    if keys.is_empty() {
+        return Err("the JWKS has no keys".into());
+    }
+    Ok(keys)
 }
 
 fn read_secret_file(path: &Path) -> Result<Secret, String> {
@@ -545,6 +911,85 @@ mod tests {
     fn line_col_counts_from_one() {
         assert_eq!(line_col("ab\ncd", 0), (1, 1));
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+
+    #[test]
+    fn symmetric_and_none_algorithms_are_refused() {
+        for bad in ["none", "HS256", "HS512", "rs256"] {
+            assert!(parse_jwt_algorithm(bad).is_err(), "{bad} was accepted");
+        }
+        assert!(parse_jwt_algorithm("ES256").is_ok());
+    }
+
+    #[test]
+    fn a_jwks_needs_kids_and_public_keys() {
+        // A symmetric key in a JWKS would turn a public document into a signing secret.
+        let oct = r#"{"keys":[{"kty":"oct","kid":"s","k":"c2VjcmV0"}]}"#;
+        assert!(parse_jwks(oct).unwrap_err().contains("symmetric"));
+        let ec = r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0""#;
+        let no_kid = format!(r#"{{"keys":[{ec}}}]}}"#);
+        assert!(parse_jwks(&no_kid).unwrap_err().contains("kid"));
+        let twice = format!(r#"{{"keys":[{ec},"kid":"a"}},{ec},"kid":"a"}}]}}"#);
+        assert!(parse_jwks(&twice).unwrap_err().contains("twice"));
+        let hs = format!(r#"{{"keys":[{ec},"kid":"a","alg":"HS256"}}]}}"#);
+        assert!(parse_jwks(&hs).is_err());
+        let ok = format!(r#"{{"keys":[{ec},"kid":"a","alg":"ES256"}}]}}"#);
+        let keys = parse_jwks(&ok).unwrap();
+        assert_eq!(keys["a"].alg, Some(jsonwebtoken::Algorithm::ES256));
+        // An encryption key next to the signing key is skipped, not an error.
+        let with_enc =
+            format!(r#"{{"keys":[{ec},"kid":"a","alg":"ES256"}},{ec},"kid":"e","use":"enc"}}]}}"#);
+        let keys = parse_jwks(&with_enc).unwrap();
+        assert_eq!(keys.keys().collect::<Vec<_>>(), vec!["a"]);
+    }
+
+    #[test]
+    fn a_jwks_url_must_be_https_except_on_loopback() {
+        let raw = |url: &str| RawJwt {
+            issuer: "i".into(),
+            audience: vec!["a".into()],
+            algorithms: vec!["ES256".into()],
+            jwks_file: None,
+            jwks_url: Some(url.into()),
+            jwks_max_age_s: 300,
+            jwks_min_refresh_s: 10,
+            jwks_ca_file: None,
+            leeway_s: 30,
+            user_claim: "sub".into(),
+            department_claim: None,
+            roles_claim: None,
+        };
+        let rel = |p: &Path| p.to_path_buf();
+        let err = load_jwt_issuer(raw("http://idp.example/jwks"), &rel).unwrap_err();
+        assert!(err.contains("must be https://"), "{err}");
+        assert!(load_jwt_issuer(raw("http://127.0.0.1:9/jwks"), &rel).is_ok());
+        assert!(load_jwt_issuer(raw("https://idp.example/jwks"), &rel).is_ok());
+        let mut both = raw("https://idp.example/jwks");
+        both.jwks_file = Some("jwks.json".into());
+        assert!(load_jwt_issuer(both, &rel)
+            .unwrap_err()
+            .contains("exactly one"));
+    }
+
+    #[test]
+    fn mtls_needs_a_tls_listener_and_a_known_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(dir.path().join("k"), "0123456789abcdef0123").unwrap();
+        let base = "[upstream]\nurl = \"http://127.0.0.1:1\"\n[policies]\nschema = \"s\"\n\
+                    policies = []\nentities = \"e\"\nroutes = \"r\"\n[audit]\npath = \"a\"\n\
+                    [masks]\nhash_key_file = \"k\"\n";
+        let write = |listen: &str, mode: &str| {
+            std::fs::write(
+                &p,
+                format!("[listen]\naddr = \"127.0.0.1:0\"\n{listen}\n{base}[identity.mtls]\nclient_ca = \"ca.pem\"\nmode = \"{mode}\"\n"),
+            )
+            .unwrap();
+            Config::load(&p).map(|_| ()).unwrap_err().to_string()
+        };
+        assert!(write("plaintext = true", "required").contains("needs a TLS listener"));
+        let err = write("tls_cert = \"c\"\ntls_key = \"k\"", "sometimes");
+        assert!(err.contains("`sometimes`"), "{err}");
     }
 
     #[test]

@@ -165,6 +165,7 @@ fn col_width(group: &str) -> usize {
 /// The copy-paste commands printed after the tour.
 pub fn curl_examples(addr: SocketAddr, ca: &Path) -> String {
     let base = format!("https://localhost:{}", addr.port());
+    let ca_path = ca;
     let ca = ca.display();
     let mut s = String::from("Try it (demo API keys are `demo-key-<user>`):\n\n");
     let examples = [
@@ -188,6 +189,18 @@ pub fn curl_examples(addr: SocketAddr, ca: &Path) -> String {
     let _ = writeln!(
         s,
         "  curl -s --cacert {ca} -H 'Authorization: Bearer demo-key-tinsel' -H 'Content-Type: application/json' \\\n    -d '{{\"filterGroups\":[{{\"filters\":[{{\"propertyName\":\"lifecyclestage\",\"operator\":\"EQ\",\"value\":\"lead\"}}]}}],\"properties\":[\"firstname\",\"email\",\"wish_text\"]}}' '{base}/crm/v3/objects/contacts/search'"
+    );
+    // The other credentials: a client certificate (mTLS), a dev OIDC token, a service key.
+    let dir = ca_path
+        .parent()
+        .unwrap_or(Path::new("certs"))
+        .display()
+        .to_string();
+    let _ = writeln!(
+        s,
+        "\n  curl -s --cacert {ca} --cert {dir}/client-rudolph.pem --key {dir}/client-rudolph.key '{base}/crm/v3/objects/contacts/1001?properties=firstname,photo_url'\n  \
+         curl -s --cacert {ca} -H \"Authorization: Bearer $(crmgate certs token --dir {dir} --user holly)\" '{base}/crm/v3/objects/contacts?limit=3'\n  \
+         curl -s --cacert {ca} -H 'Authorization: Bearer demo-key-newsletter' '{base}/crm/v3/objects/contacts?after=30&limit=10'"
     );
     s
 }

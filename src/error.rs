@@ -28,6 +28,22 @@ pub enum RequestError {
     /// No credential, or a credential crmgate does not accept.
     #[error("{0}")]
     Unauthenticated(String),
+    /// A credential was presented and is not valid: each kind has its own audit reason, so
+    /// that a bad token never looks like a missing one.
+    #[error("{0}")]
+    Credential(CredentialError),
+    /// More than one credential (certificate, bearer token, api key) in one request: which
+    /// one would the policy see?
+    #[error("{0}")]
+    AmbiguousCredentials(String),
+    /// The request framing is ambiguous (Host, Transfer-Encoding, Content-Length): answered
+    /// with 400 and the connection is closed, since its next bytes cannot be trusted.
+    #[error("{0}")]
+    BadFraming(String),
+    /// A token's issuer keys (JWKS URL) cannot be fetched and no unexpired copy is held:
+    /// nothing can be verified, so nothing is let through.
+    #[error("the identity provider's keys are unavailable")]
+    KeysUnavailable,
     /// The principal's account is deactivated.
     #[error("account `{0}` is inactive")]
     InactivePrincipal(String),
@@ -81,6 +97,10 @@ impl RequestError {
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Credential(_) => StatusCode::UNAUTHORIZED,
+            Self::AmbiguousCredentials(_) => StatusCode::BAD_REQUEST,
+            Self::BadFraming(_) => StatusCode::BAD_REQUEST,
+            Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::InactivePrincipal(_) => StatusCode::FORBIDDEN,
             Self::UnknownPurpose(_) => StatusCode::BAD_REQUEST,
             Self::PurposeNotAllowed { .. } => StatusCode::FORBIDDEN,
@@ -104,6 +124,10 @@ impl RequestError {
             Self::RequestTimeout(_) => "request-timeout",
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::Unauthenticated(_) => "unauthenticated",
+            Self::Credential(c) => c.kind(),
+            Self::AmbiguousCredentials(_) => "ambiguous-credentials",
+            Self::BadFraming(_) => "bad-framing",
+            Self::KeysUnavailable => "jwks-unavailable",
             Self::InactivePrincipal(_) => "inactive-principal",
             Self::UnknownPurpose(_) => "unknown-purpose",
             Self::PurposeNotAllowed { .. } => "purpose-not-allowed",
@@ -127,6 +151,10 @@ impl RequestError {
             Self::RequestTimeout(_) => "Request timeout",
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::Unauthenticated(_) => "Authentication required",
+            Self::Credential(_) => "Invalid credential",
+            Self::AmbiguousCredentials(_) => "More than one credential",
+            Self::BadFraming(_) => "Ambiguous request framing",
+            Self::KeysUnavailable => "Identity provider unavailable",
             Self::InactivePrincipal(_) => "Account inactive",
             Self::UnknownPurpose(_) => "Unknown purpose",
             Self::PurposeNotAllowed { .. } => "Purpose not allowed",
@@ -164,6 +192,83 @@ impl RequestError {
             status: self.status().as_u16(),
             detail: self.detail(),
             request_id: request_id.to_string(),
+        }
+    }
+}
+
+/// Why a presented credential was refused. Messages never contain the credential itself.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialError {
+    /// Not a well-formed JWT (three base64url parts of JSON), or a `crit` header.
+    #[error("the bearer token is malformed: {0}")]
+    TokenMalformed(String),
+    /// `iss` names no configured issuer (or is missing).
+    #[error("the token's issuer is not trusted")]
+    TokenUnknownIssuer,
+    /// The header's `alg` is not one the issuer is configured with (or not the key's).
+    #[error("the token's algorithm `{0}` is not accepted for its issuer")]
+    TokenAlgorithm(String),
+    /// No `kid`, or one the issuer's JWKS does not hold.
+    #[error("the token's key id is unknown")]
+    TokenUnknownKid,
+    /// The signature does not verify with the issuer's key.
+    #[error("the token's signature is invalid")]
+    TokenBadSignature,
+    /// `exp` is past (beyond the leeway).
+    #[error("the token has expired")]
+    TokenExpired,
+    /// `nbf` is in the future (beyond the leeway).
+    #[error("the token is not valid yet")]
+    TokenNotYetValid,
+    /// `aud` names none of crmgate's audiences.
+    #[error("the token is not meant for crmgate (wrong audience)")]
+    TokenWrongAudience,
+    /// A required claim (`exp`, `aud`, the user claim, …) is missing or has the wrong type.
+    #[error("the token lacks a valid `{0}` claim")]
+    TokenMissingClaim(String),
+    /// An `Authorization` header crmgate cannot read: another scheme than `Bearer`, an
+    /// empty credential, or bytes that are not text.
+    #[error("the Authorization header is not usable: {0}")]
+    Malformed(&'static str),
+    /// An API key that is not configured.
+    #[error("unknown api key")]
+    UnknownApiKey,
+    /// The client certificate names no user under the configured mapping.
+    #[error("the client certificate names no user")]
+    CertificateUnmapped,
+    /// The certificate's OU, or the token's department or roles claim, contradicts the
+    /// entities file.
+    #[error("the credential's {0} does not match the directory")]
+    AttributeMismatch(&'static str),
+    /// The credential is valid but names a principal the entities file does not hold
+    /// (or a principal of the wrong kind, e.g. a user key naming an app).
+    #[error("principal `{0}` is not known")]
+    UnknownPrincipal(String),
+}
+
+impl From<CredentialError> for RequestError {
+    fn from(e: CredentialError) -> Self {
+        RequestError::Credential(e)
+    }
+}
+
+impl CredentialError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::TokenMalformed(_) => "token-malformed",
+            Self::TokenUnknownIssuer => "token-unknown-issuer",
+            Self::TokenAlgorithm(_) => "token-algorithm-not-allowed",
+            Self::TokenUnknownKid => "token-unknown-kid",
+            Self::TokenBadSignature => "token-bad-signature",
+            Self::TokenExpired => "token-expired",
+            Self::TokenNotYetValid => "token-not-yet-valid",
+            Self::TokenWrongAudience => "token-wrong-audience",
+            Self::TokenMissingClaim(_) => "token-missing-claim",
+            Self::Malformed(_) => "credential-malformed",
+            Self::UnknownApiKey => "api-key-unknown",
+            Self::CertificateUnmapped => "certificate-unmapped",
+            Self::AttributeMismatch(_) => "credential-attribute-mismatch",
+            Self::UnknownPrincipal(_) => "unknown-principal",
         }
     }
 }
@@ -210,6 +315,13 @@ mod tests {
                 401,
                 "unauthenticated",
             ),
+            (
+                RequestError::AmbiguousCredentials("x".into()),
+                400,
+                "ambiguous-credentials",
+            ),
+            (RequestError::BadFraming("x".into()), 400, "bad-framing"),
+            (RequestError::KeysUnavailable, 503, "jwks-unavailable"),
             (
                 RequestError::InactivePrincipal("g".into()),
                 403,
@@ -263,6 +375,30 @@ mod tests {
             (RequestError::AuditUnavailable, 503, "audit-unavailable"),
             (RequestError::Internal("x".into()), 500, "internal"),
         ];
+        use CredentialError as C;
+        let credentials: Vec<(C, &str)> = vec![
+            (C::TokenMalformed("x".into()), "token-malformed"),
+            (C::TokenUnknownIssuer, "token-unknown-issuer"),
+            (
+                C::TokenAlgorithm("HS256".into()),
+                "token-algorithm-not-allowed",
+            ),
+            (C::TokenUnknownKid, "token-unknown-kid"),
+            (C::TokenBadSignature, "token-bad-signature"),
+            (C::TokenExpired, "token-expired"),
+            (C::TokenNotYetValid, "token-not-yet-valid"),
+            (C::TokenWrongAudience, "token-wrong-audience"),
+            (C::TokenMissingClaim("exp".into()), "token-missing-claim"),
+            (C::Malformed("x"), "credential-malformed"),
+            (C::UnknownApiKey, "api-key-unknown"),
+            (C::CertificateUnmapped, "certificate-unmapped"),
+            (C::AttributeMismatch("OU"), "credential-attribute-mismatch"),
+            (C::UnknownPrincipal("x".into()), "unknown-principal"),
+        ];
+        let mut table = table;
+        for (c, kind) in credentials {
+            table.push((RequestError::Credential(c), 401, kind));
+        }
         for (err, status, kind) in table {
             assert_eq!(err.status().as_u16(), status, "{err:?}");
             assert_eq!(err.kind(), kind, "{err:?}");

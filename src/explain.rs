@@ -122,8 +122,14 @@ pub fn explain(config: &Config, policies: &Policies, q: &Question) -> Result<Exp
         let v = HeaderValue::from_str(p).map_err(|_| format!("bad purpose `{p}`"))?;
         headers.insert(purpose::HEADER, v);
     }
-    let purpose = purpose::resolve(&headers, &principal, &config.purposes, &config.departments)
-        .map_err(|e| e.to_string())?;
+    let purpose = purpose::resolve(
+        &headers,
+        &principal,
+        &config.purposes,
+        &config.departments,
+        &config.apps,
+    )
+    .map_err(|e| e.to_string())?;
     let method: Method = q
         .method
         .parse()

@@ -1,60 +1,148 @@
 //! Stage 3, identify: who is calling.
 //!
-//! Here: bearer API keys, stored only as SHA-256 digests, each naming a `User` or `App` of
-//! the entities file. No credential, an unknown credential, or a deactivated account ends
-//! the request before anything reaches the CRM. A key never appears in a log or an error.
+//! Three kinds of credential, exactly one per request: an mTLS client certificate verified
+//! by the TLS stage ([`cert`]: subject → user, OU → department), an OIDC JWT bearer token
+//! ([`jwt`]: signature via the issuer's JWKS, claims → user), or an API key (stored only as
+//! a SHA-256 digest) for users and for `App` service accounts. Whatever the credential, the
+//! principal it names must be in the entities file, of the right kind, and active; what the
+//! credential says about department must agree with the directory. No credential, a bad
+//! one, or two of them end the request before anything reaches the CRM. A credential never
+//! appears in a log, an error or an audit record.
 
-use std::collections::HashMap;
+pub mod cert;
+pub mod jwks;
+pub mod jwt;
+
 use std::sync::Arc;
 
 use http::HeaderMap;
 
 use crate::authz::{PolicyEngine, PrincipalInfo};
-use crate::config::api_key_digest;
-use crate::error::RequestError;
+use crate::config::{api_key_digest, Config};
+use crate::error::{CredentialError, RequestError};
 
-/// Identify the caller from the request headers.
-pub fn identify(
+pub use cert::ClientCert;
+
+/// Which kind of principal a credential may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    User,
+    App,
+}
+
+/// Identify the caller from the verified client certificate (if the connection has one)
+/// and the request headers.
+pub async fn identify(
     headers: &HeaderMap,
-    api_keys: &HashMap<String, String>,
+    cert: Option<&ClientCert>,
+    cfg: &Config,
     engine: &PolicyEngine,
 ) -> Result<Arc<PrincipalInfo>, RequestError> {
     let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
-    let Some(value) = values.next() else {
-        return Err(RequestError::Unauthenticated(
-            "missing credentials: send `Authorization: Bearer <api key>`".into(),
-        ));
-    };
+    let authorization = values.next();
     if values.next().is_some() {
-        // Two credentials are ambiguous: which one would the policy see?
-        return Err(RequestError::BadRequest(
+        return Err(RequestError::AmbiguousCredentials(
             "more than one Authorization header".into(),
         ));
     }
-    let value = value.to_str().map_err(|_| {
-        RequestError::Unauthenticated("the Authorization header is not readable text".into())
-    })?;
-    let (scheme, key) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(RequestError::Unauthenticated(
-            "unsupported authorization scheme: use `Bearer`".into(),
-        ));
-    }
-    let key = key.trim();
-    if key.is_empty() {
-        return Err(RequestError::Unauthenticated(
-            "empty bearer credential".into(),
-        ));
-    }
-    let user = api_keys
-        .get(&api_key_digest(key))
-        .ok_or_else(|| RequestError::Unauthenticated("unknown api key".into()))?;
-    let principal = engine.principal(user).ok_or_else(|| {
-        // Checked at start-up; a reload could still remove the entity.
-        RequestError::Unauthenticated("the api key's principal is not in the entities".into())
-    })?;
+    let (id, kind, claimed_departments, roles) = match (cert, authorization) {
+        (Some(_), Some(_)) => {
+            // Two credentials are ambiguous: which one would the policy see?
+            return Err(RequestError::AmbiguousCredentials(
+                "a client certificate and an Authorization header: send one credential".into(),
+            ));
+        }
+        (Some(c), None) => {
+            let mapping = cfg.mtls.as_ref().map(|m| m.user_from).ok_or_else(|| {
+                RequestError::Internal("a client certificate on a listener without mtls".into())
+            })?;
+            let user = c.user(mapping).ok_or(RequestError::Credential(
+                CredentialError::CertificateUnmapped,
+            ))?;
+            (
+                user,
+                Kind::User,
+                Some(("certificate OU", c.ous.clone())),
+                None,
+            )
+        }
+        (None, None) => {
+            return Err(RequestError::Unauthenticated(
+                "missing credentials: send a client certificate or `Authorization: Bearer <token>`"
+                    .into(),
+            ))
+        }
+        (None, Some(value)) => {
+            // A credential that is there but unusable is refused as such, never
+            // treated as "no credential".
+            let value = value
+                .to_str()
+                .map_err(|_| CredentialError::Malformed("not readable text"))?;
+            let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+            if !scheme.eq_ignore_ascii_case("bearer") {
+                return Err(CredentialError::Malformed("unsupported scheme, use `Bearer`").into());
+            }
+            let token = token.trim();
+            if token.is_empty() {
+                return Err(CredentialError::Malformed("empty bearer credential").into());
+            }
+            if !cfg.jwt.is_empty() && jwt::looks_like_jwt(token) {
+                let verified = jwt::verify(token, &cfg.jwt).await?;
+                let departments = verified
+                    .department
+                    .map(|d| ("token's department claim", vec![d]));
+                (verified.user, Kind::User, departments, verified.roles)
+            } else {
+                let owner = cfg
+                    .api_keys
+                    .get(&api_key_digest(token))
+                    .ok_or(RequestError::Credential(CredentialError::UnknownApiKey))?;
+                let kind = if cfg.app_keys.contains(owner) {
+                    Kind::App
+                } else {
+                    Kind::User
+                };
+                (owner.clone(), kind, None, None)
+            }
+        }
+    };
+    let principal = engine
+        .principal(&id)
+        .filter(|p| {
+            let t = p.uid.type_name().to_string();
+            match kind {
+                Kind::User => t == "User",
+                Kind::App => t == "App",
+            }
+        })
+        .ok_or_else(|| {
+            RequestError::Credential(CredentialError::UnknownPrincipal(
+                id.chars().take(64).collect(),
+            ))
+        })?;
     if !principal.active {
         return Err(RequestError::InactivePrincipal(principal.id.clone()));
     }
-    Ok(principal.clone())
+    // The directory is authoritative; a credential that claims another department is
+    // refused rather than silently corrected (it is stale or forged).
+    if let Some((what, claimed)) = claimed_departments {
+        if !claimed.is_empty()
+            && !principal
+                .department
+                .as_ref()
+                .is_some_and(|d| claimed.contains(d))
+        {
+            return Err(RequestError::Credential(
+                CredentialError::AttributeMismatch(what),
+            ));
+        }
+    }
+    match roles {
+        // The issuer is configured as the source of roles: its claim replaces the
+        // directory's for this request.
+        Some(roles) => engine
+            .with_roles(principal, &roles)
+            .map_err(RequestError::Internal),
+        None => Ok(principal.clone()),
+    }
 }

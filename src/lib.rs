@@ -8,7 +8,8 @@
 //!
 //! 1. **listen** — [`server`] (accept loop, limits, graceful shutdown), [`tls`] (rustls).
 //! 2. **sanitize** — [`sanitize`]: one canonical reading of path, query and headers.
-//! 3. **identify** — [`identity`]: who is calling (API keys → `User`/`App` entities).
+//! 3. **identify** — [`identity`]: who is calling (mTLS certificate, OIDC JWT or API key →
+//!    one `User`/`App` entity).
 //! 4. **purpose** — [`purpose`]: the declared or default purpose, from the registry.
 //! 5. **route** — [`routing`]: method + path → route, resource type, field groups.
 //! 6. **authorize request** — [`authz`]: Cedar; only an allow mints a `Permit`.

@@ -109,6 +109,16 @@ enum CertsCommand {
         #[arg(long, default_value = "certs")]
         out: PathBuf,
     },
+    /// Print a bearer token for a demo persona, signed by the dev identity provider
+    /// (`certs/idp.key`; development only).
+    Token {
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "certs")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 60)]
+        minutes: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -155,11 +165,19 @@ fn main() -> ExitCode {
         }
         Command::Certs {
             command: CertsCommand::Dev { out },
-        } => certs::write_dev_pki(&out).map(|files| {
-            for f in files {
-                println!("wrote {f}");
-            }
-        }),
+        } => certs::write_dev_pki(&out)
+            .and_then(|mut files| {
+                files.extend(certs::write_dev_idp(&out)?);
+                Ok(files)
+            })
+            .map(|files| {
+                for f in files {
+                    println!("wrote {f}");
+                }
+            }),
+        Command::Certs {
+            command: CertsCommand::Token { user, dir, minutes },
+        } => certs::dev_token(&dir, &user, minutes).map(|t| println!("{t}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -177,14 +177,42 @@ pub fn compute(config: &Config, policies: &Policies) -> Matrix {
                 .collect(),
         );
         let combos = cartesian(&doms);
-        for (dept, dp) in &config.departments {
-            let Some(principal) = representative(policies, dept) else {
-                continue;
-            };
+        // Departments (through a representative member) and client applications.
+        let subjects = config
+            .departments
+            .iter()
+            .filter_map(|(d, dp)| Some((d.clone(), representative(policies, d)?, dp)))
+            .chain(config.apps.iter().filter_map(|(a, dp)| {
+                Some((format!("app {a}"), engine.principal(a)?.clone(), dp))
+            }));
+        for (dept, principal, dp) in subjects {
             for purpose in &dp.purposes {
                 let Ok(scope) = engine.scope(principal.clone(), purpose) else {
                     continue;
                 };
+                // Records only matter if some route of this type lets the request through.
+                let reachable = policies.routes.routes().iter().any(|r| {
+                    r.resource.entity_type == res.entity_type
+                        && engine
+                            .authorize_request(&scope, &r.name, &r.action, &r.resource.collection)
+                            .0
+                            .allow
+                });
+                if !reachable {
+                    rows.push(Row {
+                        department: dept.clone(),
+                        principal: principal.id.clone(),
+                        purpose: purpose.clone(),
+                        resource_type: res.entity_type.clone(),
+                        row: Cell::Never,
+                        groups: res
+                            .groups
+                            .iter()
+                            .map(|g| (g.clone(), Cell::Never))
+                            .collect(),
+                    });
+                    continue;
+                }
                 let mut planner = Planner::new(engine, &scope, res);
                 let plans: Vec<_> = combos
                     .iter()

@@ -21,6 +21,7 @@ use crate::authz::PolicyEngine;
 use crate::config::Config;
 use crate::error::RequestError;
 use crate::filter::{self, Filtered};
+use crate::identity::ClientCert;
 use crate::masks::HashKeys;
 use crate::routing::{RequestBody, Route, RouteTable};
 use crate::sanitize::{self, Canonical};
@@ -119,6 +120,20 @@ impl Gateway {
         B: hyper::body::Body<Data = Bytes> + Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        self.handle_conn(req, peer, None).await
+    }
+
+    /// [`Gateway::handle`] for a connection whose client certificate the TLS stage verified.
+    pub async fn handle_conn<B>(
+        &self,
+        req: Request<B>,
+        peer: SocketAddr,
+        client_cert: Option<&ClientCert>,
+    ) -> Response<Body>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let started = Instant::now();
         let request_id = uuid::Uuid::new_v4().simple().to_string();
         let policies = self.policies();
@@ -139,7 +154,7 @@ impl Gateway {
         };
 
         let result = self
-            .handle_inner(req, peer, &policies, &request_id, &mut rec)
+            .handle_inner(req, peer, client_cert, &policies, &request_id, &mut rec)
             .await;
         let response = match result {
             Ok(resp) => resp,
@@ -176,6 +191,7 @@ impl Gateway {
         &self,
         req: Request<B>,
         peer: SocketAddr,
+        client_cert: Option<&ClientCert>,
         policies: &Policies,
         request_id: &str,
         rec: &mut AuditRecord,
@@ -193,11 +209,16 @@ impl Gateway {
         rec.path.clone_from(&canonical.path);
 
         // 3. identify, 4. purpose: before routing, so an unknown caller learns nothing.
-        let principal = identity::identify(&parts.headers, &cfg.api_keys, engine)?;
+        let principal = identity::identify(&parts.headers, client_cert, cfg, engine).await?;
         rec.principal = Some(principal.id.clone());
         rec.department.clone_from(&principal.department);
-        let purpose =
-            purpose::resolve(&parts.headers, &principal, &cfg.purposes, &cfg.departments)?;
+        let purpose = purpose::resolve(
+            &parts.headers,
+            &principal,
+            &cfg.purposes,
+            &cfg.departments,
+            &cfg.apps,
+        )?;
         rec.purpose = Some(purpose.clone());
 
         // 5. route: unmatched → never forwarded.
@@ -548,6 +569,17 @@ pub fn problem_response(e: &RequestError, request_id: &str) -> Response<Body> {
             http::header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer realm=\"crmgate\""),
         );
+    }
+    if matches!(e, RequestError::Credential(_)) {
+        h.insert(
+            http::header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"crmgate\", error=\"invalid_token\""),
+        );
+    }
+    if matches!(e, RequestError::BadFraming(_)) {
+        // The bytes after an ambiguous frame cannot be trusted: close the connection (an
+        // HTTP/1 response with `Connection: close`; hyper drops the header on HTTP/2).
+        h.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
     resp
 }

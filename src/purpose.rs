@@ -1,9 +1,9 @@
 //! Stage 4, purpose: which registered purpose this request serves.
 //!
 //! The caller may declare one with `X-Purpose`; it must be in the registry (else 400) and
-//! among the purposes the caller's department may declare (else 403). Without a header the
-//! department's default applies; without a default the request is refused. The header is
-//! never forwarded: the CRM sees only what crmgate sends.
+//! among the purposes the caller's department (or, for an `App`, the app itself) may declare
+//! (else 403). Without a header that default applies; without a default the request is
+//! refused. The header is never forwarded: the CRM sees only what crmgate sends.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +21,7 @@ pub fn resolve(
     principal: &PrincipalInfo,
     registry: &BTreeMap<String, Purpose>,
     departments: &BTreeMap<String, DepartmentPurposes>,
+    apps: &BTreeMap<String, DepartmentPurposes>,
 ) -> Result<String, RequestError> {
     let mut values = headers.get_all(HEADER).iter();
     let declared = values.next();
@@ -29,10 +30,15 @@ pub fn resolve(
             "more than one X-Purpose header".into(),
         ));
     }
-    let dept = principal
-        .department
-        .as_deref()
-        .and_then(|d| departments.get(d));
+    // An App declares its own purposes; a user those of its department.
+    let dept = if principal.uid.type_name().to_string() == "App" {
+        apps.get(&principal.id)
+    } else {
+        principal
+            .department
+            .as_deref()
+            .and_then(|d| departments.get(d))
+    };
     let allowed = || {
         dept.map(|d| d.purposes.join(", "))
             .unwrap_or_else(|| "none".into())

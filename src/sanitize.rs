@@ -85,20 +85,26 @@ fn bad(msg: impl Into<String>) -> RequestError {
     RequestError::BadRequest(msg.into())
 }
 
+/// Framing problems close the connection: after them, the next request's bytes cannot be
+/// told apart from this one's.
+fn framing(msg: impl Into<String>) -> RequestError {
+    RequestError::BadFraming(msg.into())
+}
+
 fn check_headers(parts: &Parts) -> Result<(), RequestError> {
     let headers = &parts.headers;
     let hosts = headers.get_all(http::header::HOST).iter().count();
     if hosts > 1 {
-        return Err(bad("more than one Host header"));
+        return Err(framing("more than one Host header"));
     }
     let host = headers
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .map(str::to_ascii_lowercase);
     match (parts.uri.authority(), &host) {
-        (None, None) => return Err(bad("missing Host header")),
+        (None, None) => return Err(framing("missing Host header")),
         (Some(a), Some(h)) if !a.as_str().eq_ignore_ascii_case(h) => {
-            return Err(bad("the request target names another host than Host"))
+            return Err(framing("the request target names another host than Host"))
         }
         _ => {}
     }
@@ -109,10 +115,10 @@ fn check_headers(parts: &Parts) -> Result<(), RequestError> {
     match te.as_slice() {
         [] => {}
         [only] if only.as_bytes() == b"chunked" => {}
-        _ => return Err(bad("Transfer-Encoding other than `chunked`")),
+        _ => return Err(framing("Transfer-Encoding other than `chunked`")),
     }
     if headers.get_all(http::header::CONTENT_LENGTH).iter().count() > 1 {
-        return Err(bad("more than one Content-Length header"));
+        return Err(framing("more than one Content-Length header"));
     }
     for name in headers.keys() {
         if name.as_str().contains('_') {

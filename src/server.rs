@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
+use crate::identity::ClientCert;
 use crate::pipeline::Gateway;
 
 /// Most header fields a request may carry.
@@ -74,10 +75,6 @@ pub async fn serve(
         let handshake_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
             let _slot = slot;
-            let service = service_fn(move |req| {
-                let gateway = gateway.clone();
-                async move { Ok::<_, Infallible>(gateway.handle(req, peer).await) }
-            });
             match tls {
                 Some(acceptor) => {
                     let stream = match tokio::time::timeout(
@@ -96,12 +93,39 @@ pub async fn serve(
                             return;
                         }
                     };
+                    // The certificate rustls verified (mTLS), read once per connection and
+                    // passed with the peer address to every request on it.
+                    let cert = match stream.get_ref().1.peer_certificates() {
+                        None => None,
+                        Some(chain) => match chain.first().map(|c| ClientCert::parse(c)) {
+                            Some(Ok(c)) => Some(Arc::new(c)),
+                            Some(Err(e)) => {
+                                // fail closed: a certificate we cannot read names nobody.
+                                tracing::debug!(peer = %peer, reason = %e, "client certificate refused");
+                                return;
+                            }
+                            None => None,
+                        },
+                    };
+                    let service = service_fn(move |req| {
+                        let gateway = gateway.clone();
+                        let cert = cert.clone();
+                        async move {
+                            Ok::<_, Infallible>(
+                                gateway.handle_conn(req, peer, cert.as_deref()).await,
+                            )
+                        }
+                    });
                     let conn = builder.serve_connection(TokioIo::new(stream), service);
                     if let Err(e) = watcher.watch(conn.into_owned()).await {
                         tracing::debug!(peer = %peer, reason = %e, "connection ended with an error");
                     }
                 }
                 None => {
+                    let service = service_fn(move |req| {
+                        let gateway = gateway.clone();
+                        async move { Ok::<_, Infallible>(gateway.handle(req, peer).await) }
+                    });
                     let conn = builder.serve_connection(TokioIo::new(stream), service);
                     if let Err(e) = watcher.watch(conn.into_owned()).await {
                         tracing::debug!(peer = %peer, reason = %e, "connection ended with an error");

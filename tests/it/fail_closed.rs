@@ -25,7 +25,7 @@ async fn refused_requests_never_reach_the_upstream() {
             None,
             "/crm/v3/objects/contacts",
             401,
-            "unauthenticated",
+            "api-key-unknown",
         ),
         (
             Some("grinch"),

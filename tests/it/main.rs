@@ -9,6 +9,9 @@
 mod conformance;
 mod fail_closed;
 mod filtering;
+mod front_door;
+mod identity;
 mod startup;
 mod support;
+mod upstream;
 mod workbench;

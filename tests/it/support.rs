@@ -39,6 +39,12 @@ pub struct Options {
     /// Routes file text used instead of `policies/routes.toml`.
     pub routes: Option<String>,
     pub max_upstream_body: usize,
+    /// TOML appended to the generated config (`[identity.mtls]`, `[[identity.jwt]]`, …);
+    /// relative paths in it resolve against the proxy's temp dir, where `files` are written.
+    pub extra_config: String,
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Reach the upstream over HTTPS, trusting this CA (PEM) as `upstream.ca_file`.
+    pub upstream_ca: Option<Vec<u8>>,
 }
 
 impl Default for Options {
@@ -48,6 +54,9 @@ impl Default for Options {
             policies: None,
             routes: None,
             max_upstream_body: 8 * 1024 * 1024,
+            extra_config: String::new(),
+            files: Vec::new(),
+            upstream_ca: None,
         }
     }
 }
@@ -119,6 +128,19 @@ pub fn write_config_with_routes(
             crmgate::config::api_key_digest(&format!("demo-key-{u}"))
         )
     })
+    .chain(
+        [
+            ("newsletter_tool", "newsletter"),
+            ("wishlist_form", "wishlist"),
+        ]
+        .iter()
+        .map(|(app, key)| {
+            format!(
+                "[[identity.api_keys]]\napp = \"{app}\"\nsha256 = \"{}\"\n",
+                crmgate::config::api_key_digest(&format!("demo-key-{key}"))
+            )
+        }),
+    )
     .collect();
     // Purposes and departments are those of the shipped config.
     let shipped = std::fs::read_to_string(r.join("policies/crmgate.toml")).unwrap();
@@ -206,6 +228,24 @@ impl Proxy {
             &routes,
             opts.max_upstream_body,
         );
+        for (name, bytes) in &opts.files {
+            std::fs::write(dir.path().join(name), bytes).unwrap();
+        }
+        if let Some(ca) = &opts.upstream_ca {
+            std::fs::write(dir.path().join("upstream-ca.pem"), ca).unwrap();
+            let text = std::fs::read_to_string(&cfg_path).unwrap().replacen(
+                "url = \"http://",
+                "ca_file = \"upstream-ca.pem\"\nurl = \"https://",
+                1,
+            );
+            std::fs::write(&cfg_path, text).unwrap();
+        }
+        if !opts.extra_config.is_empty() {
+            let mut text = std::fs::read_to_string(&cfg_path).unwrap();
+            text.push('\n');
+            text.push_str(&opts.extra_config);
+            std::fs::write(&cfg_path, text).unwrap();
+        }
         let config = crmgate::config::Config::load(&cfg_path).unwrap();
         let prepared = crmgate::app::prepare(config).unwrap();
         let gateway = prepared.gateway.clone();
@@ -271,6 +311,53 @@ impl Proxy {
         }
     }
 
+    /// A GET with exactly these headers, through `client` (e.g. one with a client certificate).
+    pub async fn get_with(
+        &self,
+        client: &TestClient,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut b = http::Request::builder().method("GET").uri(format!(
+            "https://127.0.0.1:{}{}",
+            self.addr.port(),
+            path
+        ));
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        let resp = client
+            .request(b.body(Full::new(Bytes::new())).unwrap())
+            .await
+            .unwrap();
+        let (parts, body) = resp.into_parts();
+        Reply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: body.collect().await.unwrap().to_bytes(),
+        }
+    }
+
+    /// Send exact bytes over a TLS connection (HTTP/1.1) and read until the server closes
+    /// it. Clients normalise requests; this does not.
+    pub async fn raw(&self, bytes: &[u8]) -> Reply {
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(client_tls(None)));
+        let tcp = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+        let mut tls = connector.connect(name, tcp).await.unwrap();
+        tls.write_all(bytes).await.unwrap();
+        let mut out = Vec::new();
+        // A guard, not a timing assertion: a server that does not close fails the test.
+        tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            tls.read_to_end(&mut out),
+        )
+        .await
+        .expect("the server did not close the connection")
+        .ok();
+        parse_response(&out)
+    }
+
     pub async fn get(&self, path: &str, user: &str, purpose: Option<&str>) -> Reply {
         self.request("GET", path, Some(user), purpose, None).await
     }
@@ -305,18 +392,88 @@ impl Proxy {
     }
 }
 
-fn https_client() -> Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>> {
+pub type TestClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// Client TLS trusting the dev CA, with a client certificate (PEM cert, PEM key) or none.
+pub fn client_tls(identity: Option<(&[u8], &[u8])>) -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(repo().join("certs/ca.pem")).unwrap() {
         roots.add(c.unwrap()).unwrap();
     }
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+    let b = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    .with_root_certificates(roots);
+    match identity {
+        None => b.with_no_client_auth(),
+        Some((cert, key)) => {
+            let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert)
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(key).unwrap();
+            b.with_client_auth_cert(chain, key).unwrap()
+        }
+    }
+}
+
+/// An HTTPS client presenting a client certificate (PEM cert, PEM key).
+pub fn mtls_client(cert: &[u8], key: &[u8]) -> TestClient {
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(client_tls(Some((cert, key))))
+        .https_only()
+        .enable_http1()
+        .build();
+    Client::builder(TokioExecutor::new()).build(https)
+}
+
+/// An HTTPS client without a client certificate.
+pub fn mtls_client_none() -> TestClient {
+    https_client()
+}
+
+/// The dev client certificate and key of a demo persona.
+pub fn persona_cert(user: &str) -> (Vec<u8>, Vec<u8>) {
+    (
+        std::fs::read(repo().join(format!("certs/client-{user}.pem"))).unwrap(),
+        std::fs::read(repo().join(format!("certs/client-{user}.key"))).unwrap(),
+    )
+}
+
+/// Parse a raw HTTP/1.1 response (Content-Length framed, as crmgate sends).
+pub fn parse_response(raw: &[u8]) -> Reply {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no response head in {:?}", String::from_utf8_lossy(raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut headers = http::HeaderMap::new();
+    for l in lines {
+        let (k, v) = l.split_once(':').unwrap();
+        headers.append(
+            http::header::HeaderName::from_bytes(k.trim().as_bytes()).unwrap(),
+            http::HeaderValue::from_str(v.trim()).unwrap(),
+        );
+    }
+    Reply {
+        status,
+        headers,
+        body: Bytes::copy_from_slice(&raw[split + 4..]),
+    }
+}
+
+fn https_client() -> TestClient {
+    let tls = client_tls(None);
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_only()

@@ -160,6 +160,7 @@ impl Gateway {
         let route = matched.route;
         rec.route = Some(route.name.clone());
         rec.action = Some(route.action.clone());
+        rec.resource = Some(route.resource.entity_type.clone());
         check_query(route, &canonical)?;
 
         // 6. authorize the request itself; only an allow yields a Permit.

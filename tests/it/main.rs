@@ -6,6 +6,7 @@
     clippy::panic
 )]
 
+mod audit;
 mod fail_closed;
 mod filtering;
 mod startup;

@@ -36,6 +36,8 @@ pub struct Options {
     /// Cedar text used instead of `policies/santa.cedar`.
     pub policies: Option<String>,
     pub max_upstream_body: usize,
+    /// Where the audit log goes (default: `audit` in the proxy's temp dir).
+    pub audit_dir: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -44,12 +46,16 @@ impl Default for Options {
             upstream: Upstream::Crm(DemoCrm::seeded()),
             policies: None,
             max_upstream_body: 8 * 1024 * 1024,
+            audit_dir: None,
         }
     }
 }
 
 pub struct Proxy {
     pub addr: SocketAddr,
+    /// The admin listener (`/healthz`, `/readyz`, plain HTTP).
+    pub admin: SocketAddr,
+    audit_dir: PathBuf,
     pub crm: Option<Arc<DemoCrm>>,
     pub dir: tempfile::TempDir,
     client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
@@ -120,8 +126,13 @@ entities = "{pol}/entities.json"
 routes = "{pol}/routes.toml"
 
 [audit]
-path = "audit.jsonl"
+dir = "audit"
 fsync = true
+signing_key_file = "audit-signing.key"
+generate_signing_key = true
+
+[admin]
+addr = "127.0.0.1:0"
 
 [masks]
 hash_key_file = "hash.key"
@@ -168,8 +179,24 @@ impl Proxy {
             None => repo().join("policies/santa.cedar"),
         };
         let cfg_path = write_config(dir.path(), upstream_addr, &policies, opts.max_upstream_body);
+        let audit_dir = match opts.audit_dir {
+            Some(d) => {
+                let text = std::fs::read_to_string(&cfg_path).unwrap();
+                let text = text.replace("dir = \"audit\"", &format!("dir = \"{}\"", d.display()));
+                std::fs::write(&cfg_path, text).unwrap();
+                d
+            }
+            None => dir.path().join("audit"),
+        };
         let config = crmgate::config::Config::load(&cfg_path).unwrap();
         let prepared = crmgate::app::prepare(config).unwrap();
+        let admin_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let admin = admin_listener.local_addr().unwrap();
+        tokio::spawn(crmgate::admin::serve(
+            prepared.health.clone(),
+            admin_listener,
+            std::future::pending(),
+        ));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -179,6 +206,8 @@ impl Proxy {
         }));
         Proxy {
             addr,
+            admin,
+            audit_dir,
             crm,
             dir,
             client: https_client(),
@@ -240,13 +269,14 @@ impl Proxy {
             .await
     }
 
-    /// All audit records written so far.
+    /// The audit log directory.
+    pub fn audit_dir(&self) -> PathBuf {
+        self.audit_dir.clone()
+    }
+
+    /// All request records written so far (checkpoints and other entries left out).
     pub fn audit(&self) -> Vec<Value> {
-        let text = std::fs::read_to_string(self.dir.path().join("audit.jsonl")).unwrap_or_default();
-        text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        audit_records(&self.audit_dir())
     }
 
     /// The audit record of a reply (matched by request id).
@@ -265,7 +295,39 @@ impl Proxy {
     }
 }
 
-fn https_client() -> Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>> {
+/// GET a path of a plain-HTTP listener (the admin port): status and body.
+pub async fn plain_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The request records of an audit directory, in log order.
+pub fn audit_records(dir: &Path) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (_, seg) in crmgate::audit::list_segments(dir).unwrap_or_default() {
+        let text = std::fs::read_to_string(seg).unwrap_or_default();
+        out.extend(
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .filter(|v| v.get("kind").is_none()),
+        );
+    }
+    out
+}
+
+pub fn https_client() -> Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>> {
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(repo().join("certs/ca.pem")).unwrap() {
         roots.add(c.unwrap()).unwrap();

@@ -1,0 +1,540 @@
+//! `crmgate audit query`: who accessed which record, when, for which purpose, and which
+//! field groups they saw — and the GDPR Art. 15 "who accessed my data" report.
+//!
+//! Each closed segment has an index `seg-….idx.json` next to it: for every user,
+//! department, purpose, decision and record (`r:contact/1042`, returned or withheld) the
+//! byte offsets of the records that name it, plus the segment's time range and length. A
+//! query intersects the postings of its filters and reads only those lines; a segment
+//! without a valid index (the live one, or one whose length changed) is scanned. Every hit
+//! is checked against all filters on the parsed record, so an index can make a query
+//! faster, never wrong. Indexes are derived data: deleting them is harmless.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{list_segments, split_lines, AuditRecord};
+
+/// The postings of one segment.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct SegIndex {
+    pub version: u32,
+    pub first_seq: u64,
+    pub last_seq: Option<u64>,
+    /// Segment length the index was built for; a different length means: scan instead.
+    pub len: u64,
+    pub time_min: Option<String>,
+    pub time_max: Option<String>,
+    pub keys: BTreeMap<String, Vec<u64>>,
+}
+
+/// `Contact`, `contacts`, `contact` → `contact`.
+fn norm_type(t: &str) -> String {
+    let t = t.to_ascii_lowercase();
+    t.strip_suffix('s').map(str::to_string).unwrap_or(t)
+}
+
+fn record_key(resource: &str, id: &str) -> String {
+    format!("r:{}/{id}", norm_type(resource))
+}
+
+impl SegIndex {
+    pub fn new(first_seq: u64) -> SegIndex {
+        SegIndex {
+            version: 1,
+            first_seq,
+            ..SegIndex::default()
+        }
+    }
+
+    fn add_keys(&mut self, keys: Vec<String>, time: &str, offset: u64, seq: u64) {
+        for k in keys {
+            let postings = self.keys.entry(k).or_default();
+            // A record names the same key once (a record listed twice, say).
+            if postings.last() != Some(&offset) {
+                postings.push(offset);
+            }
+        }
+        self.last_seq = Some(seq);
+        if self.time_min.as_deref().is_none_or(|t| time < t) {
+            self.time_min = Some(time.to_string());
+        }
+        if self.time_max.as_deref().is_none_or(|t| time > t) {
+            self.time_max = Some(time.to_string());
+        }
+    }
+
+    /// Index a record written at `offset`.
+    pub fn add(&mut self, r: &AuditRecord, offset: u64, seq: u64) {
+        let mut keys = Vec::new();
+        let fields = [
+            ("u:", &r.principal),
+            ("d:", &r.department),
+            ("p:", &r.purpose),
+        ];
+        for (prefix, v) in fields {
+            if let Some(v) = v {
+                keys.push(format!("{prefix}{v}"));
+            }
+        }
+        keys.push(format!("x:{}", r.decision));
+        if let Some(res) = &r.resource {
+            for id in r.records.iter().map(|x| &x.id).chain(&r.rows_dropped) {
+                keys.push(record_key(res, id));
+            }
+        }
+        self.add_keys(keys, &r.time, offset, seq);
+    }
+
+    fn add_value(&mut self, v: &Value, offset: u64, seq: u64) {
+        let s = |k: &str| v.get(k).and_then(Value::as_str);
+        let mut keys = Vec::new();
+        for (prefix, field) in [
+            ("u:", "principal"),
+            ("d:", "department"),
+            ("p:", "purpose"),
+            ("x:", "decision"),
+        ] {
+            if let Some(x) = s(field) {
+                keys.push(format!("{prefix}{x}"));
+            }
+        }
+        if let Some(res) = s("resource") {
+            for id in record_ids(v).into_iter().chain(dropped_ids(v)) {
+                keys.push(record_key(res, &id));
+            }
+        }
+        self.add_keys(keys, s("time").unwrap_or_default(), offset, seq);
+    }
+}
+
+fn record_ids(v: &Value) -> Vec<String> {
+    v.get("records")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn dropped_ids(v: &Value) -> Vec<String> {
+    v.get("rows_dropped")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `seg-….jsonl` → `seg-….idx.json`.
+pub fn index_path(segment: &Path) -> PathBuf {
+    segment.with_extension("idx.json")
+}
+
+/// Index a segment by reading it.
+pub fn build_index(segment: &Path) -> Result<SegIndex, String> {
+    let data = std::fs::read(segment).map_err(|e| format!("`{}`: {e}", segment.display()))?;
+    let (lines, _) = split_lines(&data);
+    let mut index = SegIndex::new(0);
+    for (i, (offset, line)) in lines.iter().enumerate() {
+        let Ok(v) = serde_json::from_slice::<Value>(line) else {
+            continue;
+        };
+        let seq = v.get("seq").and_then(Value::as_u64).unwrap_or_default();
+        if i == 0 {
+            index.first_seq = seq;
+        }
+        if v.get("kind").is_none() {
+            index.add_value(&v, *offset, seq);
+        }
+    }
+    Ok(index)
+}
+
+/// Write a segment's index (atomically: temp file + rename), stamped with its length.
+pub fn write_index(segment: &Path, index: &SegIndex) -> Result<(), String> {
+    let len = std::fs::metadata(segment)
+        .map_err(|e| format!("`{}`: {e}", segment.display()))?
+        .len();
+    let mut stamped = serde_json::to_value(index).map_err(|e| e.to_string())?;
+    if let Some(m) = stamped.as_object_mut() {
+        m.insert("len".into(), Value::from(len));
+    }
+    let path = index_path(segment);
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, stamped.to_string())
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| format!("`{}`: {e}", path.display()))
+}
+
+fn load_index(segment: &Path) -> Option<SegIndex> {
+    let len = std::fs::metadata(segment).ok()?.len();
+    let text = std::fs::read(index_path(segment)).ok()?;
+    let index: SegIndex = serde_json::from_slice(&text).ok()?;
+    (index.version == 1 && index.len == len).then_some(index)
+}
+
+/// What to look for; all given filters must match.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    /// `type/id`, e.g. `contact/1042`.
+    pub record: Option<(String, String)>,
+    pub user: Option<String>,
+    pub department: Option<String>,
+    pub purpose: Option<String>,
+    pub decision: Option<String>,
+    /// RFC 3339 UTC with milliseconds, as the records write time (compared as text).
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+/// `2026-11-29`, `2026-11-29T10:00:00Z`, … → the records' time format.
+pub fn parse_time(s: &str) -> Result<String, String> {
+    let full = if s.len() == 10 {
+        format!("{s}T00:00:00Z")
+    } else {
+        s.to_string()
+    };
+    humantime::parse_rfc3339_weak(&full)
+        .map(|t| humantime::format_rfc3339_millis(t).to_string())
+        .map_err(|e| format!("time `{s}`: {e} (use 2026-11-29 or 2026-11-29T10:00:00Z)"))
+}
+
+/// `contact/1042` → (`contact`, `1042`).
+pub fn parse_record(s: &str) -> Result<(String, String), String> {
+    match s.split_once('/') {
+        Some((t, id)) if !t.is_empty() && !id.is_empty() => Ok((norm_type(t), id.to_string())),
+        _ => Err(format!("record `{s}` must look like `contact/1042`")),
+    }
+}
+
+impl Filter {
+    fn index_keys(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        if let Some((t, id)) = &self.record {
+            keys.push(record_key(t, id));
+        }
+        for (prefix, v) in [
+            ("u:", &self.user),
+            ("d:", &self.department),
+            ("p:", &self.purpose),
+            ("x:", &self.decision),
+        ] {
+            if let Some(v) = v {
+                keys.push(format!("{prefix}{v}"));
+            }
+        }
+        keys
+    }
+
+    /// Does this record (no `kind`) match every filter?
+    pub fn matches(&self, v: &Value) -> bool {
+        if v.get("kind").is_some() {
+            return false;
+        }
+        let s = |k: &str| v.get(k).and_then(Value::as_str);
+        let eq = |want: &Option<String>, field: &str| {
+            want.as_deref().is_none_or(|w| s(field) == Some(w))
+        };
+        if !(eq(&self.user, "principal")
+            && eq(&self.department, "department")
+            && eq(&self.purpose, "purpose")
+            && eq(&self.decision, "decision"))
+        {
+            return false;
+        }
+        let time = s("time").unwrap_or_default();
+        if self.since.as_deref().is_some_and(|t| time < t)
+            || self.until.as_deref().is_some_and(|t| time > t)
+        {
+            return false;
+        }
+        match &self.record {
+            None => true,
+            Some((t, id)) => {
+                s("resource").is_some_and(|r| norm_type(r) == *t)
+                    && (record_ids(v).contains(id) || dropped_ids(v).contains(id))
+            }
+        }
+    }
+}
+
+/// One matching record: its line as written, and parsed.
+#[derive(Debug)]
+pub struct Hit {
+    pub line: String,
+    pub value: Value,
+}
+
+/// Statistics of a query, for the curious and the benchmark.
+#[derive(Debug, Default)]
+pub struct QueryStats {
+    pub segments: usize,
+    pub indexed_segments: usize,
+    pub lines_read: u64,
+}
+
+/// All records of the log in `dir` matching `filter`, in log order.
+pub fn query(dir: &Path, filter: &Filter) -> Result<(Vec<Hit>, QueryStats), String> {
+    let segs = list_segments(dir).map_err(|e| format!("`{}`: {e}", dir.display()))?;
+    let keys = filter.index_keys();
+    let mut hits = Vec::new();
+    let mut stats = QueryStats::default();
+    for (_, path) in segs {
+        stats.segments += 1;
+        let mut consider = |line: &[u8], stats: &mut QueryStats| {
+            stats.lines_read += 1;
+            if let Ok(value) = serde_json::from_slice::<Value>(line) {
+                if filter.matches(&value) {
+                    hits.push(Hit {
+                        line: String::from_utf8_lossy(line).into_owned(),
+                        value,
+                    });
+                }
+            }
+        };
+        match load_index(&path) {
+            Some(index) if !keys.is_empty() || filter.since.is_some() || filter.until.is_some() => {
+                stats.indexed_segments += 1;
+                let before = filter
+                    .until
+                    .as_deref()
+                    .zip(index.time_min.as_deref())
+                    .is_some_and(|(until, min)| min > until);
+                let after = filter
+                    .since
+                    .as_deref()
+                    .zip(index.time_max.as_deref())
+                    .is_some_and(|(since, max)| max < since);
+                if before || after || index.time_min.is_none() {
+                    continue;
+                }
+                let offsets = if keys.is_empty() {
+                    None
+                } else {
+                    Some(intersect(keys.iter().map(|k| {
+                        index.keys.get(k).map(Vec::as_slice).unwrap_or_default()
+                    })))
+                };
+                match offsets {
+                    Some(offsets) => {
+                        let file =
+                            File::open(&path).map_err(|e| format!("`{}`: {e}", path.display()))?;
+                        let mut reader = BufReader::new(file);
+                        let mut line = Vec::new();
+                        for off in offsets {
+                            line.clear();
+                            reader
+                                .seek(SeekFrom::Start(off))
+                                .and_then(|_| reader.read_until(b'\n', &mut line))
+                                .map_err(|e| format!("`{}`: {e}", path.display()))?;
+                            if line.last() == Some(&b'\n') {
+                                line.pop();
+                            }
+                            consider(&line, &mut stats);
+                        }
+                    }
+                    None => scan(&path, |l| consider(l, &mut stats))?,
+                }
+            }
+            _ => scan(&path, |l| consider(l, &mut stats))?,
+        }
+    }
+    Ok((hits, stats))
+}
+
+fn scan(path: &Path, mut each: impl FnMut(&[u8])) -> Result<(), String> {
+    let data = std::fs::read(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
+    let (lines, _) = split_lines(&data);
+    for (_, line) in lines {
+        each(line);
+    }
+    Ok(())
+}
+
+/// Offsets present in every list (each sorted ascending).
+fn intersect<'a>(mut lists: impl Iterator<Item = &'a [u64]>) -> Vec<u64> {
+    let Some(first) = lists.next() else {
+        return Vec::new();
+    };
+    let mut acc: Vec<u64> = first.to_vec();
+    for l in lists {
+        acc.retain(|o| l.binary_search(o).is_ok());
+    }
+    acc
+}
+
+// ---------------------------------------------------------------------------------------
+// Output
+
+fn str_of<'a>(v: &'a Value, k: &str) -> &'a str {
+    v.get(k).and_then(Value::as_str).unwrap_or("-")
+}
+
+/// The audit entry for one record inside a request record.
+fn record_entry<'a>(v: &'a Value, id: &str) -> Option<&'a Value> {
+    v.get("records")?
+        .as_array()?
+        .iter()
+        .find(|r| r.get("id").and_then(Value::as_str) == Some(id))
+}
+
+fn list(v: Option<&Value>) -> String {
+    let items: Vec<String> = match v {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, kind)| format!("{k} ({})", kind.as_str().unwrap_or("?")))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if items.is_empty() {
+        "-".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// A readable table, one line per request.
+pub fn render_table(hits: &[Hit], filter: &Filter) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<24} {:>8} {:<10} {:<17} {:<20} {:<8} {:>6}  {:<44} fields",
+        "time", "seq", "user", "department", "purpose", "decision", "status", "request"
+    );
+    for h in hits {
+        let v = &h.value;
+        let fields = match &filter.record {
+            Some((_, id)) => match record_entry(v, id) {
+                Some(r) => format!(
+                    "clear: {}; masked: {}",
+                    list(r.get("clear")),
+                    list(r.get("masked"))
+                ),
+                None => "withheld".into(),
+            },
+            None => format!(
+                "{} records",
+                v.get("records")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len)
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "{:<24} {:>8} {:<10} {:<17} {:<20} {:<8} {:>6}  {:<44} {fields}",
+            str_of(v, "time"),
+            v.get("seq").and_then(Value::as_u64).unwrap_or_default(),
+            str_of(v, "principal"),
+            str_of(v, "department"),
+            str_of(v, "purpose"),
+            str_of(v, "decision"),
+            v.get("status").and_then(Value::as_u64).unwrap_or_default(),
+            format!("{} {}", str_of(v, "method"), str_of(v, "path")),
+        );
+    }
+    out
+}
+
+/// The data subject's report (GDPR Art. 15(1)(c)): who saw which of their data, when and
+/// for which purpose; then the requests that named them but got nothing.
+pub fn render_subject_report(hits: &[Hit], filter: &Filter, dir: &Path) -> String {
+    let (t, id) = filter.record.clone().unwrap_or_default();
+    let mut out = String::new();
+    let _ = writeln!(out, "# Access report for {t} {id}\n");
+    let _ = writeln!(
+        out,
+        "Generated {} from the audit log `{}`{}{}.\n",
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now()),
+        dir.display(),
+        filter
+            .since
+            .as_ref()
+            .map(|s| format!(", since {s}"))
+            .unwrap_or_default(),
+        filter
+            .until
+            .as_ref()
+            .map(|s| format!(", until {s}"))
+            .unwrap_or_default(),
+    );
+    let _ = writeln!(
+        out,
+        "Each line is one request through crmgate that returned this person's record. \
+         \"Clear\" field groups were shown as stored; \"masked\" ones only in the form named \
+         (for example only day and month of a birthday); all other groups were removed \
+         before the data left crmgate. The log is hash-chained and signed; `crmgate audit \
+         verify` proves it unaltered.\n"
+    );
+    let (seen, withheld): (Vec<&Hit>, Vec<&Hit>) = hits
+        .iter()
+        .partition(|h| record_entry(&h.value, &id).is_some());
+    let _ = writeln!(out, "## Accesses ({})\n", seen.len());
+    if seen.is_empty() {
+        let _ = writeln!(out, "None.\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "| When (UTC) | Who | Department | Purpose | Request | Clear | Masked |\n|---|---|---|---|---|---|---|"
+        );
+        for h in &seen {
+            let v = &h.value;
+            let r = record_entry(v, &id);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} {} | {} | {} |",
+                str_of(v, "time"),
+                str_of(v, "principal"),
+                str_of(v, "department"),
+                str_of(v, "purpose"),
+                str_of(v, "method"),
+                str_of(v, "path"),
+                list(r.and_then(|r| r.get("clear"))),
+                list(r.and_then(|r| r.get("masked"))),
+            );
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(
+        out,
+        "## Requests that named this record but were not shown it ({})\n",
+        withheld.len()
+    );
+    if withheld.is_empty() {
+        let _ = writeln!(out, "None.");
+    } else {
+        let _ = writeln!(
+            out,
+            "| When (UTC) | Who | Department | Purpose | Request |\n|---|---|---|---|---|"
+        );
+        for h in &withheld {
+            let v = &h.value;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} {} |",
+                str_of(v, "time"),
+                str_of(v, "principal"),
+                str_of(v, "department"),
+                str_of(v, "purpose"),
+                str_of(v, "method"),
+                str_of(v, "path"),
+            );
+        }
+    }
+    out
+}

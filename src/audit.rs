@@ -22,7 +22,7 @@
 //!   `checkpoint_every` entries, every `checkpoint_interval_s` seconds when anything is
 //!   uncovered, and at shutdown, in the same write (and fsync) as the records they cover.
 //!
-//! Segments rotate by size and age. Each closed segment gets an index `seg-….idx.json`
+//! Segments rotate by size and age. Each closed segment gets an index `seg-….idx`
 //! ([`query`]) for `audit query`; indexes are derived data and are not chained.
 //!
 //! The hash chain alone does not stop someone who rewrites the log from a point onward and

@@ -1,9 +1,10 @@
 //! `crmgate audit query`: who accessed which record, when, for which purpose, and which
 //! field groups they saw — and the GDPR Art. 15 "who accessed my data" report.
 //!
-//! Each closed segment has an index `seg-….idx.json` next to it: for every user,
-//! department, purpose, decision and record (`r:contact/1042`, returned or withheld) the
-//! byte offsets of the records that name it, plus the segment's time range and length. A
+//! Each closed segment has an index `seg-….idx` next to it (a JSON header line, then one
+//! line per key, see [`write_index`]): for every user, department, purpose, decision and
+//! record (`r:contact/1042`, returned or withheld) the byte offsets of the records that
+//! name it, plus the segment's time range and length. A
 //! query intersects the postings of its filters and reads only those lines; a segment
 //! without a valid index (the live one, or one whose length changed) is scanned. Every hit
 //! is checked against all filters on the parsed record, so an index can make a query
@@ -20,14 +21,11 @@ use serde_json::Value;
 
 use super::{list_segments, split_lines, AuditRecord};
 
-/// The postings of one segment.
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// The postings of one segment, built while it is written (or by reading it).
+#[derive(Debug, Default)]
 pub struct SegIndex {
-    pub version: u32,
     pub first_seq: u64,
     pub last_seq: Option<u64>,
-    /// Segment length the index was built for; a different length means: scan instead.
-    pub len: u64,
     pub time_min: Option<String>,
     pub time_max: Option<String>,
     pub keys: BTreeMap<String, Vec<u64>>,
@@ -46,7 +44,6 @@ fn record_key(resource: &str, id: &str) -> String {
 impl SegIndex {
     pub fn new(first_seq: u64) -> SegIndex {
         SegIndex {
-            version: 1,
             first_seq,
             ..SegIndex::default()
         }
@@ -136,9 +133,9 @@ fn dropped_ids(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `seg-….jsonl` → `seg-….idx.json`.
+/// `seg-….jsonl` → `seg-….idx`.
 pub fn index_path(segment: &Path) -> PathBuf {
-    segment.with_extension("idx.json")
+    segment.with_extension("idx")
 }
 
 /// Index a segment by reading it.
@@ -161,27 +158,73 @@ pub fn build_index(segment: &Path) -> Result<SegIndex, String> {
     Ok(index)
 }
 
+/// The first line of an index file.
+#[derive(Debug, Serialize, Deserialize)]
+struct IndexHeader {
+    version: u32,
+    len: u64,
+    first_seq: u64,
+    last_seq: Option<u64>,
+    time_min: Option<String>,
+    time_max: Option<String>,
+}
+
 /// Write a segment's index (atomically: temp file + rename), stamped with its length.
+///
+/// Format: a JSON header line, then one line per key: the key as a JSON string, a tab, and
+/// the ascending byte offsets, comma-separated. A query finds its few keys by the line
+/// prefix without parsing the rest (the postings of a 64 MiB segment are a few MB).
 pub fn write_index(segment: &Path, index: &SegIndex) -> Result<(), String> {
     let len = std::fs::metadata(segment)
         .map_err(|e| format!("`{}`: {e}", segment.display()))?
         .len();
-    let mut stamped = serde_json::to_value(index).map_err(|e| e.to_string())?;
-    if let Some(m) = stamped.as_object_mut() {
-        m.insert("len".into(), Value::from(len));
+    let header = IndexHeader {
+        version: 2,
+        len,
+        first_seq: index.first_seq,
+        last_seq: index.last_seq,
+        time_min: index.time_min.clone(),
+        time_max: index.time_max.clone(),
+    };
+    let mut out = serde_json::to_string(&header).map_err(|e| e.to_string())?;
+    out.push('\n');
+    for (k, offsets) in &index.keys {
+        out.push_str(&Value::from(k.as_str()).to_string());
+        out.push('\t');
+        let list: Vec<String> = offsets.iter().map(u64::to_string).collect();
+        out.push_str(&list.join(","));
+        out.push('\n');
     }
     let path = index_path(segment);
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, stamped.to_string())
+    std::fs::write(&tmp, out)
         .and_then(|()| std::fs::rename(&tmp, &path))
         .map_err(|e| format!("`{}`: {e}", path.display()))
 }
 
-fn load_index(segment: &Path) -> Option<SegIndex> {
+/// The header and the postings of `keys` (empty for a key not in the segment); `None` when
+/// there is no index or it was built for another length of the segment.
+fn load_postings(segment: &Path, keys: &[String]) -> Option<(IndexHeader, Vec<Vec<u64>>)> {
     let len = std::fs::metadata(segment).ok()?.len();
-    let text = std::fs::read(index_path(segment)).ok()?;
-    let index: SegIndex = serde_json::from_slice(&text).ok()?;
-    (index.version == 1 && index.len == len).then_some(index)
+    let text = std::fs::read_to_string(index_path(segment)).ok()?;
+    let mut lines = text.split('\n');
+    let header: IndexHeader = serde_json::from_str(lines.next()?).ok()?;
+    if header.version != 2 || header.len != len {
+        return None;
+    }
+    let prefixes: Vec<String> = keys
+        .iter()
+        .map(|k| format!("{}\t", Value::from(k.as_str())))
+        .collect();
+    let mut postings = vec![Vec::new(); keys.len()];
+    for line in lines {
+        for (p, out) in prefixes.iter().zip(postings.iter_mut()) {
+            if let Some(rest) = line.strip_prefix(p.as_str()) {
+                *out = rest.split(',').filter_map(|o| o.parse().ok()).collect();
+            }
+        }
+    }
+    Some((header, postings))
 }
 
 /// What to look for; all given filters must match.
@@ -303,48 +346,45 @@ pub fn query(dir: &Path, filter: &Filter) -> Result<(Vec<Hit>, QueryStats), Stri
                 }
             }
         };
-        match load_index(&path) {
-            Some(index) if !keys.is_empty() || filter.since.is_some() || filter.until.is_some() => {
+        let indexed = if keys.is_empty() && filter.since.is_none() && filter.until.is_none() {
+            None
+        } else {
+            load_postings(&path, &keys)
+        };
+        match indexed {
+            Some((header, postings)) => {
                 stats.indexed_segments += 1;
                 let before = filter
                     .until
                     .as_deref()
-                    .zip(index.time_min.as_deref())
+                    .zip(header.time_min.as_deref())
                     .is_some_and(|(until, min)| min > until);
                 let after = filter
                     .since
                     .as_deref()
-                    .zip(index.time_max.as_deref())
+                    .zip(header.time_max.as_deref())
                     .is_some_and(|(since, max)| max < since);
-                if before || after || index.time_min.is_none() {
+                if before || after || header.time_min.is_none() {
                     continue;
                 }
-                let offsets = if keys.is_empty() {
-                    None
-                } else {
-                    Some(intersect(keys.iter().map(|k| {
-                        index.keys.get(k).map(Vec::as_slice).unwrap_or_default()
-                    })))
-                };
-                match offsets {
-                    Some(offsets) => {
-                        let file =
-                            File::open(&path).map_err(|e| format!("`{}`: {e}", path.display()))?;
-                        let mut reader = BufReader::new(file);
-                        let mut line = Vec::new();
-                        for off in offsets {
-                            line.clear();
-                            reader
-                                .seek(SeekFrom::Start(off))
-                                .and_then(|_| reader.read_until(b'\n', &mut line))
-                                .map_err(|e| format!("`{}`: {e}", path.display()))?;
-                            if line.last() == Some(&b'\n') {
-                                line.pop();
-                            }
-                            consider(&line, &mut stats);
-                        }
+                if keys.is_empty() {
+                    scan(&path, |l| consider(l, &mut stats))?;
+                    continue;
+                }
+                let offsets = intersect(postings.iter().map(Vec::as_slice));
+                let file = File::open(&path).map_err(|e| format!("`{}`: {e}", path.display()))?;
+                let mut reader = BufReader::new(file);
+                let mut line = Vec::new();
+                for off in offsets {
+                    line.clear();
+                    reader
+                        .seek(SeekFrom::Start(off))
+                        .and_then(|_| reader.read_until(b'\n', &mut line))
+                        .map_err(|e| format!("`{}`: {e}", path.display()))?;
+                    if line.last() == Some(&b'\n') {
+                        line.pop();
                     }
-                    None => scan(&path, |l| consider(l, &mut stats))?,
+                    consider(&line, &mut stats);
                 }
             }
             _ => scan(&path, |l| consider(l, &mut stats))?,

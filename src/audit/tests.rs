@@ -418,3 +418,70 @@ async fn query_finds_a_subjects_records_through_the_index_and_without_it() {
     assert!(report.contains("## Accesses (5)"), "{report}");
     assert!(report.contains("phone (partial)"), "{report}");
 }
+
+/// A measurement, not a timed test: run with
+/// `cargo test --release --lib -- --ignored --nocapture subject_query_over_millions`
+/// (`CRMGATE_BENCH_RECORDS` sets the size; 2 000 000 by default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: writes about 1.5 GB"]
+async fn a_subject_query_over_millions_of_records_reads_only_that_subjects_lines() {
+    let n: u64 = std::env::var("CRMGATE_BENCH_RECORDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2_000_000);
+    let tmp = tempfile::tempdir_in("/var/tmp").unwrap();
+    let mut cfg = config(tmp.path(), 10_000, 64 * 1024 * 1024);
+    cfg.checkpoint_every = 10_000;
+    let t = std::time::Instant::now();
+    let log = AuditLog::open(&cfg, Health::new()).unwrap();
+    let writers = 64;
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (w..n).step_by(writers as usize) {
+                let mut r = record(i);
+                let contact = 10_000 + (i * 7919) % 50_000;
+                r.records[0].id = contact.to_string();
+                r.path = format!("/crm/v3/objects/contacts/{contact}");
+                r.principal = Some(format!("user{}", i % 20));
+                log.write(r).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    log.close().await;
+    let bytes: u64 = list_segments(&cfg.dir)
+        .unwrap()
+        .iter()
+        .map(|(_, p)| std::fs::metadata(p).unwrap().len())
+        .sum();
+    eprintln!(
+        "wrote {n} records ({} MB, {} segments) in {:.1?}",
+        bytes >> 20,
+        list_segments(&cfg.dir).unwrap().len(),
+        t.elapsed()
+    );
+
+    let filter = Filter {
+        record: Some(query::parse_record("contact/12345").unwrap()),
+        ..Filter::default()
+    };
+    let t = std::time::Instant::now();
+    let (hits, stats) = query::query(&cfg.dir, &filter).unwrap();
+    eprintln!(
+        "subject query: {} hits, {} lines read, {}/{} segments indexed, in {:.2?}",
+        hits.len(),
+        stats.lines_read,
+        stats.indexed_segments,
+        stats.segments,
+        t.elapsed()
+    );
+    assert!(!hits.is_empty());
+    assert_eq!(stats.lines_read, hits.len() as u64);
+    let t = std::time::Instant::now();
+    let report = verify_dir(&cfg.dir, None).unwrap();
+    eprintln!("verify: {} in {:.2?}", report.intact(), t.elapsed());
+}

@@ -622,6 +622,16 @@ mod tests {
     }
 
     #[test]
+    fn audit_intervals_of_zero_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[listen]\naddr = \"127.0.0.1:0\"\nplaintext = true\n[upstream]\nurl = \"http://127.0.0.1:1\"\n[policies]\nschema = \"s\"\npolicies = []\nentities = \"e\"\nroutes = \"r\"\n[audit]\ndir = \"a\"\nsigning_key_file = \"k\"\ncheckpoint_every = 0\n[masks]\nhash_key_file = \"h\"\n").unwrap();
+        std::fs::write(dir.path().join("h"), "0123456789abcdef0123").unwrap();
+        let err = Config::load(&p).unwrap_err().to_string();
+        assert!(err.contains("checkpoint_every"), "{err}");
+    }
+
+    #[test]
     fn unknown_keys_are_rejected_with_a_line() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.toml");

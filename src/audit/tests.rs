@@ -419,6 +419,49 @@ async fn query_finds_a_subjects_records_through_the_index_and_without_it() {
     assert!(report.contains("phone (partial)"), "{report}");
 }
 
+#[tokio::test]
+async fn segments_rotate_by_age_and_the_chain_runs_through_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = config(tmp.path(), 1000, 1 << 30);
+    cfg.segment_max_age = Duration::ZERO;
+    write_log(&cfg, 0, 4).await;
+    // Every batch found its segment too old: start, one per record, the final checkpoint.
+    assert_eq!(list_segments(&cfg.dir).unwrap().len(), 6);
+    let report = verify_dir(&cfg.dir, Some(&public_key(&cfg))).unwrap();
+    assert!(report.intact(), "{report}");
+    // Closed segments are indexed.
+    for (_, p) in &list_segments(&cfg.dir).unwrap()[..5] {
+        assert!(query::index_path(p).exists(), "{}", p.display());
+    }
+}
+
+#[tokio::test]
+async fn verify_catches_one_segment_rehashed_on_its_own() {
+    let (_tmp, cfg) = tampered_log().await;
+    let segs = list_segments(&cfg.dir).unwrap();
+    let (_, seg) = &segs[2];
+    let mut l: Vec<(PathBuf, String)> = lines(&cfg.dir)
+        .into_iter()
+        .filter(|(p, _)| p == seg)
+        .collect();
+    let i = l.iter().position(|(_, x)| kind_of(x).is_none()).unwrap();
+    l[i].1 = l[i].1.replace("\"sales\"", "\"spies\"");
+    rehash_from(&mut l, i + 1);
+    let text: String = l.iter().map(|(_, x)| format!("{x}\n")).collect();
+    std::fs::write(seg, text).unwrap();
+    let p = verify_dir(&cfg.dir, Some(&public_key(&cfg)))
+        .unwrap()
+        .problem
+        .unwrap();
+    // Either a checkpoint inside the segment or the next segment's first `prev` gives it away,
+    // at or before the changed record.
+    assert!(p.seq <= seq_of(&l[i].1), "{p}");
+    assert!(
+        p.message.contains("bad signature") || p.message.contains("chain broken"),
+        "{p}"
+    );
+}
+
 /// A measurement, not a timed test: run with
 /// `cargo test --release --lib -- --ignored --nocapture subject_query_over_millions`
 /// (`CRMGATE_BENCH_RECORDS` sets the size; 2 000 000 by default).

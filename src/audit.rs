@@ -38,7 +38,8 @@
 //! such: the writer reopens it, checks that its durable part still ends in the expected
 //! hash, cuts off the failed batch, and continues in a new segment starting with a recovery
 //! entry. Until that works every record fails (data routes answer 503) and the admin
-//! listener's `/healthz` says why. Records hold names and ids, never field values, tokens or
+//! listener's `/healthz` says why. A crash between writing a batch and releasing its
+//! responses can leave records of responses that never left; never the other way round. Records hold names and ids, never field values, tokens or
 //! keys.
 
 pub mod query;

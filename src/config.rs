@@ -259,7 +259,8 @@ struct RawPolicies {
 #[serde(deny_unknown_fields)]
 struct RawAudit {
     dir: PathBuf,
-    #[serde(default)]
+    /// On unless switched off: a record that is not durable is not a record.
+    #[serde(default = "default_fsync")]
     fsync: bool,
     #[serde(default = "default_segment_max_bytes")]
     segment_max_bytes: u64,
@@ -275,6 +276,9 @@ struct RawAudit {
     generate_signing_key: bool,
 }
 
+fn default_fsync() -> bool {
+    true
+}
 fn default_segment_max_bytes() -> u64 {
     64 * 1024 * 1024
 }

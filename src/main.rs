@@ -99,6 +99,9 @@ enum AuditCommand {
         /// The GDPR Art. 15 report (Markdown) for the `--record` data subject.
         #[arg(long, requires = "record")]
         subject_report: bool,
+        /// The subject report as an HTML page instead of Markdown.
+        #[arg(long, requires = "subject_report")]
+        html: bool,
     },
     /// Create a checkpoint signing key (Ed25519) and `<out>.pub` next to it.
     Keygen {
@@ -235,6 +238,7 @@ fn audit(command: AuditCommand) -> Result<(), String> {
             until,
             json,
             subject_report,
+            html,
         } => {
             let filter = query::Filter {
                 record: record.as_deref().map(query::parse_record).transpose()?,
@@ -250,6 +254,11 @@ fn audit(command: AuditCommand) -> Result<(), String> {
                 for h in &hits {
                     println!("{}", h.line);
                 }
+            } else if subject_report && html {
+                print!(
+                    "{}",
+                    query::render_subject_report_html(&hits, &filter, &dir)
+                );
             } else if subject_report {
                 print!("{}", query::render_subject_report(&hits, &filter, &dir));
             } else {

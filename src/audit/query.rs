@@ -578,3 +578,62 @@ pub fn render_subject_report(hits: &[Hit], filter: &Filter, dir: &Path) -> Strin
     }
     out
 }
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The subject report as a self-contained HTML page (the Markdown report, rendered).
+pub fn render_subject_report_html(hits: &[Hit], filter: &Filter, dir: &Path) -> String {
+    let md = render_subject_report(hits, filter, dir);
+    let mut out = String::from(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Access report</title>\n\
+         <style>body{font-family:sans-serif;max-width:70em;margin:2em auto}\
+         table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .5em}</style>\n\
+         </head><body>\n",
+    );
+    let mut in_table = false;
+    for line in md.lines() {
+        let esc = html_escape(line);
+        if let Some(cells) = line.strip_prefix('|') {
+            if line.starts_with("|---") {
+                continue;
+            }
+            let cells: Vec<String> = cells
+                .trim_end_matches('|')
+                .split(" | ")
+                .map(|c| html_escape(c.trim()))
+                .collect();
+            let tag = if in_table { "td" } else { "th" };
+            if !in_table {
+                out.push_str("<table>\n");
+                in_table = true;
+            }
+            out.push_str("<tr>");
+            for c in cells {
+                let _ = write!(out, "<{tag}>{c}</{tag}>");
+            }
+            out.push_str("</tr>\n");
+            continue;
+        }
+        if in_table {
+            out.push_str("</table>\n");
+            in_table = false;
+        }
+        if let Some(h) = esc.strip_prefix("## ") {
+            let _ = writeln!(out, "<h2>{h}</h2>");
+        } else if let Some(h) = esc.strip_prefix("# ") {
+            let _ = writeln!(out, "<h1>{h}</h1>");
+        } else if !esc.is_empty() {
+            let _ = writeln!(out, "<p>{esc}</p>");
+        }
+    }
+    if in_table {
+        out.push_str("</table>\n");
+    }
+    out.push_str("</body></html>\n");
+    out
+}

@@ -417,6 +417,10 @@ async fn query_finds_a_subjects_records_through_the_index_and_without_it() {
     let report = query::render_subject_report(&hits, &filter, &cfg.dir);
     assert!(report.contains("## Accesses (5)"), "{report}");
     assert!(report.contains("phone (partial)"), "{report}");
+    let html = query::render_subject_report_html(&hits, &filter, &cfg.dir);
+    assert_eq!(html.matches("<tr>").count(), 1 + 5, "{html}");
+    assert!(html.contains("<td>holly</td>"), "{html}");
+    assert!(!html.contains("| holly"), "{html}");
 }
 
 #[tokio::test]

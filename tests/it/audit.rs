@@ -431,3 +431,45 @@ async fn after_kill_9_under_load_every_received_response_has_its_record_and_the_
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("first bad entry: seq"));
 }
+
+/// Filtered requests per second with the audit log fsync'd and not, in the same run.
+async fn requests_per_second(fsync: bool, requests: usize, concurrency: usize) -> f64 {
+    let proxy = Arc::new(
+        Proxy::start_with(Options {
+            audit_fsync: fsync,
+            ..Options::default()
+        })
+        .await,
+    );
+    // Warm up connections and caches.
+    proxy.get(CONTACT, "noelle", None).await;
+    let t = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let proxy = proxy.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..requests / concurrency {
+                assert_eq!(proxy.get(CONTACT, "noelle", None).await.status, 200);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    requests as f64 / t.elapsed().as_secs_f64()
+}
+
+/// A measurement, not a timed test: `cargo test --release --test it -- --ignored
+/// --nocapture fsync_throughput` prints both rates and their ratio (the goal: ≥ 80 %).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark"]
+async fn fsync_throughput_on_versus_off() {
+    let (n, c) = (4000, 64);
+    let off = requests_per_second(false, n, c).await;
+    let on = requests_per_second(true, n, c).await;
+    let off2 = requests_per_second(false, n, c).await;
+    eprintln!(
+        "filtered GET, {c} concurrent: fsync off {off:.0}/s and {off2:.0}/s, on {on:.0}/s: ratio {:.0} %",
+        100.0 * on / ((off + off2) / 2.0)
+    );
+}

@@ -38,6 +38,8 @@ pub struct Options {
     pub max_upstream_body: usize,
     /// Where the audit log goes (default: `audit` in the proxy's temp dir).
     pub audit_dir: Option<PathBuf>,
+    /// `audit.fsync` (default on).
+    pub audit_fsync: bool,
 }
 
 impl Default for Options {
@@ -47,6 +49,7 @@ impl Default for Options {
             policies: None,
             max_upstream_body: 8 * 1024 * 1024,
             audit_dir: None,
+            audit_fsync: true,
         }
     }
 }
@@ -179,6 +182,10 @@ impl Proxy {
             None => repo().join("policies/santa.cedar"),
         };
         let cfg_path = write_config(dir.path(), upstream_addr, &policies, opts.max_upstream_body);
+        if !opts.audit_fsync {
+            let text = std::fs::read_to_string(&cfg_path).unwrap();
+            std::fs::write(&cfg_path, text.replace("fsync = true", "fsync = false")).unwrap();
+        }
         let audit_dir = match opts.audit_dir {
             Some(d) => {
                 let text = std::fs::read_to_string(&cfg_path).unwrap();

@@ -74,14 +74,18 @@ enum AuditCommand {
     },
     /// Who accessed what: filter request records; a table, JSON lines or a subject report.
     Query {
+        /// The audit directory (`audit.dir`).
         dir: PathBuf,
         /// A data subject's record, `type/id` (`contact/1042`).
         #[arg(long)]
         record: Option<String>,
+        /// The user who made the request.
         #[arg(long)]
         user: Option<String>,
+        /// The user's department.
         #[arg(long)]
         department: Option<String>,
+        /// The purpose the request served.
         #[arg(long)]
         purpose: Option<String>,
         /// `allow`, `deny` or `error`.
@@ -90,7 +94,7 @@ enum AuditCommand {
         /// From this time on (UTC: `2026-11-29` or `2026-11-29T10:00:00Z`).
         #[arg(long)]
         since: Option<String>,
-        /// Up to this time.
+        /// Up to this time (a date alone means its first moment).
         #[arg(long)]
         until: Option<String>,
         /// The matching records as written, one JSON line each.

@@ -31,10 +31,18 @@ pub struct SegIndex {
     pub keys: BTreeMap<String, Vec<u64>>,
 }
 
-/// `Contact`, `contacts`, `contact` → `contact`.
+/// `Contact`, `contacts`, `contact` → `contact`; `companies` → `company`.
 fn norm_type(t: &str) -> String {
     let t = t.to_ascii_lowercase();
+    if let Some(stem) = t.strip_suffix("ies") {
+        return format!("{stem}y");
+    }
     t.strip_suffix('s').map(str::to_string).unwrap_or(t)
+}
+
+/// A Markdown table cell: a `|` in a path or id must not split the cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
 }
 
 fn record_key(resource: &str, id: &str) -> String {
@@ -538,14 +546,14 @@ pub fn render_subject_report(hits: &[Hit], filter: &Filter, dir: &Path) -> Strin
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} {} | {} | {} |",
-                str_of(v, "time"),
-                str_of(v, "principal"),
-                str_of(v, "department"),
-                str_of(v, "purpose"),
-                str_of(v, "method"),
-                str_of(v, "path"),
-                list(r.and_then(|r| r.get("clear"))),
-                list(r.and_then(|r| r.get("masked"))),
+                cell(str_of(v, "time")),
+                cell(str_of(v, "principal")),
+                cell(str_of(v, "department")),
+                cell(str_of(v, "purpose")),
+                cell(str_of(v, "method")),
+                cell(str_of(v, "path")),
+                cell(&list(r.and_then(|r| r.get("clear")))),
+                cell(&list(r.and_then(|r| r.get("masked")))),
             );
         }
         let _ = writeln!(out);
@@ -567,12 +575,12 @@ pub fn render_subject_report(hits: &[Hit], filter: &Filter, dir: &Path) -> Strin
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} {} |",
-                str_of(v, "time"),
-                str_of(v, "principal"),
-                str_of(v, "department"),
-                str_of(v, "purpose"),
-                str_of(v, "method"),
-                str_of(v, "path"),
+                cell(str_of(v, "time")),
+                cell(str_of(v, "principal")),
+                cell(str_of(v, "department")),
+                cell(str_of(v, "purpose")),
+                cell(str_of(v, "method")),
+                cell(str_of(v, "path")),
             );
         }
     }
@@ -605,7 +613,7 @@ pub fn render_subject_report_html(hits: &[Hit], filter: &Filter, dir: &Path) -> 
             let cells: Vec<String> = cells
                 .trim_end_matches('|')
                 .split(" | ")
-                .map(|c| html_escape(c.trim()))
+                .map(|c| html_escape(&c.trim().replace("\\|", "|")))
                 .collect();
             let tag = if in_table { "td" } else { "th" };
             if !in_table {

@@ -466,6 +466,20 @@ async fn verify_catches_one_segment_rehashed_on_its_own() {
     );
 }
 
+#[test]
+fn record_types_match_in_singular_plural_and_any_case() {
+    for (given, want) in [
+        ("contact/1", "contact"),
+        ("Contacts/1", "contact"),
+        ("companies/7", "company"),
+        ("Company/7", "company"),
+    ] {
+        assert_eq!(query::parse_record(given).unwrap().0, want, "{given}");
+    }
+    assert!(query::parse_record("contact").is_err());
+    assert!(query::parse_record("/1").is_err());
+}
+
 /// A measurement, not a timed test: run with
 /// `cargo test --release --lib -- --ignored --nocapture subject_query_over_millions`
 /// (`CRMGATE_BENCH_RECORDS` sets the size; 2 000 000 by default).

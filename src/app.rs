@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use crate::admin::Health;
 use crate::audit::AuditLog;
 use crate::authz::{LoadErrors, LoadProblem, PolicyEngine};
 use crate::config::{Config, ConfigError};
@@ -94,10 +95,14 @@ pub fn load_policies(config: &Config) -> Result<Policies, LoadErrors> {
     Ok(Policies { routes, engine })
 }
 
-/// A gateway ready to serve, and its TLS acceptor.
+/// A gateway ready to serve, its TLS acceptor, its audit log and health state.
 pub struct Prepared {
     pub gateway: Arc<Gateway>,
     pub tls: Option<TlsAcceptor>,
+    /// Closed (final checkpoint) when [`run`] ends.
+    pub audit: AuditLog,
+    /// What `/healthz` and `/readyz` report ([`crate::admin::serve`]).
+    pub health: Health,
 }
 
 /// Everything short of binding the port.
@@ -112,13 +117,25 @@ pub fn prepare(config: Config) -> Result<Prepared, String> {
         None => None,
     };
     let upstream = Upstream::new(&config.upstream)?;
-    let audit =
-        AuditLog::open(&config.audit.path, config.audit.fsync).map_err(|e| e.to_string())?;
-    let gateway = Arc::new(Gateway::new(config, policies, upstream, audit));
-    Ok(Prepared { gateway, tls })
+    let health = Health::new();
+    let audit = AuditLog::open(&config.audit, health.clone()).map_err(|e| e.to_string())?;
+    let gateway = Arc::new(Gateway::new(
+        config,
+        policies,
+        upstream,
+        audit.clone(),
+        health.clone(),
+    ));
+    Ok(Prepared {
+        gateway,
+        tls,
+        audit,
+        health,
+    })
 }
 
-/// Bind and serve until `shutdown`.
+/// Serve until `shutdown`, then let in-flight requests finish and close the audit log
+/// with a final signed checkpoint.
 pub async fn run(
     prepared: Prepared,
     listener: TcpListener,
@@ -127,6 +144,8 @@ pub async fn run(
     let watcher = tokio::spawn(watch_policies(prepared.gateway.clone()));
     let result = server::serve(prepared.gateway, listener, prepared.tls, shutdown).await;
     watcher.abort();
+    // The final checkpoint: every record of this run is covered by a signature.
+    prepared.audit.close().await;
     result
 }
 

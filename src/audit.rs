@@ -1,16 +1,53 @@
 //! Stage 10, audit: exactly one record per request, durable before the response leaves.
 //!
-//! Records go to a writer thread that appends them as JSON lines, in batches: every record
-//! that arrived while the previous batch was being written is written, flushed (and, when
-//! configured, fsync'd) together, then every waiting request is released — one fsync shared
-//! by many requests. Each record carries a sequence number and the SHA-256 of the previous
-//! line, so a changed, removed or reordered line breaks the chain. If a record cannot be
-//! written the request gets a 503 instead of its data (fail closed). Records hold names and
-//! ids, never field values, tokens or keys.
+//! # The log on disk
+//!
+//! The log is a directory of **segments**, `seg-<first seq, 20 digits>.jsonl`, one JSON
+//! object per line. Every line (an *entry*) carries `seq` (0, 1, 2, … with no gaps, across
+//! segments and restarts) and `prev`, the SHA-256 (hex) of the previous entry's
+//! **canonical form**: the exact bytes of its line without the trailing `\n`. The first
+//! entry ever has `prev` = 64 zeros ([`GENESIS`]). So a changed, deleted, inserted or
+//! reordered line breaks the chain at the first bad entry. Entries are:
+//!
+//! - request records ([`AuditRecord`], no `kind` field): one per request;
+//! - `"kind":"start"`: crmgate started (every start opens a new segment);
+//! - `"kind":"recovery"`: what was cut or lost and why — a torn last line after a crash
+//!   (its length and SHA-256), or an outage of the log (the error, since when, how many
+//!   requests were refused meanwhile, bytes cut from the segment that failed);
+//! - `"kind":"retention"`: segments deleted by `retention_days` (`first_kept_seq`);
+//! - `"kind":"checkpoint"`: an Ed25519 signature ([`signing`]) over
+//!   [`checkpoint_message`]: its own `seq`, its `prev` (which pins every entry before it),
+//!   its `time` and the previous checkpoint's `sig` (`prev_sig`, empty for the first), so
+//!   checkpoints form a signed chain of their own. They are written every
+//!   `checkpoint_every` entries, every `checkpoint_interval_s` seconds when anything is
+//!   uncovered, and at shutdown, in the same write (and fsync) as the records they cover.
+//!
+//! Segments rotate by size and age. Each closed segment gets an index `seg-….idx`
+//! ([`query`]) for `audit query`; indexes are derived data and are not chained.
+//!
+//! The hash chain alone does not stop someone who rewrites the log from a point onward and
+//! recomputes every hash; the checkpoint signatures do, up to the last checkpoint. Entries
+//! after the last checkpoint are only as good as the chain: `audit verify` reports how many.
+//!
+//! # Writing
+//!
+//! Records go to a writer thread ([`writer`]) that appends them in batches: every record
+//! that arrived while the previous batch was being written is written and fsync'd together,
+//! then every waiting request is released (group commit). If a write or fsync fails, the
+//! batch's requests get a 503, the segment is closed and never written or fsync'd again as
+//! such: the writer reopens it, checks that its durable part still ends in the expected
+//! hash, cuts off the failed batch, and continues in a new segment starting with a recovery
+//! entry. Until that works every record fails (data routes answer 503) and the admin
+//! listener's `/healthz` says why. A crash between writing a batch and releasing its
+//! responses can leave records of responses that never left; never the other way round. Records hold names and ids, never field values, tokens or
+//! keys.
+
+pub mod query;
+pub mod signing;
+pub mod verify;
+mod writer;
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -18,6 +55,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
+use crate::admin::Health;
+use crate::config::AuditConfig;
 use crate::filter::RecordAudit;
 
 /// One audit record. Filled in as the request passes the stages.
@@ -37,6 +76,9 @@ pub struct AuditRecord {
     pub path: String,
     pub route: Option<String>,
     pub action: Option<String>,
+    /// Entity type of the records the route serves (`Contact`): `records` ids are of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
     pub policy_revision: String,
     /// The route is in shadow mode: decisions were made and recorded here, but the client
     /// received the upstream body unfiltered.
@@ -63,26 +105,24 @@ pub struct AuditRecord {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
-    #[error("cannot open audit log `{path}`: {source}")]
-    Open {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("cannot open audit log `{path}`: {message}")]
+    Open { path: PathBuf, message: String },
     #[error("audit log write failed: {0}")]
     Write(String),
     #[error("the audit writer has stopped")]
     Stopped,
 }
 
-struct Job {
-    record: AuditRecord,
-    done: oneshot::Sender<Result<(), AuditError>>,
+enum Msg {
+    Write(Box<writer::Job>),
+    /// Write a final checkpoint and the index, then answer.
+    Close(oneshot::Sender<()>),
 }
 
 /// Handle to the audit writer; cheap to clone.
 #[derive(Clone)]
 pub struct AuditLog {
-    tx: mpsc::Sender<Job>,
+    tx: mpsc::Sender<Msg>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -92,35 +132,21 @@ impl std::fmt::Debug for AuditLog {
 }
 
 impl AuditLog {
-    /// Open (or create) the log, continue its chain, and start the writer thread.
-    pub fn open(path: &Path, fsync: bool) -> Result<AuditLog, AuditError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| AuditError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        }
-        let mut file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(path)
-            .map_err(|source| AuditError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        let (seq, prev) = chain_tail(&mut file).map_err(|source| AuditError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let (tx, rx) = mpsc::channel::<Job>();
+    /// Open (or create) the log directory, repair a torn tail, continue the chain in a new
+    /// segment, and start the writer thread. Degradation is reported to `health`.
+    pub fn open(cfg: &AuditConfig, health: Health) -> Result<AuditLog, AuditError> {
+        let open_err = |message: String| AuditError::Open {
+            path: cfg.dir.clone(),
+            message,
+        };
+        let key = signing::SigningKey::load(&cfg.signing_key_file, cfg.generate_signing_key)
+            .map_err(open_err)?;
+        let w = writer::Writer::open(cfg.clone(), key, health).map_err(open_err)?;
+        let (tx, rx) = mpsc::channel::<Msg>();
         std::thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || writer(file, rx, fsync, seq, prev))
-            .map_err(|source| AuditError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            .spawn(move || w.run(rx))
+            .map_err(|e| open_err(e.to_string()))?;
         Ok(AuditLog { tx })
     }
 
@@ -128,77 +154,83 @@ impl AuditLog {
     pub async fn write(&self, record: AuditRecord) -> Result<(), AuditError> {
         let (done, wait) = oneshot::channel();
         self.tx
-            .send(Job { record, done })
+            .send(Msg::Write(Box::new(writer::Job { record, done })))
             .map_err(|_| AuditError::Stopped)?;
         wait.await.map_err(|_| AuditError::Stopped)?
+    }
+
+    /// Shutdown: write a final checkpoint over everything written, and the segment index.
+    pub async fn close(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Msg::Close(done)).is_ok() {
+            let _ = wait.await;
+        }
     }
 }
 
 /// The hash every chain starts from.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The next sequence number and the hash of the last complete line of an existing log.
-fn chain_tail(file: &mut File) -> std::io::Result<(u64, String)> {
-    file.seek(SeekFrom::Start(0))?;
-    let mut last: Option<String> = None;
-    for line in BufReader::new(&*file).lines() {
-        let line = line?;
-        if !line.trim().is_empty() {
-            last = Some(line);
-        }
-    }
-    let Some(last) = last else {
-        return Ok((0, GENESIS.to_string()));
-    };
-    let seq = serde_json::from_str::<serde_json::Value>(&last)
-        .ok()
-        .and_then(|v| v.get("seq").and_then(serde_json::Value::as_u64))
-        .map_or(0, |s| s + 1);
-    Ok((seq, hex::encode(Sha256::digest(last.as_bytes()))))
+/// SHA-256 (hex) of an entry's canonical form: its line without the trailing newline.
+pub fn line_hash(line: &[u8]) -> String {
+    hex::encode(Sha256::digest(line))
 }
 
-fn writer(mut file: File, rx: mpsc::Receiver<Job>, fsync: bool, mut seq: u64, mut prev: String) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while let Ok(more) = rx.try_recv() {
-            batch.push(more);
-        }
-        let mut buf = Vec::with_capacity(batch.len() * 1024);
-        let (start_seq, start_prev) = (seq, prev.clone());
-        let mut failed = None;
-        for job in &mut batch {
-            job.record.seq = seq;
-            job.record.prev = std::mem::take(&mut prev);
-            match serde_json::to_vec(&job.record) {
-                Ok(line) => {
-                    prev = hex::encode(Sha256::digest(&line));
-                    buf.extend_from_slice(&line);
-                    buf.push(b'\n');
-                    seq += 1;
-                }
-                Err(e) => {
-                    failed = Some(e.to_string());
-                    break;
-                }
-            }
-        }
-        let result = match failed {
-            Some(e) => Err(e),
-            None => file
-                .write_all(&buf)
-                .and_then(|()| file.flush())
-                .and_then(|()| if fsync { file.sync_data() } else { Ok(()) })
-                .map_err(|e| e.to_string()),
+/// What a checkpoint signs.
+pub fn checkpoint_message(seq: u64, prev: &str, time: &str, prev_sig: &str) -> Vec<u8> {
+    format!(
+        "crmgate-audit-checkpoint-v1\nseq={seq}\nprev={prev}\ntime={time}\nprev_sig={prev_sig}\n"
+    )
+    .into_bytes()
+}
+
+/// File name of the segment whose first entry is `first_seq`.
+pub fn segment_name(first_seq: u64) -> String {
+    format!("seg-{first_seq:020}.jsonl")
+}
+
+/// The segments of a log directory, ordered by first sequence number.
+pub fn list_segments(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(num) = name
+            .strip_prefix("seg-")
+            .and_then(|n| n.strip_suffix(".jsonl"))
+        else {
+            continue;
         };
-        if result.is_err() {
-            // The batch is not in the log: the chain continues from before it.
-            seq = start_seq;
-            prev = start_prev;
-        }
-        for job in batch {
-            let r = result.clone().map_err(AuditError::Write);
-            // A request that gave up waiting is fine to ignore.
-            let _ = job.done.send(r);
+        if let Ok(first) = num.parse::<u64>() {
+            out.push((first, entry.path()));
         }
     }
+    out.sort();
+    Ok(out)
 }
+
+/// The complete lines of a segment with their byte offsets, and the bytes after the last
+/// newline (a torn line, normally empty).
+pub fn split_lines(data: &[u8]) -> (Vec<(u64, &[u8])>, &[u8]) {
+    let mut lines = Vec::new();
+    let mut start = 0usize;
+    for (i, b) in data.iter().enumerate() {
+        if *b == b'\n' {
+            lines.push((start as u64, data.get(start..i).unwrap_or_default()));
+            start = i + 1;
+        }
+    }
+    (lines, data.get(start..).unwrap_or_default())
+}
+
+/// `seq` and `kind` of an entry line (`kind` is `None` for request records).
+pub fn entry_head(v: &serde_json::Value) -> (Option<u64>, Option<&str>) {
+    (
+        v.get("seq").and_then(serde_json::Value::as_u64),
+        v.get("kind").and_then(serde_json::Value::as_str),
+    )
+}
+
+#[cfg(test)]
+mod tests;

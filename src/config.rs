@@ -62,6 +62,7 @@ pub struct Config {
     pub limits: Limits,
     pub policies: PolicyFiles,
     pub audit: AuditConfig,
+    pub admin: AdminConfig,
     /// Master key for `hash` masks; a separate key per purpose is derived from it.
     pub hash_key: Secret,
     /// SHA-256 (hex) of an API key → the `User` or `App` id it authenticates.
@@ -219,11 +220,34 @@ impl PolicyFiles {
     }
 }
 
+/// The audit log: a directory of hash-chained segments with signed checkpoints
+/// (see [`crate::audit`]).
 #[derive(Debug, Clone)]
 pub struct AuditConfig {
-    pub path: PathBuf,
+    pub dir: PathBuf,
     /// fsync after each group of records (durable against power loss).
     pub fsync: bool,
+    /// A segment is closed and a new one started once it holds this many bytes…
+    pub segment_max_bytes: u64,
+    /// …or is this old.
+    pub segment_max_age: Duration,
+    /// Closed segments older than this are deleted (the deletion is itself recorded).
+    pub retention: Option<Duration>,
+    /// A signed checkpoint after this many entries…
+    pub checkpoint_every: u64,
+    /// …or after this long, whichever comes first (and at shutdown).
+    pub checkpoint_interval: Duration,
+    /// Ed25519 signing key for checkpoints (hex seed); its public key sits next to it
+    /// (`<file>.pub`).
+    pub signing_key_file: PathBuf,
+    /// Generate the signing key when the file is missing (demo and tests).
+    pub generate_signing_key: bool,
+}
+
+/// The admin listener: `/healthz`, `/readyz` (plain HTTP, loopback by default).
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    pub addr: SocketAddr,
 }
 
 #[derive(Debug, Clone)]
@@ -250,6 +274,8 @@ struct RawConfig {
     limits: RawLimits,
     policies: RawPolicies,
     audit: RawAudit,
+    #[serde(default)]
+    admin: RawAdmin,
     masks: RawMasks,
     #[serde(default)]
     identity: RawIdentity,
@@ -347,9 +373,57 @@ fn default_watch_ms() -> u64 {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAudit {
-    path: PathBuf,
-    #[serde(default)]
+    dir: PathBuf,
+    /// On unless switched off: a record that is not durable is not a record.
+    #[serde(default = "default_fsync")]
     fsync: bool,
+    #[serde(default = "default_segment_max_bytes")]
+    segment_max_bytes: u64,
+    #[serde(default = "default_segment_max_age_s")]
+    segment_max_age_s: u64,
+    retention_days: Option<u64>,
+    #[serde(default = "default_checkpoint_every")]
+    checkpoint_every: u64,
+    #[serde(default = "default_checkpoint_interval_s")]
+    checkpoint_interval_s: u64,
+    signing_key_file: PathBuf,
+    #[serde(default)]
+    generate_signing_key: bool,
+}
+
+fn default_fsync() -> bool {
+    true
+}
+fn default_segment_max_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+fn default_segment_max_age_s() -> u64 {
+    24 * 3600
+}
+fn default_checkpoint_every() -> u64 {
+    1000
+}
+fn default_checkpoint_interval_s() -> u64 {
+    60
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    #[serde(default = "default_admin_addr")]
+    addr: String,
+}
+
+impl Default for RawAdmin {
+    fn default() -> Self {
+        Self {
+            addr: default_admin_addr(),
+        }
+    }
+}
+
+fn default_admin_addr() -> String {
+    "127.0.0.1:9901".to_string()
 }
 
 #[derive(Deserialize)]
@@ -580,6 +654,23 @@ impl Config {
             ));
         }
 
+        let admin_addr: SocketAddr = raw
+            .admin
+            .addr
+            .parse()
+            .map_err(|e| invalid(format!("admin.addr `{}`: {e}", raw.admin.addr)))?;
+        if raw.audit.segment_max_bytes == 0
+            || raw.audit.checkpoint_every == 0
+            || raw.audit.checkpoint_interval_s == 0
+            || raw.audit.segment_max_age_s == 0
+        {
+            return Err(invalid(
+                "audit: segment_max_bytes, segment_max_age_s, checkpoint_every and \
+                 checkpoint_interval_s must be at least 1"
+                    .into(),
+            ));
+        }
+
         let mut api_keys = HashMap::new();
         let mut app_keys = Vec::new();
         for k in raw.identity.api_keys {
@@ -723,9 +814,20 @@ impl Config {
                     .then(|| Duration::from_millis(raw.policies.watch_interval_ms)),
             },
             audit: AuditConfig {
-                path: rel(&raw.audit.path),
+                dir: rel(&raw.audit.dir),
                 fsync: raw.audit.fsync,
+                segment_max_bytes: raw.audit.segment_max_bytes,
+                segment_max_age: Duration::from_secs(raw.audit.segment_max_age_s),
+                retention: raw
+                    .audit
+                    .retention_days
+                    .map(|d| Duration::from_secs(d.saturating_mul(86_400))),
+                checkpoint_every: raw.audit.checkpoint_every,
+                checkpoint_interval: Duration::from_secs(raw.audit.checkpoint_interval_s),
+                signing_key_file: rel(&raw.audit.signing_key_file),
+                generate_signing_key: raw.audit.generate_signing_key,
             },
+            admin: AdminConfig { addr: admin_addr },
             hash_key,
             api_keys,
             app_keys,
@@ -977,8 +1079,8 @@ mod tests {
         let p = dir.path().join("c.toml");
         std::fs::write(dir.path().join("k"), "0123456789abcdef0123").unwrap();
         let base = "[upstream]\nurl = \"http://127.0.0.1:1\"\n[policies]\nschema = \"s\"\n\
-                    policies = []\nentities = \"e\"\nroutes = \"r\"\n[audit]\npath = \"a\"\n\
-                    [masks]\nhash_key_file = \"k\"\n";
+                    policies = []\nentities = \"e\"\nroutes = \"r\"\n[audit]\ndir = \"a\"\n\
+                    signing_key_file = \"sk\"\n[masks]\nhash_key_file = \"k\"\n";
         let write = |listen: &str, mode: &str| {
             std::fs::write(
                 &p,
@@ -990,6 +1092,16 @@ mod tests {
         assert!(write("plaintext = true", "required").contains("needs a TLS listener"));
         let err = write("tls_cert = \"c\"\ntls_key = \"k\"", "sometimes");
         assert!(err.contains("`sometimes`"), "{err}");
+    }
+
+    #[test]
+    fn audit_intervals_of_zero_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[listen]\naddr = \"127.0.0.1:0\"\nplaintext = true\n[upstream]\nurl = \"http://127.0.0.1:1\"\n[policies]\nschema = \"s\"\npolicies = []\nentities = \"e\"\nroutes = \"r\"\n[audit]\ndir = \"a\"\nsigning_key_file = \"k\"\ncheckpoint_every = 0\n[masks]\nhash_key_file = \"h\"\n").unwrap();
+        std::fs::write(dir.path().join("h"), "0123456789abcdef0123").unwrap();
+        let err = Config::load(&p).unwrap_err().to_string();
+        assert!(err.contains("checkpoint_every"), "{err}");
     }
 
     #[test]

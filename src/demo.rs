@@ -257,7 +257,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         .and_then(|t| t.cert.parent().map(|d| tidy(&d.join("ca.pem"))))
         .unwrap_or_else(|| "certs/ca.pem".into());
     let listen = config.listen.addr;
-    let audit_path = tidy(&config.audit.path);
+    let audit_path = tidy(&config.audit.dir);
     let prepared = app::prepare(config.clone())?;
     let policies = prepared.gateway.policies();
     let listener = TcpListener::bind(listen)

@@ -17,14 +17,18 @@
 //! 8. **forward** — [`upstream`]: pooled client, crmgate's own headers, credential injected.
 //! 9. **filter response** — [`records`] (where the records are), [`filter`] (row and
 //!    field-group decisions, memoised), [`masks`] (type-preserving masks).
-//! 10. **audit** — [`audit`]: one durable record per request before the response leaves.
+//! 10. **audit** — [`audit`]: one durable record per request before the response leaves;
+//!     a directory of hash-chained segments with signed checkpoints, `audit verify` and
+//!     `audit query`.
 //!
 //! [`pipeline`] ties the stages together: `handle` always writes one response and one audit
 //! record around `handle_inner`, which has one `?` per stage. [`error`] is the one error enum
 //! of the request path with its status table. [`config`] parses the TOML configuration into
-//! typed values at start-up; [`app`] assembles and starts everything. [`democrm`] is the
+//! typed values at start-up; [`app`] assembles and starts everything; [`admin`] serves
+//! `/healthz` and `/readyz` from a shared [`admin::Health`]. [`democrm`] is the
 //! embedded demo CRM (Santa's company), [`demo`] the guided demo, [`certs`] the dev PKI.
 
+pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod authz;

@@ -16,6 +16,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::admin::Health;
 use crate::audit::{AuditLog, AuditRecord};
 use crate::authz::PolicyEngine;
 use crate::config::Config;
@@ -44,6 +45,7 @@ pub struct Gateway {
     audit: AuditLog,
     hash_keys: HashKeys,
     reloads: ReloadStatus,
+    health: Health,
 }
 
 /// What hot reloads did: for logs, metrics and `/readyz`.
@@ -58,7 +60,14 @@ pub struct ReloadStatus {
 type Body = Full<Bytes>;
 
 impl Gateway {
-    pub fn new(config: Config, policies: Policies, upstream: Upstream, audit: AuditLog) -> Gateway {
+    pub fn new(
+        config: Config,
+        policies: Policies,
+        upstream: Upstream,
+        audit: AuditLog,
+        health: Health,
+    ) -> Gateway {
+        health.metrics.set_revision(policies.engine.revision());
         let hash_keys = HashKeys::new(config.hash_key.clone());
         Gateway {
             config,
@@ -67,6 +76,7 @@ impl Gateway {
             audit,
             hash_keys,
             reloads: ReloadStatus::default(),
+            health,
         }
     }
 
@@ -83,6 +93,12 @@ impl Gateway {
                     Err(poisoned) => *poisoned.into_inner() = Arc::new(new),
                 }
                 self.reloads.succeeded.fetch_add(1, Ordering::Relaxed);
+                self.health
+                    .metrics
+                    .policy_reloads_ok
+                    .fetch_add(1, Ordering::Relaxed);
+                self.health.metrics.set_revision(&revision);
+                self.health.note("policies", None);
                 if let Ok(mut e) = self.reloads.last_error.lock() {
                     *e = None;
                 }
@@ -92,6 +108,16 @@ impl Gateway {
             Err(e) => {
                 let message = e.to_string();
                 self.reloads.failed.fetch_add(1, Ordering::Relaxed);
+                self.health
+                    .metrics
+                    .policy_reloads_failed
+                    .fetch_add(1, Ordering::Relaxed);
+                // Not a readiness failure: the active set keeps serving; the operator sees
+                // why the new one was rejected.
+                self.health.note(
+                    "policies",
+                    Some(format!("reload rejected, active revision kept: {message}")),
+                );
                 if let Ok(mut last) = self.reloads.last_error.lock() {
                     *last = Some(message.clone());
                 }
@@ -175,15 +201,21 @@ impl Gateway {
         };
         rec.status = response.status().as_u16();
         rec.latency_us.insert("total", micros(started));
+        let (decision, evaluations, dropped) =
+            (rec.decision, rec.cedar_evaluations, rec.rows_dropped.len());
 
         // fail closed: the response is released only once its record is written.
-        match self.audit.write(rec).await {
+        let response = match self.audit.write(rec).await {
             Ok(()) => response,
             Err(e) => {
                 tracing::error!(request_id = %request_id, error = %e, "audit write failed; answering 503");
                 problem_response(&RequestError::AuditUnavailable, &request_id)
             }
-        }
+        };
+        self.health
+            .metrics
+            .request(response.status().as_u16(), decision, evaluations, dropped);
+        response
     }
 
     /// The stages, in order. Each `?` is one stage that can end the request.
@@ -228,6 +260,7 @@ impl Gateway {
         let route = matched.route;
         rec.route = Some(route.name.clone());
         rec.action = Some(route.action.clone());
+        rec.resource = Some(route.resource.entity_type.clone());
         check_query(route, &canonical)?;
 
         // 6. authorize the request itself; only an allow yields a Permit.

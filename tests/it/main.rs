@@ -6,6 +6,7 @@
     clippy::panic
 )]
 
+mod audit;
 mod conformance;
 mod fail_closed;
 mod filtering;

@@ -45,6 +45,10 @@ pub struct Options {
     pub files: Vec<(String, Vec<u8>)>,
     /// Reach the upstream over HTTPS, trusting this CA (PEM) as `upstream.ca_file`.
     pub upstream_ca: Option<Vec<u8>>,
+    /// Where the audit log goes (default: `audit` in the proxy's temp dir).
+    pub audit_dir: Option<PathBuf>,
+    /// `audit.fsync` (default on).
+    pub audit_fsync: bool,
 }
 
 impl Default for Options {
@@ -57,6 +61,8 @@ impl Default for Options {
             extra_config: String::new(),
             files: Vec::new(),
             upstream_ca: None,
+            audit_dir: None,
+            audit_fsync: true,
         }
     }
 }
@@ -64,6 +70,9 @@ impl Default for Options {
 pub struct Proxy {
     pub addr: SocketAddr,
     pub gateway: Arc<crmgate::pipeline::Gateway>,
+    /// The admin listener (`/healthz`, `/readyz`, plain HTTP).
+    pub admin: SocketAddr,
+    audit_dir: PathBuf,
     pub crm: Option<Arc<DemoCrm>>,
     pub dir: tempfile::TempDir,
     client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
@@ -165,8 +174,13 @@ routes = "{routes}"
 watch_interval_ms = 100
 
 [audit]
-path = "audit.jsonl"
+dir = "audit"
 fsync = true
+signing_key_file = "audit-signing.key"
+generate_signing_key = true
+
+[admin]
+addr = "127.0.0.1:0"
 
 [masks]
 hash_key_file = "hash.key"
@@ -246,9 +260,29 @@ impl Proxy {
             text.push_str(&opts.extra_config);
             std::fs::write(&cfg_path, text).unwrap();
         }
+        if !opts.audit_fsync {
+            let text = std::fs::read_to_string(&cfg_path).unwrap();
+            std::fs::write(&cfg_path, text.replace("fsync = true", "fsync = false")).unwrap();
+        }
+        let audit_dir = match opts.audit_dir {
+            Some(d) => {
+                let text = std::fs::read_to_string(&cfg_path).unwrap();
+                let text = text.replace("dir = \"audit\"", &format!("dir = \"{}\"", d.display()));
+                std::fs::write(&cfg_path, text).unwrap();
+                d
+            }
+            None => dir.path().join("audit"),
+        };
         let config = crmgate::config::Config::load(&cfg_path).unwrap();
         let prepared = crmgate::app::prepare(config).unwrap();
         let gateway = prepared.gateway.clone();
+        let admin_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let admin = admin_listener.local_addr().unwrap();
+        tokio::spawn(crmgate::admin::serve(
+            prepared.health.clone(),
+            admin_listener,
+            std::future::pending(),
+        ));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -259,6 +293,8 @@ impl Proxy {
         Proxy {
             addr,
             gateway,
+            admin,
+            audit_dir,
             crm,
             dir,
             client: https_client(),
@@ -367,13 +403,14 @@ impl Proxy {
             .await
     }
 
-    /// All audit records written so far.
+    /// The audit log directory.
+    pub fn audit_dir(&self) -> PathBuf {
+        self.audit_dir.clone()
+    }
+
+    /// All request records written so far (checkpoints and other entries left out).
     pub fn audit(&self) -> Vec<Value> {
-        let text = std::fs::read_to_string(self.dir.path().join("audit.jsonl")).unwrap_or_default();
-        text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        audit_records(&self.audit_dir())
     }
 
     /// The audit record of a reply (matched by request id).
@@ -390,6 +427,38 @@ impl Proxy {
             .find(|r| r["request_id"] == id.as_str())
             .unwrap_or_else(|| panic!("no audit record for request {id}"))
     }
+}
+
+/// GET a path of a plain-HTTP listener (the admin port): status and body.
+pub async fn plain_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The request records of an audit directory, in log order.
+pub fn audit_records(dir: &Path) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (_, seg) in crmgate::audit::list_segments(dir).unwrap_or_default() {
+        let text = std::fs::read_to_string(seg).unwrap_or_default();
+        out.extend(
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .filter(|v| v.get("kind").is_none()),
+        );
+    }
+    out
 }
 
 pub type TestClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
@@ -472,7 +541,7 @@ pub fn parse_response(raw: &[u8]) -> Reply {
     }
 }
 
-fn https_client() -> TestClient {
+pub fn https_client() -> TestClient {
     let tls = client_tls(None);
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)

@@ -454,6 +454,29 @@ async fn a_reload_under_load_is_atomic_and_a_broken_set_never_replaces_the_activ
         .unwrap();
     assert!(last.contains("custom.cedar:1:"), "{last}");
     assert_eq!(proxy.gateway.policies().engine.revision(), new);
+    // Operators see it: still ready (the active set serves), with the reason as a note,
+    // and counted in the metrics.
+    let (status, body) = crate::support::plain_get(proxy.admin, "/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        body["notes"]["policies"]
+            .as_str()
+            .unwrap()
+            .contains("custom.cedar:1:"),
+        "{body}"
+    );
+    let (_, metrics) = crate::support::plain_get(proxy.admin, "/metrics").await;
+    assert!(
+        metrics.contains("crmgate_policy_reloads_total{result=\"rejected\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "crmgate_policy_revision_info{{revision=\"{new}\"}} 1"
+        )),
+        "{metrics}"
+    );
     let reply = proxy
         .get(
             "/crm/v3/objects/contacts/1001?properties=phone",

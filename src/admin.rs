@@ -1,0 +1,254 @@
+//! The admin listener: `/healthz`, `/readyz` and `/metrics`, plain HTTP, apart from the
+//! data port.
+//!
+//! [`Health`] is a small shared state: any stage that can degrade (today: the audit log)
+//! reports a problem under its own component name and clears it when it recovers.
+//! `/healthz` answers 200 while the process is up and lists the problems; `/readyz` answers
+//! 503 while any problem is reported, so a load balancer stops sending data requests that
+//! would be refused anyway. This listener must never serve CRM data or touch the pipeline.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+/// Problems reported by components, by component name (`audit`), notes that do not make
+/// the process unready (a rejected policy reload: the active set keeps serving), and the
+/// counters `/metrics` exports.
+#[derive(Debug, Clone, Default)]
+pub struct Health {
+    problems: Arc<Mutex<BTreeMap<String, String>>>,
+    notes: Arc<Mutex<BTreeMap<String, String>>>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Counters for Prometheus (`/metrics`). Names and ids only, never values.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// (status, decision) → requests.
+    requests: Mutex<BTreeMap<(u16, &'static str), u64>>,
+    pub cedar_evaluations: AtomicU64,
+    pub rows_dropped: AtomicU64,
+    pub policy_reloads_ok: AtomicU64,
+    pub policy_reloads_failed: AtomicU64,
+    pub policy_revision: Mutex<String>,
+}
+
+impl Metrics {
+    /// Count one finished request.
+    pub fn request(&self, status: u16, decision: &'static str, evaluations: usize, dropped: usize) {
+        let mut m = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        *m.entry((status, decision)).or_insert(0) += 1;
+        drop(m);
+        self.cedar_evaluations
+            .fetch_add(evaluations as u64, Ordering::Relaxed);
+        self.rows_dropped
+            .fetch_add(dropped as u64, Ordering::Relaxed);
+    }
+
+    pub fn set_revision(&self, revision: &str) {
+        *self
+            .policy_revision
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = revision.to_string();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, degraded: usize) -> String {
+        let mut s = String::new();
+        s.push_str("# HELP crmgate_requests_total Requests answered, by status and decision.\n# TYPE crmgate_requests_total counter\n");
+        for ((status, decision), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            s.push_str(&format!(
+                "crmgate_requests_total{{status=\"{status}\",decision=\"{decision}\"}} {n}\n"
+            ));
+        }
+        let counter = |s: &mut String, name: &str, help: &str, v: u64| {
+            s.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"
+            ));
+        };
+        counter(
+            &mut s,
+            "crmgate_cedar_evaluations_total",
+            "Cedar evaluations made.",
+            self.cedar_evaluations.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut s,
+            "crmgate_rows_dropped_total",
+            "Records withheld by row decisions.",
+            self.rows_dropped.load(Ordering::Relaxed),
+        );
+        s.push_str("# HELP crmgate_policy_reloads_total Policy reloads, by result.\n# TYPE crmgate_policy_reloads_total counter\n");
+        s.push_str(&format!(
+            "crmgate_policy_reloads_total{{result=\"ok\"}} {}\ncrmgate_policy_reloads_total{{result=\"rejected\"}} {}\n",
+            self.policy_reloads_ok.load(Ordering::Relaxed),
+            self.policy_reloads_failed.load(Ordering::Relaxed)
+        ));
+        let rev = self
+            .policy_revision
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        s.push_str(&format!(
+            "# HELP crmgate_policy_revision_info The active policy revision.\n# TYPE crmgate_policy_revision_info gauge\ncrmgate_policy_revision_info{{revision=\"{rev}\"}} 1\n"
+        ));
+        s.push_str(&format!(
+            "# HELP crmgate_degraded_components Components reporting a problem.\n# TYPE crmgate_degraded_components gauge\ncrmgate_degraded_components {degraded}\n"
+        ));
+        s
+    }
+}
+
+impl Health {
+    pub fn new() -> Health {
+        Health::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, String>> {
+        // A panic elsewhere while holding the lock leaves a map that is still whole.
+        self.problems.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `component` is degraded, for `reason` (shown on `/healthz`; no secrets).
+    pub fn degrade(&self, component: &str, reason: impl Into<String>) {
+        self.lock().insert(component.to_string(), reason.into());
+    }
+
+    /// `component` works again.
+    pub fn restore(&self, component: &str) {
+        self.lock().remove(component);
+    }
+
+    /// The current problems, by component.
+    pub fn problems(&self) -> BTreeMap<String, String> {
+        self.lock().clone()
+    }
+
+    /// Something an operator should see on `/healthz` and `/readyz` that does not make the
+    /// process unready (`None` clears it).
+    pub fn note(&self, component: &str, text: Option<String>) {
+        let mut notes = self.notes.lock().unwrap_or_else(|p| p.into_inner());
+        match text {
+            Some(t) => notes.insert(component.to_string(), t),
+            None => notes.remove(component),
+        };
+    }
+
+    pub fn notes(&self) -> BTreeMap<String, String> {
+        self.notes.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Ready for data requests: nothing degraded.
+    pub fn is_ready(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    fn answer(&self, path: &str) -> (StatusCode, serde_json::Value) {
+        let problems = self.problems();
+        let status = if problems.is_empty() {
+            "ok"
+        } else {
+            "degraded"
+        };
+        let body =
+            serde_json::json!({ "status": status, "problems": problems, "notes": self.notes() });
+        match path {
+            // Up is up: a degraded audit log is reported, not a reason to restart.
+            "/healthz" => (StatusCode::OK, body),
+            "/readyz" if problems.is_empty() => (StatusCode::OK, body),
+            "/readyz" => (StatusCode::SERVICE_UNAVAILABLE, body),
+            _ => (
+                StatusCode::NOT_FOUND,
+                serde_json::json!({ "error": "not found" }),
+            ),
+        }
+    }
+}
+
+fn respond(health: &Health, req: &Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+    if req.uri().path() == "/metrics" {
+        let text = health.metrics.render(health.problems().len());
+        let mut resp = Response::new(Full::new(Bytes::from(text)));
+        resp.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain; version=0.0.4"),
+        );
+        return resp;
+    }
+    let (status, body) = health.answer(req.uri().path());
+    let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// Serve `/healthz` and `/readyz` on `listener` until `shutdown`.
+pub async fn serve(health: Health, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "admin accept failed");
+                    continue;
+                }
+            },
+            () = &mut shutdown => return,
+        };
+        let health = health.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let resp = respond(&health, &req);
+                async move { Ok::<_, Infallible>(resp) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = conn.await {
+                tracing::debug!(reason = %e, "admin connection ended with an error");
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readyz_fails_while_a_component_is_degraded_and_healthz_says_why() {
+        let h = Health::new();
+        assert_eq!(h.answer("/readyz").0, StatusCode::OK);
+        h.degrade("audit", "audit log write failed: no space left on device");
+        let (status, body) = h.answer("/readyz");
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        let (status, body2) = h.answer("/healthz");
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, body2);
+        assert_eq!(body["status"], "degraded");
+        assert!(body["problems"]["audit"]
+            .as_str()
+            .unwrap()
+            .contains("no space"));
+        h.restore("audit");
+        assert_eq!(h.answer("/readyz").0, StatusCode::OK);
+    }
+}

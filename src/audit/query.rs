@@ -1,0 +1,647 @@
+//! `crmgate audit query`: who accessed which record, when, for which purpose, and which
+//! field groups they saw — and the GDPR Art. 15 "who accessed my data" report.
+//!
+//! Each closed segment has an index `seg-….idx` next to it (a JSON header line, then one
+//! line per key, see [`write_index`]): for every user, department, purpose, decision and
+//! record (`r:contact/1042`, returned or withheld) the byte offsets of the records that
+//! name it, plus the segment's time range and length. A
+//! query intersects the postings of its filters and reads only those lines; a segment
+//! without a valid index (the live one, or one whose length changed) is scanned. Every hit
+//! is checked against all filters on the parsed record, so an index can make a query
+//! faster, never wrong. Indexes are derived data: deleting them is harmless.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{list_segments, split_lines, AuditRecord};
+
+/// The postings of one segment, built while it is written (or by reading it).
+#[derive(Debug, Default)]
+pub struct SegIndex {
+    pub first_seq: u64,
+    pub last_seq: Option<u64>,
+    pub time_min: Option<String>,
+    pub time_max: Option<String>,
+    pub keys: BTreeMap<String, Vec<u64>>,
+}
+
+/// `Contact`, `contacts`, `contact` → `contact`; `companies` → `company`.
+fn norm_type(t: &str) -> String {
+    let t = t.to_ascii_lowercase();
+    if let Some(stem) = t.strip_suffix("ies") {
+        return format!("{stem}y");
+    }
+    t.strip_suffix('s').map(str::to_string).unwrap_or(t)
+}
+
+/// A Markdown table cell: a `|` in a path or id must not split the cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn record_key(resource: &str, id: &str) -> String {
+    format!("r:{}/{id}", norm_type(resource))
+}
+
+impl SegIndex {
+    pub fn new(first_seq: u64) -> SegIndex {
+        SegIndex {
+            first_seq,
+            ..SegIndex::default()
+        }
+    }
+
+    fn add_keys(&mut self, keys: Vec<String>, time: &str, offset: u64, seq: u64) {
+        for k in keys {
+            let postings = self.keys.entry(k).or_default();
+            // A record names the same key once (a record listed twice, say).
+            if postings.last() != Some(&offset) {
+                postings.push(offset);
+            }
+        }
+        self.last_seq = Some(seq);
+        if self.time_min.as_deref().is_none_or(|t| time < t) {
+            self.time_min = Some(time.to_string());
+        }
+        if self.time_max.as_deref().is_none_or(|t| time > t) {
+            self.time_max = Some(time.to_string());
+        }
+    }
+
+    /// Index a record written at `offset`.
+    pub fn add(&mut self, r: &AuditRecord, offset: u64, seq: u64) {
+        let mut keys = Vec::new();
+        let fields = [
+            ("u:", &r.principal),
+            ("d:", &r.department),
+            ("p:", &r.purpose),
+        ];
+        for (prefix, v) in fields {
+            if let Some(v) = v {
+                keys.push(format!("{prefix}{v}"));
+            }
+        }
+        keys.push(format!("x:{}", r.decision));
+        if let Some(res) = &r.resource {
+            for id in r.records.iter().map(|x| &x.id).chain(&r.rows_dropped) {
+                keys.push(record_key(res, id));
+            }
+        }
+        self.add_keys(keys, &r.time, offset, seq);
+    }
+
+    fn add_value(&mut self, v: &Value, offset: u64, seq: u64) {
+        let s = |k: &str| v.get(k).and_then(Value::as_str);
+        let mut keys = Vec::new();
+        for (prefix, field) in [
+            ("u:", "principal"),
+            ("d:", "department"),
+            ("p:", "purpose"),
+            ("x:", "decision"),
+        ] {
+            if let Some(x) = s(field) {
+                keys.push(format!("{prefix}{x}"));
+            }
+        }
+        if let Some(res) = s("resource") {
+            for id in record_ids(v).into_iter().chain(dropped_ids(v)) {
+                keys.push(record_key(res, &id));
+            }
+        }
+        self.add_keys(keys, s("time").unwrap_or_default(), offset, seq);
+    }
+}
+
+fn record_ids(v: &Value) -> Vec<String> {
+    v.get("records")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn dropped_ids(v: &Value) -> Vec<String> {
+    v.get("rows_dropped")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `seg-….jsonl` → `seg-….idx`.
+pub fn index_path(segment: &Path) -> PathBuf {
+    segment.with_extension("idx")
+}
+
+/// Index a segment by reading it.
+pub fn build_index(segment: &Path) -> Result<SegIndex, String> {
+    let data = std::fs::read(segment).map_err(|e| format!("`{}`: {e}", segment.display()))?;
+    let (lines, _) = split_lines(&data);
+    let mut index = SegIndex::new(0);
+    for (i, (offset, line)) in lines.iter().enumerate() {
+        let Ok(v) = serde_json::from_slice::<Value>(line) else {
+            continue;
+        };
+        let seq = v.get("seq").and_then(Value::as_u64).unwrap_or_default();
+        if i == 0 {
+            index.first_seq = seq;
+        }
+        if v.get("kind").is_none() {
+            index.add_value(&v, *offset, seq);
+        }
+    }
+    Ok(index)
+}
+
+/// The first line of an index file.
+#[derive(Debug, Serialize, Deserialize)]
+struct IndexHeader {
+    version: u32,
+    len: u64,
+    first_seq: u64,
+    last_seq: Option<u64>,
+    time_min: Option<String>,
+    time_max: Option<String>,
+}
+
+/// Write a segment's index (atomically: temp file + rename), stamped with its length.
+///
+/// Format: a JSON header line, then one line per key: the key as a JSON string, a tab, and
+/// the ascending byte offsets, comma-separated. A query finds its few keys by the line
+/// prefix without parsing the rest (the postings of a 64 MiB segment are a few MB).
+pub fn write_index(segment: &Path, index: &SegIndex) -> Result<(), String> {
+    let len = std::fs::metadata(segment)
+        .map_err(|e| format!("`{}`: {e}", segment.display()))?
+        .len();
+    let header = IndexHeader {
+        version: 2,
+        len,
+        first_seq: index.first_seq,
+        last_seq: index.last_seq,
+        time_min: index.time_min.clone(),
+        time_max: index.time_max.clone(),
+    };
+    let mut out = serde_json::to_string(&header).map_err(|e| e.to_string())?;
+    out.push('\n');
+    for (k, offsets) in &index.keys {
+        out.push_str(&Value::from(k.as_str()).to_string());
+        out.push('\t');
+        let list: Vec<String> = offsets.iter().map(u64::to_string).collect();
+        out.push_str(&list.join(","));
+        out.push('\n');
+    }
+    let path = index_path(segment);
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, out)
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| format!("`{}`: {e}", path.display()))
+}
+
+/// The header and the postings of `keys` (empty for a key not in the segment); `None` when
+/// there is no index or it was built for another length of the segment.
+fn load_postings(segment: &Path, keys: &[String]) -> Option<(IndexHeader, Vec<Vec<u64>>)> {
+    let len = std::fs::metadata(segment).ok()?.len();
+    let text = std::fs::read_to_string(index_path(segment)).ok()?;
+    let mut lines = text.split('\n');
+    let header: IndexHeader = serde_json::from_str(lines.next()?).ok()?;
+    if header.version != 2 || header.len != len {
+        return None;
+    }
+    let prefixes: Vec<String> = keys
+        .iter()
+        .map(|k| format!("{}\t", Value::from(k.as_str())))
+        .collect();
+    let mut postings = vec![Vec::new(); keys.len()];
+    for line in lines {
+        for (p, out) in prefixes.iter().zip(postings.iter_mut()) {
+            if let Some(rest) = line.strip_prefix(p.as_str()) {
+                *out = rest.split(',').filter_map(|o| o.parse().ok()).collect();
+            }
+        }
+    }
+    Some((header, postings))
+}
+
+/// What to look for; all given filters must match.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    /// `type/id`, e.g. `contact/1042`.
+    pub record: Option<(String, String)>,
+    pub user: Option<String>,
+    pub department: Option<String>,
+    pub purpose: Option<String>,
+    pub decision: Option<String>,
+    /// RFC 3339 UTC with milliseconds, as the records write time (compared as text).
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+/// `2026-11-29`, `2026-11-29T10:00:00Z`, … → the records' time format.
+pub fn parse_time(s: &str) -> Result<String, String> {
+    let full = if s.len() == 10 {
+        format!("{s}T00:00:00Z")
+    } else {
+        s.to_string()
+    };
+    humantime::parse_rfc3339_weak(&full)
+        .map(|t| humantime::format_rfc3339_millis(t).to_string())
+        .map_err(|e| format!("time `{s}`: {e} (use 2026-11-29 or 2026-11-29T10:00:00Z)"))
+}
+
+/// `contact/1042` → (`contact`, `1042`).
+pub fn parse_record(s: &str) -> Result<(String, String), String> {
+    match s.split_once('/') {
+        Some((t, id)) if !t.is_empty() && !id.is_empty() => Ok((norm_type(t), id.to_string())),
+        _ => Err(format!("record `{s}` must look like `contact/1042`")),
+    }
+}
+
+impl Filter {
+    fn index_keys(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        if let Some((t, id)) = &self.record {
+            keys.push(record_key(t, id));
+        }
+        for (prefix, v) in [
+            ("u:", &self.user),
+            ("d:", &self.department),
+            ("p:", &self.purpose),
+            ("x:", &self.decision),
+        ] {
+            if let Some(v) = v {
+                keys.push(format!("{prefix}{v}"));
+            }
+        }
+        keys
+    }
+
+    /// Does this record (no `kind`) match every filter?
+    pub fn matches(&self, v: &Value) -> bool {
+        if v.get("kind").is_some() {
+            return false;
+        }
+        let s = |k: &str| v.get(k).and_then(Value::as_str);
+        let eq = |want: &Option<String>, field: &str| {
+            want.as_deref().is_none_or(|w| s(field) == Some(w))
+        };
+        if !(eq(&self.user, "principal")
+            && eq(&self.department, "department")
+            && eq(&self.purpose, "purpose")
+            && eq(&self.decision, "decision"))
+        {
+            return false;
+        }
+        let time = s("time").unwrap_or_default();
+        if self.since.as_deref().is_some_and(|t| time < t)
+            || self.until.as_deref().is_some_and(|t| time > t)
+        {
+            return false;
+        }
+        match &self.record {
+            None => true,
+            Some((t, id)) => {
+                s("resource").is_some_and(|r| norm_type(r) == *t)
+                    && (record_ids(v).contains(id) || dropped_ids(v).contains(id))
+            }
+        }
+    }
+}
+
+/// One matching record: its line as written, and parsed.
+#[derive(Debug)]
+pub struct Hit {
+    pub line: String,
+    pub value: Value,
+}
+
+/// Statistics of a query, for the curious and the benchmark.
+#[derive(Debug, Default)]
+pub struct QueryStats {
+    pub segments: usize,
+    pub indexed_segments: usize,
+    pub lines_read: u64,
+}
+
+/// All records of the log in `dir` matching `filter`, in log order.
+pub fn query(dir: &Path, filter: &Filter) -> Result<(Vec<Hit>, QueryStats), String> {
+    let segs = list_segments(dir).map_err(|e| format!("`{}`: {e}", dir.display()))?;
+    let keys = filter.index_keys();
+    let mut hits = Vec::new();
+    let mut stats = QueryStats::default();
+    for (_, path) in segs {
+        stats.segments += 1;
+        let mut consider = |line: &[u8], stats: &mut QueryStats| {
+            stats.lines_read += 1;
+            if let Ok(value) = serde_json::from_slice::<Value>(line) {
+                if filter.matches(&value) {
+                    hits.push(Hit {
+                        line: String::from_utf8_lossy(line).into_owned(),
+                        value,
+                    });
+                }
+            }
+        };
+        let indexed = if keys.is_empty() && filter.since.is_none() && filter.until.is_none() {
+            None
+        } else {
+            load_postings(&path, &keys)
+        };
+        match indexed {
+            Some((header, postings)) => {
+                stats.indexed_segments += 1;
+                let before = filter
+                    .until
+                    .as_deref()
+                    .zip(header.time_min.as_deref())
+                    .is_some_and(|(until, min)| min > until);
+                let after = filter
+                    .since
+                    .as_deref()
+                    .zip(header.time_max.as_deref())
+                    .is_some_and(|(since, max)| max < since);
+                if before || after || header.time_min.is_none() {
+                    continue;
+                }
+                if keys.is_empty() {
+                    scan(&path, |l| consider(l, &mut stats))?;
+                    continue;
+                }
+                let offsets = intersect(postings.iter().map(Vec::as_slice));
+                let file = File::open(&path).map_err(|e| format!("`{}`: {e}", path.display()))?;
+                let mut reader = BufReader::new(file);
+                let mut line = Vec::new();
+                for off in offsets {
+                    line.clear();
+                    reader
+                        .seek(SeekFrom::Start(off))
+                        .and_then(|_| reader.read_until(b'\n', &mut line))
+                        .map_err(|e| format!("`{}`: {e}", path.display()))?;
+                    if line.last() == Some(&b'\n') {
+                        line.pop();
+                    }
+                    consider(&line, &mut stats);
+                }
+            }
+            _ => scan(&path, |l| consider(l, &mut stats))?,
+        }
+    }
+    Ok((hits, stats))
+}
+
+fn scan(path: &Path, mut each: impl FnMut(&[u8])) -> Result<(), String> {
+    let data = std::fs::read(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
+    let (lines, _) = split_lines(&data);
+    for (_, line) in lines {
+        each(line);
+    }
+    Ok(())
+}
+
+/// Offsets present in every list (each sorted ascending).
+fn intersect<'a>(mut lists: impl Iterator<Item = &'a [u64]>) -> Vec<u64> {
+    let Some(first) = lists.next() else {
+        return Vec::new();
+    };
+    let mut acc: Vec<u64> = first.to_vec();
+    for l in lists {
+        acc.retain(|o| l.binary_search(o).is_ok());
+    }
+    acc
+}
+
+// ---------------------------------------------------------------------------------------
+// Output
+
+fn str_of<'a>(v: &'a Value, k: &str) -> &'a str {
+    v.get(k).and_then(Value::as_str).unwrap_or("-")
+}
+
+/// The audit entry for one record inside a request record.
+fn record_entry<'a>(v: &'a Value, id: &str) -> Option<&'a Value> {
+    v.get("records")?
+        .as_array()?
+        .iter()
+        .find(|r| r.get("id").and_then(Value::as_str) == Some(id))
+}
+
+fn list(v: Option<&Value>) -> String {
+    let items: Vec<String> = match v {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, kind)| format!("{k} ({})", kind.as_str().unwrap_or("?")))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if items.is_empty() {
+        "-".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// A readable table, one line per request.
+pub fn render_table(hits: &[Hit], filter: &Filter) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<24} {:>8} {:<10} {:<17} {:<20} {:<8} {:>6}  {:<44} fields",
+        "time", "seq", "user", "department", "purpose", "decision", "status", "request"
+    );
+    for h in hits {
+        let v = &h.value;
+        let fields = match &filter.record {
+            Some((_, id)) => match record_entry(v, id) {
+                Some(r) => format!(
+                    "clear: {}; masked: {}",
+                    list(r.get("clear")),
+                    list(r.get("masked"))
+                ),
+                None => "withheld".into(),
+            },
+            None => format!(
+                "{} records",
+                v.get("records")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len)
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "{:<24} {:>8} {:<10} {:<17} {:<20} {:<8} {:>6}  {:<44} {fields}",
+            str_of(v, "time"),
+            v.get("seq").and_then(Value::as_u64).unwrap_or_default(),
+            str_of(v, "principal"),
+            str_of(v, "department"),
+            str_of(v, "purpose"),
+            str_of(v, "decision"),
+            v.get("status").and_then(Value::as_u64).unwrap_or_default(),
+            format!("{} {}", str_of(v, "method"), str_of(v, "path")),
+        );
+    }
+    out
+}
+
+/// The data subject's report (GDPR Art. 15(1)(c)): who saw which of their data, when and
+/// for which purpose; then the requests that named them but got nothing.
+pub fn render_subject_report(hits: &[Hit], filter: &Filter, dir: &Path) -> String {
+    let (t, id) = filter.record.clone().unwrap_or_default();
+    let mut out = String::new();
+    let _ = writeln!(out, "# Access report for {t} {id}\n");
+    let _ = writeln!(
+        out,
+        "Generated {} from the audit log `{}`{}{}.\n",
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now()),
+        dir.display(),
+        filter
+            .since
+            .as_ref()
+            .map(|s| format!(", since {s}"))
+            .unwrap_or_default(),
+        filter
+            .until
+            .as_ref()
+            .map(|s| format!(", until {s}"))
+            .unwrap_or_default(),
+    );
+    let _ = writeln!(
+        out,
+        "Each line is one request through crmgate that returned this person's record. \
+         \"Clear\" field groups were shown as stored; \"masked\" ones only in the form named \
+         (for example only day and month of a birthday); all other groups were removed \
+         before the data left crmgate. The log is hash-chained and signed; `crmgate audit \
+         verify` proves it unaltered.\n"
+    );
+    let (seen, withheld): (Vec<&Hit>, Vec<&Hit>) = hits
+        .iter()
+        .partition(|h| record_entry(&h.value, &id).is_some());
+    let _ = writeln!(out, "## Accesses ({})\n", seen.len());
+    if seen.is_empty() {
+        let _ = writeln!(out, "None.\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "| When (UTC) | Who | Department | Purpose | Request | Clear | Masked |\n|---|---|---|---|---|---|---|"
+        );
+        for h in &seen {
+            let v = &h.value;
+            let r = record_entry(v, &id);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} {} | {} | {} |",
+                cell(str_of(v, "time")),
+                cell(str_of(v, "principal")),
+                cell(str_of(v, "department")),
+                cell(str_of(v, "purpose")),
+                cell(str_of(v, "method")),
+                cell(str_of(v, "path")),
+                cell(&list(r.and_then(|r| r.get("clear")))),
+                cell(&list(r.and_then(|r| r.get("masked")))),
+            );
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(
+        out,
+        "## Requests that named this record but were not shown it ({})\n",
+        withheld.len()
+    );
+    if withheld.is_empty() {
+        let _ = writeln!(out, "None.");
+    } else {
+        let _ = writeln!(
+            out,
+            "| When (UTC) | Who | Department | Purpose | Request |\n|---|---|---|---|---|"
+        );
+        for h in &withheld {
+            let v = &h.value;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} {} |",
+                cell(str_of(v, "time")),
+                cell(str_of(v, "principal")),
+                cell(str_of(v, "department")),
+                cell(str_of(v, "purpose")),
+                cell(str_of(v, "method")),
+                cell(str_of(v, "path")),
+            );
+        }
+    }
+    out
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The subject report as a self-contained HTML page (the Markdown report, rendered).
+pub fn render_subject_report_html(hits: &[Hit], filter: &Filter, dir: &Path) -> String {
+    let md = render_subject_report(hits, filter, dir);
+    let mut out = String::from(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Access report</title>\n\
+         <style>body{font-family:sans-serif;max-width:70em;margin:2em auto}\
+         table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .5em}</style>\n\
+         </head><body>\n",
+    );
+    let mut in_table = false;
+    for line in md.lines() {
+        let esc = html_escape(line);
+        if let Some(cells) = line.strip_prefix('|') {
+            if line.starts_with("|---") {
+                continue;
+            }
+            let cells: Vec<String> = cells
+                .trim_end_matches('|')
+                .split(" | ")
+                .map(|c| html_escape(&c.trim().replace("\\|", "|")))
+                .collect();
+            let tag = if in_table { "td" } else { "th" };
+            if !in_table {
+                out.push_str("<table>\n");
+                in_table = true;
+            }
+            out.push_str("<tr>");
+            for c in cells {
+                let _ = write!(out, "<{tag}>{c}</{tag}>");
+            }
+            out.push_str("</tr>\n");
+            continue;
+        }
+        if in_table {
+            out.push_str("</table>\n");
+            in_table = false;
+        }
+        if let Some(h) = esc.strip_prefix("## ") {
+            let _ = writeln!(out, "<h2>{h}</h2>");
+        } else if let Some(h) = esc.strip_prefix("# ") {
+            let _ = writeln!(out, "<h1>{h}</h1>");
+        } else if !esc.is_empty() {
+            let _ = writeln!(out, "<p>{esc}</p>");
+        }
+    }
+    if in_table {
+        out.push_str("</table>\n");
+    }
+    out.push_str("</body></html>\n");
+    out
+}

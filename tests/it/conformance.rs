@@ -7,14 +7,18 @@ use serde_json::Value;
 
 use crate::support::{http_response, repo, Options, Proxy, RawUpstream, Upstream};
 
+/// `shared/` beside the clone (as CI lays it out), or where `CRMGATE_SHARED` points.
 fn shared() -> PathBuf {
-    let p = repo().join("../shared");
-    assert!(
-        p.is_dir(),
-        "../shared (beside the clone) is missing: {}",
-        p.display()
-    );
-    p
+    let candidates = [
+        std::env::var_os("CRMGATE_SHARED").map(PathBuf::from),
+        Some(repo().join("../shared")),
+        Some(PathBuf::from("/work/shared")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("vendor/hubspot").is_dir())
+        .unwrap_or_else(|| panic!("shared/ (vendor specs, JSON test suite) not found beside the clone; set CRMGATE_SHARED"))
 }
 
 /// Every route of the HubSpot profile is an operation of HubSpot's published OpenAPI spec,

@@ -199,7 +199,7 @@ pub fn curl_examples(addr: SocketAddr, ca: &Path) -> String {
     let _ = writeln!(
         s,
         "\n  curl -s --cacert {ca} --cert {dir}/client-rudolph.pem --key {dir}/client-rudolph.key '{base}/crm/v3/objects/contacts/1001?properties=firstname,photo_url'\n  \
-         curl -s --cacert {ca} -H \"Authorization: Bearer $(crmgate certs token --dir {dir} --user holly)\" '{base}/crm/v3/objects/contacts?limit=3'\n  \
+         curl -s --cacert {ca} -H \"Authorization: Bearer $(cargo run -q -- certs token --dir {dir} --user holly)\" '{base}/crm/v3/objects/contacts?limit=3'\n  \
          curl -s --cacert {ca} -H 'Authorization: Bearer demo-key-newsletter' '{base}/crm/v3/objects/contacts?after=30&limit=10'"
     );
     s

@@ -70,6 +70,9 @@ pub struct AuditRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_request_id: Option<String>,
     pub principal: Option<String>,
+    /// How the principal authenticated: `mtls`, `jwt` or `api_key` (never the credential).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<&'static str>,
     pub department: Option<String>,
     pub purpose: Option<String>,
     pub method: String,

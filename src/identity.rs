@@ -37,7 +37,7 @@ pub async fn identify(
     cert: Option<&ClientCert>,
     cfg: &Config,
     engine: &PolicyEngine,
-) -> Result<Arc<PrincipalInfo>, RequestError> {
+) -> Result<(Arc<PrincipalInfo>, &'static str), RequestError> {
     let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
     let authorization = values.next();
     if values.next().is_some() {
@@ -45,7 +45,8 @@ pub async fn identify(
             "more than one Authorization header".into(),
         ));
     }
-    let (id, kind, claimed_departments, roles) = match (cert, authorization) {
+    // `credential` names the kind of credential for the audit record: `mtls`, `jwt`, `api_key`.
+    let (id, kind, claimed_departments, roles, credential) = match (cert, authorization) {
         (Some(_), Some(_)) => {
             // Two credentials are ambiguous: which one would the policy see?
             return Err(RequestError::AmbiguousCredentials(
@@ -64,6 +65,7 @@ pub async fn identify(
                 Kind::User,
                 Some(("certificate OU", c.ous.clone())),
                 None,
+                "mtls",
             )
         }
         (None, None) => {
@@ -91,7 +93,13 @@ pub async fn identify(
                 let departments = verified
                     .department
                     .map(|d| ("token's department claim", vec![d]));
-                (verified.user, Kind::User, departments, verified.roles)
+                (
+                    verified.user,
+                    Kind::User,
+                    departments,
+                    verified.roles,
+                    "jwt",
+                )
             } else {
                 let owner = cfg
                     .api_keys
@@ -102,7 +110,7 @@ pub async fn identify(
                 } else {
                     Kind::User
                 };
-                (owner.clone(), kind, None, None)
+                (owner.clone(), kind, None, None, "api_key")
             }
         }
     };
@@ -142,7 +150,8 @@ pub async fn identify(
         // directory's for this request.
         Some(roles) => engine
             .with_roles(principal, &roles)
+            .map(|p| (p, credential))
             .map_err(RequestError::Internal),
-        None => Ok(principal.clone()),
+        None => Ok((principal.clone(), credential)),
     }
 }

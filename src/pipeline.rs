@@ -241,7 +241,9 @@ impl Gateway {
         rec.path.clone_from(&canonical.path);
 
         // 3. identify, 4. purpose: before routing, so an unknown caller learns nothing.
-        let principal = identity::identify(&parts.headers, client_cert, cfg, engine).await?;
+        let (principal, credential) =
+            identity::identify(&parts.headers, client_cert, cfg, engine).await?;
+        rec.credential = Some(credential);
         rec.principal = Some(principal.id.clone());
         rec.department.clone_from(&principal.department);
         let purpose = purpose::resolve(

@@ -156,6 +156,7 @@ async fn each_persona_sees_exactly_its_field_groups_of_a_single_contact() {
         let audit = proxy.audit_of(&reply);
         assert_eq!(audit["decision"], "allow");
         assert_eq!(audit["records"][0]["id"], "1001");
+        assert_eq!(audit["credential"], "api_key");
     }
 }
 

@@ -86,6 +86,7 @@ async fn a_client_certificate_identifies_user_and_department() {
     assert_eq!(reply.status, 200, "{}", reply.text());
     let audit = proxy.audit_of(&reply);
     assert_eq!(audit["principal"], "rudolph");
+    assert_eq!(audit["credential"], "mtls");
     assert_eq!(audit["department"], "field_sales");
     // field sales' default purpose applies.
     assert_eq!(audit["purpose"], "customer_visit");
@@ -364,6 +365,7 @@ async fn a_valid_token_identifies_its_user() {
     assert_eq!(reply.status, 200, "{}", reply.text());
     let audit = proxy.audit_of(&reply);
     assert_eq!(audit["principal"], "holly");
+    assert_eq!(audit["credential"], "jwt");
     assert_eq!(audit["department"], "customer_service");
     // The token never reaches the CRM or the audit log.
     let seen = proxy.crm().received();

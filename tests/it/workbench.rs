@@ -524,3 +524,42 @@ async fn a_shadow_route_audits_its_decisions_but_releases_the_upstream_body() {
         .await;
     assert!(!list.text().contains("billing_iban"));
 }
+
+#[test]
+fn syntax_errors_in_policies_and_test_files_are_reported_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("syntax.cedar");
+    std::fs::write(
+        &bad,
+        "permit (principal, action, resource);\n\npermit (principal action, resource);\n",
+    )
+    .unwrap();
+    let cfg = write_config(dir.path(), "127.0.0.1:9".parse().unwrap(), &bad, 1 << 20);
+    for cmd in ["check", "test", "matrix"] {
+        let out = crmgate()
+            .args([cmd, "--config"])
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{cmd}: {stderr}");
+        assert!(stderr.contains("syntax.cedar:3:"), "{cmd}: {stderr}");
+    }
+
+    let tests = dir.path().join("tests");
+    std::fs::create_dir(&tests).unwrap();
+    std::fs::write(
+        tests.join("broken.json"),
+        "[\n  {\"name\": \"x\",\n   \"request\": }\n]\n",
+    )
+    .unwrap();
+    let out = crmgate()
+        .args(["test", "--config"])
+        .arg(shipped_config())
+        .arg(&tests)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("broken.json:3:"), "{stderr}");
+}

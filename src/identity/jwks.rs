@@ -68,17 +68,7 @@ impl RemoteJwks {
         min_refresh: Duration,
         roots: rustls::RootCertStore,
     ) -> Result<RemoteJwks, String> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("jwks tls: {e}"))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .build();
+        let https = crate::tls::https_connector(roots, "jwks")?;
         Ok(RemoteJwks {
             url,
             max_age,

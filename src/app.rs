@@ -35,6 +35,16 @@ pub fn load_policies(config: &Config) -> Result<Policies, LoadErrors> {
                 column,
                 message,
             },
+            ConfigError::Invalid {
+                path,
+                line,
+                message,
+            } => LoadProblem {
+                file: path,
+                line,
+                column: usize::from(line > 0),
+                message,
+            },
             other => LoadProblem {
                 file: config.policies.routes.clone(),
                 line: 0,

@@ -29,8 +29,59 @@ pub enum ConfigError {
         column: usize,
         message: String,
     },
-    #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
+    #[error("{path}{}: {message}", line_suffix(*line))]
+    Invalid {
+        path: PathBuf,
+        /// 1-based line of the key the message names; 0 when unknown.
+        line: usize,
+        message: String,
+    },
+}
+
+fn line_suffix(line: usize) -> String {
+    if line > 0 {
+        format!(":{line}")
+    } else {
+        String::new()
+    }
+}
+
+/// The line of the TOML key a message names (`departments.sales: …`, `upstream.url …`):
+/// the line of its `[table]` header, or of the key inside it. 0 when not found.
+pub fn locate_key(text: &str, message: &str) -> usize {
+    let key: String = message
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        .collect();
+    let parts: Vec<&str> = key.split('.').filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() {
+        return 0;
+    }
+    // Try the whole path as a table, then a key in its parent table.
+    for n in (1..=parts.len()).rev() {
+        let table = parts.get(..n).map(|p| p.join(".")).unwrap_or_default();
+        let header = |l: &str| {
+            let l = l.trim();
+            l == format!("[{table}]") || l == format!("[[{table}]]")
+        };
+        if let Some(i) = text.lines().position(header) {
+            let rest = parts.get(n..).unwrap_or(&[]);
+            let Some(first) = rest.first() else {
+                return i + 1;
+            };
+            for (j, l) in text.lines().enumerate().skip(i + 1) {
+                let t = l.trim_start();
+                if t.starts_with('[') {
+                    break;
+                }
+                if t.split(['=', ' ']).next() == Some(first) {
+                    return j + 1;
+                }
+            }
+            return i + 1;
+        }
+    }
+    0
 }
 
 /// A secret value: never printed, never logged.
@@ -564,9 +615,11 @@ impl Config {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
         let raw: RawConfig = read_toml(path)?;
+        let text = std::fs::read_to_string(path).unwrap_or_default();
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let invalid = |message: String| ConfigError::Invalid {
             path: path.to_path_buf(),
+            line: locate_key(&text, &message),
             message,
         };
         let rel = |p: &Path| dir.join(p);
@@ -1007,6 +1060,19 @@ mod tests {
     fn secrets_never_print() {
         let s = Secret::new("hunter2-hunter2-hunter2");
         assert_eq!(format!("{s:?}"), "<redacted>");
+    }
+
+    #[test]
+    fn semantic_errors_name_the_line_of_their_key() {
+        let text =
+            "[listen]\naddr = \"x\"\n\n[departments.sales]\npurposes = [\"a\"]\ndefault = \"b\"\n";
+        assert_eq!(
+            locate_key(text, "departments.sales: unknown purpose `a`"),
+            4
+        );
+        assert_eq!(locate_key(text, "listen.addr `x`: invalid"), 2);
+        assert_eq!(locate_key(text, "departments.sales.default: x"), 6);
+        assert_eq!(locate_key(text, "nothing here"), 0);
     }
 
     #[test]

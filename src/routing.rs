@@ -213,8 +213,10 @@ impl RouteTable {
     /// Load and compile the routes file.
     pub fn load(path: &Path) -> Result<RouteTable, ConfigError> {
         let raw: RawRoutes = read_toml(path)?;
+        let text = std::fs::read_to_string(path).unwrap_or_default();
         let invalid = |message: String| ConfigError::Invalid {
             path: path.to_path_buf(),
+            line: crate::config::locate_key(&text, &message),
             message,
         };
         let mut resources = BTreeMap::new();

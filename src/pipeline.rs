@@ -212,6 +212,12 @@ impl Gateway {
         let upstream = upstream?;
         rec.upstream_status = Some(upstream.status.as_u16());
 
+        // Benchmark reference only (never in the shipped routes): authorized and audited like
+        // any request, but the body is returned as the upstream sent it.
+        if route.passthrough {
+            return json_response(upstream.status, upstream.body, request_id);
+        }
+
         // 9. filter: rows, field groups, masks; anything unfilterable is a 502.
         let t = Instant::now();
         let key = self.hash_keys.for_purpose(&purpose);
@@ -222,7 +228,7 @@ impl Gateway {
         if filtered.single_denied {
             return Err(RequestError::RecordNotFound);
         }
-        json_response(upstream.status, filtered.body, request_id)
+        json_response(upstream.status, Bytes::from(filtered.body), request_id)
     }
 }
 
@@ -449,7 +455,7 @@ fn check_search_properties(
 
 fn json_response(
     status: StatusCode,
-    body: Vec<u8>,
+    body: Bytes,
     request_id: &str,
 ) -> Result<Response<Body>, RequestError> {
     // The ETag describes the filtered body, not the upstream's.
@@ -463,7 +469,7 @@ fn json_response(
         .header(CACHE_CONTROL, "private, no-store")
         .header(ETAG, etag)
         .header("x-request-id", request_id)
-        .body(Full::new(Bytes::from(body)))
+        .body(Full::new(body))
         .map_err(|e| RequestError::Internal(format!("response: {e}")))
 }
 

@@ -170,7 +170,8 @@ impl Gateway {
             &route.action,
             &route.resource.collection,
         );
-        rec.cedar_evaluations += 1;
+        // 0 when the decision came from the revision's memo.
+        rec.cedar_evaluations += scope.evaluations();
         rec.policies.extend(decision.policies.iter().cloned());
         rec.cedar_errors.extend(decision.errors.iter().cloned());
         rec.decision = if decision.allow { "allow" } else { "deny" };

@@ -507,6 +507,16 @@ fn filter_versions(v: &mut Value, outcome: Outcome, key: &PurposeKey) -> bool {
     true
 }
 
+/// Add names to a set, cloning only those it does not hold yet (most records of a page name
+/// the same few policies).
+fn note_all(set: &mut BTreeSet<String>, items: &[String]) {
+    for i in items {
+        if !set.contains(i) {
+            set.insert(i.clone());
+        }
+    }
+}
+
 fn audit_view(res: &ResourceProfile, id: &str, plan: &RecordPlan, present: u64) -> RecordAudit {
     let mut a = RecordAudit {
         id: id.to_string(),

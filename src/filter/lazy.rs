@@ -14,11 +14,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::{audit_view, typed, Outcome, Run};
+use super::{audit_view, note_all, typed, Outcome, Run};
 use crate::masks;
 use crate::routing::{AttrSource, GroupId};
 
@@ -67,21 +67,134 @@ impl<'de> Deserialize<'de> for Members<'de> {
     }
 }
 
-impl<'a> Members<'a> {
-    fn parse(raw: &'a str) -> Option<Members<'a>> {
-        serde_json::from_str(raw).ok()
-    }
+/// Few members (a record's top level, an envelope): a pairwise check is cheapest.
+fn has_duplicates<T>(members: &[(Cow<'_, str>, T)]) -> bool {
+    members
+        .iter()
+        .enumerate()
+        .any(|(i, (k, _))| members.iter().skip(i + 1).any(|(other, _)| other == k))
+}
 
-    /// Few members (a record's top level, an envelope): a pairwise check is cheapest.
-    fn has_duplicates(&self) -> bool {
+/// A record member: raw, or (the properties member) already split into its members, so that
+/// the body is scanned once.
+enum Member<'a> {
+    Raw(&'a RawValue),
+    /// `None`: the properties member is `null`.
+    Properties(Option<Members<'a>>),
+}
+
+/// A record's members in document order.
+struct Record<'a>(Vec<(Cow<'a, str>, Member<'a>)>);
+
+impl<'a> Record<'a> {
+    fn raw(&self, key: &str) -> Option<&'a RawValue> {
         self.0
             .iter()
-            .enumerate()
-            .any(|(i, (k, _))| self.0.iter().skip(i + 1).any(|(other, _)| other == k))
+            .find(|(k, _)| k == key)
+            .and_then(|(_, m)| match m {
+                Member::Raw(r) => Some(*r),
+                Member::Properties(_) => None,
+            })
     }
 
-    fn get(&self, key: &str) -> Option<&'a RawValue> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+    fn properties(&self) -> Option<&Members<'a>> {
+        self.0.iter().find_map(|(_, m)| match m {
+            Member::Properties(p) => p.as_ref(),
+            Member::Raw(_) => None,
+        })
+    }
+}
+
+/// Reads a record; the member named `.0` must be an object or `null` (anything else is an
+/// error here, which sends the body to the DOM path).
+struct RecordSeed<'s>(&'s str);
+
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
+    type Value = Record<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Record<'de>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordSeed<'_> {
+    type Value = Record<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a record object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record<'de>, A::Error> {
+        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8));
+        while let Some(k) = map.next_key::<Key<'de>>()? {
+            let member = if k.0 == self.0 {
+                Member::Properties(map.next_value::<Option<Members<'de>>>()?)
+            } else {
+                Member::Raw(map.next_value::<&'de RawValue>()?)
+            };
+            out.push((k.0, member));
+        }
+        Ok(Record(out))
+    }
+}
+
+/// Reads the records array: each element a record.
+struct RecordsSeed<'s>(&'s str);
+
+impl<'de> DeserializeSeed<'de> for RecordsSeed<'_> {
+    type Value = Vec<Record<'de>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Record<'de>>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordsSeed<'_> {
+    type Value = Vec<Record<'de>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of records")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Record<'de>>, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(100));
+        while let Some(r) = seq.next_element_seed(RecordSeed(self.0))? {
+            out.push(r);
+        }
+        Ok(out)
+    }
+}
+
+/// A top-level member: raw, or the records array.
+enum TopMember<'a> {
+    Raw(&'a RawValue),
+    Records(Vec<Record<'a>>),
+}
+
+/// Reads the top-level object: the member named `key` must be an array of records (anything
+/// else sends the body to the DOM path), `properties` names the records' property member.
+struct TopSeed<'s> {
+    key: &'s str,
+    properties: &'s str,
+}
+
+impl<'de> DeserializeSeed<'de> for TopSeed<'_> {
+    type Value = Vec<(Cow<'de, str>, TopMember<'de>)>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopSeed<'_> {
+    type Value = Vec<(Cow<'de, str>, TopMember<'de>)>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(k) = map.next_key::<Key<'de>>()? {
+            let member = if k.0 == self.key {
+                TopMember::Records(map.next_value_seed(RecordsSeed(self.properties))?)
+            } else {
+                TopMember::Raw(map.next_value::<&'de RawValue>()?)
+            };
+            out.push((k.0, member));
+        }
+        Ok(out)
     }
 }
 
@@ -138,10 +251,6 @@ pub(super) fn simple_array_key(source: &str) -> Option<&str> {
         .map(|()| key)
 }
 
-fn first_byte(raw: &RawValue) -> u8 {
-    raw.get().bytes().next().unwrap_or(b' ')
-}
-
 fn push_key(out: &mut Vec<u8>, key: &str) -> Option<()> {
     serde_json::to_writer(&mut *out, key).ok()?;
     out.push(b':');
@@ -156,73 +265,92 @@ impl<'r> Run<'r> {
         key: &str,
         envelope: &[String],
     ) -> Option<Vec<u8>> {
-        let text = std::str::from_utf8(body).ok()?;
-        let top = Members::parse(text)?;
-        if top.has_duplicates() || self.resource.attributes.len() > 64 {
+        if self.resource.attributes.len() > 64 {
+            return None;
+        }
+        let seed = TopSeed {
+            key,
+            properties: &self.resource.properties_field,
+        };
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let top = seed.deserialize(&mut de).ok()?;
+        de.end().ok()?;
+        if has_duplicates(&top) {
             return None;
         }
         let mut names = Names::default();
         let mut seq = 0;
-        let mut out = Vec::with_capacity(body.len());
+        // The filtered body is rarely larger than half the upstream's; the buffer is shrunk
+        // to fit at the end, since many responses may wait in memory at once.
+        let mut out = Vec::with_capacity(body.len() / 2);
         out.push(b'{');
         let mut first = true;
-        for (k, raw) in &top.0 {
-            let records = if k == key {
-                match first_byte(raw) {
-                    b'[' => {
-                        let items: Vec<&RawValue> = serde_json::from_str(raw.get()).ok()?;
-                        // JSONPath selects nothing in an empty array: then the key is not
-                        // on the way to a record and only the envelope can keep it.
-                        (!items.is_empty()).then_some(items)
+        for (k, member) in top {
+            // JSONPath selects nothing in an empty array: then the key is not on the way to
+            // a record and only the envelope can keep it.
+            let records = match member {
+                TopMember::Records(items) if !items.is_empty() => Some(items),
+                TopMember::Records(_) if envelope.iter().any(|e| *e == k) => {
+                    if !first {
+                        out.push(b',');
                     }
-                    // `[*]` on an object selects its members: the DOM path handles that.
-                    b'{' => return None,
-                    _ => None,
+                    first = false;
+                    push_key(&mut out, &k)?;
+                    out.extend_from_slice(b"[]");
+                    continue;
                 }
-            } else {
-                None
+                TopMember::Records(_) => continue,
+                TopMember::Raw(raw) => {
+                    if envelope.iter().any(|e| *e == k) {
+                        if !first {
+                            out.push(b',');
+                        }
+                        first = false;
+                        push_key(&mut out, &k)?;
+                        out.extend_from_slice(raw.get().as_bytes());
+                    }
+                    continue;
+                }
             };
-            if records.is_none() && !envelope.iter().any(|e| e == k) {
-                continue;
-            }
             if !first {
                 out.push(b',');
             }
             first = false;
-            push_key(&mut out, k)?;
-            match records {
-                None => out.extend_from_slice(raw.get().as_bytes()),
-                Some(items) => {
-                    out.push(b'[');
-                    let mut first_record = true;
-                    for item in items {
-                        seq += 1;
-                        let mark = out.len();
-                        if !first_record {
-                            out.push(b',');
-                        }
-                        if self.lazy_record(item.get(), &mut names, seq, &mut out)? {
-                            first_record = false;
-                        } else {
-                            out.truncate(mark);
-                        }
-                    }
-                    out.push(b']');
+            push_key(&mut out, &k)?;
+            out.push(b'[');
+            let mut first_record = true;
+            for record in records.into_iter().flatten() {
+                seq += 1;
+                let mark = out.len();
+                if !first_record {
+                    out.push(b',');
+                }
+                if self.lazy_record(record, &mut names, seq, &mut out)? {
+                    first_record = false;
+                } else {
+                    out.truncate(mark);
                 }
             }
+            out.push(b']');
         }
         out.push(b'}');
+        out.shrink_to_fit();
         Some(out)
     }
 
     /// `$`: the body is one record. `Some(None)` when the row decision denies it.
     pub(super) fn lazy_single(&mut self, body: &[u8]) -> Option<Option<Vec<u8>>> {
-        let text = std::str::from_utf8(body).ok()?;
         if self.resource.attributes.len() > 64 {
             return None;
         }
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let record = RecordSeed(&self.resource.properties_field)
+            .deserialize(&mut de)
+            .ok()?;
+        de.end().ok()?;
         let mut out = Vec::with_capacity(body.len());
-        let kept = self.lazy_record(text.trim(), &mut Names::default(), 1, &mut out)?;
+        let kept = self.lazy_record(record, &mut Names::default(), 1, &mut out)?;
+        out.shrink_to_fit();
         Some(kept.then_some(out))
     }
 
@@ -230,33 +358,27 @@ impl<'r> Run<'r> {
     /// is written then), `None` when the DOM path must decide.
     fn lazy_record<'a>(
         &mut self,
-        raw: &'a str,
+        record: Record<'a>,
         names: &mut Names<'a>,
         seq: usize,
         out: &mut Vec<u8>,
     ) -> Option<bool> {
         let res = self.resource;
-        let record = Members::parse(raw)?;
-        if record.has_duplicates() {
+        if has_duplicates(&record.0) {
             return None;
         }
-        let id = match serde_json::from_str::<Value>(record.get(&res.id_field)?.get()).ok()? {
+        let id = match serde_json::from_str::<Value>(record.raw(&res.id_field)?.get()).ok()? {
             Value::String(s) => s,
             Value::Number(n) => n.to_string(),
             _ => return None,
         };
-        let props = match record.get(&res.properties_field) {
-            None => None,
-            Some(p) if first_byte(p) == b'{' => Some(Members::parse(p.get())?),
-            Some(p) if p.get() == "null" => None,
-            Some(_) => return None,
-        };
+        let props = record.properties();
 
         // The attribute values, exactly as `extract_attributes` reads them from a DOM.
         let mut raw_attrs: Vec<Option<&RawValue>> = vec![None; res.attributes.len()];
         // Per property: its group (`None`: removed) and the attributes read from it.
         let mut infos: Vec<(Option<GroupId>, u64)> = Vec::new();
-        if let Some(props) = &props {
+        if let Some(props) = props {
             infos.reserve(props.0.len());
             for (name, _) in &props.0 {
                 // An escaped name is rare enough to leave to the DOM path.
@@ -294,7 +416,7 @@ impl<'r> Run<'r> {
         for (spec, raw_prop) in res.attributes.iter().zip(&raw_attrs) {
             let raw = match &spec.source {
                 AttrSource::Property(_) => *raw_prop,
-                AttrSource::Field(f) => record.get(f.as_str()),
+                AttrSource::Field(f) => record.raw(f),
             };
             let value = match raw {
                 Some(r) => Some(serde_json::from_str::<Value>(r.get()).ok()?),
@@ -309,69 +431,75 @@ impl<'r> Run<'r> {
         }
 
         let plan = self.planner.plan(&id, attrs);
-        self.out.policies.extend(plan.row.policies.iter().cloned());
-        self.out.errors.extend(plan.row.errors.iter().cloned());
+        note_all(&mut self.out.policies, &plan.row.policies);
+        note_all(&mut self.out.errors, &plan.row.errors);
         if !plan.row.allow {
             self.out.dropped.push(id);
             return Some(false);
         }
         for (_, d) in &plan.groups {
-            self.out.errors.extend(d.errors.iter().cloned());
+            note_all(&mut self.out.errors, &d.errors);
         }
 
         let mut present: u64 = 0;
         out.push(b'{');
         let mut first = true;
-        for (k, raw) in &record.0 {
+        for (k, member) in &record.0 {
             let mark = out.len();
             if !first {
                 out.push(b',');
             }
             push_key(out, k)?;
+            let raw = match member {
+                Member::Raw(raw) => raw,
+                Member::Properties(_) => {
+                    // (the record's one properties member: `props`)
+                    match props {
+                        Some(props) => {
+                            out.push(b'{');
+                            let mut first_prop = true;
+                            for ((name, value), (group, _)) in props.0.iter().zip(&infos) {
+                                let Some(g) = group else {
+                                    if let Some(info) = names.info.get_mut(name.as_ref()) {
+                                        if info.unclassified {
+                                            self.out.unclassified.insert(name.to_string());
+                                            info.unclassified = false;
+                                        }
+                                    }
+                                    continue;
+                                };
+                                present |= 1 << g;
+                                let masked = match plan.outcome(*g) {
+                                    Outcome::Removed => continue,
+                                    Outcome::Clear => None,
+                                    Outcome::Masked(kind) => {
+                                        let v: Value = serde_json::from_str(value.get()).ok()?;
+                                        match masks::apply(kind, &v, self.key) {
+                                            Some(m) => Some(m),
+                                            None => continue,
+                                        }
+                                    }
+                                };
+                                if !first_prop {
+                                    out.push(b',');
+                                }
+                                first_prop = false;
+                                push_key(out, name)?;
+                                match masked {
+                                    None => out.extend_from_slice(value.get().as_bytes()),
+                                    Some(m) => serde_json::to_writer(&mut *out, &m).ok()?,
+                                }
+                            }
+                            out.push(b'}');
+                        }
+                        None => out.extend_from_slice(b"null"),
+                    }
+                    first = false;
+                    continue;
+                }
+            };
             let keep = if *k == res.id_field {
                 out.extend_from_slice(raw.get().as_bytes());
-                true
-            } else if *k == res.properties_field {
-                match &props {
-                    Some(props) => {
-                        out.push(b'{');
-                        let mut first_prop = true;
-                        for ((name, value), (group, _)) in props.0.iter().zip(&infos) {
-                            let Some(g) = group else {
-                                if let Some(info) = names.info.get_mut(name.as_ref()) {
-                                    if info.unclassified {
-                                        self.out.unclassified.insert(name.to_string());
-                                        info.unclassified = false;
-                                    }
-                                }
-                                continue;
-                            };
-                            present |= 1 << g;
-                            let masked = match plan.outcome(*g) {
-                                Outcome::Removed => continue,
-                                Outcome::Clear => None,
-                                Outcome::Masked(kind) => {
-                                    let v: Value = serde_json::from_str(value.get()).ok()?;
-                                    match masks::apply(kind, &v, self.key) {
-                                        Some(m) => Some(m),
-                                        None => continue,
-                                    }
-                                }
-                            };
-                            if !first_prop {
-                                out.push(b',');
-                            }
-                            first_prop = false;
-                            push_key(out, name)?;
-                            match masked {
-                                None => out.extend_from_slice(value.get().as_bytes()),
-                                Some(m) => serde_json::to_writer(&mut *out, &m).ok()?,
-                            }
-                        }
-                        out.push(b'}');
-                    }
-                    None => out.extend_from_slice(b"null"),
-                }
                 true
             } else if res.history_field.as_deref() == Some(k.as_ref()) {
                 match serde_json::from_str::<Value>(raw.get()).ok()? {

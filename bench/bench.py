@@ -159,6 +159,8 @@ def evaluations(audit_path):
 
 
 def run_scenario(target, path, conns, duration, script=None):
+    # Let the requests of the previous scenario drain (their audit records included).
+    time.sleep(0.5)
     pids = pids_of(target.proc)
     reset_hwm(pids)
     if target.audit:
@@ -280,8 +282,10 @@ http {{
     # connections so that both routes see the same request rate.
     capacity = statistics.median(r["rps"] for r in results["crmgate filtered, list"])
     rate = capacity / 4
-    p50 = statistics.median(r["p50"] for r in results["crmgate filtered, list"])
-    delay_ms = max(1, round(2 * 1000 / rate - p50))
+    # Each connection waits delay + its own latency per request: subtract the unloaded
+    # latency of the filtered list (one connection) so the pair sends about `rate` req/s.
+    unloaded = wrk(f"http://127.0.0.1:{GATE}{list_path}", 1, 2)["p50"]
+    delay_ms = max(1, round(2 * 1000 / rate - unloaded))
     script = os.path.join(DIR, "pace.lua")
     with open(script, "w") as f:
         f.write(f"function delay() return {delay_ms} end\n")

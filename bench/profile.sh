@@ -40,7 +40,8 @@ callgrind_control -z "$GATE" >/dev/null
 for _ in $(seq "$N"); do curl -sf -o /dev/null "${H[@]}" "$URL"; done
 callgrind_control -d "$GATE" >/dev/null
 kill "$GATE"; wait "$GATE" 2>/dev/null || true
-OUT=$(ls -t "$DIR"/callgrind.out* | head -1)
+# The dump taken after the measured requests (callgrind.out.1), not the one at exit.
+OUT="$DIR/callgrind.out.1"
 echo "== $KIND: $N requests; instructions per request and top inclusive functions ($OUT)"
 callgrind_annotate --inclusive=yes "$OUT" 2>/dev/null | awk -v n="$N" '
   /PROGRAM TOTALS/ { gsub(",", "", $1); printf "total: %.0f instructions per request\n", $1 / n }

@@ -272,7 +272,9 @@ impl<'r> Run<'r> {
             key,
             properties: &self.resource.properties_field,
         };
-        let mut de = serde_json::Deserializer::from_slice(body);
+        // One UTF-8 check up front: raw values read from a `str` are not checked again.
+        let text = std::str::from_utf8(body).ok()?;
+        let mut de = serde_json::Deserializer::from_str(text);
         let top = seed.deserialize(&mut de).ok()?;
         de.end().ok()?;
         if has_duplicates(&top) {
@@ -343,7 +345,8 @@ impl<'r> Run<'r> {
         if self.resource.attributes.len() > 64 {
             return None;
         }
-        let mut de = serde_json::Deserializer::from_slice(body);
+        let text = std::str::from_utf8(body).ok()?;
+        let mut de = serde_json::Deserializer::from_str(text);
         let record = RecordSeed(&self.resource.properties_field)
             .deserialize(&mut de)
             .ok()?;

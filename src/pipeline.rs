@@ -41,7 +41,16 @@ pub struct Gateway {
     upstream: Upstream,
     audit: AuditLog,
     hash_keys: HashKeys,
+    /// Requests that may be between forwarding and a filtered response at once: each holds an
+    /// upstream body (up to `upstream.max_body_bytes`) and its filtered copy, so this bounds
+    /// memory; the others wait their turn, already authorized, before anything is sent.
+    buffering: tokio::sync::Semaphore,
 }
+
+/// How many upstream bodies may be buffered and filtered at once. Filtering is CPU-bound, so
+/// a few per core keep the cores busy; more only adds memory (and queueing in the kernel
+/// becomes queueing here). TODO(lead): a `[limits]` setting, for CRMs far away.
+const MAX_BUFFERED_RESPONSES: usize = 32;
 
 type Body = Full<Bytes>;
 
@@ -54,6 +63,7 @@ impl Gateway {
             upstream,
             audit,
             hash_keys,
+            buffering: tokio::sync::Semaphore::new(MAX_BUFFERED_RESPONSES),
         }
     }
 
@@ -196,7 +206,12 @@ impl Gateway {
         // need to decide; remember what to hide again.
         let (path_and_query, upstream_body, hidden) = upstream_request(route, &canonical, body)?;
 
-        // 8. forward.
+        // 8. forward. Only so many bodies are buffered at once (memory stays bounded).
+        let _buffering = self
+            .buffering
+            .acquire()
+            .await
+            .map_err(|_| RequestError::Internal("the buffering limit was closed".into()))?;
         let t = Instant::now();
         let upstream = self
             .upstream

@@ -238,6 +238,10 @@ struct Names<'a> {
     info: HashMap<&'a str, NameInfo, BuildHasherDefault<Fnv>>,
     /// The last record (1-based) each name was seen in.
     stamps: Vec<usize>,
+    /// The previous record's property names in order, with their group, attribute bits and
+    /// slot: records of a page list their properties in the same order, so a name is
+    /// usually found by one comparison instead of a lookup.
+    prev: Vec<(&'a str, Option<GroupId>, u64, usize)>,
 }
 
 /// The body's records as `$.<key>[*]` selects them, when `source` is exactly that form.
@@ -251,8 +255,21 @@ pub(super) fn simple_array_key(source: &str) -> Option<&str> {
         .map(|()| key)
 }
 
-fn push_key(out: &mut Vec<u8>, key: &str) -> Option<()> {
-    serde_json::to_writer(&mut *out, key).ok()?;
+#[expect(
+    clippy::ptr_arg,
+    reason = "borrowed or owned is the point: it says whether to escape"
+)]
+fn push_key(out: &mut Vec<u8>, key: &Cow<'_, str>) -> Option<()> {
+    match key {
+        // Borrowed means the body spelt it without escapes, and a JSON string without escapes
+        // holds no quote, backslash or control character: its bytes are valid JSON again.
+        Cow::Borrowed(k) => {
+            out.push(b'"');
+            out.extend_from_slice(k.as_bytes());
+            out.push(b'"');
+        }
+        Cow::Owned(k) => serde_json::to_writer(&mut *out, k.as_str()).ok()?,
+    }
     out.push(b':');
     Some(())
 }
@@ -383,18 +400,29 @@ impl<'r> Run<'r> {
         let mut infos: Vec<(Option<GroupId>, u64)> = Vec::new();
         if let Some(props) = props {
             infos.reserve(props.0.len());
-            for (name, _) in &props.0 {
+            for (i, (name, _)) in props.0.iter().enumerate() {
                 // An escaped name is rare enough to leave to the DOM path.
                 let Cow::Borrowed(name) = name else {
                     return None;
                 };
-                let next_slot = names.info.len();
-                let info = names
-                    .info
-                    .entry(name)
-                    .or_insert_with(|| self.name_info(name, next_slot));
-                let slot = info.slot;
-                infos.push((info.group, info.attrs));
+                let name: &'a str = name;
+                let (group, attrs, slot) = match names.prev.get(i) {
+                    Some(&(n, g, a, s)) if n == name => (g, a, s),
+                    _ => {
+                        let next_slot = names.info.len();
+                        let info = names
+                            .info
+                            .entry(name)
+                            .or_insert_with(|| self.name_info(name, next_slot));
+                        let found = (name, info.group, info.attrs, info.slot);
+                        match names.prev.get_mut(i) {
+                            Some(p) => *p = found,
+                            None => names.prev.push(found),
+                        }
+                        (found.1, found.2, found.3)
+                    }
+                };
+                infos.push((group, attrs));
                 if names.stamps.len() <= slot {
                     names.stamps.resize(slot + 1, 0);
                 }

@@ -9,9 +9,11 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
+use std::hash::Hash;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use cedar_policy::{
     Authorizer, Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, EvalResult, Policy,
@@ -22,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{line_col, PolicyFiles};
 use crate::error::RequestError;
+use crate::filter::PlanMemo;
 use crate::masks::MaskKind;
 use crate::routing::{AttrType, AttrValue, RouteTable};
 
@@ -80,6 +83,11 @@ pub struct PrincipalInfo {
     pub active: bool,
     /// The principal and its ancestors: all a decision needs besides the resource.
     entities: Entities,
+    /// What distinguishes this principal's attributes from its directory entry, for the
+    /// decision memo: empty for a directory principal (fixed per revision); the replaced
+    /// roles for a principal whose token carried them. Anything a request changes about a
+    /// principal must change this, or a memoised decision could be served for other inputs.
+    fingerprint: String,
 }
 
 /// The outcome of one Cedar decision.
@@ -125,7 +133,76 @@ pub struct Scope {
     pub principal: Arc<PrincipalInfo>,
     pub purpose: String,
     context: Context,
+    /// Everything of this scope that Cedar can observe (principal uid and the whole
+    /// context), as one memo key. Built in [`PolicyEngine::scope`] from the same values as
+    /// the context: whoever adds a context attribute adds it there, to both.
+    memo_key: Arc<str>,
+    /// Cedar evaluations made for this request (memo hits are not evaluations).
+    evaluations: AtomicUsize,
 }
+
+impl Scope {
+    /// The memo key of everything Cedar observes about principal and context.
+    pub fn memo_key(&self) -> &Arc<str> {
+        &self.memo_key
+    }
+
+    /// Cedar evaluations made so far for this request.
+    pub fn evaluations(&self) -> usize {
+        self.evaluations.load(Ordering::Relaxed)
+    }
+}
+
+/// A bounded map shared by all requests of one policy revision. It lives inside the
+/// [`PolicyEngine`], so a new revision (a reload) starts with an empty memo: a decision is
+/// never served from another revision. When full it is emptied, which bounds its memory and
+/// costs only re-evaluations. A poisoned lock is a miss, never a panic.
+pub struct Memo<K, V> {
+    map: Mutex<HashMap<K, V>>,
+    cap: usize,
+}
+
+impl<K: Hash + Eq, V: Clone> Memo<K, V> {
+    pub fn new(cap: usize) -> Self {
+        Memo {
+            map: Mutex::new(HashMap::new()),
+            cap,
+        }
+    }
+
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map.lock().ok()?.get(key).cloned()
+    }
+
+    pub fn insert(&self, key: K, value: V) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= self.cap {
+                map.clear();
+            }
+            map.insert(key, value);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.lock().map_or(0, |m| m.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Most request-level decisions memoised per revision (principal × purpose × route).
+const REQUEST_MEMO_ENTRIES: usize = 4096;
+/// Most record plans memoised per revision; one plan is a few hundred bytes.
+const PLAN_MEMO_ENTRIES: usize = 16384;
+
+/// Request-level memo key: scope, action, collection.
+type RequestKey = (Arc<str>, String, String);
 
 /// The loaded, validated policy set with everything decisions need.
 pub struct PolicyEngine {
@@ -139,6 +216,10 @@ pub struct PolicyEngine {
     id_observable: HashSet<String>,
     authorizer: Authorizer,
     revision: String,
+    /// Request-level decisions of this revision.
+    requests: Memo<RequestKey, Decision>,
+    /// Record plans of this revision (see [`crate::filter::Planner`]).
+    plans: PlanMemo,
 }
 
 impl fmt::Debug for PolicyEngine {
@@ -364,6 +445,8 @@ impl PolicyEngine {
             id_observable,
             authorizer: Authorizer::new(),
             revision,
+            requests: Memo::new(REQUEST_MEMO_ENTRIES),
+            plans: Memo::new(PLAN_MEMO_ENTRIES),
         })
     }
 
@@ -390,6 +473,11 @@ impl PolicyEngine {
         self.principals.get(id)
     }
 
+    /// Record plans memoised across the requests of this revision.
+    pub fn plans(&self) -> &PlanMemo {
+        &self.plans
+    }
+
     /// Whether decisions on records of this type may depend on the record id.
     pub fn id_observable(&self, entity_type: &str) -> bool {
         self.id_observable.contains(entity_type)
@@ -406,10 +494,21 @@ impl PolicyEngine {
             RestrictedExpression::new_string(purpose.to_string()),
         )])
         .map_err(|e| RequestError::Internal(format!("context: {e}")))?;
+        // The principal's entities come from this engine's entities file (this revision),
+        // so its uid names them; `\0` cannot occur in either part's text unescaped.
+        let memo_key = format!(
+            "{}\0{}\0{}",
+            principal.uid,
+            principal.fingerprint.escape_debug(),
+            purpose.escape_debug()
+        )
+        .into();
         Ok(Scope {
             principal,
             purpose: purpose.to_string(),
             context,
+            memo_key,
+            evaluations: AtomicUsize::new(0),
         })
     }
 
@@ -422,14 +521,28 @@ impl PolicyEngine {
         action: &str,
         collection: &str,
     ) -> (Decision, Option<Permit>) {
-        let decision = match uid("Collection", collection) {
-            Ok(resource) => self.decide(
-                scope,
-                action,
-                Entity::new_no_attrs(resource, HashSet::new()),
-            ),
-            // fail closed
-            Err(e) => Decision::deny_with_error(e),
+        // Cedar sees principal, context, action and the collection entity (no attributes):
+        // exactly the memo key.
+        let key: RequestKey = (
+            scope.memo_key.clone(),
+            action.to_string(),
+            collection.to_string(),
+        );
+        let decision = match self.requests.get(&key) {
+            Some(d) => d,
+            None => {
+                let d = match uid("Collection", collection) {
+                    Ok(resource) => self.decide(
+                        scope,
+                        action,
+                        Entity::new_no_attrs(resource, HashSet::new()),
+                    ),
+                    // fail closed
+                    Err(e) => Decision::deny_with_error(e),
+                };
+                self.requests.insert(key, d.clone());
+                d
+            }
         };
         let permit = decision.allow.then(|| Permit {
             route: route.to_string(),
@@ -497,6 +610,7 @@ impl PolicyEngine {
             Ok(e) => e,
             Err(e) => return Decision::deny_with_error(format!("entities: {e}")),
         };
+        scope.evaluations.fetch_add(1, Ordering::Relaxed);
         let response = self
             .authorizer
             .is_authorized(&request, &self.policies, &entities);
@@ -551,12 +665,16 @@ impl PolicyEngine {
         let others = p.entities.iter().filter(|e| e.uid() != p.uid).cloned();
         let entities =
             Entities::from_entities(others.chain([updated]), None).map_err(|e| flatten(&e))?;
+        let mut sorted = roles.to_vec();
+        sorted.sort();
+        sorted.dedup();
         Ok(Arc::new(PrincipalInfo {
             uid: p.uid.clone(),
             id: p.id.clone(),
             department: p.department.clone(),
             active: p.active,
             entities,
+            fingerprint: format!("roles={}", serde_json::Value::from(sorted)),
         }))
     }
 }
@@ -819,6 +937,7 @@ fn principals_of(
                 department,
                 active,
                 entities: sub,
+                fingerprint: String::new(),
             }),
         );
     }

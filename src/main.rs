@@ -10,6 +10,12 @@ use clap::{Parser, Subcommand};
 use crmgate::audit::{query, signing, verify};
 use crmgate::{admin, app, certs, cli, demo, democrm, explain};
 
+/// Filtering allocates many small, short-lived values per response; with glibc malloc about
+/// a quarter of a filtered list request went to the allocator (perf, bench/). See the README's
+/// benchmark section for the measured effect.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "crmgate",

@@ -46,6 +46,10 @@ pub struct Gateway {
     hash_keys: HashKeys,
     reloads: ReloadStatus,
     health: Health,
+    /// Requests that may be between forwarding and a filtered response at once: each holds an
+    /// upstream body (up to `upstream.max_body_bytes`) and its filtered copy, so this bounds
+    /// memory; the others wait their turn, already authorized, before anything is sent.
+    buffering: tokio::sync::Semaphore,
 }
 
 /// What hot reloads did: for logs, metrics and `/readyz`.
@@ -56,6 +60,11 @@ pub struct ReloadStatus {
     /// The problems of the last rejected policy set (cleared by a successful reload).
     pub last_error: Mutex<Option<String>>,
 }
+
+/// How many upstream bodies may be buffered and filtered at once. Filtering is CPU-bound, so
+/// a few per core keep the cores busy; more only adds memory (and queueing in the kernel
+/// becomes queueing here). TODO(lead): a `[limits]` setting, for CRMs far away.
+const MAX_BUFFERED_RESPONSES: usize = 32;
 
 type Body = Full<Bytes>;
 
@@ -77,6 +86,7 @@ impl Gateway {
             hash_keys,
             reloads: ReloadStatus::default(),
             health,
+            buffering: tokio::sync::Semaphore::new(MAX_BUFFERED_RESPONSES),
         }
     }
 
@@ -273,7 +283,8 @@ impl Gateway {
             &route.action,
             &route.resource.collection,
         );
-        rec.cedar_evaluations += 1;
+        // 0 when the decision came from the revision's memo.
+        rec.cedar_evaluations += scope.evaluations();
         rec.policies.extend(decision.policies.iter().cloned());
         rec.cedar_errors.extend(decision.errors.iter().cloned());
         rec.decision = if decision.allow { "allow" } else { "deny" };
@@ -298,7 +309,12 @@ impl Gateway {
         // need to decide; remember what to hide again.
         let (path_and_query, upstream_body, hidden) = upstream_request(route, &canonical, body)?;
 
-        // 8. forward.
+        // 8. forward. Only so many bodies are buffered at once (memory stays bounded).
+        let _buffering = self
+            .buffering
+            .acquire()
+            .await
+            .map_err(|_| RequestError::Internal("the buffering limit was closed".into()))?;
         let t = Instant::now();
         let upstream = self
             .upstream
@@ -315,6 +331,13 @@ impl Gateway {
         let upstream = upstream?;
         rec.upstream_status = Some(upstream.status.as_u16());
 
+        // Benchmark reference only (never in the shipped routes): authorized and audited like
+        // any request, but the body is returned as the upstream sent it.
+        if route.passthrough {
+            rec.detail = Some("passthrough route: the body was not filtered".into());
+            return json_response(upstream.status, upstream.body, request_id);
+        }
+
         // 9. filter: rows, field groups, masks; anything unfilterable is a 502.
         let t = Instant::now();
         let key = self.hash_keys.for_purpose(&purpose);
@@ -326,12 +349,12 @@ impl Gateway {
             // Shadow mode (explicitly configured per route, warned about at start-up): the
             // decisions above are audited, the upstream body is released as it came.
             rec.shadow = true;
-            return json_response(upstream.status, upstream.body.to_vec(), request_id);
+            return json_response(upstream.status, upstream.body, request_id);
         }
         if filtered.single_denied {
             return Err(RequestError::RecordNotFound);
         }
-        json_response(upstream.status, filtered.body, request_id)
+        json_response(upstream.status, Bytes::from(filtered.body), request_id)
     }
 }
 
@@ -340,6 +363,9 @@ impl Gateway {
 pub fn warn_shadow_routes(policies: &Policies) {
     for r in policies.routes.routes().iter().filter(|r| r.shadow) {
         tracing::warn!(route = %r.name, "route in SHADOW mode: decisions are audited but NOT enforced");
+    }
+    for r in policies.routes.routes().iter().filter(|r| r.passthrough) {
+        tracing::warn!(route = %r.name, "route in PASSTHROUGH mode (benchmark reference): responses are NOT filtered");
     }
 }
 
@@ -566,7 +592,7 @@ fn check_search_properties(
 
 fn json_response(
     status: StatusCode,
-    body: Vec<u8>,
+    body: Bytes,
     request_id: &str,
 ) -> Result<Response<Body>, RequestError> {
     // The ETag describes the filtered body, not the upstream's.
@@ -580,7 +606,7 @@ fn json_response(
         .header(CACHE_CONTROL, "private, no-store")
         .header(ETAG, etag)
         .header("x-request-id", request_id)
-        .body(Full::new(Bytes::from(body)))
+        .body(Full::new(body))
         .map_err(|e| RequestError::Internal(format!("response: {e}")))
 }
 

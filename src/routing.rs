@@ -142,6 +142,10 @@ pub struct Route {
     /// Shadow mode: decide and audit what would be filtered, but release the upstream body
     /// unchanged. For watching a new policy before enforcing it; off by default.
     pub shadow: bool,
+    /// Benchmark reference only (`passthrough = true`, never set in the shipped routes): the
+    /// request is still authorized and audited, but the upstream body is returned as it came,
+    /// unfiltered. It exists so the benchmark can measure what filtering costs.
+    pub passthrough: bool,
 }
 
 impl Route {
@@ -321,6 +325,8 @@ struct RawRoute {
     body: RequestBody,
     #[serde(default)]
     shadow: bool,
+    #[serde(default)]
+    passthrough: bool,
 }
 
 fn default_body() -> RequestBody {
@@ -470,6 +476,13 @@ fn compile_route(
             ));
         }
     }
+    // A pass-through route returns the upstream body unfiltered: it must not ask the upstream
+    // for properties the client did not request (they would reach the client).
+    if r.passthrough && (r.properties_param.is_some() || r.body != RequestBody::None) {
+        return Err(format!(
+            "{ctx}: a passthrough route cannot have properties_param or a request body"
+        ));
+    }
     Ok(Route {
         name: r.name,
         method,
@@ -483,6 +496,7 @@ fn compile_route(
         properties_param: r.properties_param,
         body: r.body,
         shadow: r.shadow,
+        passthrough: r.passthrough,
     })
 }
 
@@ -518,6 +532,28 @@ mod tests {
             )
             .unwrap();
         assert_eq!(m.route.name, "contacts.search");
+    }
+
+    #[test]
+    fn the_shipped_routes_have_no_passthrough_route() {
+        assert!(table().routes().iter().all(|r| !r.passthrough));
+    }
+
+    #[test]
+    fn a_passthrough_route_cannot_ask_the_upstream_for_hidden_properties() {
+        let dir = tempfile::tempdir().unwrap();
+        let shipped = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/routes.toml"),
+        )
+        .unwrap();
+        let path = dir.path().join("routes.toml");
+        let with = |extra: &str| {
+            std::fs::write(&path, format!("{shipped}\n[[routes]]\nname = \"pt\"\nmethod = \"GET\"\npath = \"/pt/contacts\"\naction = \"list\"\nresource = \"Contact\"\nrecords = \"$.results[*]\"\npassthrough = true\n{extra}")).unwrap();
+            RouteTable::load(&path)
+        };
+        assert!(with("").unwrap().routes().iter().any(|r| r.passthrough));
+        let e = with("query = [\"properties\"]\nproperties_param = \"properties\"\n").unwrap_err();
+        assert!(e.to_string().contains("passthrough"), "{e}");
     }
 
     #[test]

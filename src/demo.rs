@@ -188,7 +188,7 @@ pub fn curl_examples(addr: SocketAddr, ca: &Path) -> String {
     }
     let _ = writeln!(
         s,
-        "  curl -s --cacert {ca} -H 'Authorization: Bearer demo-key-tinsel' -H 'Content-Type: application/json' \\\n    -d '{{\"filterGroups\":[{{\"filters\":[{{\"propertyName\":\"lifecyclestage\",\"operator\":\"EQ\",\"value\":\"lead\"}}]}}],\"properties\":[\"firstname\",\"email\",\"wish_text\"]}}' '{base}/crm/v3/objects/contacts/search'"
+        "  curl -s --cacert {ca} -H 'Authorization: Bearer demo-key-holly' -H 'X-Purpose: prospect_management' -H 'Content-Type: application/json' \\\n    -d '{{\"filterGroups\":[{{\"filters\":[{{\"propertyName\":\"lifecyclestage\",\"operator\":\"EQ\",\"value\":\"lead\"}}]}}],\"properties\":[\"firstname\",\"email\",\"wish_text\"]}}' '{base}/crm/v3/objects/contacts/search'"
     );
     // The other credentials: a client certificate (mTLS), a dev OIDC token, a service key.
     let dir = ca_path

@@ -81,6 +81,9 @@ pub struct Planner<'a> {
     scope: &'a Scope,
     resource: &'a ResourceProfile,
     key_by_id: bool,
+    /// Field groups (bitmask) the request selected records by (search filters, sorts, free
+    /// text): a record shown only if all of them are clear to the caller.
+    selection: u64,
     cache: HashMap<PlanKey, Arc<RecordPlan>>,
     /// Cedar evaluations made so far.
     pub evaluations: usize,
@@ -93,13 +96,55 @@ impl<'a> Planner<'a> {
             scope,
             resource,
             key_by_id: engine.id_observable(&resource.entity_type),
+            selection: 0,
             cache: HashMap::new(),
             evaluations: 0,
         }
     }
 
+    /// Records were selected by these field groups (bitmask of [`GroupId`]s).
+    pub fn with_selection(mut self, selection: u64) -> Self {
+        self.selection = selection;
+        self
+    }
+
     /// The plan for a record with this id and these extracted attributes.
+    ///
+    /// A search that filtered or sorted on a field the caller may not see in clear would be
+    /// an oracle for that field's values ("which prospects have a card number starting with
+    /// 4111?"): a record it selected is shown only if every group it was selected by is
+    /// clear for that record. The decisions themselves stay memoised unchanged.
     pub fn plan(&mut self, id: &str, attrs: Vec<Option<AttrValue>>) -> Arc<RecordPlan> {
+        let plan = self.plan_decisions(id, attrs);
+        if self.selection == 0 || !plan.row.allow {
+            return plan;
+        }
+        let hidden: Vec<&str> = self
+            .resource
+            .groups
+            .iter()
+            .enumerate()
+            .filter(|(g, _)| self.selection & (1 << g) != 0 && plan.outcome(*g) != Outcome::Clear)
+            .map(|(_, name)| name.as_str())
+            .collect();
+        if hidden.is_empty() {
+            return plan;
+        }
+        Arc::new(RecordPlan {
+            row: Decision {
+                allow: false,
+                policies: hidden
+                    .iter()
+                    .map(|g| format!("crmgate:selected-by-hidden-group:{g}"))
+                    .collect(),
+                errors: Vec::new(),
+                mask: None,
+            },
+            groups: Vec::new(),
+        })
+    }
+
+    fn plan_decisions(&mut self, id: &str, attrs: Vec<Option<AttrValue>>) -> Arc<RecordPlan> {
         let key = (attrs, self.key_by_id.then(|| id.to_string()));
         if let Some(plan) = self.cache.get(&key) {
             return plan.clone();
@@ -218,17 +263,19 @@ pub struct Filtered {
 ///
 /// The common shapes take the fast path ([`lazy`]: no DOM, untouched values copied as raw
 /// text); whatever it is unsure about is decided by the DOM path, the reference.
+#[allow(clippy::too_many_arguments)]
 pub fn filter_body(
     engine: &PolicyEngine,
     scope: &Scope,
     route: &Route,
     hidden: &HashSet<String>,
+    selection: u64,
     key: &PurposeKey,
     body: &[u8],
 ) -> Result<Filtered, RequestError> {
     let resource: &ResourceProfile = &route.resource;
     let mut run = Run {
-        planner: Planner::new(engine, scope, resource),
+        planner: Planner::new(engine, scope, resource).with_selection(selection),
         resource,
         hidden,
         key,
@@ -248,7 +295,7 @@ pub fn filter_body(
             run.out.body = filtered;
             Ok(run.out)
         }
-        None => filter_body_dom(engine, scope, route, hidden, key, body),
+        None => filter_body_dom(engine, scope, route, hidden, selection, key, body),
     }
 }
 
@@ -258,6 +305,7 @@ fn filter_body_dom(
     scope: &Scope,
     route: &Route,
     hidden: &HashSet<String>,
+    selection: u64,
     key: &PurposeKey,
     body: &[u8],
 ) -> Result<Filtered, RequestError> {
@@ -265,7 +313,7 @@ fn filter_body_dom(
         .map_err(|e| RequestError::Unfilterable(format!("invalid JSON ({e})")))?;
     let resource: &ResourceProfile = &route.resource;
     let mut run = Run {
-        planner: Planner::new(engine, scope, resource),
+        planner: Planner::new(engine, scope, resource).with_selection(selection),
         resource,
         hidden,
         key,
@@ -710,8 +758,8 @@ forbid (principal, action == Action::"read.phone", resource == Contact::"7");"#;
         key: &PurposeKey,
         body: &[u8],
     ) {
-        let fast = filter_body(engine, scope, route, hidden, key, body);
-        let dom = filter_body_dom(engine, scope, route, hidden, key, body);
+        let fast = filter_body(engine, scope, route, hidden, 0, key, body);
+        let dom = filter_body_dom(engine, scope, route, hidden, 0, key, body);
         match (fast, dom) {
             (Ok(a), Ok(b)) => {
                 assert_eq!(a.single_denied, b.single_denied);

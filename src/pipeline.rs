@@ -307,7 +307,8 @@ impl Gateway {
 
         // 7. (read routes) ask the CRM for what the client asked for plus what the policies
         // need to decide; remember what to hide again.
-        let (path_and_query, upstream_body, hidden) = upstream_request(route, &canonical, body)?;
+        let (path_and_query, upstream_body, hidden, selection) =
+            upstream_request(route, &canonical, body)?;
 
         // 8. forward. Only so many bodies are buffered at once (memory stays bounded).
         let _buffering = self
@@ -341,7 +342,15 @@ impl Gateway {
         // 9. filter: rows, field groups, masks; anything unfilterable is a 502.
         let t = Instant::now();
         let key = self.hash_keys.for_purpose(&purpose);
-        let filtered = filter::filter_body(engine, &scope, route, &hidden, &key, &upstream.body);
+        let filtered = filter::filter_body(
+            engine,
+            &scope,
+            route,
+            &hidden,
+            selection,
+            &key,
+            &upstream.body,
+        );
         rec.latency_us.insert("filter", micros(t));
         let filtered = filtered?;
         record_filtering(rec, &filtered);
@@ -449,7 +458,7 @@ fn upstream_request(
     route: &Route,
     c: &Canonical,
     body: Bytes,
-) -> Result<(String, Option<Bytes>, HashSet<String>), RequestError> {
+) -> Result<(String, Option<Bytes>, HashSet<String>, u64), RequestError> {
     let res = &route.resource;
     let mut hidden = HashSet::new();
     let mut query: Vec<(String, String)> = Vec::new();
@@ -468,6 +477,7 @@ fn upstream_request(
         }
     }
     let mut upstream_body = None;
+    let mut selection = 0u64;
     match route.body {
         RequestBody::None => {
             if !body.is_empty() {
@@ -508,7 +518,7 @@ fn upstream_request(
                     ))
                 }
             };
-            check_search_properties(route, obj)?;
+            selection = search_selection(route, obj)?;
             let props = with_attribute_properties(res, requested, &mut hidden);
             obj.insert("properties".into(), Value::from(props));
             upstream_body =
@@ -522,7 +532,7 @@ fn upstream_request(
     } else {
         format!("{}?{}", c.path, sanitize::encode_query(&query))
     };
-    Ok((pq, upstream_body, hidden))
+    Ok((pq, upstream_body, hidden, selection))
 }
 
 /// Merge the attribute properties into the requested list; fill `hidden` with those the
@@ -555,12 +565,17 @@ fn with_attribute_properties(
 
 /// A search may filter and sort only on classified properties: filtering on a property
 /// nobody may read would turn search results into an oracle for its values.
-fn check_search_properties(
+/// The field groups (bitmask) a search selects records by: its filters, sorts and free-text
+/// query (which the vendor runs over `query_properties`). Unclassified properties → 400.
+fn search_selection(
     route: &Route,
     obj: &serde_json::Map<String, Value>,
-) -> Result<(), RequestError> {
+) -> Result<u64, RequestError> {
     let res = &route.resource;
-    let mut names = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
+    if obj.get("query").is_some_and(|q| !q.is_null()) {
+        names.extend(res.query_properties.iter().map(String::as_str));
+    }
     if let Some(Value::Array(groups)) = obj.get("filterGroups") {
         for g in groups {
             if let Some(Value::Array(filters)) = g.get("filters") {
@@ -579,15 +594,19 @@ fn check_search_properties(
                 .filter_map(|s| s.get("propertyName").and_then(Value::as_str)),
         );
     }
+    let mut selection = 0u64;
     for n in names {
-        if !res.property_groups.contains_key(n) {
-            return Err(RequestError::BadRequest(format!(
-                "cannot filter or sort on unclassified property `{}`",
-                n.chars().take(64).collect::<String>()
-            )));
+        match res.property_groups.get(n) {
+            Some(&g) => selection |= 1 << g,
+            None => {
+                return Err(RequestError::BadRequest(format!(
+                    "cannot filter or sort on unclassified property `{}`",
+                    n.chars().take(64).collect::<String>()
+                )))
+            }
         }
     }
-    Ok(())
+    Ok(selection)
 }
 
 fn json_response(

@@ -82,6 +82,8 @@ pub struct ResourceProfile {
     pub default_properties: Vec<String>,
     /// What the vendor always adds to an explicit property list.
     pub always_properties: Vec<String>,
+    /// Properties a free-text search (`query`) matches against at the vendor.
+    pub query_properties: Vec<String>,
     pub attributes: Vec<AttributeSpec>,
 }
 
@@ -279,6 +281,8 @@ struct RawResource {
     default_properties: Vec<String>,
     #[serde(default)]
     always_properties: Vec<String>,
+    #[serde(default)]
+    query_properties: Vec<String>,
     /// group → property names (file order is the order groups are shown in)
     properties: IndexMap<String, Vec<String>>,
     /// group → top-level field names
@@ -371,6 +375,13 @@ fn compile_resource(entity_type: &str, r: RawResource) -> Result<ResourceProfile
             }
         }
     }
+    for p in &r.query_properties {
+        if !property_groups.contains_key(p) {
+            return Err(format!(
+                "{ctx}: query property `{p}` is not classified in any field group"
+            ));
+        }
+    }
     if groups.len() > MAX_GROUPS {
         return Err(format!("{ctx}: more than {MAX_GROUPS} field groups"));
     }
@@ -428,6 +439,7 @@ fn compile_resource(entity_type: &str, r: RawResource) -> Result<ResourceProfile
         history_field: r.history_field,
         default_properties: r.default_properties,
         always_properties: r.always_properties,
+        query_properties: r.query_properties,
         attributes,
     })
 }

@@ -362,7 +362,7 @@ async fn a_hidden_single_record_answers_404_like_a_missing_one() {
 async fn search_and_batch_read_are_filtered_like_lists() {
     let proxy = Proxy::start().await;
     let search = serde_json::json!({
-        "filterGroups": [{"filters": [{"propertyName": "lifecyclestage", "operator": "EQ", "value": "lead"}]}],
+        "filterGroups": [{"filters": [{"propertyName": "email", "operator": "HAS_PROPERTY"}]}],
         "properties": ["firstname", "email", "wish_text", "billing_iban"],
         "limit": 100
     });
@@ -377,6 +377,7 @@ async fn search_and_batch_read_are_filtered_like_lists() {
     assert_eq!(reply.status, 200, "{}", reply.text());
     let body = reply.json();
     assert!(body["total"].is_number());
+    assert!(!body["results"].as_array().unwrap().is_empty());
     for r in body["results"].as_array().unwrap() {
         assert_eq!(prop_names(r), vec!["email", "firstname"]);
         let stored = stored(&proxy, r["id"].as_str().unwrap());
@@ -480,4 +481,84 @@ async fn responses_carry_a_fresh_etag_and_no_store() {
         a.headers["content-length"].to_str().unwrap(),
         a.body.len().to_string()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_cannot_select_records_by_fields_the_caller_may_not_see() {
+    let proxy = Proxy::start().await;
+    // 1031's wish mentions a diabetes diagnosis: only customer service may read wish texts.
+    let by_wish = serde_json::json!({
+        "filterGroups": [{"filters": [{"propertyName": "wish_text", "operator": "CONTAINS_TOKEN", "value": "Diabetes*"}]}],
+        "properties": ["firstname", "email"],
+        "limit": 100
+    });
+    let service = proxy
+        .post(
+            "/crm/v3/objects/contacts/search",
+            "holly",
+            Some("prospect_management"),
+            by_wish.clone(),
+        )
+        .await;
+    assert_eq!(service.status, 200, "{}", service.text());
+    let found = ids(service.json()["results"].as_array().unwrap());
+    assert!(
+        found.contains("1031"),
+        "the control search finds 1031: {found:?}"
+    );
+
+    // Marketing may see 1031 (a consenting prospect), but not its wish: selecting by the
+    // wish would reveal it, so the record is withheld.
+    let marketing = proxy
+        .post(
+            "/crm/v3/objects/contacts/search",
+            "tinsel",
+            Some("product_marketing"),
+            by_wish,
+        )
+        .await;
+    assert_eq!(marketing.status, 200, "{}", marketing.text());
+    assert!(
+        marketing.json()["results"].as_array().unwrap().is_empty(),
+        "{}",
+        marketing.text()
+    );
+    let audit = proxy.audit_of(&marketing);
+    assert!(audit["rows_dropped"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("1031")));
+    assert!(
+        audit["policies"]
+            .to_string()
+            .contains("crmgate:selected-by-hidden-group:wish_text"),
+        "{audit}"
+    );
+
+    // A free-text search runs over names and e-mail: management sees names only as
+    // pseudonyms, so it cannot find people by name.
+    let by_name = serde_json::json!({"query": "Scrooge", "properties": ["firstname"], "limit": 10});
+    let reply = proxy
+        .post(
+            "/crm/v3/objects/contacts/search",
+            "santa",
+            Some("contract_fulfilment"),
+            by_name.clone(),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(
+        reply.json()["results"].as_array().unwrap().is_empty(),
+        "{}",
+        reply.text()
+    );
+    let reply = proxy
+        .post(
+            "/crm/v3/objects/contacts/search",
+            "noelle",
+            Some("contract_fulfilment"),
+            by_name,
+        )
+        .await;
+    assert!(ids(reply.json()["results"].as_array().unwrap()).contains("1001"));
 }

@@ -107,7 +107,9 @@ impl PrincipalInfo {
                     }
                 }
                 parts.sort();
-                parts.join("\n").into()
+                // A digest keeps memo keys short (they are hashed on every lookup).
+                let digest = Sha256::digest(parts.join("\n").as_bytes());
+                format!("{}#{}", self.uid, hex::encode(digest)).into()
             })
             .clone()
     }

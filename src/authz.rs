@@ -13,7 +13,7 @@ use std::hash::Hash;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use cedar_policy::{
     Authorizer, Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, EvalResult, Policy,
@@ -83,11 +83,36 @@ pub struct PrincipalInfo {
     pub active: bool,
     /// The principal and its ancestors: all a decision needs besides the resource.
     entities: Entities,
-    /// What distinguishes this principal's attributes from its directory entry, for the
-    /// decision memo: empty for a directory principal (fixed per revision); the replaced
-    /// roles for a principal whose token carried them. Anything a request changes about a
-    /// principal must change this, or a memoised decision could be served for other inputs.
-    fingerprint: String,
+    /// What decisions are memoised under: derived from `entities` itself on first use (never
+    /// copied from another principal), so two principals with the same uid but different
+    /// attributes — e.g. roles taken from a token — never share a memoised decision.
+    memo_fingerprint: OnceLock<Arc<str>>,
+}
+
+impl PrincipalInfo {
+    /// Everything Cedar can read about this principal: each entity of its store (attributes
+    /// and parents) except the schema's action entities, in a stable order.
+    fn memo_fingerprint(&self) -> Arc<str> {
+        self.memo_fingerprint
+            .get_or_init(|| {
+                let mut parts: Vec<String> = Vec::new();
+                for e in self.entities.iter() {
+                    if e.uid().type_name().basename() == "Action" {
+                        continue;
+                    }
+                    match e.to_json_value() {
+                        Ok(v) => parts.push(v.to_string()),
+                        // fail closed: a principal that cannot be described shares nothing.
+                        Err(_) => parts.push(uuid::Uuid::new_v4().to_string()),
+                    }
+                }
+                parts.sort();
+                // A digest keeps memo keys short (they are hashed on every lookup).
+                let digest = Sha256::digest(parts.join("\n").as_bytes());
+                format!("{}#{}", self.uid, hex::encode(digest)).into()
+            })
+            .clone()
+    }
 }
 
 /// The outcome of one Cedar decision.
@@ -494,12 +519,11 @@ impl PolicyEngine {
             RestrictedExpression::new_string(purpose.to_string()),
         )])
         .map_err(|e| RequestError::Internal(format!("context: {e}")))?;
-        // The principal's entities come from this engine's entities file (this revision),
-        // so its uid names them; `\0` cannot occur in either part's text unescaped.
+        // The principal's whole entity data and the context; `\0` cannot occur in either
+        // part's text unescaped (JSON escapes it, `escape_debug` too).
         let memo_key = format!(
-            "{}\0{}\0{}",
-            principal.uid,
-            principal.fingerprint.escape_debug(),
+            "{}\0{}",
+            principal.memo_fingerprint(),
             purpose.escape_debug()
         )
         .into();
@@ -665,16 +689,13 @@ impl PolicyEngine {
         let others = p.entities.iter().filter(|e| e.uid() != p.uid).cloned();
         let entities =
             Entities::from_entities(others.chain([updated]), None).map_err(|e| flatten(&e))?;
-        let mut sorted = roles.to_vec();
-        sorted.sort();
-        sorted.dedup();
         Ok(Arc::new(PrincipalInfo {
             uid: p.uid.clone(),
             id: p.id.clone(),
             department: p.department.clone(),
             active: p.active,
             entities,
-            fingerprint: format!("roles={}", serde_json::Value::from(sorted)),
+            memo_fingerprint: OnceLock::new(),
         }))
     }
 }
@@ -937,7 +958,7 @@ fn principals_of(
                 department,
                 active,
                 entities: sub,
-                fingerprint: String::new(),
+                memo_fingerprint: OnceLock::new(),
             }),
         );
     }
@@ -969,6 +990,44 @@ fn entity_refers_to(e: &Entity, entity_type: &str) -> bool {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn principals_with_one_uid_but_other_attributes_never_share_a_memo_key() {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+        let routes = RouteTable::load(&repo.join("routes.toml")).unwrap();
+        let files = PolicyFiles {
+            schema: repo.join("schema.cedarschema"),
+            policies: vec![repo.join("santa.cedar")],
+            entities: repo.join("entities.json"),
+            routes: repo.join("routes.toml"),
+            watch_interval: None,
+        };
+        let engine = PolicyEngine::load(&files, &routes).unwrap();
+        let holly = engine.principal("holly").unwrap().clone();
+        // The same user with other roles (as a token's roles claim could give).
+        let entity = holly.entities.get(&holly.uid).unwrap();
+        let mut json = entity.to_json_value().unwrap();
+        json["attrs"]["roles"] = serde_json::json!(["auditor"]);
+        let changed = Entity::from_json_value(json, Some(&engine.schema)).unwrap();
+        let others = holly
+            .entities
+            .iter()
+            .filter(|e| e.uid() != holly.uid)
+            .cloned();
+        let other_roles = Arc::new(PrincipalInfo {
+            uid: holly.uid.clone(),
+            id: holly.id.clone(),
+            department: holly.department.clone(),
+            active: holly.active,
+            entities: Entities::from_entities(others.chain([changed]), None).unwrap(),
+            memo_fingerprint: OnceLock::new(),
+        });
+        let a = engine.scope(holly.clone(), "contract_fulfilment").unwrap();
+        let b = engine.scope(other_roles, "contract_fulfilment").unwrap();
+        let c = engine.scope(holly, "contract_fulfilment").unwrap();
+        assert_ne!(a.memo_key(), b.memo_key());
+        assert_eq!(a.memo_key(), c.memo_key());
+    }
 
     #[test]
     fn statement_starts_skip_comments_and_strings() {

@@ -148,12 +148,24 @@ class Target:
         self.name, self.proc, self.port, self.audit = name, proc, port, audit
 
 
-def evaluations(audit_path):
-    """Mean cedar_evaluations of the audit records written since the last call; the file is
-    truncated afterwards (crmgate appends with O_APPEND, so that is safe)."""
-    with open(audit_path, "rb") as f:
-        data = f.read()
-    os.truncate(audit_path, 0)
+_read_upto = {}
+
+
+def evaluations(audit_dir):
+    """Mean cedar_evaluations of the audit records written since the last call, read from the
+    audit directory's segments (the log is left untouched: it is a hash chain)."""
+    data = b""
+    for name in sorted(os.listdir(audit_dir)):
+        if not name.endswith(".jsonl"):
+            continue
+        path = os.path.join(audit_dir, name)
+        with open(path, "rb") as f:
+            f.seek(_read_upto.get(path, 0))
+            chunk = f.read()
+        # Only whole lines: a record being written is counted next time.
+        cut = chunk.rfind(b"\n") + 1
+        _read_upto[path] = _read_upto.get(path, 0) + cut
+        data += chunk[:cut]
     values = [int(v) for v in re.findall(rb'"cedar_evaluations":(\d+)', data)]
     return statistics.mean(values) if values else None
 
@@ -235,8 +247,8 @@ http {{
     wait_port(GATE)
     wait_port(GATE_FSYNC)
 
-    tg = Target("crmgate", gate, GATE, os.path.join(DIR, "audit.jsonl"))
-    tf = Target("crmgate (fsync)", gate_fsync, GATE_FSYNC, os.path.join(DIR, "audit-fsync.jsonl"))
+    tg = Target("crmgate", gate, GATE, os.path.join(DIR, "audit"))
+    tf = Target("crmgate (fsync)", gate_fsync, GATE_FSYNC, os.path.join(DIR, "audit-fsync"))
     tn = Target("nginx", nginx, NGINX) if nginx else None
 
     # Sanity: every scenario answers 200 with a JSON body.

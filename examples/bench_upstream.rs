@@ -88,18 +88,18 @@ passthrough = true
     std::fs::write(dir.join("hash.key"), "bench-hash-key-0123456789abcdef").unwrap();
 
     let shipped = std::fs::read_to_string(repo.join("policies/crmgate.toml")).unwrap();
-    // API keys, purposes and departments exactly as shipped.
-    let rest = &shipped[shipped.find("[[identity.api_keys]]").unwrap()..];
+    // API keys, purposes, departments and apps exactly as shipped; the shipped mTLS and
+    // JWT sections are left out (the benchmark listener is plain HTTP, its clients use keys).
+    let keys_start = shipped.find("[[identity.api_keys]]").unwrap();
+    let keys_end = shipped.find("[identity.mtls]").unwrap_or(shipped.len());
+    let registry = &shipped[shipped.find("[purposes.").unwrap()..];
+    let rest = format!("{}\n{registry}", &shipped[keys_start..keys_end]);
     let pol = repo.join("policies");
     for (name, gport, fsync) in [
         ("crmgate.toml", gate_port, false),
         ("crmgate-fsync.toml", gate_fsync_port, true),
     ] {
-        let audit = if fsync {
-            "audit-fsync.jsonl"
-        } else {
-            "audit.jsonl"
-        };
+        let audit = if fsync { "audit-fsync" } else { "audit" };
         let text = format!(
             r#"[listen]
 addr = "127.0.0.1:{gport}"
@@ -124,8 +124,13 @@ entities = "{pol}/entities.json"
 routes = "routes.toml"
 
 [audit]
-path = "{audit}"
+dir = "{audit}"
 fsync = {fsync}
+signing_key_file = "{audit}-signing.key"
+generate_signing_key = true
+
+[admin]
+addr = "127.0.0.1:0"
 
 [masks]
 hash_key_file = "hash.key"

@@ -425,3 +425,30 @@ async fn slow_clients_are_cut_off() {
     );
     assert!(proxy.crm().received().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_limit_wait_until_a_slot_is_free() {
+    let proxy = Proxy::start_with(crate::support::Options {
+        extra_config: "[limits]\nmax_connections = 1\n".into(),
+        ..Default::default()
+    })
+    .await;
+    // One connection that never finishes its TLS handshake holds the only slot.
+    let holder = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let pending = tokio::spawn({
+        let proxy = std::sync::Arc::new(proxy);
+        let p = proxy.clone();
+        async move { (p.get("/crm/v3/objects/contacts/1001", "noelle", None).await, proxy) }
+    });
+    // Bounded wait for progress that must not happen while the slot is taken.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!pending.is_finished(), "a connection beyond the limit was served");
+    drop(holder);
+    let (reply, proxy) = tokio::time::timeout(std::time::Duration::from_secs(10), pending)
+        .await
+        .expect("served once the slot is free")
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(proxy.crm().received().len(), 1);
+}

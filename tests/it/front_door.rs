@@ -439,11 +439,19 @@ async fn connections_beyond_the_limit_wait_until_a_slot_is_free() {
     let pending = tokio::spawn({
         let proxy = std::sync::Arc::new(proxy);
         let p = proxy.clone();
-        async move { (p.get("/crm/v3/objects/contacts/1001", "noelle", None).await, proxy) }
+        async move {
+            (
+                p.get("/crm/v3/objects/contacts/1001", "noelle", None).await,
+                proxy,
+            )
+        }
     });
     // Bounded wait for progress that must not happen while the slot is taken.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert!(!pending.is_finished(), "a connection beyond the limit was served");
+    assert!(
+        !pending.is_finished(),
+        "a connection beyond the limit was served"
+    );
     drop(holder);
     let (reply, proxy) = tokio::time::timeout(std::time::Duration::from_secs(10), pending)
         .await

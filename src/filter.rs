@@ -273,14 +273,7 @@ pub fn filter_body(
     key: &PurposeKey,
     body: &[u8],
 ) -> Result<Filtered, RequestError> {
-    let resource: &ResourceProfile = &route.resource;
-    let mut run = Run {
-        planner: Planner::new(engine, scope, resource).with_selection(selection),
-        resource,
-        hidden,
-        key,
-        out: Filtered::default(),
-    };
+    let mut run = Run::new(engine, scope, route, hidden, selection, key);
     let fast = match &route.records {
         RecordSelector::Root => run.lazy_single(body).map(|kept| {
             run.out.single_denied = kept.is_none();
@@ -311,14 +304,7 @@ fn filter_body_dom(
 ) -> Result<Filtered, RequestError> {
     let mut doc: Value = serde_json::from_slice(body)
         .map_err(|e| RequestError::Unfilterable(format!("invalid JSON ({e})")))?;
-    let resource: &ResourceProfile = &route.resource;
-    let mut run = Run {
-        planner: Planner::new(engine, scope, resource).with_selection(selection),
-        resource,
-        hidden,
-        key,
-        out: Filtered::default(),
-    };
+    let mut run = Run::new(engine, scope, route, hidden, selection, key);
     match &route.records {
         RecordSelector::Root => {
             if !run.filter_record(&mut doc)? {
@@ -370,6 +356,26 @@ struct Run<'a> {
     hidden: &'a HashSet<String>,
     key: &'a PurposeKey,
     out: Filtered,
+}
+
+impl<'a> Run<'a> {
+    fn new(
+        engine: &'a PolicyEngine,
+        scope: &'a Scope,
+        route: &'a Route,
+        hidden: &'a HashSet<String>,
+        selection: u64,
+        key: &'a PurposeKey,
+    ) -> Self {
+        let resource: &ResourceProfile = &route.resource;
+        Run {
+            planner: Planner::new(engine, scope, resource).with_selection(selection),
+            resource,
+            hidden,
+            key,
+            out: Filtered::default(),
+        }
+    }
 }
 
 impl Run<'_> {

@@ -194,20 +194,29 @@ pub fn write_index(segment: &Path, index: &SegIndex) -> Result<(), String> {
         time_min: index.time_min.clone(),
         time_max: index.time_max.clone(),
     };
-    let mut out = serde_json::to_string(&header).map_err(|e| e.to_string())?;
-    out.push('\n');
-    for (k, offsets) in &index.keys {
-        out.push_str(&Value::from(k.as_str()).to_string());
-        out.push('\t');
-        let list: Vec<String> = offsets.iter().map(u64::to_string).collect();
-        out.push_str(&list.join(","));
-        out.push('\n');
-    }
+    let head = serde_json::to_string(&header).map_err(|e| e.to_string())?;
     let path = index_path(segment);
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, out)
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| format!("`{}`: {e}", path.display()))
+    // Streamed to the file: the postings of a large segment are never copied into one
+    // string (that was a transient of tens of MiB at every rotation).
+    let write = || -> std::io::Result<()> {
+        use std::io::Write as _;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        writeln!(out, "{head}")?;
+        for (k, offsets) in &index.keys {
+            write!(out, "{}\t", Value::from(k.as_str()))?;
+            for (i, o) in offsets.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                write!(out, "{o}")?;
+            }
+            out.write_all(b"\n")?;
+        }
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    };
+    write().map_err(|e| format!("`{}`: {e}", path.display()))
 }
 
 /// The header and the postings of `keys` (empty for a key not in the segment); `None` when

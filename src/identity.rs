@@ -75,7 +75,7 @@ pub async fn identify(
             ))
         }
         (None, Some(value)) => {
-            // A credential that is there but unusable is refused as such, never
+            // fail closed: a credential that is there but unusable is refused as such, never
             // treated as "no credential".
             let value = value
                 .to_str()

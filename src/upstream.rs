@@ -133,10 +133,12 @@ impl Upstream {
             let (parts, body) = response.into_parts();
             let status = parts.status;
             if status == StatusCode::PARTIAL_CONTENT {
+                // fail closed: a partial body cannot be filtered record by record.
                 return Err(RequestError::Unfilterable("partial content (206)".into()));
             }
             if !status.is_success() {
-                // The error body is not passed through: crmgate answers with its own.
+                // fail closed: the error body is not passed through (it may quote record
+                // data); crmgate answers with its own problem body and the status.
                 return Err(RequestError::UpstreamStatus(status.as_u16()));
             }
             if let Some(enc) = parts.headers.get(CONTENT_ENCODING) {
@@ -159,6 +161,7 @@ impl Upstream {
                         .to_ascii_lowercase()
                 })
                 .is_some_and(|m| m == "application/json" || m.ends_with("+json"));
+            // fail closed: only JSON can be filtered; anything else is never released.
             if !is_json {
                 return Err(RequestError::Unfilterable("not JSON".into()));
             }

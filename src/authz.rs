@@ -187,6 +187,12 @@ pub struct Memo<K, V> {
     cap: usize,
 }
 
+impl<K, V> fmt::Debug for Memo<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Memo").field("cap", &self.cap).finish()
+    }
+}
+
 impl<K: Hash + Eq, V: Clone> Memo<K, V> {
     pub fn new(cap: usize) -> Self {
         Memo {
@@ -239,6 +245,8 @@ pub struct PolicyEngine {
     /// Resource entity types whose record ids some policy can observe (an entity literal of
     /// that type, or an entity attribute pointing at one): their decisions are keyed by id.
     id_observable: HashSet<String>,
+    /// Every policy's text, as Cedar prints it: which record attributes can matter.
+    policy_text: String,
     authorizer: Authorizer,
     revision: String,
     /// Request-level decisions of this revision.
@@ -461,6 +469,12 @@ impl PolicyEngine {
             }
         }
 
+        let policy_text = policies
+            .policies()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
+
         Ok(PolicyEngine {
             schema,
             policies,
@@ -468,6 +482,7 @@ impl PolicyEngine {
             principals,
             actions,
             id_observable,
+            policy_text,
             authorizer: Authorizer::new(),
             revision,
             requests: Memo::new(REQUEST_MEMO_ENTRIES),
@@ -501,6 +516,13 @@ impl PolicyEngine {
     /// Record plans memoised across the requests of this revision.
     pub fn plans(&self) -> &PlanMemo {
         &self.plans
+    }
+
+    /// Whether any policy names this record attribute at all (`resource.x`, `resource has x`,
+    /// `resource["x"]`): an attribute no policy names cannot change a decision. A plain text
+    /// search over the printed policies, so it can only err towards "named".
+    pub fn mentions_attribute(&self, name: &str) -> bool {
+        self.policy_text.contains(name)
     }
 
     /// Whether decisions on records of this type may depend on the record id.

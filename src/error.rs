@@ -63,6 +63,10 @@ pub enum RequestError {
         resource: String,
         purpose: String,
     },
+    /// The request filters, sorts or looks up records by a field group the caller does not
+    /// see in clear in every record it may see: the answer would reveal those values.
+    #[error("records cannot be selected, sorted or looked up by field group {groups} for purpose `{purpose}`: the caller does not see it in clear")]
+    HiddenSelection { groups: String, purpose: String },
     /// A single record was requested and the row decision denied it. Answered as "not found"
     /// so that a denied record is indistinguishable from a missing one.
     #[error("record not found")]
@@ -106,6 +110,7 @@ impl RequestError {
             Self::PurposeNotAllowed { .. } => StatusCode::FORBIDDEN,
             Self::NoRoute { .. } => StatusCode::NOT_FOUND,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::HiddenSelection { .. } => StatusCode::FORBIDDEN,
             Self::RecordNotFound => StatusCode::NOT_FOUND,
             Self::UpstreamStatus(code) => upstream_status(*code),
             Self::UpstreamUnavailable(_) => StatusCode::BAD_GATEWAY,
@@ -133,6 +138,7 @@ impl RequestError {
             Self::PurposeNotAllowed { .. } => "purpose-not-allowed",
             Self::NoRoute { .. } => "no-route",
             Self::Forbidden { .. } => "forbidden",
+            Self::HiddenSelection { .. } => "hidden-selection",
             Self::RecordNotFound => "record-not-found",
             Self::UpstreamStatus(_) => "upstream-error",
             Self::UpstreamUnavailable(_) => "upstream-unavailable",
@@ -160,6 +166,7 @@ impl RequestError {
             Self::PurposeNotAllowed { .. } => "Purpose not allowed",
             Self::NoRoute { .. } => "No such route",
             Self::Forbidden { .. } => "Access denied by policy",
+            Self::HiddenSelection { .. } => "Selection by a hidden field",
             Self::RecordNotFound => "Record not found",
             Self::UpstreamStatus(_) => "CRM error",
             Self::UpstreamUnavailable(_) => "CRM unavailable",
@@ -356,6 +363,14 @@ mod tests {
                 },
                 403,
                 "forbidden",
+            ),
+            (
+                RequestError::HiddenSelection {
+                    groups: "`billing`".into(),
+                    purpose: "p".into(),
+                },
+                403,
+                "hidden-selection",
             ),
             (RequestError::RecordNotFound, 404, "record-not-found"),
             (RequestError::UpstreamStatus(404), 404, "upstream-error"),

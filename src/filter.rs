@@ -196,6 +196,127 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// What a caller may select and order records by, decided from the policies alone — never
+/// from the records that happen to match, so the answer itself reveals nothing about them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Selectability {
+    /// Field groups (bitmask of [`GroupId`]s) clear in every record the caller may see,
+    /// whatever its attributes: filtering, sorting or looking up by them shows nothing the
+    /// caller does not see anyway.
+    pub clear: u64,
+    /// Every record of the type is shown to the caller, whatever its attributes: the CRM's
+    /// own counts then count only records the caller sees.
+    pub every_row_visible: bool,
+}
+
+/// Most attribute combinations [`selectability`] evaluates; beyond, nothing is provable.
+const MAX_SELECTABILITY_COMBINATIONS: usize = 4096;
+
+/// Stands for "any value the routes file does not declare" of a string attribute.
+const OTHER_VALUE: &str = "\u{1}crmgate:any-other-value";
+
+/// Decide [`Selectability`] over the attribute domain of the resource: each attribute some
+/// policy names ranges over its declared `values` (booleans over both), a value outside
+/// them, and — where it has no default — missing; the others keep one value, since no policy
+/// can tell them apart. Plans are memoised like any record's, so the next request pays
+/// nothing. Records whose attributes fall outside what this covers (a pattern match on an
+/// undeclared value, a policy naming record ids) are still guarded record by record by the
+/// planner's selection check.
+pub fn selectability(
+    engine: &PolicyEngine,
+    scope: &Scope,
+    resource: &ResourceProfile,
+) -> (Selectability, usize) {
+    let all_groups = if resource.groups.len() >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << resource.groups.len()) - 1
+    };
+    let mut complete = !engine.id_observable(&resource.entity_type);
+    let domains: Vec<Vec<Option<AttrValue>>> = resource
+        .attributes
+        .iter()
+        .map(|a| {
+            let representative = a.default.clone().or_else(|| a.values.first().cloned());
+            if !engine.mentions_attribute(&a.name) {
+                return vec![representative.or(Some(match a.kind {
+                    AttrType::String => AttrValue::Str(String::new()),
+                    AttrType::Bool => AttrValue::Bool(false),
+                    AttrType::Long => AttrValue::Long(0),
+                }))];
+            }
+            let mut d: Vec<Option<AttrValue>> = match a.kind {
+                AttrType::Bool => vec![Some(AttrValue::Bool(false)), Some(AttrValue::Bool(true))],
+                AttrType::String => {
+                    let mut v: Vec<Option<AttrValue>> =
+                        a.values.iter().cloned().map(Some).collect();
+                    v.push(Some(AttrValue::Str(OTHER_VALUE.to_string())));
+                    v
+                }
+                AttrType::Long => {
+                    // Orderings over numbers cannot be covered by a few samples.
+                    complete = false;
+                    a.values.iter().cloned().map(Some).collect()
+                }
+            };
+            if let Some(default) = &a.default {
+                if !d.contains(&Some(default.clone())) {
+                    d.push(Some(default.clone()));
+                }
+            } else {
+                d.push(None);
+            }
+            d
+        })
+        .collect();
+    let count = domains
+        .iter()
+        .try_fold(1usize, |n, d| n.checked_mul(d.len().max(1)));
+    if count.is_none_or(|n| n > MAX_SELECTABILITY_COMBINATIONS) {
+        // fail closed: too many combinations to decide; nothing may be selected by.
+        return (
+            Selectability {
+                clear: 0,
+                every_row_visible: false,
+            },
+            0,
+        );
+    }
+    let mut planner = Planner::new(engine, scope, resource);
+    let mut out = Selectability {
+        clear: all_groups,
+        every_row_visible: complete,
+    };
+    for combo in cartesian(&domains) {
+        let plan = planner.plan(UNOBSERVED_ID, combo);
+        if !plan.row.allow {
+            out.every_row_visible = false;
+            continue;
+        }
+        for g in 0..resource.groups.len() {
+            if plan.outcome(g) != Outcome::Clear {
+                out.clear &= !(1u64 << g);
+            }
+        }
+    }
+    (out, planner.evaluations)
+}
+
+/// Every combination of one value from each domain.
+pub fn cartesian(domains: &[Vec<Option<AttrValue>>]) -> Vec<Vec<Option<AttrValue>>> {
+    domains.iter().fold(vec![Vec::new()], |acc, d| {
+        acc.into_iter()
+            .flat_map(|prefix| {
+                d.iter().map(move |v| {
+                    let mut p = prefix.clone();
+                    p.push(v.clone());
+                    p
+                })
+            })
+            .collect()
+    })
+}
+
 /// Extract a record's Cedar attributes as the routes file describes them.
 pub fn extract_attributes(
     resource: &ResourceProfile,

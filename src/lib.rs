@@ -52,3 +52,4 @@ pub mod sanitize;
 pub mod server;
 pub mod tls;
 pub mod upstream;
+pub mod vendor;

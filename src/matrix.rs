@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::filter::{Outcome, Planner};
+use crate::filter::{cartesian, Outcome, Planner};
 use crate::pipeline::Policies;
 use crate::routing::{AttrType, AttrValue, ResourceProfile};
 
@@ -98,20 +98,6 @@ fn domains(policies_text: &str, res: &ResourceProfile) -> Vec<Vec<Option<AttrVal
             }
         })
         .collect()
-}
-
-fn cartesian(domains: &[Vec<Option<AttrValue>>]) -> Vec<Vec<Option<AttrValue>>> {
-    domains.iter().fold(vec![Vec::new()], |acc, d| {
-        acc.into_iter()
-            .flat_map(|prefix| {
-                d.iter().map(move |v| {
-                    let mut p = prefix.clone();
-                    p.push(v.clone());
-                    p
-                })
-            })
-            .collect()
-    })
 }
 
 /// Summarise where a set of combinations holds, against all considered combinations.

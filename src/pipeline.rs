@@ -17,15 +17,16 @@ use serde_json::Value;
 
 use crate::admin::Health;
 use crate::audit::{AuditLog, AuditRecord};
-use crate::authz::PolicyEngine;
+use crate::authz::{Memo, Permit, PolicyEngine, Scope};
 use crate::config::Config;
 use crate::error::RequestError;
-use crate::filter::{self, Filtered};
+use crate::filter::{self, Filtered, Selectability};
 use crate::identity::ClientCert;
-use crate::masks::HashKeys;
-use crate::routing::{RequestBody, Route, RouteTable};
+use crate::masks::{self, HashKeys, MaskKind, PurposeKey};
+use crate::routing::{GroupId, RequestBody, ResourceProfile, Route, RouteTable};
 use crate::sanitize::{self, Canonical};
 use crate::upstream::Upstream;
+use crate::vendor::hubspot::{self, BatchReadRequest, Scalar, SearchRequest, SEARCH_DEFAULT_LIMIT};
 use crate::{identity, purpose};
 
 /// One consistent revision of routes and policies: a request is decided by one revision.
@@ -43,6 +44,10 @@ pub struct Gateway {
     upstream: Upstream,
     audit: AuditLog,
     hash_keys: HashKeys,
+    /// The key of the pseudonyms that stand for looked-up values in audit paths.
+    lookup_key: PurposeKey,
+    /// What each scope may select records by, per policy revision (see [`Selectability`]).
+    selectable: Memo<SelectKey, Selectability>,
     reloads: ReloadStatus,
     health: Health,
     /// Requests that may be between forwarding and a filtered response at once: each holds an
@@ -67,6 +72,12 @@ const MAX_BUFFERED_RESPONSES: usize = 32;
 
 type Body = Full<Bytes>;
 
+/// Policy revision, scope and resource type.
+type SelectKey = (String, Arc<str>, String);
+
+/// Most selectabilities memoised (one per principal × purpose × resource type).
+const SELECTABLE_MEMO_ENTRIES: usize = 4096;
+
 impl Gateway {
     pub fn new(
         config: Config,
@@ -77,12 +88,15 @@ impl Gateway {
     ) -> Gateway {
         health.metrics.set_revision(policies.engine.revision());
         let hash_keys = HashKeys::new(config.hash_key.clone());
+        let lookup_key = hash_keys.for_purpose("crmgate/audit/lookup");
         Gateway {
             config,
             policies: RwLock::new(Arc::new(policies)),
             upstream,
             audit,
             hash_keys,
+            lookup_key,
+            selectable: Memo::new(SELECTABLE_MEMO_ENTRIES),
             reloads: ReloadStatus::default(),
             health,
             buffering: tokio::sync::Semaphore::new(MAX_BUFFERED_RESPONSES),
@@ -306,8 +320,37 @@ impl Gateway {
 
         // 7. (read routes) ask the CRM for what the client asked for plus what the policies
         // need to decide; remember what to hide again.
-        let (path_and_query, upstream_body, hidden, selection) =
-            upstream_request(route, &canonical, body)?;
+        let prepared = prepare(route, &canonical, body)?;
+        if let (Some(property), Some(value)) = (&prepared.lookup, &matched.id) {
+            // A looked-up value (an e-mail, an IBAN) is customer data: the audit path holds
+            // a keyed pseudonym of it, never the value.
+            let pseudonym = masks::mask_str(MaskKind::Hash, value, &self.lookup_key);
+            rec.path = route
+                .path
+                .replace("{id}", &format!("{{{property}={pseudonym}}}"));
+        }
+
+        // What the request selects, orders or looks up records by must be clear to the
+        // caller in every record it may see, decided from the policies — not from the records
+        // that happen to match, which would make the refusal itself an oracle.
+        let res = &route.resource;
+        let selection = prepared.selection();
+        let selectable = if selection != 0 || matches!(prepared.shape, Shape::Search(_)) {
+            let (s, evaluations) = self.selectability(&policies.engine, &scope, res);
+            rec.cedar_evaluations += evaluations;
+            Some(s)
+        } else {
+            None
+        };
+        if let Some(s) = selectable {
+            let blocked = selection & !s.clear;
+            if blocked != 0 {
+                return Err(RequestError::HiddenSelection {
+                    groups: group_names(res, blocked),
+                    purpose,
+                });
+            }
+        }
 
         // 8. forward. Only so many bodies are buffered at once (memory stays bounded).
         let _buffering = self
@@ -315,20 +358,48 @@ impl Gateway {
             .acquire()
             .await
             .map_err(|_| RequestError::Internal("the buffering limit was closed".into()))?;
+        let key = self.hash_keys.for_purpose(&purpose);
+        let step = Step {
+            permit: &permit,
+            route,
+            canonical: &canonical,
+            scope: &scope,
+            engine,
+            hidden: &prepared.hidden,
+            selection,
+            key: &key,
+            request_id,
+            peer,
+        };
+        if let Shape::Search(search) = &prepared.shape {
+            // The CRM's `total` and paging count every match, also those the caller is not
+            // shown; unless the policies show the caller every record, crmgate walks the
+            // whole result and counts and pages over what it shows.
+            if !route.shadow && !selectable.is_some_and(|s| s.every_row_visible) {
+                return self.search_walk(&step, search, &prepared, rec).await;
+            }
+        }
         let t = Instant::now();
         let upstream = self
             .upstream
             .send(
                 &permit,
                 canonical.method.clone(),
-                &path_and_query,
-                upstream_body,
+                &prepared.path_and_query,
+                prepared.body.clone(),
                 request_id,
                 peer.ip(),
             )
             .await;
         rec.latency_us.insert("upstream", micros(t));
-        let upstream = upstream?;
+        let upstream = match upstream {
+            // A record the CRM does not have answers exactly like one the policy hides.
+            Err(RequestError::UpstreamStatus(404)) if route.is_single() && !route.shadow => {
+                rec.upstream_status = Some(404);
+                return Err(RequestError::RecordNotFound);
+            }
+            other => other?,
+        };
         rec.upstream_status = Some(upstream.status.as_u16());
 
         // Benchmark reference only (never in the shipped routes): authorized and audited like
@@ -340,16 +411,7 @@ impl Gateway {
 
         // 9. filter: rows, field groups, masks; anything unfilterable is a 502.
         let t = Instant::now();
-        let key = self.hash_keys.for_purpose(&purpose);
-        let filtered = filter::filter_body(
-            engine,
-            &scope,
-            route,
-            &hidden,
-            selection,
-            &key,
-            &upstream.body,
-        );
+        let filtered = step.filter(&upstream.body);
         rec.latency_us.insert("filter", micros(t));
         let filtered = filtered?;
         record_filtering(rec, &filtered);
@@ -362,9 +424,170 @@ impl Gateway {
         if filtered.single_denied {
             return Err(RequestError::RecordNotFound);
         }
-        json_response(upstream.status, Bytes::from(filtered.body), request_id)
+        match &prepared.shape {
+            Shape::Search(search) if !filtered.dropped.is_empty() => {
+                // The policies were to show every record, yet one was hidden (a value the
+                // attribute domain did not foresee): the CRM's count is not the caller's.
+                // fail closed: count over what is shown instead.
+                rec.records.clear();
+                rec.rows_dropped.clear();
+                self.search_walk(&step, search, &prepared, rec).await
+            }
+            Shape::BatchRead(batch) => {
+                let (status, body) = batch_envelope(res, batch, &upstream.body, &filtered.body)?;
+                json_response(status, Bytes::from(body), request_id)
+            }
+            _ => json_response(upstream.status, Bytes::from(filtered.body), request_id),
+        }
+    }
+
+    /// The selectability of a resource for one scope, memoised per policy revision.
+    fn selectability(
+        &self,
+        engine: &PolicyEngine,
+        scope: &Scope,
+        res: &ResourceProfile,
+    ) -> (Selectability, usize) {
+        let key = (
+            engine.revision().to_string(),
+            scope.memo_key().clone(),
+            res.entity_type.clone(),
+        );
+        if let Some(s) = self.selectable.get(&key) {
+            return (s, 0);
+        }
+        let (s, evaluations) = filter::selectability(engine, scope, res);
+        self.selectable.insert(key, s);
+        (s, evaluations)
+    }
+
+    /// A search whose matches the caller may not all see: fetch every page of the CRM's
+    /// result (bounded), filter each, and answer the client's page out of what it is shown,
+    /// with `total` and paging counted over that alone.
+    async fn search_walk(
+        &self,
+        step: &Step<'_>,
+        search: &SearchRequest,
+        prepared: &Prepared,
+        rec: &mut AuditRecord,
+    ) -> Result<Response<Body>, RequestError> {
+        let (offset, limit) = search.page()?;
+        let mut shown: Vec<Value> = Vec::new();
+        let mut audits = Vec::new();
+        let mut cursor: Option<String> = None;
+        let (mut upstream_us, mut filter_us) = (0u64, 0u64);
+        let mut pages = 0usize;
+        loop {
+            if pages == MAX_SEARCH_PAGES {
+                // The bound is the CRM's own (HubSpot searches stop at 10,000 results).
+                return Err(RequestError::BadRequest(format!(
+                    "the search selects more than {} records; narrow it",
+                    MAX_SEARCH_PAGES * SEARCH_PAGE
+                )));
+            }
+            pages += 1;
+            let body =
+                search.upstream_body(&prepared.properties, SEARCH_PAGE as u64, cursor.take())?;
+            let t = Instant::now();
+            let upstream = self
+                .upstream
+                .send(
+                    step.permit,
+                    step.canonical.method.clone(),
+                    &prepared.path_and_query,
+                    Some(Bytes::from(body)),
+                    step.request_id,
+                    step.peer.ip(),
+                )
+                .await;
+            upstream_us += micros(t);
+            let upstream = upstream?;
+            rec.upstream_status = Some(upstream.status.as_u16());
+            let t = Instant::now();
+            let filtered = step.filter(&upstream.body)?;
+            filter_us += micros(t);
+            record_filtering(rec, &filtered);
+            let doc: Value = serde_json::from_slice(&filtered.body)
+                .map_err(|e| RequestError::Internal(format!("filtered search page: {e}")))?;
+            let results = doc
+                .get("results")
+                .and_then(Value::as_array)
+                .ok_or_else(|| {
+                    RequestError::Unfilterable("a search page without `results`".into())
+                })?;
+            if results.len() != filtered.records.len() {
+                // fail closed: the audit would not describe what is released.
+                return Err(RequestError::Internal(
+                    "search page and its audit disagree".into(),
+                ));
+            }
+            shown.extend(results.iter().cloned());
+            audits.extend(filtered.records);
+            cursor = doc.pointer("/paging/next/after").and_then(|a| match a {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            });
+            if cursor.is_none() {
+                break;
+            }
+        }
+        rec.latency_us.insert("upstream", upstream_us);
+        rec.latency_us.insert("filter", filter_us);
+        rec.detail = Some(format!(
+            "search counted over what the caller is shown ({pages} CRM pages)"
+        ));
+        let total = shown.len();
+        let end = offset.saturating_add(limit);
+        let page: Vec<Value> = shown.into_iter().skip(offset).take(limit).collect();
+        rec.records = audits.into_iter().skip(offset).take(limit).collect();
+        let mut out = serde_json::Map::new();
+        out.insert("total".into(), Value::from(total));
+        out.insert("results".into(), Value::Array(page));
+        if end < total {
+            out.insert(
+                "paging".into(),
+                serde_json::json!({"next": {"after": end.to_string()}}),
+            );
+        }
+        let body = serde_json::to_vec(&Value::Object(out))
+            .map_err(|e| RequestError::Internal(format!("serialize search: {e}")))?;
+        json_response(StatusCode::OK, Bytes::from(body), step.request_id)
     }
 }
+
+/// What the filter needs for one request, besides a body.
+struct Step<'a> {
+    permit: &'a Permit,
+    route: &'a Route,
+    canonical: &'a Canonical,
+    scope: &'a Scope,
+    engine: &'a PolicyEngine,
+    hidden: &'a HashSet<String>,
+    selection: u64,
+    key: &'a PurposeKey,
+    request_id: &'a str,
+    peer: SocketAddr,
+}
+
+impl Step<'_> {
+    fn filter(&self, body: &Bytes) -> Result<Filtered, RequestError> {
+        filter::filter_body(
+            self.engine,
+            self.scope,
+            self.route,
+            self.hidden,
+            self.selection,
+            self.key,
+            body,
+        )
+    }
+}
+
+/// Upstream search pages crmgate asks for when it counts itself (HubSpot's page cap).
+const SEARCH_PAGE: usize = 200;
+/// Most upstream pages one search may take: 10,000 results, where HubSpot stops too.
+const MAX_SEARCH_PAGES: usize = 50;
 
 /// Shadow routes hand out unfiltered data by design: say so loudly whenever a set with
 /// them becomes active.
@@ -381,15 +604,18 @@ fn micros(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
+/// Add what one filter run decided to the audit record (a search walk filters several).
 fn record_filtering(rec: &mut AuditRecord, f: &Filtered) {
     rec.cedar_evaluations += f.evaluations;
     rec.policies.extend(f.policies.iter().cloned());
     rec.policies.sort();
     rec.policies.dedup();
     rec.cedar_errors.extend(f.errors.iter().cloned());
-    rec.records.clone_from(&f.records);
-    rec.rows_dropped.clone_from(&f.dropped);
-    rec.unclassified = f.unclassified.iter().cloned().collect();
+    rec.records.extend(f.records.iter().cloned());
+    rec.rows_dropped.extend(f.dropped.iter().cloned());
+    rec.unclassified.extend(f.unclassified.iter().cloned());
+    rec.unclassified.sort();
+    rec.unclassified.dedup();
 }
 
 /// Only the route's documented query parameters pass.
@@ -450,18 +676,44 @@ where
     }
 }
 
+/// What goes upstream for a read route, and what the later stages must know about it.
+struct Prepared {
+    path_and_query: String,
+    /// The rebuilt body (never the client's bytes).
+    body: Option<Bytes>,
+    /// The properties asked of the CRM: the client's plus those the policies need.
+    properties: Vec<String>,
+    /// Properties fetched only for the policies: removed again before the client sees them.
+    hidden: HashSet<String>,
+    /// Every property the request selects, orders or looks up records by, with its group.
+    selected_by: Vec<GroupId>,
+    /// The property a single record is looked up by (`?idProperty=`), if not its id.
+    lookup: Option<String>,
+    shape: Shape,
+}
+
+enum Shape {
+    Plain,
+    Search(SearchRequest),
+    BatchRead(BatchReadRequest),
+}
+
+impl Prepared {
+    /// The field groups (bitmask) the request selects records by.
+    fn selection(&self) -> u64 {
+        self.selected_by.iter().fold(0, |m, g| m | (1u64 << g))
+    }
+}
+
 /// The upstream path, query and body for a read route: the client's property selection
-/// plus the properties the record attributes come from. Returns the properties the client
-/// did not ask for, which the filter removes again.
-fn upstream_request(
-    route: &Route,
-    c: &Canonical,
-    body: Bytes,
-) -> Result<(String, Option<Bytes>, HashSet<String>, u64), RequestError> {
+/// plus the properties the record attributes come from. Search and batch bodies are parsed
+/// into their typed form and rebuilt from it.
+fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, RequestError> {
     let res = &route.resource;
     let mut hidden = HashSet::new();
     let mut query: Vec<(String, String)> = Vec::new();
     let mut requested: Option<Vec<String>> = None;
+    let mut lookup = None;
     for (k, v) in &c.query {
         if route.properties_param.as_deref() == Some(k.as_str()) {
             let list = requested.get_or_insert_with(Vec::new);
@@ -472,11 +724,21 @@ fn upstream_request(
                     .map(String::from),
             );
         } else {
+            if k == "idProperty" && !v.is_empty() && v != "hs_object_id" {
+                lookup = Some(v.clone());
+            }
             query.push((k.clone(), v.clone()));
         }
     }
-    let mut upstream_body = None;
-    let mut selection = 0u64;
+    let mut prepared = Prepared {
+        path_and_query: String::new(),
+        body: None,
+        properties: Vec::new(),
+        hidden: HashSet::new(),
+        selected_by: Vec::new(),
+        lookup: None,
+        shape: Shape::Plain,
+    };
     match route.body {
         RequestBody::None => {
             if !body.is_empty() {
@@ -487,57 +749,59 @@ fn upstream_request(
             if let Some(param) = &route.properties_param {
                 let props = with_attribute_properties(res, requested, &mut hidden);
                 query.insert(0, (param.clone(), props.join(",")));
+                prepared.properties = props;
             }
+            if let Some(p) = &lookup {
+                prepared.selected_by.push(group_of(res, p)?);
+            }
+            prepared.lookup = lookup;
         }
-        RequestBody::JsonProperties => {
-            let mut doc: Value = serde_json::from_slice(&body).map_err(|e| {
-                RequestError::BadRequest(format!("the request body is not valid JSON: {e}"))
-            })?;
-            let Value::Object(obj) = &mut doc else {
-                return Err(RequestError::BadRequest(
-                    "the request body must be a JSON object".into(),
-                ));
-            };
-            let requested = match obj.get("properties") {
-                None | Some(Value::Null) => None,
-                Some(Value::Array(items)) => Some(
-                    items
-                        .iter()
-                        .map(|i| i.as_str().map(String::from))
-                        .collect::<Option<Vec<String>>>()
-                        .ok_or_else(|| {
-                            RequestError::BadRequest(
-                                "`properties` must be an array of strings".into(),
-                            )
-                        })?,
-                ),
-                Some(_) => {
-                    return Err(RequestError::BadRequest(
-                        "`properties` must be an array of strings".into(),
-                    ))
+        RequestBody::Search => {
+            let search = SearchRequest::parse(&body)?;
+            for p in search.selected_by(&res.query_properties) {
+                prepared.selected_by.push(group_of(res, p)?);
+            }
+            let props = with_attribute_properties(res, search.properties.clone(), &mut hidden);
+            prepared.body = Some(Bytes::from(search.upstream_body(
+                &props,
+                search.limit.unwrap_or(SEARCH_DEFAULT_LIMIT),
+                search.after.as_ref().map(Scalar::as_text),
+            )?));
+            prepared.properties = props;
+            prepared.shape = Shape::Search(search);
+        }
+        RequestBody::BatchRead => {
+            let batch = BatchReadRequest::parse(&body)?;
+            for p in batch.selected_by() {
+                prepared.selected_by.push(group_of(res, p)?);
+            }
+            let mut props = with_attribute_properties(res, batch.properties.clone(), &mut hidden);
+            // Which record answers which input is read from the lookup property: fetched
+            // for that, and hidden again unless the client asked for it.
+            if let Some(p) = batch.lookup_property() {
+                if !props.iter().any(|x| x == p) {
+                    props.push(p.to_string());
+                    hidden.insert(p.to_string());
                 }
-            };
-            selection = search_selection(route, obj)?;
-            let props = with_attribute_properties(res, requested, &mut hidden);
-            obj.insert("properties".into(), Value::from(props));
-            upstream_body =
-                Some(Bytes::from(serde_json::to_vec(&doc).map_err(|e| {
-                    RequestError::Internal(format!("serialize: {e}"))
-                })?));
+            }
+            prepared.body = Some(Bytes::from(batch.upstream_body(&props)?));
+            prepared.properties = props;
+            prepared.shape = Shape::BatchRead(batch);
         }
     }
-    let pq = if query.is_empty() {
+    prepared.path_and_query = if query.is_empty() {
         c.path.clone()
     } else {
         format!("{}?{}", c.path, sanitize::encode_query(&query))
     };
-    Ok((pq, upstream_body, hidden, selection))
+    prepared.hidden = hidden;
+    Ok(prepared)
 }
 
 /// Merge the attribute properties into the requested list; fill `hidden` with those the
 /// client will not see.
 fn with_attribute_properties(
-    res: &crate::routing::ResourceProfile,
+    res: &ResourceProfile,
     requested: Option<Vec<String>>,
     hidden: &mut HashSet<String>,
 ) -> Vec<String> {
@@ -562,50 +826,104 @@ fn with_attribute_properties(
     props
 }
 
-/// A search may filter and sort only on classified properties: filtering on a property
-/// nobody may read would turn search results into an oracle for its values.
-/// The field groups (bitmask) a search selects records by: its filters, sorts and free-text
-/// query (which the vendor runs over `query_properties`). Unclassified properties → 400.
-fn search_selection(
-    route: &Route,
-    obj: &serde_json::Map<String, Value>,
-) -> Result<u64, RequestError> {
-    let res = &route.resource;
-    let mut names: Vec<&str> = Vec::new();
-    if obj.get("query").is_some_and(|q| !q.is_null()) {
-        names.extend(res.query_properties.iter().map(String::as_str));
-    }
-    if let Some(Value::Array(groups)) = obj.get("filterGroups") {
-        for g in groups {
-            if let Some(Value::Array(filters)) = g.get("filters") {
-                names.extend(
-                    filters
-                        .iter()
-                        .filter_map(|f| f.get("propertyName").and_then(Value::as_str)),
-                );
-            }
+/// The field group of a property a request selects records by. An unclassified property
+/// belongs to no group anyone may see: selecting by it is refused.
+fn group_of(res: &ResourceProfile, property: &str) -> Result<GroupId, RequestError> {
+    res.property_groups.get(property).copied().ok_or_else(|| {
+        RequestError::BadRequest(format!(
+            "cannot filter, sort or look up by unclassified property `{}`",
+            property.chars().take(64).collect::<String>()
+        ))
+    })
+}
+
+/// The names of the groups in a bitmask, for messages.
+fn group_names(res: &ResourceProfile, mask: u64) -> String {
+    res.groups
+        .iter()
+        .enumerate()
+        .filter(|(g, _)| mask & (1u64 << g) != 0)
+        .map(|(_, name)| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The batch-read answer rebuilt over what the caller is shown: every input without a
+/// shown record — whether the CRM lacks it or the policy hides it — gets the same
+/// not-found entry, and the status is 207 exactly when there is one.
+fn batch_envelope(
+    res: &ResourceProfile,
+    batch: &BatchReadRequest,
+    upstream: &[u8],
+    filtered: &[u8],
+) -> Result<(StatusCode, Vec<u8>), RequestError> {
+    let mut doc: Value = serde_json::from_slice(filtered)
+        .map_err(|e| RequestError::Internal(format!("filtered batch: {e}")))?;
+    let shown_ids: HashSet<String> = doc
+        .get("results")
+        .and_then(Value::as_array)
+        .map(|rs| {
+            rs.iter()
+                .filter_map(|r| r.get(&res.id_field).and_then(Value::as_str))
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    // The input key each shown record answers: its id, or its lookup value (compared
+    // without case, as HubSpot compares e-mail addresses).
+    let answered: HashSet<String> = match batch.lookup_property() {
+        None => shown_ids,
+        Some(p) => {
+            let raw: Value = serde_json::from_slice(upstream)
+                .map_err(|e| RequestError::Unfilterable(format!("batch body: {e}")))?;
+            raw.get("results")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|r| {
+                    r.get(&res.id_field)
+                        .and_then(Value::as_str)
+                        .is_some_and(|id| shown_ids.contains(id))
+                })
+                .filter_map(|r| {
+                    r.get(&res.properties_field)
+                        .and_then(|props| props.get(p))
+                        .and_then(Value::as_str)
+                        .map(str::to_lowercase)
+                })
+                .collect()
         }
-    }
-    if let Some(Value::Array(sorts)) = obj.get("sorts") {
-        names.extend(
-            sorts
-                .iter()
-                .filter_map(|s| s.get("propertyName").and_then(Value::as_str)),
+    };
+    let lookup = batch.lookup_property().is_some();
+    let missing: Vec<String> = batch
+        .keys()
+        .into_iter()
+        .filter(|k| {
+            let k = if lookup { k.to_lowercase() } else { k.clone() };
+            !answered.contains(&k)
+        })
+        .collect();
+    let Value::Object(obj) = &mut doc else {
+        return Err(RequestError::Unfilterable(
+            "a batch answer that is not an object".into(),
+        ));
+    };
+    obj.remove("numErrors");
+    obj.remove("errors");
+    let status = if missing.is_empty() {
+        StatusCode::OK
+    } else {
+        let label = res.entity_type.to_uppercase();
+        obj.insert("numErrors".into(), Value::from(missing.len()));
+        obj.insert(
+            "errors".into(),
+            Value::Array(hubspot::not_found_errors(&label, &missing)),
         );
-    }
-    let mut selection = 0u64;
-    for n in names {
-        match res.property_groups.get(n) {
-            Some(&g) => selection |= 1 << g,
-            None => {
-                return Err(RequestError::BadRequest(format!(
-                    "cannot filter or sort on unclassified property `{}`",
-                    n.chars().take(64).collect::<String>()
-                )))
-            }
-        }
-    }
-    Ok(selection)
+        StatusCode::MULTI_STATUS
+    };
+    let body = serde_json::to_vec(&doc)
+        .map_err(|e| RequestError::Internal(format!("serialize batch: {e}")))?;
+    Ok((status, body))
 }
 
 fn json_response(

@@ -117,9 +117,12 @@ pub enum RecordSelector {
 pub enum RequestBody {
     /// No body is forwarded.
     None,
-    /// A JSON object whose `properties` array names the properties (HubSpot search and
-    /// batch read); crmgate adds the attribute properties to it.
-    JsonProperties,
+    /// A search body (HubSpot `PublicObjectSearchRequest`): filters, sorts, free text,
+    /// properties and a page; parsed strictly and rebuilt (see [`crate::vendor::hubspot`]).
+    Search,
+    /// A batch read body (HubSpot `BatchReadInputSimplePublicObjectId`): ids or lookup
+    /// values and properties; parsed strictly and rebuilt.
+    BatchRead,
 }
 
 #[derive(Debug)]

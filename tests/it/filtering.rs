@@ -387,11 +387,13 @@ async fn search_and_batch_read_are_filtered_like_lists() {
     let reply = proxy
         .post("/crm/v3/objects/contacts/batch/read", "penny", None, batch)
         .await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
+    // 207: the hidden input answers like a missing one (an error entry).
+    assert_eq!(reply.status, 207, "{}", reply.text());
     let body = reply.json();
     let results = body["results"].as_array().unwrap();
     // Accounting's contract purpose covers customers (1001), not prospects (1031).
     assert_eq!(ids(results), BTreeSet::from(["1001".to_string()]));
+    assert_eq!(body["errors"][0]["context"]["ids"][0], "1031");
     assert_eq!(
         prop_names(&results[0]),
         vec![
@@ -508,7 +510,8 @@ async fn a_search_cannot_select_records_by_fields_the_caller_may_not_see() {
     );
 
     // Marketing may see 1031 (a consenting prospect), but not its wish: selecting by the
-    // wish would reveal it, so the record is withheld.
+    // wish would reveal it, so the search is refused — decided from the policies, before
+    // any record is looked at (side_channels.rs shows the count oracle this closes).
     let marketing = proxy
         .post(
             "/crm/v3/objects/contacts/search",
@@ -517,23 +520,15 @@ async fn a_search_cannot_select_records_by_fields_the_caller_may_not_see() {
             by_wish,
         )
         .await;
-    assert_eq!(marketing.status, 200, "{}", marketing.text());
+    assert_eq!(marketing.status, 403, "{}", marketing.text());
     assert!(
-        marketing.json()["results"].as_array().unwrap().is_empty(),
+        marketing.text().contains("`wish_text`"),
         "{}",
         marketing.text()
     );
     let audit = proxy.audit_of(&marketing);
-    assert!(audit["rows_dropped"]
-        .as_array()
-        .unwrap()
-        .contains(&serde_json::json!("1031")));
-    assert!(
-        audit["policies"]
-            .to_string()
-            .contains("crmgate:selected-by-hidden-group:wish_text"),
-        "{audit}"
-    );
+    assert_eq!(audit["reason"], "hidden-selection", "{audit}");
+    assert!(audit["records"].as_array().unwrap().is_empty(), "{audit}");
 
     // A free-text search runs over names and e-mail: management sees names only as
     // pseudonyms, so it cannot find people by name.
@@ -546,12 +541,8 @@ async fn a_search_cannot_select_records_by_fields_the_caller_may_not_see() {
             by_name.clone(),
         )
         .await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    assert!(
-        reply.json()["results"].as_array().unwrap().is_empty(),
-        "{}",
-        reply.text()
-    );
+    assert_eq!(reply.status, 403, "{}", reply.text());
+    assert!(reply.text().contains("`identity`"), "{}", reply.text());
     let reply = proxy
         .post(
             "/crm/v3/objects/contacts/search",

@@ -1,0 +1,381 @@
+//! HubSpot CRM v3 bodies: search (`POST …/search`) and batch read (`POST …/batch/read`).
+//!
+//! Both are parsed strictly: an unknown key, a bare-string sort, a filter without an
+//! operator or a non-array where HubSpot documents an array is a 400 — a shape crmgate does
+//! not understand could select records in a way it did not check. The upstream body is
+//! rebuilt from the typed value. This module must never let a property through unnamed:
+//! [`SearchRequest::selected_by`] and [`BatchReadRequest::selected_by`] list every property
+//! the request selects or orders records by, which the pipeline checks against the policies.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::RequestError;
+
+/// HubSpot's cap on a search page (`limit`).
+pub const SEARCH_MAX_LIMIT: u64 = 200;
+/// HubSpot's default search page size.
+pub const SEARCH_DEFAULT_LIMIT: u64 = 10;
+
+/// A JSON scalar as clients send it (HubSpot documents strings; clients also send numbers).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    Str(String),
+    Num(serde_json::Number),
+    Bool(bool),
+}
+
+impl Scalar {
+    pub fn as_text(&self) -> String {
+        match self {
+            Scalar::Str(s) => s.clone(),
+            Scalar::Num(n) => n.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Operator {
+    Eq,
+    Neq,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+    Between,
+    In,
+    NotIn,
+    HasProperty,
+    NotHasProperty,
+    ContainsToken,
+    NotContainsToken,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Filter {
+    pub property_name: String,
+    pub operator: Operator,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Scalar>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub high_value: Option<Scalar>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<Scalar>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterGroup {
+    pub filters: Vec<Filter>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Direction {
+    Ascending,
+    Descending,
+}
+
+/// One sort key. Only the object form: HubSpot also takes a bare property name, whose
+/// reading (a leading `-`?) is undocumented — crmgate will not guess what it orders by.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Sort {
+    pub property_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+}
+
+/// `POST /crm/v3/objects/{type}/search`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SearchRequest {
+    #[serde(default)]
+    pub filter_groups: Option<Vec<FilterGroup>>,
+    #[serde(default)]
+    pub sorts: Option<Vec<Sort>>,
+    #[serde(default)]
+    pub query: Option<String>,
+    #[serde(default)]
+    pub properties: Option<Vec<String>>,
+    #[serde(default)]
+    pub limit: Option<u64>,
+    #[serde(default)]
+    pub after: Option<Scalar>,
+}
+
+/// The upstream search body, rebuilt from the typed request.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UpstreamSearch<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    filter_groups: Option<&'a Vec<FilterGroup>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sorts: Option<&'a Vec<Sort>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query: Option<&'a String>,
+    properties: &'a [String],
+    limit: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after: Option<String>,
+}
+
+impl SearchRequest {
+    pub fn parse(body: &[u8]) -> Result<SearchRequest, RequestError> {
+        let req: SearchRequest = parse_strict(body, "search")?;
+        if let Some(limit) = req.limit {
+            if limit == 0 || limit > SEARCH_MAX_LIMIT {
+                return Err(RequestError::BadRequest(format!(
+                    "`limit` must be between 1 and {SEARCH_MAX_LIMIT}"
+                )));
+            }
+        }
+        Ok(req)
+    }
+
+    /// Every property the search selects or orders records by. A free-text `query` selects by
+    /// the vendor's query properties, which the caller passes in.
+    pub fn selected_by<'a>(&'a self, query_properties: &'a [String]) -> BTreeSet<&'a str> {
+        let mut names: BTreeSet<&str> = BTreeSet::new();
+        if self.query.as_deref().is_some_and(|q| !q.trim().is_empty()) {
+            names.extend(query_properties.iter().map(String::as_str));
+        }
+        for g in self.filter_groups.iter().flatten() {
+            names.extend(g.filters.iter().map(|f| f.property_name.as_str()));
+        }
+        names.extend(
+            self.sorts
+                .iter()
+                .flatten()
+                .map(|s| s.property_name.as_str()),
+        );
+        names
+    }
+
+    /// The client's page: where it starts (an offset, as HubSpot's search cursor is) and
+    /// how many records it holds.
+    pub fn page(&self) -> Result<(usize, usize), RequestError> {
+        let after = match &self.after {
+            None => 0,
+            Some(a) => a.as_text().trim().parse::<usize>().map_err(|_| {
+                RequestError::BadRequest(
+                    "`after` must be a paging cursor from a previous page".into(),
+                )
+            })?,
+        };
+        let limit = self.limit.unwrap_or(SEARCH_DEFAULT_LIMIT);
+        Ok((after, usize::try_from(limit).unwrap_or(usize::MAX)))
+    }
+
+    /// The upstream body: the typed request with crmgate's property list and page.
+    pub fn upstream_body(
+        &self,
+        properties: &[String],
+        limit: u64,
+        after: Option<String>,
+    ) -> Result<Vec<u8>, RequestError> {
+        serde_json::to_vec(&UpstreamSearch {
+            filter_groups: self.filter_groups.as_ref(),
+            sorts: self.sorts.as_ref(),
+            query: self.query.as_ref(),
+            properties,
+            limit,
+            after,
+        })
+        .map_err(|e| RequestError::Internal(format!("serialize search: {e}")))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchInput {
+    pub id: Scalar,
+}
+
+/// `POST /crm/v3/objects/{type}/batch/read`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BatchReadRequest {
+    pub inputs: Vec<BatchInput>,
+    #[serde(default)]
+    pub properties: Option<Vec<String>>,
+    #[serde(default)]
+    pub properties_with_history: Option<Vec<String>>,
+    #[serde(default)]
+    pub id_property: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UpstreamBatchRead<'a> {
+    inputs: &'a [BatchInput],
+    properties: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties_with_history: Option<&'a Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_property: Option<&'a String>,
+}
+
+/// Most inputs of one batch read (HubSpot's own cap).
+pub const BATCH_MAX_INPUTS: usize = 100;
+
+impl BatchReadRequest {
+    pub fn parse(body: &[u8]) -> Result<BatchReadRequest, RequestError> {
+        let req: BatchReadRequest = parse_strict(body, "batch read")?;
+        if req.inputs.len() > BATCH_MAX_INPUTS {
+            return Err(RequestError::BadRequest(format!(
+                "a batch read takes at most {BATCH_MAX_INPUTS} inputs"
+            )));
+        }
+        Ok(req)
+    }
+
+    /// The lookup property, if the inputs are not record ids.
+    pub fn lookup_property(&self) -> Option<&str> {
+        self.id_property
+            .as_deref()
+            .filter(|p| !p.is_empty() && *p != "hs_object_id")
+    }
+
+    /// Every property the batch selects records by: its `idProperty`.
+    pub fn selected_by(&self) -> BTreeSet<&str> {
+        self.lookup_property().into_iter().collect()
+    }
+
+    /// The distinct input keys, in request order (HubSpot answers each once).
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = Vec::new();
+        for i in &self.inputs {
+            let k = i.id.as_text();
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        keys
+    }
+
+    pub fn upstream_body(&self, properties: &[String]) -> Result<Vec<u8>, RequestError> {
+        serde_json::to_vec(&UpstreamBatchRead {
+            inputs: &self.inputs,
+            properties,
+            properties_with_history: self.properties_with_history.as_ref(),
+            id_property: self.id_property.as_ref(),
+        })
+        .map_err(|e| RequestError::Internal(format!("serialize batch read: {e}")))
+    }
+}
+
+/// The batch-read error for inputs the caller gets no record for: the same entry whether
+/// the CRM has no such record or the policy hides it, so the two cannot be told apart.
+pub fn not_found_errors(object_label: &str, keys: &[String]) -> Vec<Value> {
+    keys.iter()
+        .map(|k| {
+            let mut e = Map::new();
+            e.insert("status".into(), Value::from("error"));
+            e.insert("category".into(), Value::from("OBJECT_NOT_FOUND"));
+            e.insert(
+                "message".into(),
+                Value::from(format!(
+                    "Could not get some {object_label} objects, they may be deleted or not exist. Check that ids are valid."
+                )),
+            );
+            let mut ctx = Map::new();
+            ctx.insert("ids".into(), Value::Array(vec![Value::from(k.as_str())]));
+            e.insert("context".into(), Value::Object(ctx));
+            e.insert("errors".into(), Value::Array(Vec::new()));
+            e.insert("links".into(), Value::Object(Map::new()));
+            Value::Object(e)
+        })
+        .collect()
+}
+
+fn parse_strict<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    what: &str,
+) -> Result<T, RequestError> {
+    // Duplicate keys would let the client and crmgate read different bodies: refused.
+    super::reject_duplicate_keys(body)
+        .map_err(|e| RequestError::BadRequest(format!("the {what} body is not valid: {e}")))?;
+    let bad = |e: String| RequestError::BadRequest(format!("the {what} body is not valid: {e}"));
+    let value: Value = serde_json::from_slice(body).map_err(|e| bad(e.to_string()))?;
+    // serde would also read a struct from an array of its fields: only an object is a body.
+    if !value.is_object() {
+        return Err(bad("it must be a JSON object".into()));
+    }
+    serde_json::from_value(value).map_err(|e| bad(e.to_string()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_bodies_are_parsed_strictly() {
+        let ok = br#"{"filterGroups":[{"filters":[{"propertyName":"email","operator":"EQ","value":"a@b"}]}],"sorts":[{"propertyName":"lastname","direction":"DESCENDING"}],"query":"x","properties":["email"],"limit":5,"after":"10"}"#;
+        let s = SearchRequest::parse(ok).unwrap();
+        assert_eq!(
+            s.selected_by(&["firstname".into()]),
+            BTreeSet::from(["email", "lastname", "firstname"])
+        );
+        assert_eq!(s.page().unwrap(), (10, 5));
+        for bad in [
+            &br#"{"sorts":["billing_iban"]}"#[..],
+            br#"{"sorts":"billing_iban"}"#,
+            br#"{"filterGroups":{"filters":[]}}"#,
+            br#"{"filterGroups":[{"filters":[{"propertyName":"x","operator":"LIKE"}]}]}"#,
+            br#"{"filterGroups":[{"filters":[{"propertyName":"x"}]}]}"#,
+            br#"{"filterGroups":[{"filters":[{"propertyName":"x","operator":"EQ","extra":1}]}]}"#,
+            br#"{"unknown":1}"#,
+            br#"{"limit":0}"#,
+            br#"{"limit":201}"#,
+            br#"{"query":"a","query":"b"}"#,
+            br#"[]"#,
+        ] {
+            assert!(
+                SearchRequest::parse(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn the_upstream_search_body_is_rebuilt_from_the_typed_value() {
+        let s = SearchRequest::parse(br#"{"filterGroups":[{"filters":[{"propertyName":"email","operator":"HAS_PROPERTY"}]}],"properties":["email"],"after":3}"#).unwrap();
+        let body: Value = serde_json::from_slice(
+            &s.upstream_body(
+                &["email".into(), "lifecyclestage".into()],
+                200,
+                Some("0".into()),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "filterGroups":[{"filters":[{"propertyName":"email","operator":"HAS_PROPERTY"}]}],
+                "properties":["email","lifecyclestage"],"limit":200,"after":"0"
+            })
+        );
+    }
+
+    #[test]
+    fn batch_reads_name_their_lookup_property() {
+        let b = BatchReadRequest::parse(
+            br#"{"inputs":[{"id":"a@b"},{"id":"a@b"},{"id":7}],"properties":["email"],"idProperty":"email"}"#,
+        )
+        .unwrap();
+        assert_eq!(b.keys(), vec!["a@b".to_string(), "7".to_string()]);
+        assert_eq!(b.selected_by(), BTreeSet::from(["email"]));
+        assert!(BatchReadRequest::parse(br#"{"inputs":[{"id":"1","x":1}]}"#).is_err());
+        assert!(BatchReadRequest::parse(br#"{"properties":[]}"#).is_err());
+    }
+}

@@ -1,0 +1,353 @@
+//! No side channels: what a caller may not see must not shape what it gets back — search
+//! counts, paging, lookups and sorts by hidden fields, and the answer for a hidden record.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use crate::support::{Proxy, Reply};
+
+const SEARCH: &str = "/crm/v3/objects/contacts/search";
+const BATCH: &str = "/crm/v3/objects/contacts/batch/read";
+
+/// The upstream's own view of a contact.
+fn stored(proxy: &Proxy, id: &str) -> Value {
+    proxy.crm().record_json("contacts", id).unwrap()
+}
+
+fn prop(record: &Value, name: &str) -> String {
+    record["properties"][name]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// All non-archived contacts as the CRM stores them.
+fn contacts(proxy: &Proxy) -> Vec<Value> {
+    (1001..=1070)
+        .filter_map(|id| proxy.crm().record_json("contacts", &id.to_string()))
+        .filter(|r| r["archived"] != Value::Bool(true))
+        .collect()
+}
+
+/// The problem body without the parts that differ per request (the request id).
+fn problem_without_request_id(reply: &Reply) -> Value {
+    let id = reply.headers["x-request-id"].to_str().unwrap().to_string();
+    let mut body = reply.json();
+    body.as_object_mut()
+        .unwrap()
+        .retain(|_, v| v.as_str() != Some(id.as_str()));
+    body
+}
+
+fn result_ids(body: &Value) -> Vec<String> {
+    body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_count_never_counts_hidden_records() {
+    let proxy = Proxy::start().await;
+    // Marketing may never read wish texts (health data): a search by one is refused whether
+    // or not any wish holds the word, so the answer says nothing about the wishes.
+    let by_wish = |word: &str| {
+        json!({
+            "filterGroups": [{"filters": [{"propertyName": "wish_text", "operator": "CONTAINS_TOKEN", "value": word}]}],
+            "limit": 1
+        })
+    };
+    let written = proxy
+        .post(
+            SEARCH,
+            "tinsel",
+            Some("product_marketing"),
+            by_wish("Diabetes*"),
+        )
+        .await;
+    let unwritten = proxy
+        .post(
+            SEARCH,
+            "tinsel",
+            Some("product_marketing"),
+            by_wish("Xylophonitis*"),
+        )
+        .await;
+    assert_eq!(written.status, 403, "{}", written.text());
+    assert_eq!(
+        written.json()["type"],
+        "urn:crmgate:problem:hidden-selection"
+    );
+    assert!(written.text().contains("`wish_text`"), "{}", written.text());
+    assert_eq!(unwritten.status, written.status);
+    assert_eq!(
+        problem_without_request_id(&written),
+        problem_without_request_id(&unwritten)
+    );
+    assert!(
+        !proxy
+            .crm()
+            .received()
+            .iter()
+            .any(|r| String::from_utf8_lossy(&r.body).contains("wish_text")),
+        "a refused search never reaches the CRM"
+    );
+
+    // A search by a field marketing sees in clear matches every contact in the CRM; `total`
+    // and the pages count only the consenting prospects marketing is shown.
+    let expected: BTreeSet<String> = contacts(&proxy)
+        .iter()
+        .filter(|r| {
+            ["lead", "subscriber"].contains(&prop(r, "lifecyclestage").as_str())
+                && prop(r, "consent_marketing") == "true"
+        })
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(expected.len() > 5 && expected.len() < contacts(&proxy).len());
+    let mut seen: Vec<String> = Vec::new();
+    let mut after: Option<String> = None;
+    for page in 0..50 {
+        let mut body = json!({
+            "filterGroups": [{"filters": [{"propertyName": "lastname", "operator": "HAS_PROPERTY"}]}],
+            "properties": ["firstname", "lastname"],
+            "limit": 5
+        });
+        if let Some(a) = &after {
+            body["after"] = json!(a);
+        }
+        let reply = proxy
+            .post(SEARCH, "tinsel", Some("product_marketing"), body)
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let body = reply.json();
+        assert_eq!(
+            body["total"],
+            json!(expected.len()),
+            "page {page}: the count is of what marketing is shown"
+        );
+        let ids = result_ids(&body);
+        after = body["paging"]["next"]["after"].as_str().map(String::from);
+        if after.is_some() {
+            assert_eq!(ids.len(), 5, "every page but the last is full");
+        }
+        seen.extend(ids);
+        if after.is_none() {
+            break;
+        }
+    }
+    assert!(after.is_none(), "paging ends");
+    let unique: BTreeSet<String> = seen.iter().cloned().collect();
+    assert_eq!(
+        unique.len(),
+        seen.len(),
+        "no record is repeated across pages"
+    );
+    assert_eq!(
+        unique, expected,
+        "paging yields exactly what marketing may see"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lookup_by_a_hidden_field_is_refused_and_never_reaches_the_crm() {
+    let proxy = Proxy::start().await;
+    let scrooge = stored(&proxy, "1001");
+    let iban = prop(&scrooge, "billing_iban");
+    let email = prop(&scrooge, "email");
+    assert!(!iban.is_empty() && !email.is_empty());
+    let before = proxy.crm().received().len();
+
+    // Sales does not see billing data: who owns this IBAN is not theirs to learn.
+    let path = format!(
+        "/crm/v3/objects/contacts/{}?idProperty=billing_iban",
+        iban.replace(' ', "%20")
+    );
+    let reply = proxy.get(&path, "noelle", None).await;
+    assert_eq!(reply.status, 403, "{}", reply.text());
+    assert!(reply.text().contains("`billing`"), "{}", reply.text());
+    let audit = proxy.audit_of(&reply);
+    assert_eq!(audit["reason"], "hidden-selection");
+    let compact = iban.replace(' ', "");
+    let logged = audit.to_string();
+    assert!(
+        !logged.contains(&compact) && !logged.contains("NPOL"),
+        "the looked-up value never enters the audit record: {logged}"
+    );
+
+    // The same lookup in a batch.
+    let reply = proxy
+        .post(
+            BATCH,
+            "noelle",
+            None,
+            json!({"idProperty": "billing_iban", "inputs": [{"id": iban}], "properties": ["firstname"]}),
+        )
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.text());
+
+    // Management sees names only as pseudonyms and no e-mail: a lookup by e-mail would tell
+    // whose pseudonym is whose.
+    let reply = proxy
+        .get(
+            &format!("/crm/v3/objects/contacts/{email}?idProperty=email"),
+            "santa",
+            Some("contract_fulfilment"),
+        )
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.text());
+    assert!(reply.text().contains("`email`"), "{}", reply.text());
+    assert_eq!(
+        proxy.crm().received().len(),
+        before,
+        "no refused lookup reached the CRM"
+    );
+
+    // Sales sees e-mail addresses in clear: its lookup works, and the audit path holds a
+    // pseudonym of the address, not the address.
+    let reply = proxy
+        .get(
+            &format!("/crm/v3/objects/contacts/{email}?idProperty=email"),
+            "noelle",
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["id"], "1001");
+    let audit = proxy.audit_of(&reply);
+    let path = audit["path"].as_str().unwrap();
+    assert!(!audit.to_string().contains(&email), "{audit}");
+    assert!(
+        path.starts_with("/crm/v3/objects/contacts/{email=h_"),
+        "{path}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sort_by_a_hidden_field_is_refused() {
+    let proxy = Proxy::start().await;
+    // HubSpot also takes a bare property name as a sort; crmgate does not guess what it
+    // orders by.
+    let bare = proxy
+        .post(
+            SEARCH,
+            "noelle",
+            None,
+            json!({"sorts": ["billing_iban"], "limit": 100}),
+        )
+        .await;
+    assert_eq!(bare.status, 400, "{}", bare.text());
+    let object = proxy
+        .post(
+            SEARCH,
+            "noelle",
+            None,
+            json!({"sorts": [{"propertyName": "billing_iban", "direction": "ASCENDING"}], "limit": 100}),
+        )
+        .await;
+    assert_eq!(object.status, 403, "{}", object.text());
+    assert!(object.text().contains("`billing`"), "{}", object.text());
+    for malformed in [
+        json!({"filterGroups": {"filters": []}}),
+        json!({"sorts": "lastname"}),
+        json!({"filterGroups": [{"filters": [{"propertyName": "lastname", "operator": "SOUNDS_LIKE", "value": "x"}]}]}),
+        json!({"limit": 10, "offset": 3}),
+        json!({"properties": "firstname"}),
+    ] {
+        let reply = proxy.post(SEARCH, "noelle", None, malformed.clone()).await;
+        assert_eq!(reply.status, 400, "{malformed}: {}", reply.text());
+    }
+    // A sort by a field sales sees in clear works, in the CRM's order.
+    let ok = proxy
+        .post(
+            SEARCH,
+            "noelle",
+            None,
+            json!({"sorts": [{"propertyName": "lastname", "direction": "DESCENDING"}], "properties": ["lastname"], "limit": 100}),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    let names: Vec<String> = ok.json()["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| prop(r, "lastname"))
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort_by_key(|n| std::cmp::Reverse(n.to_lowercase()));
+    assert!(!names.is_empty());
+    assert_eq!(names, sorted);
+    assert_eq!(ok.json()["total"], json!(names.len()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hidden_record_answers_exactly_like_a_missing_one() {
+    let proxy = Proxy::start().await;
+    // 1001 is a customer: product marketing is shown only consenting prospects.
+    let hidden = proxy
+        .get(
+            "/crm/v3/objects/contacts/1001",
+            "tinsel",
+            Some("product_marketing"),
+        )
+        .await;
+    let missing = proxy
+        .get(
+            "/crm/v3/objects/contacts/999999",
+            "tinsel",
+            Some("product_marketing"),
+        )
+        .await;
+    assert_eq!(hidden.status, 404);
+    assert_eq!(missing.status, hidden.status);
+    assert_eq!(
+        problem_without_request_id(&hidden),
+        problem_without_request_id(&missing)
+    );
+    let names = |r: &Reply| -> BTreeSet<String> {
+        r.headers.keys().map(|k| k.as_str().to_string()).collect()
+    };
+    assert_eq!(names(&hidden), names(&missing));
+    for h in [
+        "content-type",
+        "cache-control",
+        "www-authenticate",
+        "connection",
+    ] {
+        assert_eq!(hidden.headers.get(h), missing.headers.get(h), "{h}");
+    }
+
+    // In a batch read a hidden and a missing input get the same error entry.
+    let visible = contacts(&proxy)
+        .into_iter()
+        .find(|r| prop(r, "lifecyclestage") == "lead" && prop(r, "consent_marketing") == "true")
+        .unwrap();
+    let visible_id = visible["id"].as_str().unwrap().to_string();
+    let reply = proxy
+        .post(
+            BATCH,
+            "tinsel",
+            Some("product_marketing"),
+            json!({"inputs": [{"id": "1001"}, {"id": "999999"}, {"id": visible_id}], "properties": ["firstname"]}),
+        )
+        .await;
+    assert_eq!(reply.status, 207, "{}", reply.text());
+    let body = reply.json();
+    assert_eq!(result_ids(&body), vec![visible_id]);
+    assert_eq!(body["numErrors"], 2);
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2);
+    let mut shapes: Vec<Value> = errors.to_vec();
+    let ids: Vec<Value> = shapes
+        .iter_mut()
+        .map(|e| e["context"].as_object_mut().unwrap().remove("ids").unwrap())
+        .collect();
+    assert_eq!(ids, vec![json!(["1001"]), json!(["999999"])]);
+    assert_eq!(
+        shapes[0], shapes[1],
+        "the two entries differ only in the id"
+    );
+    assert!(!reply.text().contains("Scrooge"));
+}

@@ -191,13 +191,22 @@ impl RequestError {
         }
     }
 
-    /// The RFC 9457 problem document for this error.
+    /// The problem document for this error: RFC 9457 and, in the same object, the fields of
+    /// HubSpot's published `Error` schema (`message`, `correlationId`, `category`), so that
+    /// a CRM client shows crmgate's message as it would the vendor's.
     pub fn problem(&self, request_id: &str) -> Problem {
+        let status = self.status();
+        let detail = self.detail();
         Problem {
             kind: format!("urn:crmgate:problem:{}", self.kind()),
             title: self.title(),
-            status: self.status().as_u16(),
-            detail: self.detail(),
+            status: status.as_u16(),
+            message: detail.clone(),
+            detail,
+            // HubSpot's correlation ids are UUIDs in hyphenated form.
+            correlation_id: uuid::Uuid::try_parse(request_id)
+                .map_or_else(|_| request_id.to_string(), |u| u.hyphenated().to_string()),
+            category: vendor_category(status),
             request_id: request_id.to_string(),
         }
     }
@@ -289,7 +298,20 @@ fn upstream_status(code: u16) -> StatusCode {
     }
 }
 
-/// An `application/problem+json` body (RFC 9457).
+/// HubSpot's error category for a status, as its own API answers it.
+fn vendor_category(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "INVALID_AUTHENTICATION",
+        403 => "MISSING_SCOPES",
+        404 => "OBJECT_NOT_FOUND",
+        409 => "CONFLICT",
+        429 => "RATE_LIMITS",
+        400..=499 => "VALIDATION_ERROR",
+        _ => "INTERNAL_ERROR",
+    }
+}
+
+/// An `application/problem+json` body (RFC 9457) that is also a HubSpot `Error`.
 #[derive(Debug, Serialize)]
 pub struct Problem {
     #[serde(rename = "type")]
@@ -298,6 +320,13 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     pub request_id: String,
+    /// HubSpot `Error.message`: the same text as `detail`.
+    pub message: String,
+    /// HubSpot `Error.correlationId`: the request id, as a hyphenated UUID.
+    #[serde(rename = "correlationId")]
+    pub correlation_id: String,
+    /// HubSpot `Error.category`.
+    pub category: &'static str,
 }
 
 #[cfg(test)]

@@ -30,13 +30,14 @@ fn contacts(proxy: &Proxy) -> Vec<Value> {
         .collect()
 }
 
-/// The problem body without the parts that differ per request (the request id).
+/// The problem body without the parts that differ per request (the request id, also as
+/// HubSpot's `correlationId`).
 fn problem_without_request_id(reply: &Reply) -> Value {
     let id = reply.headers["x-request-id"].to_str().unwrap().to_string();
     let mut body = reply.json();
-    body.as_object_mut()
-        .unwrap()
-        .retain(|_, v| v.as_str() != Some(id.as_str()));
+    let obj = body.as_object_mut().unwrap();
+    assert_eq!(obj.remove("request_id").unwrap(), id.as_str());
+    assert!(obj.remove("correlationId").is_some());
     body
 }
 

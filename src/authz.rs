@@ -4,8 +4,8 @@
 //! entities and the mask annotations, validates everything strictly at start-up, and answers
 //! decisions. Two rules hold everywhere: any Cedar evaluation error is a denial (Cedar skips
 //! a policy that errors, so a failing `forbid` would otherwise let a `permit` win), and only
-//! this module can mint a [`Permit`], the proof that a request was authorized which the
-//! upstream call demands.
+//! this module can mint a [`Permit`] (in [`permit`]), the proof that one exact upstream
+//! request was authorized, which the upstream call consumes.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -26,7 +26,7 @@ use crate::config::{line_col, PolicyFiles};
 use crate::error::RequestError;
 use crate::filter::PlanMemo;
 use crate::masks::MaskKind;
-use crate::routing::{AttrType, AttrValue, RouteTable};
+use crate::routing::{AttrType, AttrValue, Route, RouteTable};
 
 /// One start-up problem with a policy-folder file.
 #[derive(Debug, Clone)]
@@ -139,18 +139,8 @@ impl Decision {
     }
 }
 
-/// Private to this module: nothing outside it can construct a [`Permit`].
-#[derive(Debug)]
-struct Minted;
-
-/// Proof that the request-level decision allowed the request. The upstream call takes a
-/// `&Permit`, so nothing reaches the CRM without a decision.
-#[derive(Debug)]
-pub struct Permit {
-    pub route: String,
-    pub policies: Vec<String>,
-    _minted: Minted,
-}
+mod permit;
+pub use permit::{Allowed, Permit};
 
 /// What every decision of one request shares: who, for which purpose.
 #[derive(Debug)]
@@ -558,15 +548,9 @@ impl PolicyEngine {
         })
     }
 
-    /// The request-level decision: may this principal perform the route's action on the
-    /// collection, for this purpose? Only an allow mints a [`Permit`].
-    pub fn authorize_request(
-        &self,
-        scope: &Scope,
-        route: &str,
-        action: &str,
-        collection: &str,
-    ) -> (Decision, Option<Permit>) {
+    /// The request-level decision: may this principal perform the action on the collection,
+    /// for this purpose? Memoised per revision.
+    pub fn decide_request(&self, scope: &Scope, action: &str, collection: &str) -> Decision {
         // Cedar sees principal, context, action and the collection entity (no attributes):
         // exactly the memo key.
         let key: RequestKey = (
@@ -574,28 +558,36 @@ impl PolicyEngine {
             action.to_string(),
             collection.to_string(),
         );
-        let decision = match self.requests.get(&key) {
-            Some(d) => d,
-            None => {
-                let d = match uid("Collection", collection) {
-                    Ok(resource) => self.decide(
-                        scope,
-                        action,
-                        Entity::new_no_attrs(resource, HashSet::new()),
-                    ),
-                    // fail closed
-                    Err(e) => Decision::deny_with_error(e),
-                };
-                self.requests.insert(key, d.clone());
-                d
-            }
+        if let Some(d) = self.requests.get(&key) {
+            return d;
+        }
+        let d = match uid("Collection", collection) {
+            Ok(resource) => self.decide(
+                scope,
+                action,
+                Entity::new_no_attrs(resource, HashSet::new()),
+            ),
+            // fail closed
+            Err(e) => Decision::deny_with_error(e),
         };
-        let permit = decision.allow.then(|| Permit {
-            route: route.to_string(),
-            policies: decision.policies.clone(),
-            _minted: Minted,
-        });
-        (decision, permit)
+        self.requests.insert(key, d.clone());
+        d
+    }
+
+    /// The request-level decision on a route for one method and canonical path. Only an
+    /// allow mints the [`Allowed`] from which the upstream call's [`Permit`] is made.
+    pub fn authorize_request(
+        &self,
+        scope: &Scope,
+        route: &Route,
+        method: &http::Method,
+        path: &str,
+    ) -> (Decision, Option<Allowed>) {
+        let decision = self.decide_request(scope, &route.action, &route.resource.collection);
+        let allowed = decision
+            .allow
+            .then(|| Allowed::new(&route.name, method, path));
+        (decision, allowed)
     }
 
     /// One decision on a record entity built from extracted attributes.

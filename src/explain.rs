@@ -144,12 +144,7 @@ pub fn explain(config: &Config, policies: &Policies, q: &Question) -> Result<Exp
     let scope = engine
         .scope(principal.clone(), &purpose)
         .map_err(|e| e.to_string())?;
-    let (request_decision, _) = engine.authorize_request(
-        &scope,
-        &route.name,
-        &route.action,
-        &route.resource.collection,
-    );
+    let request_decision = engine.decide_request(&scope, &route.action, &route.resource.collection);
 
     let mut records_out = Vec::new();
     if let (Some(sample), true) = (&q.sample, request_decision.allow) {

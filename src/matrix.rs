@@ -180,8 +180,7 @@ pub fn compute(config: &Config, policies: &Policies) -> Matrix {
                 let reachable = policies.routes.routes().iter().any(|r| {
                     r.resource.entity_type == res.entity_type
                         && engine
-                            .authorize_request(&scope, &r.name, &r.action, &r.resource.collection)
-                            .0
+                            .decide_request(&scope, &r.action, &r.resource.collection)
                             .allow
                 });
                 if !reachable {

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::admin::Health;
 use crate::audit::{AuditLog, AuditRecord};
-use crate::authz::{Memo, Permit, PolicyEngine, Scope};
+use crate::authz::{Allowed, Memo, PolicyEngine, Scope};
 use crate::config::Config;
 use crate::error::RequestError;
 use crate::filter::{self, Filtered, Selectability};
@@ -288,20 +288,17 @@ impl Gateway {
         rec.resource = Some(route.resource.entity_type.clone());
         check_query(route, &canonical)?;
 
-        // 6. authorize the request itself; only an allow yields a Permit.
+        // 6. authorize the request itself; only an allow yields the `Allowed` from which the
+        // upstream request's Permit is made.
         let scope = engine.scope(principal, &purpose)?;
-        let (decision, permit) = engine.authorize_request(
-            &scope,
-            &route.name,
-            &route.action,
-            &route.resource.collection,
-        );
+        let (decision, allowed) =
+            engine.authorize_request(&scope, route, &canonical.method, &canonical.path);
         // 0 when the decision came from the revision's memo.
         rec.cedar_evaluations += scope.evaluations();
         rec.policies.extend(decision.policies.iter().cloned());
         rec.cedar_errors.extend(decision.errors.iter().cloned());
         rec.decision = if decision.allow { "allow" } else { "deny" };
-        let Some(permit) = permit else {
+        let Some(allowed) = allowed else {
             return Err(RequestError::Forbidden {
                 action: route.action.clone(),
                 resource: route.resource.collection.clone(),
@@ -360,9 +357,8 @@ impl Gateway {
             .map_err(|_| RequestError::Internal("the buffering limit was closed".into()))?;
         let key = self.hash_keys.for_purpose(&purpose);
         let step = Step {
-            permit: &permit,
+            allowed: &allowed,
             route,
-            canonical: &canonical,
             scope: &scope,
             engine,
             hidden: &prepared.hidden,
@@ -379,18 +375,9 @@ impl Gateway {
                 return self.search_walk(&step, search, &prepared, rec).await;
             }
         }
+        let permit = allowed.permit(prepared.path_and_query.clone(), prepared.body.clone())?;
         let t = Instant::now();
-        let upstream = self
-            .upstream
-            .send(
-                &permit,
-                canonical.method.clone(),
-                &prepared.path_and_query,
-                prepared.body.clone(),
-                request_id,
-                peer.ip(),
-            )
-            .await;
+        let upstream = self.upstream.send(permit, request_id, peer.ip()).await;
         rec.latency_us.insert("upstream", micros(t));
         let upstream = match upstream {
             // A record the CRM does not have answers exactly like one the policy hides.
@@ -488,17 +475,13 @@ impl Gateway {
             pages += 1;
             let body =
                 search.upstream_body(&prepared.properties, SEARCH_PAGE as u64, cursor.take())?;
+            let permit = step
+                .allowed
+                .permit(prepared.path_and_query.clone(), Some(Bytes::from(body)))?;
             let t = Instant::now();
             let upstream = self
                 .upstream
-                .send(
-                    step.permit,
-                    step.canonical.method.clone(),
-                    &prepared.path_and_query,
-                    Some(Bytes::from(body)),
-                    step.request_id,
-                    step.peer.ip(),
-                )
+                .send(permit, step.request_id, step.peer.ip())
                 .await;
             upstream_us += micros(t);
             let upstream = upstream?;
@@ -558,9 +541,8 @@ impl Gateway {
 
 /// What the filter needs for one request, besides a body.
 struct Step<'a> {
-    permit: &'a Permit,
+    allowed: &'a Allowed,
     route: &'a Route,
-    canonical: &'a Canonical,
     scope: &'a Scope,
     engine: &'a PolicyEngine,
     hidden: &'a HashSet<String>,

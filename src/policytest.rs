@@ -213,7 +213,7 @@ fn run_case_into(policies: &Policies, case: &Case, touched: &mut Vec<String>) ->
         }
         (None, Some(action)) => {
             let collection = case.request.collection.as_deref().unwrap_or("contacts");
-            let (d, _) = engine.authorize_request(&scope, "test", action, collection);
+            let d = engine.decide_request(&scope, action, collection);
             touched.extend(d.policies.iter().cloned());
             (d.allow, d.policies, d.errors, None)
         }

@@ -3,7 +3,8 @@
 //! Requests are built from scratch, never copied from the client: crmgate's own headers
 //! only (the vendor credential it injects, `Accept-Encoding: identity`, its request id, the
 //! socket peer), no Range, nothing the client sent about identity or hops. Forwarding needs
-//! a [`Permit`], which only the authorization stage can mint. The response is buffered with
+//! a [`Permit`], which only the authorization stage can mint, and sends the request it
+//! carries. The response is buffered with
 //! a size cap and checked so that only a complete, uncompressed JSON body goes on to the
 //! filter; anything else is a 502, never the raw body.
 
@@ -14,7 +15,7 @@ use bytes::Bytes;
 use http::header::{
     HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE,
 };
-use http::{Method, Request, StatusCode};
+use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -89,15 +90,16 @@ impl Upstream {
     }
 
     /// Send one authorized request and buffer its response.
+    ///
+    /// It takes the [`Permit`], which carries the exact request the decision allowed, and
+    /// sends that request and nothing else: there is no other way to name what is sent.
     pub async fn send(
         &self,
-        _permit: &Permit,
-        method: Method,
-        path_and_query: &str,
-        body: Option<Bytes>,
+        permit: Permit,
         request_id: &str,
         peer: IpAddr,
     ) -> Result<UpstreamResponse, RequestError> {
+        let (method, path_and_query, body) = permit.into_request();
         let uri = format!("{}://{}{}", self.scheme, self.authority, path_and_query);
         let mut builder = Request::builder()
             .method(method)

@@ -12,6 +12,7 @@ mod fail_closed;
 mod filtering;
 mod front_door;
 mod identity;
+mod proofs;
 mod side_channels;
 mod startup;
 mod support;

@@ -1,0 +1,118 @@
+//! The proofs of stage 6, authorize: [`Allowed`] says the request-level decision allowed one
+//! method on one canonical path; a [`Permit`] is that decision bound to the exact upstream
+//! request (method, path, query, body) the upstream call then sends, and consumes.
+//!
+//! Only [`super::PolicyEngine::authorize_request`] mints an `Allowed`, and only an
+//! `Allowed` mints a `Permit`: nothing outside `authz` can construct either. This module
+//! must never let a decision travel to another method or path.
+
+use bytes::Bytes;
+use http::Method;
+
+use crate::error::RequestError;
+
+/// The request-level decision allowed `method` on `path` (a canonical path, no query).
+#[derive(Debug)]
+pub struct Allowed {
+    route: String,
+    method: Method,
+    path: String,
+}
+
+impl Allowed {
+    pub(super) fn new(route: &str, method: &Method, path: &str) -> Allowed {
+        Allowed {
+            route: route.to_string(),
+            method: method.clone(),
+            path: path.to_string(),
+        }
+    }
+
+    /// The route the decision was made for.
+    pub fn route(&self) -> &str {
+        &self.route
+    }
+
+    /// Bind the decision to the exact upstream request crmgate built for it: the same method
+    /// and path, with crmgate's query and body. A request for another method or path is
+    /// refused: a decision on one route never sends another.
+    pub fn permit(
+        &self,
+        path_and_query: String,
+        body: Option<Bytes>,
+    ) -> Result<Permit, RequestError> {
+        let path = path_and_query
+            .split_once('?')
+            .map_or(path_and_query.as_str(), |(p, _)| p);
+        if path != self.path {
+            // fail closed: a permit is for the request that was decided, and no other.
+            return Err(RequestError::Internal(format!(
+                "a decision on `{} {}` (route `{}`) cannot permit a request to `{}`",
+                self.method, self.path, self.route, path
+            )));
+        }
+        Ok(Permit {
+            route: self.route.clone(),
+            method: self.method.clone(),
+            path_and_query,
+            body,
+        })
+    }
+}
+
+/// One authorized upstream request, exactly as it will be sent.
+#[derive(Debug)]
+pub struct Permit {
+    route: String,
+    method: Method,
+    path_and_query: String,
+    body: Option<Bytes>,
+}
+
+impl Permit {
+    pub fn route(&self) -> &str {
+        &self.route
+    }
+
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    pub fn path_and_query(&self) -> &str {
+        &self.path_and_query
+    }
+
+    pub fn body(&self) -> Option<&Bytes> {
+        self.body.as_ref()
+    }
+
+    /// The request to send: taking it spends the permit.
+    pub fn into_request(self) -> (Method, String, Option<Bytes>) {
+        (self.method, self.path_and_query, self.body)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_permit_for_one_route_cannot_send_another_request() {
+        let allowed = Allowed::new("contacts.list", &Method::GET, "/crm/v3/objects/contacts");
+        let p = allowed
+            .permit("/crm/v3/objects/contacts?limit=5".into(), None)
+            .unwrap();
+        assert_eq!(p.method(), Method::GET);
+        assert_eq!(p.path_and_query(), "/crm/v3/objects/contacts?limit=5");
+        for other in [
+            "/crm/v3/objects/contacts/1",
+            "/crm/v3/objects/contacts/1?limit=5",
+            "/crm/v3/objects/companies",
+            "/crm/v3/objects/contacts/",
+            "/crm/v3/objects/contact",
+        ] {
+            assert!(allowed.permit(other.into(), None).is_err(), "{other}");
+        }
+    }
+}

@@ -21,6 +21,9 @@
 //!     a directory of hash-chained segments with signed checkpoints, `audit verify` and
 //!     `audit query`.
 //!
+//! [`body`] is the response body: it holds the response's memory budget until the client
+//! has taken it.
+//!
 //! [`pipeline`] ties the stages together: `handle` always writes one response and one audit
 //! record around `handle_inner`, which has one `?` per stage. [`error`] is the one error enum
 //! of the request path with its status table. [`config`] parses the TOML configuration into
@@ -32,6 +35,7 @@ pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod authz;
+pub mod body;
 pub mod certs;
 pub mod cli;
 pub mod config;

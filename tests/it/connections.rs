@@ -288,6 +288,78 @@ async fn idle_connections_cannot_starve_a_valid_client() {
     );
 }
 
+/// Finding 6: a keep-alive connection with nothing in flight is closed after
+/// `idle_timeout` (HTTP/1 and HTTP/2, which has no idle timeout of its own), and a busy
+/// connection is closed gracefully at `max_connection_age`, its requests answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_and_old_connections_are_closed() {
+    let proxy = Proxy::start_with(Options {
+        extra_config: "[limits]\nidle_timeout_ms = 500\nmax_connection_age_ms = 1500\n".into(),
+        ..Default::default()
+    })
+    .await;
+    // HTTP/1.1 keep-alive: answered, then closed by the server once idle.
+    let mut tls = tls_connect(&proxy, None).await;
+    tls.write_all(format!("GET {CONTACT} HTTP/1.1\r\nHost: localhost\r\n{AUTH}\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut out))
+        .await
+        .expect("an idle HTTP/1.1 keep-alive connection was left open")
+        .ok();
+    assert!(
+        out.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+
+    // HTTP/2: answered, then closed (GOAWAY) once idle.
+    let mut h2 = h2_connect(&proxy).await;
+    h2.ready().await.unwrap();
+    let resp = h2.send_request(h2_get(&proxy, CONTACT)).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.into_body().collect().await.unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || h2.is_closed()).await,
+        "an idle HTTP/2 connection was left open"
+    );
+
+    // A busy HTTP/2 connection (never idle) is still closed once old; what it asked is answered.
+    let mut h2 = h2_connect(&proxy).await;
+    let start = Instant::now();
+    let mut answered = 0;
+    while start.elapsed() < Duration::from_secs(10) {
+        if h2.ready().await.is_err() {
+            break;
+        }
+        match h2.send_request(h2_get(&proxy, CONTACT)).await {
+            Ok(resp) => {
+                assert_eq!(resp.status(), 200);
+                resp.into_body().collect().await.unwrap();
+                answered += 1;
+            }
+            // Sent as the GOAWAY crossed it: refused, not half-answered.
+            Err(_) => break,
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        eventually(Duration::from_secs(5), || h2.is_closed()).await,
+        "an old connection was left open"
+    );
+    assert!(answered >= 2, "{answered}");
+    let (_, metrics) = support::plain_get(proxy.admin, "/metrics").await;
+    assert!(
+        metrics.contains("crmgate_connection_events_total{reason=\"idle_timeout\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("crmgate_connection_events_total{reason=\"max_age\"} 1"),
+        "{metrics}"
+    );
+}
+
 /// Beyond the per-address share, a connection is refused at once instead of taking a slot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_address_cannot_take_every_slot() {

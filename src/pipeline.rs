@@ -290,11 +290,26 @@ impl Gateway {
         let mut on_drop = CancelOnDrop(Some(cancelled.clone()));
         let gateway = self.clone();
         let tracked = self.in_flight.enter();
+        // For the record of a panic outside the stages (they are caught inside).
+        let method = req.method().to_string();
+        let path: String = req.uri().path().chars().take(2048).collect();
         let task = tokio::spawn(async move {
             let _tracked = tracked;
-            gateway
-                .handle_recorded(req, peer, client_cert.as_deref(), Some(&cancelled))
-                .await
+            let handled = CatchUnwind(Box::pin(gateway.handle_recorded(
+                req,
+                peer,
+                client_cert.as_deref(),
+                Some(&cancelled),
+            )))
+            .await;
+            match handled {
+                Ok(response) => response,
+                Err(_) => {
+                    gateway
+                        .record_panic(peer, method, path, cancelled.load(Ordering::SeqCst))
+                        .await
+                }
+            }
         });
         let joined = task.await;
         // Handed back: whatever happens to the response now, the record is written.
@@ -302,8 +317,8 @@ impl Gateway {
         match joined {
             Ok(response) => response,
             Err(e) => {
-                // Stages are caught inside; this is a panic in the bookkeeping around them,
-                // or the runtime going down. fail closed: a bare 500, never a partial answer.
+                // Only when the runtime goes down under the task. fail closed: a bare 500,
+                // never a partial answer.
                 let request_id = uuid::Uuid::new_v4().simple().to_string();
                 tracing::error!(request_id = %request_id, panicked = e.is_panic(), "request task failed");
                 problem_response(
@@ -312,6 +327,46 @@ impl Gateway {
                 )
             }
         }
+    }
+
+    /// A panic in the bookkeeping around the stages (building or writing the record): a
+    /// 500, recorded with what the listener knew (client, method, path).
+    async fn record_panic(
+        &self,
+        peer: SocketAddr,
+        method: String,
+        path: String,
+        client_cancelled: bool,
+    ) -> Response<Body> {
+        let request_id = uuid::Uuid::new_v4().simple().to_string();
+        tracing::error!(request_id = %request_id, "request handling panicked outside the stages; answering 500");
+        let e = RequestError::Internal("the request handling panicked".into());
+        let rec = AuditRecord {
+            time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            request_id: request_id.clone(),
+            client: peer.to_string(),
+            method,
+            path,
+            policy_revision: self.policies().engine.revision().to_string(),
+            decision: "error",
+            reason: Some(e.kind()),
+            detail: Some("the request handling panicked outside the stages".into()),
+            status: e.status().as_u16(),
+            client_cancelled,
+            ..AuditRecord::default()
+        };
+        // fail closed: without its record, not even the 500 is released as such.
+        let response = match self.audit.write(rec).await {
+            Ok(()) => problem_response(&e, &request_id),
+            Err(err) => {
+                tracing::error!(request_id = %request_id, error = %err, "audit write failed; answering 503");
+                problem_response(&RequestError::AuditUnavailable, &request_id)
+            }
+        };
+        self.health
+            .metrics
+            .request(response.status().as_u16(), "error", 0, 0);
+        response
     }
 
     async fn handle_recorded<B>(

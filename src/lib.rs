@@ -6,7 +6,9 @@
 //!
 //! # Layout: the request pipeline, in order
 //!
-//! 1. **listen** — [`server`] (accept loop, limits, graceful shutdown), [`tls`] (rustls).
+//! 1. **listen** — [`server`] (accept loop, connection and per-address limits, a watchdog
+//!    per connection for first-request, idle, age and send deadlines, counted connection
+//!    events, graceful shutdown), [`tls`] (rustls).
 //! 2. **sanitize** — [`sanitize`]: one canonical reading of path, query and headers.
 //! 3. **identify** — [`identity`]: who is calling (mTLS certificate, OIDC JWT or API key →
 //!    one `User`/`App` entity).

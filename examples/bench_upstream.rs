@@ -114,6 +114,8 @@ max_body_bytes = 8388608
 [limits]
 max_request_body_bytes = 1048576
 max_connections = 1024
+# Every benchmark client connects from 127.0.0.1.
+max_connections_per_ip = 1024
 header_read_timeout_ms = 10000
 request_timeout_ms = 30000
 

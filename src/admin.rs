@@ -40,6 +40,11 @@ pub struct Metrics {
     pub policy_reloads_ok: AtomicU64,
     pub policy_reloads_failed: AtomicU64,
     pub policy_revision: Mutex<String>,
+    /// reason → connections that reached crmgate but never became a request, or were cut
+    /// ([`crate::server`]'s reasons: `tls_handshake_failed`, `per_ip_limit`, …).
+    connection_events: Mutex<BTreeMap<&'static str, u64>>,
+    /// Connections open now.
+    pub connections_open: AtomicU64,
 }
 
 impl Metrics {
@@ -52,6 +57,23 @@ impl Metrics {
             .fetch_add(evaluations as u64, Ordering::Relaxed);
         self.rows_dropped
             .fetch_add(dropped as u64, Ordering::Relaxed);
+    }
+
+    /// Count one connection event (a refusal or a cut) by its reason.
+    pub fn connection_event(&self, reason: &'static str) {
+        let mut m = self
+            .connection_events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *m.entry(reason).or_insert(0) += 1;
+    }
+
+    /// The connection event counters so far, by reason.
+    pub fn connection_events(&self) -> BTreeMap<&'static str, u64> {
+        self.connection_events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn set_revision(&self, revision: &str) {
@@ -97,6 +119,16 @@ impl Metrics {
             "crmgate_policy_reloads_total{{result=\"ok\"}} {}\ncrmgate_policy_reloads_total{{result=\"rejected\"}} {}\n",
             self.policy_reloads_ok.load(Ordering::Relaxed),
             self.policy_reloads_failed.load(Ordering::Relaxed)
+        ));
+        s.push_str("# HELP crmgate_connection_events_total Connections refused or cut before or outside a request, by reason.\n# TYPE crmgate_connection_events_total counter\n");
+        for (reason, n) in self.connection_events() {
+            s.push_str(&format!(
+                "crmgate_connection_events_total{{reason=\"{reason}\"}} {n}\n"
+            ));
+        }
+        s.push_str(&format!(
+            "# HELP crmgate_connections_open Client connections open now.\n# TYPE crmgate_connections_open gauge\ncrmgate_connections_open {}\n",
+            self.connections_open.load(Ordering::Relaxed)
         ));
         let rev = self
             .policy_revision

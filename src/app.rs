@@ -144,16 +144,30 @@ pub fn prepare(config: Config) -> Result<Prepared, String> {
     })
 }
 
-/// Serve until `shutdown`, then let in-flight requests finish and close the audit log
-/// with a final signed checkpoint.
+/// Serve until `shutdown`, then let in-flight requests finish (also those whose clients
+/// went away), write the last connection events and close the audit log with a final
+/// signed checkpoint.
 pub async fn run(
     prepared: Prepared,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let watcher = tokio::spawn(watch_policies(prepared.gateway.clone()));
+    let events = Arc::new(server::ConnectionEventsReport::new(
+        prepared.health.metrics.clone(),
+        prepared.audit.clone(),
+    ));
+    let reporter = tokio::spawn(server::report_connection_events(
+        events.clone(),
+        prepared.gateway.config.audit.connection_events_interval,
+    ));
+    let gateway = prepared.gateway.clone();
     let result = server::serve(prepared.gateway, listener, prepared.tls, shutdown).await;
     watcher.abort();
+    // Requests whose clients went away still run detached: their records come first.
+    gateway.drain().await;
+    reporter.abort();
+    events.flush();
     // The final checkpoint: every record of this run is covered by a signature.
     prepared.audit.close().await;
     result

@@ -15,6 +15,11 @@
 //!   (its length and SHA-256), or an outage of the log (the error, since when, how many
 //!   requests were refused meanwhile, bytes cut from the segment that failed);
 //! - `"kind":"retention"`: segments deleted by `retention_days` (`first_kept_seq`);
+//! - `"kind":"connection_events"`: what reached crmgate but never became a request — failed
+//!   or timed-out TLS handshakes, requests hyper refused itself, connections refused by the
+//!   per-address limit or cut by a timeout — as counts by reason over an interval (`since`,
+//!   `until`), never one entry per connection, and with no client data, so that nobody can
+//!   flood the log by opening bogus connections;
 //! - `"kind":"checkpoint"`: an Ed25519 signature ([`signing`]) over
 //!   [`checkpoint_message`]: its own `seq`, its `prev` (which pins every entry before it),
 //!   its `time` and the previous checkpoint's `sig` (`prev_sig`, empty for the first), so
@@ -103,6 +108,11 @@ pub struct AuditRecord {
     pub unclassified: Vec<String>,
     pub upstream_status: Option<u16>,
     pub status: u16,
+    /// The client went away (HTTP/1 EOF, HTTP/2 stream reset) before its response was
+    /// ready: the request was still carried out to the end and recorded, but the response
+    /// (`status`) was never delivered.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub client_cancelled: bool,
     pub latency_us: BTreeMap<&'static str, u64>,
 }
 
@@ -118,6 +128,9 @@ pub enum AuditError {
 
 enum Msg {
     Write(Box<writer::Job>),
+    /// An entry that is not a request record (`kind` and its fields), written with the
+    /// next batch.
+    Notice(serde_json::Map<String, serde_json::Value>),
     /// Write a final checkpoint and the index, then answer.
     Close(oneshot::Sender<()>),
 }
@@ -160,6 +173,15 @@ impl AuditLog {
             .send(Msg::Write(Box::new(writer::Job { record, done })))
             .map_err(|_| AuditError::Stopped)?;
         wait.await.map_err(|_| AuditError::Stopped)?
+    }
+
+    /// Append an entry of `kind` (not a request record) with `fields`; `seq`, `prev` and
+    /// `time` are added by the writer. It is written with the next batch, and retried after
+    /// an outage like any entry; nobody waits for it.
+    pub fn notice(&self, kind: &str, fields: serde_json::Value) -> Result<(), AuditError> {
+        self.tx
+            .send(Msg::Notice(writer::notice(kind, fields)))
+            .map_err(|_| AuditError::Stopped)
     }
 
     /// Shutdown: write a final checkpoint over everything written, and the segment index.

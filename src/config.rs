@@ -240,12 +240,33 @@ pub struct UpstreamConfig {
     pub max_body_bytes: usize,
 }
 
+/// Limits of the front door (stage 1) and of the memory the pipeline may hold.
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub max_request_body_bytes: usize,
     pub max_connections: usize,
+    /// Connections one client address may hold at once; more are closed on accept.
+    pub max_connections_per_ip: usize,
+    /// HTTP/1 request head, once its first byte arrived; also the TLS handshake deadline.
     pub header_read_timeout: Duration,
     pub request_timeout: Duration,
+    /// From accept (plaintext) or the end of the TLS handshake until the first request has
+    /// arrived; a connection that sends nothing (or only part of an HTTP/2 preface) is closed.
+    pub first_request_timeout: Duration,
+    /// A connection with no request in flight for this long is closed (HTTP/1 keep-alive
+    /// and HTTP/2 alike).
+    pub idle_timeout: Duration,
+    /// A connection is closed gracefully (HTTP/2 GOAWAY, HTTP/1 `Connection: close` after
+    /// the current response) once it is this old.
+    pub max_connection_age: Duration,
+    /// HTTP/2 PING interval and how long to wait for the answer before closing.
+    pub http2_keep_alive_interval: Duration,
+    pub http2_keep_alive_timeout: Duration,
+    /// Longest time a response may take to be sent, and longest a write to the client may
+    /// be blocked; a reader that does not read is cut off after it.
+    pub send_timeout: Duration,
+    /// Responses (upstream body + filtered copy) held at once, until each is sent.
+    pub max_buffered_responses: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -288,6 +309,9 @@ pub struct AuditConfig {
     pub checkpoint_every: u64,
     /// …or after this long, whichever comes first (and at shutdown).
     pub checkpoint_interval: Duration,
+    /// How often refused and cut connections are written as one aggregated
+    /// `connection_events` entry (when there were any).
+    pub connection_events_interval: Duration,
     /// Ed25519 signing key for checkpoints (hex seed); its public key sits next to it
     /// (`<file>.pub`).
     pub signing_key_file: PathBuf,
@@ -375,10 +399,26 @@ struct RawLimits {
     max_request_body_bytes: usize,
     #[serde(default = "default_connections")]
     max_connections: usize,
+    /// Default: a quarter of `max_connections`.
+    max_connections_per_ip: Option<usize>,
     #[serde(default = "default_header_timeout_ms")]
     header_read_timeout_ms: u64,
     #[serde(default = "default_request_timeout_ms")]
     request_timeout_ms: u64,
+    #[serde(default = "default_first_request_timeout_ms")]
+    first_request_timeout_ms: u64,
+    #[serde(default = "default_idle_timeout_ms")]
+    idle_timeout_ms: u64,
+    #[serde(default = "default_max_connection_age_ms")]
+    max_connection_age_ms: u64,
+    #[serde(default = "default_h2_keep_alive_interval_ms")]
+    http2_keep_alive_interval_ms: u64,
+    #[serde(default = "default_h2_keep_alive_timeout_ms")]
+    http2_keep_alive_timeout_ms: u64,
+    #[serde(default = "default_send_timeout_ms")]
+    send_timeout_ms: u64,
+    #[serde(default = "default_max_buffered_responses")]
+    max_buffered_responses: usize,
 }
 
 impl Default for RawLimits {
@@ -386,10 +426,41 @@ impl Default for RawLimits {
         Self {
             max_request_body_bytes: default_request_body(),
             max_connections: default_connections(),
+            max_connections_per_ip: None,
             header_read_timeout_ms: default_header_timeout_ms(),
             request_timeout_ms: default_request_timeout_ms(),
+            first_request_timeout_ms: default_first_request_timeout_ms(),
+            idle_timeout_ms: default_idle_timeout_ms(),
+            max_connection_age_ms: default_max_connection_age_ms(),
+            http2_keep_alive_interval_ms: default_h2_keep_alive_interval_ms(),
+            http2_keep_alive_timeout_ms: default_h2_keep_alive_timeout_ms(),
+            send_timeout_ms: default_send_timeout_ms(),
+            max_buffered_responses: default_max_buffered_responses(),
         }
     }
+}
+
+fn default_first_request_timeout_ms() -> u64 {
+    10_000
+}
+fn default_idle_timeout_ms() -> u64 {
+    60_000
+}
+fn default_max_connection_age_ms() -> u64 {
+    3_600_000
+}
+fn default_h2_keep_alive_interval_ms() -> u64 {
+    30_000
+}
+fn default_h2_keep_alive_timeout_ms() -> u64 {
+    10_000
+}
+fn default_send_timeout_ms() -> u64 {
+    30_000
+}
+/// Filtering is CPU-bound, so a few per core keep the cores busy; more only adds memory.
+fn default_max_buffered_responses() -> usize {
+    32
 }
 
 fn default_request_body() -> usize {
@@ -437,6 +508,9 @@ struct RawAudit {
     checkpoint_every: u64,
     #[serde(default = "default_checkpoint_interval_s")]
     checkpoint_interval_s: u64,
+    /// Seconds between `connection_events` entries (counts of refused connections).
+    #[serde(default = "default_connection_events_interval_s")]
+    connection_events_interval_s: u64,
     signing_key_file: PathBuf,
     #[serde(default)]
     generate_signing_key: bool,
@@ -458,6 +532,49 @@ fn default_checkpoint_every() -> u64 {
 }
 fn default_checkpoint_interval_s() -> u64 {
     60
+}
+fn default_connection_events_interval_s() -> u64 {
+    60
+}
+
+/// The typed limits. A zero timeout or count would switch a protection off or refuse
+/// everything; neither is a setting, so it is an error at start.
+fn limits_from(raw: &RawLimits) -> Result<Limits, String> {
+    let ms = |key: &str, v: u64| -> Result<Duration, String> {
+        if v == 0 {
+            return Err(format!("limits.{key} must be at least 1"));
+        }
+        Ok(Duration::from_millis(v))
+    };
+    let max_connections = raw.max_connections.max(1);
+    let per_ip = match raw.max_connections_per_ip {
+        Some(0) => return Err("limits.max_connections_per_ip must be at least 1".into()),
+        Some(n) => n,
+        None => (max_connections / 4).max(1),
+    };
+    if raw.max_buffered_responses == 0 {
+        return Err("limits.max_buffered_responses must be at least 1".into());
+    }
+    Ok(Limits {
+        max_request_body_bytes: raw.max_request_body_bytes,
+        max_connections,
+        max_connections_per_ip: per_ip.min(max_connections),
+        header_read_timeout: Duration::from_millis(raw.header_read_timeout_ms),
+        request_timeout: Duration::from_millis(raw.request_timeout_ms),
+        first_request_timeout: ms("first_request_timeout_ms", raw.first_request_timeout_ms)?,
+        idle_timeout: ms("idle_timeout_ms", raw.idle_timeout_ms)?,
+        max_connection_age: ms("max_connection_age_ms", raw.max_connection_age_ms)?,
+        http2_keep_alive_interval: ms(
+            "http2_keep_alive_interval_ms",
+            raw.http2_keep_alive_interval_ms,
+        )?,
+        http2_keep_alive_timeout: ms(
+            "http2_keep_alive_timeout_ms",
+            raw.http2_keep_alive_timeout_ms,
+        )?,
+        send_timeout: ms("send_timeout_ms", raw.send_timeout_ms)?,
+        max_buffered_responses: raw.max_buffered_responses,
+    })
 }
 
 #[derive(Deserialize)]
@@ -714,14 +831,16 @@ impl Config {
             .addr
             .parse()
             .map_err(|e| invalid(format!("admin.addr `{}`: {e}", raw.admin.addr)))?;
+        let limits = limits_from(&raw.limits).map_err(invalid)?;
         if raw.audit.segment_max_bytes == 0
+            || raw.audit.connection_events_interval_s == 0
             || raw.audit.checkpoint_every == 0
             || raw.audit.checkpoint_interval_s == 0
             || raw.audit.segment_max_age_s == 0
         {
             return Err(invalid(
-                "audit: segment_max_bytes, segment_max_age_s, checkpoint_every and \
-                 checkpoint_interval_s must be at least 1"
+                "audit: segment_max_bytes, segment_max_age_s, checkpoint_every, \
+                 checkpoint_interval_s and connection_events_interval_s must be at least 1"
                     .into(),
             ));
         }
@@ -854,12 +973,7 @@ impl Config {
                 timeout: Duration::from_millis(raw.upstream.timeout_ms),
                 max_body_bytes: raw.upstream.max_body_bytes,
             },
-            limits: Limits {
-                max_request_body_bytes: raw.limits.max_request_body_bytes,
-                max_connections: raw.limits.max_connections.max(1),
-                header_read_timeout: Duration::from_millis(raw.limits.header_read_timeout_ms),
-                request_timeout: Duration::from_millis(raw.limits.request_timeout_ms),
-            },
+            limits,
             policies: PolicyFiles {
                 schema: rel(&raw.policies.schema),
                 policies: raw.policies.policies.iter().map(|p| rel(p)).collect(),
@@ -879,6 +993,9 @@ impl Config {
                     .map(|d| Duration::from_secs(d.saturating_mul(86_400))),
                 checkpoint_every: raw.audit.checkpoint_every,
                 checkpoint_interval: Duration::from_secs(raw.audit.checkpoint_interval_s),
+                connection_events_interval: Duration::from_secs(
+                    raw.audit.connection_events_interval_s,
+                ),
                 signing_key_file: rel(&raw.audit.signing_key_file),
                 generate_signing_key: raw.audit.generate_signing_key,
             },

@@ -6,7 +6,9 @@
 //!
 //! # Layout: the request pipeline, in order
 //!
-//! 1. **listen** — [`server`] (accept loop, limits, graceful shutdown), [`tls`] (rustls).
+//! 1. **listen** — [`server`] (accept loop, connection and per-address limits, a watchdog
+//!    per connection for first-request, idle, age and send deadlines, counted connection
+//!    events, graceful shutdown), [`tls`] (rustls).
 //! 2. **sanitize** — [`sanitize`]: one canonical reading of path, query and headers.
 //! 3. **identify** — [`identity`]: who is calling (mTLS certificate, OIDC JWT or API key →
 //!    one `User`/`App` entity).
@@ -21,6 +23,9 @@
 //!     a directory of hash-chained segments with signed checkpoints, `audit verify` and
 //!     `audit query`.
 //!
+//! [`body`] is the response body: it holds the response's memory budget until the client
+//! has taken it.
+//!
 //! [`pipeline`] ties the stages together: `handle` always writes one response and one audit
 //! record around `handle_inner`, which has one `?` per stage. [`error`] is the one error enum
 //! of the request path with its status table. [`config`] parses the TOML configuration into
@@ -32,6 +37,7 @@ pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod authz;
+pub mod body;
 pub mod certs;
 pub mod cli;
 pub mod config;

@@ -2,22 +2,36 @@
 //! exactly one audit record; [`Gateway::handle_inner`] reads top to bottom as the stages of
 //! DESIGN.md, one `?` per stage. Nothing leaves before its audit record is written: when the
 //! audit log fails, the response becomes a 503 (fail closed).
+//!
+//! Once a request has passed the front door it is carried out and recorded whatever the
+//! client does: the listener runs it through [`Gateway::handle_detached`], a task of its own
+//! that hyper cannot drop when the client hangs up (HTTP/1 EOF, HTTP/2 RST_STREAM) — the CRM
+//! may already have been called with crmgate's credential. A panic in a stage is caught and
+//! becomes a 500 with its record. This module must never release a response without its
+//! record, nor let a client's departure skip one.
 
+use std::any::Any;
 use std::collections::HashSet;
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG};
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use serde_json::Value;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
-use crate::admin::Health;
+use crate::admin::{Health, Metrics};
 use crate::audit::{AuditLog, AuditRecord};
 use crate::authz::{Allowed, Memo, PolicyEngine, Scope};
+pub use crate::body::ResponseBody;
 use crate::config::Config;
 use crate::error::RequestError;
 use crate::filter::{self, Filtered, Selectability};
@@ -50,10 +64,15 @@ pub struct Gateway {
     selectable: Memo<SelectKey, Selectability>,
     reloads: ReloadStatus,
     health: Health,
-    /// Requests that may be between forwarding and a filtered response at once: each holds an
+    /// Requests that may be between forwarding and a sent response at once: each holds an
     /// upstream body (up to `upstream.max_body_bytes`) and its filtered copy, so this bounds
-    /// memory; the others wait their turn, already authorized, before anything is sent.
-    buffering: tokio::sync::Semaphore,
+    /// memory; the others wait their turn, already authorized, before anything is sent. The
+    /// permit travels in the response body and is released once the client has taken it
+    /// (`limits.max_buffered_responses`).
+    buffering: Arc<Semaphore>,
+    /// Requests being handled (detached from their connections): shutdown waits for them,
+    /// so that no record is lost to a closed audit log.
+    in_flight: Arc<InFlight>,
 }
 
 /// What hot reloads did: for logs, metrics and `/readyz`.
@@ -65,12 +84,76 @@ pub struct ReloadStatus {
     pub last_error: Mutex<Option<String>>,
 }
 
-/// How many upstream bodies may be buffered and filtered at once. Filtering is CPU-bound, so
-/// a few per core keep the cores busy; more only adds memory (and queueing in the kernel
-/// becomes queueing here). TODO(lead): a `[limits]` setting, for CRMs far away.
-const MAX_BUFFERED_RESPONSES: usize = 32;
+/// The body of every response the pipeline gives (see [`crate::body`]).
+pub type Body = ResponseBody;
 
-type Body = Full<Bytes>;
+/// Requests still running; [`InFlight::wait_idle`] returns when there are none.
+#[derive(Debug, Default)]
+struct InFlight {
+    count: AtomicUsize,
+    idle: Notify,
+}
+
+struct InFlightGuard(Arc<InFlight>);
+
+impl InFlight {
+    fn enter(self: &Arc<Self>) -> InFlightGuard {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        InFlightGuard(self.clone())
+    }
+
+    async fn wait_idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a request ending in between still wakes us.
+            notified.as_mut().enable();
+            if self.count.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+/// Sets the flag when the listener's future is dropped before the response was handed back
+/// (the client went away); disarmed once it was.
+struct CancelOnDrop(Option<Arc<AtomicBool>>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(flag) = self.0.take() {
+            flag.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// A future whose panic is caught and returned, so that a panicking stage still ends in a
+/// response and an audit record. (A small `catch_unwind` for futures: no extra crate.)
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.get_mut().0;
+        // Unwind safety: after a panic the future is never polled again, and the state it
+        // borrowed (the audit record) is only read, as a record of what was known.
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
 
 /// Policy revision, scope and resource type.
 type SelectKey = (String, Arc<str>, String);
@@ -90,7 +173,6 @@ impl Gateway {
         let hash_keys = HashKeys::new(config.hash_key.clone());
         let lookup_key = hash_keys.for_purpose("crmgate/audit/lookup");
         Gateway {
-            config,
             policies: RwLock::new(Arc::new(policies)),
             upstream,
             audit,
@@ -99,8 +181,27 @@ impl Gateway {
             selectable: Memo::new(SELECTABLE_MEMO_ENTRIES),
             reloads: ReloadStatus::default(),
             health,
-            buffering: tokio::sync::Semaphore::new(MAX_BUFFERED_RESPONSES),
+            buffering: Arc::new(Semaphore::new(config.limits.max_buffered_responses)),
+            in_flight: Arc::new(InFlight::default()),
+            config,
         }
+    }
+
+    /// The counters `/metrics` exports (the listener counts connection events into them).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.health.metrics
+    }
+
+    /// Wait until every request that has passed the front door is done (written to the
+    /// audit log), including those whose clients went away. Shutdown calls this before it
+    /// closes the log.
+    pub async fn drain(&self) {
+        self.in_flight.wait_idle().await;
+    }
+
+    /// Buffering permits free now (for tests and diagnostics).
+    pub fn buffering_available(&self) -> usize {
+        self.buffering.available_permits()
     }
 
     /// Load the policy files again and, only if the new set passes every start-up check,
@@ -183,6 +284,116 @@ impl Gateway {
         B: hyper::body::Body<Data = Bytes> + Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        self.handle_recorded(req, peer, client_cert, None).await
+    }
+
+    /// How the listener hands over a request: [`Gateway::handle_conn`] in a task of its own,
+    /// so that it runs to the end and writes its record even when the client goes away and
+    /// hyper drops this future. The record then says `client_cancelled`.
+    pub async fn handle_detached<B>(
+        self: &Arc<Self>,
+        req: Request<B>,
+        peer: SocketAddr,
+        client_cert: Option<Arc<ClientCert>>,
+    ) -> Response<Body>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let mut on_drop = CancelOnDrop(Some(cancelled.clone()));
+        let gateway = self.clone();
+        let tracked = self.in_flight.enter();
+        // For the record of a panic outside the stages (they are caught inside).
+        let method = req.method().to_string();
+        let path: String = req.uri().path().chars().take(2048).collect();
+        let task = tokio::spawn(async move {
+            let _tracked = tracked;
+            let handled = CatchUnwind(Box::pin(gateway.handle_recorded(
+                req,
+                peer,
+                client_cert.as_deref(),
+                Some(&cancelled),
+            )))
+            .await;
+            match handled {
+                Ok(response) => response,
+                Err(_) => {
+                    gateway
+                        .record_panic(peer, method, path, cancelled.load(Ordering::SeqCst))
+                        .await
+                }
+            }
+        });
+        let joined = task.await;
+        // Handed back: whatever happens to the response now, the record is written.
+        on_drop.0 = None;
+        match joined {
+            Ok(response) => response,
+            Err(e) => {
+                // Only when the runtime goes down under the task. fail closed: a bare 500,
+                // never a partial answer.
+                let request_id = uuid::Uuid::new_v4().simple().to_string();
+                tracing::error!(request_id = %request_id, panicked = e.is_panic(), "request task failed");
+                problem_response(
+                    &RequestError::Internal("the request task failed".into()),
+                    &request_id,
+                )
+            }
+        }
+    }
+
+    /// A panic in the bookkeeping around the stages (building or writing the record): a
+    /// 500, recorded with what the listener knew (client, method, path).
+    async fn record_panic(
+        &self,
+        peer: SocketAddr,
+        method: String,
+        path: String,
+        client_cancelled: bool,
+    ) -> Response<Body> {
+        let request_id = uuid::Uuid::new_v4().simple().to_string();
+        tracing::error!(request_id = %request_id, "request handling panicked outside the stages; answering 500");
+        let e = RequestError::Internal("the request handling panicked".into());
+        let rec = AuditRecord {
+            time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            request_id: request_id.clone(),
+            client: peer.to_string(),
+            method,
+            path,
+            policy_revision: self.policies().engine.revision().to_string(),
+            decision: "error",
+            reason: Some(e.kind()),
+            detail: Some("the request handling panicked outside the stages".into()),
+            status: e.status().as_u16(),
+            client_cancelled,
+            ..AuditRecord::default()
+        };
+        // fail closed: without its record, not even the 500 is released as such.
+        let response = match self.audit.write(rec).await {
+            Ok(()) => problem_response(&e, &request_id),
+            Err(err) => {
+                tracing::error!(request_id = %request_id, error = %err, "audit write failed; answering 503");
+                problem_response(&RequestError::AuditUnavailable, &request_id)
+            }
+        };
+        self.health
+            .metrics
+            .request(response.status().as_u16(), "error", 0, 0);
+        response
+    }
+
+    async fn handle_recorded<B>(
+        &self,
+        req: Request<B>,
+        peer: SocketAddr,
+        client_cert: Option<&ClientCert>,
+        cancelled: Option<&AtomicBool>,
+    ) -> Response<Body>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let started = Instant::now();
         let request_id = uuid::Uuid::new_v4().simple().to_string();
         let policies = self.policies();
@@ -202,9 +413,21 @@ impl Gateway {
             ..AuditRecord::default()
         };
 
-        let result = self
-            .handle_inner(req, peer, client_cert, &policies, &request_id, &mut rec)
-            .await;
+        let result = CatchUnwind(Box::pin(self.handle_inner(
+            req,
+            peer,
+            client_cert,
+            &policies,
+            &request_id,
+            &mut rec,
+        )))
+        .await
+        .unwrap_or_else(|_| {
+            // fail closed: a stage that panicked ends in a 500 and a record of what was
+            // known by then (principal, route, upstream status, record ids).
+            tracing::error!(request_id = %request_id, "a stage panicked; answering 500");
+            Err(RequestError::Internal("a stage panicked".into()))
+        });
         let response = match result {
             Ok(resp) => resp,
             Err(e) => {
@@ -224,6 +447,9 @@ impl Gateway {
         };
         rec.status = response.status().as_u16();
         rec.latency_us.insert("total", micros(started));
+        // The client went away while this request was being handled: it is still recorded,
+        // and the record says the response was never delivered.
+        rec.client_cancelled = cancelled.is_some_and(|c| c.load(Ordering::SeqCst));
         let (decision, evaluations, dropped) =
             (rec.decision, rec.cedar_evaluations, rec.rows_dropped.len());
 
@@ -349,10 +575,12 @@ impl Gateway {
             }
         }
 
-        // 8. forward. Only so many bodies are buffered at once (memory stays bounded).
-        let _buffering = self
+        // 8. forward. Only so many bodies are buffered at once (memory stays bounded until
+        // the response is sent: the permit goes with the response body).
+        let buffering = self
             .buffering
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| RequestError::Internal("the buffering limit was closed".into()))?;
         let key = self.hash_keys.for_purpose(&purpose);
@@ -372,7 +600,9 @@ impl Gateway {
             // shown; unless the policies show the caller every record, crmgate walks the
             // whole result and counts and pages over what it shows.
             if !route.shadow && !selectable.is_some_and(|s| s.every_row_visible) {
-                return self.search_walk(&step, search, &prepared, rec).await;
+                return self
+                    .search_walk(&step, search, &prepared, rec, buffering)
+                    .await;
             }
         }
         let permit = allowed.permit(prepared.path_and_query.clone(), prepared.body.clone())?;
@@ -393,7 +623,7 @@ impl Gateway {
         // any request, but the body is returned as the upstream sent it.
         if route.passthrough {
             rec.detail = Some("passthrough route: the body was not filtered".into());
-            return json_response(upstream.status, upstream.body, request_id);
+            return json_response(upstream.status, upstream.body, request_id, Some(buffering));
         }
 
         // 9. filter: rows, field groups, masks; anything unfilterable is a 502.
@@ -406,7 +636,7 @@ impl Gateway {
             // Shadow mode (explicitly configured per route, warned about at start-up): the
             // decisions above are audited, the upstream body is released as it came.
             rec.shadow = true;
-            return json_response(upstream.status, upstream.body, request_id);
+            return json_response(upstream.status, upstream.body, request_id, Some(buffering));
         }
         if filtered.single_denied {
             return Err(RequestError::RecordNotFound);
@@ -418,13 +648,19 @@ impl Gateway {
                 // fail closed: count over what is shown instead.
                 rec.records.clear();
                 rec.rows_dropped.clear();
-                self.search_walk(&step, search, &prepared, rec).await
+                self.search_walk(&step, search, &prepared, rec, buffering)
+                    .await
             }
             Shape::BatchRead(batch) => {
                 let (status, body) = batch_envelope(res, batch, &upstream.body, &filtered.body)?;
-                json_response(status, Bytes::from(body), request_id)
+                json_response(status, Bytes::from(body), request_id, Some(buffering))
             }
-            _ => json_response(upstream.status, Bytes::from(filtered.body), request_id),
+            _ => json_response(
+                upstream.status,
+                Bytes::from(filtered.body),
+                request_id,
+                Some(buffering),
+            ),
         }
     }
 
@@ -457,6 +693,7 @@ impl Gateway {
         search: &SearchRequest,
         prepared: &Prepared,
         rec: &mut AuditRecord,
+        buffering: OwnedSemaphorePermit,
     ) -> Result<Response<Body>, RequestError> {
         let (offset, limit) = search.page()?;
         let mut shown: Vec<Value> = Vec::new();
@@ -535,7 +772,12 @@ impl Gateway {
         }
         let body = serde_json::to_vec(&Value::Object(out))
             .map_err(|e| RequestError::Internal(format!("serialize search: {e}")))?;
-        json_response(StatusCode::OK, Bytes::from(body), step.request_id)
+        json_response(
+            StatusCode::OK,
+            Bytes::from(body),
+            step.request_id,
+            Some(buffering),
+        )
     }
 }
 
@@ -912,6 +1154,7 @@ fn json_response(
     status: StatusCode,
     body: Bytes,
     request_id: &str,
+    budget: Option<OwnedSemaphorePermit>,
 ) -> Result<Response<Body>, RequestError> {
     // The ETag describes the filtered body, not the upstream's. It only tells versions of a
     // response apart (crmgate answers no conditional requests and marks responses no-store),
@@ -923,7 +1166,7 @@ fn json_response(
         .header(CACHE_CONTROL, "private, no-store")
         .header(ETAG, etag)
         .header("x-request-id", request_id)
-        .body(Full::new(body))
+        .body(ResponseBody::with_budget(body, budget))
         .map_err(|e| RequestError::Internal(format!("response: {e}")))
 }
 
@@ -931,7 +1174,7 @@ fn json_response(
 /// cannot fail; if it somehow did, a bare status is sent.
 pub fn problem_response(e: &RequestError, request_id: &str) -> Response<Body> {
     let body = serde_json::to_vec(&e.problem(request_id)).unwrap_or_default();
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    let mut resp = Response::new(ResponseBody::new(body));
     *resp.status_mut() = e.status();
     let h = resp.headers_mut();
     h.insert(

@@ -25,6 +25,7 @@ fn config(dir: &Path, checkpoint_every: u64, segment_max_bytes: u64) -> AuditCon
         retention: None,
         checkpoint_every,
         checkpoint_interval: Duration::from_secs(3600),
+        connection_events_interval: Duration::from_secs(60),
         signing_key_file: dir.join("signing.key"),
         generate_signing_key: true,
     }

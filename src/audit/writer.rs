@@ -76,7 +76,7 @@ fn now() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
-fn notice(kind: &str, fields: Value) -> Map<String, Value> {
+pub(super) fn notice(kind: &str, fields: Value) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("kind".into(), Value::from(kind));
     m.insert("time".into(), Value::from(now()));
@@ -204,6 +204,7 @@ impl Writer {
             while let Some(m) = next {
                 match m {
                     Msg::Write(j) => jobs.push(*j),
+                    Msg::Notice(n) => self.notices.push(n),
                     Msg::Close(done) => closing.push(done),
                 }
                 next = rx.try_recv().ok();
@@ -214,6 +215,10 @@ impl Writer {
                     // A request that gave up waiting is fine to ignore.
                     let _ = job.done.send(result.clone().map_err(AuditError::Write));
                 }
+            } else if !self.notices.is_empty() {
+                // Notices alone: written now; after a failure they stay pending and are
+                // written with the first batch that succeeds.
+                let _ = self.commit(&mut [], false);
             }
             if !closing.is_empty() {
                 self.close();

@@ -8,6 +8,7 @@
 
 mod audit;
 mod conformance;
+mod connections;
 mod fail_closed;
 mod filtering;
 mod front_door;

@@ -49,6 +49,8 @@ pub struct Options {
     pub audit_dir: Option<PathBuf>,
     /// `audit.fsync` (default on).
     pub audit_fsync: bool,
+    /// TOML lines added to the `[audit]` table.
+    pub audit_config: String,
 }
 
 impl Default for Options {
@@ -63,6 +65,7 @@ impl Default for Options {
             upstream_ca: None,
             audit_dir: None,
             audit_fsync: true,
+            audit_config: String::new(),
         }
     }
 }
@@ -258,6 +261,14 @@ impl Proxy {
             let mut text = std::fs::read_to_string(&cfg_path).unwrap();
             text.push('\n');
             text.push_str(&opts.extra_config);
+            std::fs::write(&cfg_path, text).unwrap();
+        }
+        if !opts.audit_config.is_empty() {
+            let text = std::fs::read_to_string(&cfg_path).unwrap().replacen(
+                "generate_signing_key = true\n",
+                &format!("generate_signing_key = true\n{}\n", opts.audit_config),
+                1,
+            );
             std::fs::write(&cfg_path, text).unwrap();
         }
         if !opts.audit_fsync {

@@ -24,7 +24,6 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{line_col, PolicyFiles};
 use crate::error::RequestError;
-use crate::filter::PlanMemo;
 use crate::masks::MaskKind;
 use crate::routing::{AttrType, AttrValue, Route, RouteTable};
 
@@ -140,7 +139,19 @@ impl Decision {
 }
 
 mod permit;
+mod plan;
 pub use permit::{Allowed, Permit};
+pub use plan::{
+    cartesian, selectability, Outcome, PlanMemo, PlanMemoKey, Planner, RecordPlan, Selectability,
+    UNOBSERVED_ID,
+};
+
+/// Everything a request puts into the Cedar context. The scope's memo key is derived from
+/// it: add a field here and decisions are keyed by it too.
+#[derive(serde::Serialize)]
+struct ContextInputs<'a> {
+    purpose: &'a str,
+}
 
 /// What every decision of one request shares: who, for which purpose.
 #[derive(Debug)]
@@ -526,19 +537,15 @@ impl PolicyEngine {
         principal: Arc<PrincipalInfo>,
         purpose: &str,
     ) -> Result<Scope, RequestError> {
-        let context = Context::from_pairs([(
-            "purpose".to_string(),
-            RestrictedExpression::new_string(purpose.to_string()),
-        )])
-        .map_err(|e| RequestError::Internal(format!("context: {e}")))?;
+        // The context and the memo key come from one value: whatever Cedar can see of the
+        // request is in the key, and nothing has to be kept in step by hand.
+        let inputs = serde_json::to_value(ContextInputs { purpose })
+            .map_err(|e| RequestError::Internal(format!("context: {e}")))?;
+        let context = Context::from_json_value(inputs.clone(), None)
+            .map_err(|e| RequestError::Internal(format!("context: {e}")))?;
         // The principal's whole entity data and the context; `\0` cannot occur in either
-        // part's text unescaped (JSON escapes it, `escape_debug` too).
-        let memo_key = format!(
-            "{}\0{}",
-            principal.memo_fingerprint(),
-            purpose.escape_debug()
-        )
-        .into();
+        // part's text unescaped (JSON escapes it).
+        let memo_key = format!("{}\0{}", principal.memo_fingerprint(), inputs).into();
         Ok(Scope {
             principal,
             purpose: purpose.to_string(),

@@ -157,11 +157,11 @@ pub fn unclassified_in_sample(
 
 /// `crmgate test`: run the policy test files of `dir`.
 pub fn test(config_path: &Path, dir: &Path) -> ExitCode {
-    let (_config, policies) = match load(config_path) {
+    let (config, policies) = match load(config_path) {
         Ok(x) => x,
         Err(code) => return ExitCode::from(code),
     };
-    match policytest::run_dir(&policies, dir) {
+    match policytest::run_dir(&config, &policies, dir) {
         Ok(report) => {
             print!("{}", report.render());
             ExitCode::from(if report.failed() == 0 {

@@ -30,11 +30,12 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::admin::{Health, Metrics};
 use crate::audit::{AuditLog, AuditRecord};
+use crate::authz::Selectability;
 use crate::authz::{Allowed, Memo, PolicyEngine, Scope};
 pub use crate::body::ResponseBody;
 use crate::config::Config;
 use crate::error::RequestError;
-use crate::filter::{self, Filtered, Selectability};
+use crate::filter::{self, Filtered};
 use crate::identity::ClientCert;
 use crate::masks::{self, HashKeys, MaskKind, PurposeKey};
 use crate::routing::{GroupId, RequestBody, ResourceProfile, Route, RouteTable};
@@ -679,7 +680,7 @@ impl Gateway {
         if let Some(s) = self.selectable.get(&key) {
             return (s, 0);
         }
-        let (s, evaluations) = filter::selectability(engine, scope, res);
+        let (s, evaluations) = crate::authz::selectability(engine, scope, res);
         self.selectable.insert(key, s);
         (s, evaluations)
     }

@@ -24,8 +24,9 @@ fn load_shipped() -> (crmgate::config::Config, crmgate::pipeline::Policies) {
 
 #[test]
 fn shipped_policy_tests_pass_and_exercise_every_policy() {
-    let (_, policies) = load_shipped();
-    let report = crmgate::policytest::run_dir(&policies, &repo().join("policies/tests")).unwrap();
+    let (config, policies) = load_shipped();
+    let report =
+        crmgate::policytest::run_dir(&config, &policies, &repo().join("policies/tests")).unwrap();
     assert_eq!(report.failed(), 0, "{}", report.render());
     assert!(report.passed() >= 30);
     assert!(

@@ -107,7 +107,10 @@ pub async fn serve(
                             None => None,
                         },
                     };
-                    let service = service_fn(move |req| {
+                    // The raw request heads, for what hyper's parser folds away.
+                    let (stream, wire) = crate::sanitize::wire::watch(stream);
+                    let service = service_fn(move |mut req: hyper::Request<_>| {
+                        req.extensions_mut().insert(wire.next_request());
                         let gateway = gateway.clone();
                         let cert = cert.clone();
                         async move {
@@ -122,7 +125,9 @@ pub async fn serve(
                     }
                 }
                 None => {
-                    let service = service_fn(move |req| {
+                    let (stream, wire) = crate::sanitize::wire::watch(stream);
+                    let service = service_fn(move |mut req: hyper::Request<_>| {
+                        req.extensions_mut().insert(wire.next_request());
                         let gateway = gateway.clone();
                         async move { Ok::<_, Infallible>(gateway.handle(req, peer).await) }
                     });

@@ -27,6 +27,7 @@ fn config(dir: &Path, checkpoint_every: u64, segment_max_bytes: u64) -> AuditCon
         checkpoint_interval: Duration::from_secs(3600),
         signing_key_file: dir.join("signing.key"),
         generate_signing_key: true,
+        write_timeout: Duration::from_secs(5),
     }
 }
 

@@ -488,6 +488,67 @@ async fn a_reload_under_load_is_atomic_and_a_broken_set_never_replaces_the_activ
     assert_eq!(reply.json()["properties"]["phone"], stored_phone.as_str());
 }
 
+/// The routes file classifies fields: a reclassification is a new policy revision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_policy_revision_changes_when_routes_change() {
+    let routes = std::fs::read_to_string(repo().join("policies/routes.toml")).unwrap();
+    let proxy = Proxy::start_with(Options {
+        routes: Some(routes.clone()),
+        ..Options::default()
+    })
+    .await;
+    let old = proxy.gateway.policies().engine.revision().to_string();
+    // Let the file watcher take its first look before the file changes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // `jobtitle` moves from the company group to identity.
+    let reclassified = routes
+        .replacen(
+            "company = [\"company\", \"jobtitle\"]",
+            "company = [\"company\"]",
+            1,
+        )
+        .replacen(
+            "identity = [\"firstname\", \"lastname\", \"salutation\"]",
+            "identity = [\"firstname\", \"lastname\", \"salutation\", \"jobtitle\"]",
+            1,
+        );
+    assert_ne!(reclassified, routes);
+    let ok_before = proxy
+        .gateway
+        .reload_status()
+        .succeeded
+        .load(Ordering::Relaxed);
+    std::fs::write(proxy.dir.path().join("routes.toml"), &reclassified).unwrap();
+    for _ in 0..100 {
+        if proxy
+            .gateway
+            .reload_status()
+            .succeeded
+            .load(Ordering::Relaxed)
+            > ok_before
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        proxy
+            .gateway
+            .reload_status()
+            .succeeded
+            .load(Ordering::Relaxed)
+            > ok_before,
+        "the reclassification was not loaded: {:?}",
+        proxy.gateway.reload_status().last_error.lock().unwrap()
+    );
+    let new = proxy.gateway.policies().engine.revision().to_string();
+    assert_ne!(new, old, "a reclassification kept the policy revision");
+    let reply = proxy
+        .get("/crm/v3/objects/contacts/1001", "noelle", None)
+        .await;
+    assert_eq!(proxy.audit_of(&reply)["policy_revision"], new.as_str());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shadow_route_audits_its_decisions_but_releases_the_upstream_body() {
     let routes = std::fs::read_to_string(repo().join("policies/routes.toml")).unwrap();

@@ -33,6 +33,8 @@ use crate::{identity, purpose};
 pub struct Policies {
     pub routes: RouteTable,
     pub engine: PolicyEngine,
+    /// Owners of configured API keys that the entities do not list: those keys are refused.
+    pub unlisted_key_owners: Vec<String>,
 }
 
 /// Everything a request needs, shared by all connections.
@@ -76,6 +78,7 @@ impl Gateway {
         health: Health,
     ) -> Gateway {
         health.metrics.set_revision(policies.engine.revision());
+        crate::app::report_unlisted_keys(&policies, &health);
         let hash_keys = HashKeys::new(config.hash_key.clone());
         Gateway {
             config,
@@ -97,6 +100,7 @@ impl Gateway {
             Ok(new) => {
                 let revision = new.engine.revision().to_string();
                 warn_shadow_routes(&new);
+                crate::app::report_unlisted_keys(&new, &self.health);
                 match self.policies.write() {
                     Ok(mut guard) => *guard = Arc::new(new),
                     Err(poisoned) => *poisoned.into_inner() = Arc::new(new),

@@ -91,10 +91,13 @@ pub struct AuditRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
     pub policy_revision: String,
-    /// The route is in shadow mode: decisions were made and recorded here, but the client
-    /// received the upstream body unfiltered.
+    /// The route is in shadow mode: the client received the upstream body unfiltered, and
+    /// `records` says so (every record, every field group in clear); what enforcement
+    /// would have done is in `would_have`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub shadow: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_have: Option<WouldHave>,
     /// `allow`, `deny` or `error` (the request failed before or after the decision).
     pub decision: &'static str,
     /// Why, when the request did not succeed: the error kind (`unauthenticated`, …).
@@ -112,6 +115,41 @@ pub struct AuditRecord {
     pub upstream_status: Option<u16>,
     pub status: u16,
     pub latency_us: BTreeMap<&'static str, u64>,
+}
+
+/// What enforcement would have done to a response a shadow route released unfiltered.
+#[derive(Debug, Default, Serialize)]
+pub struct WouldHave {
+    pub records: Vec<RecordAudit>,
+    pub rows_dropped: Vec<String>,
+    pub status: u16,
+}
+
+impl AuditRecord {
+    /// A shadow route released the upstream body as it came. The filter's findings move
+    /// to `would_have`; `records` becomes what the client got: every record the body held
+    /// (kept or not), with every field group of the resource (`groups`) in clear.
+    pub fn shadow_release(&mut self, groups: &[String], would_have_status: u16) {
+        let records = std::mem::take(&mut self.records);
+        let rows_dropped = std::mem::take(&mut self.rows_dropped);
+        self.records = records
+            .iter()
+            .map(|r| r.id.clone())
+            .chain(rows_dropped.iter().cloned())
+            .map(|id| RecordAudit {
+                id,
+                clear: groups.to_vec(),
+                masked: BTreeMap::new(),
+                removed: Vec::new(),
+            })
+            .collect();
+        self.shadow = true;
+        self.would_have = Some(WouldHave {
+            records,
+            rows_dropped,
+            status: would_have_status,
+        });
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

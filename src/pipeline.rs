@@ -359,8 +359,14 @@ impl Gateway {
         record_filtering(rec, &filtered);
         if route.shadow {
             // Shadow mode (explicitly configured per route, warned about at start-up): the
-            // decisions above are audited, the upstream body is released as it came.
-            rec.shadow = true;
+            // upstream body is released as it came, and the record says so; what the
+            // decisions above would have done is kept apart (`would_have`).
+            let would_have = if filtered.single_denied {
+                RequestError::RecordNotFound.status()
+            } else {
+                upstream.status
+            };
+            rec.shadow_release(&route.resource.groups, would_have.as_u16());
             return json_response(upstream.status, upstream.body, request_id);
         }
         if filtered.single_denied {

@@ -424,6 +424,29 @@ async fn query_finds_a_subjects_records_through_the_index_and_without_it() {
     assert!(!html.contains("| holly"), "{html}");
 }
 
+#[test]
+fn a_shadow_release_in_an_older_record_counts_as_shown_in_full() {
+    // Before `would_have`, a shadow release listed the records it would have withheld
+    // under `rows_dropped`, although the client got them unfiltered.
+    let line = r#"{"seq":1,"time":"2026-11-29T00:00:00.000Z","principal":"tinsel","department":"marketing","purpose":"product_marketing","method":"GET","path":"/crm/v3/objects/contacts/1001","resource":"Contact","shadow":true,"decision":"allow","records":[],"rows_dropped":["1001"],"status":200}"#;
+    let hits = vec![query::Hit {
+        line: line.into(),
+        value: serde_json::from_str(line).unwrap(),
+    }];
+    let filter = Filter {
+        record: Some(query::parse_record("contact/1001").unwrap()),
+        ..Filter::default()
+    };
+    let report = query::render_subject_report(&hits, &filter, Path::new("log"));
+    assert!(report.contains("## Accesses (1)"), "{report}");
+    assert!(report.contains("not shown it (0)"), "{report}");
+    assert!(
+        report.contains("| unfiltered (shadow route): all field groups | - |"),
+        "{report}"
+    );
+    assert!(query::render_table(&hits, &filter).contains("unfiltered"));
+}
+
 #[tokio::test]
 async fn segments_rotate_by_age_and_the_chain_runs_through_them() {
     let tmp = tempfile::tempdir().unwrap();

@@ -150,6 +150,89 @@ async fn the_subject_report_lists_exactly_the_accesses_to_that_contact() {
     assert_eq!(table.lines().count(), 1 + 2, "{table}");
 }
 
+/// A shadow route hands the client the upstream body as it came: the record says so (every
+/// record, every field group, in clear), keeps what enforcement would have done apart, and
+/// the subject report counts it as the person's data shown in full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shadow_release_is_audited_as_unfiltered() {
+    let routes = std::fs::read_to_string(repo().join("policies/routes.toml")).unwrap();
+    let shadowed = routes.replace(
+        "name = \"contacts.get\"\n",
+        "name = \"contacts.get\"\nshadow = true\n",
+    );
+    assert_ne!(routes, shadowed);
+    let proxy = Proxy::start_with(Options {
+        routes: Some(shadowed),
+        ..Options::default()
+    })
+    .await;
+    let path = "/crm/v3/objects/contacts/1001?properties=firstname,billing_iban,wish_text";
+    // Enforced, product marketing would get a 404 and sales no billing data.
+    let tinsel = proxy.get(path, "tinsel", Some("product_marketing")).await;
+    let noelle = proxy.get(path, "noelle", None).await;
+    for (reply, would_drop) in [(&tinsel, true), (&noelle, false)] {
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert!(reply.json()["properties"]["billing_iban"].is_string());
+        let audit = proxy.audit_of(reply);
+        assert_eq!(audit["shadow"], true);
+        // What the client received.
+        let records = audit["records"].as_array().unwrap();
+        assert_eq!(records.len(), 1, "{audit}");
+        assert_eq!(records[0]["id"], "1001");
+        let clear: Vec<&str> = records[0]["clear"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g.as_str().unwrap())
+            .collect();
+        for group in ["identity", "billing", "wish_text", "status"] {
+            assert!(clear.contains(&group), "{group} not clear: {audit}");
+        }
+        assert_eq!(records[0]["masked"], serde_json::json!({}), "{audit}");
+        assert_eq!(records[0]["removed"], serde_json::json!([]), "{audit}");
+        assert_eq!(audit["rows_dropped"], serde_json::json!([]), "{audit}");
+        // What enforcement would have done, apart.
+        let would = &audit["would_have"];
+        if would_drop {
+            assert_eq!(
+                would["rows_dropped"],
+                serde_json::json!(["1001"]),
+                "{audit}"
+            );
+            assert_eq!(would["records"], serde_json::json!([]), "{audit}");
+            assert_eq!(would["status"], 404, "{audit}");
+        } else {
+            assert_eq!(would["records"][0]["id"], "1001", "{audit}");
+            assert!(
+                would["records"][0]["removed"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&Value::from("billing")),
+                "{audit}"
+            );
+            assert_eq!(would["status"], 200, "{audit}");
+        }
+    }
+
+    let out = crmgate_bin()
+        .args(["audit", "query"])
+        .arg(proxy.audit_dir())
+        .args(["--record", "contact/1001", "--subject-report"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8(out.stdout).unwrap();
+    assert!(report.contains("## Accesses (2)"), "{report}");
+    assert!(report.contains("not shown it (0)"), "{report}");
+    let line = report
+        .lines()
+        .find(|l| l.contains("| tinsel |"))
+        .unwrap_or_else(|| panic!("no line for tinsel:\n{report}"));
+    assert!(
+        line.contains("unfiltered") && line.contains("billing") && line.contains("wish_text"),
+        "{line}"
+    );
+}
+
 /// Mount a tmpfs of `size` at `at` (we run as root in CI); `None` where that is not allowed.
 fn mount_tmpfs(at: &Path, size: &str) -> Option<()> {
     std::fs::create_dir_all(at).unwrap();

@@ -54,17 +54,19 @@ pub fn load_policies(config: &Config) -> Result<Policies, LoadErrors> {
         }])
     })?;
     let engine = PolicyEngine::load(&config.policies, &routes)?;
-    let mut problems: Vec<LoadProblem> = config
+    // The directory says who works here. A key whose owner it no longer lists is revoked
+    // (identify finds no principal: 401), not a reason to reject the set: rejecting it
+    // would keep the old set, where the owner is still active, in force. Start-up and
+    // reload treat the same files alike; `check` and the logs warn, /readyz notes it.
+    let mut unlisted_key_owners: Vec<String> = config
         .api_keys
         .values()
         .filter(|u| engine.principal(u).is_none())
-        .map(|u| LoadProblem {
-            file: config.path.clone(),
-            line: 0,
-            column: 0,
-            message: format!("api key user `{u}` is not in the entities"),
-        })
+        .cloned()
         .collect();
+    unlisted_key_owners.sort();
+    unlisted_key_owners.dedup();
+    let mut problems: Vec<LoadProblem> = Vec::new();
     // A service key names an App, a user key a User: the kind decides which purposes apply.
     for (id, p) in config
         .api_keys
@@ -86,9 +88,11 @@ pub fn load_policies(config: &Config) -> Result<Policies, LoadErrors> {
         }
     }
     for id in config.apps.keys() {
+        // An App gone from the directory is revoked like a user (see above); one that
+        // names a User is a mistake in the config.
         if engine
             .principal(id)
-            .is_none_or(|p| p.uid.type_name().to_string() != "App")
+            .is_some_and(|p| p.uid.type_name().to_string() != "App")
         {
             problems.push(LoadProblem {
                 file: config.path.clone(),
@@ -102,7 +106,38 @@ pub fn load_policies(config: &Config) -> Result<Policies, LoadErrors> {
     if !problems.is_empty() {
         return Err(LoadErrors(problems));
     }
-    Ok(Policies { routes, engine })
+    Ok(Policies {
+        routes,
+        engine,
+        unlisted_key_owners,
+    })
+}
+
+/// API keys whose owner the directory does not list are refused: say so loudly whenever a
+/// set becomes active (log, a note on `/healthz` and `/readyz`, a gauge), and clear it when
+/// none are left.
+pub fn report_unlisted_keys(policies: &Policies, health: &Health) {
+    let owners = &policies.unlisted_key_owners;
+    for owner in owners {
+        tracing::warn!(owner = %owner, "api key names no principal in the entities: the key is refused (401)");
+    }
+    health
+        .metrics
+        .api_keys_without_principal
+        .store(owners.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    health.note(
+        "api_keys",
+        (!owners.is_empty()).then(|| {
+            format!(
+                "api keys refused, their owners are not in the entities: {}",
+                owners
+                    .iter()
+                    .map(|o| format!("`{o}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }),
+    );
 }
 
 /// A gateway ready to serve, its TLS acceptor, its audit log and health state.

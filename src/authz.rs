@@ -265,6 +265,15 @@ impl fmt::Debug for PolicyEngine {
     }
 }
 
+/// One file's share of the revision hash: its kind, length and text, so that text moved
+/// from one file to another is a new revision too.
+fn revision_part(hasher: &mut Sha256, kind: &str, text: &str) {
+    hasher.update(kind.as_bytes());
+    hasher.update([0u8]);
+    hasher.update((text.len() as u64).to_le_bytes());
+    hasher.update(text.as_bytes());
+}
+
 impl PolicyEngine {
     /// Load schema, policies and entities, and check them against each other and against
     /// the routes. Every problem found is reported, each with file and line.
@@ -272,8 +281,11 @@ impl PolicyEngine {
         let mut problems = Vec::new();
         let mut hasher = Sha256::new();
 
+        // The revision covers every file a revision is made of (`PolicyFiles::all_files`):
+        // the routes as the table was loaded from them, schema, policies, entities.
+        revision_part(&mut hasher, "routes", routes.source());
         let schema_text = read(&files.schema, &mut problems);
-        hasher.update(schema_text.as_bytes());
+        revision_part(&mut hasher, "schema", &schema_text);
         let schema = match Schema::from_cedarschema_str(&schema_text) {
             Ok((schema, _warnings)) => Some(schema),
             Err(e) => {
@@ -288,7 +300,13 @@ impl PolicyEngine {
         let mut texts: HashMap<String, (PathBuf, Arc<str>)> = HashMap::new();
         for file in &files.policies {
             let text: Arc<str> = read(file, &mut problems).into();
-            hasher.update(text.as_bytes());
+            // The file stem names policies without an @id: a rename is a new revision.
+            let stem = file.file_stem().map(|s| s.to_string_lossy());
+            revision_part(
+                &mut hasher,
+                &format!("policies {}", stem.as_deref().unwrap_or_default()),
+                &text,
+            );
             let set = match PolicySet::from_str(&text) {
                 Ok(set) => set,
                 Err(e) => {
@@ -369,7 +387,7 @@ impl PolicyEngine {
         }
 
         let entities_text = read(&files.entities, &mut problems);
-        hasher.update(entities_text.as_bytes());
+        revision_part(&mut hasher, "entities", &entities_text);
         let revision = hex::encode(hasher.finalize().get(..8).unwrap_or(&[]));
 
         let Some(schema) = schema else {
@@ -491,7 +509,8 @@ impl PolicyEngine {
         })
     }
 
-    /// A short hash of schema, policies and entities: the policy revision in audit records.
+    /// A short hash of routes, schema, policies and entities: the policy revision in audit
+    /// records.
     pub fn revision(&self) -> &str {
         &self.revision
     }

@@ -75,6 +75,12 @@ fn load(config_path: &Path) -> Result<(Config, Policies), u8> {
         eprintln!("{} problem(s) found", problems.len());
         EXIT_INVALID
     })?;
+    for owner in &policies.unlisted_key_owners {
+        eprintln!(
+            "warning: the api key of `{owner}` names no principal in the entities: it is refused (401) until `{owner}` is listed again or the key is removed from `{}`",
+            config.path.display()
+        );
+    }
     Ok((config, policies))
 }
 

@@ -317,6 +317,9 @@ pub struct AuditConfig {
     pub signing_key_file: PathBuf,
     /// Generate the signing key when the file is missing (demo and tests).
     pub generate_signing_key: bool,
+    /// How long a request waits for its record to be written; then it answers 503 (a hung
+    /// disk must not stall every request).
+    pub write_timeout: Duration,
 }
 
 /// The admin listener: `/healthz`, `/readyz` (plain HTTP, loopback by default).
@@ -514,8 +517,13 @@ struct RawAudit {
     signing_key_file: PathBuf,
     #[serde(default)]
     generate_signing_key: bool,
+    #[serde(default = "default_write_timeout_ms")]
+    write_timeout_ms: u64,
 }
 
+fn default_write_timeout_ms() -> u64 {
+    5000
+}
 fn default_fsync() -> bool {
     true
 }
@@ -705,8 +713,13 @@ pub fn read_toml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ConfigE
         path: path.to_path_buf(),
         source,
     })?;
-    toml::from_str(&text).map_err(|e| {
-        let (line, column) = e.span().map_or((0, 0), |s| line_col(&text, s.start));
+    parse_toml(path, &text)
+}
+
+/// Parse TOML text read from `path` into `T`, reporting syntax errors with file and line.
+pub fn parse_toml<T: for<'de> Deserialize<'de>>(path: &Path, text: &str) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
         ConfigError::Syntax {
             path: path.to_path_buf(),
             line,
@@ -837,10 +850,11 @@ impl Config {
             || raw.audit.checkpoint_every == 0
             || raw.audit.checkpoint_interval_s == 0
             || raw.audit.segment_max_age_s == 0
+            || raw.audit.write_timeout_ms == 0
         {
             return Err(invalid(
                 "audit: segment_max_bytes, segment_max_age_s, checkpoint_every, \
-                 checkpoint_interval_s and connection_events_interval_s must be at least 1"
+                 checkpoint_interval_s, connection_events_interval_s and write_timeout_ms must be at least 1"
                     .into(),
             ));
         }
@@ -998,6 +1012,7 @@ impl Config {
                 ),
                 signing_key_file: rel(&raw.audit.signing_key_file),
                 generate_signing_key: raw.audit.generate_signing_key,
+                write_timeout: Duration::from_millis(raw.audit.write_timeout_ms),
             },
             admin: AdminConfig { addr: admin_addr },
             hash_key,

@@ -49,6 +49,8 @@ use crate::{identity, purpose};
 pub struct Policies {
     pub routes: RouteTable,
     pub engine: PolicyEngine,
+    /// Owners of configured API keys that the entities do not list: those keys are refused.
+    pub unlisted_key_owners: Vec<String>,
 }
 
 /// Everything a request needs, shared by all connections.
@@ -171,6 +173,7 @@ impl Gateway {
         health: Health,
     ) -> Gateway {
         health.metrics.set_revision(policies.engine.revision());
+        crate::app::report_unlisted_keys(&policies, &health);
         let hash_keys = HashKeys::new(config.hash_key.clone());
         let lookup_key = hash_keys.for_purpose("crmgate/audit/lookup");
         Gateway {
@@ -213,6 +216,7 @@ impl Gateway {
             Ok(new) => {
                 let revision = new.engine.revision().to_string();
                 warn_shadow_routes(&new);
+                crate::app::report_unlisted_keys(&new, &self.health);
                 match self.policies.write() {
                     Ok(mut guard) => *guard = Arc::new(new),
                     Err(poisoned) => *poisoned.into_inner() = Arc::new(new),
@@ -635,8 +639,14 @@ impl Gateway {
         record_filtering(rec, &filtered);
         if route.shadow {
             // Shadow mode (explicitly configured per route, warned about at start-up): the
-            // decisions above are audited, the upstream body is released as it came.
-            rec.shadow = true;
+            // upstream body is released as it came, and the record says so; what the
+            // decisions above would have done is kept apart (`would_have`).
+            let would_have = if filtered.single_denied {
+                RequestError::RecordNotFound.status()
+            } else {
+                upstream.status
+            };
+            rec.shadow_release(&route.resource.groups, would_have.as_u16());
             return json_response(upstream.status, upstream.body, request_id, Some(buffering));
         }
         if filtered.single_denied {

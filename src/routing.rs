@@ -15,7 +15,7 @@ use jsonpath_rust::parser::model::JpQuery;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::{read_toml, ConfigError};
+use crate::config::{parse_toml, ConfigError};
 use crate::error::RequestError;
 
 /// Index of a field group within its resource profile.
@@ -178,6 +178,8 @@ pub struct RouteMatch<'a> {
 pub struct RouteTable {
     routes: Vec<Route>,
     resources: BTreeMap<String, Arc<ResourceProfile>>,
+    /// The routes file exactly as it was loaded: the policy revision covers it.
+    source: Arc<str>,
 }
 
 impl RouteTable {
@@ -208,6 +210,11 @@ impl RouteTable {
         })
     }
 
+    /// The routes file's text as loaded.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
     pub fn routes(&self) -> &[Route] {
         &self.routes
     }
@@ -222,8 +229,12 @@ impl RouteTable {
 
     /// Load and compile the routes file.
     pub fn load(path: &Path) -> Result<RouteTable, ConfigError> {
-        let raw: RawRoutes = read_toml(path)?;
-        let text = std::fs::read_to_string(path).unwrap_or_default();
+        // Read once: what is parsed is what the revision hashes.
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let raw: RawRoutes = parse_toml(path, &text)?;
         let invalid = |message: String| ConfigError::Invalid {
             path: path.to_path_buf(),
             line: crate::config::locate_key(&text, &message),
@@ -243,7 +254,11 @@ impl RouteTable {
             let route = compile_route(r, &resources).map_err(invalid)?;
             routes.push(route);
         }
-        Ok(RouteTable { routes, resources })
+        Ok(RouteTable {
+            routes,
+            resources,
+            source: text.into(),
+        })
     }
 }
 

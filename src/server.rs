@@ -291,6 +291,8 @@ impl Conn {
     {
         let peer = self.peer;
         let state = Arc::new(ConnState::new());
+        // The raw request heads, for what hyper's parser folds away (sanitize checks them).
+        let (io, wire) = crate::sanitize::wire::watch(io);
         let io = MeteredIo {
             inner: io,
             state: state.clone(),
@@ -298,7 +300,8 @@ impl Conn {
         let service = {
             let gateway = self.gateway.clone();
             let state = state.clone();
-            service_fn(move |req| {
+            service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(wire.next_request());
                 // Counted when hyper hands the request over, not when its future first runs.
                 let active = state.begin_request();
                 let gateway = gateway.clone();

@@ -28,6 +28,7 @@ fn config(dir: &Path, checkpoint_every: u64, segment_max_bytes: u64) -> AuditCon
         connection_events_interval: Duration::from_secs(60),
         signing_key_file: dir.join("signing.key"),
         generate_signing_key: true,
+        write_timeout: Duration::from_secs(5),
     }
 }
 
@@ -422,6 +423,29 @@ async fn query_finds_a_subjects_records_through_the_index_and_without_it() {
     assert_eq!(html.matches("<tr>").count(), 1 + 5, "{html}");
     assert!(html.contains("<td>holly</td>"), "{html}");
     assert!(!html.contains("| holly"), "{html}");
+}
+
+#[test]
+fn a_shadow_release_in_an_older_record_counts_as_shown_in_full() {
+    // Before `would_have`, a shadow release listed the records it would have withheld
+    // under `rows_dropped`, although the client got them unfiltered.
+    let line = r#"{"seq":1,"time":"2026-11-29T00:00:00.000Z","principal":"tinsel","department":"marketing","purpose":"product_marketing","method":"GET","path":"/crm/v3/objects/contacts/1001","resource":"Contact","shadow":true,"decision":"allow","records":[],"rows_dropped":["1001"],"status":200}"#;
+    let hits = vec![query::Hit {
+        line: line.into(),
+        value: serde_json::from_str(line).unwrap(),
+    }];
+    let filter = Filter {
+        record: Some(query::parse_record("contact/1001").unwrap()),
+        ..Filter::default()
+    };
+    let report = query::render_subject_report(&hits, &filter, Path::new("log"));
+    assert!(report.contains("## Accesses (1)"), "{report}");
+    assert!(report.contains("not shown it (0)"), "{report}");
+    assert!(
+        report.contains("| unfiltered (shadow route): all field groups | - |"),
+        "{report}"
+    );
+    assert!(query::render_table(&hits, &filter).contains("unfiltered"));
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::admin::Health;
-use crate::audit::AuditLog;
+use crate::audit::{AuditLog, AuditSink};
 use crate::authz::{LoadErrors, LoadProblem, PolicyEngine};
 use crate::config::{Config, ConfigError};
 use crate::pipeline::{Gateway, Policies};
@@ -145,7 +145,7 @@ pub struct Prepared {
     pub gateway: Arc<Gateway>,
     pub tls: Option<TlsAcceptor>,
     /// Closed (final checkpoint) when [`run`] ends.
-    pub audit: AuditLog,
+    pub audit: Arc<dyn AuditSink>,
     /// What `/healthz` and `/readyz` report ([`crate::admin::serve`]).
     pub health: Health,
 }
@@ -163,7 +163,8 @@ pub fn prepare(config: Config) -> Result<Prepared, String> {
     };
     let upstream = Upstream::new(&config.upstream)?;
     let health = Health::new();
-    let audit = AuditLog::open(&config.audit, health.clone()).map_err(|e| e.to_string())?;
+    let audit: Arc<dyn AuditSink> =
+        Arc::new(AuditLog::open(&config.audit, health.clone()).map_err(|e| e.to_string())?);
     let gateway = Arc::new(Gateway::new(
         config,
         policies,

@@ -55,8 +55,11 @@
 
 pub mod query;
 pub mod signing;
+pub mod sink;
 pub mod verify;
 mod writer;
+
+pub use sink::{AuditEvent, AuditSink, Framed};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -72,11 +75,10 @@ use crate::admin::Health;
 use crate::config::AuditConfig;
 use crate::filter::RecordAudit;
 
-/// One audit record. Filled in as the request passes the stages.
+/// One audit record. Filled in as the request passes the stages; its place in the chain
+/// (`seq`, `prev`) is added by the sink that writes it ([`Framed`]).
 #[derive(Debug, Default, Serialize)]
 pub struct AuditRecord {
-    pub seq: u64,
-    pub prev: String,
     pub time: String,
     pub request_id: String,
     pub client: String,
@@ -230,11 +232,11 @@ impl AuditLog {
 
     /// Write one record; returns once it is written (and fsync'd when configured), or
     /// fails when that takes longer than the configured deadline.
-    pub async fn write(&self, record: AuditRecord) -> Result<(), AuditError> {
-        let request_id = record.request_id.clone();
+    pub async fn write(&self, event: AuditEvent) -> Result<(), AuditError> {
+        let request_id = event.request_id().unwrap_or_default().to_string();
         let (done, wait) = oneshot::channel();
         self.tx
-            .send(Msg::Write(Box::new(writer::Job { record, done })))
+            .send(Msg::Write(Box::new(writer::Job { event, done })))
             .map_err(|_| AuditError::Stopped)?;
         let deadline_ms = u64::try_from(self.write_timeout.as_millis()).unwrap_or(u64::MAX);
         // fail closed: while an earlier write is past its deadline, nobody waits for the
@@ -290,6 +292,20 @@ impl AuditLog {
         if self.tx.send(Msg::Close(done)).is_ok() {
             let _ = wait.await;
         }
+    }
+}
+
+impl AuditSink for AuditLog {
+    fn write(&self, event: AuditEvent) -> sink::SinkFuture<'_, Result<(), AuditError>> {
+        Box::pin(AuditLog::write(self, event))
+    }
+
+    fn notice(&self, kind: &str, fields: serde_json::Value) -> Result<(), AuditError> {
+        AuditLog::notice(self, kind, fields)
+    }
+
+    fn close(&self) -> sink::SinkFuture<'_, ()> {
+        Box::pin(AuditLog::close(self))
     }
 }
 

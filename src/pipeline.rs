@@ -29,7 +29,7 @@ use serde_json::Value;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::admin::{Health, Metrics};
-use crate::audit::{AuditLog, AuditRecord};
+use crate::audit::{AuditEvent, AuditRecord, AuditSink};
 use crate::authz::Selectability;
 use crate::authz::{Allowed, Memo, PolicyEngine, Scope};
 pub use crate::body::ResponseBody;
@@ -59,7 +59,8 @@ pub struct Gateway {
     pub config: Config,
     policies: RwLock<Arc<Policies>>,
     upstream: Upstream,
-    audit: AuditLog,
+    /// Where audit events go (the local hash-chained log first): the response waits for it.
+    audit: Arc<dyn AuditSink>,
     hash_keys: HashKeys,
     /// The key of the pseudonyms that stand for looked-up values in audit paths.
     lookup_key: PurposeKey,
@@ -169,7 +170,7 @@ impl Gateway {
         config: Config,
         policies: Policies,
         upstream: Upstream,
-        audit: AuditLog,
+        audit: Arc<dyn AuditSink>,
         health: Health,
     ) -> Gateway {
         health.metrics.set_revision(policies.engine.revision());
@@ -375,7 +376,7 @@ impl Gateway {
             ..AuditRecord::default()
         };
         // fail closed: without its record, not even the 500 is released as such.
-        let response = match self.audit.write(rec).await {
+        let response = match self.audit.write(AuditEvent::Request(Box::new(rec))).await {
             Ok(()) => problem_response(&e, &request_id),
             Err(err) => {
                 tracing::error!(request_id = %request_id, error = %err, "audit write failed; answering 503");
@@ -459,7 +460,7 @@ impl Gateway {
             (rec.decision, rec.cedar_evaluations, rec.rows_dropped.len());
 
         // fail closed: the response is released only once its record is written.
-        let response = match self.audit.write(rec).await {
+        let response = match self.audit.write(AuditEvent::Request(Box::new(rec))).await {
             Ok(()) => response,
             Err(e) => {
                 tracing::error!(request_id = %request_id, error = %e, "audit write failed; answering 503");

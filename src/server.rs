@@ -45,7 +45,7 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
 use crate::admin::Metrics;
-use crate::audit::AuditLog;
+use crate::audit::AuditSink;
 use crate::config::Limits;
 use crate::identity::ClientCert;
 use crate::pipeline::Gateway;
@@ -608,12 +608,12 @@ fn classify(e: &(dyn std::error::Error + Send + Sync + 'static)) -> &'static str
 #[derive(Debug)]
 pub struct ConnectionEventsReport {
     metrics: Arc<Metrics>,
-    audit: AuditLog,
+    audit: Arc<dyn AuditSink>,
     last: Mutex<(BTreeMap<&'static str, u64>, String)>,
 }
 
 impl ConnectionEventsReport {
-    pub fn new(metrics: Arc<Metrics>, audit: AuditLog) -> ConnectionEventsReport {
+    pub fn new(metrics: Arc<Metrics>, audit: Arc<dyn AuditSink>) -> ConnectionEventsReport {
         ConnectionEventsReport {
             metrics,
             audit,

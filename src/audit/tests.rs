@@ -65,7 +65,7 @@ fn record(i: u64) -> AuditRecord {
 async fn write_log(cfg: &AuditConfig, from: u64, n: u64) {
     let log = AuditLog::open(cfg, Health::new()).unwrap();
     for i in from..from + n {
-        log.write(record(i)).await.unwrap();
+        log.write(AuditEvent::Request(Box::new(record(i)))).await.unwrap();
     }
     log.close().await;
 }
@@ -356,7 +356,7 @@ async fn records_uncovered_by_a_checkpoint_are_counted() {
     let cfg = config(tmp.path(), 1000, 1 << 20);
     let log = AuditLog::open(&cfg, Health::new()).unwrap();
     for i in 0..4 {
-        log.write(record(i)).await.unwrap();
+        log.write(AuditEvent::Request(Box::new(record(i)))).await.unwrap();
     }
     // No close: as after kill -9.
     let report = verify_dir(&cfg.dir, None).unwrap();
@@ -531,7 +531,7 @@ async fn a_subject_query_over_millions_of_records_reads_only_that_subjects_lines
                 r.records[0].id = contact.to_string();
                 r.path = format!("/crm/v3/objects/contacts/{contact}");
                 r.principal = Some(format!("user{}", i % 20));
-                log.write(r).await.unwrap();
+                log.write(AuditEvent::Request(Box::new(r))).await.unwrap();
             }
         }));
     }

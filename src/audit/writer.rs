@@ -19,13 +19,13 @@ use super::query::{self, SegIndex};
 use super::signing::SigningKey;
 use super::{
     checkpoint_message, entry_head, line_hash, list_segments, segment_name, split_lines,
-    AuditError, AuditRecord, Msg, COMPONENT, GENESIS,
+    AuditError, AuditEvent, Framed, Msg, COMPONENT, GENESIS,
 };
 use crate::admin::Health;
 use crate::config::AuditConfig;
 
 pub(super) struct Job {
-    pub record: AuditRecord,
+    pub event: AuditEvent,
     pub done: oneshot::Sender<Result<(), AuditError>>,
 }
 
@@ -314,9 +314,12 @@ impl Writer {
             uncovered += 1;
         }
         for job in jobs.iter_mut() {
-            job.record.seq = seq;
-            job.record.prev.clone_from(&prev);
-            let line = serde_json::to_vec(&job.record).map_err(|e| e.to_string())?;
+            let line = serde_json::to_vec(&Framed {
+                seq,
+                prev: &prev,
+                event: &job.event,
+            })
+            .map_err(|e| e.to_string())?;
             indexed.push((seg.len + buf.len() as u64, seq));
             push(&mut buf, line, &mut seq, &mut prev);
             uncovered += 1;
@@ -360,7 +363,9 @@ impl Writer {
         }
 
         for ((offset, s), job) in indexed.into_iter().zip(jobs.iter()) {
-            seg.index.add(&job.record, offset, s);
+            match &job.event {
+                AuditEvent::Request(r) => seg.index.add(r, offset, s),
+            }
         }
         seg.len += buf.len() as u64;
         self.seq = seq;

@@ -65,7 +65,9 @@ fn record(i: u64) -> AuditRecord {
 async fn write_log(cfg: &AuditConfig, from: u64, n: u64) {
     let log = AuditLog::open(cfg, Health::new()).unwrap();
     for i in from..from + n {
-        log.write(AuditEvent::Request(Box::new(record(i)))).await.unwrap();
+        log.write(AuditEvent::Request(Box::new(record(i))))
+            .await
+            .unwrap();
     }
     log.close().await;
 }
@@ -356,7 +358,9 @@ async fn records_uncovered_by_a_checkpoint_are_counted() {
     let cfg = config(tmp.path(), 1000, 1 << 20);
     let log = AuditLog::open(&cfg, Health::new()).unwrap();
     for i in 0..4 {
-        log.write(AuditEvent::Request(Box::new(record(i)))).await.unwrap();
+        log.write(AuditEvent::Request(Box::new(record(i))))
+            .await
+            .unwrap();
     }
     // No close: as after kill -9.
     let report = verify_dir(&cfg.dir, None).unwrap();

@@ -140,6 +140,16 @@ pub fn report_unlisted_keys(policies: &Policies, health: &Health) {
     );
 }
 
+/// Load the policy files again and hand the result to the gateway, which swaps it in only
+/// if it passed every start-up check.
+pub fn reload(gateway: &Gateway) -> Result<String, String> {
+    let loaded = load_policies(&gateway.config).map_err(|e| e.to_string());
+    if let Ok(p) = &loaded {
+        report_unlisted_keys(p, gateway.health());
+    }
+    gateway.install(loaded)
+}
+
 /// A gateway ready to serve, its TLS acceptor, its audit log and health state.
 pub struct Prepared {
     pub gateway: Arc<Gateway>,
@@ -165,6 +175,7 @@ pub fn prepare(config: Config) -> Result<Prepared, String> {
     let health = Health::new();
     let audit: Arc<dyn AuditSink> =
         Arc::new(AuditLog::open(&config.audit, health.clone()).map_err(|e| e.to_string())?);
+    report_unlisted_keys(&policies, &health);
     let gateway = Arc::new(Gateway::new(
         config,
         policies,
@@ -244,14 +255,14 @@ async fn watch_policies(gateway: Arc<Gateway>) {
         tokio::select! {
             () = signalled => {
                 tracing::info!("SIGHUP: reloading policies");
-                let _ = gateway.reload();
+                let _ = reload(&gateway);
                 last = stamp(&files);
             }
             () = tick => {
                 let now = stamp(&files);
                 if now != last {
                     last = now;
-                    let _ = gateway.reload();
+                    let _ = reload(&gateway);
                 }
             }
         }

@@ -174,7 +174,6 @@ impl Gateway {
         health: Health,
     ) -> Gateway {
         health.metrics.set_revision(policies.engine.revision());
-        crate::app::report_unlisted_keys(&policies, &health);
         let hash_keys = HashKeys::new(config.hash_key.clone());
         let lookup_key = hash_keys.for_purpose("crmgate/audit/lookup");
         Gateway {
@@ -190,6 +189,11 @@ impl Gateway {
             in_flight: Arc::new(InFlight::default()),
             config,
         }
+    }
+
+    /// What `/healthz` and `/readyz` report.
+    pub fn health(&self) -> &Health {
+        &self.health
     }
 
     /// The counters `/metrics` exports (the listener counts connection events into them).
@@ -209,15 +213,15 @@ impl Gateway {
         self.buffering.available_permits()
     }
 
-    /// Load the policy files again and, only if the new set passes every start-up check,
-    /// swap it in atomically. Requests in flight finish with the revision they started
-    /// with; a set that fails validation never replaces the active one.
-    pub fn reload(&self) -> Result<String, String> {
-        match crate::app::load_policies(&self.config) {
+    /// Swap in a newly loaded policy set atomically, or, when loading it failed, keep the
+    /// active one and say why. Requests in flight finish with the revision they started
+    /// with; a set that failed validation never replaces the active one. (Loading is
+    /// start-up's business: `app::reload` loads and hands the result here.)
+    pub fn install(&self, loaded: Result<Policies, String>) -> Result<String, String> {
+        match loaded {
             Ok(new) => {
                 let revision = new.engine.revision().to_string();
                 warn_shadow_routes(&new);
-                crate::app::report_unlisted_keys(&new, &self.health);
                 match self.policies.write() {
                     Ok(mut guard) => *guard = Arc::new(new),
                     Err(poisoned) => *poisoned.into_inner() = Arc::new(new),
@@ -235,8 +239,7 @@ impl Gateway {
                 tracing::info!(revision = %revision, "policies reloaded");
                 Ok(revision)
             }
-            Err(e) => {
-                let message = e.to_string();
+            Err(message) => {
                 self.reloads.failed.fetch_add(1, Ordering::Relaxed);
                 self.health
                     .metrics

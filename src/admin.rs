@@ -41,7 +41,7 @@ pub struct Metrics {
     pub policy_reloads_failed: AtomicU64,
     pub policy_revision: Mutex<String>,
     /// reason → connections that reached crmgate but never became a request, or were cut
-    /// ([`crate::server`]'s reasons: `tls_handshake_failed`, `per_ip_limit`, …).
+    /// ([`crate::stages::listen`]'s reasons: `tls_handshake_failed`, `per_ip_limit`, …).
     connection_events: Mutex<BTreeMap<&'static str, u64>>,
     /// Connections open now.
     pub connections_open: AtomicU64,

@@ -191,7 +191,7 @@ pub enum KeySet {
     /// `kid` → key, from `jwks_file`.
     Static(BTreeMap<String, JwtKey>),
     /// `jwks_url`, with its cache (shared by all clones of the config).
-    Remote(std::sync::Arc<crate::identity::jwks::RemoteJwks>),
+    Remote(std::sync::Arc<crate::stages::identity::jwks::RemoteJwks>),
 }
 
 /// A public key of an issuer: the decoding key and the algorithm the JWKS binds it to.
@@ -293,7 +293,7 @@ impl PolicyFiles {
 }
 
 /// The audit log: a directory of hash-chained segments with signed checkpoints
-/// (see [`crate::audit`]).
+/// (see [`crate::stages::audit`]).
 #[derive(Debug, Clone)]
 pub struct AuditConfig {
     pub dir: PathBuf,
@@ -1100,7 +1100,7 @@ fn remote_jwks(
     url: &str,
     j: &RawJwt,
     rel: &impl Fn(&Path) -> PathBuf,
-) -> Result<crate::identity::jwks::RemoteJwks, String> {
+) -> Result<crate::stages::identity::jwks::RemoteJwks, String> {
     let uri: http::Uri = url.parse().map_err(|e| format!("jwks_url `{url}`: {e}"))?;
     // Keys fetched in the clear could be swapped on the way: plain HTTP only on loopback.
     let loopback = uri
@@ -1124,14 +1124,14 @@ fn remote_jwks(
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(ca) = &j.jwks_ca_file {
         let ca = rel(ca);
-        let certs = crate::tls::load_certs(&ca)?;
+        let certs = crate::startup::tls::load_certs(&ca)?;
         for c in certs {
             roots
                 .add(c)
                 .map_err(|e| format!("jwks_ca_file `{}`: {e}", ca.display()))?;
         }
     }
-    crate::identity::jwks::RemoteJwks::new(
+    crate::stages::identity::jwks::RemoteJwks::new(
         uri,
         Duration::from_secs(j.jwks_max_age_s),
         Duration::from_secs(j.jwks_min_refresh_s),

@@ -34,29 +34,11 @@
 //! embedded demo CRM (Santa's company), [`demo`] the guided demo, [`certs`] the dev PKI.
 
 pub mod admin;
-pub mod app;
-pub mod audit;
-pub mod authz;
-pub mod body;
-pub mod certs;
-pub mod cli;
 pub mod config;
 pub mod decide;
-pub mod demo;
 pub mod democrm;
 pub mod error;
-pub mod explain;
-pub mod filter;
-pub mod identity;
-pub mod masks;
-pub mod matrix;
-pub mod pipeline;
-pub mod policytest;
-pub mod purpose;
-pub mod records;
-pub mod routing;
-pub mod sanitize;
-pub mod server;
-pub mod tls;
-pub mod upstream;
+pub mod stages;
+pub mod startup;
+pub mod tools;
 pub mod vendor;

@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crmgate::audit::{query, signing, verify};
-use crmgate::{admin, app, certs, cli, demo, democrm, explain};
+use crmgate::stages::audit::{query, signing, verify};
+use crmgate::startup::app;
+use crmgate::tools::{certs, cli, demo, explain};
+use crmgate::{admin, democrm};
 
 /// Filtering allocates many small, short-lived values per response; with glibc malloc about
 /// a quarter of a filtered list request went to the allocator (perf, bench/). See the README's

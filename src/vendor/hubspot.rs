@@ -16,8 +16,8 @@ use serde_json::{Map, Value};
 
 use super::{Answer, BatchAnswer, CountedSearch, Prepared};
 use crate::error::RequestError;
-use crate::routing::{GroupId, RequestBody, ResourceProfile, Route};
-use crate::sanitize::{self, Canonical};
+use crate::stages::routing::{GroupId, RequestBody, ResourceProfile, Route};
+use crate::stages::sanitize::{self, Canonical};
 
 /// HubSpot's cap on a search page (`limit`).
 pub const SEARCH_MAX_LIMIT: u64 = 200;

@@ -15,8 +15,8 @@ use http::StatusCode;
 use serde_json::Value;
 
 use crate::error::RequestError;
-use crate::routing::{GroupId, ResourceProfile, Route};
-use crate::sanitize::Canonical;
+use crate::stages::routing::{GroupId, ResourceProfile, Route};
+use crate::stages::sanitize::Canonical;
 
 /// What goes upstream for a read route, and what the later stages must know about it.
 pub struct Prepared {

@@ -9,8 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use crmgate::audit::verify::verify_dir;
 use crmgate::democrm::{self, DemoCrm};
+use crmgate::stages::audit::verify::verify_dir;
 use http_body_util::{BodyExt, Full};
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -26,7 +26,7 @@ fn request_id(reply: &crate::support::Reply) -> String {
 }
 
 fn public_key(dir: &Path) -> Vec<u8> {
-    crmgate::audit::signing::read_public_key(&dir.join("audit-signing.key.pub")).unwrap()
+    crmgate::stages::audit::signing::read_public_key(&dir.join("audit-signing.key.pub")).unwrap()
 }
 
 fn crmgate_bin() -> Command {
@@ -331,7 +331,7 @@ async fn a_full_disk_refuses_data_with_503_until_the_log_is_writable_again() {
     }
     let report = verify_dir(&proxy.audit_dir(), Some(&public_key(proxy.dir.path()))).unwrap();
     assert!(report.intact(), "{report}");
-    let entries: Vec<Value> = crmgate::audit::list_segments(&proxy.audit_dir())
+    let entries: Vec<Value> = crmgate::stages::audit::list_segments(&proxy.audit_dir())
         .unwrap()
         .iter()
         .flat_map(|(_, p)| {
@@ -456,7 +456,7 @@ async fn a_hung_audit_write_answers_503_within_the_deadline() {
     let report = verify_dir(&proxy.audit_dir(), Some(&public_key(proxy.dir.path()))).unwrap();
     assert!(report.intact(), "{report}");
     let rid = request_id(&hung);
-    let entries: Vec<Value> = crmgate::audit::list_segments(&proxy.audit_dir())
+    let entries: Vec<Value> = crmgate::stages::audit::list_segments(&proxy.audit_dir())
         .unwrap()
         .iter()
         .flat_map(|(_, p)| {
@@ -631,7 +631,9 @@ async fn after_kill_9_under_load_every_received_response_has_its_record_and_the_
         String::from_utf8_lossy(&out.stdout)
     );
     // Tampering makes it fail.
-    let (_, seg) = crmgate::audit::list_segments(&dir).unwrap().remove(1);
+    let (_, seg) = crmgate::stages::audit::list_segments(&dir)
+        .unwrap()
+        .remove(1);
     let text = std::fs::read_to_string(&seg).unwrap();
     std::fs::write(&seg, text.replacen("noelle", "grinch", 1)).unwrap();
     let out = crmgate_bin()

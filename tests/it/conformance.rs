@@ -36,8 +36,8 @@ fn every_route_and_query_parameter_exists_in_the_vendor_spec() {
         return;
     };
     let (config, _) =
-        crmgate::cli::load_config_for_tools(&repo().join("policies/crmgate.toml")).unwrap();
-    let policies = crmgate::app::load_policies(&config).unwrap();
+        crmgate::tools::cli::load_config_for_tools(&repo().join("policies/crmgate.toml")).unwrap();
+    let policies = crmgate::startup::app::load_policies(&config).unwrap();
     let spec = |object: &str| -> Value {
         let text = std::fs::read_to_string(shared.join(format!("vendor/hubspot/{object}-v3.json")))
             .unwrap();

@@ -19,7 +19,7 @@ enum Seen {
 
 /// The proxy's answer for one record: hidden, or per observable group what was seen.
 fn observe(
-    resource: &crmgate::routing::ResourceProfile,
+    resource: &crmgate::stages::routing::ResourceProfile,
     stored: &Value,
     reply: Option<&Value>,
 ) -> Option<BTreeMap<String, Seen>> {
@@ -59,11 +59,11 @@ fn observe(
     Some(out)
 }
 
-fn seen_of(o: crmgate::authz::Outcome) -> Seen {
+fn seen_of(o: crmgate::stages::authz::Outcome) -> Seen {
     match o {
-        crmgate::authz::Outcome::Clear => Seen::Clear,
-        crmgate::authz::Outcome::Masked(_) => Seen::Masked,
-        crmgate::authz::Outcome::Removed => Seen::Removed,
+        crmgate::stages::authz::Outcome::Clear => Seen::Clear,
+        crmgate::stages::authz::Outcome::Masked(_) => Seen::Masked,
+        crmgate::stages::authz::Outcome::Removed => Seen::Removed,
     }
 }
 
@@ -72,7 +72,7 @@ async fn the_proxy_explain_matrix_test_and_tour_agree_on_every_demo_record() {
     let proxy = Proxy::start().await;
     let config = &proxy.gateway.config;
     let policies = proxy.gateway.policies();
-    let matrix = crmgate::matrix::compute(config, &policies);
+    let matrix = crmgate::tools::matrix::compute(config, &policies);
     let personas = [
         "noelle", "rudolph", "tinsel", "holly", "penny", "santa", "grinch",
     ];
@@ -113,10 +113,10 @@ async fn the_proxy_explain_matrix_test_and_tour_agree_on_every_demo_record() {
                     403 if !principal.active => {
                         // The identity stage refuses the inactive account before anything else;
                         // the tools say the same.
-                        let e = crmgate::explain::explain(
+                        let e = crmgate::tools::explain::explain(
                             config,
                             &policies,
-                            &crmgate::explain::Question {
+                            &crmgate::tools::explain::Question {
                                 user: user.into(),
                                 purpose: Some(purpose.clone()),
                                 method: "GET".into(),
@@ -126,7 +126,8 @@ async fn the_proxy_explain_matrix_test_and_tour_agree_on_every_demo_record() {
                         )
                         .unwrap_err();
                         assert!(e.contains("403"), "{e}");
-                        let tour = crmgate::demo::tour_rows(config, &policies, entity_type, stored);
+                        let tour =
+                            crmgate::tools::demo::tour_rows(config, &policies, entity_type, stored);
                         let row = tour.iter().find(|r| r.user == user).unwrap();
                         assert!(
                             row.groups.is_none()
@@ -141,10 +142,10 @@ async fn the_proxy_explain_matrix_test_and_tour_agree_on_every_demo_record() {
                 let case = format!("{user}/{purpose}/{entity_type} {id}");
 
                 // explain, on the record as the CRM sends it
-                let explained = crmgate::explain::explain(
+                let explained = crmgate::tools::explain::explain(
                     config,
                     &policies,
-                    &crmgate::explain::Question {
+                    &crmgate::tools::explain::Question {
                         user: user.into(),
                         purpose: Some(purpose.clone()),
                         method: "GET".into(),
@@ -172,7 +173,7 @@ async fn the_proxy_explain_matrix_test_and_tour_agree_on_every_demo_record() {
                 }
 
                 // the demo tour
-                let tour = crmgate::demo::tour_rows(config, &policies, entity_type, stored);
+                let tour = crmgate::tools::demo::tour_rows(config, &policies, entity_type, stored);
                 let row = tour
                     .iter()
                     .find(|r| r.user == user && &r.purpose == purpose)
@@ -200,7 +201,7 @@ async fn the_proxy_explain_matrix_test_and_tour_agree_on_every_demo_record() {
                             && m.resource_type == *entity_type
                     })
                     .unwrap_or_else(|| panic!("{case}: not in the matrix"));
-                use crmgate::matrix::Cell;
+                use crmgate::tools::matrix::Cell;
                 match (&mrow.row, &proxy_view) {
                     (Cell::Never, Some(_)) => panic!("{case}: the matrix says never shown"),
                     (Cell::Clear, None) => panic!("{case}: the matrix says always shown"),
@@ -238,7 +239,7 @@ async fn the_proxy_explain_matrix_test_and_tour_agree_on_every_demo_record() {
                         fields.insert(g.clone(), json!(expected));
                     }
                 }
-                let test_case: crmgate::policytest::Case = serde_json::from_value(json!({
+                let test_case: crmgate::tools::policytest::Case = serde_json::from_value(json!({
                     "name": case,
                     "request": {"principal": user, "purpose": purpose, "resource_type": entity_type},
                     "record": stored,
@@ -246,7 +247,8 @@ async fn the_proxy_explain_matrix_test_and_tour_agree_on_every_demo_record() {
                     "fields": fields,
                 }))
                 .unwrap();
-                let (failures, _) = crmgate::policytest::run_case(config, &policies, &test_case);
+                let (failures, _) =
+                    crmgate::tools::policytest::run_case(config, &policies, &test_case);
                 assert!(
                     failures.is_empty(),
                     "{case}: `crmgate test` says {failures:?}"

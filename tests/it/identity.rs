@@ -594,14 +594,14 @@ async fn tokens_of_the_dev_identity_provider_are_accepted() {
         extra_config: format!(
             "[[identity.jwt]]\nissuer = \"{}\"\naudience = [\"{}\"]\nalgorithms = [\"ES256\"]\n\
              jwks_file = \"{}\"\ndepartment_claim = \"department\"\n",
-            crmgate::certs::DEV_ISSUER,
-            crmgate::certs::DEV_AUDIENCE,
+            crmgate::tools::certs::DEV_ISSUER,
+            crmgate::tools::certs::DEV_AUDIENCE,
             certs.join("jwks.json").display()
         ),
         ..Options::default()
     })
     .await;
-    let token = crmgate::certs::dev_token(&certs, "penny", 5).unwrap();
+    let token = crmgate::tools::certs::dev_token(&certs, "penny", 5).unwrap();
     let reply = proxy
         .get_with(
             &crate::support::mtls_client_none(),

@@ -58,7 +58,7 @@ fn the_compiler_refuses_an_upstream_call_without_a_permit() {
     // Control: with a Permit in hand, the call compiles (so the refusals below are about
     // the permit, not the harness).
     check(
-        "pub async fn f(u: &crmgate::upstream::Upstream, p: crmgate::authz::Permit) {
+        "pub async fn f(u: &crmgate::stages::upstream::Upstream, p: crmgate::stages::authz::Permit) {
             let _ = u.send(p, \"rid\", std::net::IpAddr::from([127, 0, 0, 1])).await;
         }",
     )
@@ -66,7 +66,7 @@ fn the_compiler_refuses_an_upstream_call_without_a_permit() {
 
     // No permit: the call has no form without one.
     let e = check(
-        "pub async fn f(u: &crmgate::upstream::Upstream) {
+        "pub async fn f(u: &crmgate::stages::upstream::Upstream) {
             let _ = u.send(\"rid\", std::net::IpAddr::from([127, 0, 0, 1])).await;
         }",
     )
@@ -75,8 +75,8 @@ fn the_compiler_refuses_an_upstream_call_without_a_permit() {
 
     // A permit made up outside authz: its fields are private.
     let e = check(
-        "pub fn f() -> crmgate::authz::Permit {
-            crmgate::authz::Permit { route: String::new(), method: Default::default(),
+        "pub fn f() -> crmgate::stages::authz::Permit {
+            crmgate::stages::authz::Permit { route: String::new(), method: Default::default(),
                 path_and_query: String::new(), body: None }
         }",
     )
@@ -85,8 +85,8 @@ fn the_compiler_refuses_an_upstream_call_without_a_permit() {
 
     // An `Allowed` (what permits are made from) made up outside authz: private constructor.
     let e = check(
-        "pub fn f() -> crmgate::authz::Allowed {
-            crmgate::authz::Allowed::new(\"r\", &Default::default(), \"/\")
+        "pub fn f() -> crmgate::stages::authz::Allowed {
+            crmgate::stages::authz::Allowed::new(\"r\", &Default::default(), \"/\")
         }",
     )
     .unwrap_err();

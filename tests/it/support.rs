@@ -76,7 +76,7 @@ impl Default for Options {
 
 pub struct Proxy {
     pub addr: SocketAddr,
-    pub gateway: Arc<crmgate::pipeline::Gateway>,
+    pub gateway: Arc<crmgate::stages::pipeline::Gateway>,
     /// The admin listener (`/healthz`, `/readyz`, plain HTTP).
     pub admin: SocketAddr,
     audit_dir: PathBuf,
@@ -303,7 +303,7 @@ impl Proxy {
             None => dir.path().join("audit"),
         };
         let config = crmgate::config::Config::load(&cfg_path).unwrap();
-        let prepared = crmgate::app::prepare(config).unwrap();
+        let prepared = crmgate::startup::app::prepare(config).unwrap();
         let gateway = prepared.gateway.clone();
         let admin_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let admin = admin_listener.local_addr().unwrap();
@@ -316,7 +316,7 @@ impl Proxy {
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         stop.push(tx);
-        tokio::spawn(crmgate::app::run(prepared, listener, async {
+        tokio::spawn(crmgate::startup::app::run(prepared, listener, async {
             let _ = rx.await;
         }));
         Proxy {
@@ -478,7 +478,7 @@ pub async fn plain_get(addr: SocketAddr, path: &str) -> (u16, String) {
 /// The request records of an audit directory, in log order.
 pub fn audit_records(dir: &Path) -> Vec<Value> {
     let mut out = Vec::new();
-    for (_, seg) in crmgate::audit::list_segments(dir).unwrap_or_default() {
+    for (_, seg) in crmgate::stages::audit::list_segments(dir).unwrap_or_default() {
         let text = std::fs::read_to_string(seg).unwrap_or_default();
         out.extend(
             text.lines()

@@ -16,9 +16,9 @@ fn shipped_config() -> std::path::PathBuf {
     repo().join("policies/crmgate.toml")
 }
 
-fn load_shipped() -> (crmgate::config::Config, crmgate::pipeline::Policies) {
-    let (config, _) = crmgate::cli::load_config_for_tools(&shipped_config()).unwrap();
-    let policies = crmgate::app::load_policies(&config).unwrap();
+fn load_shipped() -> (crmgate::config::Config, crmgate::stages::pipeline::Policies) {
+    let (config, _) = crmgate::tools::cli::load_config_for_tools(&shipped_config()).unwrap();
+    let policies = crmgate::startup::app::load_policies(&config).unwrap();
     (config, policies)
 }
 
@@ -26,7 +26,8 @@ fn load_shipped() -> (crmgate::config::Config, crmgate::pipeline::Policies) {
 fn shipped_policy_tests_pass_and_exercise_every_policy() {
     let (config, policies) = load_shipped();
     let report =
-        crmgate::policytest::run_dir(&config, &policies, &repo().join("policies/tests")).unwrap();
+        crmgate::tools::policytest::run_dir(&config, &policies, &repo().join("policies/tests"))
+            .unwrap();
     assert_eq!(report.failed(), 0, "{}", report.render());
     assert!(report.passed() >= 30);
     assert!(
@@ -239,7 +240,7 @@ fn explain_names_outcome_mask_and_deciding_policies_per_group() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_access_matrix_agrees_with_what_the_proxy_returns() {
     let (config, policies) = load_shipped();
-    let matrix = crmgate::matrix::compute(&config, &policies);
+    let matrix = crmgate::tools::matrix::compute(&config, &policies);
     let proxy = Proxy::start().await;
     let res = policies.routes.resource("Contact").unwrap();
     let all_props: Vec<&String> = res.property_groups.keys().collect();
@@ -273,7 +274,7 @@ async fn the_access_matrix_agrees_with_what_the_proxy_returns() {
                     Some(purpose),
                 )
                 .await;
-            if row.row == crmgate::matrix::Cell::Never {
+            if row.row == crmgate::tools::matrix::Cell::Never {
                 assert_eq!(
                     reply.status, 404,
                     "{user}/{purpose}/{id}: matrix says never"
@@ -283,7 +284,7 @@ async fn the_access_matrix_agrees_with_what_the_proxy_returns() {
             if reply.status == 404 {
                 assert_ne!(
                     row.row,
-                    crmgate::matrix::Cell::Clear,
+                    crmgate::tools::matrix::Cell::Clear,
                     "{user}/{purpose}/{id}"
                 );
                 continue;
@@ -302,16 +303,16 @@ async fn the_access_matrix_agrees_with_what_the_proxy_returns() {
                     let present = shown.contains(p);
                     let value = &body["properties"][p.as_str()];
                     match cell {
-                        crmgate::matrix::Cell::Never => assert!(
+                        crmgate::tools::matrix::Cell::Never => assert!(
                             !present,
                             "{user}/{purpose}/{id}: {p} shown, matrix says never"
                         ),
-                        crmgate::matrix::Cell::Clear => assert_eq!(
+                        crmgate::tools::matrix::Cell::Clear => assert_eq!(
                             value,
                             &stored["properties"][p.as_str()],
                             "{user}/{purpose}/{id}: {p}"
                         ),
-                        crmgate::matrix::Cell::Masked { .. } => {
+                        crmgate::tools::matrix::Cell::Masked { .. } => {
                             assert!(
                                 present,
                                 "{user}/{purpose}/{id}: {p} missing, matrix says masked"
@@ -322,7 +323,7 @@ async fn the_access_matrix_agrees_with_what_the_proxy_returns() {
                                 "{user}/{purpose}/{id}: {p} not masked"
                             );
                         }
-                        crmgate::matrix::Cell::Conditional { .. } => {}
+                        crmgate::tools::matrix::Cell::Conditional { .. } => {}
                     }
                     compared += 1;
                 }

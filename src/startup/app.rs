@@ -11,13 +11,14 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::admin::Health;
-use crate::audit::{AuditLog, AuditSink};
-use crate::authz::{LoadErrors, LoadProblem, PolicyEngine};
 use crate::config::{Config, ConfigError};
-use crate::pipeline::{Gateway, Policies};
-use crate::routing::RouteTable;
-use crate::upstream::Upstream;
-use crate::{server, tls};
+use crate::stages::audit::{AuditLog, AuditSink};
+use crate::stages::authz::{LoadErrors, LoadProblem, PolicyEngine};
+use crate::stages::listen as server;
+use crate::stages::pipeline::{Gateway, Policies};
+use crate::stages::routing::RouteTable;
+use crate::stages::upstream::Upstream;
+use crate::startup::tls;
 
 /// Load routes and policies of a configuration and check them against each other and
 /// against the configuration. Every problem found is returned, each with file and line.
@@ -163,7 +164,7 @@ pub struct Prepared {
 /// Everything short of binding the port.
 pub fn prepare(config: Config) -> Result<Prepared, String> {
     let policies = load_policies(&config).map_err(|e| e.to_string())?;
-    crate::pipeline::warn_shadow_routes(&policies);
+    crate::stages::pipeline::warn_shadow_routes(&policies);
     let tls = match &config.listen.tls {
         Some(files) => Some(TlsAcceptor::from(tls::server_config(
             files,

@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::query::{self, Filter};
 use super::verify::verify_dir;
 use super::*;
-use crate::filter::RecordAudit;
+use crate::stages::filter::RecordAudit;
 
 fn config(dir: &Path, checkpoint_every: u64, segment_max_bytes: u64) -> AuditConfig {
     AuditConfig {

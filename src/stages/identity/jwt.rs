@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::config::{JwtIssuer, JwtKey, KeySet};
 use crate::error::{CredentialError, RequestError};
-use crate::identity::jwks::KeyLookupError;
+use crate::stages::identity::jwks::KeyLookupError;
 
 /// What a verified token says about its bearer.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,12 +13,14 @@ use http::Method;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::authz::{Decision, PolicyEngine};
 use crate::config::Config;
-use crate::pipeline::Policies;
-use crate::records;
-use crate::routing::RecordSelector;
-use crate::{decide, policytest, sanitize};
+use crate::decide;
+use crate::stages::authz::{Decision, PolicyEngine};
+use crate::stages::filter::records;
+use crate::stages::pipeline::Policies;
+use crate::stages::routing::RecordSelector;
+use crate::stages::sanitize;
+use crate::tools::policytest;
 
 /// A policy that took part in a decision, with where it is written.
 #[derive(Debug, Serialize, PartialEq, Eq)]

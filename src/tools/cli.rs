@@ -9,11 +9,13 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::authz::{LoadErrors, LoadProblem};
 use crate::config::{Config, ConfigError};
-use crate::pipeline::Policies;
-use crate::routing::RecordSelector;
-use crate::{app, explain, policytest, records};
+use crate::stages::authz::{LoadErrors, LoadProblem};
+use crate::stages::filter::records;
+use crate::stages::pipeline::Policies;
+use crate::stages::routing::RecordSelector;
+use crate::startup::app;
+use crate::tools::{explain, policytest};
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_ERROR: u8 = 1;
@@ -235,10 +237,10 @@ pub fn matrix(config_path: &Path, format: &str, out: Option<PathBuf>) -> ExitCod
         Ok(x) => x,
         Err(code) => return ExitCode::from(code),
     };
-    let m = crate::matrix::compute(&config, &policies);
+    let m = crate::tools::matrix::compute(&config, &policies);
     let text = match format {
-        "markdown" | "md" => crate::matrix::markdown(&m),
-        "html" => crate::matrix::html(&m),
+        "markdown" | "md" => crate::tools::matrix::markdown(&m),
+        "html" => crate::tools::matrix::html(&m),
         "json" => match serde_json::to_string_pretty(&m) {
             Ok(s) => s,
             Err(e) => {

@@ -19,9 +19,9 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{audit_view, note_all, Outcome, Run};
-use crate::masks;
-use crate::routing::typed;
-use crate::routing::{AttrSource, GroupId};
+use crate::stages::filter::masks;
+use crate::stages::routing::typed;
+use crate::stages::routing::{AttrSource, GroupId};
 
 /// An object key, borrowed from the body when it holds no escape sequence.
 struct Key<'a>(Cow<'a, str>);

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use http::HeaderMap;
 
-use crate::authz::PrincipalInfo;
 use crate::config::{DepartmentPurposes, Purpose};
 use crate::error::RequestError;
+use crate::stages::authz::PrincipalInfo;
 
 pub const HEADER: &str = "x-purpose";
 

@@ -68,7 +68,7 @@ impl RemoteJwks {
         min_refresh: Duration,
         roots: rustls::RootCertStore,
     ) -> Result<RemoteJwks, String> {
-        let https = crate::tls::https_connector(roots, "jwks")?;
+        let https = crate::startup::tls::https_connector(roots, "jwks")?;
         Ok(RemoteJwks {
             url,
             max_age,

@@ -13,12 +13,12 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
-use crate::app;
-use crate::authz::Outcome;
 use crate::config::{Config, Secret};
 use crate::decide;
 use crate::democrm::{self, DemoCrm};
-use crate::pipeline::Policies;
+use crate::stages::authz::Outcome;
+use crate::stages::pipeline::Policies;
+use crate::startup::app;
 
 /// Demo personas: user id, what they stand for.
 pub const PERSONAS: [(&str, &str); 7] = [

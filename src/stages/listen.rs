@@ -45,10 +45,10 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
 use crate::admin::Metrics;
-use crate::audit::AuditSink;
 use crate::config::Limits;
-use crate::identity::ClientCert;
-use crate::pipeline::Gateway;
+use crate::stages::audit::AuditSink;
+use crate::stages::identity::ClientCert;
+use crate::stages::pipeline::Gateway;
 
 /// Most header fields a request may carry.
 const MAX_HEADERS: usize = 100;
@@ -292,7 +292,7 @@ impl Conn {
         let peer = self.peer;
         let state = Arc::new(ConnState::new());
         // The raw request heads, for what hyper's parser folds away (sanitize checks them).
-        let (io, wire) = crate::sanitize::wire::watch(io);
+        let (io, wire) = crate::stages::sanitize::wire::watch(io);
         let io = MeteredIo {
             inner: io,
             state: state.clone(),

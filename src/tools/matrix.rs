@@ -12,11 +12,11 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::authz::{cartesian, Outcome, Planner};
 use crate::config::Config;
 use crate::decide;
-use crate::pipeline::Policies;
-use crate::routing::{AttrType, AttrValue, ResourceProfile};
+use crate::stages::authz::{cartesian, Outcome, Planner};
+use crate::stages::pipeline::Policies;
+use crate::stages::routing::{AttrType, AttrValue, ResourceProfile};
 
 /// One cell of the matrix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -275,7 +275,7 @@ pub fn compute(config: &Config, policies: &Policies) -> Matrix {
 fn representative(
     policies: &Policies,
     dept: &str,
-) -> Option<std::sync::Arc<crate::authz::PrincipalInfo>> {
+) -> Option<std::sync::Arc<crate::stages::authz::PrincipalInfo>> {
     let mut members: Vec<_> = policies
         .engine
         .principals()

@@ -24,9 +24,9 @@ use hyper_util::rt::TokioExecutor;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
-use crate::authz::Permit;
 use crate::config::{Secret, UpstreamConfig};
 use crate::error::RequestError;
+use crate::stages::authz::Permit;
 
 /// A buffered upstream response that passed the framing checks.
 #[derive(Debug)]
@@ -69,7 +69,7 @@ impl Upstream {
                     .map_err(|e| format!("upstream.ca_file `{}`: {e}", ca.display()))?;
             }
         }
-        let https = crate::tls::https_connector(roots, "upstream")?;
+        let https = crate::startup::tls::https_connector(roots, "upstream")?;
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(https);

@@ -16,13 +16,15 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::authz::{Outcome, Planner, PolicyEngine, RecordPlan, Scope};
 use crate::error::RequestError;
-use crate::masks::{self, PurposeKey};
-use crate::records::{self, Token};
-use crate::routing::{RecordSelector, ResourceProfile, Route};
+use crate::stages::authz::{Outcome, Planner, PolicyEngine, RecordPlan, Scope};
+use crate::stages::routing::{RecordSelector, ResourceProfile, Route};
+use masks::PurposeKey;
+use records::Token;
 
 mod lazy;
+pub mod masks;
+pub mod records;
 
 /// The audit view of one returned record: field group names and mask kinds, never values.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -226,7 +228,7 @@ impl Run<'_> {
             // fail closed: a record without an id cannot be decided on or audited.
             _ => return Err(RequestError::Unfilterable("a record has no id".into())),
         };
-        let attrs = crate::routing::extract_attributes(res, record);
+        let attrs = crate::stages::routing::extract_attributes(res, record);
         let plan = self.planner.plan(&id, attrs);
         self.out.policies.extend(plan.row.policies.iter().cloned());
         self.out.errors.extend(plan.row.errors.iter().cloned());
@@ -391,10 +393,10 @@ fn audit_view(res: &ResourceProfile, id: &str, plan: &RecordPlan, present: u64) 
 )]
 mod tests {
     use super::*;
-    use crate::authz::Decision;
     use crate::config::PolicyFiles;
-    use crate::routing::RouteTable;
-    use crate::routing::{AttrType, AttrValue};
+    use crate::stages::authz::Decision;
+    use crate::stages::routing::RouteTable;
+    use crate::stages::routing::{AttrType, AttrValue};
     use std::path::Path;
 
     fn engine(extra_policy: &str) -> (PolicyEngine, RouteTable, tempfile::TempDir) {
@@ -604,7 +606,7 @@ forbid (principal, action == Action::"read.phone", resource == Contact::"7");"#;
             "unexpected": 1
         }))
         .unwrap();
-        let keys = crate::masks::HashKeys::new(crate::config::Secret::new("k"));
+        let keys = crate::stages::filter::masks::HashKeys::new(crate::config::Secret::new("k"));
         let hidden: HashSet<String> = ["consent_survey".to_string()].into();
         for user in USERS {
             for purpose in PURPOSES {
@@ -635,7 +637,7 @@ forbid (principal, action == Action::"read.phone", resource == Contact::"7");"#;
         let list = route(&routes, "contacts.list");
         let single = route(&routes, "contacts.get");
         let records = demo_records();
-        let keys = crate::masks::HashKeys::new(crate::config::Secret::new("k"));
+        let keys = crate::stages::filter::masks::HashKeys::new(crate::config::Secret::new("k"));
         let mut rng = Rng(0x0bad_5eed_0000_0003);
         let lifecycles = ["customer", "lead", "subscriber", "other", "", "CUSTOMER"];
         for _ in 0..1500 {

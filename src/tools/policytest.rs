@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::authz::Outcome;
 use crate::config::Config;
 use crate::decide;
 use crate::error::RequestError;
-use crate::pipeline::Policies;
+use crate::stages::authz::Outcome;
+use crate::stages::pipeline::Policies;
 
 /// One test case.
 #[derive(Debug, Deserialize)]

@@ -24,8 +24,8 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{line_col, PolicyFiles};
 use crate::error::RequestError;
-use crate::masks::MaskKind;
-use crate::routing::{AttrType, AttrValue, Route, RouteTable};
+use crate::stages::filter::masks::MaskKind;
+use crate::stages::routing::{AttrType, AttrValue, Route, RouteTable};
 
 /// One start-up problem with a policy-folder file.
 #[derive(Debug, Clone)]
@@ -252,7 +252,7 @@ pub struct PolicyEngine {
     revision: String,
     /// Request-level decisions of this revision.
     requests: Memo<RequestKey, Decision>,
-    /// Record plans of this revision (see [`crate::filter::Planner`]).
+    /// Record plans of this revision (see [`crate::stages::filter::Planner`]).
     plans: PlanMemo,
 }
 

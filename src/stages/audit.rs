@@ -73,7 +73,7 @@ use tokio::sync::oneshot;
 
 use crate::admin::Health;
 use crate::config::AuditConfig;
-use crate::filter::RecordAudit;
+use crate::stages::filter::RecordAudit;
 
 /// One audit record. Filled in as the request passes the stages; its place in the chain
 /// (`seq`, `prev`) is added by the sink that writes it ([`Framed`]).

@@ -17,9 +17,9 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
-use crate::authz::{PolicyEngine, PrincipalInfo};
 use crate::config::{api_key_digest, Config};
 use crate::error::{CredentialError, RequestError};
+use crate::stages::authz::{PolicyEngine, PrincipalInfo};
 
 pub use cert::ClientCert;
 

@@ -29,20 +29,20 @@ use serde_json::Value;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::admin::{Health, Metrics};
-use crate::audit::{AuditEvent, AuditRecord, AuditSink};
-use crate::authz::Selectability;
-use crate::authz::{Allowed, Memo, PolicyEngine, Scope};
-pub use crate::body::ResponseBody;
 use crate::config::Config;
 use crate::error::RequestError;
-use crate::filter::{self, Filtered};
-use crate::identity::ClientCert;
-use crate::masks::{self, HashKeys, MaskKind, PurposeKey};
-use crate::routing::{ResourceProfile, Route, RouteTable};
-use crate::sanitize::{self, Canonical};
-use crate::upstream::Upstream;
+use crate::stages::audit::{AuditEvent, AuditRecord, AuditSink};
+use crate::stages::authz::Selectability;
+use crate::stages::authz::{Allowed, Memo, PolicyEngine, Scope};
+pub use crate::stages::body::ResponseBody;
+use crate::stages::filter::masks::{self, HashKeys, MaskKind, PurposeKey};
+use crate::stages::filter::{self, Filtered};
+use crate::stages::identity::ClientCert;
+use crate::stages::routing::{ResourceProfile, Route, RouteTable};
+use crate::stages::sanitize::{self, Canonical};
+use crate::stages::upstream::Upstream;
+use crate::stages::{identity, purpose};
 use crate::vendor::{self, Answer, CountedSearch, Prepared};
-use crate::{identity, purpose};
 
 /// One consistent revision of routes and policies: a request is decided by one revision.
 #[derive(Debug)]
@@ -88,7 +88,7 @@ pub struct ReloadStatus {
     pub last_error: Mutex<Option<String>>,
 }
 
-/// The body of every response the pipeline gives (see [`crate::body`]).
+/// The body of every response the pipeline gives (see [`crate::stages::body`]).
 pub type Body = ResponseBody;
 
 /// Requests still running; [`InFlight::wait_idle`] returns when there are none.
@@ -694,7 +694,7 @@ impl Gateway {
         if let Some(s) = self.selectable.get(&key) {
             return (s, 0);
         }
-        let (s, evaluations) = crate::authz::selectability(engine, scope, res);
+        let (s, evaluations) = crate::stages::authz::selectability(engine, scope, res);
         self.selectable.insert(key, s);
         (s, evaluations)
     }

@@ -1,0 +1,15 @@
+//! The request path: the stages every request passes, in this order. Each module is one
+//! stage with one job; [`pipeline`] runs them. No stage imports start-up or a tool, and none
+//! can reach the demo CRM.
+
+pub mod audit;
+pub mod authz;
+pub mod body;
+pub mod filter;
+pub mod identity;
+pub mod listen;
+pub mod pipeline;
+pub mod purpose;
+pub mod routing;
+pub mod sanitize;
+pub mod upstream;

@@ -1,0 +1,11 @@
+//! The tools of the security team and operators, one subcommand each: `check`, `test`
+//! ([`policytest`]), `explain`, `matrix`, `demo` (the guided tour) and the dev PKI
+//! ([`certs`]). They ask the decision core ([`crate::decide`]) the same questions the
+//! proxy's stages answer; nothing on the request path imports them.
+
+pub mod certs;
+pub mod cli;
+pub mod demo;
+pub mod explain;
+pub mod matrix;
+pub mod policytest;

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::authz::{LoadErrors, LoadProblem};
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
+use crate::diagnostic::{Problem, Problems};
 use crate::pipeline::Policies;
 use crate::routing::RecordSelector;
 use crate::{app, explain, policytest, records};
@@ -22,7 +22,7 @@ pub const EXIT_INVALID: u8 = 3;
 
 /// Load a config for a tool: secrets from unset environment variables are replaced by
 /// placeholders (the tools never use them) and reported.
-pub fn load_config_for_tools(path: &Path) -> Result<(Config, Vec<String>), ConfigError> {
+pub fn load_config_for_tools(path: &Path) -> Result<(Config, Vec<String>), Problems> {
     let unset = RefCell::new(Vec::new());
     let config = Config::load_with_env(path, |name| {
         std::env::var(name).ok().or_else(|| {
@@ -34,45 +34,32 @@ pub fn load_config_for_tools(path: &Path) -> Result<(Config, Vec<String>), Confi
 }
 
 /// A problem with the offending source line and a caret under the column.
-pub fn render_problem(p: &LoadProblem) -> String {
-    let mut out = p.to_string();
-    if p.line == 0 {
-        return out;
-    }
-    let Ok(text) = std::fs::read_to_string(&p.file) else {
-        return out;
-    };
-    if let Some(src) = text.lines().nth(p.line - 1) {
-        let num = p.line.to_string();
-        out.push_str(&format!(
-            "\n {num} | {src}\n {} | {}^",
-            " ".repeat(num.len()),
-            " ".repeat(p.column.saturating_sub(1))
-        ));
-    }
-    out
+pub fn render_problem(p: &Problem) -> String {
+    p.render()
 }
 
-fn config_exit(e: &ConfigError) -> u8 {
-    match e {
-        ConfigError::Read { .. } => EXIT_ERROR,
-        _ => EXIT_INVALID,
+/// Print every problem with its source line, and how many there are.
+fn report(problems: &Problems) {
+    for p in &problems.0 {
+        eprintln!("error: {}", p.render());
     }
+    eprintln!("{} problem(s) found", problems.0.len());
 }
 
 fn load(config_path: &Path) -> Result<(Config, Policies), u8> {
     let (config, unset) = load_config_for_tools(config_path).map_err(|e| {
-        eprintln!("error: {e}");
-        config_exit(&e)
+        report(&e);
+        if e.is_unreadable() {
+            EXIT_ERROR
+        } else {
+            EXIT_INVALID
+        }
     })?;
     for name in unset {
         eprintln!("note: environment variable `{name}` is not set; `serve` needs it");
     }
-    let policies = app::load_policies(&config).map_err(|LoadErrors(problems)| {
-        for p in &problems {
-            eprintln!("error: {}", render_problem(p));
-        }
-        eprintln!("{} problem(s) found", problems.len());
+    let policies = app::load_policies(&config).map_err(|e| {
+        report(&e);
         EXIT_INVALID
     })?;
     Ok((config, policies))

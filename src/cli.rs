@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::diagnostic::{Problem, Problems};
+use crate::diagnostic::Problems;
 use crate::pipeline::Policies;
 use crate::routing::RecordSelector;
 use crate::{app, explain, policytest, records};
@@ -31,11 +31,6 @@ pub fn load_config_for_tools(path: &Path) -> Result<(Config, Vec<String>), Probl
         })
     })?;
     Ok((config, unset.into_inner()))
-}
-
-/// A problem with the offending source line and a caret under the column.
-pub fn render_problem(p: &Problem) -> String {
-    p.render()
 }
 
 /// Print every problem with its source line, and how many there are.

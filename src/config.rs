@@ -616,7 +616,7 @@ struct RawMtls {
 struct RawJwt {
     issuer: String,
     audience: Vec<String>,
-    algorithms: Vec<String>,
+    algorithms: Vec<JwtAlgorithm>,
     /// Exactly one of `jwks_file` or `jwks_url`.
     jwks_file: Option<PathBuf>,
     jwks_url: Option<String>,
@@ -909,7 +909,7 @@ impl Config {
         for (i, j) in raw.identity.jwt.into_iter().enumerate() {
             let at = format!("identity.jwt.{i}");
             match load_jwt_issuer(j, &rel) {
-                Err(m) => r.at(&at, m),
+                Err((key, m)) => r.at(&format!("{at}.{key}"), m),
                 Ok(issuer) if jwt.iter().any(|x| x.issuer == issuer.issuer) => r.at(
                     &format!("{at}.issuer"),
                     format!("identity.jwt: issuer `{}` is listed twice", issuer.issuer),
@@ -1038,62 +1038,111 @@ impl Config {
     }
 }
 
-/// Algorithms an issuer may be configured with: asymmetric signatures only. `none` does not
-/// parse, and HMAC is refused so that a public key can never be used as a shared secret
+/// Algorithms an issuer may be configured with: asymmetric signatures only. `none` is not
+/// among them, and HMAC is refused so that a public key can never be used as a shared secret
 /// (the HS/RS confusion).
-fn parse_jwt_algorithm(name: &str) -> Result<jsonwebtoken::Algorithm, String> {
-    use jsonwebtoken::Algorithm as A;
-    match name {
-        "RS256" => Ok(A::RS256),
-        "RS384" => Ok(A::RS384),
-        "RS512" => Ok(A::RS512),
-        "PS256" => Ok(A::PS256),
-        "PS384" => Ok(A::PS384),
-        "PS512" => Ok(A::PS512),
-        "ES256" => Ok(A::ES256),
-        "ES384" => Ok(A::ES384),
-        "EdDSA" => Ok(A::EdDSA),
-        other => Err(format!(
-            "algorithm `{other}` is not accepted (asymmetric only: RS256, RS384, RS512, PS256, \
-             PS384, PS512, ES256, ES384, EdDSA)"
-        )),
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum JwtAlgorithm {
+    #[serde(rename = "RS256")]
+    Rs256,
+    #[serde(rename = "RS384")]
+    Rs384,
+    #[serde(rename = "RS512")]
+    Rs512,
+    #[serde(rename = "PS256")]
+    Ps256,
+    #[serde(rename = "PS384")]
+    Ps384,
+    #[serde(rename = "PS512")]
+    Ps512,
+    #[serde(rename = "ES256")]
+    Es256,
+    #[serde(rename = "ES384")]
+    Es384,
+    #[serde(rename = "EdDSA")]
+    EdDsa,
+}
+
+impl From<JwtAlgorithm> for jsonwebtoken::Algorithm {
+    fn from(a: JwtAlgorithm) -> Self {
+        use jsonwebtoken::Algorithm as A;
+        match a {
+            JwtAlgorithm::Rs256 => A::RS256,
+            JwtAlgorithm::Rs384 => A::RS384,
+            JwtAlgorithm::Rs512 => A::RS512,
+            JwtAlgorithm::Ps256 => A::PS256,
+            JwtAlgorithm::Ps384 => A::PS384,
+            JwtAlgorithm::Ps512 => A::PS512,
+            JwtAlgorithm::Es256 => A::ES256,
+            JwtAlgorithm::Es384 => A::ES384,
+            JwtAlgorithm::EdDsa => A::EdDSA,
+        }
     }
 }
 
-fn load_jwt_issuer(j: RawJwt, rel: &impl Fn(&Path) -> PathBuf) -> Result<JwtIssuer, String> {
+/// An algorithm by name (a JWK's `alg`), accepted only if it is a [`JwtAlgorithm`].
+fn parse_jwt_algorithm(name: &str) -> Result<jsonwebtoken::Algorithm, String> {
+    use serde::de::value::{Error, StrDeserializer};
+    JwtAlgorithm::deserialize(StrDeserializer::<Error>::new(name))
+        .map(Into::into)
+        .map_err(|_| {
+            format!(
+                "algorithm `{name}` is not accepted (asymmetric only: RS256, RS384, RS512, \
+                 PS256, PS384, PS512, ES256, ES384, EdDSA)"
+            )
+        })
+}
+
+/// A problem of one issuer: the key of its `[[identity.jwt]]` entry it is about.
+type JwtProblem = (&'static str, String);
+
+fn load_jwt_issuer(j: RawJwt, rel: &impl Fn(&Path) -> PathBuf) -> Result<JwtIssuer, JwtProblem> {
     let at = |m: String| format!("identity.jwt `{}`: {m}", j.issuer);
     if j.issuer.is_empty() {
-        return Err("identity.jwt: `issuer` is empty".into());
+        return Err(("issuer", "identity.jwt: `issuer` is empty".into()));
     }
     if j.audience.is_empty() {
-        return Err(at("`audience` needs at least one value".into()));
+        return Err(("audience", at("`audience` needs at least one value".into())));
     }
     if j.algorithms.is_empty() {
-        return Err(at("`algorithms` needs at least one value".into()));
+        return Err((
+            "algorithms",
+            at("`algorithms` needs at least one value".into()),
+        ));
     }
-    let algorithms = j
-        .algorithms
-        .iter()
-        .map(|a| parse_jwt_algorithm(a))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(at)?;
+    let algorithms = j.algorithms.iter().map(|&a| a.into()).collect();
     if j.leeway_s > 300 {
-        return Err(at(format!(
-            "`leeway_s` {} is more than 300 seconds",
-            j.leeway_s
-        )));
+        return Err((
+            "leeway_s",
+            at(format!(
+                "`leeway_s` {} is more than 300 seconds",
+                j.leeway_s
+            )),
+        ));
     }
     let keys = match (&j.jwks_file, &j.jwks_url) {
         (Some(file), None) => {
             let path = rel(file);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| at(format!("cannot read jwks_file `{}`: {e}", path.display())))?;
-            KeySet::Static(parse_jwks(&text).map_err(|m| at(format!("`{}`: {m}", path.display())))?)
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                (
+                    "jwks_file",
+                    at(format!("cannot read jwks_file `{}`: {e}", path.display())),
+                )
+            })?;
+            KeySet::Static(
+                parse_jwks(&text)
+                    .map_err(|m| ("jwks_file", at(format!("`{}`: {m}", path.display()))))?,
+            )
         }
-        (None, Some(url)) => {
-            KeySet::Remote(std::sync::Arc::new(remote_jwks(url, &j, rel).map_err(at)?))
+        (None, Some(url)) => KeySet::Remote(std::sync::Arc::new(
+            remote_jwks(url, &j, rel).map_err(|m| ("jwks_url", at(m)))?,
+        )),
+        _ => {
+            return Err((
+                "jwks_file",
+                at("give exactly one of `jwks_file` or `jwks_url`".into()),
+            ))
         }
-        _ => return Err(at("give exactly one of `jwks_file` or `jwks_url`".into())),
     };
     Ok(JwtIssuer {
         issuer: j.issuer,
@@ -1267,7 +1316,7 @@ mod tests {
         let raw = |url: &str| RawJwt {
             issuer: "i".into(),
             audience: vec!["a".into()],
-            algorithms: vec!["ES256".into()],
+            algorithms: vec![JwtAlgorithm::Es256],
             jwks_file: None,
             jwks_url: Some(url.into()),
             jwks_max_age_s: 300,
@@ -1279,7 +1328,7 @@ mod tests {
             roles_claim: None,
         };
         let rel = |p: &Path| p.to_path_buf();
-        let err = load_jwt_issuer(raw("http://idp.example/jwks"), &rel).unwrap_err();
+        let (_, err) = load_jwt_issuer(raw("http://idp.example/jwks"), &rel).unwrap_err();
         assert!(err.contains("must be https://"), "{err}");
         assert!(load_jwt_issuer(raw("http://127.0.0.1:9/jwks"), &rel).is_ok());
         assert!(load_jwt_issuer(raw("https://idp.example/jwks"), &rel).is_ok());
@@ -1287,6 +1336,7 @@ mod tests {
         both.jwks_file = Some("jwks.json".into());
         assert!(load_jwt_issuer(both, &rel)
             .unwrap_err()
+            .1
             .contains("exactly one"));
     }
 

@@ -102,12 +102,15 @@ impl fmt::Display for Problem {
 pub struct Problems(pub Vec<Problem>);
 
 impl Problems {
-    /// Every problem with its source line, one `error: ` per problem after the first
-    /// (the caller prints the first prefix, as `main` does for any error), and the count.
+    /// Every problem with its source line, `error: ` before each but the first (the caller
+    /// prints that prefix, as `main` does for any error), then how many there are.
     pub fn render_after_prefix(&self) -> String {
-        let mut out: Vec<String> = self.0.iter().map(Problem::render).collect();
-        out.push(format!("{} problem(s) found", self.0.len()));
-        out.join("\nerror: ")
+        let out: Vec<String> = self.0.iter().map(Problem::render).collect();
+        format!(
+            "{}\n{} problem(s) found",
+            out.join("\nerror: "),
+            self.0.len()
+        )
     }
 
     /// Whether the only trouble is a file that cannot be read (not an invalid one).
@@ -185,7 +188,7 @@ impl TomlSource {
     /// Read a file. A file that cannot be read is a problem without a position.
     pub fn read(path: &Path) -> Result<Self, Problem> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| Problem::file(path, format!("cannot read `{}`: {e}", path.display())))?;
+            .map_err(|e| Problem::file(path, format!("cannot read: {e}")))?;
         Ok(Self::new(path, text))
     }
 

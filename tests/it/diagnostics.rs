@@ -155,6 +155,20 @@ const CASES: &[Case] = &[
         marker: "[apps.wishlist_forms]",
         message: "there is no App `wishlist_forms`",
     },
+    Case {
+        file: "crmgate.toml",
+        from: "algorithms = [\"ES256\"]",
+        to: "algorithms = [\"HS256\"]",
+        marker: "algorithms = [\"HS256\"]",
+        message: "unknown variant `HS256`",
+    },
+    Case {
+        file: "crmgate.toml",
+        from: "leeway_s = 30\n",
+        to: "leeway_s = 3000\n",
+        marker: "leeway_s = 3000",
+        message: "`leeway_s` 3000 is more than 300 seconds",
+    },
     // ---- the routes file -------------------------------------------------------------
     Case {
         file: "routes.toml",

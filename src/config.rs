@@ -2,7 +2,9 @@
 //!
 //! Raw serde structs (`deny_unknown_fields`, so a misspelt key is an error, not a silent
 //! default) are turned into a typed [`Config`]; every path is resolved relative to the config
-//! file. Nothing here runs on the request path, and no secret is ever printed: secrets are
+//! file. The file is parsed with spans ([`crate::diagnostic::TomlSource`]): every problem is
+//! collected, each at the line of the key it is about, and options with a closed set of
+//! values are enums that serde checks. Nothing here runs on the request path, and no secret is ever printed: secrets are
 //! held in [`Secret`], whose `Debug` says `<redacted>`.
 
 use std::collections::{BTreeMap, HashMap};

@@ -147,7 +147,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// (`departments.sales.default`, array elements by index: `routes.3.resource`), so a
 /// problem found after deserializing — a cross-check between two keys — names the line of
 /// the key it is about, never a line guessed from its message.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TomlSource {
     pub path: PathBuf,
     pub text: Arc<str>,
@@ -172,6 +172,15 @@ impl Report<'_> {
         let mut problems = self.problems;
         problems.sort_by_key(|p| (p.line, p.column));
         problems
+    }
+}
+
+impl fmt::Debug for TomlSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The path only: the text is the operator's file, not something to log.
+        f.debug_struct("TomlSource")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 

@@ -45,6 +45,8 @@ pub struct Metrics {
     connection_events: Mutex<BTreeMap<&'static str, u64>>,
     /// Connections open now.
     pub connections_open: AtomicU64,
+    /// Configured API keys whose owner the active set's entities do not list (refused).
+    pub api_keys_without_principal: AtomicU64,
 }
 
 impl Metrics {
@@ -137,6 +139,10 @@ impl Metrics {
             .clone();
         s.push_str(&format!(
             "# HELP crmgate_policy_revision_info The active policy revision.\n# TYPE crmgate_policy_revision_info gauge\ncrmgate_policy_revision_info{{revision=\"{rev}\"}} 1\n"
+        ));
+        s.push_str(&format!(
+            "# HELP crmgate_api_keys_without_principal Configured API keys refused because the entities do not list their owner.\n# TYPE crmgate_api_keys_without_principal gauge\ncrmgate_api_keys_without_principal {}\n",
+            self.api_keys_without_principal.load(Ordering::Relaxed)
         ));
         s.push_str(&format!(
             "# HELP crmgate_degraded_components Components reporting a problem.\n# TYPE crmgate_degraded_components gauge\ncrmgate_degraded_components {degraded}\n"

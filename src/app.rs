@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::admin::Health;
-use crate::audit::AuditLog;
+use crate::audit::{AuditLog, AuditSink};
 use crate::authz::PolicyEngine;
 use crate::config::Config;
 use crate::diagnostic::{Problem, Problems};
@@ -39,22 +39,41 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
         problems.extend(check_config_against_entities(config, engine));
     }
     match (routes, engine) {
-        (Some(routes), Some(engine)) if problems.is_empty() => Ok(Policies { routes, engine }),
+        (Some(routes), Some(engine)) if problems.is_empty() => {
+            let unlisted_key_owners = unlisted_key_owners(config, &engine);
+            Ok(Policies {
+                routes,
+                engine,
+                unlisted_key_owners,
+            })
+        }
         _ => Err(Problems(problems)),
     }
 }
 
-/// The config names users and apps of the entities file: each must exist, with the kind
-/// the config says. Each problem points at the config key that names the entity.
+/// The directory says who works here. A key whose owner it no longer lists is revoked
+/// (identify finds no principal: 401), not a reason to reject the set: rejecting it
+/// would keep the old set, where the owner is still active, in force. Start-up and
+/// reload treat the same files alike; `check` and the logs warn, /readyz notes it.
+fn unlisted_key_owners(config: &Config, engine: &PolicyEngine) -> Vec<String> {
+    let mut owners: Vec<String> = config
+        .api_keys
+        .values()
+        .filter(|u| engine.principal(u).is_none())
+        .cloned()
+        .collect();
+    owners.sort();
+    owners.dedup();
+    owners
+}
+
+/// The config names users and apps of the entities file: each that exists must have the
+/// kind the config says. Each problem points at the config key that names the entity.
 fn check_config_against_entities(config: &Config, engine: &PolicyEngine) -> Vec<Problem> {
     let mut problems = Vec::new();
     for owner in &config.key_owners {
         let id = &owner.id;
         let Some(p) = engine.principal(id) else {
-            problems.push(config.problem(
-                &owner.at,
-                format!("api key user `{id}` is not in the entities"),
-            ));
             continue;
         };
         // A service key names an App, a user key a User: the kind decides which purposes apply.
@@ -71,9 +90,11 @@ fn check_config_against_entities(config: &Config, engine: &PolicyEngine) -> Vec<
         }
     }
     for id in config.apps.keys() {
+        // An App gone from the directory is revoked like a user (see above); one that
+        // names a User is a mistake in the config.
         if engine
             .principal(id)
-            .is_none_or(|p| p.uid.type_name().to_string() != "App")
+            .is_some_and(|p| p.uid.type_name().to_string() != "App")
         {
             problems.push(config.problem(
                 &format!("apps.{id}"),
@@ -85,12 +106,39 @@ fn check_config_against_entities(config: &Config, engine: &PolicyEngine) -> Vec<
     problems
 }
 
+/// API keys whose owner the directory does not list are refused: say so loudly whenever a
+/// set becomes active (log, a note on `/healthz` and `/readyz`, a gauge), and clear it when
+/// none are left.
+pub fn report_unlisted_keys(policies: &Policies, health: &Health) {
+    let owners = &policies.unlisted_key_owners;
+    for owner in owners {
+        tracing::warn!(owner = %owner, "api key names no principal in the entities: the key is refused (401)");
+    }
+    health
+        .metrics
+        .api_keys_without_principal
+        .store(owners.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    health.note(
+        "api_keys",
+        (!owners.is_empty()).then(|| {
+            format!(
+                "api keys refused, their owners are not in the entities: {}",
+                owners
+                    .iter()
+                    .map(|o| format!("`{o}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }),
+    );
+}
+
 /// A gateway ready to serve, its TLS acceptor, its audit log and health state.
 pub struct Prepared {
     pub gateway: Arc<Gateway>,
     pub tls: Option<TlsAcceptor>,
     /// Closed (final checkpoint) when [`run`] ends.
-    pub audit: AuditLog,
+    pub audit: Arc<dyn AuditSink>,
     /// What `/healthz` and `/readyz` report ([`crate::admin::serve`]).
     pub health: Health,
 }
@@ -108,7 +156,8 @@ pub fn prepare(config: Config) -> Result<Prepared, String> {
     };
     let upstream = Upstream::new(&config.upstream)?;
     let health = Health::new();
-    let audit = AuditLog::open(&config.audit, health.clone()).map_err(|e| e.to_string())?;
+    let audit: Arc<dyn AuditSink> =
+        Arc::new(AuditLog::open(&config.audit, health.clone()).map_err(|e| e.to_string())?);
     let gateway = Arc::new(Gateway::new(
         config,
         policies,

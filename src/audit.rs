@@ -44,17 +44,28 @@
 //! hash, cuts off the failed batch, and continues in a new segment starting with a recovery
 //! entry. Until that works every record fails (data routes answer 503) and the admin
 //! listener's `/healthz` says why. A crash between writing a batch and releasing its
-//! responses can leave records of responses that never left; never the other way round. Records hold names and ids, never field values, tokens or
-//! keys.
+//! responses can leave records of responses that never left; never the other way round.
+//! Records hold names and ids, never field values, tokens or keys.
+//!
+//! A request waits for its record at most `write_timeout` (a hung disk must not stall every
+//! request): then it answers 503, and so do the requests after it, at once, until the
+//! writer completes a write again; `/readyz` fails meanwhile. The writer keeps the record
+//! and its place in the chain: it lands when the disk answers, followed by an
+//! `"kind":"audit_deadline"` entry naming its `request_id` and the 503 its client got.
 
 pub mod query;
 pub mod signing;
+pub mod sink;
 pub mod verify;
 mod writer;
 
+pub use sink::{AuditEvent, AuditSink, Framed};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -64,11 +75,10 @@ use crate::admin::Health;
 use crate::config::AuditConfig;
 use crate::filter::RecordAudit;
 
-/// One audit record. Filled in as the request passes the stages.
+/// One audit record. Filled in as the request passes the stages; its place in the chain
+/// (`seq`, `prev`) is added by the sink that writes it ([`Framed`]).
 #[derive(Debug, Default, Serialize)]
 pub struct AuditRecord {
-    pub seq: u64,
-    pub prev: String,
     pub time: String,
     pub request_id: String,
     pub client: String,
@@ -88,10 +98,13 @@ pub struct AuditRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
     pub policy_revision: String,
-    /// The route is in shadow mode: decisions were made and recorded here, but the client
-    /// received the upstream body unfiltered.
+    /// The route is in shadow mode: the client received the upstream body unfiltered, and
+    /// `records` says so (every record, every field group in clear); what enforcement
+    /// would have done is in `would_have`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub shadow: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_have: Option<WouldHave>,
     /// `allow`, `deny` or `error` (the request failed before or after the decision).
     pub decision: &'static str,
     /// Why, when the request did not succeed: the error kind (`unauthenticated`, …).
@@ -116,6 +129,41 @@ pub struct AuditRecord {
     pub latency_us: BTreeMap<&'static str, u64>,
 }
 
+/// What enforcement would have done to a response a shadow route released unfiltered.
+#[derive(Debug, Default, Serialize)]
+pub struct WouldHave {
+    pub records: Vec<RecordAudit>,
+    pub rows_dropped: Vec<String>,
+    pub status: u16,
+}
+
+impl AuditRecord {
+    /// A shadow route released the upstream body as it came. The filter's findings move
+    /// to `would_have`; `records` becomes what the client got: every record the body held
+    /// (kept or not), with every field group of the resource (`groups`) in clear.
+    pub fn shadow_release(&mut self, groups: &[String], would_have_status: u16) {
+        let records = std::mem::take(&mut self.records);
+        let rows_dropped = std::mem::take(&mut self.rows_dropped);
+        self.records = records
+            .iter()
+            .map(|r| r.id.clone())
+            .chain(rows_dropped.iter().cloned())
+            .map(|id| RecordAudit {
+                id,
+                clear: groups.to_vec(),
+                masked: BTreeMap::new(),
+                removed: Vec::new(),
+            })
+            .collect();
+        self.shadow = true;
+        self.would_have = Some(WouldHave {
+            records,
+            rows_dropped,
+            status: would_have_status,
+        });
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
     #[error("cannot open audit log `{path}`: {message}")]
@@ -124,12 +172,17 @@ pub enum AuditError {
     Write(String),
     #[error("the audit writer has stopped")]
     Stopped,
+    #[error("the audit write did not complete within its deadline of {0} ms")]
+    Deadline(u64),
 }
+
+/// The [`Health`] component the audit log reports under.
+const COMPONENT: &str = "audit";
 
 enum Msg {
     Write(Box<writer::Job>),
-    /// An entry that is not a request record (`kind` and its fields), written with the
-    /// next batch.
+    /// An entry that is not a request record (`kind` and its fields): written after the
+    /// batch it arrives with (so a notice about a request follows its record); nobody waits.
     Notice(serde_json::Map<String, serde_json::Value>),
     /// Write a final checkpoint and the index, then answer.
     Close(oneshot::Sender<()>),
@@ -139,6 +192,10 @@ enum Msg {
 #[derive(Clone)]
 pub struct AuditLog {
     tx: mpsc::Sender<Msg>,
+    health: Health,
+    write_timeout: Duration,
+    /// A write went past its deadline and the writer has not completed one since.
+    stalled: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -157,22 +214,67 @@ impl AuditLog {
         };
         let key = signing::SigningKey::load(&cfg.signing_key_file, cfg.generate_signing_key)
             .map_err(open_err)?;
-        let w = writer::Writer::open(cfg.clone(), key, health).map_err(open_err)?;
+        let stalled = Arc::new(AtomicBool::new(false));
+        let w = writer::Writer::open(cfg.clone(), key, health.clone(), stalled.clone())
+            .map_err(open_err)?;
         let (tx, rx) = mpsc::channel::<Msg>();
         std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || w.run(rx))
             .map_err(|e| open_err(e.to_string()))?;
-        Ok(AuditLog { tx })
+        Ok(AuditLog {
+            tx,
+            health,
+            write_timeout: cfg.write_timeout,
+            stalled,
+        })
     }
 
-    /// Write one record; returns once it is written (and fsync'd when configured).
-    pub async fn write(&self, record: AuditRecord) -> Result<(), AuditError> {
+    /// Write one record; returns once it is written (and fsync'd when configured), or
+    /// fails when that takes longer than the configured deadline.
+    pub async fn write(&self, event: AuditEvent) -> Result<(), AuditError> {
+        let request_id = event.request_id().unwrap_or_default().to_string();
         let (done, wait) = oneshot::channel();
         self.tx
-            .send(Msg::Write(Box::new(writer::Job { record, done })))
+            .send(Msg::Write(Box::new(writer::Job { event, done })))
             .map_err(|_| AuditError::Stopped)?;
-        wait.await.map_err(|_| AuditError::Stopped)?
+        let deadline_ms = u64::try_from(self.write_timeout.as_millis()).unwrap_or(u64::MAX);
+        // fail closed: while an earlier write is past its deadline, nobody waits for the
+        // hung disk again; the record stays queued and lands when the disk answers.
+        let waited = if self.stalled.load(Ordering::SeqCst) {
+            None
+        } else {
+            tokio::time::timeout(self.write_timeout, wait).await.ok()
+        };
+        match waited {
+            Some(result) => result.map_err(|_| AuditError::Stopped)?,
+            None => {
+                // The request stops waiting and answers 503. The writer owns the record
+                // and its place in the chain; the entry after it says what the client got.
+                if !self.stalled.swap(true, Ordering::SeqCst) {
+                    tracing::error!(
+                        deadline_ms,
+                        "audit write past its deadline; data requests answer 503 until the writer completes one"
+                    );
+                }
+                self.health.degrade(
+                    COMPONENT,
+                    format!(
+                        "an audit write did not complete within its deadline of {deadline_ms} ms \
+                         (a hung disk?): data requests answer 503 until one completes"
+                    ),
+                );
+                let _ = self.tx.send(Msg::Notice(writer::notice(
+                    "audit_deadline",
+                    serde_json::json!({
+                        "request_id": request_id,
+                        "status": 503,
+                        "deadline_ms": deadline_ms,
+                    }),
+                )));
+                Err(AuditError::Deadline(deadline_ms))
+            }
+        }
     }
 
     /// Append an entry of `kind` (not a request record) with `fields`; `seq`, `prev` and
@@ -190,6 +292,20 @@ impl AuditLog {
         if self.tx.send(Msg::Close(done)).is_ok() {
             let _ = wait.await;
         }
+    }
+}
+
+impl AuditSink for AuditLog {
+    fn write(&self, event: AuditEvent) -> sink::SinkFuture<'_, Result<(), AuditError>> {
+        Box::pin(AuditLog::write(self, event))
+    }
+
+    fn notice(&self, kind: &str, fields: serde_json::Value) -> Result<(), AuditError> {
+        AuditLog::notice(self, kind, fields)
+    }
+
+    fn close(&self) -> sink::SinkFuture<'_, ()> {
+        Box::pin(AuditLog::close(self))
     }
 }
 

@@ -25,7 +25,6 @@ use sha2::{Digest, Sha256};
 use crate::config::PolicyFiles;
 use crate::diagnostic::{json_array_elements, line_col};
 use crate::error::RequestError;
-use crate::filter::PlanMemo;
 use crate::masks::MaskKind;
 use crate::routing::{AttrType, AttrValue, Route, RouteTable};
 
@@ -106,7 +105,19 @@ impl Decision {
 }
 
 mod permit;
+mod plan;
 pub use permit::{Allowed, Permit};
+pub use plan::{
+    cartesian, selectability, Outcome, PlanMemo, PlanMemoKey, Planner, RecordPlan, Selectability,
+    UNOBSERVED_ID,
+};
+
+/// Everything a request puts into the Cedar context. The scope's memo key is derived from
+/// it: add a field here and decisions are keyed by it too.
+#[derive(serde::Serialize)]
+struct ContextInputs<'a> {
+    purpose: &'a str,
+}
 
 /// What every decision of one request shares: who, for which purpose.
 #[derive(Debug)]
@@ -220,6 +231,15 @@ impl fmt::Debug for PolicyEngine {
     }
 }
 
+/// One file's share of the revision hash: its kind, length and text, so that text moved
+/// from one file to another is a new revision too.
+fn revision_part(hasher: &mut Sha256, kind: &str, text: &str) {
+    hasher.update(kind.as_bytes());
+    hasher.update([0u8]);
+    hasher.update((text.len() as u64).to_le_bytes());
+    hasher.update(text.as_bytes());
+}
+
 impl PolicyEngine {
     /// Load schema, policies and entities, and check them against each other and against
     /// the routes. Every problem found is reported, each with file and line.
@@ -237,8 +257,12 @@ impl PolicyEngine {
         let mut problems = Vec::new();
         let mut hasher = Sha256::new();
 
+        // The revision covers every file a revision is made of (`PolicyFiles::all_files`):
+        // the routes as the table was loaded from them, schema, policies, entities.
+        // (Without routes no engine is built: the revision is never used.)
+        revision_part(&mut hasher, "routes", routes.map_or("", RouteTable::source));
         let schema_text = read(&files.schema, &mut problems);
-        hasher.update(schema_text.as_bytes());
+        revision_part(&mut hasher, "schema", &schema_text);
         let schema = match Schema::from_cedarschema_str(&schema_text) {
             Ok((schema, _warnings)) => Some(schema),
             Err(e) => {
@@ -253,7 +277,13 @@ impl PolicyEngine {
         let mut texts: HashMap<String, (PathBuf, Arc<str>)> = HashMap::new();
         for file in &files.policies {
             let text: Arc<str> = read(file, &mut problems).into();
-            hasher.update(text.as_bytes());
+            // The file stem names policies without an @id: a rename is a new revision.
+            let stem = file.file_stem().map(|s| s.to_string_lossy());
+            revision_part(
+                &mut hasher,
+                &format!("policies {}", stem.as_deref().unwrap_or_default()),
+                &text,
+            );
             let set = match PolicySet::from_str(&text) {
                 Ok(set) => set,
                 Err(e) => {
@@ -329,7 +359,7 @@ impl PolicyEngine {
         }
 
         let entities_text = read(&files.entities, &mut problems);
-        hasher.update(entities_text.as_bytes());
+        revision_part(&mut hasher, "entities", &entities_text);
         let revision = hex::encode(hasher.finalize().get(..8).unwrap_or(&[]));
 
         let Some(schema) = schema else {
@@ -432,7 +462,8 @@ impl PolicyEngine {
         })
     }
 
-    /// A short hash of schema, policies and entities: the policy revision in audit records.
+    /// A short hash of routes, schema, policies and entities: the policy revision in audit
+    /// records.
     pub fn revision(&self) -> &str {
         &self.revision
     }
@@ -478,19 +509,15 @@ impl PolicyEngine {
         principal: Arc<PrincipalInfo>,
         purpose: &str,
     ) -> Result<Scope, RequestError> {
-        let context = Context::from_pairs([(
-            "purpose".to_string(),
-            RestrictedExpression::new_string(purpose.to_string()),
-        )])
-        .map_err(|e| RequestError::Internal(format!("context: {e}")))?;
+        // The context and the memo key come from one value: whatever Cedar can see of the
+        // request is in the key, and nothing has to be kept in step by hand.
+        let inputs = serde_json::to_value(ContextInputs { purpose })
+            .map_err(|e| RequestError::Internal(format!("context: {e}")))?;
+        let context = Context::from_json_value(inputs.clone(), None)
+            .map_err(|e| RequestError::Internal(format!("context: {e}")))?;
         // The principal's whole entity data and the context; `\0` cannot occur in either
-        // part's text unescaped (JSON escapes it, `escape_debug` too).
-        let memo_key = format!(
-            "{}\0{}",
-            principal.memo_fingerprint(),
-            purpose.escape_debug()
-        )
-        .into();
+        // part's text unescaped (JSON escapes it).
+        let memo_key = format!("{}\0{}", principal.memo_fingerprint(), inputs).into();
         Ok(Scope {
             principal,
             purpose: purpose.to_string(),

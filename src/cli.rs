@@ -57,6 +57,18 @@ fn load(config_path: &Path) -> Result<(Config, Policies), u8> {
         report(&e);
         EXIT_INVALID
     })?;
+    for owner in &policies.unlisted_key_owners {
+        let message = format!(
+            "the api key of `{owner}` names no principal in the entities: it is refused (401) until `{owner}` is listed again or the key is removed"
+        );
+        // At the key that names the owner, like the problems.
+        let at = config.key_owners.iter().find(|k| &k.id == owner);
+        let warning = match at {
+            Some(k) => config.problem(&k.at, message),
+            None => crate::diagnostic::Problem::file(&config.path, message),
+        };
+        eprintln!("warning: {}", warning.render());
+    }
     Ok((config, policies))
 }
 
@@ -139,11 +151,11 @@ pub fn unclassified_in_sample(
 
 /// `crmgate test`: run the policy test files of `dir`.
 pub fn test(config_path: &Path, dir: &Path) -> ExitCode {
-    let (_config, policies) = match load(config_path) {
+    let (config, policies) = match load(config_path) {
         Ok(x) => x,
         Err(code) => return ExitCode::from(code),
     };
-    match policytest::run_dir(&policies, dir) {
+    match policytest::run_dir(&config, &policies, dir) {
         Ok(report) => {
             print!("{}", report.render());
             ExitCode::from(if report.failed() == 0 {

@@ -279,6 +279,9 @@ pub struct AuditConfig {
     pub signing_key_file: PathBuf,
     /// Generate the signing key when the file is missing (demo and tests).
     pub generate_signing_key: bool,
+    /// How long a request waits for its record to be written; then it answers 503 (a hung
+    /// disk must not stall every request).
+    pub write_timeout: Duration,
 }
 
 /// The admin listener: `/healthz`, `/readyz` (plain HTTP, loopback by default).
@@ -476,8 +479,13 @@ struct RawAudit {
     signing_key_file: PathBuf,
     #[serde(default)]
     generate_signing_key: bool,
+    #[serde(default = "default_write_timeout_ms")]
+    write_timeout_ms: u64,
 }
 
+fn default_write_timeout_ms() -> u64 {
+    5000
+}
 fn default_fsync() -> bool {
     true
 }
@@ -844,6 +852,7 @@ impl Config {
                 "connection_events_interval_s",
                 raw.audit.connection_events_interval_s,
             ),
+            ("write_timeout_ms", raw.audit.write_timeout_ms),
         ] {
             if value == 0 {
                 r.at(
@@ -1024,6 +1033,7 @@ impl Config {
                 ),
                 signing_key_file: rel(&raw.audit.signing_key_file),
                 generate_signing_key: raw.audit.generate_signing_key,
+                write_timeout: Duration::from_millis(raw.audit.write_timeout_ms),
             },
             admin: AdminConfig { addr: admin_addr },
             hash_key,

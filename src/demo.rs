@@ -14,9 +14,10 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 
 use crate::app;
+use crate::authz::Outcome;
 use crate::config::{Config, Secret};
+use crate::decide;
 use crate::democrm::{self, DemoCrm};
-use crate::filter::{extract_attributes, Outcome, Planner};
 use crate::pipeline::Policies;
 
 /// Demo personas: user id, what they stand for.
@@ -44,19 +45,20 @@ pub struct TourRow {
     pub note: Option<String>,
 }
 
-/// Compute the tour for one record of the demo CRM.
-pub fn tour_rows(config: &Config, policies: &Policies, record: &Value) -> Vec<TourRow> {
+/// Compute the tour for one record of the demo CRM, of the given entity type.
+pub fn tour_rows(
+    config: &Config,
+    policies: &Policies,
+    entity_type: &str,
+    record: &Value,
+) -> Vec<TourRow> {
     let mut rows = Vec::new();
-    let Some(resource) = policies.routes.resource("Contact") else {
+    let Some(resource) = policies.routes.resource(entity_type) else {
         return rows;
     };
     let Value::Object(obj) = record else {
         return rows;
     };
-    let id = obj
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or(TOUR_CONTACT);
     for (user, _) in PERSONAS {
         let Some(principal) = policies.engine.principal(user) else {
             continue;
@@ -78,17 +80,20 @@ pub fn tour_rows(config: &Config, policies: &Policies, record: &Value) -> Vec<To
             continue;
         }
         for purpose in purposes {
-            let Ok(scope) = policies.engine.scope(principal.clone(), &purpose) else {
+            // The same question the proxy answers for a request by this user, for this
+            // purpose, about this record.
+            let Ok(scope) =
+                decide::subject_of(config, &policies.engine, principal.clone(), Some(&purpose))
+            else {
                 continue;
             };
-            let mut planner = Planner::new(&policies.engine, &scope, resource);
-            let plan = planner.plan(id, extract_attributes(resource, obj));
-            let groups = plan.row.allow.then(|| {
-                resource
-                    .groups
-                    .iter()
-                    .enumerate()
-                    .map(|(g, name)| (name.clone(), plan.outcome(g)))
+            let Ok(eval) = decide::record_of(&policies.engine, &scope, resource, obj) else {
+                continue;
+            };
+            let plan = &eval.plan;
+            let groups = eval.outcomes(resource).map(|gs| {
+                gs.into_iter()
+                    .map(|(name, o, _)| (name.to_string(), o))
                     .collect()
             });
             rows.push(TourRow {
@@ -281,7 +286,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     if let Some(record) = &tour_record {
         println!(
             "{}",
-            render_tour(&tour_rows(&config, &policies, record), record)
+            render_tour(&tour_rows(&config, &policies, "Contact", record), record)
         );
     }
     println!("{}", curl_examples(bound, &ca));

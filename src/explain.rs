@@ -9,17 +9,16 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use http::{HeaderMap, HeaderValue, Method};
+use http::Method;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::authz::{Decision, PolicyEngine};
 use crate::config::Config;
-use crate::filter::{extract_attributes, Planner};
 use crate::pipeline::Policies;
 use crate::records;
 use crate::routing::RecordSelector;
-use crate::{policytest, purpose, sanitize};
+use crate::{decide, policytest, sanitize};
 
 /// A policy that took part in a decision, with where it is written.
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -107,29 +106,15 @@ fn view(engine: &PolicyEngine, d: &Decision) -> DecisionView {
 /// Answer a question. Errors are what the proxy would answer (401/403/404 reasons).
 pub fn explain(config: &Config, policies: &Policies, q: &Question) -> Result<Explanation, String> {
     let engine = &policies.engine;
-    let principal = engine
-        .principal(&q.user)
-        .ok_or_else(|| format!("unknown user or app `{}`", q.user))?
-        .clone();
-    if !principal.active {
-        return Err(format!(
-            "account `{}` is inactive: every request is refused (403)",
-            q.user
-        ));
-    }
-    let mut headers = HeaderMap::new();
-    if let Some(p) = &q.purpose {
-        let v = HeaderValue::from_str(p).map_err(|_| format!("bad purpose `{p}`"))?;
-        headers.insert(purpose::HEADER, v);
-    }
-    let purpose = purpose::resolve(
-        &headers,
-        &principal,
-        &config.purposes,
-        &config.departments,
-        &config.apps,
-    )
-    .map_err(|e| e.to_string())?;
+    let scope = decide::subject(config, engine, &q.user, q.purpose.as_deref()).map_err(|e| {
+        format!(
+            "{e} (the proxy answers {}: {})",
+            e.status().as_u16(),
+            e.kind()
+        )
+    })?;
+    let principal = scope.principal.clone();
+    let purpose = scope.purpose.clone();
     let method: Method = q
         .method
         .parse()
@@ -141,9 +126,6 @@ pub fn explain(config: &Config, policies: &Policies, q: &Question) -> Result<Exp
         .find(&method, &segments)
         .map_err(|e| e.to_string())?;
     let route = matched.route;
-    let scope = engine
-        .scope(principal.clone(), &purpose)
-        .map_err(|e| e.to_string())?;
     let request_decision = engine.decide_request(&scope, &route.action, &route.resource.collection);
 
     let mut records_out = Vec::new();
@@ -153,17 +135,12 @@ pub fn explain(config: &Config, policies: &Policies, q: &Question) -> Result<Exp
             RecordSelector::Root => vec![sample],
             RecordSelector::Path { query, .. } => records::select_values(query, sample)?,
         };
-        let mut planner = Planner::new(engine, &scope, resource);
         for rec in selected {
             let Value::Object(obj) = rec else {
                 return Err("a selected record is not a JSON object".into());
             };
-            let id = match obj.get(&resource.id_field) {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Number(n)) => n.to_string(),
-                _ => return Err("a record has no id".into()),
-            };
-            let plan = planner.plan(&id, extract_attributes(resource, obj));
+            let decide::RecordEvaluation { id, plan } =
+                decide::record_of(engine, &scope, resource, obj)?;
             let mut fields: BTreeMap<usize, Vec<String>> = BTreeMap::new();
             let mut unclassified = Vec::new();
             let props = obj

@@ -42,6 +42,7 @@ pub mod body;
 pub mod certs;
 pub mod cli;
 pub mod config;
+pub mod decide;
 pub mod demo;
 pub mod democrm;
 pub mod diagnostic;

@@ -12,8 +12,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::authz::{cartesian, Outcome, Planner};
 use crate::config::Config;
-use crate::filter::{cartesian, Outcome, Planner};
+use crate::decide;
 use crate::pipeline::Policies;
 use crate::routing::{AttrType, AttrValue, ResourceProfile};
 
@@ -173,7 +174,9 @@ pub fn compute(config: &Config, policies: &Policies) -> Matrix {
             }));
         for (dept, principal, dp) in subjects {
             for purpose in &dp.purposes {
-                let Ok(scope) = engine.scope(principal.clone(), purpose) else {
+                let Ok(scope) =
+                    decide::subject_of(config, engine, principal.clone(), Some(purpose))
+                else {
                     continue;
                 };
                 // Records only matter if some route of this type lets the request through.

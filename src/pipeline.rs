@@ -29,18 +29,19 @@ use serde_json::Value;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::admin::{Health, Metrics};
-use crate::audit::{AuditLog, AuditRecord};
+use crate::audit::{AuditEvent, AuditRecord, AuditSink};
+use crate::authz::Selectability;
 use crate::authz::{Allowed, Memo, PolicyEngine, Scope};
 pub use crate::body::ResponseBody;
 use crate::config::Config;
 use crate::error::RequestError;
-use crate::filter::{self, Filtered, Selectability};
+use crate::filter::{self, Filtered};
 use crate::identity::ClientCert;
 use crate::masks::{self, HashKeys, MaskKind, PurposeKey};
-use crate::routing::{GroupId, RequestBody, ResourceProfile, Route, RouteTable};
+use crate::routing::{ResourceProfile, Route, RouteTable};
 use crate::sanitize::{self, Canonical};
 use crate::upstream::Upstream;
-use crate::vendor::hubspot::{self, BatchReadRequest, Scalar, SearchRequest, SEARCH_DEFAULT_LIMIT};
+use crate::vendor::{self, Answer, CountedSearch, Prepared};
 use crate::{identity, purpose};
 
 /// One consistent revision of routes and policies: a request is decided by one revision.
@@ -48,6 +49,8 @@ use crate::{identity, purpose};
 pub struct Policies {
     pub routes: RouteTable,
     pub engine: PolicyEngine,
+    /// Owners of configured API keys that the entities do not list: those keys are refused.
+    pub unlisted_key_owners: Vec<String>,
 }
 
 /// Everything a request needs, shared by all connections.
@@ -56,7 +59,8 @@ pub struct Gateway {
     pub config: Config,
     policies: RwLock<Arc<Policies>>,
     upstream: Upstream,
-    audit: AuditLog,
+    /// Where audit events go (the local hash-chained log first): the response waits for it.
+    audit: Arc<dyn AuditSink>,
     hash_keys: HashKeys,
     /// The key of the pseudonyms that stand for looked-up values in audit paths.
     lookup_key: PurposeKey,
@@ -166,10 +170,11 @@ impl Gateway {
         config: Config,
         policies: Policies,
         upstream: Upstream,
-        audit: AuditLog,
+        audit: Arc<dyn AuditSink>,
         health: Health,
     ) -> Gateway {
         health.metrics.set_revision(policies.engine.revision());
+        crate::app::report_unlisted_keys(&policies, &health);
         let hash_keys = HashKeys::new(config.hash_key.clone());
         let lookup_key = hash_keys.for_purpose("crmgate/audit/lookup");
         Gateway {
@@ -212,6 +217,7 @@ impl Gateway {
             Ok(new) => {
                 let revision = new.engine.revision().to_string();
                 warn_shadow_routes(&new);
+                crate::app::report_unlisted_keys(&new, &self.health);
                 match self.policies.write() {
                     Ok(mut guard) => *guard = Arc::new(new),
                     Err(poisoned) => *poisoned.into_inner() = Arc::new(new),
@@ -370,7 +376,7 @@ impl Gateway {
             ..AuditRecord::default()
         };
         // fail closed: without its record, not even the 500 is released as such.
-        let response = match self.audit.write(rec).await {
+        let response = match self.audit.write(AuditEvent::Request(Box::new(rec))).await {
             Ok(()) => problem_response(&e, &request_id),
             Err(err) => {
                 tracing::error!(request_id = %request_id, error = %err, "audit write failed; answering 503");
@@ -454,7 +460,7 @@ impl Gateway {
             (rec.decision, rec.cedar_evaluations, rec.rows_dropped.len());
 
         // fail closed: the response is released only once its record is written.
-        let response = match self.audit.write(rec).await {
+        let response = match self.audit.write(AuditEvent::Request(Box::new(rec))).await {
             Ok(()) => response,
             Err(e) => {
                 tracing::error!(request_id = %request_id, error = %e, "audit write failed; answering 503");
@@ -543,7 +549,7 @@ impl Gateway {
 
         // 7. (read routes) ask the CRM for what the client asked for plus what the policies
         // need to decide; remember what to hide again.
-        let prepared = prepare(route, &canonical, body)?;
+        let prepared = vendor::prepare(route, &canonical, body)?;
         if let (Some(property), Some(value)) = (&prepared.lookup, &matched.id) {
             // A looked-up value (an e-mail, an IBAN) is customer data: the audit path holds
             // a keyed pseudonym of it, never the value.
@@ -558,7 +564,7 @@ impl Gateway {
         // that happen to match, which would make the refusal itself an oracle.
         let res = &route.resource;
         let selection = prepared.selection();
-        let selectable = if selection != 0 || matches!(prepared.shape, Shape::Search(_)) {
+        let selectable = if selection != 0 || matches!(prepared.answer, Answer::Counted(_)) {
             let (s, evaluations) = self.selectability(&policies.engine, &scope, res);
             rec.cedar_evaluations += evaluations;
             Some(s)
@@ -595,13 +601,13 @@ impl Gateway {
             request_id,
             peer,
         };
-        if let Shape::Search(search) = &prepared.shape {
+        if let Answer::Counted(search) = &prepared.answer {
             // The CRM's `total` and paging count every match, also those the caller is not
             // shown; unless the policies show the caller every record, crmgate walks the
             // whole result and counts and pages over what it shows.
             if !route.shadow && !selectable.is_some_and(|s| s.every_row_visible) {
                 return self
-                    .search_walk(&step, search, &prepared, rec, buffering)
+                    .search_walk(&step, search.as_ref(), &prepared, rec, buffering)
                     .await;
             }
         }
@@ -634,25 +640,31 @@ impl Gateway {
         record_filtering(rec, &filtered);
         if route.shadow {
             // Shadow mode (explicitly configured per route, warned about at start-up): the
-            // decisions above are audited, the upstream body is released as it came.
-            rec.shadow = true;
+            // upstream body is released as it came, and the record says so; what the
+            // decisions above would have done is kept apart (`would_have`).
+            let would_have = if filtered.single_denied {
+                RequestError::RecordNotFound.status()
+            } else {
+                upstream.status
+            };
+            rec.shadow_release(&route.resource.groups, would_have.as_u16());
             return json_response(upstream.status, upstream.body, request_id, Some(buffering));
         }
         if filtered.single_denied {
             return Err(RequestError::RecordNotFound);
         }
-        match &prepared.shape {
-            Shape::Search(search) if !filtered.dropped.is_empty() => {
+        match &prepared.answer {
+            Answer::Counted(search) if !filtered.dropped.is_empty() => {
                 // The policies were to show every record, yet one was hidden (a value the
                 // attribute domain did not foresee): the CRM's count is not the caller's.
                 // fail closed: count over what is shown instead.
                 rec.records.clear();
                 rec.rows_dropped.clear();
-                self.search_walk(&step, search, &prepared, rec, buffering)
+                self.search_walk(&step, search.as_ref(), &prepared, rec, buffering)
                     .await
             }
-            Shape::BatchRead(batch) => {
-                let (status, body) = batch_envelope(res, batch, &upstream.body, &filtered.body)?;
+            Answer::Batch(batch) => {
+                let (status, body) = batch.rebuild(res, &upstream.body, &filtered.body)?;
                 json_response(status, Bytes::from(body), request_id, Some(buffering))
             }
             _ => json_response(
@@ -679,7 +691,7 @@ impl Gateway {
         if let Some(s) = self.selectable.get(&key) {
             return (s, 0);
         }
-        let (s, evaluations) = filter::selectability(engine, scope, res);
+        let (s, evaluations) = crate::authz::selectability(engine, scope, res);
         self.selectable.insert(key, s);
         (s, evaluations)
     }
@@ -690,31 +702,30 @@ impl Gateway {
     async fn search_walk(
         &self,
         step: &Step<'_>,
-        search: &SearchRequest,
+        search: &dyn CountedSearch,
         prepared: &Prepared,
         rec: &mut AuditRecord,
         buffering: OwnedSemaphorePermit,
     ) -> Result<Response<Body>, RequestError> {
-        let (offset, limit) = search.page()?;
+        let (offset, limit) = search.client_page()?;
         let mut shown: Vec<Value> = Vec::new();
         let mut audits = Vec::new();
         let mut cursor: Option<String> = None;
         let (mut upstream_us, mut filter_us) = (0u64, 0u64);
         let mut pages = 0usize;
         loop {
-            if pages == MAX_SEARCH_PAGES {
-                // The bound is the CRM's own (HubSpot searches stop at 10,000 results).
+            if pages == search.max_pages() {
+                // The bound is the vendor's own (HubSpot searches stop at 10,000 results).
                 return Err(RequestError::BadRequest(format!(
                     "the search selects more than {} records; narrow it",
-                    MAX_SEARCH_PAGES * SEARCH_PAGE
+                    search.max_pages() * search.page_size()
                 )));
             }
             pages += 1;
-            let body =
-                search.upstream_body(&prepared.properties, SEARCH_PAGE as u64, cursor.take())?;
+            let body = search.page_body(cursor.take())?;
             let permit = step
                 .allowed
-                .permit(prepared.path_and_query.clone(), Some(Bytes::from(body)))?;
+                .permit(prepared.path_and_query.clone(), Some(body))?;
             let t = Instant::now();
             let upstream = self
                 .upstream
@@ -729,25 +740,16 @@ impl Gateway {
             record_filtering(rec, &filtered);
             let doc: Value = serde_json::from_slice(&filtered.body)
                 .map_err(|e| RequestError::Internal(format!("filtered search page: {e}")))?;
-            let results = doc
-                .get("results")
-                .and_then(Value::as_array)
-                .ok_or_else(|| {
-                    RequestError::Unfilterable("a search page without `results`".into())
-                })?;
+            let (results, next) = search.read_page(&doc)?;
             if results.len() != filtered.records.len() {
                 // fail closed: the audit would not describe what is released.
                 return Err(RequestError::Internal(
                     "search page and its audit disagree".into(),
                 ));
             }
-            shown.extend(results.iter().cloned());
+            shown.extend(results);
             audits.extend(filtered.records);
-            cursor = doc.pointer("/paging/next/after").and_then(|a| match a {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            });
+            cursor = next;
             if cursor.is_none() {
                 break;
             }
@@ -761,16 +763,8 @@ impl Gateway {
         let end = offset.saturating_add(limit);
         let page: Vec<Value> = shown.into_iter().skip(offset).take(limit).collect();
         rec.records = audits.into_iter().skip(offset).take(limit).collect();
-        let mut out = serde_json::Map::new();
-        out.insert("total".into(), Value::from(total));
-        out.insert("results".into(), Value::Array(page));
-        if end < total {
-            out.insert(
-                "paging".into(),
-                serde_json::json!({"next": {"after": end.to_string()}}),
-            );
-        }
-        let body = serde_json::to_vec(&Value::Object(out))
+        let out = search.answer(total, page, (end < total).then_some(end));
+        let body = serde_json::to_vec(&out)
             .map_err(|e| RequestError::Internal(format!("serialize search: {e}")))?;
         json_response(
             StatusCode::OK,
@@ -807,11 +801,6 @@ impl Step<'_> {
         )
     }
 }
-
-/// Upstream search pages crmgate asks for when it counts itself (HubSpot's page cap).
-const SEARCH_PAGE: usize = 200;
-/// Most upstream pages one search may take: 10,000 results, where HubSpot stops too.
-const MAX_SEARCH_PAGES: usize = 50;
 
 /// Shadow routes hand out unfiltered data by design: say so loudly whenever a set with
 /// them becomes active.
@@ -900,167 +889,6 @@ where
     }
 }
 
-/// What goes upstream for a read route, and what the later stages must know about it.
-struct Prepared {
-    path_and_query: String,
-    /// The rebuilt body (never the client's bytes).
-    body: Option<Bytes>,
-    /// The properties asked of the CRM: the client's plus those the policies need.
-    properties: Vec<String>,
-    /// Properties fetched only for the policies: removed again before the client sees them.
-    hidden: HashSet<String>,
-    /// Every property the request selects, orders or looks up records by, with its group.
-    selected_by: Vec<GroupId>,
-    /// The property a single record is looked up by (`?idProperty=`), if not its id.
-    lookup: Option<String>,
-    shape: Shape,
-}
-
-enum Shape {
-    Plain,
-    Search(SearchRequest),
-    BatchRead(BatchReadRequest),
-}
-
-impl Prepared {
-    /// The field groups (bitmask) the request selects records by.
-    fn selection(&self) -> u64 {
-        self.selected_by.iter().fold(0, |m, g| m | (1u64 << g))
-    }
-}
-
-/// The upstream path, query and body for a read route: the client's property selection
-/// plus the properties the record attributes come from. Search and batch bodies are parsed
-/// into their typed form and rebuilt from it.
-fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, RequestError> {
-    let res = &route.resource;
-    let mut hidden = HashSet::new();
-    let mut query: Vec<(String, String)> = Vec::new();
-    let mut requested: Option<Vec<String>> = None;
-    let mut lookup = None;
-    for (k, v) in &c.query {
-        if route.properties_param.as_deref() == Some(k.as_str()) {
-            let list = requested.get_or_insert_with(Vec::new);
-            list.extend(
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(String::from),
-            );
-        } else {
-            if k == "idProperty" && !v.is_empty() && v != "hs_object_id" {
-                lookup = Some(v.clone());
-            }
-            query.push((k.clone(), v.clone()));
-        }
-    }
-    let mut prepared = Prepared {
-        path_and_query: String::new(),
-        body: None,
-        properties: Vec::new(),
-        hidden: HashSet::new(),
-        selected_by: Vec::new(),
-        lookup: None,
-        shape: Shape::Plain,
-    };
-    match route.body {
-        RequestBody::None => {
-            if !body.is_empty() {
-                return Err(RequestError::BadRequest(
-                    "this route takes no request body".into(),
-                ));
-            }
-            if let Some(param) = &route.properties_param {
-                let props = with_attribute_properties(res, requested, &mut hidden);
-                query.insert(0, (param.clone(), props.join(",")));
-                prepared.properties = props;
-            }
-            if let Some(p) = &lookup {
-                prepared.selected_by.push(group_of(res, p)?);
-            }
-            prepared.lookup = lookup;
-        }
-        RequestBody::Search => {
-            let search = SearchRequest::parse(&body)?;
-            for p in search.selected_by(&res.query_properties) {
-                prepared.selected_by.push(group_of(res, p)?);
-            }
-            let props = with_attribute_properties(res, search.properties.clone(), &mut hidden);
-            prepared.body = Some(Bytes::from(search.upstream_body(
-                &props,
-                search.limit.unwrap_or(SEARCH_DEFAULT_LIMIT),
-                search.after.as_ref().map(Scalar::as_text),
-            )?));
-            prepared.properties = props;
-            prepared.shape = Shape::Search(search);
-        }
-        RequestBody::BatchRead => {
-            let batch = BatchReadRequest::parse(&body)?;
-            for p in batch.selected_by() {
-                prepared.selected_by.push(group_of(res, p)?);
-            }
-            let mut props = with_attribute_properties(res, batch.properties.clone(), &mut hidden);
-            // Which record answers which input is read from the lookup property: fetched
-            // for that, and hidden again unless the client asked for it.
-            if let Some(p) = batch.lookup_property() {
-                if !props.iter().any(|x| x == p) {
-                    props.push(p.to_string());
-                    hidden.insert(p.to_string());
-                }
-            }
-            prepared.body = Some(Bytes::from(batch.upstream_body(&props)?));
-            prepared.properties = props;
-            prepared.shape = Shape::BatchRead(batch);
-        }
-    }
-    prepared.path_and_query = if query.is_empty() {
-        c.path.clone()
-    } else {
-        format!("{}?{}", c.path, sanitize::encode_query(&query))
-    };
-    prepared.hidden = hidden;
-    Ok(prepared)
-}
-
-/// Merge the attribute properties into the requested list; fill `hidden` with those the
-/// client will not see.
-fn with_attribute_properties(
-    res: &ResourceProfile,
-    requested: Option<Vec<String>>,
-    hidden: &mut HashSet<String>,
-) -> Vec<String> {
-    let (mut props, visible): (Vec<String>, HashSet<String>) = match requested {
-        Some(list) => {
-            let visible = list.iter().chain(&res.always_properties).cloned().collect();
-            (list, visible)
-        }
-        None => (
-            res.default_properties.clone(),
-            res.default_properties.iter().cloned().collect(),
-        ),
-    };
-    for p in res.attribute_properties() {
-        if !props.iter().any(|x| x == p) {
-            props.push(p.to_string());
-        }
-        if !visible.contains(p) {
-            hidden.insert(p.to_string());
-        }
-    }
-    props
-}
-
-/// The field group of a property a request selects records by. An unclassified property
-/// belongs to no group anyone may see: selecting by it is refused.
-fn group_of(res: &ResourceProfile, property: &str) -> Result<GroupId, RequestError> {
-    res.property_groups.get(property).copied().ok_or_else(|| {
-        RequestError::BadRequest(format!(
-            "cannot filter, sort or look up by unclassified property `{}`",
-            property.chars().take(64).collect::<String>()
-        ))
-    })
-}
-
 /// The names of the groups in a bitmask, for messages.
 fn group_names(res: &ResourceProfile, mask: u64) -> String {
     res.groups
@@ -1070,84 +898,6 @@ fn group_names(res: &ResourceProfile, mask: u64) -> String {
         .map(|(_, name)| format!("`{name}`"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The batch-read answer rebuilt over what the caller is shown: every input without a
-/// shown record — whether the CRM lacks it or the policy hides it — gets the same
-/// not-found entry, and the status is 207 exactly when there is one.
-fn batch_envelope(
-    res: &ResourceProfile,
-    batch: &BatchReadRequest,
-    upstream: &[u8],
-    filtered: &[u8],
-) -> Result<(StatusCode, Vec<u8>), RequestError> {
-    let mut doc: Value = serde_json::from_slice(filtered)
-        .map_err(|e| RequestError::Internal(format!("filtered batch: {e}")))?;
-    let shown_ids: HashSet<String> = doc
-        .get("results")
-        .and_then(Value::as_array)
-        .map(|rs| {
-            rs.iter()
-                .filter_map(|r| r.get(&res.id_field).and_then(Value::as_str))
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default();
-    // The input key each shown record answers: its id, or its lookup value (compared
-    // without case, as HubSpot compares e-mail addresses).
-    let answered: HashSet<String> = match batch.lookup_property() {
-        None => shown_ids,
-        Some(p) => {
-            let raw: Value = serde_json::from_slice(upstream)
-                .map_err(|e| RequestError::Unfilterable(format!("batch body: {e}")))?;
-            raw.get("results")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter(|r| {
-                    r.get(&res.id_field)
-                        .and_then(Value::as_str)
-                        .is_some_and(|id| shown_ids.contains(id))
-                })
-                .filter_map(|r| {
-                    r.get(&res.properties_field)
-                        .and_then(|props| props.get(p))
-                        .and_then(Value::as_str)
-                        .map(str::to_lowercase)
-                })
-                .collect()
-        }
-    };
-    let lookup = batch.lookup_property().is_some();
-    let missing: Vec<String> = batch
-        .keys()
-        .into_iter()
-        .filter(|k| {
-            let k = if lookup { k.to_lowercase() } else { k.clone() };
-            !answered.contains(&k)
-        })
-        .collect();
-    let Value::Object(obj) = &mut doc else {
-        return Err(RequestError::Unfilterable(
-            "a batch answer that is not an object".into(),
-        ));
-    };
-    obj.remove("numErrors");
-    obj.remove("errors");
-    let status = if missing.is_empty() {
-        StatusCode::OK
-    } else {
-        let label = res.entity_type.to_uppercase();
-        obj.insert("numErrors".into(), Value::from(missing.len()));
-        obj.insert(
-            "errors".into(),
-            Value::Array(hubspot::not_found_errors(&label, &missing)),
-        );
-        StatusCode::MULTI_STATUS
-    };
-    let body = serde_json::to_vec(&doc)
-        .map_err(|e| RequestError::Internal(format!("serialize batch: {e}")))?;
-    Ok((status, body))
 }
 
 fn json_response(

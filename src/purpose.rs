@@ -30,6 +30,24 @@ pub fn resolve(
             "more than one X-Purpose header".into(),
         ));
     }
+    let declared = declared
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| RequestError::BadRequest("X-Purpose is not readable text".into()))
+        })
+        .transpose()?;
+    resolve_declared(declared, principal, registry, departments, apps)
+}
+
+/// Resolve a declared purpose (or, with none, the default) for a principal: the rule the
+/// proxy applies to `X-Purpose`, and every tool applies to its `--purpose`.
+pub fn resolve_declared(
+    declared: Option<&str>,
+    principal: &PrincipalInfo,
+    registry: &BTreeMap<String, Purpose>,
+    departments: &BTreeMap<String, DepartmentPurposes>,
+    apps: &BTreeMap<String, DepartmentPurposes>,
+) -> Result<String, RequestError> {
     // An App declares its own purposes; a user those of its department.
     let dept = if principal.uid.type_name().to_string() == "App" {
         apps.get(&principal.id)
@@ -45,10 +63,7 @@ pub fn resolve(
     };
     match declared {
         Some(v) => {
-            let p = v
-                .to_str()
-                .map_err(|_| RequestError::BadRequest("X-Purpose is not readable text".into()))?
-                .trim();
+            let p = v.trim();
             if !registry.contains_key(p) {
                 let known: Vec<&str> = registry.keys().map(String::as_str).collect();
                 return Err(RequestError::UnknownPurpose(format!(

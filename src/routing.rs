@@ -13,6 +13,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use jsonpath_rust::parser::model::JpQuery;
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::diagnostic::{Problem, Problems, Report, TomlSource};
 use crate::error::RequestError;
@@ -207,6 +208,12 @@ impl RouteTable {
             method: method.to_string(),
             path: format!("/{}", segments.join("/")),
         })
+    }
+
+    /// The routes file's text as loaded (what the policy revision hashes: read once, so
+    /// what is parsed is what is hashed).
+    pub fn source(&self) -> &str {
+        &self.source.text
     }
 
     pub fn routes(&self) -> &[Route] {
@@ -614,6 +621,57 @@ fn compile_route(
         shadow: r.shadow,
         passthrough: r.passthrough,
     })
+}
+
+/// Extract a record's Cedar attributes as the routes file describes them.
+pub fn extract_attributes(
+    resource: &ResourceProfile,
+    record: &serde_json::Map<String, Value>,
+) -> Vec<Option<AttrValue>> {
+    let props = record
+        .get(&resource.properties_field)
+        .and_then(Value::as_object);
+    resource
+        .attributes
+        .iter()
+        .map(|spec| {
+            let raw = match &spec.source {
+                AttrSource::Property(p) => props.and_then(|m| m.get(p)),
+                AttrSource::Field(f) => record.get(f),
+            };
+            raw.and_then(|v| typed(spec.kind, v))
+                .or_else(|| spec.default.clone())
+        })
+        .collect()
+}
+
+/// A JSON value as an attribute of the given type; `None` when absent, null or not of that
+/// type (then the default applies, or the attribute stays missing).
+pub fn typed(kind: AttrType, v: &Value) -> Option<AttrValue> {
+    match (kind, v) {
+        (AttrType::String, Value::String(s)) => Some(AttrValue::Str(s.clone())),
+        (AttrType::Bool, Value::Bool(b)) => Some(AttrValue::Bool(*b)),
+        (AttrType::Bool, Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+            "true" => Some(AttrValue::Bool(true)),
+            "false" => Some(AttrValue::Bool(false)),
+            _ => None,
+        },
+        (AttrType::Long, Value::Number(n)) => n.as_i64().map(AttrValue::Long),
+        (AttrType::Long, Value::String(s)) => s.parse().ok().map(AttrValue::Long),
+        _ => None,
+    }
+}
+
+/// A record's id as the decisions and the audit see it: the id field, a string or a number.
+pub fn record_id(
+    resource: &ResourceProfile,
+    record: &serde_json::Map<String, Value>,
+) -> Option<String> {
+    match record.get(&resource.id_field)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,12 @@
 //! segments is both what the route matcher and policy see and what goes upstream. Framing
 //! and header tricks (two Hosts, odd Transfer-Encoding, method overrides, `_` in header
 //! names) are rejected too. This module never forwards anything.
+//!
+//! What hyper's HTTP/1 parser folds away before the request reaches crmgate (two identical
+//! `Content-Length` lines) is read from the raw bytes by [`wire`] and arrives here as a
+//! [`wire::RawFraming`] request extension.
+
+pub mod wire;
 
 use http::request::Parts;
 use http::Method;
@@ -101,6 +107,20 @@ fn check_headers(parts: &Parts) -> Result<(), RequestError> {
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .map(str::to_ascii_lowercase);
+    // `Host: h:p@evil.example` names `evil.example` to one reader and `h` to another.
+    if host.as_deref().is_some_and(|h| h.contains('@'))
+        || parts
+            .uri
+            .authority()
+            .is_some_and(|a| a.as_str().contains('@'))
+    {
+        return Err(framing("userinfo (`@`) in the host"));
+    }
+    if let Some(h) = &host {
+        if h.parse::<http::uri::Authority>().is_err() {
+            return Err(framing("the Host header is not a host and port"));
+        }
+    }
     match (parts.uri.authority(), &host) {
         (None, None) => return Err(framing("missing Host header")),
         (Some(a), Some(h)) if !a.as_str().eq_ignore_ascii_case(h) => {
@@ -119,6 +139,22 @@ fn check_headers(parts: &Parts) -> Result<(), RequestError> {
     }
     if headers.get_all(http::header::CONTENT_LENGTH).iter().count() > 1 {
         return Err(framing("more than one Content-Length header"));
+    }
+    // hyper folds identical duplicates into one header; the raw head still shows them.
+    if let Some(wire::RawFraming(Some(reason))) = parts.extensions.get::<wire::RawFraming>() {
+        return Err(framing(*reason));
+    }
+    // `010` is ten to hyper, eight to a reader that takes a leading zero for octal.
+    if let Some(len) = headers.get(http::header::CONTENT_LENGTH) {
+        let v = len.as_bytes();
+        let canonical = !v.is_empty()
+            && v.iter().all(u8::is_ascii_digit)
+            && (v.len() == 1 || v.first() != Some(&b'0'));
+        if !canonical {
+            return Err(framing(
+                "Content-Length is not a plain decimal number (no sign, leading zeros or spaces)",
+            ));
+        }
     }
     for name in headers.keys() {
         if name.as_str().contains('_') {

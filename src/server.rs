@@ -45,7 +45,7 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
 use crate::admin::Metrics;
-use crate::audit::AuditLog;
+use crate::audit::AuditSink;
 use crate::config::Limits;
 use crate::identity::ClientCert;
 use crate::pipeline::Gateway;
@@ -291,6 +291,8 @@ impl Conn {
     {
         let peer = self.peer;
         let state = Arc::new(ConnState::new());
+        // The raw request heads, for what hyper's parser folds away (sanitize checks them).
+        let (io, wire) = crate::sanitize::wire::watch(io);
         let io = MeteredIo {
             inner: io,
             state: state.clone(),
@@ -298,7 +300,8 @@ impl Conn {
         let service = {
             let gateway = self.gateway.clone();
             let state = state.clone();
-            service_fn(move |req| {
+            service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(wire.next_request());
                 // Counted when hyper hands the request over, not when its future first runs.
                 let active = state.begin_request();
                 let gateway = gateway.clone();
@@ -605,12 +608,12 @@ fn classify(e: &(dyn std::error::Error + Send + Sync + 'static)) -> &'static str
 #[derive(Debug)]
 pub struct ConnectionEventsReport {
     metrics: Arc<Metrics>,
-    audit: AuditLog,
+    audit: Arc<dyn AuditSink>,
     last: Mutex<(BTreeMap<&'static str, u64>, String)>,
 }
 
 impl ConnectionEventsReport {
-    pub fn new(metrics: Arc<Metrics>, audit: AuditLog) -> ConnectionEventsReport {
+    pub fn new(metrics: Arc<Metrics>, audit: Arc<dyn AuditSink>) -> ConnectionEventsReport {
         ConnectionEventsReport {
             metrics,
             audit,

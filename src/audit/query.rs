@@ -446,6 +446,37 @@ fn record_entry<'a>(v: &'a Value, id: &str) -> Option<&'a Value> {
         .find(|r| r.get("id").and_then(Value::as_str) == Some(id))
 }
 
+/// A shadow route released the upstream body unfiltered: every record it named was shown
+/// in full. (Records written before `would_have` existed listed the records a shadow
+/// release would have withheld under `rows_dropped`; they were shown all the same.)
+fn shadow_released(v: &Value, id: &str) -> bool {
+    v.get("shadow").and_then(Value::as_bool) == Some(true)
+        && (record_entry(v, id).is_some() || dropped_ids(v).iter().any(|d| d == id))
+}
+
+/// Was the record shown in this request (in any form)?
+fn shown(v: &Value, id: &str) -> bool {
+    record_entry(v, id).is_some() || shadow_released(v, id)
+}
+
+/// The clear and masked columns for one record of a request.
+fn shown_fields(v: &Value, id: &str) -> (String, String) {
+    let r = record_entry(v, id);
+    if shadow_released(v, id) {
+        let groups = list(r.and_then(|r| r.get("clear")));
+        let all = if groups == "-" {
+            "all field groups".to_string()
+        } else {
+            groups
+        };
+        return (format!("unfiltered (shadow route): {all}"), "-".into());
+    }
+    (
+        list(r.and_then(|r| r.get("clear"))),
+        list(r.and_then(|r| r.get("masked"))),
+    )
+}
+
 fn list(v: Option<&Value>) -> String {
     let items: Vec<String> = match v {
         Some(Value::Array(a)) => a
@@ -477,14 +508,11 @@ pub fn render_table(hits: &[Hit], filter: &Filter) -> String {
     for h in hits {
         let v = &h.value;
         let fields = match &filter.record {
-            Some((_, id)) => match record_entry(v, id) {
-                Some(r) => format!(
-                    "clear: {}; masked: {}",
-                    list(r.get("clear")),
-                    list(r.get("masked"))
-                ),
-                None => "withheld".into(),
-            },
+            Some((_, id)) if shown(v, id) => {
+                let (clear, masked) = shown_fields(v, id);
+                format!("clear: {clear}; masked: {masked}")
+            }
+            Some(_) => "withheld".into(),
             None => format!(
                 "{} records",
                 v.get("records")
@@ -535,12 +563,12 @@ pub fn render_subject_report(hits: &[Hit], filter: &Filter, dir: &Path) -> Strin
         "Each line is one request through crmgate that returned this person's record. \
          \"Clear\" field groups were shown as stored; \"masked\" ones only in the form named \
          (for example only day and month of a birthday); all other groups were removed \
-         before the data left crmgate. The log is hash-chained and signed; `crmgate audit \
-         verify` proves it unaltered.\n"
+         before the data left crmgate. A request on a route in shadow mode (policies watched \
+         but not enforced) received the record unfiltered, with all its data: such lines \
+         say \"unfiltered\". The log is hash-chained and signed; `crmgate audit verify` \
+         proves it unaltered.\n"
     );
-    let (seen, withheld): (Vec<&Hit>, Vec<&Hit>) = hits
-        .iter()
-        .partition(|h| record_entry(&h.value, &id).is_some());
+    let (seen, withheld): (Vec<&Hit>, Vec<&Hit>) = hits.iter().partition(|h| shown(&h.value, &id));
     let _ = writeln!(out, "## Accesses ({})\n", seen.len());
     if seen.is_empty() {
         let _ = writeln!(out, "None.\n");
@@ -551,7 +579,7 @@ pub fn render_subject_report(hits: &[Hit], filter: &Filter, dir: &Path) -> Strin
         );
         for h in &seen {
             let v = &h.value;
-            let r = record_entry(v, &id);
+            let (clear, masked) = shown_fields(v, &id);
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} {} | {} | {} |",
@@ -561,8 +589,8 @@ pub fn render_subject_report(hits: &[Hit], filter: &Filter, dir: &Path) -> Strin
                 cell(str_of(v, "purpose")),
                 cell(str_of(v, "method")),
                 cell(str_of(v, "path")),
-                cell(&list(r.and_then(|r| r.get("clear")))),
-                cell(&list(r.and_then(|r| r.get("masked")))),
+                cell(&clear),
+                cell(&masked),
             );
         }
         let _ = writeln!(out);

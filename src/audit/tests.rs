@@ -28,6 +28,7 @@ fn config(dir: &Path, checkpoint_every: u64, segment_max_bytes: u64) -> AuditCon
         connection_events_interval: Duration::from_secs(60),
         signing_key_file: dir.join("signing.key"),
         generate_signing_key: true,
+        write_timeout: Duration::from_secs(5),
     }
 }
 
@@ -64,7 +65,9 @@ fn record(i: u64) -> AuditRecord {
 async fn write_log(cfg: &AuditConfig, from: u64, n: u64) {
     let log = AuditLog::open(cfg, Health::new()).unwrap();
     for i in from..from + n {
-        log.write(record(i)).await.unwrap();
+        log.write(AuditEvent::Request(Box::new(record(i))))
+            .await
+            .unwrap();
     }
     log.close().await;
 }
@@ -355,7 +358,9 @@ async fn records_uncovered_by_a_checkpoint_are_counted() {
     let cfg = config(tmp.path(), 1000, 1 << 20);
     let log = AuditLog::open(&cfg, Health::new()).unwrap();
     for i in 0..4 {
-        log.write(record(i)).await.unwrap();
+        log.write(AuditEvent::Request(Box::new(record(i))))
+            .await
+            .unwrap();
     }
     // No close: as after kill -9.
     let report = verify_dir(&cfg.dir, None).unwrap();
@@ -422,6 +427,29 @@ async fn query_finds_a_subjects_records_through_the_index_and_without_it() {
     assert_eq!(html.matches("<tr>").count(), 1 + 5, "{html}");
     assert!(html.contains("<td>holly</td>"), "{html}");
     assert!(!html.contains("| holly"), "{html}");
+}
+
+#[test]
+fn a_shadow_release_in_an_older_record_counts_as_shown_in_full() {
+    // Before `would_have`, a shadow release listed the records it would have withheld
+    // under `rows_dropped`, although the client got them unfiltered.
+    let line = r#"{"seq":1,"time":"2026-11-29T00:00:00.000Z","principal":"tinsel","department":"marketing","purpose":"product_marketing","method":"GET","path":"/crm/v3/objects/contacts/1001","resource":"Contact","shadow":true,"decision":"allow","records":[],"rows_dropped":["1001"],"status":200}"#;
+    let hits = vec![query::Hit {
+        line: line.into(),
+        value: serde_json::from_str(line).unwrap(),
+    }];
+    let filter = Filter {
+        record: Some(query::parse_record("contact/1001").unwrap()),
+        ..Filter::default()
+    };
+    let report = query::render_subject_report(&hits, &filter, Path::new("log"));
+    assert!(report.contains("## Accesses (1)"), "{report}");
+    assert!(report.contains("not shown it (0)"), "{report}");
+    assert!(
+        report.contains("| unfiltered (shadow route): all field groups | - |"),
+        "{report}"
+    );
+    assert!(query::render_table(&hits, &filter).contains("unfiltered"));
 }
 
 #[tokio::test]
@@ -507,7 +535,7 @@ async fn a_subject_query_over_millions_of_records_reads_only_that_subjects_lines
                 r.records[0].id = contact.to_string();
                 r.path = format!("/crm/v3/objects/contacts/{contact}");
                 r.principal = Some(format!("user{}", i % 20));
-                log.write(r).await.unwrap();
+                log.write(AuditEvent::Request(Box::new(r))).await.unwrap();
             }
         }));
     }

@@ -8,7 +8,8 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{json, Map, Value};
@@ -18,18 +19,16 @@ use super::query::{self, SegIndex};
 use super::signing::SigningKey;
 use super::{
     checkpoint_message, entry_head, line_hash, list_segments, segment_name, split_lines,
-    AuditError, AuditRecord, Msg, GENESIS,
+    AuditError, AuditEvent, Framed, Msg, COMPONENT, GENESIS,
 };
 use crate::admin::Health;
 use crate::config::AuditConfig;
 
 pub(super) struct Job {
-    pub record: AuditRecord,
+    pub event: AuditEvent,
     pub done: oneshot::Sender<Result<(), AuditError>>,
 }
 
-/// The component name under which the writer reports to [`Health`].
-const COMPONENT: &str = "audit";
 /// How often the writer wakes up without traffic (checkpoint interval, recovery retries).
 const TICK: Duration = Duration::from_millis(250);
 
@@ -70,6 +69,9 @@ pub(super) struct Writer {
     broken: Option<Broken>,
     /// Entries (without `seq`/`prev`) to write before the next records.
     notices: Vec<Map<String, Value>>,
+    /// Set by a request that stopped waiting past the deadline; cleared (and health
+    /// restored) once this thread is seen working again.
+    stalled: Arc<AtomicBool>,
 }
 
 fn now() -> String {
@@ -93,6 +95,7 @@ impl Writer {
         cfg: AuditConfig,
         key: SigningKey,
         health: Health,
+        stalled: Arc<AtomicBool>,
     ) -> Result<Writer, String> {
         let dir = &cfg.dir;
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
@@ -159,6 +162,7 @@ impl Writer {
             seg: None,
             broken: None,
             notices: Vec::new(),
+            stalled,
             cfg,
         };
         // Closed segments without an index (after a crash) get one now.
@@ -191,6 +195,7 @@ impl Writer {
                 Ok(m) => m,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     self.tick();
+                    self.clear_stall();
                     continue;
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -200,11 +205,13 @@ impl Writer {
             };
             let mut jobs = Vec::new();
             let mut closing = Vec::new();
+            // Notices about requests follow their records: written after this batch.
+            let mut received = Vec::new();
             let mut next = Some(first);
             while let Some(m) = next {
                 match m {
                     Msg::Write(j) => jobs.push(*j),
-                    Msg::Notice(n) => self.notices.push(n),
+                    Msg::Notice(n) => received.push(n),
                     Msg::Close(done) => closing.push(done),
                 }
                 next = rx.try_recv().ok();
@@ -220,6 +227,12 @@ impl Writer {
                 // written with the first batch that succeeds.
                 let _ = self.commit(&mut [], false);
             }
+            if !received.is_empty() {
+                self.notices.append(&mut received);
+                if closing.is_empty() {
+                    let _ = self.commit(&mut [], false);
+                }
+            }
             if !closing.is_empty() {
                 self.close();
                 for done in closing {
@@ -227,6 +240,15 @@ impl Writer {
                 }
                 return;
             }
+        }
+    }
+
+    /// This thread is working (not stuck in a write): a stall that made requests stop
+    /// waiting is over, unless the log is broken (that reports itself).
+    fn clear_stall(&self) {
+        if self.broken.is_none() && self.stalled.swap(false, Ordering::SeqCst) {
+            self.health.restore(COMPONENT);
+            tracing::warn!("audit writes complete again");
         }
     }
 
@@ -292,9 +314,12 @@ impl Writer {
             uncovered += 1;
         }
         for job in jobs.iter_mut() {
-            job.record.seq = seq;
-            job.record.prev.clone_from(&prev);
-            let line = serde_json::to_vec(&job.record).map_err(|e| e.to_string())?;
+            let line = serde_json::to_vec(&Framed {
+                seq,
+                prev: &prev,
+                event: &job.event,
+            })
+            .map_err(|e| e.to_string())?;
             indexed.push((seg.len + buf.len() as u64, seq));
             push(&mut buf, line, &mut seq, &mut prev);
             uncovered += 1;
@@ -338,7 +363,9 @@ impl Writer {
         }
 
         for ((offset, s), job) in indexed.into_iter().zip(jobs.iter()) {
-            seg.index.add(&job.record, offset, s);
+            match &job.event {
+                AuditEvent::Request(r) => seg.index.add(r, offset, s),
+            }
         }
         seg.len += buf.len() as u64;
         self.seq = seq;
@@ -353,6 +380,7 @@ impl Writer {
             self.health.restore(COMPONENT);
             tracing::warn!("audit log writable again; continued in a new segment");
         }
+        self.clear_stall();
         Ok(())
     }
 

@@ -18,8 +18,9 @@ use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::{audit_view, note_all, typed, Outcome, Run};
+use super::{audit_view, note_all, Outcome, Run};
 use crate::masks;
+use crate::routing::typed;
 use crate::routing::{AttrSource, GroupId};
 
 /// An object key, borrowed from the body when it holds no escape sequence.

@@ -7,12 +7,17 @@
 //! [`SearchRequest::selected_by`] and [`BatchReadRequest::selected_by`] list every property
 //! the request selects or orders records by, which the pipeline checks against the policies.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
+use bytes::Bytes;
+use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::{Answer, BatchAnswer, CountedSearch, Prepared};
 use crate::error::RequestError;
+use crate::routing::{GroupId, RequestBody, ResourceProfile, Route};
+use crate::sanitize::{self, Canonical};
 
 /// HubSpot's cap on a search page (`limit`).
 pub const SEARCH_MAX_LIMIT: u64 = 200;
@@ -309,6 +314,290 @@ fn parse_strict<T: serde::de::DeserializeOwned>(
         return Err(bad("it must be a JSON object".into()));
     }
     serde_json::from_value(value).map_err(|e| bad(e.to_string()))
+}
+
+// ---- the profile: preparing requests, answering over what the caller is shown ----------
+
+/// A HubSpot search, once crmgate counts it itself: the typed request and the properties
+/// crmgate asks for.
+struct CountedSearchPlan {
+    search: SearchRequest,
+    properties: Vec<String>,
+}
+
+/// Upstream search pages crmgate asks for when it counts itself (HubSpot's page cap).
+const SEARCH_PAGE: usize = 200;
+/// Most upstream pages one search may take: 10,000 results, where HubSpot stops too.
+const MAX_SEARCH_PAGES: usize = 50;
+
+impl CountedSearch for CountedSearchPlan {
+    fn page_size(&self) -> usize {
+        SEARCH_PAGE
+    }
+
+    fn max_pages(&self) -> usize {
+        MAX_SEARCH_PAGES
+    }
+
+    fn page_body(&self, cursor: Option<String>) -> Result<Bytes, RequestError> {
+        Ok(Bytes::from(self.search.upstream_body(
+            &self.properties,
+            SEARCH_PAGE as u64,
+            cursor,
+        )?))
+    }
+
+    fn read_page(&self, filtered: &Value) -> Result<(Vec<Value>, Option<String>), RequestError> {
+        let results = filtered
+            .get("results")
+            .and_then(Value::as_array)
+            .ok_or_else(|| RequestError::Unfilterable("a search page without `results`".into()))?;
+        let cursor = filtered
+            .pointer("/paging/next/after")
+            .and_then(|a| match a {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            });
+        Ok((results.clone(), cursor))
+    }
+
+    fn client_page(&self) -> Result<(usize, usize), RequestError> {
+        self.search.page()
+    }
+
+    fn answer(&self, total: usize, page: Vec<Value>, next: Option<usize>) -> Value {
+        let mut out = Map::new();
+        out.insert("total".into(), Value::from(total));
+        out.insert("results".into(), Value::Array(page));
+        if let Some(next) = next {
+            out.insert(
+                "paging".into(),
+                serde_json::json!({"next": {"after": next.to_string()}}),
+            );
+        }
+        Value::Object(out)
+    }
+}
+
+impl BatchAnswer for BatchReadRequest {
+    fn rebuild(
+        &self,
+        res: &ResourceProfile,
+        upstream: &[u8],
+        filtered: &[u8],
+    ) -> Result<(StatusCode, Vec<u8>), RequestError> {
+        batch_envelope(res, self, upstream, filtered)
+    }
+}
+
+/// The upstream path, query and body for a read route: the client's property selection
+/// plus the properties the record attributes come from. Search and batch bodies are parsed
+/// into their typed form and rebuilt from it.
+pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, RequestError> {
+    let res = &route.resource;
+    let mut hidden = HashSet::new();
+    let mut query: Vec<(String, String)> = Vec::new();
+    let mut requested: Option<Vec<String>> = None;
+    let mut lookup = None;
+    for (k, v) in &c.query {
+        if route.properties_param.as_deref() == Some(k.as_str()) {
+            let list = requested.get_or_insert_with(Vec::new);
+            list.extend(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from),
+            );
+        } else {
+            if k == "idProperty" && !v.is_empty() && v != "hs_object_id" {
+                lookup = Some(v.clone());
+            }
+            query.push((k.clone(), v.clone()));
+        }
+    }
+    let mut prepared = Prepared {
+        path_and_query: String::new(),
+        body: None,
+        hidden: HashSet::new(),
+        selected_by: Vec::new(),
+        lookup: None,
+        answer: Answer::Filtered,
+    };
+    match route.body {
+        RequestBody::None => {
+            if !body.is_empty() {
+                return Err(RequestError::BadRequest(
+                    "this route takes no request body".into(),
+                ));
+            }
+            if let Some(param) = &route.properties_param {
+                let props = with_attribute_properties(res, requested, &mut hidden);
+                query.insert(0, (param.clone(), props.join(",")));
+            }
+            if let Some(p) = &lookup {
+                prepared.selected_by.push(group_of(res, p)?);
+            }
+            prepared.lookup = lookup;
+        }
+        RequestBody::Search => {
+            let search = SearchRequest::parse(&body)?;
+            for p in search.selected_by(&res.query_properties) {
+                prepared.selected_by.push(group_of(res, p)?);
+            }
+            let props = with_attribute_properties(res, search.properties.clone(), &mut hidden);
+            prepared.body = Some(Bytes::from(search.upstream_body(
+                &props,
+                search.limit.unwrap_or(SEARCH_DEFAULT_LIMIT),
+                search.after.as_ref().map(Scalar::as_text),
+            )?));
+            prepared.answer = Answer::Counted(Box::new(CountedSearchPlan {
+                search,
+                properties: props,
+            }));
+        }
+        RequestBody::BatchRead => {
+            let batch = BatchReadRequest::parse(&body)?;
+            for p in batch.selected_by() {
+                prepared.selected_by.push(group_of(res, p)?);
+            }
+            let mut props = with_attribute_properties(res, batch.properties.clone(), &mut hidden);
+            // Which record answers which input is read from the lookup property: fetched
+            // for that, and hidden again unless the client asked for it.
+            if let Some(p) = batch.lookup_property() {
+                if !props.iter().any(|x| x == p) {
+                    props.push(p.to_string());
+                    hidden.insert(p.to_string());
+                }
+            }
+            prepared.body = Some(Bytes::from(batch.upstream_body(&props)?));
+            prepared.answer = Answer::Batch(Box::new(batch));
+        }
+    }
+    prepared.path_and_query = if query.is_empty() {
+        c.path.clone()
+    } else {
+        format!("{}?{}", c.path, sanitize::encode_query(&query))
+    };
+    prepared.hidden = hidden;
+    Ok(prepared)
+}
+
+/// Merge the attribute properties into the requested list; fill `hidden` with those the
+/// client will not see.
+fn with_attribute_properties(
+    res: &ResourceProfile,
+    requested: Option<Vec<String>>,
+    hidden: &mut HashSet<String>,
+) -> Vec<String> {
+    let (mut props, visible): (Vec<String>, HashSet<String>) = match requested {
+        Some(list) => {
+            let visible = list.iter().chain(&res.always_properties).cloned().collect();
+            (list, visible)
+        }
+        None => (
+            res.default_properties.clone(),
+            res.default_properties.iter().cloned().collect(),
+        ),
+    };
+    for p in res.attribute_properties() {
+        if !props.iter().any(|x| x == p) {
+            props.push(p.to_string());
+        }
+        if !visible.contains(p) {
+            hidden.insert(p.to_string());
+        }
+    }
+    props
+}
+
+/// The field group of a property a request selects records by. An unclassified property
+/// belongs to no group anyone may see: selecting by it is refused.
+fn group_of(res: &ResourceProfile, property: &str) -> Result<GroupId, RequestError> {
+    res.property_groups.get(property).copied().ok_or_else(|| {
+        RequestError::BadRequest(format!(
+            "cannot filter, sort or look up by unclassified property `{}`",
+            property.chars().take(64).collect::<String>()
+        ))
+    })
+}
+
+/// The batch-read answer rebuilt over what the caller is shown: every input without a
+/// shown record — whether the CRM lacks it or the policy hides it — gets the same
+/// not-found entry, and the status is 207 exactly when there is one.
+fn batch_envelope(
+    res: &ResourceProfile,
+    batch: &BatchReadRequest,
+    upstream: &[u8],
+    filtered: &[u8],
+) -> Result<(StatusCode, Vec<u8>), RequestError> {
+    let mut doc: Value = serde_json::from_slice(filtered)
+        .map_err(|e| RequestError::Internal(format!("filtered batch: {e}")))?;
+    let shown_ids: HashSet<String> = doc
+        .get("results")
+        .and_then(Value::as_array)
+        .map(|rs| {
+            rs.iter()
+                .filter_map(|r| r.get(&res.id_field).and_then(Value::as_str))
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    // The input key each shown record answers: its id, or its lookup value (compared
+    // without case, as HubSpot compares e-mail addresses).
+    let answered: HashSet<String> = match batch.lookup_property() {
+        None => shown_ids,
+        Some(p) => {
+            let raw: Value = serde_json::from_slice(upstream)
+                .map_err(|e| RequestError::Unfilterable(format!("batch body: {e}")))?;
+            raw.get("results")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|r| {
+                    r.get(&res.id_field)
+                        .and_then(Value::as_str)
+                        .is_some_and(|id| shown_ids.contains(id))
+                })
+                .filter_map(|r| {
+                    r.get(&res.properties_field)
+                        .and_then(|props| props.get(p))
+                        .and_then(Value::as_str)
+                        .map(str::to_lowercase)
+                })
+                .collect()
+        }
+    };
+    let lookup = batch.lookup_property().is_some();
+    let missing: Vec<String> = batch
+        .keys()
+        .into_iter()
+        .filter(|k| {
+            let k = if lookup { k.to_lowercase() } else { k.clone() };
+            !answered.contains(&k)
+        })
+        .collect();
+    let Value::Object(obj) = &mut doc else {
+        return Err(RequestError::Unfilterable(
+            "a batch answer that is not an object".into(),
+        ));
+    };
+    obj.remove("numErrors");
+    obj.remove("errors");
+    let status = if missing.is_empty() {
+        StatusCode::OK
+    } else {
+        let label = res.entity_type.to_uppercase();
+        obj.insert("numErrors".into(), Value::from(missing.len()));
+        obj.insert(
+            "errors".into(),
+            Value::Array(not_found_errors(&label, &missing)),
+        );
+        StatusCode::MULTI_STATUS
+    };
+    let body = serde_json::to_vec(&doc)
+        .map_err(|e| RequestError::Internal(format!("serialize batch: {e}")))?;
+    Ok((status, body))
 }
 
 #[cfg(test)]

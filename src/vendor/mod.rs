@@ -9,6 +9,80 @@
 pub mod hubspot;
 
 use std::collections::HashSet;
+
+use bytes::Bytes;
+use http::StatusCode;
+use serde_json::Value;
+
+use crate::error::RequestError;
+use crate::routing::{GroupId, ResourceProfile, Route};
+use crate::sanitize::Canonical;
+
+/// What goes upstream for a read route, and what the later stages must know about it.
+pub struct Prepared {
+    pub path_and_query: String,
+    /// The rebuilt body (never the client's bytes).
+    pub body: Option<Bytes>,
+    /// Properties fetched only for the policies: removed again before the client sees them.
+    pub hidden: HashSet<String>,
+    /// The field group of every property the request selects, orders or looks up records by.
+    pub selected_by: Vec<GroupId>,
+    /// The property a single record is looked up by (`?idProperty=`), if not its id.
+    pub lookup: Option<String>,
+    /// How the answer is made from what the filter kept.
+    pub answer: Answer,
+}
+
+impl Prepared {
+    /// The field groups (bitmask) the request selects records by.
+    pub fn selection(&self) -> u64 {
+        self.selected_by.iter().fold(0, |m, g| m | (1u64 << g))
+    }
+}
+
+/// How the client's answer is made.
+pub enum Answer {
+    /// The filtered body, as the filter left it.
+    Filtered,
+    /// A search whose count and paging crmgate answers over what the caller is shown,
+    /// unless the policies show it every record.
+    Counted(Box<dyn CountedSearch>),
+    /// A batch whose envelope (errors, status) crmgate rebuilds over what is shown.
+    Batch(Box<dyn BatchAnswer>),
+}
+
+/// A search crmgate can walk page by page and count itself.
+pub trait CountedSearch: Send + Sync {
+    /// Records per upstream page, and most pages one search may take (the vendor's caps).
+    fn page_size(&self) -> usize;
+    fn max_pages(&self) -> usize;
+    /// The upstream body for the page at `cursor` (the first page: `None`).
+    fn page_body(&self, cursor: Option<String>) -> Result<Bytes, RequestError>;
+    /// A filtered page's records, and the cursor of the vendor's next page.
+    fn read_page(&self, filtered: &Value) -> Result<(Vec<Value>, Option<String>), RequestError>;
+    /// The client's page: offset and size.
+    fn client_page(&self) -> Result<(usize, usize), RequestError>;
+    /// The client's answer: its page of the shown records, the count of them all, and the
+    /// offset of the next page if there is one.
+    fn answer(&self, total: usize, page: Vec<Value>, next: Option<usize>) -> Value;
+}
+
+/// A batch answer rebuilt over what the caller is shown.
+pub trait BatchAnswer: Send + Sync {
+    fn rebuild(
+        &self,
+        res: &ResourceProfile,
+        upstream: &[u8],
+        filtered: &[u8],
+    ) -> Result<(StatusCode, Vec<u8>), RequestError>;
+}
+
+/// Prepare the upstream request of a read route in the vendor's shape. HubSpot CRM v3 is
+/// the one profile today; another is a module beside it, chosen here.
+pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, RequestError> {
+    hubspot::prepare(route, c, body)
+}
+
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};

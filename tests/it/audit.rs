@@ -150,6 +150,89 @@ async fn the_subject_report_lists_exactly_the_accesses_to_that_contact() {
     assert_eq!(table.lines().count(), 1 + 2, "{table}");
 }
 
+/// A shadow route hands the client the upstream body as it came: the record says so (every
+/// record, every field group, in clear), keeps what enforcement would have done apart, and
+/// the subject report counts it as the person's data shown in full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shadow_release_is_audited_as_unfiltered() {
+    let routes = std::fs::read_to_string(repo().join("policies/routes.toml")).unwrap();
+    let shadowed = routes.replace(
+        "name = \"contacts.get\"\n",
+        "name = \"contacts.get\"\nshadow = true\n",
+    );
+    assert_ne!(routes, shadowed);
+    let proxy = Proxy::start_with(Options {
+        routes: Some(shadowed),
+        ..Options::default()
+    })
+    .await;
+    let path = "/crm/v3/objects/contacts/1001?properties=firstname,billing_iban,wish_text";
+    // Enforced, product marketing would get a 404 and sales no billing data.
+    let tinsel = proxy.get(path, "tinsel", Some("product_marketing")).await;
+    let noelle = proxy.get(path, "noelle", None).await;
+    for (reply, would_drop) in [(&tinsel, true), (&noelle, false)] {
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert!(reply.json()["properties"]["billing_iban"].is_string());
+        let audit = proxy.audit_of(reply);
+        assert_eq!(audit["shadow"], true);
+        // What the client received.
+        let records = audit["records"].as_array().unwrap();
+        assert_eq!(records.len(), 1, "{audit}");
+        assert_eq!(records[0]["id"], "1001");
+        let clear: Vec<&str> = records[0]["clear"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g.as_str().unwrap())
+            .collect();
+        for group in ["identity", "billing", "wish_text", "status"] {
+            assert!(clear.contains(&group), "{group} not clear: {audit}");
+        }
+        assert_eq!(records[0]["masked"], serde_json::json!({}), "{audit}");
+        assert_eq!(records[0]["removed"], serde_json::json!([]), "{audit}");
+        assert_eq!(audit["rows_dropped"], serde_json::json!([]), "{audit}");
+        // What enforcement would have done, apart.
+        let would = &audit["would_have"];
+        if would_drop {
+            assert_eq!(
+                would["rows_dropped"],
+                serde_json::json!(["1001"]),
+                "{audit}"
+            );
+            assert_eq!(would["records"], serde_json::json!([]), "{audit}");
+            assert_eq!(would["status"], 404, "{audit}");
+        } else {
+            assert_eq!(would["records"][0]["id"], "1001", "{audit}");
+            assert!(
+                would["records"][0]["removed"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&Value::from("billing")),
+                "{audit}"
+            );
+            assert_eq!(would["status"], 200, "{audit}");
+        }
+    }
+
+    let out = crmgate_bin()
+        .args(["audit", "query"])
+        .arg(proxy.audit_dir())
+        .args(["--record", "contact/1001", "--subject-report"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8(out.stdout).unwrap();
+    assert!(report.contains("## Accesses (2)"), "{report}");
+    assert!(report.contains("not shown it (0)"), "{report}");
+    let line = report
+        .lines()
+        .find(|l| l.contains("| tinsel |"))
+        .unwrap_or_else(|| panic!("no line for tinsel:\n{report}"));
+    assert!(
+        line.contains("unfiltered") && line.contains("billing") && line.contains("wish_text"),
+        "{line}"
+    );
+}
+
 /// Mount a tmpfs of `size` at `at` (we run as root in CI); `None` where that is not allowed.
 fn mount_tmpfs(at: &Path, size: &str) -> Option<()> {
     std::fs::create_dir_all(at).unwrap();
@@ -268,6 +351,134 @@ async fn a_full_disk_refuses_data_with_503_until_the_log_is_writable_again() {
         "{recovery}"
     );
     assert_eq!(recovery["tail_verified"], true, "{recovery}");
+}
+
+/// Loop-mount a fresh ext4 image at `at` (root in CI), to freeze it with `fsfreeze`: a
+/// frozen file system blocks every write, as a hung disk does.
+fn mount_ext4(image: &Path, at: &Path) -> Option<()> {
+    std::fs::create_dir_all(at).unwrap();
+    std::fs::File::create(image)
+        .unwrap()
+        .set_len(32 << 20)
+        .unwrap();
+    let run = |cmd: &mut Command| cmd.status().map(|s| s.success()).unwrap_or(false);
+    let ok = run(Command::new("mkfs.ext4").args(["-q", "-F"]).arg(image))
+        && run(Command::new("mount")
+            .args(["-o", "loop"])
+            .arg(image)
+            .arg(at));
+    ok.then_some(())
+}
+
+/// Thaws and unmounts, whatever the test did.
+struct Thaw(std::path::PathBuf);
+impl Drop for Thaw {
+    fn drop(&mut self) {
+        // Normally thawed already: then this fails, quietly.
+        let _ = Command::new("fsfreeze")
+            .arg("--unfreeze")
+            .arg(&self.0)
+            .stderr(Stdio::null())
+            .status();
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_audit_write_answers_503_within_the_deadline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fs = tmp.path().join("fs");
+    if mount_ext4(&tmp.path().join("disk.img"), &fs).is_none() {
+        panic!("this test needs to loop-mount an ext4 image (run as root with CAP_SYS_ADMIN)");
+    }
+    let thaw = Thaw(fs.clone());
+    let proxy = Proxy::start_with(Options {
+        audit_dir: Some(fs.join("audit")),
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(proxy.get(CONTACT, "noelle", None).await.status, 200);
+
+    // The disk hangs: every write to it blocks.
+    assert!(Command::new("fsfreeze")
+        .arg("--freeze")
+        .arg(&fs)
+        .status()
+        .unwrap()
+        .success());
+    let started = std::time::Instant::now();
+    let hung = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        proxy.get(CONTACT, "noelle", None),
+    )
+    .await
+    .expect("the request waited for the hung audit log without a deadline");
+    let waited = started.elapsed();
+    // fail closed, after the default deadline of 5 s.
+    assert_eq!(hung.status, 503, "{}", hung.text());
+    assert_eq!(hung.json()["type"], "urn:crmgate:problem:audit-unavailable");
+    assert!(!hung.text().contains("firstname"));
+    assert!(
+        waited >= std::time::Duration::from_millis(4500)
+            && waited < std::time::Duration::from_secs(10),
+        "answered after {waited:?}"
+    );
+    // Up, but not ready, and health says why.
+    let (status, body) = plain_get(proxy.admin, "/healthz").await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("degraded") && body.contains("deadline"),
+        "{body}"
+    );
+    assert_eq!(plain_get(proxy.admin, "/readyz").await.0, 503);
+
+    // The disk comes back: the writer catches up, readiness returns, data flows again.
+    assert!(Command::new("fsfreeze")
+        .arg("--unfreeze")
+        .arg(&fs)
+        .status()
+        .unwrap()
+        .success());
+    let mut ready = false;
+    for _ in 0..100 {
+        if plain_get(proxy.admin, "/readyz").await.0 == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ready, "{:?}", plain_get(proxy.admin, "/healthz").await);
+    let back = proxy.get(CONTACT, "noelle", None).await;
+    assert_eq!(back.status, 200, "{}", back.text());
+
+    // The chain stays whole: the late record landed in order, followed by an entry saying
+    // that its client was answered 503.
+    let report = verify_dir(&proxy.audit_dir(), Some(&public_key(proxy.dir.path()))).unwrap();
+    assert!(report.intact(), "{report}");
+    let rid = request_id(&hung);
+    let entries: Vec<Value> = crmgate::audit::list_segments(&proxy.audit_dir())
+        .unwrap()
+        .iter()
+        .flat_map(|(_, p)| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let record = entries
+        .iter()
+        .position(|e| e.get("kind").is_none() && e["request_id"] == rid.as_str())
+        .expect("the late record");
+    let note = entries
+        .iter()
+        .position(|e| e["kind"] == "audit_deadline" && e["request_id"] == rid.as_str())
+        .expect("an audit_deadline entry");
+    assert!(record < note);
+    assert_eq!(entries[note]["status"], 503);
+    drop(proxy);
+    drop(thaw);
 }
 
 /// A crmgate process started from the built binary.

@@ -143,17 +143,17 @@ const CASES: &[Case] = &[
     },
     Case {
         file: "crmgate.toml",
-        from: "user = \"grinch\"",
-        to: "user = \"grinchy\"",
-        marker: "user = \"grinchy\"",
-        message: "api key user `grinchy` is not in the entities",
+        from: "app = \"newsletter_tool\"",
+        to: "user = \"newsletter_tool\"",
+        marker: "user = \"newsletter_tool\"",
+        message: "api key of `newsletter_tool` names an App; write `app = \"newsletter_tool\"`",
     },
     Case {
         file: "crmgate.toml",
         from: "[apps.wishlist_form]",
-        to: "[apps.wishlist_forms]",
-        marker: "[apps.wishlist_forms]",
-        message: "there is no App `wishlist_forms`",
+        to: "[apps.tinsel]",
+        marker: "[apps.tinsel]",
+        message: "apps.tinsel: there is no App `tinsel` in the entities",
     },
     Case {
         file: "crmgate.toml",
@@ -289,6 +289,29 @@ fn a_config_file_with_several_problems_reports_them_all() {
         assert_reported(d, &stderr, "crmgate.toml", line, message);
     }
     assert!(stderr.contains("6 problem(s) found"), "{stderr}");
+}
+
+#[test]
+fn a_key_whose_owner_left_is_a_warning_at_its_line() {
+    let dir = shipped_copy();
+    let d = dir.path();
+    // Revoked, not invalid (see `app::load_policies`): `check` passes and says where.
+    edit(d, "crmgate.toml", "user = \"grinch\"", "user = \"grinchy\"");
+    let out = crmgate()
+        .args(["check", "--config"])
+        .arg(file(d, "crmgate.toml"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let line = line_of(d, "crmgate.toml", "user = \"grinchy\"");
+    let at = format!("warning: {}:{line}:", file(d, "crmgate.toml").display());
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with(&at) && l.contains("`grinchy` names no principal")),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -65,8 +65,8 @@ async fn ambiguous_framing_is_refused_and_the_connection_closed() {
         assert_refused(&proxy, &reply, 400, "bad-framing");
     }
     // Two different Content-Lengths: hyper refuses them itself (400, connection closed)
-    // before the pipeline runs. (Identical duplicates are one length, RFC 9112 6.3, and
-    // hyper folds them into one header.)
+    // before the pipeline runs. (Identical duplicates, which hyper folds into one header,
+    // are refused by crmgate: `duplicate_identical_content_length_is_refused`.)
     let reply = proxy
         .raw(
             format!(
@@ -82,6 +82,131 @@ async fn ambiguous_framing_is_refused_and_the_connection_closed() {
         "{:?}",
         proxy.crm().received()
     );
+}
+
+/// A framing refusal: 400 `bad-framing`, the connection closed by the server (`raw` reads
+/// until it is), and nothing sent to the CRM.
+fn assert_framing_refused(proxy: &Proxy, reply: &Reply, name: &str) {
+    assert_eq!(reply.status, 400, "{name}: {}", reply.text());
+    assert_eq!(
+        reply.headers.get("connection").map(|v| v.to_str().unwrap()),
+        Some("close"),
+        "{name}"
+    );
+    assert_refused(proxy, reply, 400, "bad-framing");
+    assert!(
+        proxy.crm().received().is_empty(),
+        "{name}: {:?}",
+        proxy.crm().received()
+    );
+}
+
+/// `Host: h:p@evil.example` names `evil.example` to one reader and `h` to another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_with_userinfo_is_refused() {
+    let proxy = Proxy::start().await;
+    let p = "/crm/v3/objects/contacts";
+    for host in [
+        "h:p@evil.example",
+        "localhost@evil.example",
+        "@localhost",
+        "localhost:443@evil.example:8443",
+    ] {
+        let req = format!("GET {p} HTTP/1.1\r\nHost: {host}\r\n{AUTH}\r\n");
+        let reply = proxy.raw(req.as_bytes()).await;
+        assert_framing_refused(&proxy, &reply, host);
+    }
+    // An absolute-form target with userinfo, even when its host matches Host.
+    let req = format!("GET https://h:p@localhost{p} HTTP/1.1\r\nHost: h:p@localhost\r\n{AUTH}\r\n");
+    let reply = proxy.raw(req.as_bytes()).await;
+    assert_framing_refused(&proxy, &reply, "absolute-form with userinfo");
+    // A plain host with a port still passes.
+    let req = format!(
+        "GET {p}?limit=1 HTTP/1.1\r\nHost: localhost:8443\r\nConnection: close\r\n{AUTH}\r\n"
+    );
+    let reply = proxy.raw(req.as_bytes()).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+}
+
+/// hyper folds two identical `Content-Length` lines into one header before crmgate sees
+/// the request; the README promises a 400 for a duplicate all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_identical_content_length_is_refused() {
+    let proxy = Proxy::start().await;
+    let search = "/crm/v3/objects/contacts/search";
+    let cases = [
+        (
+            "two identical lines",
+            format!(
+                "POST {search} HTTP/1.1\r\nHost: localhost\r\n{AUTH}Content-Type: application/json\r\n\
+                 Content-Length: 2\r\nContent-Length: 2\r\n\r\n{{}}"
+            ),
+        ),
+        (
+            "identical lines apart, differently spelt",
+            format!(
+                "POST {search} HTTP/1.1\r\nContent-Length: 2\r\nHost: localhost\r\n{AUTH}\
+                 Content-Type: application/json\r\ncontent-length: 2\r\n\r\n{{}}"
+            ),
+        ),
+        (
+            "a duplicate on the second request of a connection",
+            format!(
+                "GET /crm/v3/objects/contacts?limit=1 HTTP/1.1\r\nHost: localhost\r\n{AUTH}\r\n\
+                 POST {search} HTTP/1.1\r\nHost: localhost\r\n{AUTH}Content-Type: application/json\r\n\
+                 Content-Length: 2\r\nContent-Length: 2\r\n\r\n{{}}"
+            ),
+        ),
+    ];
+    for (name, req) in cases {
+        let reply = proxy.raw(req.as_bytes()).await;
+        if name.starts_with("a duplicate on the second") {
+            // `raw` parses the first response; the second (the refusal) follows it.
+            assert_eq!(reply.status, 200, "{name}: {}", reply.text());
+            let text = reply.text();
+            let second = text
+                .find("HTTP/1.1 ")
+                .map(|at| crate::support::parse_response(&reply.body[at..]))
+                .unwrap_or_else(|| panic!("{name}: no second response in {text}"));
+            assert_eq!(second.status, 400, "{name}: {}", second.text());
+            assert_eq!(second.json()["type"], "urn:crmgate:problem:bad-framing");
+            assert_eq!(proxy.crm().received().len(), 1, "{name}");
+            continue;
+        }
+        assert_framing_refused(&proxy, &reply, name);
+    }
+}
+
+/// `Content-Length: 010` is ten to hyper and eight to a reader that takes a leading zero
+/// for octal: refused, whatever the body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_length_with_leading_zeros_is_refused() {
+    let proxy = Proxy::start().await;
+    let search = "/crm/v3/objects/contacts/search";
+    let cases = [
+        (
+            "010 on a search",
+            format!(
+                "POST {search} HTTP/1.1\r\nHost: localhost\r\n{AUTH}Content-Type: application/json\r\n\
+                 Content-Length: 010\r\n\r\n{{\"a\":true}}"
+            ),
+        ),
+        (
+            "000 on a GET",
+            format!(
+                "GET /crm/v3/objects/contacts?limit=1 HTTP/1.1\r\nHost: localhost\r\n{AUTH}Content-Length: 000\r\n\r\n"
+            ),
+        ),
+    ];
+    for (name, req) in cases {
+        let reply = proxy.raw(req.as_bytes()).await;
+        assert_framing_refused(&proxy, &reply, name);
+    }
+    // `Content-Length: 0` itself is fine.
+    let req = format!(
+        "GET /crm/v3/objects/contacts?limit=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{AUTH}Content-Length: 0\r\n\r\n"
+    );
+    assert_eq!(proxy.raw(req.as_bytes()).await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -38,6 +38,9 @@ pub struct Options {
     pub policies: Option<String>,
     /// Routes file text used instead of `policies/routes.toml`.
     pub routes: Option<String>,
+    /// Entities (directory) text used instead of `policies/entities.json` (written to
+    /// `entities.json` in the proxy's directory, where a test may change it).
+    pub entities: Option<String>,
     pub max_upstream_body: usize,
     /// TOML appended to the generated config (`[identity.mtls]`, `[[identity.jwt]]`, …);
     /// relative paths in it resolve against the proxy's temp dir, where `files` are written.
@@ -59,6 +62,7 @@ impl Default for Options {
             upstream: Upstream::Crm(DemoCrm::seeded()),
             policies: None,
             routes: None,
+            entities: None,
             max_upstream_body: 8 * 1024 * 1024,
             extra_config: String::new(),
             files: Vec::new(),
@@ -256,6 +260,20 @@ impl Proxy {
                 1,
             );
             std::fs::write(&cfg_path, text).unwrap();
+        }
+        if let Some(text) = &opts.entities {
+            let p = dir.path().join("entities.json");
+            std::fs::write(&p, text).unwrap();
+            let cfg = std::fs::read_to_string(&cfg_path).unwrap().replacen(
+                &format!(
+                    "entities = \"{}\"",
+                    repo().join("policies/entities.json").display()
+                ),
+                &format!("entities = \"{}\"", p.display()),
+                1,
+            );
+            assert!(cfg.contains(&p.display().to_string()));
+            std::fs::write(&cfg_path, cfg).unwrap();
         }
         if !opts.extra_config.is_empty() {
             let mut text = std::fs::read_to_string(&cfg_path).unwrap();

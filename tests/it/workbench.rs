@@ -24,8 +24,9 @@ fn load_shipped() -> (crmgate::config::Config, crmgate::pipeline::Policies) {
 
 #[test]
 fn shipped_policy_tests_pass_and_exercise_every_policy() {
-    let (_, policies) = load_shipped();
-    let report = crmgate::policytest::run_dir(&policies, &repo().join("policies/tests")).unwrap();
+    let (config, policies) = load_shipped();
+    let report =
+        crmgate::policytest::run_dir(&config, &policies, &repo().join("policies/tests")).unwrap();
     assert_eq!(report.failed(), 0, "{}", report.render());
     assert!(report.passed() >= 30);
     assert!(
@@ -488,6 +489,137 @@ async fn a_reload_under_load_is_atomic_and_a_broken_set_never_replaces_the_activ
     assert_eq!(reply.json()["properties"]["phone"], stored_phone.as_str());
 }
 
+/// The directory export is what says who works here: a user it no longer lists loses
+/// access with the next reload, whatever credential they hold. (Before, the new set was
+/// rejected because an API key named a missing user, and the old set kept them active.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_user_from_the_directory_revokes_their_api_key() {
+    let entities = std::fs::read_to_string(repo().join("policies/entities.json")).unwrap();
+    let proxy = Proxy::start_with(Options {
+        entities: Some(entities.clone()),
+        ..Options::default()
+    })
+    .await;
+    let contact = "/crm/v3/objects/contacts/1001";
+    assert_eq!(proxy.get(contact, "noelle", None).await.status, 200);
+    let old = proxy.gateway.policies().engine.revision().to_string();
+    // Let the file watcher take its first look before the file changes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Noelle leaves: the next directory export no longer has her.
+    let mut list: Vec<Value> = serde_json::from_str(&entities).unwrap();
+    let before = list.len();
+    list.retain(|e| !(e["uid"]["type"] == "User" && e["uid"]["id"] == "noelle"));
+    assert_eq!(list.len(), before - 1);
+    std::fs::write(
+        proxy.dir.path().join("entities.json"),
+        serde_json::to_string_pretty(&list).unwrap(),
+    )
+    .unwrap();
+    let new = wait_for_revision_change(&proxy, &old).await;
+
+    let reply = proxy.get(contact, "noelle", None).await;
+    assert_eq!(reply.status, 401, "{}", reply.text());
+    assert!(!reply.text().contains("firstname"), "{}", reply.text());
+    let audit = proxy.audit_of(&reply);
+    assert_eq!(audit["policy_revision"], new.as_str());
+    assert_eq!(audit["decision"], "error");
+    assert_eq!(audit["reason"], "unknown-principal");
+    assert_eq!(proxy.crm().received().len(), 1, "only the request before");
+    // Everyone else keeps working with the new set.
+    assert_eq!(proxy.get(contact, "holly", None).await.status, 200);
+
+    // Operators see it: still ready, a note naming the key's owner, and a gauge.
+    let (status, body) = crate::support::plain_get(proxy.admin, "/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    let note = body["notes"]["api_keys"].as_str().unwrap_or_default();
+    assert!(note.contains("`noelle`"), "{body}");
+    let (_, metrics) = crate::support::plain_get(proxy.admin, "/metrics").await;
+    assert!(
+        metrics.contains("crmgate_api_keys_without_principal 1"),
+        "{metrics}"
+    );
+    // `crmgate check` on the same files warns about the key but accepts the set.
+    let out = crmgate()
+        .args(["check", "--config"])
+        .arg(proxy.dir.path().join("crmgate.toml"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning") && stderr.contains("`noelle`"),
+        "{stderr}"
+    );
+
+    // And back: listed again, let in again.
+    std::fs::write(proxy.dir.path().join("entities.json"), &entities).unwrap();
+    wait_for_revision_change(&proxy, &new).await;
+    assert_eq!(proxy.get(contact, "noelle", None).await.status, 200);
+}
+
+/// The routes file classifies fields: a reclassification is a new policy revision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_policy_revision_changes_when_routes_change() {
+    let routes = std::fs::read_to_string(repo().join("policies/routes.toml")).unwrap();
+    let proxy = Proxy::start_with(Options {
+        routes: Some(routes.clone()),
+        ..Options::default()
+    })
+    .await;
+    let old = proxy.gateway.policies().engine.revision().to_string();
+    // Let the file watcher take its first look before the file changes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // `jobtitle` moves from the company group to identity.
+    let reclassified = routes
+        .replacen(
+            "company = [\"company\", \"jobtitle\"]",
+            "company = [\"company\"]",
+            1,
+        )
+        .replacen(
+            "identity = [\"firstname\", \"lastname\", \"salutation\"]",
+            "identity = [\"firstname\", \"lastname\", \"salutation\", \"jobtitle\"]",
+            1,
+        );
+    assert_ne!(reclassified, routes);
+    let ok_before = proxy
+        .gateway
+        .reload_status()
+        .succeeded
+        .load(Ordering::Relaxed);
+    std::fs::write(proxy.dir.path().join("routes.toml"), &reclassified).unwrap();
+    for _ in 0..100 {
+        if proxy
+            .gateway
+            .reload_status()
+            .succeeded
+            .load(Ordering::Relaxed)
+            > ok_before
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        proxy
+            .gateway
+            .reload_status()
+            .succeeded
+            .load(Ordering::Relaxed)
+            > ok_before,
+        "the reclassification was not loaded: {:?}",
+        proxy.gateway.reload_status().last_error.lock().unwrap()
+    );
+    let new = proxy.gateway.policies().engine.revision().to_string();
+    assert_ne!(new, old, "a reclassification kept the policy revision");
+    let reply = proxy
+        .get("/crm/v3/objects/contacts/1001", "noelle", None)
+        .await;
+    assert_eq!(proxy.audit_of(&reply)["policy_revision"], new.as_str());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shadow_route_audits_its_decisions_but_releases_the_upstream_body() {
     let routes = std::fs::read_to_string(repo().join("policies/routes.toml")).unwrap();
@@ -513,7 +645,8 @@ async fn a_shadow_route_audits_its_decisions_but_releases_the_upstream_body() {
     assert!(reply.json()["properties"]["billing_iban"].is_string());
     let audit = proxy.audit_of(&reply);
     assert_eq!(audit["shadow"], true);
-    assert_eq!(audit["rows_dropped"][0], "1001");
+    // What enforcement would have done (the record is released all the same).
+    assert_eq!(audit["would_have"]["rows_dropped"][0], "1001");
     // Other routes still enforce.
     let list = proxy
         .get(

@@ -2,7 +2,9 @@
 //!
 //! Raw serde structs (`deny_unknown_fields`, so a misspelt key is an error, not a silent
 //! default) are turned into a typed [`Config`]; every path is resolved relative to the config
-//! file. Nothing here runs on the request path, and no secret is ever printed: secrets are
+//! file. The file is parsed with spans ([`crate::diagnostic::TomlSource`]): every problem is
+//! collected, each at the line of the key it is about, and options with a closed set of
+//! values are enums that serde checks. Nothing here runs on the request path, and no secret is ever printed: secrets are
 //! held in [`Secret`], whose `Debug` says `<redacted>`.
 
 use std::collections::{BTreeMap, HashMap};
@@ -11,78 +13,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-/// A start-up problem, naming the file (and line, where the parser knows one).
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read `{path}`: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}:{line}:{column}: {message}")]
-    Syntax {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    #[error("{path}{}: {message}", line_suffix(*line))]
-    Invalid {
-        path: PathBuf,
-        /// 1-based line of the key the message names; 0 when unknown.
-        line: usize,
-        message: String,
-    },
-}
-
-fn line_suffix(line: usize) -> String {
-    if line > 0 {
-        format!(":{line}")
-    } else {
-        String::new()
-    }
-}
-
-/// The line of the TOML key a message names (`departments.sales: …`, `upstream.url …`):
-/// the line of its `[table]` header, or of the key inside it. 0 when not found.
-pub fn locate_key(text: &str, message: &str) -> usize {
-    let key: String = message
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-        .collect();
-    let parts: Vec<&str> = key.split('.').filter(|p| !p.is_empty()).collect();
-    if parts.is_empty() {
-        return 0;
-    }
-    // Try the whole path as a table, then a key in its parent table.
-    for n in (1..=parts.len()).rev() {
-        let table = parts.get(..n).map(|p| p.join(".")).unwrap_or_default();
-        let header = |l: &str| {
-            let l = l.trim();
-            l == format!("[{table}]") || l == format!("[[{table}]]")
-        };
-        if let Some(i) = text.lines().position(header) {
-            let rest = parts.get(n..).unwrap_or(&[]);
-            let Some(first) = rest.first() else {
-                return i + 1;
-            };
-            for (j, l) in text.lines().enumerate().skip(i + 1) {
-                let t = l.trim_start();
-                if t.starts_with('[') {
-                    break;
-                }
-                if t.split(['=', ' ']).next() == Some(first) {
-                    return j + 1;
-                }
-            }
-            return i + 1;
-        }
-    }
-    0
-}
+pub use crate::diagnostic::{line_col, Problem, Problems};
+use crate::diagnostic::{Report, TomlSource};
 
 /// A secret value: never printed, never logged.
 #[derive(Clone, PartialEq, Eq)]
@@ -120,6 +57,9 @@ pub struct Config {
     pub api_keys: HashMap<String, String>,
     /// Ids named as `app = "…"` in `identity.api_keys`: they must be `App` entities.
     pub app_keys: Vec<String>,
+    /// Who each `identity.api_keys` entry names, in file order, with where it is written:
+    /// the cross-checks against the entities point at that line.
+    pub key_owners: Vec<KeyOwner>,
     /// Client certificates (mTLS): the client CA, whether a certificate is required, and
     /// how a certificate names its user. `None`: the listener asks for no certificate.
     pub mtls: Option<MtlsConfig>,
@@ -130,10 +70,30 @@ pub struct Config {
     pub departments: BTreeMap<String, DepartmentPurposes>,
     /// App (service account) id → the purposes it may declare, and its default.
     pub apps: BTreeMap<String, DepartmentPurposes>,
+    /// The file as parsed, with the position of every key: problems found later (against
+    /// the entities) name the line of the key they are about.
+    pub source: Arc<TomlSource>,
+}
+
+/// One `identity.api_keys` entry: the `User` (or, with `app = "…"`, `App`) it names.
+#[derive(Debug, Clone)]
+pub struct KeyOwner {
+    pub id: String,
+    pub app: bool,
+    /// Dotted path of the `user`/`app` key (`identity.api_keys.2.app`).
+    pub at: String,
+}
+
+impl Config {
+    /// A problem about the key at a dotted path of the config file.
+    pub fn problem(&self, path: &str, message: impl Into<String>) -> Problem {
+        self.source.problem(path, message)
+    }
 }
 
 /// Whether the TLS listener demands a client certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
     /// No certificate, no connection.
     Required,
@@ -142,9 +102,11 @@ pub enum ClientAuth {
 }
 
 /// Which part of a client certificate names the user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CertUserFrom {
     /// The subject's common name.
+    #[default]
     Cn,
     /// The first `rfc822Name` SAN (an e-mail address); the user id is its local part.
     SanEmail,
@@ -547,42 +509,60 @@ fn default_connection_events_interval_s() -> u64 {
 
 /// The typed limits. A zero timeout or count would switch a protection off or refuse
 /// everything; neither is a setting, so it is an error at start.
-fn limits_from(raw: &RawLimits) -> Result<Limits, String> {
-    let ms = |key: &str, v: u64| -> Result<Duration, String> {
+fn limits_from(raw: &RawLimits, r: &mut Report<'_>) -> Limits {
+    let mut ms = |key: &str, v: u64| -> Duration {
         if v == 0 {
-            return Err(format!("limits.{key} must be at least 1"));
+            r.at(
+                &format!("limits.{key}"),
+                format!("limits.{key} must be at least 1"),
+            );
         }
-        Ok(Duration::from_millis(v))
+        Duration::from_millis(v)
     };
+    let first_request_timeout = ms("first_request_timeout_ms", raw.first_request_timeout_ms);
+    let idle_timeout = ms("idle_timeout_ms", raw.idle_timeout_ms);
+    let max_connection_age = ms("max_connection_age_ms", raw.max_connection_age_ms);
+    let http2_keep_alive_interval = ms(
+        "http2_keep_alive_interval_ms",
+        raw.http2_keep_alive_interval_ms,
+    );
+    let http2_keep_alive_timeout = ms(
+        "http2_keep_alive_timeout_ms",
+        raw.http2_keep_alive_timeout_ms,
+    );
+    let send_timeout = ms("send_timeout_ms", raw.send_timeout_ms);
     let max_connections = raw.max_connections.max(1);
     let per_ip = match raw.max_connections_per_ip {
-        Some(0) => return Err("limits.max_connections_per_ip must be at least 1".into()),
+        Some(0) => {
+            r.at(
+                "limits.max_connections_per_ip",
+                "limits.max_connections_per_ip must be at least 1".into(),
+            );
+            1
+        }
         Some(n) => n,
         None => (max_connections / 4).max(1),
     };
     if raw.max_buffered_responses == 0 {
-        return Err("limits.max_buffered_responses must be at least 1".into());
+        r.at(
+            "limits.max_buffered_responses",
+            "limits.max_buffered_responses must be at least 1".into(),
+        );
     }
-    Ok(Limits {
+    Limits {
         max_request_body_bytes: raw.max_request_body_bytes,
         max_connections,
         max_connections_per_ip: per_ip.min(max_connections),
         header_read_timeout: Duration::from_millis(raw.header_read_timeout_ms),
         request_timeout: Duration::from_millis(raw.request_timeout_ms),
-        first_request_timeout: ms("first_request_timeout_ms", raw.first_request_timeout_ms)?,
-        idle_timeout: ms("idle_timeout_ms", raw.idle_timeout_ms)?,
-        max_connection_age: ms("max_connection_age_ms", raw.max_connection_age_ms)?,
-        http2_keep_alive_interval: ms(
-            "http2_keep_alive_interval_ms",
-            raw.http2_keep_alive_interval_ms,
-        )?,
-        http2_keep_alive_timeout: ms(
-            "http2_keep_alive_timeout_ms",
-            raw.http2_keep_alive_timeout_ms,
-        )?,
-        send_timeout: ms("send_timeout_ms", raw.send_timeout_ms)?,
+        first_request_timeout,
+        idle_timeout,
+        max_connection_age,
+        http2_keep_alive_interval,
+        http2_keep_alive_timeout,
+        send_timeout,
         max_buffered_responses: raw.max_buffered_responses,
-    })
+    }
 }
 
 #[derive(Deserialize)]
@@ -635,11 +615,10 @@ struct RawApiKey {
 #[serde(deny_unknown_fields)]
 struct RawMtls {
     client_ca: PathBuf,
-    /// `required` or `optional`.
-    mode: String,
+    mode: ClientAuth,
     crl_file: Option<PathBuf>,
-    /// `cn` (default), `san_email`, `san_dns` or `san_uri`.
-    user_from: Option<String>,
+    #[serde(default)]
+    user_from: CertUserFrom,
 }
 
 #[derive(Deserialize)]
@@ -647,7 +626,7 @@ struct RawMtls {
 struct RawJwt {
     issuer: String,
     audience: Vec<String>,
-    algorithms: Vec<String>,
+    algorithms: Vec<JwtAlgorithm>,
     /// Exactly one of `jwks_file` or `jwks_url`.
     jwks_file: Option<PathBuf>,
     jwks_url: Option<String>,
@@ -696,39 +675,6 @@ struct RawDepartment {
 
 // ---------------------------------------------------------------------------------------
 
-/// Line and column (1-based) of a byte offset in `text`.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset.min(text.len())).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before
-        .rfind('\n')
-        .map_or(before.len(), |nl| before.len() - nl - 1)
-        + 1;
-    (line, column)
-}
-
-/// Read and parse a TOML file into `T`, reporting syntax errors with file and line.
-pub fn read_toml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse_toml(path, &text)
-}
-
-/// Parse TOML text read from `path` into `T`, reporting syntax errors with file and line.
-pub fn parse_toml<T: for<'de> Deserialize<'de>>(path: &Path, text: &str) -> Result<T, ConfigError> {
-    toml::from_str(text).map_err(|e| {
-        let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
-        ConfigError::Syntax {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message: e.message().to_string(),
-        }
-    })
-}
-
 /// The SHA-256 of an API key as stored in the config.
 pub fn api_key_digest(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
@@ -736,31 +682,39 @@ pub fn api_key_digest(key: &str) -> String {
 
 impl Config {
     /// Load and validate the config file. Secrets named by env var or file are read here.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    pub fn load(path: &Path) -> Result<Config, Problems> {
         Self::load_with_env(path, |name| std::env::var(name).ok())
     }
 
     /// [`Config::load`] with another source of environment variables (the demo supplies
-    /// its generated secrets this way).
+    /// its generated secrets this way). Every problem of the file is reported, each at the
+    /// line of its key, in file order.
     pub fn load_with_env(
         path: &Path,
         env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Config, ConfigError> {
-        let raw: RawConfig = read_toml(path)?;
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let invalid = |message: String| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            line: locate_key(&text, &message),
-            message,
+    ) -> Result<Config, Problems> {
+        let mut src = TomlSource::read(path)?;
+        let parsed = src.deserialize::<RawConfig>();
+        let Some(raw) = parsed.value else {
+            return Err(Problems(parsed.problems));
         };
+        let mut r = Report {
+            src: &src,
+            problems: parsed.problems,
+        };
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let rel = |p: &Path| dir.join(p);
 
-        let addr: SocketAddr = raw
-            .listen
-            .addr
-            .parse()
-            .map_err(|e| invalid(format!("listen.addr `{}`: {e}", raw.listen.addr)))?;
+        let addr: Option<SocketAddr> = match raw.listen.addr.parse() {
+            Ok(a) => Some(a),
+            Err(e) => {
+                r.at(
+                    "listen.addr",
+                    format!("listen.addr `{}`: {e}", raw.listen.addr),
+                );
+                None
+            }
+        };
         let tls = match (
             raw.listen.tls_cert,
             raw.listen.tls_key,
@@ -772,162 +726,207 @@ impl Config {
             }),
             (None, None, true) => None,
             (_, _, true) => {
-                return Err(invalid(
+                r.at(
+                    "listen.plaintext",
                     "listen.plaintext = true cannot be combined with tls_cert/tls_key".into(),
-                ))
+                );
+                None
             }
             _ => {
-                return Err(invalid(
+                r.at(
+                    "listen",
                     "listen needs both tls_cert and tls_key (or plaintext = true, for a \
                      listener behind a TLS-terminating load balancer)"
                         .into(),
-                ))
+                );
+                None
             }
         };
 
-        let base: http::Uri = raw
-            .upstream
-            .url
-            .parse()
-            .map_err(|e| invalid(format!("upstream.url `{}`: {e}", raw.upstream.url)))?;
-        match (base.scheme_str(), base.authority()) {
-            (Some("http" | "https"), Some(_)) => {}
-            _ => {
-                return Err(invalid(format!(
-                    "upstream.url `{}` must be http:// or https:// with a host",
-                    raw.upstream.url
-                )))
+        let url = &raw.upstream.url;
+        let base: Option<http::Uri> = match url.parse::<http::Uri>() {
+            Err(e) => {
+                r.at("upstream.url", format!("upstream.url `{url}`: {e}"));
+                None
             }
-        }
-        if base.path() != "/" && !base.path().is_empty() {
-            return Err(invalid(format!(
-                "upstream.url `{}` must not have a path",
-                raw.upstream.url
-            )));
-        }
+            Ok(base) => match (base.scheme_str(), base.authority()) {
+                (Some("http" | "https"), Some(_))
+                    if base.path() == "/" || base.path().is_empty() =>
+                {
+                    Some(base)
+                }
+                (Some("http" | "https"), Some(_)) => {
+                    r.at(
+                        "upstream.url",
+                        format!("upstream.url `{url}` must not have a path"),
+                    );
+                    None
+                }
+                _ => {
+                    r.at(
+                        "upstream.url",
+                        format!("upstream.url `{url}` must be http:// or https:// with a host"),
+                    );
+                    None
+                }
+            },
+        };
         let credential = match (raw.upstream.credential_env, raw.upstream.credential_file) {
             (Some(_), Some(_)) => {
-                return Err(invalid(
+                r.at(
+                    "upstream.credential_file",
                     "upstream: give credential_env or credential_file, not both".into(),
-                ))
+                );
+                None
             }
-            (Some(var), None) => Some(Secret::new(env(&var).ok_or_else(|| {
-                invalid(format!(
-                    "upstream.credential_env: environment variable `{var}` is not set"
-                ))
-            })?)),
-            (None, Some(file)) => Some(read_secret_file(&rel(&file)).map_err(invalid)?),
-            (None, None) => None,
+            (Some(var), None) => match env(&var) {
+                Some(v) => Some(Some(Secret::new(v))),
+                None => {
+                    r.at(
+                        "upstream.credential_env",
+                        format!("upstream.credential_env: environment variable `{var}` is not set"),
+                    );
+                    None
+                }
+            },
+            (None, Some(file)) => match read_secret_file(&rel(&file)) {
+                Ok(s) => Some(Some(s)),
+                Err(m) => {
+                    r.at("upstream.credential_file", m);
+                    None
+                }
+            },
+            (None, None) => Some(None),
         };
 
-        let hash_key = match (raw.masks.hash_key_env, raw.masks.hash_key_file) {
-            (Some(var), None) => Secret::new(env(&var).ok_or_else(|| {
-                invalid(format!(
-                    "masks.hash_key_env: environment variable `{var}` is not set"
-                ))
-            })?),
-            (None, Some(file)) => read_secret_file(&rel(&file)).map_err(invalid)?,
+        let (hash_key, hash_key_at) = match (raw.masks.hash_key_env, raw.masks.hash_key_file) {
+            (Some(var), None) => match env(&var) {
+                Some(v) => (Some(Secret::new(v)), "masks.hash_key_env"),
+                None => {
+                    r.at(
+                        "masks.hash_key_env",
+                        format!("masks.hash_key_env: environment variable `{var}` is not set"),
+                    );
+                    (None, "")
+                }
+            },
+            (None, Some(file)) => match read_secret_file(&rel(&file)) {
+                Ok(s) => (Some(s), "masks.hash_key_file"),
+                Err(m) => {
+                    r.at("masks.hash_key_file", m);
+                    (None, "")
+                }
+            },
             _ => {
-                return Err(invalid(
+                r.at(
+                    "masks",
                     "masks needs exactly one of hash_key_env or hash_key_file".into(),
-                ))
+                );
+                (None, "")
             }
         };
-        if hash_key.expose().len() < 16 {
-            return Err(invalid(
+        if hash_key.as_ref().is_some_and(|k| k.expose().len() < 16) {
+            r.at(
+                hash_key_at,
                 "the hash mask key must be at least 16 characters".into(),
-            ));
+            );
         }
 
-        let admin_addr: SocketAddr = raw
-            .admin
-            .addr
-            .parse()
-            .map_err(|e| invalid(format!("admin.addr `{}`: {e}", raw.admin.addr)))?;
-        let limits = limits_from(&raw.limits).map_err(invalid)?;
-        if raw.audit.segment_max_bytes == 0
-            || raw.audit.connection_events_interval_s == 0
-            || raw.audit.checkpoint_every == 0
-            || raw.audit.checkpoint_interval_s == 0
-            || raw.audit.segment_max_age_s == 0
-            || raw.audit.write_timeout_ms == 0
-        {
-            return Err(invalid(
-                "audit: segment_max_bytes, segment_max_age_s, checkpoint_every, \
-                 checkpoint_interval_s, connection_events_interval_s and write_timeout_ms must be at least 1"
-                    .into(),
-            ));
+        let admin_addr: Option<SocketAddr> = match raw.admin.addr.parse() {
+            Ok(a) => Some(a),
+            Err(e) => {
+                r.at(
+                    "admin.addr",
+                    format!("admin.addr `{}`: {e}", raw.admin.addr),
+                );
+                None
+            }
+        };
+        let limits = limits_from(&raw.limits, &mut r);
+        for (key, value) in [
+            ("segment_max_bytes", raw.audit.segment_max_bytes),
+            ("segment_max_age_s", raw.audit.segment_max_age_s),
+            ("checkpoint_every", raw.audit.checkpoint_every),
+            ("checkpoint_interval_s", raw.audit.checkpoint_interval_s),
+            (
+                "connection_events_interval_s",
+                raw.audit.connection_events_interval_s,
+            ),
+            ("write_timeout_ms", raw.audit.write_timeout_ms),
+        ] {
+            if value == 0 {
+                r.at(
+                    &format!("audit.{key}"),
+                    format!("audit.{key} must be at least 1"),
+                );
+            }
         }
 
         let mut api_keys = HashMap::new();
         let mut app_keys = Vec::new();
-        for k in raw.identity.api_keys {
+        let mut key_owners = Vec::new();
+        for (i, k) in raw.identity.api_keys.into_iter().enumerate() {
+            let at = format!("identity.api_keys.{i}");
             let (owner, is_app) = match (k.user, k.app) {
                 (Some(u), None) => (u, false),
                 (None, Some(a)) => (a, true),
                 _ => {
-                    return Err(invalid(
+                    r.at(
+                        &at,
                         "identity.api_keys: each key names exactly one of `user` or `app`".into(),
-                    ))
+                    );
+                    continue;
                 }
             };
             let digest = k.sha256.to_ascii_lowercase();
             if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(invalid(format!(
-                    "identity.api_keys: `sha256` for `{owner}` is not a SHA-256 hex digest"
-                )));
+                r.at(
+                    &format!("{at}.sha256"),
+                    format!(
+                        "identity.api_keys: `sha256` for `{owner}` is not a SHA-256 hex digest"
+                    ),
+                );
+                continue;
             }
             if api_keys.insert(digest, owner.clone()).is_some() {
-                return Err(invalid(format!(
-                    "identity.api_keys: the key of `{owner}` is listed twice"
-                )));
+                r.at(
+                    &format!("{at}.sha256"),
+                    format!("identity.api_keys: the key of `{owner}` is listed twice"),
+                );
+                continue;
             }
+            key_owners.push(KeyOwner {
+                id: owner.clone(),
+                app: is_app,
+                at: format!("{at}.{}", if is_app { "app" } else { "user" }),
+            });
             if is_app {
                 app_keys.push(owner);
             }
         }
-        let mtls = match raw.identity.mtls {
-            None => None,
-            Some(m) => Some(MtlsConfig {
-                client_ca: rel(&m.client_ca),
-                mode: match m.mode.as_str() {
-                    "required" => ClientAuth::Required,
-                    "optional" => ClientAuth::Optional,
-                    other => {
-                        return Err(invalid(format!(
-                            "identity.mtls.mode `{other}`: use `required` or `optional`"
-                        )))
-                    }
-                },
-                crl: m.crl_file.map(|p| rel(&p)),
-                user_from: match m.user_from.as_deref().unwrap_or("cn") {
-                    "cn" => CertUserFrom::Cn,
-                    "san_email" => CertUserFrom::SanEmail,
-                    "san_dns" => CertUserFrom::SanDns,
-                    "san_uri" => CertUserFrom::SanUri,
-                    other => {
-                        return Err(invalid(format!(
-                            "identity.mtls.user_from `{other}`: use `cn`, `san_email`, `san_dns` or `san_uri`"
-                        )))
-                    }
-                },
-            }),
-        };
-        if mtls.is_some() && tls.is_none() {
-            return Err(invalid(
+        let mtls = raw.identity.mtls.map(|m| MtlsConfig {
+            client_ca: rel(&m.client_ca),
+            mode: m.mode,
+            crl: m.crl_file.map(|p| rel(&p)),
+            user_from: m.user_from,
+        });
+        if mtls.is_some() && tls.is_none() && raw.listen.plaintext {
+            r.at(
+                "identity.mtls",
                 "identity.mtls needs a TLS listener (it cannot work with plaintext = true)".into(),
-            ));
+            );
         }
-        let mut jwt = Vec::new();
-        for j in raw.identity.jwt {
-            let issuer = load_jwt_issuer(j, &rel).map_err(invalid)?;
-            if jwt.iter().any(|x: &JwtIssuer| x.issuer == issuer.issuer) {
-                return Err(invalid(format!(
-                    "identity.jwt: issuer `{}` is listed twice",
-                    issuer.issuer
-                )));
+        let mut jwt: Vec<JwtIssuer> = Vec::new();
+        for (i, j) in raw.identity.jwt.into_iter().enumerate() {
+            let at = format!("identity.jwt.{i}");
+            match load_jwt_issuer(j, &rel) {
+                Err((key, m)) => r.at(&format!("{at}.{key}"), m),
+                Ok(issuer) if jwt.iter().any(|x| x.issuer == issuer.issuer) => r.at(
+                    &format!("{at}.issuer"),
+                    format!("identity.jwt: issuer `{}` is listed twice", issuer.issuer),
+                ),
+                Ok(issuer) => jwt.push(issuer),
             }
-            jwt.push(issuer);
         }
 
         let purposes: BTreeMap<String, Purpose> = raw
@@ -951,16 +950,26 @@ impl Config {
             .map(|(n, d)| ("departments", n, d))
             .chain(raw.apps.into_iter().map(|(n, d)| ("apps", n, d)));
         for (section, name, d) in sections {
-            for p in d.purposes.iter().chain(d.default.iter()) {
+            let at = format!("{section}.{name}");
+            for (i, p) in d.purposes.iter().enumerate() {
                 if !purposes.contains_key(p) {
-                    return Err(invalid(format!("{section}.{name}: unknown purpose `{p}`")));
+                    r.at(
+                        &format!("{at}.purposes.{i}"),
+                        format!("{at}: unknown purpose `{p}`"),
+                    );
                 }
             }
             if let Some(def) = &d.default {
-                if !d.purposes.contains(def) {
-                    return Err(invalid(format!(
-                        "{section}.{name}: default purpose `{def}` is not among its purposes"
-                    )));
+                if !purposes.contains_key(def) {
+                    r.at(
+                        &format!("{at}.default"),
+                        format!("{at}: unknown purpose `{def}`"),
+                    );
+                } else if !d.purposes.contains(def) {
+                    r.at(
+                        &format!("{at}.default"),
+                        format!("{at}: default purpose `{def}` is not among its purposes"),
+                    );
                 }
             }
             let target = if section == "apps" {
@@ -977,6 +986,18 @@ impl Config {
             );
         }
 
+        let mut problems = r.problems;
+        let (Some(addr), Some(base), Some(credential), Some(hash_key), Some(admin_addr), true) = (
+            addr,
+            base,
+            credential,
+            hash_key,
+            admin_addr,
+            problems.is_empty(),
+        ) else {
+            problems.sort_by_key(|p| (p.line, p.column));
+            return Err(Problems(problems));
+        };
         Ok(Config {
             path: path.to_path_buf(),
             listen: ListenConfig { addr, tls },
@@ -1018,71 +1039,122 @@ impl Config {
             hash_key,
             api_keys,
             app_keys,
+            key_owners,
             mtls,
             jwt,
             purposes,
             departments,
             apps,
+            source: Arc::new(src),
         })
     }
 }
 
-/// Algorithms an issuer may be configured with: asymmetric signatures only. `none` does not
-/// parse, and HMAC is refused so that a public key can never be used as a shared secret
+/// Algorithms an issuer may be configured with: asymmetric signatures only. `none` is not
+/// among them, and HMAC is refused so that a public key can never be used as a shared secret
 /// (the HS/RS confusion).
-fn parse_jwt_algorithm(name: &str) -> Result<jsonwebtoken::Algorithm, String> {
-    use jsonwebtoken::Algorithm as A;
-    match name {
-        "RS256" => Ok(A::RS256),
-        "RS384" => Ok(A::RS384),
-        "RS512" => Ok(A::RS512),
-        "PS256" => Ok(A::PS256),
-        "PS384" => Ok(A::PS384),
-        "PS512" => Ok(A::PS512),
-        "ES256" => Ok(A::ES256),
-        "ES384" => Ok(A::ES384),
-        "EdDSA" => Ok(A::EdDSA),
-        other => Err(format!(
-            "algorithm `{other}` is not accepted (asymmetric only: RS256, RS384, RS512, PS256, \
-             PS384, PS512, ES256, ES384, EdDSA)"
-        )),
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum JwtAlgorithm {
+    #[serde(rename = "RS256")]
+    Rs256,
+    #[serde(rename = "RS384")]
+    Rs384,
+    #[serde(rename = "RS512")]
+    Rs512,
+    #[serde(rename = "PS256")]
+    Ps256,
+    #[serde(rename = "PS384")]
+    Ps384,
+    #[serde(rename = "PS512")]
+    Ps512,
+    #[serde(rename = "ES256")]
+    Es256,
+    #[serde(rename = "ES384")]
+    Es384,
+    #[serde(rename = "EdDSA")]
+    EdDsa,
+}
+
+impl From<JwtAlgorithm> for jsonwebtoken::Algorithm {
+    fn from(a: JwtAlgorithm) -> Self {
+        use jsonwebtoken::Algorithm as A;
+        match a {
+            JwtAlgorithm::Rs256 => A::RS256,
+            JwtAlgorithm::Rs384 => A::RS384,
+            JwtAlgorithm::Rs512 => A::RS512,
+            JwtAlgorithm::Ps256 => A::PS256,
+            JwtAlgorithm::Ps384 => A::PS384,
+            JwtAlgorithm::Ps512 => A::PS512,
+            JwtAlgorithm::Es256 => A::ES256,
+            JwtAlgorithm::Es384 => A::ES384,
+            JwtAlgorithm::EdDsa => A::EdDSA,
+        }
     }
 }
 
-fn load_jwt_issuer(j: RawJwt, rel: &impl Fn(&Path) -> PathBuf) -> Result<JwtIssuer, String> {
+/// An algorithm by name (a JWK's `alg`), accepted only if it is a [`JwtAlgorithm`].
+fn parse_jwt_algorithm(name: &str) -> Result<jsonwebtoken::Algorithm, String> {
+    use serde::de::value::{Error, StrDeserializer};
+    JwtAlgorithm::deserialize(StrDeserializer::<Error>::new(name))
+        .map(Into::into)
+        .map_err(|_| {
+            format!(
+                "algorithm `{name}` is not accepted (asymmetric only: RS256, RS384, RS512, \
+                 PS256, PS384, PS512, ES256, ES384, EdDSA)"
+            )
+        })
+}
+
+/// A problem of one issuer: the key of its `[[identity.jwt]]` entry it is about.
+type JwtProblem = (&'static str, String);
+
+fn load_jwt_issuer(j: RawJwt, rel: &impl Fn(&Path) -> PathBuf) -> Result<JwtIssuer, JwtProblem> {
     let at = |m: String| format!("identity.jwt `{}`: {m}", j.issuer);
     if j.issuer.is_empty() {
-        return Err("identity.jwt: `issuer` is empty".into());
+        return Err(("issuer", "identity.jwt: `issuer` is empty".into()));
     }
     if j.audience.is_empty() {
-        return Err(at("`audience` needs at least one value".into()));
+        return Err(("audience", at("`audience` needs at least one value".into())));
     }
     if j.algorithms.is_empty() {
-        return Err(at("`algorithms` needs at least one value".into()));
+        return Err((
+            "algorithms",
+            at("`algorithms` needs at least one value".into()),
+        ));
     }
-    let algorithms = j
-        .algorithms
-        .iter()
-        .map(|a| parse_jwt_algorithm(a))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(at)?;
+    let algorithms = j.algorithms.iter().map(|&a| a.into()).collect();
     if j.leeway_s > 300 {
-        return Err(at(format!(
-            "`leeway_s` {} is more than 300 seconds",
-            j.leeway_s
-        )));
+        return Err((
+            "leeway_s",
+            at(format!(
+                "`leeway_s` {} is more than 300 seconds",
+                j.leeway_s
+            )),
+        ));
     }
     let keys = match (&j.jwks_file, &j.jwks_url) {
         (Some(file), None) => {
             let path = rel(file);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| at(format!("cannot read jwks_file `{}`: {e}", path.display())))?;
-            KeySet::Static(parse_jwks(&text).map_err(|m| at(format!("`{}`: {m}", path.display())))?)
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                (
+                    "jwks_file",
+                    at(format!("cannot read jwks_file `{}`: {e}", path.display())),
+                )
+            })?;
+            KeySet::Static(
+                parse_jwks(&text)
+                    .map_err(|m| ("jwks_file", at(format!("`{}`: {m}", path.display()))))?,
+            )
         }
-        (None, Some(url)) => {
-            KeySet::Remote(std::sync::Arc::new(remote_jwks(url, &j, rel).map_err(at)?))
+        (None, Some(url)) => KeySet::Remote(std::sync::Arc::new(
+            remote_jwks(url, &j, rel).map_err(|m| ("jwks_url", at(m)))?,
+        )),
+        _ => {
+            return Err((
+                "jwks_file",
+                at("give exactly one of `jwks_file` or `jwks_url`".into()),
+            ))
         }
-        _ => return Err(at("give exactly one of `jwks_file` or `jwks_url`".into())),
     };
     Ok(JwtIssuer {
         issuer: j.issuer,
@@ -1198,21 +1270,27 @@ mod tests {
 
     #[test]
     fn semantic_errors_name_the_line_of_their_key() {
-        let text =
-            "[listen]\naddr = \"x\"\n\n[departments.sales]\npurposes = [\"a\"]\ndefault = \"b\"\n";
-        assert_eq!(
-            locate_key(text, "departments.sales: unknown purpose `a`"),
-            4
-        );
-        assert_eq!(locate_key(text, "listen.addr `x`: invalid"), 2);
-        assert_eq!(locate_key(text, "departments.sales.default: x"), 6);
-        assert_eq!(locate_key(text, "nothing here"), 0);
-    }
-
-    #[test]
-    fn line_col_counts_from_one() {
-        assert_eq!(line_col("ab\ncd", 0), (1, 1));
-        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(dir.path().join("h"), "0123456789abcdef0123").unwrap();
+        let text = "[listen]\naddr = \"x\"\nplaintext = true\n[upstream]\nurl = \"http://127.0.0.1:1\"\n\
+                    [policies]\nschema = \"s\"\npolicies = []\nentities = \"e\"\nroutes = \"r\"\n\
+                    [audit]\ndir = \"a\"\nsigning_key_file = \"k\"\n[masks]\nhash_key_file = \"h\"\n\
+                    [purposes.b]\ndescription = \"\"\nlegal_basis = \"\"\n\
+                    [departments.sales]\npurposes = [\"a\"]\ndefault = \"b\"\n";
+        std::fs::write(&p, text).unwrap();
+        let Problems(problems) = Config::load(&p).unwrap_err();
+        let line_of = |needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+        let got: Vec<(usize, &str)> = problems
+            .iter()
+            .map(|p| (p.line, p.message.as_str()))
+            .collect();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[0].0, line_of("addr = \"x\""), "{got:?}");
+        assert_eq!(got[1].0, line_of("purposes = [\"a\"]"), "{got:?}");
+        assert!(got[1].1.contains("unknown purpose `a`"), "{got:?}");
+        assert_eq!(got[2].0, line_of("default = \"b\""), "{got:?}");
+        assert!(got[2].1.contains("not among its purposes"), "{got:?}");
     }
 
     #[test]
@@ -1250,7 +1328,7 @@ mod tests {
         let raw = |url: &str| RawJwt {
             issuer: "i".into(),
             audience: vec!["a".into()],
-            algorithms: vec!["ES256".into()],
+            algorithms: vec![JwtAlgorithm::Es256],
             jwks_file: None,
             jwks_url: Some(url.into()),
             jwks_max_age_s: 300,
@@ -1262,7 +1340,7 @@ mod tests {
             roles_claim: None,
         };
         let rel = |p: &Path| p.to_path_buf();
-        let err = load_jwt_issuer(raw("http://idp.example/jwks"), &rel).unwrap_err();
+        let (_, err) = load_jwt_issuer(raw("http://idp.example/jwks"), &rel).unwrap_err();
         assert!(err.contains("must be https://"), "{err}");
         assert!(load_jwt_issuer(raw("http://127.0.0.1:9/jwks"), &rel).is_ok());
         assert!(load_jwt_issuer(raw("https://idp.example/jwks"), &rel).is_ok());
@@ -1270,6 +1348,7 @@ mod tests {
         both.jwks_file = Some("jwks.json".into());
         assert!(load_jwt_issuer(both, &rel)
             .unwrap_err()
+            .1
             .contains("exactly one"));
     }
 

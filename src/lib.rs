@@ -29,7 +29,8 @@
 //! [`pipeline`] ties the stages together: `handle` always writes one response and one audit
 //! record around `handle_inner`, which has one `?` per stage. [`error`] is the one error enum
 //! of the request path with its status table. [`config`] parses the TOML configuration into
-//! typed values at start-up; [`app`] assembles and starts everything; [`admin`] serves
+//! typed values at start-up, [`diagnostic`] is the one problem type
+//! of every start-up file (with its line); [`app`] assembles and starts everything; [`admin`] serves
 //! `/healthz` and `/readyz` from a shared [`admin::Health`]. [`democrm`] is the
 //! embedded demo CRM (Santa's company), [`demo`] the guided demo, [`certs`] the dev PKI.
 
@@ -37,6 +38,7 @@ pub mod admin;
 pub mod config;
 pub mod decide;
 pub mod democrm;
+pub mod diagnostic;
 pub mod error;
 pub mod stages;
 pub mod startup;

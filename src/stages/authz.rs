@@ -22,48 +22,14 @@ use cedar_policy::{
 use miette::Diagnostic;
 use sha2::{Digest, Sha256};
 
-use crate::config::{line_col, PolicyFiles};
+use crate::config::PolicyFiles;
+use crate::diagnostic::{json_array_elements, line_col};
 use crate::error::RequestError;
 use crate::stages::filter::masks::MaskKind;
 use crate::stages::routing::{AttrType, AttrValue, Route, RouteTable};
 
-/// One start-up problem with a policy-folder file.
-#[derive(Debug, Clone)]
-pub struct LoadProblem {
-    pub file: PathBuf,
-    /// 1-based; 0 when the problem has no position.
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-impl fmt::Display for LoadProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line > 0 {
-            write!(
-                f,
-                "{}:{}:{}: {}",
-                self.file.display(),
-                self.line,
-                self.column,
-                self.message
-            )
-        } else {
-            write!(f, "{}: {}", self.file.display(), self.message)
-        }
-    }
-}
-
-/// Every problem found while loading, reported together.
-#[derive(Debug, thiserror::Error)]
-pub struct LoadErrors(pub Vec<LoadProblem>);
-
-impl fmt::Display for LoadErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let lines: Vec<String> = self.0.iter().map(ToString::to_string).collect();
-        f.write_str(&lines.join("\n"))
-    }
-}
+/// Start-up problems of the policy folder are the one problem type of every start-up file.
+pub use crate::diagnostic::{Problem, Problems};
 
 /// Where a policy came from and what it obliges.
 #[derive(Debug, Clone)]
@@ -277,13 +243,24 @@ fn revision_part(hasher: &mut Sha256, kind: &str, text: &str) {
 impl PolicyEngine {
     /// Load schema, policies and entities, and check them against each other and against
     /// the routes. Every problem found is reported, each with file and line.
-    pub fn load(files: &PolicyFiles, routes: &RouteTable) -> Result<PolicyEngine, LoadErrors> {
+    pub fn load(files: &PolicyFiles, routes: &RouteTable) -> Result<PolicyEngine, Problems> {
+        Self::load_checked(files, Some(routes))
+    }
+
+    /// [`PolicyEngine::load`]; without routes (the routes file has problems of its own),
+    /// every problem of schema, policies and entities is still found and returned, so that
+    /// one run reports the problems of all files.
+    pub fn load_checked(
+        files: &PolicyFiles,
+        routes: Option<&RouteTable>,
+    ) -> Result<PolicyEngine, Problems> {
         let mut problems = Vec::new();
         let mut hasher = Sha256::new();
 
         // The revision covers every file a revision is made of (`PolicyFiles::all_files`):
         // the routes as the table was loaded from them, schema, policies, entities.
-        revision_part(&mut hasher, "routes", routes.source());
+        // (Without routes no engine is built: the revision is never used.)
+        revision_part(&mut hasher, "routes", routes.map_or("", RouteTable::source));
         let schema_text = read(&files.schema, &mut problems);
         revision_part(&mut hasher, "schema", &schema_text);
         let schema = match Schema::from_cedarschema_str(&schema_text) {
@@ -333,12 +310,7 @@ impl PolicyEngine {
                     Some(id) => id.to_string(),
                     None => format!("{stem}:{line}"),
                 };
-                let at = |message: String| LoadProblem {
-                    file: file.clone(),
-                    line,
-                    column,
-                    message,
-                };
+                let at = |message: String| Problem::at_line(file, &text, line, column, message);
                 if let Some(prev) = info.get(&id) {
                     problems.push(at(format!(
                         "policy id `{id}` is already used at {}:{}",
@@ -391,7 +363,7 @@ impl PolicyEngine {
         let revision = hex::encode(hasher.finalize().get(..8).unwrap_or(&[]));
 
         let Some(schema) = schema else {
-            return Err(LoadErrors(problems));
+            return Err(Problems(problems));
         };
 
         // Strict validation: every policy must type-check against the schema.
@@ -408,70 +380,51 @@ impl PolicyEngine {
             }
             if p.line == 0 {
                 if let Some(i) = info.get(&id) {
-                    p.line = i.line;
-                    p.column = 1;
+                    p = Problem::at_line(&file, &text, i.line, 1, p.message);
                 }
             }
             problems.push(p);
         }
 
-        let entities = match serde_json::from_str::<serde_json::Value>(&entities_text) {
-            Err(e) => {
-                problems.push(LoadProblem {
-                    file: files.entities.clone(),
-                    line: e.line(),
-                    column: e.column(),
-                    message: format!("invalid JSON: {e}"),
-                });
-                None
-            }
-            Ok(json) => match Entities::from_json_value(json, Some(&schema)) {
-                Ok(e) => Some(e),
-                Err(e) => {
-                    problems.push(LoadProblem {
-                        file: files.entities.clone(),
-                        line: 0,
-                        column: 0,
-                        message: flatten(&e),
-                    });
-                    None
-                }
-            },
-        };
+        let entities = load_entities(&files.entities, &entities_text, &schema, &mut problems);
 
         let actions: HashMap<String, EntityUid> = schema
             .actions()
             .map(|a| (a.id().unescaped().to_string(), a.clone()))
             .collect();
-        check_routes_against_schema(routes, &schema, &actions, files, &mut problems);
+        let Some(routes) = routes else {
+            return Err(Problems(problems));
+        };
+        check_routes_against_schema(
+            routes,
+            &schema,
+            &actions,
+            files,
+            &schema_text,
+            &mut problems,
+        );
 
         let Some(entities) = entities else {
-            return Err(LoadErrors(problems));
+            return Err(Problems(problems));
         };
         if !problems.is_empty() {
-            return Err(LoadErrors(problems));
+            return Err(Problems(problems));
         }
 
         // Action groups (`access`, `read.fields`) are entities too: every decision's store
         // carries them, or `action in Action::"…"` would never hold.
         let action_entities: Vec<Entity> = match schema.action_entities() {
             Ok(a) => a.iter().cloned().collect(),
-            Err(e) => {
-                return Err(LoadErrors(vec![LoadProblem {
-                    file: files.schema.clone(),
-                    line: 0,
-                    column: 0,
-                    message: flatten(&e),
-                }]))
-            }
+            Err(e) => return Err(Problems(vec![Problem::file(&files.schema, flatten(&e))])),
         };
-        let principals = principals_of(&entities, &action_entities).map_err(|m| {
-            LoadErrors(vec![LoadProblem {
-                file: files.entities.clone(),
-                line: 0,
-                column: 0,
-                message: m,
-            }])
+        let principals = principals_of(&entities, &action_entities).map_err(|(uid, m)| {
+            Problems(vec![entity_problem(
+                &files.entities,
+                &entities_text,
+                &uid,
+                true,
+                m,
+            )])
         })?;
 
         let mut id_observable = HashSet::new();
@@ -749,35 +702,102 @@ fn uid(entity_type: &str, id: &str) -> Result<EntityUid, String> {
     ))
 }
 
-fn read(path: &Path, problems: &mut Vec<LoadProblem>) -> String {
+/// Parse the entities file against the schema. Cedar stops at the first bad entity: on a
+/// failure each entity is checked on its own, so that every bad one is reported, at the line
+/// where it starts.
+fn load_entities(
+    file: &Path,
+    text: &str,
+    schema: &Schema,
+    problems: &mut Vec<Problem>,
+) -> Option<Entities> {
+    let json = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(json) => json,
+        Err(e) => {
+            let message = format!("invalid JSON: {e}");
+            problems.push(Problem::at_line(file, text, e.line(), e.column(), message));
+            return None;
+        }
+    };
+    let all = match Entities::from_json_value(json.clone(), Some(schema)) {
+        Ok(e) => return Some(e),
+        Err(e) => e,
+    };
+    let starts = json_array_elements(text);
+    let items = json.as_array().map(Vec::as_slice).unwrap_or_default();
+    let before = problems.len();
+    for (i, item) in items.iter().enumerate() {
+        let alone = serde_json::Value::Array(vec![item.clone()]);
+        if let Err(e) = Entities::from_json_value(alone, Some(schema)) {
+            let message = flatten(&e);
+            problems.push(match starts.get(i) {
+                Some(&offset) => Problem::at(file, text, offset, message),
+                None => Problem::file(file, message),
+            });
+        }
+    }
+    if problems.len() == before {
+        // Wrong only together (an entity listed twice): the last entity the message names.
+        let message = flatten(&all);
+        let at = items
+            .iter()
+            .zip(&starts)
+            .filter(|(item, _)| element_uid(item).is_some_and(|u| message.contains(&u)))
+            .map(|(_, &offset)| offset)
+            .next_back();
+        problems.push(match at {
+            Some(offset) => Problem::at(file, text, offset, message),
+            None => Problem::file(file, message),
+        });
+    }
+    None
+}
+
+/// `Type::"id"` of an element of the entities file, as cedar prints it.
+fn element_uid(item: &serde_json::Value) -> Option<String> {
+    let uid = item.get("uid")?;
+    let uid = uid.get("__entity").unwrap_or(uid);
+    let t = uid.get("type")?.as_str()?;
+    let id = uid.get("id")?.as_str()?;
+    Some(format!("{t}::{}", serde_json::Value::from(id)))
+}
+
+/// A problem about one entity, at the line where it starts in the entities file (the last
+/// of several with that uid when `last`).
+fn entity_problem(file: &Path, text: &str, uid: &str, last: bool, message: String) -> Problem {
+    let wanted = uid;
+    let items: Vec<serde_json::Value> = serde_json::from_str(text).unwrap_or_default();
+    let mut at = items
+        .iter()
+        .zip(json_array_elements(text))
+        .filter(|(item, _)| element_uid(item).as_deref() == Some(wanted))
+        .map(|(_, offset)| offset);
+    let offset = if last { at.next_back() } else { at.next() };
+    match offset {
+        Some(offset) => Problem::at(file, text, offset, message),
+        None => Problem::file(file, message),
+    }
+}
+
+fn read(path: &Path, problems: &mut Vec<Problem>) -> String {
     match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
-            problems.push(LoadProblem {
-                file: path.to_path_buf(),
-                line: 0,
-                column: 0,
-                message: format!("cannot read: {e}"),
-            });
+            problems.push(Problem::file(path, format!("cannot read: {e}")));
             String::new()
         }
     }
 }
 
 /// A cedar diagnostic (with source spans) as a problem with line and column.
-fn diagnostic_problem(file: &Path, text: &str, e: &impl Diagnostic) -> LoadProblem {
+fn diagnostic_problem(file: &Path, text: &str, e: &impl Diagnostic) -> Problem {
     let offset = first_label_offset(e);
     let (line, column) = offset.map_or((0, 0), |o| line_col(text, o));
     let mut message = flatten(e);
     if let Some(help) = e.help() {
         message = format!("{message} (help: {help})");
     }
-    LoadProblem {
-        file: file.to_path_buf(),
-        line,
-        column,
-        message,
-    }
+    Problem::at_line(file, text, line, column, message)
 }
 
 fn first_label_offset(e: &dyn Diagnostic) -> Option<usize> {
@@ -863,25 +883,30 @@ fn check_routes_against_schema(
     schema: &Schema,
     actions: &HashMap<String, EntityUid>,
     files: &PolicyFiles,
-    problems: &mut Vec<LoadProblem>,
+    schema_text: &str,
+    problems: &mut Vec<Problem>,
 ) {
-    let mut problem = |message: String| {
-        problems.push(LoadProblem {
-            file: files.routes.clone(),
-            line: 0,
-            column: 0,
-            message,
-        })
+    // About the schema: at the line that declares the action, where there is one.
+    let in_schema = |needle: &str, message: String| match schema_text.find(needle) {
+        Some(offset) => Problem::at(&files.schema, schema_text, offset, message),
+        None => Problem::file(&files.schema, message),
     };
     let types: BTreeSet<String> = schema.entity_types().map(ToString::to_string).collect();
     if !types.contains("Collection") {
-        problem("the schema must declare `entity Collection` for request-level decisions".into());
+        problems.push(in_schema(
+            "entity Collection",
+            "the schema must declare `entity Collection` for request-level decisions".into(),
+        ));
     }
-    for route in routes.routes() {
+    for (i, route) in routes.routes().iter().enumerate() {
         if !actions.contains_key(&route.action) {
-            problem(format!(
-                "route `{}`: action `{}` is not declared in the schema",
-                route.name, route.action
+            let at = format!("{}.action", RouteTable::route_path(i));
+            problems.push(routes.problem(
+                &at,
+                format!(
+                    "route `{}`: action `{}` is not declared in the schema",
+                    route.name, route.action
+                ),
             ));
         }
     }
@@ -903,28 +928,50 @@ fn check_routes_against_schema(
     for a in leaf {
         let g = a.trim_start_matches("read.");
         if !classified.contains(g) {
-            problem(format!(
-                "action `{a}`: no resource has a field group `{g}`, so no policy on it can apply"
+            problems.push(in_schema(
+                &format!("\"{a}\""),
+                format!(
+                    "action `{a}`: no resource has a field group `{g}`, so no policy on it can apply"
+                ),
             ));
         }
     }
     if !actions.contains_key("read") {
-        problem("the schema must declare the row action `read`".into());
+        problems.push(Problem::file(
+            &files.schema,
+            "the schema must declare the row action `read`",
+        ));
     }
     for res in routes.resources() {
+        let at = format!("resources.{}", res.entity_type);
         if !types.contains(&res.entity_type) {
-            problem(format!(
-                "resource `{}` is not an entity type of the schema",
-                res.entity_type
+            problems.push(routes.problem(
+                &at,
+                format!(
+                    "resource `{}` is not an entity type of the schema",
+                    res.entity_type
+                ),
             ));
             continue;
         }
         for g in &res.groups {
             let action = format!("read.{g}");
             if !actions.contains_key(&action) {
-                problem(format!(
-                    "resource `{}`: field group `{g}` has no action `{action}` in the schema",
-                    res.entity_type
+                let kind = if res
+                    .property_groups
+                    .values()
+                    .any(|&id| res.group_id(g) == Some(id))
+                {
+                    "properties"
+                } else {
+                    "fields"
+                };
+                problems.push(routes.problem(
+                    &format!("{at}.{kind}.{g}"),
+                    format!(
+                        "resource `{}`: field group `{g}` has no action `{action}` in the schema",
+                        res.entity_type
+                    ),
                 ));
             }
         }
@@ -950,9 +997,12 @@ fn check_routes_against_schema(
                     .map_err(|e| flatten(&e))
             });
         if let Err(e) = checked {
-            problem(format!(
-                "resource `{}`: its attributes do not match the schema: {e}",
-                res.entity_type
+            problems.push(routes.problem(
+                &format!("{at}.attributes"),
+                format!(
+                    "resource `{}`: its attributes do not match the schema: {e}",
+                    res.entity_type
+                ),
             ));
         }
     }
@@ -961,7 +1011,7 @@ fn check_routes_against_schema(
 fn principals_of(
     entities: &Entities,
     action_entities: &[Entity],
-) -> Result<HashMap<String, Arc<PrincipalInfo>>, String> {
+) -> Result<HashMap<String, Arc<PrincipalInfo>>, (String, String)> {
     let mut out = HashMap::new();
     for e in entities.iter() {
         let uid = e.uid();
@@ -982,12 +1032,13 @@ fn principals_of(
                 own.push(anc.clone());
             }
         }
-        let sub = Entities::from_entities(own, None).map_err(|e| flatten(&e))?;
+        let sub = Entities::from_entities(own, None).map_err(|e| (uid.to_string(), flatten(&e)))?;
         let id = uid.id().unescaped().to_string();
         // Users and Apps share the id space of credentials: an id used twice is ambiguous.
         if out.contains_key(&id) {
-            return Err(format!(
-                "principal id `{id}` is used by more than one entity"
+            return Err((
+                uid.to_string(),
+                format!("principal id `{id}` is used by more than one entity"),
             ));
         }
         out.insert(

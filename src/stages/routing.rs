@@ -15,7 +15,7 @@ use jsonpath_rust::parser::model::JpQuery;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::{parse_toml, ConfigError};
+use crate::diagnostic::{Problem, Problems, Report, TomlSource};
 use crate::error::RequestError;
 
 /// Index of a field group within its resource profile.
@@ -178,8 +178,8 @@ pub struct RouteMatch<'a> {
 pub struct RouteTable {
     routes: Vec<Route>,
     resources: BTreeMap<String, Arc<ResourceProfile>>,
-    /// The routes file exactly as it was loaded: the policy revision covers it.
-    source: Arc<str>,
+    /// The file as parsed: checks against the schema name the line of the key at fault.
+    source: Arc<TomlSource>,
 }
 
 impl RouteTable {
@@ -210,9 +210,10 @@ impl RouteTable {
         })
     }
 
-    /// The routes file's text as loaded.
+    /// The routes file's text as loaded (what the policy revision hashes: read once, so
+    /// what is parsed is what is hashed).
     pub fn source(&self) -> &str {
-        &self.source
+        &self.source.text
     }
 
     pub fn routes(&self) -> &[Route] {
@@ -227,38 +228,59 @@ impl RouteTable {
         self.resources.get(entity_type)
     }
 
-    /// Load and compile the routes file.
-    pub fn load(path: &Path) -> Result<RouteTable, ConfigError> {
-        // Read once: what is parsed is what the revision hashes.
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let raw: RawRoutes = parse_toml(path, &text)?;
-        let invalid = |message: String| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            line: crate::config::locate_key(&text, &message),
-            message,
+    /// Load and compile the routes file. Every problem is reported, each at the line of
+    /// the key it is about.
+    pub fn load(path: &Path) -> Result<RouteTable, Problems> {
+        let mut src = TomlSource::read(path)?;
+        let parsed = src.deserialize::<RawRoutes>();
+        let Some(raw) = parsed.value else {
+            return Err(Problems(parsed.problems));
+        };
+        let mut r = Report {
+            src: &src,
+            problems: parsed.problems,
         };
         let mut resources = BTreeMap::new();
-        for (entity_type, r) in raw.resources {
-            let profile = compile_resource(&entity_type, r).map_err(invalid)?;
-            resources.insert(entity_type, Arc::new(profile));
+        for (entity_type, res) in raw.resources {
+            if let Some(profile) = compile_resource(&entity_type, res, &mut r) {
+                resources.insert(entity_type, Arc::new(profile));
+            }
         }
         let mut routes = Vec::new();
         let mut names = HashSet::new();
-        for r in raw.routes {
-            if !names.insert(r.name.clone()) {
-                return Err(invalid(format!("route `{}` is defined twice", r.name)));
+        for (i, route) in raw.routes.into_iter().enumerate() {
+            let at = format!("routes.{i}");
+            if !names.insert(route.name.clone()) {
+                r.at(
+                    &format!("{at}.name"),
+                    format!("route `{}` is defined twice", route.name),
+                );
+                continue;
             }
-            let route = compile_route(r, &resources).map_err(invalid)?;
-            routes.push(route);
+            if let Some(route) = compile_route(route, &at, &resources, &mut r) {
+                routes.push(route);
+            }
+        }
+        let problems = r.into_sorted();
+        if !problems.is_empty() {
+            return Err(Problems(problems));
         }
         Ok(RouteTable {
             routes,
             resources,
-            source: text.into(),
+            source: Arc::new(src),
         })
+    }
+
+    /// A problem about the key at a dotted path of the routes file (`routes.3.action`,
+    /// `resources.Contact.properties.billing`).
+    pub fn problem(&self, path: &str, message: impl Into<String>) -> Problem {
+        self.source.problem(path, message)
+    }
+
+    /// Where route number `index` (of [`RouteTable::routes`]) is written.
+    pub fn route_path(index: usize) -> String {
+        format!("routes.{index}")
     }
 }
 
@@ -356,8 +378,13 @@ fn default_body() -> RequestBody {
     RequestBody::None
 }
 
-fn compile_resource(entity_type: &str, r: RawResource) -> Result<ResourceProfile, String> {
+fn compile_resource(
+    entity_type: &str,
+    r: RawResource,
+    report: &mut Report<'_>,
+) -> Option<ResourceProfile> {
     let ctx = format!("resources.{entity_type}");
+    let before = report.problems.len();
     let mut groups: Vec<String> = Vec::new();
     let group_of = |g: &str, groups: &mut Vec<String>| -> GroupId {
         match groups.iter().position(|x| x == g) {
@@ -371,83 +398,107 @@ fn compile_resource(entity_type: &str, r: RawResource) -> Result<ResourceProfile
     let mut property_groups = HashMap::new();
     for (group, props) in &r.properties {
         let gid = group_of(group, &mut groups);
-        for p in props {
+        for (i, p) in props.iter().enumerate() {
             if property_groups.insert(p.clone(), gid).is_some() {
-                return Err(format!("{ctx}: property `{p}` is classified twice"));
+                report.at(
+                    &format!("{ctx}.properties.{group}.{i}"),
+                    format!("{ctx}: property `{p}` is classified twice"),
+                );
             }
         }
     }
     let mut field_groups = HashMap::new();
     for (group, fields) in &r.fields {
         let gid = group_of(group, &mut groups);
-        for f in fields {
+        for (i, f) in fields.iter().enumerate() {
+            let at = format!("{ctx}.fields.{group}.{i}");
             let reserved = [&r.id_field, &r.properties_field]
                 .into_iter()
                 .chain(r.history_field.as_ref());
             if reserved.into_iter().any(|x| x == f) {
-                return Err(format!(
-                    "{ctx}: field `{f}` is structural (id, properties or history) and cannot be classified"
-                ));
-            }
-            if field_groups.insert(f.clone(), gid).is_some() {
-                return Err(format!("{ctx}: field `{f}` is classified twice"));
+                report.at(
+                    &at,
+                    format!(
+                        "{ctx}: field `{f}` is structural (id, properties or history) and cannot be classified"
+                    ),
+                );
+            } else if field_groups.insert(f.clone(), gid).is_some() {
+                report.at(&at, format!("{ctx}: field `{f}` is classified twice"));
             }
         }
     }
-    for p in &r.query_properties {
+    for (i, p) in r.query_properties.iter().enumerate() {
         if !property_groups.contains_key(p) {
-            return Err(format!(
-                "{ctx}: query property `{p}` is not classified in any field group"
-            ));
+            report.at(
+                &format!("{ctx}.query_properties.{i}"),
+                format!("{ctx}: query property `{p}` is not classified in any field group"),
+            );
         }
     }
     if groups.len() > MAX_GROUPS {
-        return Err(format!("{ctx}: more than {MAX_GROUPS} field groups"));
+        report.at(&ctx, format!("{ctx}: more than {MAX_GROUPS} field groups"));
     }
     for g in &groups {
         if !g.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(format!(
-                "{ctx}: field group `{g}` must be letters, digits and `_`"
-            ));
+            let at = if r.properties.contains_key(g) {
+                format!("{ctx}.properties.{g}")
+            } else {
+                format!("{ctx}.fields.{g}")
+            };
+            report.at(
+                &at,
+                format!("{ctx}: field group `{g}` must be letters, digits and `_`"),
+            );
         }
     }
     let mut attributes = Vec::new();
     for (name, a) in r.attributes {
+        let at = format!("{ctx}.attributes.{name}");
         let source = match (a.property, a.field) {
             (Some(p), None) => AttrSource::Property(p),
             (None, Some(f)) => AttrSource::Field(f),
             _ => {
-                return Err(format!(
-                    "{ctx}.attributes.{name}: give exactly one of `property` or `field`"
-                ))
+                report.at(
+                    &at,
+                    format!("{at}: give exactly one of `property` or `field`"),
+                );
+                continue;
             }
         };
-        let typed = |v: toml::Value| -> Result<AttrValue, String> {
-            match (a.kind, v) {
-                (AttrType::String, toml::Value::String(s)) => Ok(AttrValue::Str(s)),
-                (AttrType::Bool, toml::Value::Boolean(b)) => Ok(AttrValue::Bool(b)),
-                (AttrType::Long, toml::Value::Integer(i)) => Ok(AttrValue::Long(i)),
-                (_, v) => Err(format!(
-                    "{ctx}.attributes.{name}: `{v}` does not have type {:?}",
-                    a.kind
-                )),
+        let kind = a.kind;
+        let mut typed = |v: toml::Value, key: &str| -> Option<AttrValue> {
+            match (kind, v) {
+                (AttrType::String, toml::Value::String(s)) => Some(AttrValue::Str(s)),
+                (AttrType::Bool, toml::Value::Boolean(b)) => Some(AttrValue::Bool(b)),
+                (AttrType::Long, toml::Value::Integer(i)) => Some(AttrValue::Long(i)),
+                (_, v) => {
+                    report.at(
+                        &format!("{at}.{key}"),
+                        format!("{at}: `{v}` does not have type {kind:?}"),
+                    );
+                    None
+                }
             }
         };
-        let default = a.default.map(typed).transpose()?;
+        let default = a.default.and_then(|v| typed(v, "default"));
         let values = a
             .values
             .into_iter()
-            .map(typed)
-            .collect::<Result<Vec<_>, _>>()?;
+            .enumerate()
+            .filter_map(|(i, v)| typed(v, &format!("values.{i}")))
+            .collect();
         attributes.push(AttributeSpec {
             name,
             source,
-            kind: a.kind,
+            kind,
             default,
             values,
         });
     }
-    Ok(ResourceProfile {
+    if report.problems.len() > before {
+        return None;
+    }
+    Some(ResourceProfile {
         entity_type: entity_type.to_string(),
         collection: r.collection,
         groups,
@@ -465,56 +516,97 @@ fn compile_resource(entity_type: &str, r: RawResource) -> Result<ResourceProfile
 
 fn compile_route(
     r: RawRoute,
+    at: &str,
     resources: &BTreeMap<String, Arc<ResourceProfile>>,
-) -> Result<Route, String> {
+    report: &mut Report<'_>,
+) -> Option<Route> {
     let ctx = format!("route `{}`", r.name);
-    let method: http::Method = r
-        .method
-        .parse()
-        .map_err(|_| format!("{ctx}: bad method `{}`", r.method))?;
-    let resource = resources
-        .get(&r.resource)
-        .ok_or_else(|| format!("{ctx}: unknown resource `{}`", r.resource))?
-        .clone();
-    let Some(rest) = r.path.strip_prefix('/') else {
-        return Err(format!("{ctx}: path `{}` must start with `/`", r.path));
+    let before = report.problems.len();
+    let method: Option<http::Method> = match r.method.parse() {
+        Ok(m) => Some(m),
+        Err(_) => {
+            report.at(
+                &format!("{at}.method"),
+                format!("{ctx}: bad method `{}`", r.method),
+            );
+            None
+        }
     };
+    let resource = resources.get(&r.resource).cloned();
+    if resource.is_none() {
+        report.at(
+            &format!("{at}.resource"),
+            format!("{ctx}: unknown resource `{}`", r.resource),
+        );
+    }
     let mut segments = Vec::new();
-    for s in rest.split('/') {
-        segments.push(match s {
-            "" => return Err(format!("{ctx}: path `{}` has an empty segment", r.path)),
-            "{id}" => Segment::Param,
-            lit if lit.contains('{') || lit.contains('}') => {
-                return Err(format!("{ctx}: only `{{id}}` may be a parameter"))
+    match r.path.strip_prefix('/') {
+        None => report.at(
+            &format!("{at}.path"),
+            format!("{ctx}: path `{}` must start with `/`", r.path),
+        ),
+        Some(rest) => {
+            for s in rest.split('/') {
+                match s {
+                    "" => {
+                        report.at(
+                            &format!("{at}.path"),
+                            format!("{ctx}: path `{}` has an empty segment", r.path),
+                        );
+                        break;
+                    }
+                    "{id}" => segments.push(Segment::Param),
+                    lit if lit.contains('{') || lit.contains('}') => {
+                        report.at(
+                            &format!("{at}.path"),
+                            format!("{ctx}: only `{{id}}` may be a parameter"),
+                        );
+                        break;
+                    }
+                    lit => segments.push(Segment::Literal(lit.to_string())),
+                }
             }
-            lit => Segment::Literal(lit.to_string()),
-        });
+        }
     }
     let records = if r.records == "$" {
-        RecordSelector::Root
+        Some(RecordSelector::Root)
     } else {
-        let query = jsonpath_rust::parser::parse_json_path(&r.records)
-            .map_err(|e| format!("{ctx}: records `{}` is not valid JSONPath: {e}", r.records))?;
-        RecordSelector::Path {
-            source: r.records,
-            query,
+        match jsonpath_rust::parser::parse_json_path(&r.records) {
+            Ok(query) => Some(RecordSelector::Path {
+                source: r.records.clone(),
+                query,
+            }),
+            Err(e) => {
+                report.at(
+                    &format!("{at}.records"),
+                    format!("{ctx}: records `{}` is not valid JSONPath: {e}", r.records),
+                );
+                None
+            }
         }
     };
     if let Some(p) = &r.properties_param {
         if !r.query.contains(p) {
-            return Err(format!(
-                "{ctx}: properties_param `{p}` must be one of its query parameters"
-            ));
+            report.at(
+                &format!("{at}.properties_param"),
+                format!("{ctx}: properties_param `{p}` must be one of its query parameters"),
+            );
         }
     }
     // A pass-through route returns the upstream body unfiltered: it must not ask the upstream
     // for properties the client did not request (they would reach the client).
     if r.passthrough && (r.properties_param.is_some() || r.body != RequestBody::None) {
-        return Err(format!(
-            "{ctx}: a passthrough route cannot have properties_param or a request body"
-        ));
+        report.at(
+            &format!("{at}.passthrough"),
+            format!("{ctx}: a passthrough route cannot have properties_param or a request body"),
+        );
     }
-    Ok(Route {
+    let (Some(method), Some(resource), Some(records), true) =
+        (method, resource, records, report.problems.len() == before)
+    else {
+        return None;
+    };
+    Some(Route {
         name: r.name,
         method,
         path: r.path,

@@ -11,9 +11,10 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::admin::Health;
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
+use crate::diagnostic::{Problem, Problems};
 use crate::stages::audit::{AuditLog, AuditSink};
-use crate::stages::authz::{LoadErrors, LoadProblem, PolicyEngine};
+use crate::stages::authz::PolicyEngine;
 use crate::stages::listen as server;
 use crate::stages::pipeline::{Gateway, Policies};
 use crate::stages::routing::RouteTable;
@@ -21,71 +22,72 @@ use crate::stages::upstream::Upstream;
 use crate::startup::tls;
 
 /// Load routes and policies of a configuration and check them against each other and
-/// against the configuration. Every problem found is returned, each with file and line.
-pub fn load_policies(config: &Config) -> Result<Policies, LoadErrors> {
-    let routes = RouteTable::load(&config.policies.routes).map_err(|e| {
-        LoadErrors(vec![match e {
-            ConfigError::Syntax {
-                path,
-                line,
-                column,
-                message,
-            } => LoadProblem {
-                file: path,
-                line,
-                column,
-                message,
-            },
-            ConfigError::Invalid {
-                path,
-                line,
-                message,
-            } => LoadProblem {
-                file: path,
-                line,
-                column: usize::from(line > 0),
-                message,
-            },
-            other => LoadProblem {
-                file: config.policies.routes.clone(),
-                line: 0,
-                column: 0,
-                message: other.to_string(),
-            },
-        }])
-    })?;
-    let engine = PolicyEngine::load(&config.policies, &routes)?;
-    // The directory says who works here. A key whose owner it no longer lists is revoked
-    // (identify finds no principal: 401), not a reason to reject the set: rejecting it
-    // would keep the old set, where the owner is still active, in force. Start-up and
-    // reload treat the same files alike; `check` and the logs warn, /readyz notes it.
-    let mut unlisted_key_owners: Vec<String> = config
+/// against the configuration. Every problem of every file is returned together, each with
+/// file and line: a routes file with problems does not hide those of the policies.
+pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
+    let (routes, mut problems) = match RouteTable::load(&config.policies.routes) {
+        Ok(routes) => (Some(routes), Vec::new()),
+        Err(Problems(p)) => (None, p),
+    };
+    let engine = match PolicyEngine::load_checked(&config.policies, routes.as_ref()) {
+        Ok(engine) => Some(engine),
+        Err(Problems(p)) => {
+            problems.extend(p);
+            None
+        }
+    };
+    if let Some(engine) = &engine {
+        problems.extend(check_config_against_entities(config, engine));
+    }
+    match (routes, engine) {
+        (Some(routes), Some(engine)) if problems.is_empty() => {
+            let unlisted_key_owners = unlisted_key_owners(config, &engine);
+            Ok(Policies {
+                routes,
+                engine,
+                unlisted_key_owners,
+            })
+        }
+        _ => Err(Problems(problems)),
+    }
+}
+
+/// The directory says who works here. A key whose owner it no longer lists is revoked
+/// (identify finds no principal: 401), not a reason to reject the set: rejecting it
+/// would keep the old set, where the owner is still active, in force. Start-up and
+/// reload treat the same files alike; `check` and the logs warn, /readyz notes it.
+fn unlisted_key_owners(config: &Config, engine: &PolicyEngine) -> Vec<String> {
+    let mut owners: Vec<String> = config
         .api_keys
         .values()
         .filter(|u| engine.principal(u).is_none())
         .cloned()
         .collect();
-    unlisted_key_owners.sort();
-    unlisted_key_owners.dedup();
-    let mut problems: Vec<LoadProblem> = Vec::new();
-    // A service key names an App, a user key a User: the kind decides which purposes apply.
-    for (id, p) in config
-        .api_keys
-        .values()
-        .filter_map(|u| Some((u, engine.principal(u)?)))
-    {
+    owners.sort();
+    owners.dedup();
+    owners
+}
+
+/// The config names users and apps of the entities file: each that exists must have the
+/// kind the config says. Each problem points at the config key that names the entity.
+fn check_config_against_entities(config: &Config, engine: &PolicyEngine) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for owner in &config.key_owners {
+        let id = &owner.id;
+        let Some(p) = engine.principal(id) else {
+            continue;
+        };
+        // A service key names an App, a user key a User: the kind decides which purposes apply.
         let is_app = p.uid.type_name().to_string() == "App";
-        if is_app != config.app_keys.contains(id) {
-            problems.push(LoadProblem {
-                file: config.path.clone(),
-                line: 0,
-                column: 0,
-                message: format!(
+        if is_app != owner.app {
+            problems.push(config.problem(
+                &owner.at,
+                format!(
                     "api key of `{id}` names {}; write `{} = \"{id}\"`",
                     if is_app { "an App" } else { "a User" },
                     if is_app { "app" } else { "user" },
                 ),
-            });
+            ));
         }
     }
     for id in config.apps.keys() {
@@ -95,23 +97,14 @@ pub fn load_policies(config: &Config) -> Result<Policies, LoadErrors> {
             .principal(id)
             .is_some_and(|p| p.uid.type_name().to_string() != "App")
         {
-            problems.push(LoadProblem {
-                file: config.path.clone(),
-                line: 0,
-                column: 0,
-                message: format!("apps.{id}: there is no App `{id}` in the entities"),
-            });
+            problems.push(config.problem(
+                &format!("apps.{id}"),
+                format!("apps.{id}: there is no App `{id}` in the entities"),
+            ));
         }
     }
-    problems.sort_by(|a, b| a.message.cmp(&b.message));
-    if !problems.is_empty() {
-        return Err(LoadErrors(problems));
-    }
-    Ok(Policies {
-        routes,
-        engine,
-        unlisted_key_owners,
-    })
+    problems.sort_by_key(|p| (p.line, p.column));
+    problems
 }
 
 /// API keys whose owner the directory does not list are refused: say so loudly whenever a
@@ -163,7 +156,7 @@ pub struct Prepared {
 
 /// Everything short of binding the port.
 pub fn prepare(config: Config) -> Result<Prepared, String> {
-    let policies = load_policies(&config).map_err(|e| e.to_string())?;
+    let policies = load_policies(&config).map_err(|e| e.render_after_prefix())?;
     crate::stages::pipeline::warn_shadow_routes(&policies);
     let tls = match &config.listen.tls {
         Some(files) => Some(TlsAcceptor::from(tls::server_config(
@@ -270,7 +263,7 @@ async fn watch_policies(gateway: Arc<Gateway>) {
     }
 }
 
-/// Load a config file (for `serve` and `check`).
+/// Load a config file (for `serve`): every problem, each with file, line and source line.
 pub fn load_config(path: &Path) -> Result<Config, String> {
-    Config::load(path).map_err(|e| e.to_string())
+    Config::load(path).map_err(|e| e.render_after_prefix())
 }

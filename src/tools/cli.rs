@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::config::{Config, ConfigError};
-use crate::stages::authz::{LoadErrors, LoadProblem};
+use crate::config::Config;
+use crate::diagnostic::Problems;
 use crate::stages::filter::records;
 use crate::stages::pipeline::Policies;
 use crate::stages::routing::RecordSelector;
@@ -24,7 +24,7 @@ pub const EXIT_INVALID: u8 = 3;
 
 /// Load a config for a tool: secrets from unset environment variables are replaced by
 /// placeholders (the tools never use them) and reported.
-pub fn load_config_for_tools(path: &Path) -> Result<(Config, Vec<String>), ConfigError> {
+pub fn load_config_for_tools(path: &Path) -> Result<(Config, Vec<String>), Problems> {
     let unset = RefCell::new(Vec::new());
     let config = Config::load_with_env(path, |name| {
         std::env::var(name).ok().or_else(|| {
@@ -35,53 +35,41 @@ pub fn load_config_for_tools(path: &Path) -> Result<(Config, Vec<String>), Confi
     Ok((config, unset.into_inner()))
 }
 
-/// A problem with the offending source line and a caret under the column.
-pub fn render_problem(p: &LoadProblem) -> String {
-    let mut out = p.to_string();
-    if p.line == 0 {
-        return out;
+/// Print every problem with its source line, and how many there are.
+fn report(problems: &Problems) {
+    for p in &problems.0 {
+        eprintln!("error: {}", p.render());
     }
-    let Ok(text) = std::fs::read_to_string(&p.file) else {
-        return out;
-    };
-    if let Some(src) = text.lines().nth(p.line - 1) {
-        let num = p.line.to_string();
-        out.push_str(&format!(
-            "\n {num} | {src}\n {} | {}^",
-            " ".repeat(num.len()),
-            " ".repeat(p.column.saturating_sub(1))
-        ));
-    }
-    out
-}
-
-fn config_exit(e: &ConfigError) -> u8 {
-    match e {
-        ConfigError::Read { .. } => EXIT_ERROR,
-        _ => EXIT_INVALID,
-    }
+    eprintln!("{} problem(s) found", problems.0.len());
 }
 
 fn load(config_path: &Path) -> Result<(Config, Policies), u8> {
     let (config, unset) = load_config_for_tools(config_path).map_err(|e| {
-        eprintln!("error: {e}");
-        config_exit(&e)
+        report(&e);
+        if e.is_unreadable() {
+            EXIT_ERROR
+        } else {
+            EXIT_INVALID
+        }
     })?;
     for name in unset {
         eprintln!("note: environment variable `{name}` is not set; `serve` needs it");
     }
-    let policies = app::load_policies(&config).map_err(|LoadErrors(problems)| {
-        for p in &problems {
-            eprintln!("error: {}", render_problem(p));
-        }
-        eprintln!("{} problem(s) found", problems.len());
+    let policies = app::load_policies(&config).map_err(|e| {
+        report(&e);
         EXIT_INVALID
     })?;
     for owner in &policies.unlisted_key_owners {
-        eprintln!(
-            "warning: the api key of `{owner}` names no principal in the entities: it is refused (401) until `{owner}` is listed again or the key is removed from `{}`",
-            config.path.display()
+        let message = format!(
+            "the api key of `{owner}` names no principal in the entities: it is refused (401) until `{owner}` is listed again or the key is removed"
         );
+        // At the key that names the owner, like the problems.
+        let at = config.key_owners.iter().find(|k| &k.id == owner);
+        let warning = match at {
+            Some(k) => config.problem(&k.at, message),
+            None => crate::diagnostic::Problem::file(&config.path, message),
+        };
+        eprintln!("warning: {}", warning.render());
     }
     Ok((config, policies))
 }

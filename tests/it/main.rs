@@ -9,6 +9,7 @@
 mod audit;
 mod conformance;
 mod connections;
+mod diagnostics;
 mod differential;
 mod fail_closed;
 mod filtering;

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 pub use crate::diagnostic::{line_col, Problem, Problems};
 use crate::diagnostic::{Report, TomlSource};
+use crate::stages::identity::jwks::{parse_jwks, JwtAlgorithm, JwtKey};
 
 /// A secret value: never printed, never logged.
 #[derive(Clone, PartialEq, Eq)]
@@ -154,15 +155,6 @@ pub enum KeySet {
     Static(BTreeMap<String, JwtKey>),
     /// `jwks_url`, with its cache (shared by all clones of the config).
     Remote(std::sync::Arc<crate::stages::identity::jwks::RemoteJwks>),
-}
-
-/// A public key of an issuer: the decoding key and the algorithm the JWKS binds it to.
-/// (Public keys: printing them reveals nothing.)
-#[derive(Debug, Clone)]
-pub struct JwtKey {
-    pub key: jsonwebtoken::DecodingKey,
-    /// The JWK's `alg`, when it names one: a token must then use exactly this.
-    pub alg: Option<jsonwebtoken::Algorithm>,
 }
 
 impl fmt::Debug for JwtIssuer {
@@ -1050,61 +1042,6 @@ impl Config {
     }
 }
 
-/// Algorithms an issuer may be configured with: asymmetric signatures only. `none` is not
-/// among them, and HMAC is refused so that a public key can never be used as a shared secret
-/// (the HS/RS confusion).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum JwtAlgorithm {
-    #[serde(rename = "RS256")]
-    Rs256,
-    #[serde(rename = "RS384")]
-    Rs384,
-    #[serde(rename = "RS512")]
-    Rs512,
-    #[serde(rename = "PS256")]
-    Ps256,
-    #[serde(rename = "PS384")]
-    Ps384,
-    #[serde(rename = "PS512")]
-    Ps512,
-    #[serde(rename = "ES256")]
-    Es256,
-    #[serde(rename = "ES384")]
-    Es384,
-    #[serde(rename = "EdDSA")]
-    EdDsa,
-}
-
-impl From<JwtAlgorithm> for jsonwebtoken::Algorithm {
-    fn from(a: JwtAlgorithm) -> Self {
-        use jsonwebtoken::Algorithm as A;
-        match a {
-            JwtAlgorithm::Rs256 => A::RS256,
-            JwtAlgorithm::Rs384 => A::RS384,
-            JwtAlgorithm::Rs512 => A::RS512,
-            JwtAlgorithm::Ps256 => A::PS256,
-            JwtAlgorithm::Ps384 => A::PS384,
-            JwtAlgorithm::Ps512 => A::PS512,
-            JwtAlgorithm::Es256 => A::ES256,
-            JwtAlgorithm::Es384 => A::ES384,
-            JwtAlgorithm::EdDsa => A::EdDSA,
-        }
-    }
-}
-
-/// An algorithm by name (a JWK's `alg`), accepted only if it is a [`JwtAlgorithm`].
-fn parse_jwt_algorithm(name: &str) -> Result<jsonwebtoken::Algorithm, String> {
-    use serde::de::value::{Error, StrDeserializer};
-    JwtAlgorithm::deserialize(StrDeserializer::<Error>::new(name))
-        .map(Into::into)
-        .map_err(|_| {
-            format!(
-                "algorithm `{name}` is not accepted (asymmetric only: RS256, RS384, RS512, \
-                 PS256, PS384, PS512, ES256, ES384, EdDSA)"
-            )
-        })
-}
-
 /// A problem of one issuer: the key of its `[[identity.jwt]]` entry it is about.
 type JwtProblem = (&'static str, String);
 
@@ -1196,7 +1133,7 @@ fn remote_jwks(
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(ca) = &j.jwks_ca_file {
         let ca = rel(ca);
-        let certs = crate::startup::tls::load_certs(&ca)?;
+        let certs = crate::pki::load_certs(&ca)?;
         for c in certs {
             roots
                 .add(c)
@@ -1211,46 +1148,6 @@ fn remote_jwks(
     )
 }
 
-/// Parse a JWKS document: every key needs a unique `kid`; symmetric (`oct`) keys are refused.
-/// Encryption keys (`use: enc`, or an encryption `alg` such as `RSA-OAEP`), which identity
-/// providers publish next to their signing keys, are skipped: they never verify a token.
-pub fn parse_jwks(text: &str) -> Result<BTreeMap<String, JwtKey>, String> {
-    use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm, PublicKeyUse};
-    let set: JwkSet = serde_json::from_str(text).map_err(|e| format!("not a JWKS: {e}"))?;
-    let mut keys = BTreeMap::new();
-    for jwk in &set.keys {
-        let Some(kid) = jwk.common.key_id.clone() else {
-            return Err("a key has no `kid`".into());
-        };
-        if matches!(jwk.algorithm, AlgorithmParameters::OctetKey(_)) {
-            return Err(format!("key `{kid}` is symmetric (`oct`): not accepted"));
-        }
-        if jwk.common.public_key_use == Some(PublicKeyUse::Encryption)
-            || matches!(
-                jwk.common.key_algorithm,
-                Some(KeyAlgorithm::RSA1_5 | KeyAlgorithm::RSA_OAEP | KeyAlgorithm::RSA_OAEP_256)
-            )
-        {
-            continue;
-        }
-        let alg = match jwk.common.key_algorithm {
-            None => None,
-            Some(a) => Some(
-                parse_jwt_algorithm(&format!("{a:?}")).map_err(|m| format!("key `{kid}`: {m}"))?,
-            ),
-        };
-        let key =
-            jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| format!("key `{kid}`: {e}"))?;
-        if keys.insert(kid.clone(), JwtKey { key, alg }).is_some() {
-            return Err(format!("`kid` `{kid}` is used twice"));
-        }
-    }
-    if keys.is_empty() {
-        return Err("the JWKS has no keys".into());
-    }
-    Ok(keys)
-}
-
 fn read_secret_file(path: &Path) -> Result<Secret, String> {
     std::fs::read_to_string(path)
         .map(|s| Secret::new(s.trim().to_string()))
@@ -1261,6 +1158,7 @@ fn read_secret_file(path: &Path) -> Result<Secret, String> {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use crate::stages::identity::jwks::parse_jwt_algorithm;
 
     #[test]
     fn secrets_never_print() {

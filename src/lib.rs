@@ -40,6 +40,7 @@ pub mod decide;
 pub mod democrm;
 pub mod diagnostic;
 pub mod error;
+pub mod pki;
 pub mod stages;
 pub mod startup;
 pub mod tools;

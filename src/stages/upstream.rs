@@ -69,7 +69,7 @@ impl Upstream {
                     .map_err(|e| format!("upstream.ca_file `{}`: {e}", ca.display()))?;
             }
         }
-        let https = crate::startup::tls::https_connector(roots, "upstream")?;
+        let https = crate::pki::https_connector(roots, "upstream")?;
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(https);

@@ -12,8 +12,9 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::Validation;
 use serde_json::Value;
 
-use crate::config::{JwtIssuer, JwtKey, KeySet};
+use crate::config::{JwtIssuer, KeySet};
 use crate::error::{CredentialError, RequestError};
+use crate::stages::identity::jwks::JwtKey;
 use crate::stages::identity::jwks::KeyLookupError;
 
 /// What a verified token says about its bearer.

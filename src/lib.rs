@@ -41,7 +41,7 @@ pub mod democrm;
 pub mod diagnostic;
 pub mod error;
 pub mod pki;
+pub mod profiles;
 pub mod stages;
 pub mod startup;
 pub mod tools;
-pub mod vendor;

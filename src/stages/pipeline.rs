@@ -31,6 +31,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use crate::admin::{Health, Metrics};
 use crate::config::Config;
 use crate::error::RequestError;
+use crate::profiles::{self, Answer, CountedSearch, Prepared};
 use crate::stages::audit::{AuditEvent, AuditRecord, AuditSink};
 use crate::stages::authz::Selectability;
 use crate::stages::authz::{Allowed, Memo, PolicyEngine, Scope};
@@ -42,7 +43,6 @@ use crate::stages::routing::{ResourceProfile, Route, RouteTable};
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::upstream::Upstream;
 use crate::stages::{identity, purpose};
-use crate::vendor::{self, Answer, CountedSearch, Prepared};
 
 /// One consistent revision of routes and policies: a request is decided by one revision.
 #[derive(Debug)]
@@ -552,7 +552,7 @@ impl Gateway {
 
         // 7. (read routes) ask the CRM for what the client asked for plus what the policies
         // need to decide; remember what to hide again.
-        let prepared = vendor::prepare(route, &canonical, body)?;
+        let prepared = profiles::prepare(route, &canonical, body)?;
         if let (Some(property), Some(value)) = (&prepared.lookup, &matched.id) {
             // A looked-up value (an e-mail, an IBAN) is customer data: the audit path holds
             // a keyed pseudonym of it, never the value.

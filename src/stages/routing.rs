@@ -119,7 +119,7 @@ pub enum RequestBody {
     /// No body is forwarded.
     None,
     /// A search body (HubSpot `PublicObjectSearchRequest`): filters, sorts, free text,
-    /// properties and a page; parsed strictly and rebuilt (see [`crate::vendor::hubspot`]).
+    /// properties and a page; parsed strictly and rebuilt (see [`crate::profiles::hubspot`]).
     Search,
     /// A batch read body (HubSpot `BatchReadInputSimplePublicObjectId`): ids or lookup
     /// values and properties; parsed strictly and rebuilt.

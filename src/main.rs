@@ -3,14 +3,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crmgate::stages::audit::{query, signing, verify};
-use crmgate::startup::app;
-use crmgate::tools::{certs, cli, demo, explain};
-use crmgate::{admin, democrm};
+use crmgate::tools::audit::{self, AuditCommand};
+use crmgate::tools::{certs, cli, demo, explain, serve};
 
 /// Filtering allocates many small, short-lived values per response; with glibc malloc about
 /// a quarter of a filtered list request went to the allocator (perf, bench/). See the README's
@@ -116,59 +113,6 @@ enum Command {
 }
 
 #[derive(Subcommand)]
-enum AuditCommand {
-    /// Recompute the hash chain and checkpoint signatures; exit 0 only when all is intact.
-    Verify {
-        /// The audit directory (`audit.dir`).
-        dir: PathBuf,
-        /// The checkpoint public key (`<signing_key_file>.pub`); without it the key named
-        /// in the log is used, which proves consistency but not authorship.
-        #[arg(long)]
-        public_key: Option<PathBuf>,
-    },
-    /// Who accessed what: filter request records; a table, JSON lines or a subject report.
-    Query {
-        /// The audit directory (`audit.dir`).
-        dir: PathBuf,
-        /// A data subject's record, `type/id` (`contact/1042`).
-        #[arg(long)]
-        record: Option<String>,
-        /// The user who made the request.
-        #[arg(long)]
-        user: Option<String>,
-        /// The user's department.
-        #[arg(long)]
-        department: Option<String>,
-        /// The purpose the request served.
-        #[arg(long)]
-        purpose: Option<String>,
-        /// `allow`, `deny` or `error`.
-        #[arg(long)]
-        decision: Option<String>,
-        /// From this time on (UTC: `2026-11-29` or `2026-11-29T10:00:00Z`).
-        #[arg(long)]
-        since: Option<String>,
-        /// Up to this time (a date alone means its first moment).
-        #[arg(long)]
-        until: Option<String>,
-        /// The matching records as written, one JSON line each.
-        #[arg(long, conflicts_with = "subject_report")]
-        json: bool,
-        /// The GDPR Art. 15 report (Markdown) for the `--record` data subject.
-        #[arg(long, requires = "record")]
-        subject_report: bool,
-        /// The subject report as an HTML page instead of Markdown.
-        #[arg(long, requires = "subject_report")]
-        html: bool,
-    },
-    /// Create a checkpoint signing key (Ed25519) and `<out>.pub` next to it.
-    Keygen {
-        #[arg(long)]
-        out: PathBuf,
-    },
-}
-
-#[derive(Subcommand)]
 enum CertsCommand {
     /// Write a dev CA, a localhost server certificate and one client certificate per demo
     /// persona (development only).
@@ -198,7 +142,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        Command::Serve { config } => runtime().and_then(|rt| rt.block_on(serve(config))),
+        Command::Serve { config } => runtime().and_then(|rt| rt.block_on(serve::serve(&config))),
         Command::Check { config, sample } => return cli::check(&config, &sample),
         Command::Test { dir, config } => return cli::test(&config, &dir),
         Command::Matrix {
@@ -228,9 +172,9 @@ fn main() -> ExitCode {
             runtime().and_then(|rt| rt.block_on(demo::run(demo::DemoOptions { config, listen })))
         }
         Command::DemoCrm { listen, token } => {
-            runtime().and_then(|rt| rt.block_on(demo_crm(listen, token)))
+            runtime().and_then(|rt| rt.block_on(demo::demo_crm(listen, token)))
         }
-        Command::Audit { command } => audit(command),
+        Command::Audit { command } => audit::run(command),
         Command::Certs {
             command: CertsCommand::Dev { out },
         } => certs::write_dev_pki(&out)
@@ -261,140 +205,4 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))
-}
-
-async fn serve(config: PathBuf) -> Result<(), String> {
-    let config = app::load_config(&config)?;
-    let addr = config.listen.addr;
-    if config.listen.tls.is_none() {
-        tracing::warn!(
-            "listening without TLS (plaintext = true): only behind a TLS-terminating proxy"
-        );
-    }
-    let admin_addr = config.admin.addr;
-    // Everything is loaded and checked before the port is bound.
-    let prepared = app::prepare(config)?;
-    let admin_listener = tokio::net::TcpListener::bind(admin_addr)
-        .await
-        .map_err(|e| format!("cannot listen on {admin_addr} (admin): {e}"))?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let shutdown = shutdown_signal();
-    let local = |l: &tokio::net::TcpListener| l.local_addr().map_err(|e| e.to_string());
-    tracing::info!(addr = %local(&admin_listener)?, "admin listening");
-    tracing::info!(addr = %local(&listener)?, revision = prepared.gateway.policies().engine.revision(), "crmgate listening");
-    tokio::spawn(admin::serve(
-        prepared.health.clone(),
-        admin_listener,
-        std::future::pending(),
-    ));
-    app::run(prepared, listener, shutdown)
-        .await
-        .map_err(|e| e.to_string())
-}
-
-/// Ctrl-C or SIGTERM: stop accepting, finish in-flight requests, write the final checkpoint.
-/// The SIGTERM handler is installed when this is called, not when first polled, so a
-/// SIGTERM right after "crmgate listening" is not the default (killing) action.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    async move {
-        #[cfg(unix)]
-        if let Some(mut term) = term {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
-fn audit(command: AuditCommand) -> Result<(), String> {
-    match command {
-        AuditCommand::Verify { dir, public_key } => {
-            let key = public_key
-                .map(|p| signing::read_public_key(&p))
-                .transpose()?;
-            let report = verify::verify_dir(&dir, key.as_deref())?;
-            println!("{report}");
-            if report.intact() {
-                Ok(())
-            } else {
-                Err(format!("audit log `{}` is not intact", dir.display()))
-            }
-        }
-        AuditCommand::Query {
-            dir,
-            record,
-            user,
-            department,
-            purpose,
-            decision,
-            since,
-            until,
-            json,
-            subject_report,
-            html,
-        } => {
-            let filter = query::Filter {
-                record: record.as_deref().map(query::parse_record).transpose()?,
-                user,
-                department,
-                purpose,
-                decision,
-                since: since.as_deref().map(query::parse_time).transpose()?,
-                until: until.as_deref().map(query::parse_time).transpose()?,
-            };
-            let (hits, _) = query::query(&dir, &filter)?;
-            if json {
-                for h in &hits {
-                    println!("{}", h.line);
-                }
-            } else if subject_report && html {
-                print!(
-                    "{}",
-                    query::render_subject_report_html(&hits, &filter, &dir)
-                );
-            } else if subject_report {
-                print!("{}", query::render_subject_report(&hits, &filter, &dir));
-            } else {
-                print!("{}", query::render_table(&hits, &filter));
-            }
-            Ok(())
-        }
-        AuditCommand::Keygen { out } => {
-            let key = signing::SigningKey::generate(&out)?;
-            println!(
-                "wrote {} (private: keep it with crmgate only) and {} (public: give it to \
-                 whoever verifies the log)\npublic key: {}",
-                out.display(),
-                signing::public_key_path(&out).display(),
-                key.public_hex()
-            );
-            Ok(())
-        }
-    }
-}
-
-async fn demo_crm(listen: SocketAddr, token: Option<String>) -> Result<(), String> {
-    let mut crm = democrm::DemoCrm::seeded();
-    if let Some(t) = token {
-        crm = crm.with_required_token(t);
-    }
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    println!(
-        "demo CRM listening on http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
-    democrm::serve(Arc::new(crm), listener, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
-    .map_err(|e| e.to_string())
 }

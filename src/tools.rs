@@ -3,9 +3,11 @@
 //! ([`certs`]). They ask the decision core ([`crate::decide`]) the same questions the
 //! proxy's stages answer; nothing on the request path imports them.
 
+pub mod audit;
 pub mod certs;
 pub mod cli;
 pub mod demo;
 pub mod explain;
 pub mod matrix;
 pub mod policytest;
+pub mod serve;

@@ -326,3 +326,23 @@ fn random_secret() -> String {
 pub fn made_up_secret() -> Secret {
     Secret::new(random_secret())
 }
+
+/// `crmgate demo-crm`: the embedded demo CRM alone, as an upstream for experiments.
+pub async fn demo_crm(listen: SocketAddr, token: Option<String>) -> Result<(), String> {
+    let mut crm = democrm::DemoCrm::seeded();
+    if let Some(t) = token {
+        crm = crm.with_required_token(t);
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    println!(
+        "demo CRM listening on http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    democrm::serve(Arc::new(crm), listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| e.to_string())
+}

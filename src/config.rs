@@ -6,6 +6,8 @@
 //! collected, each at the line of the key it is about, and options with a closed set of
 //! values are enums that serde checks. Nothing here runs on the request path, and no secret is ever printed: secrets are
 //! held in [`Secret`], whose `Debug` says `<redacted>`.
+//!
+//! It must never accept an unknown key, or let a secret's value reach a log or a message.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;

@@ -1,4 +1,6 @@
 //! The `crmgate` binary: parse the command line, set up logging, run one subcommand.
+//!
+//! It must never hold logic of its own: each subcommand is a function of `crmgate::tools`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,6 +1,8 @@
 //! The request path: the stages every request passes, in this order. Each module is one
 //! stage with one job; [`pipeline`] runs them. No stage imports start-up or a tool, and none
 //! can reach the demo CRM.
+//!
+//! A stage must never import `startup`, `tools`, `decide` or the demo CRM (a test checks).
 
 pub mod audit;
 pub mod authz;

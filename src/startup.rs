@@ -2,6 +2,8 @@
 //! configuration ([`app`]: load and check a policy revision, open the audit log) and the
 //! TLS set-up ([`tls`]). Nothing here runs per request, except a reload, which loads a new
 //! revision beside the active one.
+//!
+//! A stage must never import anything here.
 
 pub mod app;
 pub mod tls;

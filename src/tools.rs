@@ -2,6 +2,8 @@
 //! ([`policytest`]), `explain`, `matrix`, `demo` (the guided tour) and the dev PKI
 //! ([`certs`]). They ask the decision core ([`crate::decide`]) the same questions the
 //! proxy's stages answer; nothing on the request path imports them.
+//!
+//! A tool must never decide anything itself: it asks the decision core.
 
 pub mod audit;
 pub mod certs;

@@ -1,5 +1,7 @@
 //! The demo CRM's data model: object types, their property names, and stored
 //! records with property history. It holds no HTTP and no seed values.
+//!
+//! Demo data only: it must never be reachable from the request path (nothing in `stages` imports it).
 
 use std::collections::BTreeMap;
 

@@ -8,6 +8,8 @@
 //! quotes the well-known documentation IBAN `DE89 3704 0044 0532 0130 00`).
 //! Nothing depends on the clock or on randomness: timestamps are derived from
 //! the dates in the tables and the record id.
+//!
+//! Invented people of a fairy-tale company: it must never hold real personal data.
 
 use std::collections::BTreeMap;
 

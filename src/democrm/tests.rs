@@ -1,5 +1,7 @@
 //! End-to-end tests of the demo CRM over a real socket on 127.0.0.1:0, with a
 //! minimal HTTP/1.1 client written on a raw `TcpStream`.
+//!
+//! Tests of the demo CRM itself; they must never depend on crmgate's filtering.
 
 #![allow(
     clippy::unwrap_used,

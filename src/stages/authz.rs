@@ -6,6 +6,8 @@
 //! a policy that errors, so a failing `forbid` would otherwise let a `permit` win), and only
 //! this module can mint a [`Permit`] (in [`permit`]), the proof that one exact upstream
 //! request was authorized, which the upstream call consumes.
+//!
+//! It must never turn a Cedar error into an allow.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;

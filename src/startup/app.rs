@@ -2,6 +2,8 @@
 //!
 //! Loads the configuration, the routes and the policies (validated against each other),
 //! builds the upstream client, opens the audit log, and only then binds the listener.
+//!
+//! It must never bind a port before every problem of the configuration and policies is known, nor install a policy set that failed a check.
 
 use std::future::Future;
 use std::path::Path;

@@ -6,6 +6,8 @@
 //! WebPKI verifier, and session resumption is off: no tickets, no session cache, so every
 //! connection presents and verifies its certificate afresh (a revoked or re-rooted
 //! certificate cannot ride on an old session).
+//!
+//! It must never offer a protocol below TLS 1.2, or resume a session where mTLS is on.
 
 use std::sync::Arc;
 

@@ -2,6 +2,8 @@
 //! `serve` would load, reports problems with file and line, and returns an exit code:
 //! 0 ok, 1 error (a file cannot be read, bad arguments), 2 failing policy tests,
 //! 3 invalid configuration or policies.
+//!
+//! It must never report success for a configuration or test run with problems (exit codes 0, 1, 3).
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};

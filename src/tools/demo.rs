@@ -4,6 +4,8 @@
 //! example policies, prints the tour — what each persona sees of one contact for each of
 //! its purposes — and copy-paste `curl` commands, then serves until Ctrl-C. The tour is
 //! computed by the same policy engine and planner the proxy uses, so it cannot drift.
+//!
+//! It must never be used with real data: its keys and certificates are for development only.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;

@@ -6,6 +6,8 @@
 //! expected outcome per field group (`clear`, `removed`, or a mask kind). Cases run through
 //! the same engine and planner as the proxy, so a passing test describes what the proxy
 //! does. The security team writes these; `cargo test` runs them too.
+//!
+//! It must never pass a case whose decision, reason or field outcome differs from what the engine decides.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -1,6 +1,8 @@
 //! `crmgate serve`: the proxy. Every configuration and policy problem is reported before a
 //! port is bound; then the admin listener and the proxy run until a signal, and shutdown
 //! finishes in-flight requests and writes the final signed checkpoint.
+//!
+//! It must never bind a port before the configuration and policies are loaded and checked.
 
 use std::path::Path;
 

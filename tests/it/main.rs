@@ -18,6 +18,7 @@ mod identity;
 mod proofs;
 mod side_channels;
 mod startup;
+mod structure;
 mod support;
 mod upstream;
 mod workbench;

@@ -1,4 +1,6 @@
 //! The audit log's own tests: chain, checkpoints, rotation, recovery, verify and query.
+//!
+//! Tests of the log; they must never weaken what `audit verify` accepts.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

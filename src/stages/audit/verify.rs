@@ -7,6 +7,8 @@
 //! signature and its signature verifies (with `--public-key`, or else with the key the
 //! checkpoint names — which only shows consistency, not authorship). A log that does not
 //! start at 0 must say so in its latest `retention` entry. This module only reads.
+//!
+//! It reads the log and must never change it, nor call intact what it could not check.
 
 use std::path::Path;
 

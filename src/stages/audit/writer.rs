@@ -4,6 +4,8 @@
 //! previous batch was written), one write + one fsync per batch, and answers every waiting
 //! request with the batch's result. State (`seq`, `prev`, …) advances only after a batch is
 //! durable, so a failed batch leaves no trace in the chain.
+//!
+//! It must never release a request before its record is durable, nor write a record twice or out of order.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;

@@ -6,6 +6,8 @@
 //! turn crmgate into a load generator against the identity provider. Fail closed: when the
 //! JWKS cannot be fetched, an unknown `kid` stays unknown, and keys past their age are not
 //! used at all (the request gets a 503, not a guess).
+//!
+//! It must never accept a symmetric key, or a key older than its maximum age.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};

@@ -13,6 +13,8 @@
 //! preface) is left alone: HTTP/2 has no such folding, its header map shows duplicates.
 //! When the framing cannot be followed, every later request on the connection is refused
 //! (fail closed); hyper closes the connection after a framing refusal anyway.
+//!
+//! It must never change the bytes it watches; when it loses track of the framing, every later request on the connection is refused.
 
 use std::io;
 use std::pin::Pin;

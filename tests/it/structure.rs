@@ -1,0 +1,66 @@
+//! The house rules, checked on the source: the request path imports neither start-up nor
+//! a tool nor the demo CRM, and every module's header says what it must never do.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::repo;
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The code of a file without its unit tests.
+fn code(p: &Path) -> String {
+    let text = std::fs::read_to_string(p).unwrap();
+    match text.find("#[cfg(test)]") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+#[test]
+fn no_stage_imports_start_up_a_tool_or_the_demo_crm() {
+    let mut files = Vec::new();
+    rust_files(&repo().join("src/stages"), &mut files);
+    files.push(repo().join("src/stages.rs"));
+    assert!(files.len() > 20);
+    for f in &files {
+        let code = code(f);
+        for forbidden in [
+            "crate::startup",
+            "crate::tools",
+            "crate::democrm",
+            "crate::decide",
+        ] {
+            assert!(
+                !code.contains(forbidden),
+                "{} imports `{forbidden}`",
+                f.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn every_module_says_what_it_must_never_do() {
+    let mut files = Vec::new();
+    rust_files(&repo().join("src"), &mut files);
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let header: Vec<&str> = text.lines().take_while(|l| l.starts_with("//!")).collect();
+        assert!(!header.is_empty(), "{} has no `//!` header", f.display());
+        let header = header.join(" ").to_lowercase();
+        assert!(
+            header.contains("never") || header.contains("must not"),
+            "{}'s header does not say what it must never do",
+            f.display()
+        );
+    }
+}

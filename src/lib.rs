@@ -4,35 +4,46 @@
 //! and purpose, which requests pass, which records they see and which fields are kept,
 //! masked or removed, and it records every access in a tamper-evident audit log.
 //!
-//! # Layout: the request pipeline, in order
+//! # The map
 //!
-//! 1. **listen** — [`server`] (accept loop, connection and per-address limits, a watchdog
-//!    per connection for first-request, idle, age and send deadlines, counted connection
-//!    events, graceful shutdown), [`tls`] (rustls).
-//! 2. **sanitize** — [`sanitize`]: one canonical reading of path, query and headers.
-//! 3. **identify** — [`identity`]: who is calling (mTLS certificate, OIDC JWT or API key →
-//!    one `User`/`App` entity).
-//! 4. **purpose** — [`purpose`]: the declared or default purpose, from the registry.
-//! 5. **route** — [`routing`]: method + path → route, resource type, field groups.
-//! 6. **authorize request** — [`authz`]: Cedar; only an allow mints a `Permit`.
-//! 7. **write path** — (not yet: write routes are not configured, so never forwarded).
-//! 8. **forward** — [`upstream`]: pooled client, crmgate's own headers, credential injected.
-//! 9. **filter response** — [`records`] (where the records are), [`filter`] (row and
-//!    field-group decisions, memoised), [`masks`] (type-preserving masks).
-//! 10. **audit** — [`audit`]: one durable record per request before the response leaves;
-//!     a directory of hash-chained segments with signed checkpoints, `audit verify` and
-//!     `audit query`.
+//! [`stages`] — the request path, one module per stage, in request order:
 //!
-//! [`body`] is the response body: it holds the response's memory budget until the client
-//! has taken it.
+//! 1. **listen** — [`stages::listen`]: accept loop, connection and per-address limits, a
+//!    watchdog per connection (first-request, idle, age and send deadlines), counted
+//!    connection events, graceful shutdown; [`stages::body`] holds a response's memory
+//!    budget until the client has taken it.
+//! 2. **sanitize** — [`stages::sanitize`]: one canonical reading of path, query and
+//!    headers, and of the raw request heads hyper's parser folds.
+//! 3. **identify** — [`stages::identity`]: mTLS certificate, OIDC JWT or API key → one
+//!    `User`/`App` entity.
+//! 4. **purpose** — [`stages::purpose`]: the declared or default purpose, from the registry.
+//! 5. **route** — [`stages::routing`]: method + path → route, resource type, field groups;
+//!    the vendor profile ([`profiles`]) prepares the upstream request (typed search and
+//!    batch bodies, what the request selects records by).
+//! 6. **authorize** — [`stages::authz`]: Cedar; only an allow mints an `Allowed`, and only
+//!    that makes the `Permit` the upstream call consumes; record plans and what a caller
+//!    may select records by live in its `plan`.
+//! 7. **write path** — (not yet: no write route is configured, so writes are never
+//!    forwarded).
+//! 8. **forward** — [`stages::upstream`]: sends exactly the permitted request with
+//!    crmgate's own headers and the vendor credential.
+//! 9. **filter** — [`stages::filter`]: row and field-group decisions, masks, record
+//!    selection.
+//! 10. **audit** — [`stages::audit`]: events through a sink, durable before the response
+//!     leaves; hash-chained segments with signed checkpoints.
 //!
-//! [`pipeline`] ties the stages together: `handle` always writes one response and one audit
-//! record around `handle_inner`, which has one `?` per stage. [`error`] is the one error enum
-//! of the request path with its status table. [`config`] parses the TOML configuration into
-//! typed values at start-up, [`diagnostic`] is the one problem type
-//! of every start-up file (with its line); [`app`] assembles and starts everything; [`admin`] serves
-//! `/healthz` and `/readyz` from a shared [`admin::Health`]. [`democrm`] is the
-//! embedded demo CRM (Santa's company), [`demo`] the guided demo, [`certs`] the dev PKI.
+//! [`stages::pipeline`] runs them: `handle` always writes one response and one audit record
+//! around `handle_inner`, which has one `?` per stage. [`error`] is the request path's one
+//! error enum with its status table.
+//!
+//! Around the request path: [`startup`] (assembling the gateway and reloading a policy
+//! revision; TLS set-up), [`config`] (the typed configuration, parsed with the positions of
+//! [`diagnostic`]: every problem at its file and line), [`pki`] (certificate files and the
+//! outgoing HTTPS connector), [`admin`] (`/healthz`, `/readyz`, `/metrics`), [`decide`]
+//! (the decision core as the tools ask it), [`tools`] (one module per subcommand) and
+//! [`democrm`] (the embedded demo CRM, which nothing on the request path imports).
+//! Nothing here must ever let a request reach the CRM without a decision, or a response
+//! leave without its audit record.
 
 pub mod admin;
 pub mod config;

@@ -22,5 +22,6 @@ if [ ${#need[@]} -gt 0 ]; then
   # A package install may start a system nginx; the benchmark runs its own.
 fi
 
-cargo build --release --locked --bin crmgate --example bench_upstream
+# The pass-through reference routes exist only in a build with `bench-reference`.
+cargo build --release --locked --features bench-reference --bin crmgate --example bench_upstream
 exec python3 bench/bench.py "$CARGO_TARGET_DIR/release"

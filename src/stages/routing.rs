@@ -148,7 +148,8 @@ pub struct Route {
     /// Shadow mode: decide and audit what would be filtered, but release the upstream body
     /// unchanged. For watching a new policy before enforcing it; off by default.
     pub shadow: bool,
-    /// Benchmark reference only (`passthrough = true`, never set in the shipped routes): the
+    /// Benchmark reference only (`passthrough = true`, a key only builds with the
+    /// `bench-reference` feature know; the shipped binary refuses it): the
     /// request is still authorized and audited, but the upstream body is returned as it came,
     /// unfiltered. It exists so the benchmark can measure what filtering costs.
     pub passthrough: bool,
@@ -370,6 +371,9 @@ struct RawRoute {
     body: RequestBody,
     #[serde(default)]
     shadow: bool,
+    /// Only in builds for the benchmark (feature `bench-reference`): without it the key is
+    /// unknown, and a routes file that names it is refused like any unknown key.
+    #[cfg(feature = "bench-reference")]
     #[serde(default)]
     passthrough: bool,
 }
@@ -595,7 +599,11 @@ fn compile_route(
     }
     // A pass-through route returns the upstream body unfiltered: it must not ask the upstream
     // for properties the client did not request (they would reach the client).
-    if r.passthrough && (r.properties_param.is_some() || r.body != RequestBody::None) {
+    #[cfg(feature = "bench-reference")]
+    let passthrough = r.passthrough;
+    #[cfg(not(feature = "bench-reference"))]
+    let passthrough = false;
+    if passthrough && (r.properties_param.is_some() || r.body != RequestBody::None) {
         report.at(
             &format!("{at}.passthrough"),
             format!("{ctx}: a passthrough route cannot have properties_param or a request body"),
@@ -619,7 +627,7 @@ fn compile_route(
         properties_param: r.properties_param,
         body: r.body,
         shadow: r.shadow,
-        passthrough: r.passthrough,
+        passthrough,
     })
 }
 
@@ -714,6 +722,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "bench-reference")]
     fn a_passthrough_route_cannot_ask_the_upstream_for_hidden_properties() {
         let dir = tempfile::tempdir().unwrap();
         let shipped = std::fs::read_to_string(
@@ -727,6 +736,21 @@ mod tests {
         };
         assert!(with("").unwrap().routes().iter().any(|r| r.passthrough));
         let e = with("query = [\"properties\"]\nproperties_param = \"properties\"\n").unwrap_err();
+        assert!(e.to_string().contains("passthrough"), "{e}");
+    }
+
+    /// The benchmark's pass-through reference is not part of the production route schema.
+    #[test]
+    #[cfg(not(feature = "bench-reference"))]
+    fn a_production_build_refuses_a_passthrough_route() {
+        let dir = tempfile::tempdir().unwrap();
+        let shipped = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/routes.toml"),
+        )
+        .unwrap();
+        let path = dir.path().join("routes.toml");
+        std::fs::write(&path, format!("{shipped}\n[[routes]]\nname = \"pt\"\nmethod = \"GET\"\npath = \"/pt/contacts\"\naction = \"list\"\nresource = \"Contact\"\nrecords = \"$.results[*]\"\npassthrough = true\n")).unwrap();
+        let e = RouteTable::load(&path).unwrap_err();
         assert!(e.to_string().contains("passthrough"), "{e}");
     }
 

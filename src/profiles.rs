@@ -69,12 +69,14 @@ pub trait CountedSearch: Send + Sync {
 
 /// A batch answer rebuilt over what the caller is shown.
 pub trait BatchAnswer: Send + Sync {
+    /// The answer's body and status, from the filtered body (and the upstream body, read
+    /// only to tell which input each shown record answers).
     fn rebuild(
         &self,
         res: &ResourceProfile,
         upstream: &[u8],
-        filtered: &[u8],
-    ) -> Result<(StatusCode, Vec<u8>), RequestError>;
+        filtered: Value,
+    ) -> Result<(Value, StatusCode), RequestError>;
 }
 
 /// Prepare the upstream request of a read route in the vendor's shape. HubSpot CRM v3 is

@@ -385,8 +385,8 @@ impl BatchAnswer for BatchReadRequest {
         &self,
         res: &ResourceProfile,
         upstream: &[u8],
-        filtered: &[u8],
-    ) -> Result<(StatusCode, Vec<u8>), RequestError> {
+        filtered: Value,
+    ) -> Result<(Value, StatusCode), RequestError> {
         batch_envelope(res, self, upstream, filtered)
     }
 }
@@ -529,10 +529,9 @@ fn batch_envelope(
     res: &ResourceProfile,
     batch: &BatchReadRequest,
     upstream: &[u8],
-    filtered: &[u8],
-) -> Result<(StatusCode, Vec<u8>), RequestError> {
-    let mut doc: Value = serde_json::from_slice(filtered)
-        .map_err(|e| RequestError::Internal(format!("filtered batch: {e}")))?;
+    filtered: Value,
+) -> Result<(Value, StatusCode), RequestError> {
+    let mut doc = filtered;
     let shown_ids: HashSet<String> = doc
         .get("results")
         .and_then(Value::as_array)
@@ -595,9 +594,7 @@ fn batch_envelope(
         );
         StatusCode::MULTI_STATUS
     };
-    let body = serde_json::to_vec(&doc)
-        .map_err(|e| RequestError::Internal(format!("serialize batch: {e}")))?;
-    Ok((status, body))
+    Ok((doc, status))
 }
 
 #[cfg(test)]

@@ -35,10 +35,61 @@ pub struct RecordAudit {
     pub removed: Vec<String>,
 }
 
-/// The filtered body and what the audit record needs to know about it.
-#[derive(Debug, Default)]
+/// A body crmgate may hand to a client. Only this module makes one: from what the filter
+/// kept ([`Filtered::release`], [`Filtered::reshape`], [`Releasable::compose`]), or the
+/// upstream body as it came for a route explicitly configured to release it so
+/// ([`Releasable::unfiltered`]). The pipeline's response takes nothing else.
+#[derive(Debug)]
+pub struct Releasable(bytes::Bytes);
+
+impl Releasable {
+    /// The upstream body as it came: only for a route in shadow mode (or the benchmark's
+    /// pass-through reference), both configured explicitly and warned about at start-up.
+    pub fn unfiltered(route: &Route, body: bytes::Bytes) -> Option<Releasable> {
+        (route.shadow || route.passthrough).then_some(Releasable(body))
+    }
+
+    /// A vendor's answer made of filtered documents only (a counted search's page): `make`
+    /// gets the documents as the filter left them.
+    pub fn compose(
+        docs: Vec<FilteredDoc>,
+        make: impl FnOnce(Vec<Value>) -> Result<Value, RequestError>,
+    ) -> Result<Releasable, RequestError> {
+        let value = make(docs.into_iter().map(|d| d.0).collect())?;
+        serialize(&value)
+    }
+
+    pub fn bytes(&self) -> &bytes::Bytes {
+        &self.0
+    }
+
+    pub fn into_bytes(self) -> bytes::Bytes {
+        self.0
+    }
+}
+
+/// A filtered body, parsed: only the filter makes one.
+#[derive(Debug)]
+pub struct FilteredDoc(Value);
+
+impl FilteredDoc {
+    pub fn value(&self) -> &Value {
+        &self.0
+    }
+}
+
+fn serialize(v: &Value) -> Result<Releasable, RequestError> {
+    serde_json::to_vec(v)
+        .map(|b| Releasable(bytes::Bytes::from(b)))
+        .map_err(|e| RequestError::Internal(format!("serialize a filtered body: {e}")))
+}
+
+/// The filtered body and what the audit record needs to know about it. Only the filter
+/// makes one (no `Default`, a private body): releasing it is releasing what was filtered.
+#[derive(Debug)]
 pub struct Filtered {
-    pub body: Vec<u8>,
+    /// The filtered body: released only through [`Filtered::release`] and its kin.
+    body: Vec<u8>,
     pub records: Vec<RecordAudit>,
     pub dropped: Vec<String>,
     pub evaluations: usize,
@@ -48,6 +99,48 @@ pub struct Filtered {
     pub unclassified: BTreeSet<String>,
     /// A single-record route whose record the row decision denied.
     pub single_denied: bool,
+}
+
+impl Filtered {
+    fn empty() -> Filtered {
+        Filtered {
+            body: Vec::new(),
+            records: Vec::new(),
+            dropped: Vec::new(),
+            evaluations: 0,
+            policies: BTreeSet::new(),
+            errors: BTreeSet::new(),
+            unclassified: BTreeSet::new(),
+            single_denied: false,
+        }
+    }
+
+    /// The filtered body, to read (not to release).
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The filtered body, parsed.
+    pub fn doc(&self) -> Result<FilteredDoc, RequestError> {
+        serde_json::from_slice(&self.body)
+            .map(FilteredDoc)
+            .map_err(|e| RequestError::Internal(format!("a filtered body: {e}")))
+    }
+
+    /// Release the filtered body as it is.
+    pub fn release(self) -> Releasable {
+        Releasable(bytes::Bytes::from(self.body))
+    }
+
+    /// Release the filtered body reshaped by a vendor (a batch envelope over what is
+    /// shown): `f` gets the body as the filter left it.
+    pub fn reshape<T>(
+        &self,
+        f: impl FnOnce(Value) -> Result<(Value, T), RequestError>,
+    ) -> Result<(Releasable, T), RequestError> {
+        let (value, extra) = f(self.doc()?.0)?;
+        Ok((serialize(&value)?, extra))
+    }
 }
 
 /// Filter one upstream body for this request. Fails (→ 502) on anything it cannot filter.
@@ -164,7 +257,7 @@ impl<'a> Run<'a> {
             resource,
             hidden,
             key,
-            out: Filtered::default(),
+            out: Filtered::empty(),
         }
     }
 }
@@ -619,7 +712,7 @@ forbid (principal, action == Action::"read.phone", resource == Contact::"7");"#;
                     resource: &list.resource,
                     hidden: &hidden,
                     key: &key,
-                    out: Filtered::default(),
+                    out: Filtered::empty(),
                 };
                 assert!(run.lazy_list(&page, "results", &list.envelope).is_some());
                 same_as_dom(&engine, &scope, list, &hidden, &key, &page);

@@ -37,7 +37,7 @@ use crate::stages::authz::Selectability;
 use crate::stages::authz::{Allowed, Memo, PolicyEngine, Scope};
 pub use crate::stages::body::ResponseBody;
 use crate::stages::filter::masks::{self, HashKeys, MaskKind, PurposeKey};
-use crate::stages::filter::{self, Filtered};
+use crate::stages::filter::{self, Filtered, Releasable};
 use crate::stages::identity::ClientCert;
 use crate::stages::routing::{ResourceProfile, Route, RouteTable};
 use crate::stages::sanitize::{self, Canonical};
@@ -632,7 +632,9 @@ impl Gateway {
         // any request, but the body is returned as the upstream sent it.
         if route.passthrough {
             rec.detail = Some("passthrough route: the body was not filtered".into());
-            return json_response(upstream.status, upstream.body, request_id, Some(buffering));
+            let body = Releasable::unfiltered(route, upstream.body)
+                .ok_or_else(|| RequestError::Internal("not a passthrough route".into()))?;
+            return json_response(upstream.status, body, request_id, Some(buffering));
         }
 
         // 9. filter: rows, field groups, masks; anything unfilterable is a 502.
@@ -651,7 +653,9 @@ impl Gateway {
                 upstream.status
             };
             rec.shadow_release(&route.resource.groups, would_have.as_u16());
-            return json_response(upstream.status, upstream.body, request_id, Some(buffering));
+            let body = Releasable::unfiltered(route, upstream.body)
+                .ok_or_else(|| RequestError::Internal("not a shadow route".into()))?;
+            return json_response(upstream.status, body, request_id, Some(buffering));
         }
         if filtered.single_denied {
             return Err(RequestError::RecordNotFound);
@@ -667,12 +671,13 @@ impl Gateway {
                     .await
             }
             Answer::Batch(batch) => {
-                let (status, body) = batch.rebuild(res, &upstream.body, &filtered.body)?;
-                json_response(status, Bytes::from(body), request_id, Some(buffering))
+                let (body, status) =
+                    filtered.reshape(|doc| batch.rebuild(res, &upstream.body, doc))?;
+                json_response(status, body, request_id, Some(buffering))
             }
             _ => json_response(
                 upstream.status,
-                Bytes::from(filtered.body),
+                filtered.release(),
                 request_id,
                 Some(buffering),
             ),
@@ -711,7 +716,8 @@ impl Gateway {
         buffering: OwnedSemaphorePermit,
     ) -> Result<Response<Body>, RequestError> {
         let (offset, limit) = search.client_page()?;
-        let mut shown: Vec<Value> = Vec::new();
+        let mut docs = Vec::new();
+        let mut total = 0usize;
         let mut audits = Vec::new();
         let mut cursor: Option<String> = None;
         let (mut upstream_us, mut filter_us) = (0u64, 0u64);
@@ -741,16 +747,16 @@ impl Gateway {
             let filtered = step.filter(&upstream.body)?;
             filter_us += micros(t);
             record_filtering(rec, &filtered);
-            let doc: Value = serde_json::from_slice(&filtered.body)
-                .map_err(|e| RequestError::Internal(format!("filtered search page: {e}")))?;
-            let (results, next) = search.read_page(&doc)?;
+            let doc = filtered.doc()?;
+            let (results, next) = search.read_page(doc.value())?;
             if results.len() != filtered.records.len() {
                 // fail closed: the audit would not describe what is released.
                 return Err(RequestError::Internal(
                     "search page and its audit disagree".into(),
                 ));
             }
-            shown.extend(results);
+            total += results.len();
+            docs.push(doc);
             audits.extend(filtered.records);
             cursor = next;
             if cursor.is_none() {
@@ -762,19 +768,18 @@ impl Gateway {
         rec.detail = Some(format!(
             "search counted over what the caller is shown ({pages} CRM pages)"
         ));
-        let total = shown.len();
         let end = offset.saturating_add(limit);
-        let page: Vec<Value> = shown.into_iter().skip(offset).take(limit).collect();
         rec.records = audits.into_iter().skip(offset).take(limit).collect();
-        let out = search.answer(total, page, (end < total).then_some(end));
-        let body = serde_json::to_vec(&out)
-            .map_err(|e| RequestError::Internal(format!("serialize search: {e}")))?;
-        json_response(
-            StatusCode::OK,
-            Bytes::from(body),
-            step.request_id,
-            Some(buffering),
-        )
+        // The client's page, made of the filtered pages only.
+        let body = Releasable::compose(docs, |pages| {
+            let mut shown = Vec::with_capacity(total);
+            for p in &pages {
+                shown.extend(search.read_page(p)?.0);
+            }
+            let page: Vec<Value> = shown.into_iter().skip(offset).take(limit).collect();
+            Ok(search.answer(total, page, (end < total).then_some(end)))
+        })?;
+        json_response(StatusCode::OK, body, step.request_id, Some(buffering))
     }
 }
 
@@ -903,12 +908,14 @@ fn group_names(res: &ResourceProfile, mask: u64) -> String {
         .join(", ")
 }
 
+/// A response with a body the filter (or an explicitly configured route) released.
 fn json_response(
     status: StatusCode,
-    body: Bytes,
+    body: Releasable,
     request_id: &str,
     budget: Option<OwnedSemaphorePermit>,
 ) -> Result<Response<Body>, RequestError> {
+    let body = body.into_bytes();
     // The ETag describes the filtered body, not the upstream's. It only tells versions of a
     // response apart (crmgate answers no conditional requests and marks responses no-store),
     // so a fast non-cryptographic 128-bit hash does: SHA-256 was 40% of a pass-through's CPU.

@@ -91,4 +91,17 @@ fn the_compiler_refuses_an_upstream_call_without_a_permit() {
     )
     .unwrap_err();
     assert!(e.contains("E0624") || e.contains("E0603"), "{e}");
+
+    // The response side: a releasable body is made by the filter only.
+    check("pub fn f(r: crmgate::stages::filter::Releasable) -> usize { r.bytes().len() }").unwrap();
+    let e = check(
+        "pub fn f(v: Vec<u8>) -> crmgate::stages::filter::Releasable {
+            crmgate::stages::filter::Releasable(v.into())
+        }",
+    )
+    .unwrap_err();
+    assert!(e.contains("E0423") || e.contains("E0603"), "{e}");
+    let e = check("pub fn f() -> crmgate::stages::filter::Filtered { Default::default() }")
+        .unwrap_err();
+    assert!(e.contains("E0277"), "{e}");
 }

@@ -162,6 +162,7 @@ async fn a_shadow_release_is_audited_as_unfiltered() {
     );
     assert_ne!(routes, shadowed);
     let proxy = Proxy::start_with(Options {
+        binary: true,
         routes: Some(shadowed),
         ..Options::default()
     })
@@ -403,6 +404,7 @@ async fn a_hung_audit_write_answers_503_within_the_deadline() {
     }
     let thaw = Thaw(fs.clone());
     let proxy = Proxy::start_with(Options {
+        binary: true,
         audit_dir: Some(fs.join("audit")),
         ..Options::default()
     })

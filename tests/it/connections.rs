@@ -121,6 +121,7 @@ async fn slow_crm(delay: Duration) -> (std::net::SocketAddr, Arc<Mutex<usize>>) 
 async fn a_client_that_hangs_up_still_leaves_an_audit_record() {
     let (crm, received) = slow_crm(Duration::from_millis(1500)).await;
     let proxy = Proxy::start_with(Options {
+        binary: true,
         upstream: Upstream::Addr(crm),
         ..Default::default()
     })
@@ -218,7 +219,7 @@ async fn a_panicking_stage_answers_500_with_an_audit_record() {
         .body(PanickingBody)
         .unwrap();
     let peer: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
-    let resp = proxy.gateway.handle(req, peer).await;
+    let resp = proxy.gateway().handle(req, peer).await;
     assert_eq!(resp.status(), 500);
     let id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
     let body = resp.into_body().collect().await.unwrap().to_bytes();
@@ -247,6 +248,7 @@ async fn a_panicking_stage_answers_500_with_an_audit_record() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_cannot_starve_a_valid_client() {
     let proxy = Proxy::start_with(Options {
+        binary: true,
         extra_config: "[limits]\nmax_connections = 4\nmax_connections_per_ip = 4\n\
                        first_request_timeout_ms = 500\n"
             .into(),
@@ -295,6 +297,7 @@ async fn idle_connections_cannot_starve_a_valid_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_and_old_connections_are_closed() {
     let proxy = Proxy::start_with(Options {
+        binary: true,
         extra_config: "[limits]\nidle_timeout_ms = 500\nmax_connection_age_ms = 1500\n".into(),
         ..Default::default()
     })
@@ -365,6 +368,7 @@ async fn idle_and_old_connections_are_closed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_address_cannot_take_every_slot() {
     let proxy = Proxy::start_with(Options {
+        binary: true,
         extra_config: "[limits]\nmax_connections = 8\nmax_connections_per_ip = 2\n".into(),
         ..Default::default()
     })
@@ -425,6 +429,7 @@ async fn slow_readers_cannot_hold_more_than_the_buffering_budget() {
     .await;
     let proxy = Arc::new(
         Proxy::start_with(Options {
+            binary: true,
             upstream: Upstream::Addr(crm.addr),
             extra_config: "[limits]\nmax_buffered_responses = 1\nsend_timeout_ms = 1500\n".into(),
             ..Default::default()
@@ -479,6 +484,7 @@ async fn slow_readers_cannot_hold_more_than_the_buffering_budget() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_by_the_http_layer_and_failed_handshakes_are_counted() {
     let proxy = Proxy::start_with(Options {
+        binary: true,
         extra_config: "[limits]\nmax_connections_per_ip = 2\nheader_read_timeout_ms = 400\n".into(),
         audit_config: "connection_events_interval_s = 1".into(),
         ..Default::default()

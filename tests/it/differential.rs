@@ -70,8 +70,8 @@ fn seen_of(o: crmgate::stages::authz::Outcome) -> Seen {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_proxy_explain_matrix_test_and_tour_agree_on_every_demo_record() {
     let proxy = Proxy::start().await;
-    let config = &proxy.gateway.config;
-    let policies = proxy.gateway.policies();
+    let config = &proxy.gateway().config;
+    let policies = proxy.gateway().policies();
     let matrix = crmgate::tools::matrix::compute(config, &policies);
     let personas = [
         "noelle", "rudolph", "tinsel", "holly", "penny", "santa", "grinch",

@@ -104,7 +104,7 @@ fn assert_framing_refused(proxy: &Proxy, reply: &Reply, name: &str) {
 /// `Host: h:p@evil.example` names `evil.example` to one reader and `h` to another.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_with_userinfo_is_refused() {
-    let proxy = Proxy::start().await;
+    let proxy = Proxy::start_binary().await;
     let p = "/crm/v3/objects/contacts";
     for host in [
         "h:p@evil.example",
@@ -132,7 +132,7 @@ async fn host_with_userinfo_is_refused() {
 /// the request; the README promises a 400 for a duplicate all the same.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_identical_content_length_is_refused() {
-    let proxy = Proxy::start().await;
+    let proxy = Proxy::start_binary().await;
     let search = "/crm/v3/objects/contacts/search";
     let cases = [
         (
@@ -181,7 +181,7 @@ async fn duplicate_identical_content_length_is_refused() {
 /// for octal: refused, whatever the body.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn content_length_with_leading_zeros_is_refused() {
-    let proxy = Proxy::start().await;
+    let proxy = Proxy::start_binary().await;
     let search = "/crm/v3/objects/contacts/search";
     let cases = [
         (

@@ -52,7 +52,7 @@ fn result_ids(body: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_search_count_never_counts_hidden_records() {
-    let proxy = Proxy::start().await;
+    let proxy = Proxy::start_binary().await;
     // Marketing may never read wish texts (health data): a search by one is refused whether
     // or not any wish holds the word, so the answer says nothing about the wishes.
     let by_wish = |word: &str| {
@@ -154,7 +154,7 @@ async fn a_search_count_never_counts_hidden_records() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lookup_by_a_hidden_field_is_refused_and_never_reaches_the_crm() {
-    let proxy = Proxy::start().await;
+    let proxy = Proxy::start_binary().await;
     let scrooge = stored(&proxy, "1001");
     let iban = prop(&scrooge, "billing_iban");
     let email = prop(&scrooge, "email");
@@ -228,7 +228,7 @@ async fn a_lookup_by_a_hidden_field_is_refused_and_never_reaches_the_crm() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sort_by_a_hidden_field_is_refused() {
-    let proxy = Proxy::start().await;
+    let proxy = Proxy::start_binary().await;
     // HubSpot also takes a bare property name as a sort; crmgate does not guess what it
     // orders by.
     let bare = proxy
@@ -285,7 +285,7 @@ async fn a_sort_by_a_hidden_field_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hidden_record_answers_exactly_like_a_missing_one() {
-    let proxy = Proxy::start().await;
+    let proxy = Proxy::start_binary().await;
     // 1001 is a customer: product marketing is shown only consenting prospects.
     let hidden = proxy
         .get(

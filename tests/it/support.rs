@@ -32,6 +32,9 @@ pub enum Upstream {
 }
 
 pub struct Options {
+    /// Run the real `crmgate` binary (`crmgate serve --config …`) as a child process
+    /// instead of the library's server in this process. The test then has no `gateway`.
+    pub binary: bool,
     pub upstream: Upstream,
     /// Cedar text used instead of `policies/santa.cedar` (written to `custom.cedar` in the
     /// proxy's directory, where a test may change it to trigger a reload).
@@ -59,6 +62,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            binary: false,
             upstream: Upstream::Crm(DemoCrm::seeded()),
             policies: None,
             routes: None,
@@ -76,7 +80,10 @@ impl Default for Options {
 
 pub struct Proxy {
     pub addr: SocketAddr,
-    pub gateway: Arc<crmgate::stages::pipeline::Gateway>,
+    /// The in-process gateway; `None` when the real binary runs ([`Options::binary`]).
+    gateway: Option<Arc<crmgate::stages::pipeline::Gateway>>,
+    /// The binary's process, killed when the proxy is dropped.
+    _child: Option<ChildGuard>,
     /// The admin listener (`/healthz`, `/readyz`, plain HTTP).
     pub admin: SocketAddr,
     audit_dir: PathBuf,
@@ -209,6 +216,15 @@ impl Proxy {
         Proxy::start_with(Options::default()).await
     }
 
+    /// The real `crmgate` binary in front of the seeded demo CRM.
+    pub async fn start_binary() -> Proxy {
+        Proxy::start_with(Options {
+            binary: true,
+            ..Options::default()
+        })
+        .await
+    }
+
     pub async fn start_with(opts: Options) -> Proxy {
         let dir = tempfile::tempdir().unwrap();
         let mut stop = Vec::new();
@@ -302,6 +318,20 @@ impl Proxy {
             }
             None => dir.path().join("audit"),
         };
+        if opts.binary {
+            let (child, addr, admin) = spawn_binary(&cfg_path, dir.path());
+            return Proxy {
+                addr,
+                gateway: None,
+                _child: Some(child),
+                admin,
+                audit_dir,
+                crm,
+                dir,
+                client: https_client(),
+                _stop: stop,
+            };
+        }
         let config = crmgate::config::Config::load(&cfg_path).unwrap();
         let prepared = crmgate::startup::app::prepare(config).unwrap();
         let gateway = prepared.gateway.clone();
@@ -321,7 +351,8 @@ impl Proxy {
         }));
         Proxy {
             addr,
-            gateway,
+            gateway: Some(gateway),
+            _child: None,
             admin,
             audit_dir,
             crm,
@@ -329,6 +360,13 @@ impl Proxy {
             client: https_client(),
             _stop: stop,
         }
+    }
+
+    /// The in-process gateway (not there when the real binary runs).
+    pub fn gateway(&self) -> &Arc<crmgate::stages::pipeline::Gateway> {
+        self.gateway
+            .as_ref()
+            .expect("this proxy runs the binary: no in-process gateway")
     }
 
     pub fn crm(&self) -> &DemoCrm {
@@ -645,4 +683,75 @@ pub fn prop_names(record: &Value) -> Vec<String> {
         .unwrap_or_default();
     v.sort();
     v
+}
+
+/// The real binary as a child process, killed when dropped.
+pub struct ChildGuard(std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start `crmgate serve --config cfg` and read the addresses it bound from its log.
+fn spawn_binary(cfg: &Path, dir: &Path) -> (ChildGuard, SocketAddr, SocketAddr) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_crmgate"))
+        .args(["serve", "--config"])
+        .arg(cfg)
+        .current_dir(dir)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut guard = ChildGuard(child);
+    let (tx, rx) = std::sync::mpsc::channel::<(Option<SocketAddr>, Option<SocketAddr>)>();
+    std::thread::spawn(move || {
+        let (mut proxy, mut admin) = (None, None);
+        let mut sent = false;
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            // Strip ANSI colour codes, then find `addr=…`.
+            let mut plain = String::new();
+            let mut esc = false;
+            for c in line.chars() {
+                match (esc, c) {
+                    (false, '\u{1b}') => esc = true,
+                    (true, 'm') => esc = false,
+                    (true, _) => {}
+                    (false, c) => plain.push(c),
+                }
+            }
+            let addr = plain
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("addr="))
+                .and_then(|a| a.parse().ok());
+            if plain.contains("admin listening") {
+                admin = addr;
+            }
+            if plain.contains("crmgate listening") {
+                proxy = addr;
+            }
+            if !sent && proxy.is_some() && admin.is_some() {
+                let _ = tx.send((proxy, admin));
+                sent = true;
+            }
+            // Keep reading so the child never blocks on a full pipe.
+        }
+        if !sent {
+            let _ = tx.send((None, None));
+        }
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok((Some(p), Some(a))) => (guard, p, a),
+        other => {
+            let status = guard.0.try_wait();
+            panic!("the binary did not start listening: {other:?} (status {status:?})")
+        }
+    }
 }

@@ -349,7 +349,7 @@ fn the_matrix_html_page_is_self_contained() {
 
 async fn wait_for_revision_change(proxy: &Proxy, old: &str) -> String {
     for _ in 0..100 {
-        let rev = proxy.gateway.policies().engine.revision().to_string();
+        let rev = proxy.gateway().policies().engine.revision().to_string();
         if rev != old {
             return rev;
         }
@@ -357,8 +357,12 @@ async fn wait_for_revision_change(proxy: &Proxy, old: &str) -> String {
     }
     panic!(
         "the policies were not reloaded (failed reloads: {}, last error: {:?})",
-        proxy.gateway.reload_status().failed.load(Ordering::Relaxed),
-        proxy.gateway.reload_status().last_error.lock().unwrap()
+        proxy
+            .gateway()
+            .reload_status()
+            .failed
+            .load(Ordering::Relaxed),
+        proxy.gateway().reload_status().last_error.lock().unwrap()
     );
 }
 
@@ -376,7 +380,7 @@ async fn a_reload_under_load_is_atomic_and_a_broken_set_never_replaces_the_activ
         .as_str()
         .unwrap()
         .to_string();
-    let old = proxy.gateway.policies().engine.revision().to_string();
+    let old = proxy.gateway().policies().engine.revision().to_string();
 
     // Requests run while the policy changes: customer service loses the phone mask.
     let load = {
@@ -440,14 +444,27 @@ async fn a_reload_under_load_is_atomic_and_a_broken_set_never_replaces_the_activ
     )
     .unwrap();
     for _ in 0..100 {
-        if proxy.gateway.reload_status().failed.load(Ordering::Relaxed) > 0 {
+        if proxy
+            .gateway()
+            .reload_status()
+            .failed
+            .load(Ordering::Relaxed)
+            > 0
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(proxy.gateway.reload_status().failed.load(Ordering::Relaxed) > 0);
+    assert!(
+        proxy
+            .gateway()
+            .reload_status()
+            .failed
+            .load(Ordering::Relaxed)
+            > 0
+    );
     let last = proxy
-        .gateway
+        .gateway()
         .reload_status()
         .last_error
         .lock()
@@ -455,7 +472,7 @@ async fn a_reload_under_load_is_atomic_and_a_broken_set_never_replaces_the_activ
         .clone()
         .unwrap();
     assert!(last.contains("custom.cedar:1:"), "{last}");
-    assert_eq!(proxy.gateway.policies().engine.revision(), new);
+    assert_eq!(proxy.gateway().policies().engine.revision(), new);
     // Operators see it: still ready (the active set serves), with the reason as a note,
     // and counted in the metrics.
     let (status, body) = crate::support::plain_get(proxy.admin, "/readyz").await;
@@ -503,7 +520,7 @@ async fn removing_a_user_from_the_directory_revokes_their_api_key() {
     .await;
     let contact = "/crm/v3/objects/contacts/1001";
     assert_eq!(proxy.get(contact, "noelle", None).await.status, 200);
-    let old = proxy.gateway.policies().engine.revision().to_string();
+    let old = proxy.gateway().policies().engine.revision().to_string();
     // Let the file watcher take its first look before the file changes.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -569,7 +586,7 @@ async fn the_policy_revision_changes_when_routes_change() {
         ..Options::default()
     })
     .await;
-    let old = proxy.gateway.policies().engine.revision().to_string();
+    let old = proxy.gateway().policies().engine.revision().to_string();
     // Let the file watcher take its first look before the file changes.
     tokio::time::sleep(Duration::from_millis(300)).await;
     // `jobtitle` moves from the company group to identity.
@@ -586,14 +603,14 @@ async fn the_policy_revision_changes_when_routes_change() {
         );
     assert_ne!(reclassified, routes);
     let ok_before = proxy
-        .gateway
+        .gateway()
         .reload_status()
         .succeeded
         .load(Ordering::Relaxed);
     std::fs::write(proxy.dir.path().join("routes.toml"), &reclassified).unwrap();
     for _ in 0..100 {
         if proxy
-            .gateway
+            .gateway()
             .reload_status()
             .succeeded
             .load(Ordering::Relaxed)
@@ -605,15 +622,15 @@ async fn the_policy_revision_changes_when_routes_change() {
     }
     assert!(
         proxy
-            .gateway
+            .gateway()
             .reload_status()
             .succeeded
             .load(Ordering::Relaxed)
             > ok_before,
         "the reclassification was not loaded: {:?}",
-        proxy.gateway.reload_status().last_error.lock().unwrap()
+        proxy.gateway().reload_status().last_error.lock().unwrap()
     );
-    let new = proxy.gateway.policies().engine.revision().to_string();
+    let new = proxy.gateway().policies().engine.revision().to_string();
     assert_ne!(new, old, "a reclassification kept the policy revision");
     let reply = proxy
         .get("/crm/v3/objects/contacts/1001", "noelle", None)

@@ -27,8 +27,6 @@ pub struct Prepared {
     pub hidden: HashSet<String>,
     /// The field group of every property the request selects, orders or looks up records by.
     pub selected_by: Vec<GroupId>,
-    /// The property a single record is looked up by (`?idProperty=`), if not its id.
-    pub lookup: Option<String>,
     /// How the answer is made from what the filter kept.
     pub answer: Answer,
 }

@@ -421,7 +421,6 @@ pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, Re
         body: None,
         hidden: HashSet::new(),
         selected_by: Vec::new(),
-        lookup: None,
         answer: Answer::Filtered,
     };
     match route.body {
@@ -438,7 +437,6 @@ pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, Re
             if let Some(p) = &lookup {
                 prepared.selected_by.push(group_of(res, p)?);
             }
-            prepared.lookup = lookup;
         }
         RequestBody::Search => {
             let search = SearchRequest::parse(&body)?;

@@ -315,7 +315,7 @@ impl Gateway {
         let tracked = self.in_flight.enter();
         // For the record of a panic outside the stages (they are caught inside).
         let method = req.method().to_string();
-        let path: String = req.uri().path().chars().take(2048).collect();
+        let path = audit_path(req.uri().path(), req.uri().query(), &self.lookup_key);
         let task = tokio::spawn(async move {
             let _tracked = tracked;
             let handled = CatchUnwind(Box::pin(gateway.handle_recorded(
@@ -416,7 +416,7 @@ impl Gateway {
                 .and_then(|v| v.to_str().ok())
                 .map(|s| s.chars().take(128).collect()),
             method: req.method().to_string(),
-            path: req.uri().path().chars().take(2048).collect(),
+            path: audit_path(req.uri().path(), req.uri().query(), &self.lookup_key),
             policy_revision: policies.engine.revision().to_string(),
             decision: "error",
             ..AuditRecord::default()
@@ -496,7 +496,7 @@ impl Gateway {
 
         // 2. sanitize: one reading of the request; its canonical path is all later stages see.
         let canonical = sanitize::check(&parts)?;
-        rec.path.clone_from(&canonical.path);
+        rec.path = lookup_path(&canonical, &self.lookup_key);
 
         // 3. identify, 4. purpose: before routing, so an unknown caller learns nothing.
         let (principal, credential) =
@@ -553,15 +553,6 @@ impl Gateway {
         // 7. (read routes) ask the CRM for what the client asked for plus what the policies
         // need to decide; remember what to hide again.
         let prepared = profiles::prepare(route, &canonical, body)?;
-        if let (Some(property), Some(value)) = (&prepared.lookup, &matched.id) {
-            // A looked-up value (an e-mail, an IBAN) is customer data: the audit path holds
-            // a keyed pseudonym of it, never the value.
-            let pseudonym = masks::mask_str(MaskKind::Hash, value, &self.lookup_key);
-            rec.path = route
-                .path
-                .replace("{id}", &format!("{{{property}={pseudonym}}}"));
-        }
-
         // What the request selects, orders or looks up records by must be clear to the
         // caller in every record it may see, decided from the policies — not from the records
         // that happen to match, which would make the refusal itself an oracle.
@@ -808,6 +799,44 @@ impl Step<'_> {
             body,
         )
     }
+}
+
+/// The path as the audit record shows it. A lookup by a property (`…/{value}?idProperty=p`)
+/// names customer data in its last segment (an e-mail, an IBAN): that segment is replaced by
+/// a keyed pseudonym from the first moment the request is recorded, whether or not it
+/// passes a stage, so the value never enters the log in clear.
+fn audit_path(path: &str, query: Option<&str>, key: &PurposeKey) -> String {
+    let path: String = path.chars().take(2048).collect();
+    let lookup = query.and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, v)| k == "idProperty" && !v.is_empty() && v != "hs_object_id")
+            .map(|(_, v)| v.into_owned())
+    });
+    match (lookup, path.rsplit_once('/')) {
+        (Some(p), Some((head, value))) => pseudonymised(head, &p, value, key),
+        _ => path,
+    }
+}
+
+/// [`audit_path`] for the canonical request (its decoded query).
+fn lookup_path(c: &Canonical, key: &PurposeKey) -> String {
+    let lookup = c
+        .query
+        .iter()
+        .find(|(k, v)| k == "idProperty" && !v.is_empty() && v != "hs_object_id");
+    match (lookup, c.segments.split_last()) {
+        (Some((_, p)), Some((value, _))) => {
+            let head = c.path.rsplit_once('/').map_or("", |(h, _)| h);
+            pseudonymised(head, p, value, key)
+        }
+        _ => c.path.clone(),
+    }
+}
+
+fn pseudonymised(head: &str, property: &str, value: &str, key: &PurposeKey) -> String {
+    let property: String = property.chars().take(64).collect();
+    let pseudonym = masks::mask_str(MaskKind::Hash, value, key);
+    format!("{head}/{{{property}={pseudonym}}}")
 }
 
 /// Shadow routes hand out unfiltered data by design: say so loudly whenever a set with

@@ -206,6 +206,27 @@ async fn a_lookup_by_a_hidden_field_is_refused_and_never_reaches_the_crm() {
         "no refused lookup reached the CRM"
     );
 
+    // Refused before any stage looked at it (no credential): the value is not logged either.
+    let reply = proxy
+        .request(
+            "GET",
+            &format!("/crm/v3/objects/contacts/{email}?idProperty=email"),
+            None,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 401, "{}", reply.text());
+    let audit = proxy.audit_of(&reply);
+    assert!(!audit.to_string().contains(&email), "{audit}");
+    assert!(
+        audit["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("/crm/v3/objects/contacts/{email=h_"),
+        "{audit}"
+    );
+
     // Sales sees e-mail addresses in clear: its lookup works, and the audit path holds a
     // pseudonym of the address, not the address.
     let reply = proxy

@@ -47,6 +47,25 @@ pub enum Answer {
     Counted(Box<dyn CountedSearch>),
     /// A batch whose envelope (errors, status) crmgate rebuilds over what is shown.
     Batch(Box<dyn BatchAnswer>),
+    /// A list crmgate pages itself over what the caller is shown, unless the policies show
+    /// it every record: pages come back full, and its cursor is crmgate's own.
+    Refilled(Box<dyn RefilledList>),
+}
+
+/// A list crmgate fetches page by page from the vendor and refills to the client's size.
+pub trait RefilledList: Send + Sync {
+    /// The client's page size.
+    fn limit(&self) -> usize;
+    /// The client's cursor, as it sent it (crmgate's own, sealed), if any.
+    fn cursor(&self) -> Option<&str>;
+    /// Most vendor pages one client page may take.
+    fn max_pages(&self) -> usize;
+    /// The upstream path and query of the vendor's page at `after` (first page: `None`).
+    fn page_request(&self, after: Option<&str>) -> String;
+    /// A filtered page's records, and the vendor's cursor of its next page.
+    fn read_page(&self, filtered: &Value) -> Result<(Vec<Value>, Option<String>), RequestError>;
+    /// The client's answer: its records, and crmgate's cursor of the next page if any.
+    fn answer(&self, records: Vec<Value>, next: Option<String>) -> Value;
 }
 
 /// A search crmgate can walk page by page and count itself.

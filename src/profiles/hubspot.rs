@@ -14,10 +14,104 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Answer, BatchAnswer, CountedSearch, Prepared};
+use super::{Answer, BatchAnswer, CountedSearch, Prepared, RefilledList};
 use crate::error::RequestError;
 use crate::stages::routing::{GroupId, RequestBody, ResourceProfile, Route};
 use crate::stages::sanitize::{self, Canonical};
+
+/// HubSpot's cap and default for a list page (`limit`).
+const LIST_MAX_LIMIT: usize = 100;
+const LIST_DEFAULT_LIMIT: usize = 10;
+/// Most vendor pages one refilled client page may take.
+const LIST_MAX_PAGES: usize = 20;
+
+/// A HubSpot list (`GET …/{type}`) crmgate refills: the client's query without its page.
+struct RefilledPlan {
+    path: String,
+    /// The client's other query parameters (properties and the like), in order.
+    base: Vec<(String, String)>,
+    limit: usize,
+    cursor: Option<String>,
+}
+
+impl RefilledList for RefilledPlan {
+    fn limit(&self) -> usize {
+        self.limit
+    }
+
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    fn max_pages(&self) -> usize {
+        LIST_MAX_PAGES
+    }
+
+    fn page_request(&self, after: Option<&str>) -> String {
+        let mut q = self.base.clone();
+        q.push(("limit".into(), LIST_MAX_LIMIT.to_string()));
+        if let Some(a) = after {
+            q.push(("after".into(), a.to_string()));
+        }
+        format!("{}?{}", self.path, sanitize::encode_query(&q))
+    }
+
+    fn read_page(&self, filtered: &Value) -> Result<(Vec<Value>, Option<String>), RequestError> {
+        let results = filtered
+            .get("results")
+            .and_then(Value::as_array)
+            .ok_or_else(|| RequestError::Unfilterable("a list page without `results`".into()))?;
+        let next = filtered
+            .pointer("/paging/next/after")
+            .and_then(|a| match a {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            });
+        Ok((results.clone(), next))
+    }
+
+    fn answer(&self, records: Vec<Value>, next: Option<String>) -> Value {
+        let mut out = Map::new();
+        out.insert("results".into(), Value::Array(records));
+        if let Some(next) = next {
+            let link = format!(
+                "{}?{}",
+                self.path,
+                sanitize::encode_query(&[("after".to_string(), next.clone())])
+            );
+            out.insert(
+                "paging".into(),
+                serde_json::json!({"next": {"after": next, "link": link}}),
+            );
+        }
+        Value::Object(out)
+    }
+}
+
+/// The client's list page: `limit` (1 to HubSpot's 100) and its cursor.
+fn list_page(query: &[(String, String)]) -> Result<(usize, Option<String>), RequestError> {
+    let mut limit = LIST_DEFAULT_LIMIT;
+    let mut cursor = None;
+    for (k, v) in query {
+        match k.as_str() {
+            "limit" => {
+                limit = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|l| (1..=LIST_MAX_LIMIT).contains(l))
+                    .ok_or_else(|| {
+                        RequestError::BadRequest(format!(
+                            "`limit` must be between 1 and {LIST_MAX_LIMIT}"
+                        ))
+                    })?;
+            }
+            "after" => cursor = Some(v.clone()),
+            _ => {}
+        }
+    }
+    Ok((limit, cursor))
+}
 
 /// HubSpot's cap on a search page (`limit`).
 pub const SEARCH_MAX_LIMIT: u64 = 200;
@@ -436,6 +530,19 @@ pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, Re
             }
             if let Some(p) = &lookup {
                 prepared.selected_by.push(group_of(res, p)?);
+            }
+            if route.action == "list" && !route.is_single() && route.method == http::Method::GET {
+                let (limit, cursor) = list_page(&query)?;
+                prepared.answer = Answer::Refilled(Box::new(RefilledPlan {
+                    path: c.path.clone(),
+                    base: query
+                        .iter()
+                        .filter(|(k, _)| k != "limit" && k != "after")
+                        .cloned()
+                        .collect(),
+                    limit,
+                    cursor,
+                }));
             }
         }
         RequestBody::Search => {

@@ -114,7 +114,13 @@ pub struct AuditRecord {
     pub detail: Option<String>,
     pub policies: Vec<String>,
     pub cedar_errors: Vec<String>,
+    /// Cedar evaluations this request's decisions cost (request, records, field groups).
     pub cedar_evaluations: usize,
+    /// Cedar evaluations of the one-off analysis of what this caller may select records by
+    /// and whether it sees every record ([`crate::stages::authz::selectability`]): made once
+    /// per caller, purpose and policy revision, then memoised.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub analysis_evaluations: usize,
     pub records: Vec<RecordAudit>,
     pub rows_dropped: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -127,6 +133,10 @@ pub struct AuditRecord {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub client_cancelled: bool,
     pub latency_us: BTreeMap<&'static str, u64>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// What enforcement would have done to a response a shadow route released unfiltered.

@@ -31,7 +31,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use crate::admin::{Health, Metrics};
 use crate::config::Config;
 use crate::error::RequestError;
-use crate::profiles::{self, Answer, CountedSearch, Prepared};
+use crate::profiles::{self, Answer, CountedSearch, Prepared, RefilledList};
 use crate::stages::audit::{AuditEvent, AuditRecord, AuditSink};
 use crate::stages::authz::Selectability;
 use crate::stages::authz::{Allowed, Memo, PolicyEngine, Scope};
@@ -64,6 +64,8 @@ pub struct Gateway {
     hash_keys: HashKeys,
     /// The key of the pseudonyms that stand for looked-up values in audit paths.
     lookup_key: PurposeKey,
+    /// The key that seals crmgate's own paging cursors.
+    cursor_key: PurposeKey,
     /// What each scope may select records by, per policy revision (see [`Selectability`]).
     selectable: Memo<SelectKey, Selectability>,
     reloads: ReloadStatus,
@@ -176,12 +178,14 @@ impl Gateway {
         health.metrics.set_revision(policies.engine.revision());
         let hash_keys = HashKeys::new(config.hash_key.clone());
         let lookup_key = hash_keys.for_purpose("crmgate/audit/lookup");
+        let cursor_key = hash_keys.for_purpose("crmgate/cursor/v1");
         Gateway {
             policies: RwLock::new(Arc::new(policies)),
             upstream,
             audit,
             hash_keys,
             lookup_key,
+            cursor_key,
             selectable: Memo::new(SELECTABLE_MEMO_ENTRIES),
             reloads: ReloadStatus::default(),
             health,
@@ -558,9 +562,11 @@ impl Gateway {
         // that happen to match, which would make the refusal itself an oracle.
         let res = &route.resource;
         let selection = prepared.selection();
-        let selectable = if selection != 0 || matches!(prepared.answer, Answer::Counted(_)) {
+        let selectable = if selection != 0
+            || matches!(prepared.answer, Answer::Counted(_) | Answer::Refilled(_))
+        {
             let (s, evaluations) = self.selectability(&policies.engine, &scope, res);
-            rec.cedar_evaluations += evaluations;
+            rec.analysis_evaluations += evaluations;
             Some(s)
         } else {
             None
@@ -595,6 +601,14 @@ impl Gateway {
             request_id,
             peer,
         };
+        if let Answer::Refilled(list) = &prepared.answer {
+            // Rows the caller may not see are dropped after the CRM chose its page: a page
+            // would come back short or empty, and its size would count hidden records.
+            // Unless the policies show the caller every record, crmgate pages itself.
+            if !route.shadow && !selectable.is_some_and(|s| s.every_row_visible) {
+                return self.list_refill(&step, list.as_ref(), rec, buffering).await;
+            }
+        }
         if let Answer::Counted(search) = &prepared.answer {
             // The CRM's `total` and paging count every match, also those the caller is not
             // shown; unless the policies show the caller every record, crmgate walks the
@@ -772,6 +786,175 @@ impl Gateway {
         })?;
         json_response(StatusCode::OK, body, step.request_id, Some(buffering))
     }
+}
+
+impl Gateway {
+    /// A list whose rows the caller may not all see: fetch the CRM's pages from the
+    /// client's position on, filter each, and answer `limit` shown records (the last page
+    /// may be shorter) with crmgate's own sealed cursor. One record beyond the page is
+    /// looked for, so that a cursor is given only when a further page has a record.
+    async fn list_refill(
+        &self,
+        step: &Step<'_>,
+        list: &dyn RefilledList,
+        rec: &mut AuditRecord,
+        buffering: OwnedSemaphorePermit,
+    ) -> Result<Response<Body>, RequestError> {
+        let binding = CursorBinding {
+            route: &step.route.name,
+            revision: step.engine.revision(),
+            scope: step.scope.memo_key(),
+        };
+        let (mut after, mut skip) = match list.cursor() {
+            None => (None, 0),
+            Some(c) => open_cursor(c, &binding, &self.cursor_key)?,
+        };
+        let limit = list.limit();
+        let first_skip = skip;
+        // The filtered pages read, and each shown record's position in them: (the CRM's
+        // page cursor, its index among that page's shown records).
+        let mut docs = Vec::new();
+        let mut shown: Vec<(Option<String>, usize)> = Vec::new();
+        let mut audits = Vec::new();
+        let (mut upstream_us, mut filter_us, mut pages) = (0u64, 0u64, 0usize);
+        let mut exhausted = false;
+        while shown.len() <= limit {
+            if pages == list.max_pages() {
+                break;
+            }
+            pages += 1;
+            let permit = step
+                .allowed
+                .permit(list.page_request(after.as_deref()), None)?;
+            let t = Instant::now();
+            let upstream = self
+                .upstream
+                .send(permit, step.request_id, step.peer.ip())
+                .await;
+            upstream_us += micros(t);
+            let upstream = upstream?;
+            rec.upstream_status = Some(upstream.status.as_u16());
+            let t = Instant::now();
+            let filtered = step.filter(&upstream.body)?;
+            filter_us += micros(t);
+            record_filtering(rec, &filtered);
+            let doc = filtered.doc()?;
+            let (results, next) = list.read_page(doc.value())?;
+            if results.len() != filtered.records.len() {
+                // fail closed: the audit would not describe what is released.
+                return Err(RequestError::Internal(
+                    "list page and its audit disagree".into(),
+                ));
+            }
+            for (i, a) in filtered.records.into_iter().enumerate().skip(skip) {
+                shown.push((after.clone(), i));
+                audits.push(a);
+            }
+            docs.push(doc);
+            skip = 0;
+            match next {
+                Some(n) => after = Some(n),
+                None => {
+                    exhausted = true;
+                    break;
+                }
+            }
+        }
+        // Where the next client page starts: the first shown record not returned, or, when
+        // the page bound stopped the walk first, the CRM page after the last one read.
+        let next = match shown.get(limit) {
+            Some((a, i)) => Some(seal_cursor(a.as_deref(), *i, &binding, &self.cursor_key)),
+            None if !exhausted => {
+                Some(seal_cursor(after.as_deref(), 0, &binding, &self.cursor_key))
+            }
+            None => None,
+        };
+        audits.truncate(limit);
+        rec.records = audits;
+        rec.latency_us.insert("upstream", upstream_us);
+        rec.latency_us.insert("filter", filter_us);
+        rec.detail = Some(format!(
+            "list refilled over what the caller is shown ({pages} CRM pages)"
+        ));
+        // The client's page, made of the filtered pages only.
+        let body = Releasable::compose(docs, |pages| {
+            let mut records = Vec::with_capacity(limit);
+            for (n, p) in pages.iter().enumerate() {
+                let skip = if n == 0 { first_skip } else { 0 };
+                records.extend(list.read_page(p)?.0.into_iter().skip(skip));
+            }
+            records.truncate(limit);
+            Ok(list.answer(records, next))
+        })?;
+        json_response(StatusCode::OK, body, step.request_id, Some(buffering))
+    }
+}
+
+/// What a paging cursor is bound to: the route, the policy revision and the caller's scope
+/// (principal and purpose). A cursor made for one never opens for another.
+struct CursorBinding<'a> {
+    route: &'a str,
+    revision: &'a str,
+    scope: &'a str,
+}
+
+impl CursorBinding<'_> {
+    fn message(&self, payload: &str) -> Vec<u8> {
+        format!(
+            "crmgate-cursor-v1\0{}\0{}\0{}\0{payload}",
+            self.route, self.revision, self.scope
+        )
+        .into_bytes()
+    }
+}
+
+/// crmgate's cursor: the CRM's page cursor and how many shown records of that page to skip,
+/// sealed with a keyed MAC over them and the binding.
+fn seal_cursor(
+    after: Option<&str>,
+    skip: usize,
+    b: &CursorBinding<'_>,
+    key: &PurposeKey,
+) -> String {
+    let payload = serde_json::json!({"a": after, "k": skip}).to_string();
+    let seal = key.seal(&b.message(&payload));
+    format!("{}.{seal}", hex::encode(payload))
+}
+
+/// Open a client's cursor. fail closed: anything tampered, foreign (another caller,
+/// purpose, route or policy revision) or malformed is refused.
+fn open_cursor(
+    token: &str,
+    b: &CursorBinding<'_>,
+    key: &PurposeKey,
+) -> Result<(Option<String>, usize), RequestError> {
+    let bad = || {
+        RequestError::BadRequest(
+            "the paging cursor `after` is not valid for this request (changed, another \
+             caller's or purpose's, or from before a policy change): start again without it"
+                .into(),
+        )
+    };
+    let (payload, seal) = token.split_once('.').ok_or_else(bad)?;
+    let payload = hex::decode(payload)
+        .ok()
+        .and_then(|p| String::from_utf8(p).ok())
+        .ok_or_else(bad)?;
+    if !key.verify(&b.message(&payload), seal) {
+        return Err(bad());
+    }
+    let v: Value = serde_json::from_str(&payload).map_err(|_| bad())?;
+    let after = match v.get("a") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Null) | None => None,
+        Some(_) => return Err(bad()),
+    };
+    let skip = v
+        .get("k")
+        .and_then(Value::as_u64)
+        .and_then(|k| usize::try_from(k).ok())
+        .ok_or_else(bad)?;
+    Ok((after, skip))
 }
 
 /// What the filter needs for one request, besides a body.

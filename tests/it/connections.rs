@@ -410,6 +410,9 @@ fn big_list() -> Vec<u8> {
         .map(|i| {
             let mut r = originals[i % originals.len()].clone();
             r["id"] = json!((5001 + i).to_string());
+            // Large enough that a page of 100 shown records is far beyond the HTTP/2
+            // flow-control window (sales sees company names in clear).
+            r["properties"]["company"] = json!("c".repeat(3000));
             r
         })
         .collect();

@@ -15,6 +15,7 @@ mod fail_closed;
 mod filtering;
 mod front_door;
 mod identity;
+mod paging;
 mod proofs;
 mod side_channels;
 mod startup;

@@ -1,0 +1,169 @@
+//! Pages that come back full: a list is paged over what the caller is shown, every page but
+//! the last holds exactly `limit` records, walking the pages yields exactly what a full scan
+//! with the policies yields, and crmgate's cursor cannot be changed or used by another.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::support::Proxy;
+
+/// Walk every page of a list; returns the pages' record ids.
+async fn walk(
+    proxy: &Proxy,
+    collection: &str,
+    user: &str,
+    purpose: &str,
+    limit: usize,
+) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..200 {
+        let mut path = format!("/crm/v3/objects/{collection}?limit={limit}");
+        if let Some(a) = &after {
+            path.push_str(&format!("&after={a}"));
+        }
+        let reply = proxy.get(&path, user, Some(purpose)).await;
+        assert_eq!(
+            reply.status,
+            200,
+            "{user}/{purpose} {path}: {}",
+            reply.text()
+        );
+        let body = reply.json();
+        pages.push(
+            body["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_string())
+                .collect(),
+        );
+        after = body["paging"]["next"]["after"].as_str().map(String::from);
+        if after.is_none() {
+            return pages;
+        }
+    }
+    panic!("{user}/{purpose}: paging never ended");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_pages_come_back_full_for_every_persona_and_purpose() {
+    let proxy = Proxy::start_binary().await;
+    // The tools' view of the same files: what a full scan with the policies shows.
+    let (config, _) = crmgate::tools::cli::load_config_for_tools(
+        &crate::support::repo().join("policies/crmgate.toml"),
+    )
+    .unwrap();
+    let policies = crmgate::startup::app::load_policies(&config).unwrap();
+    let engine = &policies.engine;
+    let stored: Vec<(&str, &str, Value)> = (1001..=1070)
+        .filter_map(|id| proxy.crm().record_json("contacts", &id.to_string()))
+        .filter(|r| r["archived"] != Value::Bool(true))
+        .map(|r| ("contacts", "Contact", r))
+        .chain(
+            (2001..=2015)
+                .filter_map(|id| proxy.crm().record_json("companies", &id.to_string()))
+                .map(|r| ("companies", "Company", r)),
+        )
+        .collect();
+    let mut walked = 0;
+    for user in ["noelle", "rudolph", "tinsel", "holly", "penny", "santa"] {
+        let dept = engine.principal(user).unwrap().department.clone().unwrap();
+        for purpose in config.departments[&dept].purposes.clone() {
+            let scope = crmgate::decide::subject(&config, engine, user, Some(&purpose)).unwrap();
+            for collection in ["contacts", "companies"] {
+                let expected: BTreeSet<String> = stored
+                    .iter()
+                    .filter(|(c, _, _)| *c == collection)
+                    .filter(|(_, ty, r)| {
+                        let res = policies.routes.resource(ty).unwrap();
+                        crmgate::decide::record(engine, &scope, res, r)
+                            .unwrap()
+                            .plan
+                            .row
+                            .allow
+                    })
+                    .map(|(_, _, r)| r["id"].as_str().unwrap().to_string())
+                    .collect();
+                for limit in [1, 10, 100] {
+                    let pages = walk(&proxy, collection, user, &purpose, limit).await;
+                    let case = format!("{user}/{purpose}/{collection} limit {limit}");
+                    for (i, p) in pages.iter().enumerate() {
+                        if i + 1 < pages.len() {
+                            assert_eq!(p.len(), limit, "{case}: page {i} is not full: {pages:?}");
+                        } else if !expected.is_empty() {
+                            assert!(!p.is_empty(), "{case}: an empty last page: {pages:?}");
+                        }
+                    }
+                    let all: Vec<String> = pages.concat();
+                    let unique: BTreeSet<String> = all.iter().cloned().collect();
+                    assert_eq!(unique.len(), all.len(), "{case}: a record repeated");
+                    assert_eq!(unique, expected, "{case}: not what a full scan shows");
+                    walked += 1;
+                }
+            }
+        }
+    }
+    assert!(walked > 60, "{walked}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_or_foreign_cursor_is_refused() {
+    let proxy = Proxy::start_binary().await;
+    let first = proxy
+        .get(
+            "/crm/v3/objects/contacts?limit=2",
+            "tinsel",
+            Some("product_marketing"),
+        )
+        .await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    let cursor = first.json()["paging"]["next"]["after"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page = |user: &'static str, purpose: &'static str, after: String| {
+        let proxy = &proxy;
+        async move {
+            proxy
+                .get(
+                    &format!("/crm/v3/objects/contacts?limit=2&after={after}"),
+                    user,
+                    Some(purpose),
+                )
+                .await
+        }
+    };
+    // The owner continues.
+    assert_eq!(
+        page("tinsel", "product_marketing", cursor.clone())
+            .await
+            .status,
+        200
+    );
+    // Changed: a skip or a CRM position of one's choosing.
+    let (payload, seal) = cursor.split_once('.').unwrap();
+    let mut bytes = hex::decode(payload).unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 1;
+    let tampered = format!("{}.{seal}", hex::encode(bytes));
+    let forged = format!("{}.{seal}", hex::encode(r#"{"a":null,"k":0}"#));
+    for (user, purpose, after) in [
+        ("tinsel", "product_marketing", tampered),
+        ("tinsel", "product_marketing", forged),
+        ("tinsel", "product_marketing", "10".to_string()),
+        // Foreign: another caller, or the same caller for another purpose.
+        ("holly", "contract_fulfilment", cursor.clone()),
+        ("tinsel", "greetings", cursor.clone()),
+    ] {
+        let reply = page(user, purpose, after.clone()).await;
+        assert_eq!(
+            reply.status,
+            400,
+            "{user}/{purpose} {after}: {}",
+            reply.text()
+        );
+        assert!(reply.text().contains("cursor"), "{}", reply.text());
+    }
+}

@@ -15,6 +15,7 @@ use http::StatusCode;
 use serde_json::Value;
 
 use crate::error::RequestError;
+use crate::stages::authz::RowCondition;
 use crate::stages::routing::{GroupId, ResourceProfile, Route};
 use crate::stages::sanitize::Canonical;
 
@@ -66,6 +67,19 @@ pub trait RefilledList: Send + Sync {
     fn read_page(&self, filtered: &Value) -> Result<(Vec<Value>, Option<String>), RequestError>;
     /// The client's answer: its records, and crmgate's cursor of the next page if any.
     fn answer(&self, records: Vec<Value>, next: Option<String>) -> Value;
+    /// The same list as a vendor query that carries the row condition (only the part the
+    /// vendor can express; the rows that come back are still decided one by one), if any.
+    fn pushdown(&self, res: &ResourceProfile, rows: &RowCondition) -> Option<Box<dyn PushedList>>;
+}
+
+/// A list pushed down into the vendor's query language: pages of a search.
+pub trait PushedList: Send + Sync {
+    /// The vendor's search path for the collection.
+    fn path(&self) -> &str;
+    /// The search body for the page at `after`.
+    fn page_body(&self, after: Option<&str>) -> Result<Bytes, RequestError>;
+    /// A filtered page's records, and the vendor's cursor of its next page.
+    fn read_page(&self, filtered: &Value) -> Result<(Vec<Value>, Option<String>), RequestError>;
 }
 
 /// A search crmgate can walk page by page and count itself.

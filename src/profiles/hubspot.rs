@@ -14,8 +14,10 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Answer, BatchAnswer, CountedSearch, Prepared, RefilledList};
+use super::{Answer, BatchAnswer, CountedSearch, Prepared, PushedList, RefilledList};
 use crate::error::RequestError;
+use crate::stages::authz::{RowCondition, OTHER_VALUE};
+use crate::stages::routing::{AttrSource, AttrValue};
 use crate::stages::routing::{GroupId, RequestBody, ResourceProfile, Route};
 use crate::stages::sanitize::{self, Canonical};
 
@@ -57,18 +59,33 @@ impl RefilledList for RefilledPlan {
     }
 
     fn read_page(&self, filtered: &Value) -> Result<(Vec<Value>, Option<String>), RequestError> {
-        let results = filtered
-            .get("results")
-            .and_then(Value::as_array)
-            .ok_or_else(|| RequestError::Unfilterable("a list page without `results`".into()))?;
-        let next = filtered
-            .pointer("/paging/next/after")
-            .and_then(|a| match a {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            });
-        Ok((results.clone(), next))
+        read_results_page(filtered)
+    }
+
+    fn pushdown(&self, res: &ResourceProfile, rows: &RowCondition) -> Option<Box<dyn PushedList>> {
+        // A search returns neither history, associations nor archived records.
+        if self
+            .base
+            .iter()
+            .any(|(k, _)| k == "propertiesWithHistory" || k == "associations" || k == "archived")
+        {
+            return None;
+        }
+        let filters = pushable_filters(res, rows);
+        if filters.is_empty() {
+            return None;
+        }
+        let properties = self
+            .base
+            .iter()
+            .find(|(k, _)| k == "properties")
+            .map(|(_, v)| v.split(',').map(String::from).collect())
+            .unwrap_or_default();
+        Some(Box::new(PushedSearch {
+            path: format!("{}/search", self.path),
+            filters,
+            properties,
+        }))
     }
 
     fn answer(&self, records: Vec<Value>, next: Option<String>) -> Value {
@@ -87,6 +104,106 @@ impl RefilledList for RefilledPlan {
         }
         Value::Object(out)
     }
+}
+
+/// A list pushed down into a HubSpot search: the row condition as one filter group, in
+/// record-id order like a list.
+struct PushedSearch {
+    path: String,
+    filters: Vec<Filter>,
+    properties: Vec<String>,
+}
+
+impl PushedList for PushedSearch {
+    fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn page_body(&self, after: Option<&str>) -> Result<Bytes, RequestError> {
+        let mut body = serde_json::json!({
+            "filterGroups": [{"filters": self.filters}],
+            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            "properties": self.properties,
+            "limit": SEARCH_MAX_LIMIT,
+        });
+        if let (Some(a), Some(obj)) = (after, body.as_object_mut()) {
+            obj.insert("after".into(), Value::from(a));
+        }
+        serde_json::to_vec(&body)
+            .map(Bytes::from)
+            .map_err(|e| RequestError::Internal(format!("serialize a pushed-down search: {e}")))
+    }
+
+    fn read_page(&self, filtered: &Value) -> Result<(Vec<Value>, Option<String>), RequestError> {
+        read_results_page(filtered)
+    }
+}
+
+/// A filtered page's `results` and the cursor of the next page.
+fn read_results_page(filtered: &Value) -> Result<(Vec<Value>, Option<String>), RequestError> {
+    let results = filtered
+        .get("results")
+        .and_then(Value::as_array)
+        .ok_or_else(|| RequestError::Unfilterable("a page without `results`".into()))?;
+    let next = filtered
+        .pointer("/paging/next/after")
+        .and_then(|a| match a {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+    Ok((results.clone(), next))
+}
+
+/// The part of a row condition HubSpot's search can carry: one filter per property
+/// attribute whose shown values are all named values, none of them the default (a record
+/// without the property has the default, and no filter would admit it). Whatever is left
+/// out only widens the query: the rows are decided one by one all the same.
+fn pushable_filters(res: &ResourceProfile, rows: &RowCondition) -> Vec<Filter> {
+    let mut filters = Vec::new();
+    for (i, values) in rows {
+        let Some(spec) = res.attributes.get(*i) else {
+            continue;
+        };
+        let AttrSource::Property(property) = &spec.source else {
+            continue;
+        };
+        let mut texts = Vec::new();
+        for v in values {
+            let text = match v {
+                Some(AttrValue::Str(s)) if s != OTHER_VALUE && !s.is_empty() => s.clone(),
+                Some(AttrValue::Bool(b)) => b.to_string(),
+                Some(AttrValue::Long(l)) => l.to_string(),
+                _ => {
+                    texts.clear();
+                    break;
+                }
+            };
+            if spec.default.as_ref() == v.as_ref() {
+                texts.clear();
+                break;
+            }
+            texts.push(text);
+        }
+        match texts.len() {
+            0 => {}
+            1 => filters.push(Filter {
+                property_name: property.clone(),
+                operator: Operator::Eq,
+                value: texts.pop().map(Scalar::Str),
+                high_value: None,
+                values: None,
+            }),
+            _ => filters.push(Filter {
+                property_name: property.clone(),
+                operator: Operator::In,
+                value: None,
+                high_value: None,
+                values: Some(texts.into_iter().map(Scalar::Str).collect()),
+            }),
+        }
+    }
+    filters
 }
 
 /// The client's list page: `limit` (1 to HubSpot's 100) and its cursor.
@@ -442,18 +559,7 @@ impl CountedSearch for CountedSearchPlan {
     }
 
     fn read_page(&self, filtered: &Value) -> Result<(Vec<Value>, Option<String>), RequestError> {
-        let results = filtered
-            .get("results")
-            .and_then(Value::as_array)
-            .ok_or_else(|| RequestError::Unfilterable("a search page without `results`".into()))?;
-        let cursor = filtered
-            .pointer("/paging/next/after")
-            .and_then(|a| match a {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            });
-        Ok((results.clone(), cursor))
+        read_results_page(filtered)
     }
 
     fn client_page(&self) -> Result<(usize, usize), RequestError> {

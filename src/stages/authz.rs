@@ -110,8 +110,8 @@ mod permit;
 mod plan;
 pub use permit::{Allowed, Permit};
 pub use plan::{
-    cartesian, selectability, Outcome, PlanMemo, PlanMemoKey, Planner, RecordPlan, Selectability,
-    UNOBSERVED_ID,
+    cartesian, selectability, Outcome, PlanMemo, PlanMemoKey, Planner, RecordPlan, RowCondition,
+    Selectability, OTHER_VALUE, UNOBSERVED_ID,
 };
 
 /// Everything a request puts into the Cedar context. The scope's memo key is derived from

@@ -33,13 +33,13 @@ use crate::config::Config;
 use crate::error::RequestError;
 use crate::profiles::{self, Answer, CountedSearch, Prepared, RefilledList};
 use crate::stages::audit::{AuditEvent, AuditRecord, AuditSink};
-use crate::stages::authz::Selectability;
 use crate::stages::authz::{Allowed, Memo, PolicyEngine, Scope};
+use crate::stages::authz::{RowCondition, Selectability};
 pub use crate::stages::body::ResponseBody;
 use crate::stages::filter::masks::{self, HashKeys, MaskKind, PurposeKey};
 use crate::stages::filter::{self, Filtered, Releasable};
 use crate::stages::identity::ClientCert;
-use crate::stages::routing::{ResourceProfile, Route, RouteTable};
+use crate::stages::routing::{RequestBody, ResourceProfile, Route, RouteTable};
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::upstream::Upstream;
 use crate::stages::{identity, purpose};
@@ -571,7 +571,7 @@ impl Gateway {
         } else {
             None
         };
-        if let Some(s) = selectable {
+        if let Some(s) = &selectable {
             let blocked = selection & !s.clear;
             if blocked != 0 {
                 return Err(RequestError::HiddenSelection {
@@ -592,6 +592,7 @@ impl Gateway {
         let key = self.hash_keys.for_purpose(&purpose);
         let step = Step {
             allowed: &allowed,
+            routes: &policies.routes,
             route,
             scope: &scope,
             engine,
@@ -605,15 +606,18 @@ impl Gateway {
             // Rows the caller may not see are dropped after the CRM chose its page: a page
             // would come back short or empty, and its size would count hidden records.
             // Unless the policies show the caller every record, crmgate pages itself.
-            if !route.shadow && !selectable.is_some_and(|s| s.every_row_visible) {
-                return self.list_refill(&step, list.as_ref(), rec, buffering).await;
+            if !route.shadow && !selectable.as_ref().is_some_and(|s| s.every_row_visible) {
+                let rows = selectable.as_ref().and_then(|s| s.rows.clone());
+                return self
+                    .list_refill(&step, list.as_ref(), rows, rec, buffering)
+                    .await;
             }
         }
         if let Answer::Counted(search) = &prepared.answer {
             // The CRM's `total` and paging count every match, also those the caller is not
             // shown; unless the policies show the caller every record, crmgate walks the
             // whole result and counts and pages over what it shows.
-            if !route.shadow && !selectable.is_some_and(|s| s.every_row_visible) {
+            if !route.shadow && !selectable.as_ref().is_some_and(|s| s.every_row_visible) {
                 return self
                     .search_walk(&step, search.as_ref(), &prepared, rec, buffering)
                     .await;
@@ -705,7 +709,7 @@ impl Gateway {
             return (s, 0);
         }
         let (s, evaluations) = crate::stages::authz::selectability(engine, scope, res);
-        self.selectable.insert(key, s);
+        self.selectable.insert(key, s.clone());
         (s, evaluations)
     }
 
@@ -797,13 +801,26 @@ impl Gateway {
         &self,
         step: &Step<'_>,
         list: &dyn RefilledList,
+        rows: Option<Arc<RowCondition>>,
         rec: &mut AuditRecord,
         buffering: OwnedSemaphorePermit,
     ) -> Result<Response<Body>, RequestError> {
+        // Push the row condition down into the vendor's search where it can carry it and
+        // the caller may search: the CRM then sends (mostly) records the caller may see.
+        // An optimisation only — every row that comes back is still decided one by one.
+        let pushed = rows
+            .as_deref()
+            .and_then(|r| list.pushdown(&step.route.resource, r));
+        let search = match &pushed {
+            Some(p) => search_permission(step, p.path(), rec),
+            None => None,
+        };
+        let pushed = pushed.filter(|_| search.is_some());
         let binding = CursorBinding {
             route: &step.route.name,
             revision: step.engine.revision(),
             scope: step.scope.memo_key(),
+            mode: if pushed.is_some() { "search" } else { "list" },
         };
         let (mut after, mut skip) = match list.cursor() {
             None => (None, 0),
@@ -823,9 +840,14 @@ impl Gateway {
                 break;
             }
             pages += 1;
-            let permit = step
-                .allowed
-                .permit(list.page_request(after.as_deref()), None)?;
+            let permit = match (&pushed, &search) {
+                (Some(p), Some(a)) => {
+                    a.permit(p.path().to_string(), Some(p.page_body(after.as_deref())?))?
+                }
+                _ => step
+                    .allowed
+                    .permit(list.page_request(after.as_deref()), None)?,
+            };
             let t = Instant::now();
             let upstream = self
                 .upstream
@@ -874,7 +896,12 @@ impl Gateway {
         rec.latency_us.insert("upstream", upstream_us);
         rec.latency_us.insert("filter", filter_us);
         rec.detail = Some(format!(
-            "list refilled over what the caller is shown ({pages} CRM pages)"
+            "list refilled over what the caller is shown ({pages} CRM pages{})",
+            if pushed.is_some() {
+                ", row condition pushed into the CRM's search"
+            } else {
+                ""
+            }
         ));
         // The client's page, made of the filtered pages only.
         let body = Releasable::compose(docs, |pages| {
@@ -896,16 +923,35 @@ struct CursorBinding<'a> {
     route: &'a str,
     revision: &'a str,
     scope: &'a str,
+    /// How the CRM was read (`list` or `search`): their cursors mean different things.
+    mode: &'a str,
 }
 
 impl CursorBinding<'_> {
     fn message(&self, payload: &str) -> Vec<u8> {
         format!(
-            "crmgate-cursor-v1\0{}\0{}\0{}\0{payload}",
-            self.route, self.revision, self.scope
+            "crmgate-cursor-v1\0{}\0{}\0{}\0{}\0{payload}",
+            self.route, self.revision, self.scope, self.mode
         )
         .into_bytes()
     }
+}
+
+/// May the caller search the collection (its search route's request decision)? Only then
+/// is a list pushed down into a search on its behalf.
+fn search_permission(step: &Step<'_>, path: &str, rec: &mut AuditRecord) -> Option<Allowed> {
+    let route = step.routes.routes().iter().find(|r| {
+        r.body == RequestBody::Search
+            && r.resource.entity_type == step.route.resource.entity_type
+            && r.path == path
+    })?;
+    let (decision, allowed) =
+        step.engine
+            .authorize_request(step.scope, route, &http::Method::POST, path);
+    if allowed.is_some() {
+        rec.policies.extend(decision.policies.iter().cloned());
+    }
+    allowed
 }
 
 /// crmgate's cursor: the CRM's page cursor and how many shown records of that page to skip,
@@ -960,6 +1006,7 @@ fn open_cursor(
 /// What the filter needs for one request, besides a body.
 struct Step<'a> {
     allowed: &'a Allowed,
+    routes: &'a RouteTable,
     route: &'a Route,
     scope: &'a Scope,
     engine: &'a PolicyEngine,

@@ -167,3 +167,52 @@ async fn a_tampered_or_foreign_cursor_is_refused() {
         assert!(reply.text().contains("cursor"), "{}", reply.text());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pushed_down_query_never_widens_what_is_shown() {
+    // A consenting prospect marketing would see, but which one policy singles out by id:
+    // the row condition pushed into the CRM's search admits it, the full decision does not.
+    let crm = crmgate::democrm::DemoCrm::seeded();
+    let target = (1001..=1070)
+        .filter_map(|id| crm.record_json("contacts", &id.to_string()))
+        .find(|r| {
+            r["archived"] != Value::Bool(true)
+                && r["properties"]["lifecyclestage"] == "lead"
+                && r["properties"]["consent_marketing"] == "true"
+        })
+        .unwrap();
+    let id = target["id"].as_str().unwrap().to_string();
+    let policies = format!(
+        "{}\n@id(\"one-prospect-withdrew\")\nforbid (principal, action == Action::\"read\", resource == Contact::\"{id}\");\n",
+        std::fs::read_to_string(crate::support::repo().join("policies/santa.cedar")).unwrap()
+    );
+    let proxy = Proxy::start_with(crate::support::Options {
+        binary: true,
+        upstream: crate::support::Upstream::Crm(crm),
+        policies: Some(policies),
+        ..Default::default()
+    })
+    .await;
+    let pages = walk(&proxy, "contacts", "tinsel", "product_marketing", 10).await;
+    let shown: BTreeSet<String> = pages.concat().into_iter().collect();
+    assert!(!shown.is_empty());
+    assert!(!shown.contains(&id), "{id} was shown: {shown:?}");
+    // The CRM was asked through a search carrying the row condition (which the record meets).
+    let received = proxy.crm().received();
+    let searches: Vec<String> = received
+        .iter()
+        .filter(|r| r.method == "POST" && r.path_and_query.ends_with("/contacts/search"))
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert!(!searches.is_empty(), "the list was not pushed down");
+    assert!(
+        searches.iter().all(|b| b.contains("consent_marketing")),
+        "{searches:?}"
+    );
+    assert!(
+        received.iter().all(
+            |r| r.method != "GET" || !r.path_and_query.starts_with("/crm/v3/objects/contacts?")
+        ),
+        "a plain list was read as well"
+    );
+}

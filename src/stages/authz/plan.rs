@@ -183,7 +183,7 @@ impl<'a> Planner<'a> {
 
 /// What a caller may select and order records by, decided from the policies alone — never
 /// from the records that happen to match, so the answer itself reveals nothing about them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selectability {
     /// Field groups (bitmask of [`GroupId`]s) clear in every record the caller may see,
     /// whatever its attributes: filtering, sorting or looking up by them shows nothing the
@@ -192,13 +192,21 @@ pub struct Selectability {
     /// Every record of the type is shown to the caller, whatever its attributes: the CRM's
     /// own counts then count only records the caller sees.
     pub every_row_visible: bool,
+    /// The records the caller may see, as a condition a vendor query can carry: per
+    /// attribute (by index) the values it may have, where that is narrower than its domain.
+    /// `None` when the visible records are not such a product of per-attribute value sets
+    /// (then nothing is pushed down).
+    pub rows: Option<Arc<RowCondition>>,
 }
+
+/// Per attribute (index into the resource's attributes) the values a shown record has.
+pub type RowCondition = Vec<(usize, Vec<Option<AttrValue>>)>;
 
 /// Most attribute combinations [`selectability`] evaluates; beyond, nothing is provable.
 const MAX_SELECTABILITY_COMBINATIONS: usize = 4096;
 
 /// Stands for "any value the routes file does not declare" of a string attribute.
-const OTHER_VALUE: &str = "\u{1}crmgate:any-other-value";
+pub const OTHER_VALUE: &str = "\u{1}crmgate:any-other-value";
 
 /// Decide [`Selectability`] over the attribute domain of the resource: each attribute some
 /// policy names ranges over its declared `values` (booleans over both), a value outside
@@ -263,6 +271,7 @@ pub fn selectability(
             Selectability {
                 clear: 0,
                 every_row_visible: false,
+                rows: None,
             },
             0,
         );
@@ -271,9 +280,11 @@ pub fn selectability(
     let mut out = Selectability {
         clear: all_groups,
         every_row_visible: complete,
+        rows: None,
     };
+    let mut visible: Vec<Vec<Option<AttrValue>>> = Vec::new();
     for combo in cartesian(&domains) {
-        let plan = planner.plan(UNOBSERVED_ID, combo);
+        let plan = planner.plan(UNOBSERVED_ID, combo.clone());
         if !plan.row.allow {
             out.every_row_visible = false;
             continue;
@@ -283,8 +294,49 @@ pub fn selectability(
                 out.clear &= !(1u64 << g);
             }
         }
+        visible.push(combo);
     }
+    out.rows = product_condition(&domains, &visible).map(Arc::new);
     (out, planner.evaluations)
+}
+
+/// The visible combinations as per-attribute value sets, if they are exactly the product of
+/// those sets (and not empty): each attribute whose set is narrower than its domain.
+fn product_condition(
+    domains: &[Vec<Option<AttrValue>>],
+    visible: &[Vec<Option<AttrValue>>],
+) -> Option<RowCondition> {
+    if visible.is_empty() {
+        return None;
+    }
+    let projections: Vec<Vec<Option<AttrValue>>> = (0..domains.len())
+        .map(|i| {
+            let mut p: Vec<Option<AttrValue>> = Vec::new();
+            for c in visible {
+                if let Some(v) = c.get(i) {
+                    if !p.contains(v) {
+                        p.push(v.clone());
+                    }
+                }
+            }
+            p
+        })
+        .collect();
+    let product = projections
+        .iter()
+        .try_fold(1usize, |n, p| n.checked_mul(p.len()))?;
+    if product != visible.len() {
+        return None;
+    }
+    Some(
+        projections
+            .into_iter()
+            .zip(domains)
+            .enumerate()
+            .filter(|(_, (p, d))| p.len() < d.len())
+            .map(|(i, (p, _))| (i, p))
+            .collect(),
+    )
 }
 
 /// Every combination of one value from each domain.

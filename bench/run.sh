@@ -24,4 +24,5 @@ fi
 
 # The pass-through reference routes exist only in a build with `bench-reference`.
 cargo build --release --locked --features bench-reference --bin crmgate --example bench_upstream
-exec python3 bench/bench.py "$CARGO_TARGET_DIR/release"
+python3 bench/bench.py "$CARGO_TARGET_DIR/release"
+exec python3 bench/paging.py "$CARGO_TARGET_DIR/release"

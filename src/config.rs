@@ -223,6 +223,10 @@ pub struct Limits {
     pub send_timeout: Duration,
     /// Responses (upstream body + filtered copy) held at once, until each is sent.
     pub max_buffered_responses: usize,
+    /// Most CRM requests, and CRM response bytes, one client request may take when crmgate
+    /// pages a list or counts a search over what the caller is shown.
+    pub max_upstream_requests_per_request: usize,
+    pub max_upstream_bytes_per_request: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -378,6 +382,10 @@ struct RawLimits {
     send_timeout_ms: u64,
     #[serde(default = "default_max_buffered_responses")]
     max_buffered_responses: usize,
+    #[serde(default = "default_max_upstream_requests")]
+    max_upstream_requests_per_request: usize,
+    #[serde(default = "default_max_upstream_bytes")]
+    max_upstream_bytes_per_request: usize,
 }
 
 impl Default for RawLimits {
@@ -395,8 +403,18 @@ impl Default for RawLimits {
             http2_keep_alive_timeout_ms: default_h2_keep_alive_timeout_ms(),
             send_timeout_ms: default_send_timeout_ms(),
             max_buffered_responses: default_max_buffered_responses(),
+            max_upstream_requests_per_request: default_max_upstream_requests(),
+            max_upstream_bytes_per_request: default_max_upstream_bytes(),
         }
     }
+}
+
+/// A refilled list page or a counted search: 50 pages of 200 is HubSpot's own search cap.
+fn default_max_upstream_requests() -> usize {
+    50
+}
+fn default_max_upstream_bytes() -> usize {
+    64 * 1024 * 1024
 }
 
 fn default_first_request_timeout_ms() -> u64 {
@@ -543,6 +561,13 @@ fn limits_from(raw: &RawLimits, r: &mut Report<'_>) -> Limits {
             "limits.max_buffered_responses must be at least 1".into(),
         );
     }
+    if raw.max_upstream_requests_per_request == 0 || raw.max_upstream_bytes_per_request == 0 {
+        r.at(
+            "limits.max_upstream_requests_per_request",
+            "limits.max_upstream_requests_per_request and max_upstream_bytes_per_request must be at least 1"
+                .into(),
+        );
+    }
     Limits {
         max_request_body_bytes: raw.max_request_body_bytes,
         max_connections,
@@ -556,6 +581,8 @@ fn limits_from(raw: &RawLimits, r: &mut Report<'_>) -> Limits {
         http2_keep_alive_timeout,
         send_timeout,
         max_buffered_responses: raw.max_buffered_responses,
+        max_upstream_requests_per_request: raw.max_upstream_requests_per_request,
+        max_upstream_bytes_per_request: raw.max_upstream_bytes_per_request,
     }
 }
 

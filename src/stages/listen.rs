@@ -679,6 +679,8 @@ mod tests {
             http2_keep_alive_timeout: Duration::from_secs(10),
             send_timeout: Duration::from_millis(50),
             max_buffered_responses: 1,
+            max_upstream_requests_per_request: 50,
+            max_upstream_bytes_per_request: 1 << 26,
         }
     }
 

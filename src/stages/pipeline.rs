@@ -727,16 +727,23 @@ impl Gateway {
         let (offset, limit) = search.client_page()?;
         let mut docs = Vec::new();
         let mut total = 0usize;
+        let mut bytes = 0usize;
         let mut audits = Vec::new();
         let mut cursor: Option<String> = None;
         let (mut upstream_us, mut filter_us) = (0u64, 0u64);
         let mut pages = 0usize;
         loop {
-            if pages == search.max_pages() {
-                // The bound is the vendor's own (HubSpot searches stop at 10,000 results).
+            let max_pages = search
+                .max_pages()
+                .min(self.config.limits.max_upstream_requests_per_request);
+            if pages == max_pages || bytes >= self.config.limits.max_upstream_bytes_per_request {
+                // The bounds are the vendor's own (HubSpot searches stop at 10,000 results)
+                // and the configured ones; a count past them cannot be given.
                 return Err(RequestError::BadRequest(format!(
-                    "the search selects more than {} records; narrow it",
-                    search.max_pages() * search.page_size()
+                    "the search selects more records than crmgate counts per request ({} CRM \
+                     pages of {}); narrow it",
+                    pages,
+                    search.page_size()
                 )));
             }
             pages += 1;
@@ -752,6 +759,7 @@ impl Gateway {
             upstream_us += micros(t);
             let upstream = upstream?;
             rec.upstream_status = Some(upstream.status.as_u16());
+            bytes = bytes.saturating_add(upstream.body.len());
             let t = Instant::now();
             let filtered = step.filter(&upstream.body)?;
             filter_us += micros(t);
@@ -835,8 +843,17 @@ impl Gateway {
         let mut audits = Vec::new();
         let (mut upstream_us, mut filter_us, mut pages) = (0u64, 0u64, 0usize);
         let mut exhausted = false;
+        let bounds = &self.config.limits;
+        let mut bytes = 0usize;
         while shown.len() <= limit {
-            if pages == list.max_pages() {
+            // The configured bounds of CRM requests and bytes per client request; the page
+            // then ends short, with a cursor where the walk stopped.
+            if pages
+                >= list
+                    .max_pages()
+                    .min(bounds.max_upstream_requests_per_request)
+                || bytes >= bounds.max_upstream_bytes_per_request
+            {
                 break;
             }
             pages += 1;
@@ -856,6 +873,7 @@ impl Gateway {
             upstream_us += micros(t);
             let upstream = upstream?;
             rec.upstream_status = Some(upstream.status.as_u16());
+            bytes = bytes.saturating_add(upstream.body.len());
             let t = Instant::now();
             let filtered = step.filter(&upstream.body)?;
             filter_us += micros(t);

@@ -107,24 +107,22 @@ async fn the_proxy_explain_matrix_test_and_tour_agree_on_every_demo_record() {
                     props.join(",")
                 );
                 let reply = proxy.get(&path, user, Some(purpose)).await;
+                // What `explain` is asked: the same request, on the record as the CRM sends it.
+                let question = crmgate::tools::explain::Question {
+                    user: user.into(),
+                    purpose: Some(purpose.clone()),
+                    method: "GET".into(),
+                    path: format!("/crm/v3/objects/{collection}/{id}"),
+                    sample: Some(stored.clone()),
+                };
                 let body = match reply.status {
                     200 => Some(reply.json()),
                     404 => None,
                     403 if !principal.active => {
                         // The identity stage refuses the inactive account before anything else;
                         // the tools say the same.
-                        let e = crmgate::tools::explain::explain(
-                            config,
-                            &policies,
-                            &crmgate::tools::explain::Question {
-                                user: user.into(),
-                                purpose: Some(purpose.clone()),
-                                method: "GET".into(),
-                                path: format!("/crm/v3/objects/{collection}/{id}"),
-                                sample: Some(stored.clone()),
-                            },
-                        )
-                        .unwrap_err();
+                        let e = crmgate::tools::explain::explain(config, &policies, &question)
+                            .unwrap_err();
                         assert!(e.contains("403"), "{e}");
                         let tour =
                             crmgate::tools::demo::tour_rows(config, &policies, entity_type, stored);
@@ -142,18 +140,8 @@ async fn the_proxy_explain_matrix_test_and_tour_agree_on_every_demo_record() {
                 let case = format!("{user}/{purpose}/{entity_type} {id}");
 
                 // explain, on the record as the CRM sends it
-                let explained = crmgate::tools::explain::explain(
-                    config,
-                    &policies,
-                    &crmgate::tools::explain::Question {
-                        user: user.into(),
-                        purpose: Some(purpose.clone()),
-                        method: "GET".into(),
-                        path: format!("/crm/v3/objects/{collection}/{id}"),
-                        sample: Some(stored.clone()),
-                    },
-                )
-                .unwrap();
+                let explained =
+                    crmgate::tools::explain::explain(config, &policies, &question).unwrap();
                 assert!(explained.request.allow, "{case}");
                 let r = &explained.records[0];
                 assert_eq!(r.row.allow, proxy_view.is_some(), "{case}: explain's row");

@@ -216,3 +216,37 @@ async fn a_pushed_down_query_never_widens_what_is_shown() {
         "a plain list was read as well"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refilled_page_stays_within_the_configured_crm_requests() {
+    // A CRM whose list never ends, with one customer (which sales sees) in every page of
+    // five: refilling ten records would take ten CRM requests; the bound allows two.
+    let record = |id: usize, stage: &str| {
+        serde_json::json!({"id": id.to_string(), "properties": {"firstname": "A", "lifecyclestage": stage},
+            "createdAt": "2024-01-01T00:00:00Z", "updatedAt": "2024-01-01T00:00:00Z", "archived": false})
+    };
+    let page = serde_json::to_vec(&serde_json::json!({
+        "results": [record(1, "customer"), record(2, "lead"), record(3, "lead"), record(4, "other"), record(5, "lead")],
+        "paging": {"next": {"after": "5"}}
+    }))
+    .unwrap();
+    let raw = crate::support::RawUpstream::start(move |_| {
+        crate::support::http_response("200 OK", &[("Content-Type", "application/json")], &page)
+    })
+    .await;
+    let proxy = Proxy::start_with(crate::support::Options {
+        binary: true,
+        upstream: crate::support::Upstream::Addr(raw.addr),
+        extra_config: "[limits]\nmax_upstream_requests_per_request = 2\n".into(),
+        ..Default::default()
+    })
+    .await;
+    let reply = proxy
+        .get("/crm/v3/objects/contacts?limit=10", "noelle", None)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let body = reply.json();
+    assert_eq!(body["results"].as_array().unwrap().len(), 2, "{body}");
+    assert!(body["paging"]["next"]["after"].is_string(), "{body}");
+    assert_eq!(raw.received.lock().unwrap().len(), 2);
+}

@@ -37,7 +37,7 @@ use crate::stages::authz::{Allowed, Memo, PolicyEngine, Scope};
 use crate::stages::authz::{RowCondition, Selectability};
 pub use crate::stages::body::ResponseBody;
 use crate::stages::filter::masks::{self, HashKeys, MaskKind, PurposeKey};
-use crate::stages::filter::{self, Filtered, Releasable};
+use crate::stages::filter::{self, Filtered, FilteredDoc, RecordAudit, Releasable};
 use crate::stages::identity::ClientCert;
 use crate::stages::routing::{RequestBody, ResourceProfile, Route, RouteTable};
 use crate::stages::sanitize::{self, Canonical};
@@ -727,63 +727,45 @@ impl Gateway {
         let (offset, limit) = search.client_page()?;
         let mut docs = Vec::new();
         let mut total = 0usize;
-        let mut bytes = 0usize;
         let mut audits = Vec::new();
         let mut cursor: Option<String> = None;
-        let (mut upstream_us, mut filter_us) = (0u64, 0u64);
-        let mut pages = 0usize;
+        let mut walk = Walk::default();
         loop {
             let max_pages = search
                 .max_pages()
                 .min(self.config.limits.max_upstream_requests_per_request);
-            if pages == max_pages || bytes >= self.config.limits.max_upstream_bytes_per_request {
+            if walk.pages == max_pages
+                || walk.bytes >= self.config.limits.max_upstream_bytes_per_request
+            {
                 // The bounds are the vendor's own (HubSpot searches stop at 10,000 results)
                 // and the configured ones; a count past them cannot be given.
                 return Err(RequestError::BadRequest(format!(
                     "the search selects more records than crmgate counts per request ({} CRM \
                      pages of {}); narrow it",
-                    pages,
+                    walk.pages,
                     search.page_size()
                 )));
             }
-            pages += 1;
             let body = search.page_body(cursor.take())?;
             let permit = step
                 .allowed
                 .permit(prepared.path_and_query.clone(), Some(body))?;
-            let t = Instant::now();
-            let upstream = self
-                .upstream
-                .send(permit, step.request_id, step.peer.ip())
-                .await;
-            upstream_us += micros(t);
-            let upstream = upstream?;
-            rec.upstream_status = Some(upstream.status.as_u16());
-            bytes = bytes.saturating_add(upstream.body.len());
-            let t = Instant::now();
-            let filtered = step.filter(&upstream.body)?;
-            filter_us += micros(t);
-            record_filtering(rec, &filtered);
-            let doc = filtered.doc()?;
-            let (results, next) = search.read_page(doc.value())?;
-            if results.len() != filtered.records.len() {
-                // fail closed: the audit would not describe what is released.
-                return Err(RequestError::Internal(
-                    "search page and its audit disagree".into(),
-                ));
-            }
-            total += results.len();
-            docs.push(doc);
-            audits.extend(filtered.records);
-            cursor = next;
+            let page = self
+                .walk_page(step, permit, &mut walk, rec, &|v| search.read_page(v))
+                .await?;
+            let results = page.audits.len();
+            total += results;
+            docs.push(page.doc);
+            audits.extend(page.audits);
+            cursor = page.next;
             if cursor.is_none() {
                 break;
             }
         }
-        rec.latency_us.insert("upstream", upstream_us);
-        rec.latency_us.insert("filter", filter_us);
+        walk.record(rec);
         rec.detail = Some(format!(
-            "search counted over what the caller is shown ({pages} CRM pages)"
+            "search counted over what the caller is shown ({} CRM pages)",
+            walk.pages
         ));
         let end = offset.saturating_add(limit);
         rec.records = audits.into_iter().skip(offset).take(limit).collect();
@@ -841,22 +823,20 @@ impl Gateway {
         let mut docs = Vec::new();
         let mut shown: Vec<(Option<String>, usize)> = Vec::new();
         let mut audits = Vec::new();
-        let (mut upstream_us, mut filter_us, mut pages) = (0u64, 0u64, 0usize);
+        let mut walk = Walk::default();
         let mut exhausted = false;
         let bounds = &self.config.limits;
-        let mut bytes = 0usize;
         while shown.len() <= limit {
             // The configured bounds of CRM requests and bytes per client request; the page
             // then ends short, with a cursor where the walk stopped.
-            if pages
+            if walk.pages
                 >= list
                     .max_pages()
                     .min(bounds.max_upstream_requests_per_request)
-                || bytes >= bounds.max_upstream_bytes_per_request
+                || walk.bytes >= bounds.max_upstream_bytes_per_request
             {
                 break;
             }
-            pages += 1;
             let permit = match (&pushed, &search) {
                 (Some(p), Some(a)) => {
                     a.permit(p.path().to_string(), Some(p.page_body(after.as_deref())?))?
@@ -865,34 +845,16 @@ impl Gateway {
                     .allowed
                     .permit(list.page_request(after.as_deref()), None)?,
             };
-            let t = Instant::now();
-            let upstream = self
-                .upstream
-                .send(permit, step.request_id, step.peer.ip())
-                .await;
-            upstream_us += micros(t);
-            let upstream = upstream?;
-            rec.upstream_status = Some(upstream.status.as_u16());
-            bytes = bytes.saturating_add(upstream.body.len());
-            let t = Instant::now();
-            let filtered = step.filter(&upstream.body)?;
-            filter_us += micros(t);
-            record_filtering(rec, &filtered);
-            let doc = filtered.doc()?;
-            let (results, next) = list.read_page(doc.value())?;
-            if results.len() != filtered.records.len() {
-                // fail closed: the audit would not describe what is released.
-                return Err(RequestError::Internal(
-                    "list page and its audit disagree".into(),
-                ));
-            }
-            for (i, a) in filtered.records.into_iter().enumerate().skip(skip) {
+            let page = self
+                .walk_page(step, permit, &mut walk, rec, &|v| list.read_page(v))
+                .await?;
+            for (i, a) in page.audits.into_iter().enumerate().skip(skip) {
                 shown.push((after.clone(), i));
                 audits.push(a);
             }
-            docs.push(doc);
+            docs.push(page.doc);
             skip = 0;
-            match next {
+            match page.next {
                 Some(n) => after = Some(n),
                 None => {
                     exhausted = true;
@@ -911,10 +873,10 @@ impl Gateway {
         };
         audits.truncate(limit);
         rec.records = audits;
-        rec.latency_us.insert("upstream", upstream_us);
-        rec.latency_us.insert("filter", filter_us);
+        walk.record(rec);
         rec.detail = Some(format!(
-            "list refilled over what the caller is shown ({pages} CRM pages{})",
+            "list refilled over what the caller is shown ({} CRM pages{})",
+            walk.pages,
             if pushed.is_some() {
                 ", row condition pushed into the CRM's search"
             } else {
@@ -932,6 +894,74 @@ impl Gateway {
             Ok(list.answer(records, next))
         })?;
         json_response(StatusCode::OK, body, step.request_id, Some(buffering))
+    }
+}
+
+/// The tallies of a walk over the CRM's pages (a counted search, a refilled list).
+#[derive(Default)]
+struct Walk {
+    pages: usize,
+    bytes: usize,
+    upstream_us: u64,
+    filter_us: u64,
+}
+
+impl Walk {
+    fn record(&self, rec: &mut AuditRecord) {
+        rec.latency_us.insert("upstream", self.upstream_us);
+        rec.latency_us.insert("filter", self.filter_us);
+    }
+}
+
+/// One CRM page of a walk, filtered: the document, the audit view of its shown records (in
+/// the order of its records) and the CRM's cursor of the next page.
+struct WalkedPage {
+    doc: FilteredDoc,
+    audits: Vec<RecordAudit>,
+    next: Option<String>,
+}
+
+/// Reads a filtered page's records and the CRM's next cursor (the vendor profile's).
+type ReadPage<'a> =
+    &'a (dyn Fn(&Value) -> Result<(Vec<Value>, Option<String>), RequestError> + Sync);
+
+impl Gateway {
+    /// Send one permitted page request of a walk, filter the answer and account for it.
+    async fn walk_page(
+        &self,
+        step: &Step<'_>,
+        permit: crate::stages::authz::Permit,
+        walk: &mut Walk,
+        rec: &mut AuditRecord,
+        read: ReadPage<'_>,
+    ) -> Result<WalkedPage, RequestError> {
+        walk.pages += 1;
+        let t = Instant::now();
+        let upstream = self
+            .upstream
+            .send(permit, step.request_id, step.peer.ip())
+            .await;
+        walk.upstream_us += micros(t);
+        let upstream = upstream?;
+        rec.upstream_status = Some(upstream.status.as_u16());
+        walk.bytes = walk.bytes.saturating_add(upstream.body.len());
+        let t = Instant::now();
+        let filtered = step.filter(&upstream.body)?;
+        walk.filter_us += micros(t);
+        record_filtering(rec, &filtered);
+        let doc = filtered.doc()?;
+        let (results, next) = read(doc.value())?;
+        if results.len() != filtered.records.len() {
+            // fail closed: the audit would not describe what is released.
+            return Err(RequestError::Internal(
+                "a page and its audit disagree".into(),
+            ));
+        }
+        Ok(WalkedPage {
+            doc,
+            audits: filtered.records,
+            next,
+        })
     }
 }
 

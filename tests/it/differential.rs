@@ -76,16 +76,7 @@ async fn the_proxy_explain_matrix_test_and_tour_agree_on_every_demo_record() {
     let personas = [
         "noelle", "rudolph", "tinsel", "holly", "penny", "santa", "grinch",
     ];
-    let records: Vec<(&str, &str, Value)> = (1001..=1070)
-        .filter_map(|id| proxy.crm().record_json("contacts", &id.to_string()))
-        .filter(|r| r["archived"] != Value::Bool(true))
-        .map(|r| ("contacts", "Contact", r))
-        .chain(
-            (2001..=2015)
-                .filter_map(|id| proxy.crm().record_json("companies", &id.to_string()))
-                .map(|r| ("companies", "Company", r)),
-        )
-        .collect();
+    let records = crate::support::demo_records(proxy.crm());
     assert_eq!(records.len(), 68 + 15);
     let mut compared = 0usize;
     let mut shown = 0usize;

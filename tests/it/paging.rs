@@ -57,16 +57,7 @@ async fn list_pages_come_back_full_for_every_persona_and_purpose() {
     .unwrap();
     let policies = crmgate::startup::app::load_policies(&config).unwrap();
     let engine = &policies.engine;
-    let stored: Vec<(&str, &str, Value)> = (1001..=1070)
-        .filter_map(|id| proxy.crm().record_json("contacts", &id.to_string()))
-        .filter(|r| r["archived"] != Value::Bool(true))
-        .map(|r| ("contacts", "Contact", r))
-        .chain(
-            (2001..=2015)
-                .filter_map(|id| proxy.crm().record_json("companies", &id.to_string()))
-                .map(|r| ("companies", "Company", r)),
-        )
-        .collect();
+    let stored = crate::support::demo_records(proxy.crm());
     let mut walked = 0;
     for user in ["noelle", "rudolph", "tinsel", "holly", "penny", "santa"] {
         let dept = engine.principal(user).unwrap().department.clone().unwrap();

@@ -755,3 +755,18 @@ fn spawn_binary(cfg: &Path, dir: &Path) -> (ChildGuard, SocketAddr, SocketAddr) 
         }
     }
 }
+
+/// Every live record of the demo CRM as it stores it: (collection, entity type, record) for
+/// the 68 contacts that are not archived and the 15 companies.
+pub fn demo_records(crm: &DemoCrm) -> Vec<(&'static str, &'static str, Value)> {
+    (1001..=1070)
+        .filter_map(|id| crm.record_json("contacts", &id.to_string()))
+        .filter(|r| r["archived"] != Value::Bool(true))
+        .map(|r| ("contacts", "Contact", r))
+        .chain(
+            (2001..=2015)
+                .filter_map(|id| crm.record_json("companies", &id.to_string()))
+                .map(|r| ("companies", "Company", r)),
+        )
+        .collect()
+}

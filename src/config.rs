@@ -235,6 +235,9 @@ pub struct PolicyFiles {
     pub policies: Vec<PathBuf>,
     pub entities: PathBuf,
     pub routes: PathBuf,
+    /// The redaction rules for free text written through crmgate (a directory of TOML
+    /// files: lexicons and identifier patterns), if any.
+    pub redaction: Option<PathBuf>,
     /// How often to look for changed files (hot reload); `None` = only on SIGHUP.
     pub watch_interval: Option<Duration>,
 }
@@ -248,6 +251,13 @@ impl PolicyFiles {
             self.routes.clone(),
         ];
         v.extend(self.policies.iter().cloned());
+        if let Some(dir) = &self.redaction {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map(|it| it.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            files.sort();
+            v.extend(files);
+        }
         v
     }
 }
@@ -298,6 +308,9 @@ pub struct Purpose {
 pub struct DepartmentPurposes {
     pub purposes: Vec<String>,
     pub default: Option<String>,
+    /// What crmgate stamps as the data source of records this department or app creates
+    /// (provenance); without it, `crmgate:<kind>:<id>`.
+    pub data_source: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -460,6 +473,8 @@ struct RawPolicies {
     policies: Vec<PathBuf>,
     entities: PathBuf,
     routes: PathBuf,
+    #[serde(default)]
+    redaction: Option<PathBuf>,
     /// Milliseconds between checks for changed policy files; 0 = reload on SIGHUP only.
     #[serde(default = "default_watch_ms")]
     watch_interval_ms: u64,
@@ -692,6 +707,7 @@ struct RawPurpose {
 struct RawDepartment {
     purposes: Vec<String>,
     default: Option<String>,
+    data_source: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1003,6 +1019,7 @@ impl Config {
                 DepartmentPurposes {
                     purposes: d.purposes,
                     default: d.default,
+                    data_source: d.data_source,
                 },
             );
         }
@@ -1035,6 +1052,7 @@ impl Config {
                 policies: raw.policies.policies.iter().map(|p| rel(p)).collect(),
                 entities: rel(&raw.policies.entities),
                 routes: rel(&raw.policies.routes),
+                redaction: raw.policies.redaction.as_ref().map(|p| rel(p)),
                 watch_interval: (raw.policies.watch_interval_ms > 0)
                     .then(|| Duration::from_millis(raw.policies.watch_interval_ms)),
             },

@@ -6,6 +6,7 @@
 //! `explain`, `matrix`, `test` and the demo tour ask here; a differential test holds them
 //! against the proxy's real responses. This module must never decide anything itself.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -16,7 +17,7 @@ use crate::stages::authz::{
     Decision, Outcome, Planner, PolicyEngine, PrincipalInfo, RecordPlan, Scope,
 };
 use crate::stages::purpose;
-use crate::stages::routing::{extract_attributes, record_id, ResourceProfile};
+use crate::stages::routing::{extract_attributes, record_id, AttrValue, ResourceProfile};
 
 /// Who asks, and for which purpose, resolved as the proxy resolves a request.
 pub fn subject(
@@ -105,6 +106,35 @@ pub fn record(
         return Err("a record is not a JSON object".into());
     };
     record_of(engine, scope, resource, obj)
+}
+
+/// A write decision on a record: `action` (`create`, `update`, `delete`, `merge`,
+/// `redact.<category>`) and, per field group of the resource, its `write.<group>`.
+pub fn write(
+    engine: &PolicyEngine,
+    scope: &Scope,
+    resource: &ResourceProfile,
+    record: &Value,
+    action: &str,
+) -> Result<(Decision, BTreeMap<String, Decision>), String> {
+    let Value::Object(obj) = record else {
+        return Err("a record is not a JSON object".into());
+    };
+    let id = record_id(resource, obj).unwrap_or_else(|| "(new record)".into());
+    let attrs = extract_attributes(resource, obj);
+    let named: Vec<(&str, Option<&AttrValue>)> = resource
+        .attributes
+        .iter()
+        .zip(&attrs)
+        .map(|(spec, v)| (spec.name.as_str(), v.as_ref()))
+        .collect();
+    let decide = |a: &str| engine.decide_record(scope, a, &resource.entity_type, &id, &named);
+    let groups = resource
+        .groups
+        .iter()
+        .map(|g| (g.clone(), decide(&format!("write.{g}"))))
+        .collect();
+    Ok((decide(action), groups))
 }
 
 /// [`record`] for a record object.

@@ -67,6 +67,17 @@ pub enum RequestError {
     /// see in clear in every record it may see: the answer would reveal those values.
     #[error("records cannot be selected, sorted or looked up by field group {groups} for purpose `{purpose}`: the caller does not see it in clear")]
     HiddenSelection { groups: String, purpose: String },
+    /// A write body that is not `application/json`.
+    #[error("the request body must be `application/json`, not `{0}`")]
+    UnsupportedMediaType(String),
+    /// A write names field groups the caller may not write, on a route that refuses such a
+    /// write whole (instead of stripping them).
+    #[error("the policy does not permit writing field group {groups} for purpose `{purpose}`")]
+    WriteRefused { groups: String, purpose: String },
+    /// A free-text value holds special-category data or identifiers that the policy does
+    /// not let crmgate redact for this caller: the write is refused whole.
+    #[error("the text in {fields} holds {categories}, which may not be stored (and this caller's writes are not redacted): remove it and send again")]
+    SensitiveRefused { fields: String, categories: String },
     /// A single record was requested and the row decision denied it. Answered as "not found"
     /// so that a denied record is indistinguishable from a missing one.
     #[error("record not found")]
@@ -111,6 +122,9 @@ impl RequestError {
             Self::NoRoute { .. } => StatusCode::NOT_FOUND,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::HiddenSelection { .. } => StatusCode::FORBIDDEN,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::WriteRefused { .. } => StatusCode::FORBIDDEN,
+            Self::SensitiveRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RecordNotFound => StatusCode::NOT_FOUND,
             Self::UpstreamStatus(code) => upstream_status(*code),
             Self::UpstreamUnavailable(_) => StatusCode::BAD_GATEWAY,
@@ -139,6 +153,9 @@ impl RequestError {
             Self::NoRoute { .. } => "no-route",
             Self::Forbidden { .. } => "forbidden",
             Self::HiddenSelection { .. } => "hidden-selection",
+            Self::UnsupportedMediaType(_) => "unsupported-media-type",
+            Self::WriteRefused { .. } => "write-refused",
+            Self::SensitiveRefused { .. } => "sensitive-data-refused",
             Self::RecordNotFound => "record-not-found",
             Self::UpstreamStatus(_) => "upstream-error",
             Self::UpstreamUnavailable(_) => "upstream-unavailable",
@@ -167,6 +184,9 @@ impl RequestError {
             Self::NoRoute { .. } => "No such route",
             Self::Forbidden { .. } => "Access denied by policy",
             Self::HiddenSelection { .. } => "Selection by a hidden field",
+            Self::UnsupportedMediaType(_) => "Unsupported media type",
+            Self::WriteRefused { .. } => "Write refused by policy",
+            Self::SensitiveRefused { .. } => "Sensitive data refused",
             Self::RecordNotFound => "Record not found",
             Self::UpstreamStatus(_) => "CRM error",
             Self::UpstreamUnavailable(_) => "CRM unavailable",
@@ -400,6 +420,27 @@ mod tests {
                 },
                 403,
                 "hidden-selection",
+            ),
+            (
+                RequestError::UnsupportedMediaType("text/plain".into()),
+                415,
+                "unsupported-media-type",
+            ),
+            (
+                RequestError::WriteRefused {
+                    groups: "`billing`".into(),
+                    purpose: "p".into(),
+                },
+                403,
+                "write-refused",
+            ),
+            (
+                RequestError::SensitiveRefused {
+                    fields: "`wish_text`".into(),
+                    categories: "health".into(),
+                },
+                422,
+                "sensitive-data-refused",
             ),
             (RequestError::RecordNotFound, 404, "record-not-found"),
             (RequestError::UpstreamStatus(404), 404, "upstream-error"),

@@ -8,6 +8,10 @@
 
 pub mod hubspot;
 
+/// The vendor's write bodies: parsed into [`crate::stages::write::WriteBody`], rebuilt from
+/// what the write stage allowed, and the batch answers over them.
+pub use hubspot::write as writes;
+
 use std::collections::HashSet;
 
 use bytes::Bytes;

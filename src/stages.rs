@@ -12,6 +12,8 @@ pub mod identity;
 pub mod listen;
 pub mod pipeline;
 pub mod purpose;
+pub mod redact;
 pub mod routing;
 pub mod sanitize;
 pub mod upstream;
+pub mod write;

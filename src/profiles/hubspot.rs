@@ -21,6 +21,8 @@ use crate::stages::routing::{AttrSource, AttrValue};
 use crate::stages::routing::{GroupId, RequestBody, ResourceProfile, Route};
 use crate::stages::sanitize::{self, Canonical};
 
+pub mod write;
+
 /// HubSpot's cap and default for a list page (`limit`).
 const LIST_MAX_LIMIT: usize = 100;
 const LIST_DEFAULT_LIMIT: usize = 10;
@@ -683,6 +685,11 @@ pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, Re
             }
             prepared.body = Some(Bytes::from(batch.upstream_body(&props)?));
             prepared.answer = Answer::Batch(Box::new(batch));
+        }
+        _ => {
+            return Err(RequestError::Internal(
+                "a write route is not prepared as a read".into(),
+            ))
         }
     }
     prepared.path_and_query = if query.is_empty() {

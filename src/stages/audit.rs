@@ -59,7 +59,7 @@ pub mod sink;
 pub mod verify;
 mod writer;
 
-pub use sink::{AuditEvent, AuditSink, Framed};
+pub use sink::{AuditEvent, AuditSink, Framed, WriteIntent};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -74,6 +74,7 @@ use tokio::sync::oneshot;
 use crate::admin::Health;
 use crate::config::AuditConfig;
 use crate::stages::filter::RecordAudit;
+use crate::stages::write::WriteAudit;
 
 /// One audit record. Filled in as the request passes the stages; its place in the chain
 /// (`seq`, `prev`) is added by the sink that writes it ([`Framed`]).
@@ -123,6 +124,13 @@ pub struct AuditRecord {
     pub analysis_evaluations: usize,
     pub records: Vec<RecordAudit>,
     pub rows_dropped: Vec<String>,
+    /// Write routes: per input, the record, the action, what was written, stripped,
+    /// redacted (categories and counts, never values) and stamped, and the outcome.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub writes: Vec<WriteAudit>,
+    /// Records crmgate read with its own credential to decide a write on them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub prior_read: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unclassified: Vec<String>,
     pub upstream_status: Option<u16>,

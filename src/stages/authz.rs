@@ -108,11 +108,13 @@ impl Decision {
 
 mod permit;
 mod plan;
+mod write;
 pub use permit::{Allowed, Permit};
 pub use plan::{
     cartesian, selectability, Outcome, PlanMemo, PlanMemoKey, Planner, RecordPlan, RowCondition,
     Selectability, OTHER_VALUE, UNOBSERVED_ID,
 };
+pub use write::WriteDecision;
 
 /// Everything a request puts into the Cedar context. The scope's memo key is derived from
 /// it: add a field here and decisions are keyed by it too.
@@ -222,6 +224,8 @@ pub struct PolicyEngine {
     requests: Memo<RequestKey, Decision>,
     /// Record plans of this revision (see [`crate::stages::filter::Planner`]).
     plans: PlanMemo,
+    /// Write decisions of this revision (see [`WriteDecision`]).
+    writes: write::WriteMemo,
 }
 
 impl fmt::Debug for PolicyEngine {
@@ -461,6 +465,7 @@ impl PolicyEngine {
             revision,
             requests: Memo::new(REQUEST_MEMO_ENTRIES),
             plans: Memo::new(PLAN_MEMO_ENTRIES),
+            writes: Memo::new(PLAN_MEMO_ENTRIES),
         })
     }
 
@@ -498,6 +503,11 @@ impl PolicyEngine {
     /// search over the printed policies, so it can only err towards "named".
     pub fn mentions_attribute(&self, name: &str) -> bool {
         self.policy_text.contains(name)
+    }
+
+    /// Whether the schema declares this action.
+    pub fn has_action(&self, name: &str) -> bool {
+        self.actions.contains_key(name)
     }
 
     /// Whether decisions on records of this type may depend on the record id.
@@ -567,7 +577,7 @@ impl PolicyEngine {
         let decision = self.decide_request(scope, &route.action, &route.resource.collection);
         let allowed = decision
             .allow
-            .then(|| Allowed::new(&route.name, method, path));
+            .then(|| Allowed::new(&route.name, method, path, route.write().is_some()));
         (decision, allowed)
     }
 
@@ -900,6 +910,7 @@ fn check_routes_against_schema(
             "the schema must declare `entity Collection` for request-level decisions".into(),
         ));
     }
+    let mut written: BTreeSet<&str> = BTreeSet::new();
     for (i, route) in routes.routes().iter().enumerate() {
         if !actions.contains_key(&route.action) {
             let at = format!("{}.action", RouteTable::route_path(i));
@@ -910,6 +921,50 @@ fn check_routes_against_schema(
                     route.name, route.action
                 ),
             ));
+        }
+        if let Some(kind) = route.write() {
+            written.insert(&route.resource.entity_type);
+            let needed: &[&str] = match kind {
+                crate::stages::routing::WriteKind::Upsert => &["create", "update"],
+                k => &[k.action()],
+            };
+            for a in needed {
+                if !actions.contains_key(*a) {
+                    let at = format!("{}.body", RouteTable::route_path(i));
+                    problems.push(routes.problem(
+                        &at,
+                        format!(
+                            "route `{}`: its records are decided by the action `{a}`, which the schema does not declare",
+                            route.name
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    // Every property group of a resource that is written needs its `write.<group>`: a group
+    // without one could never be written, which is almost always a forgotten declaration.
+    for res in routes.resources() {
+        if !written.contains(res.entity_type.as_str()) {
+            continue;
+        }
+        let mut groups: Vec<&String> = res
+            .property_groups
+            .values()
+            .filter_map(|&g| res.groups.get(g))
+            .collect();
+        groups.sort();
+        groups.dedup();
+        for g in groups {
+            if !actions.contains_key(&format!("write.{g}")) {
+                problems.push(routes.problem(
+                    &format!("resources.{}.properties.{g}", res.entity_type),
+                    format!(
+                        "resource `{}` is written, but the schema declares no action `write.{g}` for its field group `{g}`",
+                        res.entity_type
+                    ),
+                ));
+            }
         }
     }
     // A field action no resource classifies is dead: policies on it never apply, which is
@@ -924,11 +979,13 @@ fn check_routes_against_schema(
         .collect();
     let mut leaf: Vec<&String> = actions
         .keys()
-        .filter(|a| a.starts_with("read.") && !groups_of_actions.contains(*a))
+        .filter(|a| {
+            (a.starts_with("read.") || a.starts_with("write.")) && !groups_of_actions.contains(*a)
+        })
         .collect();
     leaf.sort();
     for a in leaf {
-        let g = a.trim_start_matches("read.");
+        let g = a.trim_start_matches("read.").trim_start_matches("write.");
         if !classified.contains(g) {
             problems.push(in_schema(
                 &format!("\"{a}\""),
@@ -1093,6 +1150,7 @@ mod tests {
             policies: vec![repo.join("santa.cedar")],
             entities: repo.join("entities.json"),
             routes: repo.join("routes.toml"),
+            redaction: None,
             watch_interval: None,
         };
         let engine = PolicyEngine::load(&files, &routes).unwrap();

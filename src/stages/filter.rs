@@ -132,6 +132,24 @@ impl Filtered {
         Releasable(bytes::Bytes::from(self.body))
     }
 
+    /// Release the answer of a single-record write: the written record as the caller may
+    /// see it, or — when the row decision hides it — its id alone (the caller wrote it and
+    /// needs the id to refer to it; nothing else of the record is released).
+    pub fn release_written(self, res: &ResourceProfile) -> Result<Releasable, RequestError> {
+        if !self.single_denied {
+            return Ok(self.release());
+        }
+        let Some(id) = self.dropped.first() else {
+            return Err(RequestError::Internal(
+                "a hidden written record without its id".into(),
+            ));
+        };
+        let mut m = Map::new();
+        m.insert(res.id_field.clone(), Value::from(id.as_str()));
+        m.insert(res.properties_field.clone(), Value::Object(Map::new()));
+        serialize(&Value::Object(m))
+    }
+
     /// Release the filtered body reshaped by a vendor (a batch envelope over what is
     /// shown): `f` gets the body as the filter left it.
     pub fn reshape<T>(
@@ -504,6 +522,7 @@ mod tests {
             policies: vec![policies],
             entities: repo.join("entities.json"),
             routes: repo.join("routes.toml"),
+            redaction: None,
             watch_interval: None,
         };
         let engine = PolicyEngine::load(&files, &routes).unwrap();

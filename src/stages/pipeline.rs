@@ -39,10 +39,13 @@ pub use crate::stages::body::ResponseBody;
 use crate::stages::filter::masks::{self, HashKeys, MaskKind, PurposeKey};
 use crate::stages::filter::{self, Filtered, FilteredDoc, RecordAudit, Releasable};
 use crate::stages::identity::ClientCert;
+use crate::stages::redact::Redactor;
 use crate::stages::routing::{RequestBody, ResourceProfile, Route, RouteTable};
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::upstream::Upstream;
 use crate::stages::{identity, purpose};
+
+mod writes;
 
 /// One consistent revision of routes and policies: a request is decided by one revision.
 #[derive(Debug)]
@@ -51,6 +54,8 @@ pub struct Policies {
     pub engine: PolicyEngine,
     /// Owners of configured API keys that the entities do not list: those keys are refused.
     pub unlisted_key_owners: Vec<String>,
+    /// The redaction rules for free text written through crmgate.
+    pub redactor: Option<Arc<Redactor>>,
 }
 
 /// Everything a request needs, shared by all connections.
@@ -499,7 +504,19 @@ impl Gateway {
         let engine = &policies.engine;
 
         // 2. sanitize: one reading of the request; its canonical path is all later stages see.
-        let canonical = sanitize::check(&parts)?;
+        let mut canonical = sanitize::check(&parts)?;
+        // A purpose declared in the base URL (`/purpose/<name>/…`) for clients that cannot
+        // add a header; and the vendor's other spellings of a path (date versions).
+        let path_purpose = match purpose::take_path_purpose(&canonical.segments) {
+            Some((name, rest)) => {
+                canonical = canonical.with_segments(rest);
+                Some(name)
+            }
+            None => None,
+        };
+        if let Some(segments) = policies.routes.resolve_alias(&canonical.segments) {
+            canonical = canonical.with_segments(segments);
+        }
         rec.path = lookup_path(&canonical, &self.lookup_key);
 
         // 3. identify, 4. purpose: before routing, so an unknown caller learns nothing.
@@ -510,6 +527,7 @@ impl Gateway {
         rec.department.clone_from(&principal.department);
         let purpose = purpose::resolve(
             &parts.headers,
+            path_purpose.as_deref(),
             &principal,
             &cfg.purposes,
             &cfg.departments,
@@ -553,6 +571,32 @@ impl Gateway {
             cfg.limits.request_timeout,
         )
         .await?;
+
+        // 7. write routes: per record and field group, redaction, provenance, write-ahead
+        // audit; their own path from here (`writes.rs`).
+        if route.write().is_some() {
+            let buffering = self
+                .buffering
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| RequestError::Internal("the buffering limit was closed".into()))?;
+            let w = writes::WriteStep {
+                allowed: &allowed,
+                routes: &policies.routes,
+                route,
+                scope: &scope,
+                engine,
+                redactor: policies.redactor.as_deref(),
+                canonical: &canonical,
+                id: matched.id.as_deref(),
+                request_id,
+                peer,
+            };
+            return self
+                .handle_write(&w, &parts.headers, body, rec, buffering)
+                .await;
+        }
 
         // 7. (read routes) ask the CRM for what the client asked for plus what the policies
         // need to decide; remember what to hide again.

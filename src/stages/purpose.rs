@@ -15,9 +15,24 @@ use crate::stages::authz::PrincipalInfo;
 
 pub const HEADER: &str = "x-purpose";
 
-/// Resolve the purpose of a request.
+/// The first path segment of a purpose declared in the base URL:
+/// `/purpose/<name>/crm/v3/…` (for clients that cannot add a header).
+pub const PATH_PREFIX: &str = "purpose";
+
+/// Take a purpose declared in the path off the canonical segments: `/purpose/<name>/…`
+/// becomes `…` and `<name>` is returned.
+pub fn take_path_purpose(segments: &[String]) -> Option<(String, Vec<String>)> {
+    match segments {
+        [first, name, rest @ ..] if first == PATH_PREFIX => Some((name.clone(), rest.to_vec())),
+        _ => None,
+    }
+}
+
+/// Resolve the purpose of a request. A purpose declared in the path and one in the header
+/// must agree; each is checked against the registry exactly like the other.
 pub fn resolve(
     headers: &HeaderMap,
+    in_path: Option<&str>,
     principal: &PrincipalInfo,
     registry: &BTreeMap<String, Purpose>,
     departments: &BTreeMap<String, DepartmentPurposes>,
@@ -36,6 +51,15 @@ pub fn resolve(
                 .map_err(|_| RequestError::BadRequest("X-Purpose is not readable text".into()))
         })
         .transpose()?;
+    let declared = match (declared, in_path) {
+        (Some(h), Some(p)) if h.trim() != p => {
+            return Err(RequestError::BadRequest(
+                "the purpose in the path and the X-Purpose header differ".into(),
+            ))
+        }
+        (Some(h), _) => Some(h),
+        (None, p) => p,
+    };
     resolve_declared(declared, principal, registry, departments, apps)
 }
 

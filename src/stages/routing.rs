@@ -86,6 +86,11 @@ pub struct ResourceProfile {
     /// Properties a free-text search (`query`) matches against at the vendor.
     pub query_properties: Vec<String>,
     pub attributes: Vec<AttributeSpec>,
+    /// Free-text properties: scanned for special-category data and identifiers before a
+    /// write is forwarded, and redacted (or the write refused).
+    pub free_text: Vec<String>,
+    /// What crmgate stamps on creates, if anything.
+    pub provenance: Option<ProvenanceSpec>,
 }
 
 impl ResourceProfile {
@@ -124,6 +129,95 @@ pub enum RequestBody {
     /// A batch read body (HubSpot `BatchReadInputSimplePublicObjectId`): ids or lookup
     /// values and properties; parsed strictly and rebuilt.
     BatchRead,
+    /// Write bodies (see [`crate::stages::write`]): one record to create, one to update
+    /// (the path names it), one to archive (no body), batches of each, a GDPR deletion
+    /// and a merge. Each is parsed strictly, decided per record and per field group, and
+    /// rebuilt from what was allowed.
+    Create,
+    Update,
+    Archive,
+    BatchCreate,
+    BatchUpdate,
+    BatchUpsert,
+    BatchArchive,
+    GdprDelete,
+    Merge,
+}
+
+/// What a write route does to records: the record-level Cedar action it is decided by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteKind {
+    Create,
+    Update,
+    /// Create or update, by a lookup property (decided as one or the other per input).
+    Upsert,
+    /// Archive or GDPR delete.
+    Delete,
+    Merge,
+}
+
+impl WriteKind {
+    /// The record-level action a record of this write is decided by (an upsert's inputs
+    /// are decided as `create` or `update`, whichever they turn out to be).
+    pub fn action(self) -> &'static str {
+        match self {
+            WriteKind::Create => "create",
+            WriteKind::Update | WriteKind::Upsert => "update",
+            WriteKind::Delete => "delete",
+            WriteKind::Merge => "merge",
+        }
+    }
+}
+
+impl RequestBody {
+    /// The write this body makes, if it is a write.
+    pub fn write_kind(self) -> Option<WriteKind> {
+        match self {
+            RequestBody::None | RequestBody::Search | RequestBody::BatchRead => None,
+            RequestBody::Create | RequestBody::BatchCreate => Some(WriteKind::Create),
+            RequestBody::Update | RequestBody::BatchUpdate => Some(WriteKind::Update),
+            RequestBody::BatchUpsert => Some(WriteKind::Upsert),
+            RequestBody::Archive | RequestBody::BatchArchive | RequestBody::GdprDelete => {
+                Some(WriteKind::Delete)
+            }
+            RequestBody::Merge => Some(WriteKind::Merge),
+        }
+    }
+
+    /// A batch of writes (answered per input, 207 when some failed).
+    pub fn is_batch(self) -> bool {
+        matches!(
+            self,
+            RequestBody::BatchCreate
+                | RequestBody::BatchUpdate
+                | RequestBody::BatchUpsert
+                | RequestBody::BatchArchive
+        )
+    }
+}
+
+/// What a write route does with properties of field groups the caller may not write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DeniedFields {
+    /// Refuse the whole write with 403, naming the groups (the default: nothing is
+    /// silently lost).
+    #[default]
+    Refuse,
+    /// Remove those properties, write the rest, and name the groups in the
+    /// `x-crmgate-stripped` response header and the audit record.
+    Strip,
+}
+
+/// The provenance properties crmgate stamps on every record created through it.
+#[derive(Debug, Clone)]
+pub struct ProvenanceSpec {
+    /// Where the data came from: the app's or department's `data_source` (config).
+    pub source: String,
+    /// When it was collected (RFC 3339, crmgate's clock).
+    pub at: Option<String>,
+    /// The lawful basis of the declared purpose (the purpose registry).
+    pub basis: Option<String>,
 }
 
 #[derive(Debug)]
@@ -145,6 +239,8 @@ pub struct Route {
     /// Query parameter naming properties (`properties`), if the route has one.
     pub properties_param: Option<String>,
     pub body: RequestBody,
+    /// Write routes: strip or refuse properties of groups the caller may not write.
+    pub denied_fields: DeniedFields,
     /// Shadow mode: decide and audit what would be filtered, but release the upstream body
     /// unchanged. For watching a new policy before enforcing it; off by default.
     pub shadow: bool,
@@ -159,6 +255,11 @@ impl Route {
     /// A single-record route answers 404 when the row decision denies the record.
     pub fn is_single(&self) -> bool {
         matches!(self.records, RecordSelector::Root)
+    }
+
+    /// The write this route makes, if it is a write route.
+    pub fn write(&self) -> Option<WriteKind> {
+        self.body.write_kind()
     }
 }
 
@@ -178,6 +279,9 @@ pub struct RouteMatch<'a> {
 #[derive(Debug)]
 pub struct RouteTable {
     routes: Vec<Route>,
+    /// Other spellings of a path prefix (HubSpot's date-versioned `/crm/objects/2026-03`
+    /// for `/crm/v3/objects`): rewritten to the target before routing.
+    aliases: Vec<Alias>,
     resources: BTreeMap<String, Arc<ResourceProfile>>,
     /// The file as parsed: checks against the schema name the line of the key at fault.
     source: Arc<TomlSource>,
@@ -209,6 +313,12 @@ impl RouteTable {
             method: method.to_string(),
             path: format!("/{}", segments.join("/")),
         })
+    }
+
+    /// The canonical segments with an alias prefix replaced by its target, if one matches:
+    /// the request is then routed, decided, audited and forwarded as the target path.
+    pub fn resolve_alias(&self, segments: &[String]) -> Option<Vec<String>> {
+        self.aliases.iter().find_map(|a| a.apply(segments))
     }
 
     /// The routes file's text as loaded (what the policy revision hashes: read once, so
@@ -262,12 +372,19 @@ impl RouteTable {
                 routes.push(route);
             }
         }
+        let mut aliases = Vec::new();
+        for (i, a) in raw.aliases.iter().enumerate() {
+            if let Some(alias) = compile_alias(a, &format!("aliases.{i}"), &mut r) {
+                aliases.push(alias);
+            }
+        }
         let problems = r.into_sorted();
         if !problems.is_empty() {
             return Err(Problems(problems));
         }
         Ok(RouteTable {
             routes,
+            aliases,
             resources,
             source: Arc::new(src),
         })
@@ -283,6 +400,86 @@ impl RouteTable {
     pub fn route_path(index: usize) -> String {
         format!("routes.{index}")
     }
+}
+
+/// A path prefix spelled another way: `from` may hold `{version}`, a date version
+/// (`2026-03`).
+#[derive(Debug)]
+struct Alias {
+    from: Vec<AliasSegment>,
+    to: Vec<String>,
+}
+
+#[derive(Debug)]
+enum AliasSegment {
+    Literal(String),
+    Version,
+}
+
+impl Alias {
+    fn apply(&self, segments: &[String]) -> Option<Vec<String>> {
+        if segments.len() < self.from.len() {
+            return None;
+        }
+        for (p, s) in self.from.iter().zip(segments) {
+            match p {
+                AliasSegment::Literal(l) if l == s => {}
+                AliasSegment::Version if is_date_version(s) => {}
+                _ => return None,
+            }
+        }
+        let rest = segments.get(self.from.len()..)?;
+        Some(
+            self.to
+                .iter()
+                .cloned()
+                .chain(rest.iter().cloned())
+                .collect(),
+        )
+    }
+}
+
+/// `YYYY-MM`, as HubSpot's date-versioned API names its versions.
+fn is_date_version(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 7
+        && b.get(4) == Some(&b'-')
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || c.is_ascii_digit())
+}
+
+fn compile_alias(a: &RawAlias, at: &str, report: &mut Report<'_>) -> Option<Alias> {
+    let split = |p: &str| -> Option<Vec<String>> {
+        let rest = p.strip_prefix('/')?;
+        let segs: Vec<String> = rest.split('/').map(String::from).collect();
+        (!segs.iter().any(String::is_empty)).then_some(segs)
+    };
+    let (Some(from), Some(to)) = (split(&a.from), split(&a.to)) else {
+        report.at(
+            at,
+            format!(
+                "alias `{}` → `{}`: both must be paths starting with `/`, without empty segments",
+                a.from, a.to
+            ),
+        );
+        return None;
+    };
+    let from = from
+        .into_iter()
+        .map(|s| match s.as_str() {
+            "{version}" => AliasSegment::Version,
+            _ => AliasSegment::Literal(s),
+        })
+        .collect();
+    if to.iter().any(|s| s.contains('{')) {
+        report.at(
+            &format!("{at}.to"),
+            format!("alias target `{}` cannot hold parameters", a.to),
+        );
+        return None;
+    }
+    Some(Alias { from, to })
 }
 
 fn match_segments(pattern: &[Segment], path: &[String]) -> Option<Option<String>> {
@@ -308,6 +505,23 @@ fn match_segments(pattern: &[Segment], path: &[String]) -> Option<Option<String>
 struct RawRoutes {
     resources: IndexMap<String, RawResource>,
     routes: Vec<RawRoute>,
+    #[serde(default)]
+    aliases: Vec<RawAlias>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlias {
+    from: String,
+    to: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvenance {
+    source: String,
+    at: Option<String>,
+    basis: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -332,6 +546,9 @@ struct RawResource {
     fields: IndexMap<String, Vec<String>>,
     #[serde(default)]
     attributes: IndexMap<String, RawAttribute>,
+    #[serde(default)]
+    free_text: Vec<String>,
+    provenance: Option<RawProvenance>,
 }
 
 fn default_id_field() -> String {
@@ -369,6 +586,7 @@ struct RawRoute {
     properties_param: Option<String>,
     #[serde(default = "default_body")]
     body: RequestBody,
+    denied_fields: Option<DeniedFields>,
     #[serde(default)]
     shadow: bool,
     /// Only in builds for the benchmark (feature `bench-reference`): without it the key is
@@ -439,6 +657,31 @@ fn compile_resource(
             );
         }
     }
+    for (i, p) in r.free_text.iter().enumerate() {
+        if !property_groups.contains_key(p) {
+            report.at(
+                &format!("{ctx}.free_text.{i}"),
+                format!("{ctx}: free-text property `{p}` is not classified in any field group"),
+            );
+        }
+    }
+    let provenance = r.provenance.map(|p| {
+        for (key, prop) in [("source", Some(&p.source)), ("at", p.at.as_ref()), ("basis", p.basis.as_ref())] {
+            if let Some(prop) = prop {
+                if !property_groups.contains_key(prop) {
+                    report.at(
+                        &format!("{ctx}.provenance.{key}"),
+                        format!("{ctx}: provenance property `{prop}` is not classified in any field group"),
+                    );
+                }
+            }
+        }
+        ProvenanceSpec {
+            source: p.source,
+            at: p.at,
+            basis: p.basis,
+        }
+    });
     if groups.len() > MAX_GROUPS {
         report.at(&ctx, format!("{ctx}: more than {MAX_GROUPS} field groups"));
     }
@@ -515,6 +758,8 @@ fn compile_resource(
         always_properties: r.always_properties,
         query_properties: r.query_properties,
         attributes,
+        free_text: r.free_text,
+        provenance,
     })
 }
 
@@ -609,6 +854,21 @@ fn compile_route(
             format!("{ctx}: a passthrough route cannot have properties_param or a request body"),
         );
     }
+    let write = r.body.write_kind();
+    if write.is_some() && r.shadow {
+        // fail closed: shadow mode forwards what the policy would refuse; for a write that
+        // would change the CRM unauthorized.
+        report.at(
+            &format!("{at}.shadow"),
+            format!("{ctx}: a write route cannot be in shadow mode"),
+        );
+    }
+    if write.is_none() && r.denied_fields.is_some() {
+        report.at(
+            &format!("{at}.denied_fields"),
+            format!("{ctx}: denied_fields applies to write routes only"),
+        );
+    }
     let (Some(method), Some(resource), Some(records), true) =
         (method, resource, records, report.problems.len() == before)
     else {
@@ -626,6 +886,7 @@ fn compile_route(
         query: r.query.into_iter().collect(),
         properties_param: r.properties_param,
         body: r.body,
+        denied_fields: r.denied_fields.unwrap_or_default(),
         shadow: r.shadow,
         passthrough,
     })
@@ -762,10 +1023,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.status(), 404);
         let e = t
-            .find(
-                &http::Method::DELETE,
-                &segs("/crm/v3/objects/contacts/1001"),
-            )
+            .find(&http::Method::PUT, &segs("/crm/v3/objects/contacts/1001"))
             .unwrap_err();
         assert_eq!(e.status(), 405);
     }

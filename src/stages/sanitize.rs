@@ -67,14 +67,7 @@ pub fn check(parts: &Parts) -> Result<Canonical, RequestError> {
     };
     check_headers(parts)?;
     let segments = canonical_segments(parts.uri.path())?;
-    let path = format!(
-        "/{}",
-        segments
-            .iter()
-            .map(|s| utf8_percent_encode(s, SEGMENT).to_string())
-            .collect::<Vec<_>>()
-            .join("/")
-    );
+    let path = encode_path(&segments);
     let query = match parts.uri.query() {
         None => Vec::new(),
         Some(q) => parse_query(q)?,
@@ -85,6 +78,30 @@ pub fn check(parts: &Parts) -> Result<Canonical, RequestError> {
         path,
         query,
     })
+}
+
+/// The canonical path of decoded segments.
+fn encode_path(segments: &[String]) -> String {
+    format!(
+        "/{}",
+        segments
+            .iter()
+            .map(|s| utf8_percent_encode(s, SEGMENT).to_string())
+            .collect::<Vec<_>>()
+            .join("/")
+    )
+}
+
+impl Canonical {
+    /// The same request with other path segments (a path prefix taken off or rewritten):
+    /// the canonical path is re-encoded from them.
+    pub fn with_segments(self, segments: Vec<String>) -> Canonical {
+        Canonical {
+            path: encode_path(&segments),
+            segments,
+            ..self
+        }
+    }
 }
 
 fn bad(msg: impl Into<String>) -> RequestError {

@@ -38,6 +38,9 @@ pub struct UpstreamResponse {
 /// The pooled client to the CRM.
 pub struct Upstream {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// For writes: never retries a request on a pooled connection that closed under it (a
+    /// non-idempotent write is sent at most once; the client decides whether to repeat).
+    once: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     scheme: String,
     authority: String,
     credential: Option<Secret>,
@@ -72,6 +75,10 @@ impl Upstream {
         let https = crate::pki::https_connector(roots, "upstream")?;
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
+            .build(https.clone());
+        let once = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .retry_canceled_requests(false)
             .build(https);
         let scheme = cfg.base.scheme_str().unwrap_or("http").to_string();
         let authority = cfg
@@ -81,6 +88,7 @@ impl Upstream {
             .ok_or("upstream.url has no host")?;
         Ok(Upstream {
             client,
+            once,
             scheme,
             authority,
             credential: cfg.credential.clone(),
@@ -99,6 +107,11 @@ impl Upstream {
         request_id: &str,
         peer: IpAddr,
     ) -> Result<UpstreamResponse, RequestError> {
+        let client = if permit.writes() {
+            &self.once
+        } else {
+            &self.client
+        };
         let (method, path_and_query, body) = permit.into_request();
         let uri = format!("{}://{}{}", self.scheme, self.authority, path_and_query);
         let mut builder = Request::builder()
@@ -127,8 +140,7 @@ impl Upstream {
 
         let timeout_ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
         let exchange = async {
-            let response = self
-                .client
+            let response = client
                 .request(request)
                 .await
                 .map_err(|e| RequestError::UpstreamUnavailable(format!("{e:?}")))?;
@@ -137,6 +149,13 @@ impl Upstream {
             if status == StatusCode::PARTIAL_CONTENT {
                 // fail closed: a partial body cannot be filtered record by record.
                 return Err(RequestError::Unfilterable("partial content (206)".into()));
+            }
+            if status == StatusCode::NO_CONTENT {
+                // An archive or deletion: nothing to filter, nothing released.
+                return Ok(UpstreamResponse {
+                    status,
+                    body: Bytes::new(),
+                });
             }
             if !status.is_success() {
                 // fail closed: the error body is not passed through (it may quote record

@@ -19,6 +19,7 @@ use crate::stages::audit::{AuditLog, AuditSink};
 use crate::stages::authz::PolicyEngine;
 use crate::stages::listen as server;
 use crate::stages::pipeline::{Gateway, Policies};
+use crate::stages::redact::Redactor;
 use crate::stages::routing::RouteTable;
 use crate::stages::upstream::Upstream;
 use crate::startup::tls;
@@ -41,6 +42,19 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
     if let Some(engine) = &engine {
         problems.extend(check_config_against_entities(config, engine));
     }
+    let redactor = match &config.policies.redaction {
+        None => None,
+        Some(dir) => match Redactor::load(dir) {
+            Ok(r) => Some(Arc::new(r)),
+            Err(p) => {
+                problems.extend(p);
+                None
+            }
+        },
+    };
+    if let (Some(routes), Some(engine)) = (&routes, &engine) {
+        problems.extend(check_redaction(config, routes, engine, redactor.as_deref()));
+    }
     match (routes, engine) {
         (Some(routes), Some(engine)) if problems.is_empty() => {
             let unlisted_key_owners = unlisted_key_owners(config, &engine);
@@ -48,10 +62,50 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
                 routes,
                 engine,
                 unlisted_key_owners,
+                redactor,
             })
         }
         _ => Err(Problems(problems)),
     }
+}
+
+/// Free text written through crmgate needs redaction rules, and every category the rules
+/// name needs its `redact.<category>` action in the schema (else no policy could allow
+/// redacting it, and every such write would be refused).
+fn check_redaction(
+    config: &Config,
+    routes: &RouteTable,
+    engine: &PolicyEngine,
+    redactor: Option<&Redactor>,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let free_text_written = routes
+        .routes()
+        .iter()
+        .any(|r| r.write().is_some() && !r.resource.free_text.is_empty());
+    match redactor {
+        None if free_text_written && config.policies.redaction.is_none() => {
+            problems.push(config.problem(
+                "policies",
+                "policies: write routes carry free-text properties, but no `redaction` rules are configured (free text is never forwarded unscanned)",
+            ));
+        }
+        Some(r) => {
+            for c in r.categories() {
+                let action = format!("redact.{c}");
+                if !engine.has_action(&action) {
+                    problems.push(config.problem(
+                        "policies.redaction",
+                        format!(
+                            "the redaction rules name category `{c}`, but the schema declares no action `{action}`"
+                        ),
+                    ));
+                }
+            }
+        }
+        None => {}
+    }
+    problems
 }
 
 /// The directory says who works here. A key whose owner it no longer lists is revoked

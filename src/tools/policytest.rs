@@ -222,6 +222,32 @@ fn run_case_into(
                 Some(groups),
             )
         }
+        (Some(record), Some(action)) => {
+            // A write case: the record-level action (`create`, `update`, `delete`, `merge`,
+            // `redact.<category>`) on the record, and per field group its `write.<group>`.
+            let ty = case.request.resource_type.as_deref().unwrap_or("Contact");
+            let Some(resource) = policies.routes.resource(ty) else {
+                return vec![format!("unknown resource type `{ty}`")];
+            };
+            let (d, groups) = match decide::write(engine, &scope, resource, record, action) {
+                Ok(x) => x,
+                Err(e) => return vec![format!("`record`: {e}")],
+            };
+            touched.extend(d.policies.iter().cloned());
+            let mut failures = compare(case, d.allow, &d.policies, &d.errors, None);
+            for (group, want) in &case.fields {
+                let Some(g) = groups.get(group) else {
+                    failures.push(format!("field group `{group}` does not exist"));
+                    continue;
+                };
+                touched.extend(g.policies.iter().cloned());
+                let got = if g.allow { "allow" } else { "deny" };
+                if want != got {
+                    failures.push(format!("write.{group}: expected {want}, got {got}"));
+                }
+            }
+            failures
+        }
         (None, Some(action)) => {
             let collection = case.request.collection.as_deref().unwrap_or("contacts");
             let d = engine.decide_request(&scope, action, collection);
@@ -277,7 +303,7 @@ fn compare(
                 }
             }
         }
-        None if !case.fields.is_empty() => {
+        None if !case.fields.is_empty() && case.record.is_none() => {
             failures.push("`fields` needs a `record` case".into());
         }
         None => {}

@@ -26,6 +26,17 @@ fn shipped_copy() -> tempfile::TempDir {
     ] {
         std::fs::copy(repo().join("policies").join(f), pol.join(f)).unwrap();
     }
+    // The redaction rules the config names.
+    let rules = repo().join("policies/redaction");
+    std::fs::create_dir(pol.join("redaction")).unwrap();
+    if let Ok(entries) = std::fs::read_dir(&rules) {
+        for e in entries {
+            let e = e.unwrap();
+            if e.path().is_file() {
+                std::fs::copy(e.path(), pol.join("redaction").join(e.file_name())).unwrap();
+            }
+        }
+    }
     std::fs::create_dir(dir.path().join("certs")).unwrap();
     std::fs::copy(
         repo().join("certs/jwks.json"),

@@ -92,7 +92,7 @@ async fn refused_requests_never_reach_the_upstream() {
     }
     let delete = proxy
         .request(
-            "DELETE",
+            "PUT",
             "/crm/v3/objects/contacts/1001",
             Some("noelle"),
             None,

@@ -77,7 +77,7 @@ fn the_compiler_refuses_an_upstream_call_without_a_permit() {
     let e = check(
         "pub fn f() -> crmgate::stages::authz::Permit {
             crmgate::stages::authz::Permit { route: String::new(), method: Default::default(),
-                path_and_query: String::new(), body: None }
+                path_and_query: String::new(), body: None, writes: false }
         }",
     )
     .unwrap_err();

@@ -68,5 +68,5 @@ fn the_shipped_configuration_checks_clean() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: 8 routes"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: 25 routes"));
 }

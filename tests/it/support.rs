@@ -185,6 +185,7 @@ schema = "{pol}/schema.cedarschema"
 policies = ["{policies}"]
 entities = "{pol}/entities.json"
 routes = "{routes}"
+redaction = "{pol}/redaction"
 watch_interval_ms = 100
 
 [audit]

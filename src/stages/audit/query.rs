@@ -89,7 +89,14 @@ impl SegIndex {
         }
         keys.push(format!("x:{}", r.decision));
         if let Some(res) = &r.resource {
-            for id in r.records.iter().map(|x| &x.id).chain(&r.rows_dropped) {
+            let written = r.writes.iter().filter_map(|w| w.id.as_ref());
+            for id in r
+                .records
+                .iter()
+                .map(|x| &x.id)
+                .chain(&r.rows_dropped)
+                .chain(written)
+            {
                 keys.push(record_key(res, id));
             }
         }
@@ -118,15 +125,24 @@ impl SegIndex {
     }
 }
 
+/// The records an entry touched: those returned, those written and those crmgate read
+/// before a write (a write is an access too).
 fn record_ids(v: &Value) -> Vec<String> {
-    v.get("records")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+    let ids = |key: &str| -> Vec<String> {
+        v.get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut all = ids("records");
+    all.extend(ids("writes"));
+    all.sort();
+    all.dedup();
+    all
 }
 
 fn dropped_ids(v: &Value) -> Vec<String> {

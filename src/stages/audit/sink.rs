@@ -21,6 +21,25 @@ use super::{AuditError, AuditRecord};
 pub enum AuditEvent {
     /// One request (no `kind` field, as request records always were).
     Request(Box<AuditRecord>),
+    /// A write about to be forwarded (`kind: "write_intent"`): durable before the CRM
+    /// is called; the request's own record, with the outcome, follows.
+    WriteIntent(Box<WriteIntent>),
+}
+
+/// What a write is about to do, written ahead of it.
+#[derive(Debug, Serialize)]
+pub struct WriteIntent {
+    pub kind: &'static str,
+    pub time: String,
+    pub request_id: String,
+    pub principal: Option<String>,
+    pub purpose: Option<String>,
+    pub method: String,
+    pub path: String,
+    pub route: Option<String>,
+    pub resource: Option<String>,
+    pub policy_revision: String,
+    pub writes: Vec<crate::stages::write::WriteAudit>,
 }
 
 impl AuditEvent {
@@ -28,6 +47,7 @@ impl AuditEvent {
     pub fn request_id(&self) -> Option<&str> {
         match self {
             AuditEvent::Request(r) => Some(&r.request_id),
+            AuditEvent::WriteIntent(w) => Some(&w.request_id),
         }
     }
 }

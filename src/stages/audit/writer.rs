@@ -367,6 +367,8 @@ impl Writer {
         for ((offset, s), job) in indexed.into_iter().zip(jobs.iter()) {
             match &job.event {
                 AuditEvent::Request(r) => seg.index.add(r, offset, s),
+                // The request's own record (which follows) is what queries find.
+                AuditEvent::WriteIntent(_) => {}
             }
         }
         seg.len += buf.len() as u64;

@@ -17,20 +17,35 @@ pub struct Allowed {
     route: String,
     method: Method,
     path: String,
+    /// A write route's decision: its request changes the CRM (sent at most once).
+    writes: bool,
 }
 
 impl Allowed {
-    pub(super) fn new(route: &str, method: &Method, path: &str) -> Allowed {
+    pub(super) fn new(route: &str, method: &Method, path: &str, writes: bool) -> Allowed {
         Allowed {
             route: route.to_string(),
             method: method.clone(),
             path: path.to_string(),
+            writes,
         }
     }
 
     /// The route the decision was made for.
     pub fn route(&self) -> &str {
         &self.route
+    }
+
+    /// crmgate's own read of the records an allowed write names (`POST <path>`, the
+    /// collection's batch read), so that the write can be decided on them as they are.
+    /// Only a write's allow makes one; its answer is never released to the client.
+    pub fn for_prior_read(&self, path: &str) -> Allowed {
+        Allowed::new(
+            &format!("{} (prior read)", self.route),
+            &Method::POST,
+            path,
+            false,
+        )
     }
 
     /// Bind the decision to the exact upstream request crmgate built for it: the same method
@@ -56,6 +71,7 @@ impl Allowed {
             method: self.method.clone(),
             path_and_query,
             body,
+            writes: self.writes,
         })
     }
 }
@@ -67,6 +83,7 @@ pub struct Permit {
     method: Method,
     path_and_query: String,
     body: Option<Bytes>,
+    writes: bool,
 }
 
 impl Permit {
@@ -86,6 +103,11 @@ impl Permit {
         self.body.as_ref()
     }
 
+    /// Whether the request changes the CRM (a write route's): it is sent at most once.
+    pub fn writes(&self) -> bool {
+        self.writes
+    }
+
     /// The request to send: taking it spends the permit.
     pub fn into_request(self) -> (Method, String, Option<Bytes>) {
         (self.method, self.path_and_query, self.body)
@@ -99,7 +121,12 @@ mod tests {
 
     #[test]
     fn a_permit_for_one_route_cannot_send_another_request() {
-        let allowed = Allowed::new("contacts.list", &Method::GET, "/crm/v3/objects/contacts");
+        let allowed = Allowed::new(
+            "contacts.list",
+            &Method::GET,
+            "/crm/v3/objects/contacts",
+            false,
+        );
         let p = allowed
             .permit("/crm/v3/objects/contacts?limit=5".into(), None)
             .unwrap();

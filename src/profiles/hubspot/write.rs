@@ -1,0 +1,538 @@
+//! HubSpot CRM v3 write bodies: create, update, archive, the four batches, GDPR delete and
+//! merge, parsed strictly into one vendor-neutral form ([`WriteBody`]) and rebuilt from what
+//! the write stage allowed.
+//!
+//! A property value must be a string (HubSpot's rule; a number or an object would be read
+//! one way here and another way there); an unknown key, a duplicate key or a shape HubSpot
+//! does not document is a 400. This module must never forward a client's bytes: every
+//! upstream body is serialised from the typed inputs the write stage returned.
+
+use bytes::Bytes;
+use http::StatusCode;
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{parse_strict, BATCH_MAX_INPUTS};
+use crate::error::RequestError;
+use crate::stages::routing::{RequestBody, ResourceProfile};
+use crate::stages::write::{WriteBody, WriteInput};
+
+/// A property map: every value a string (or null, which HubSpot reads as "clear it").
+type Properties = IndexMap<String, Option<String>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateInput {
+    properties: Properties,
+    #[serde(default)]
+    associations: Option<Vec<Value>>,
+    #[serde(default, rename = "objectWriteTraceId")]
+    trace: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateInput {
+    properties: Properties,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchUpdateInput {
+    id: String,
+    properties: Properties,
+    #[serde(default, rename = "idProperty")]
+    id_property: Option<String>,
+    #[serde(default, rename = "objectWriteTraceId")]
+    trace: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdInput {
+    id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Batch<T> {
+    inputs: Vec<T>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GdprDelete {
+    #[serde(rename = "objectId")]
+    object_id: String,
+    #[serde(default, rename = "idProperty")]
+    id_property: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Merge {
+    #[serde(rename = "primaryObjectId")]
+    primary: String,
+    #[serde(rename = "objectIdToMerge")]
+    merged: String,
+}
+
+fn strings(p: Properties, what: &str) -> Result<IndexMap<String, Option<String>>, RequestError> {
+    if p.len() > 1000 {
+        return Err(RequestError::BadRequest(format!(
+            "the {what} body names more than 1000 properties"
+        )));
+    }
+    Ok(p)
+}
+
+fn lookup(id_property: Option<String>) -> Option<String> {
+    id_property.filter(|p| !p.is_empty() && p != "hs_object_id")
+}
+
+fn batch_size<T>(b: &Batch<T>, what: &str) -> Result<(), RequestError> {
+    if b.inputs.len() > BATCH_MAX_INPUTS {
+        return Err(RequestError::BadRequest(format!(
+            "a {what} takes at most {BATCH_MAX_INPUTS} inputs"
+        )));
+    }
+    if b.inputs.is_empty() {
+        return Err(RequestError::BadRequest(format!(
+            "a {what} needs at least one input"
+        )));
+    }
+    Ok(())
+}
+
+/// Parse a write body. `id` is the record the path names (update, archive), `id_property`
+/// the query's `idProperty` (update).
+pub fn parse(
+    kind: RequestBody,
+    body: &[u8],
+    id: Option<&str>,
+    id_property: Option<&str>,
+) -> Result<WriteBody, RequestError> {
+    let path_id = || {
+        id.map(String::from)
+            .ok_or_else(|| RequestError::Internal("a write route without a record id".into()))
+    };
+    let single = |input: WriteInput| WriteBody {
+        inputs: vec![input],
+        lookup: None,
+        merge_into: None,
+    };
+    match kind {
+        RequestBody::Create => {
+            let c: CreateInput = parse_strict(body, "create")?;
+            Ok(single(WriteInput {
+                key: None,
+                properties: strings(c.properties, "create")?,
+                associations: c.associations,
+                trace: c.trace,
+            }))
+        }
+        RequestBody::Update => {
+            let u: UpdateInput = parse_strict(body, "update")?;
+            Ok(WriteBody {
+                inputs: vec![WriteInput {
+                    key: Some(path_id()?),
+                    properties: strings(u.properties, "update")?,
+                    associations: None,
+                    trace: None,
+                }],
+                lookup: lookup(id_property.map(String::from)),
+                merge_into: None,
+            })
+        }
+        RequestBody::Archive => {
+            if !body.is_empty() {
+                return Err(RequestError::BadRequest(
+                    "an archive request takes no body".into(),
+                ));
+            }
+            Ok(single(WriteInput::key(path_id()?)))
+        }
+        RequestBody::BatchCreate => {
+            let b: Batch<CreateInput> = parse_strict(body, "batch create")?;
+            batch_size(&b, "batch create")?;
+            let inputs = b
+                .inputs
+                .into_iter()
+                .map(|c| {
+                    Ok(WriteInput {
+                        key: None,
+                        properties: strings(c.properties, "batch create")?,
+                        associations: c.associations,
+                        trace: c.trace,
+                    })
+                })
+                .collect::<Result<_, RequestError>>()?;
+            Ok(WriteBody {
+                inputs,
+                lookup: None,
+                merge_into: None,
+            })
+        }
+        RequestBody::BatchUpdate | RequestBody::BatchUpsert => {
+            let what = if kind == RequestBody::BatchUpsert {
+                "batch upsert"
+            } else {
+                "batch update"
+            };
+            let b: Batch<BatchUpdateInput> = parse_strict(body, what)?;
+            batch_size(&b, what)?;
+            // One lookup property per batch: the prior read and the answer are keyed by it.
+            let mut props: Vec<Option<String>> = b
+                .inputs
+                .iter()
+                .map(|i| lookup(i.id_property.clone()))
+                .collect();
+            props.dedup();
+            let lookup_property = match props.as_slice() {
+                [one] => one.clone(),
+                _ => {
+                    return Err(RequestError::BadRequest(format!(
+                        "every input of a {what} must name the same `idProperty`"
+                    )))
+                }
+            };
+            if kind == RequestBody::BatchUpsert && lookup_property.is_none() {
+                return Err(RequestError::BadRequest(
+                    "a batch upsert needs an `idProperty` (a unique property such as `email`)"
+                        .into(),
+                ));
+            }
+            let inputs = b
+                .inputs
+                .into_iter()
+                .map(|i| {
+                    Ok(WriteInput {
+                        key: Some(i.id),
+                        properties: strings(i.properties, what)?,
+                        associations: None,
+                        trace: i.trace,
+                    })
+                })
+                .collect::<Result<_, RequestError>>()?;
+            Ok(WriteBody {
+                inputs,
+                lookup: lookup_property,
+                merge_into: None,
+            })
+        }
+        RequestBody::BatchArchive => {
+            let b: Batch<IdInput> = parse_strict(body, "batch archive")?;
+            batch_size(&b, "batch archive")?;
+            Ok(WriteBody {
+                inputs: b
+                    .inputs
+                    .into_iter()
+                    .map(|i| WriteInput::key(i.id))
+                    .collect(),
+                lookup: None,
+                merge_into: None,
+            })
+        }
+        RequestBody::GdprDelete => {
+            let g: GdprDelete = parse_strict(body, "GDPR delete")?;
+            Ok(WriteBody {
+                inputs: vec![WriteInput::key(g.object_id)],
+                lookup: lookup(g.id_property),
+                merge_into: None,
+            })
+        }
+        RequestBody::Merge => {
+            let m: Merge = parse_strict(body, "merge")?;
+            if m.primary == m.merged {
+                return Err(RequestError::BadRequest(
+                    "a record cannot be merged into itself".into(),
+                ));
+            }
+            Ok(WriteBody {
+                inputs: vec![WriteInput::key(m.merged)],
+                lookup: None,
+                merge_into: Some(m.primary),
+            })
+        }
+        RequestBody::None | RequestBody::Search | RequestBody::BatchRead => Err(
+            RequestError::Internal("a read route has no write body".into()),
+        ),
+    }
+}
+
+/// The body of crmgate's own read of the records a write names (HubSpot's batch read),
+/// for the properties the attributes come from.
+pub fn prior_read_body(
+    keys: &[String],
+    lookup: Option<&str>,
+    properties: &[String],
+) -> Result<Bytes, RequestError> {
+    #[derive(Serialize)]
+    struct Id<'a> {
+        id: &'a str,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Read<'a> {
+        inputs: Vec<Id<'a>>,
+        properties: &'a [String],
+        properties_with_history: [&'a str; 0],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id_property: Option<&'a str>,
+    }
+    let body = Read {
+        inputs: keys.iter().map(|k| Id { id: k }).collect(),
+        properties,
+        properties_with_history: [],
+        id_property: lookup,
+    };
+    serde_json::to_vec(&body)
+        .map(Bytes::from)
+        .map_err(|e| RequestError::Internal(format!("serialize prior read: {e}")))
+}
+
+/// The records of a batch read's answer.
+pub fn prior_read_results(body: &[u8]) -> Result<Vec<Map<String, Value>>, RequestError> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| RequestError::Unfilterable(format!("the CRM's record read: {e}")))?;
+    let results = v
+        .get("results")
+        .and_then(Value::as_array)
+        .ok_or_else(|| RequestError::Unfilterable("the CRM's record read has no results".into()))?;
+    results
+        .iter()
+        .map(|r| {
+            r.as_object()
+                .cloned()
+                .ok_or_else(|| RequestError::Unfilterable("a record is not an object".into()))
+        })
+        .collect()
+}
+
+/// One allowed input, as it goes upstream.
+pub struct Outgoing<'a> {
+    /// The record's id (updates, archives, merges), resolved by crmgate's own read.
+    pub id: Option<&'a str>,
+    pub properties: &'a IndexMap<String, Option<String>>,
+    pub associations: Option<&'a Vec<Value>>,
+    pub trace: Option<&'a str>,
+}
+
+/// The upstream body of a write, rebuilt from the allowed inputs. Lookups were resolved to
+/// record ids by crmgate's own read, so updates go by id (the record decided on).
+pub fn upstream_body(
+    kind: RequestBody,
+    inputs: &[Outgoing<'_>],
+    lookup: Option<&str>,
+    merge_into: Option<&str>,
+) -> Result<Option<Bytes>, RequestError> {
+    let props = |o: &Outgoing<'_>| -> Value {
+        Value::Object(
+            o.properties
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().map_or(Value::Null, Value::String)))
+                .collect(),
+        )
+    };
+    let need_id = |o: &Outgoing<'_>| -> Result<Value, RequestError> {
+        o.id.map(Value::from)
+            .ok_or_else(|| RequestError::Internal("an input without its record id".into()))
+    };
+    let create = |o: &Outgoing<'_>| -> Value {
+        let mut m = Map::new();
+        m.insert("properties".into(), props(o));
+        m.insert(
+            "associations".into(),
+            Value::Array(o.associations.cloned().unwrap_or_default()),
+        );
+        if let Some(t) = o.trace {
+            m.insert("objectWriteTraceId".into(), Value::from(t));
+        }
+        Value::Object(m)
+    };
+    let value = match kind {
+        RequestBody::Create => match inputs {
+            [one] => create(one),
+            _ => return Err(RequestError::Internal("a create of one record".into())),
+        },
+        RequestBody::Update => match inputs {
+            [one] => serde_json::json!({ "properties": props(one) }),
+            _ => return Err(RequestError::Internal("an update of one record".into())),
+        },
+        RequestBody::Archive => return Ok(None),
+        RequestBody::BatchCreate => {
+            serde_json::json!({ "inputs": inputs.iter().map(create).collect::<Vec<_>>() })
+        }
+        RequestBody::BatchUpdate => {
+            let items = inputs
+                .iter()
+                .map(|o| {
+                    let mut m = Map::new();
+                    m.insert("id".into(), need_id(o)?);
+                    m.insert("properties".into(), props(o));
+                    if let Some(t) = o.trace {
+                        m.insert("objectWriteTraceId".into(), Value::from(t));
+                    }
+                    Ok(Value::Object(m))
+                })
+                .collect::<Result<Vec<_>, RequestError>>()?;
+            serde_json::json!({ "inputs": items })
+        }
+        RequestBody::BatchUpsert => {
+            // Upserts stay keyed by the lookup property: an input crmgate decided as a
+            // create has no record id yet.
+            let p = lookup
+                .ok_or_else(|| RequestError::Internal("an upsert without idProperty".into()))?;
+            let items = inputs
+                .iter()
+                .map(|o| {
+                    let key = o.properties.get(p).cloned().flatten().ok_or_else(|| {
+                        RequestError::Internal("an upsert input without its key".into())
+                    })?;
+                    let mut m = Map::new();
+                    m.insert("id".into(), Value::from(key));
+                    m.insert("idProperty".into(), Value::from(p));
+                    m.insert("properties".into(), props(o));
+                    if let Some(t) = o.trace {
+                        m.insert("objectWriteTraceId".into(), Value::from(t));
+                    }
+                    Ok(Value::Object(m))
+                })
+                .collect::<Result<Vec<_>, RequestError>>()?;
+            serde_json::json!({ "inputs": items })
+        }
+        RequestBody::BatchArchive => {
+            let items = inputs
+                .iter()
+                .map(|o| Ok(serde_json::json!({ "id": need_id(o)? })))
+                .collect::<Result<Vec<_>, RequestError>>()?;
+            serde_json::json!({ "inputs": items })
+        }
+        RequestBody::GdprDelete => match inputs {
+            [one] => serde_json::json!({ "objectId": need_id(one)? }),
+            _ => return Err(RequestError::Internal("a GDPR delete of one record".into())),
+        },
+        RequestBody::Merge => match inputs {
+            [one] => serde_json::json!({
+                "primaryObjectId": merge_into.ok_or_else(|| RequestError::Internal("a merge without its primary".into()))?,
+                "objectIdToMerge": need_id(one)?,
+            }),
+            _ => return Err(RequestError::Internal("a merge of one record".into())),
+        },
+        RequestBody::None | RequestBody::Search | RequestBody::BatchRead => {
+            return Err(RequestError::Internal(
+                "a read route has no write body".into(),
+            ))
+        }
+    };
+    serde_json::to_vec(&value)
+        .map(|b| Some(Bytes::from(b)))
+        .map_err(|e| RequestError::Internal(format!("serialize a write: {e}")))
+}
+
+/// A batch error entry in HubSpot's shape, for inputs crmgate did not forward.
+pub fn batch_error(category: &str, status_code: u16, message: &str, keys: &[String]) -> Value {
+    serde_json::json!({
+        "status": "error",
+        "category": category,
+        "message": message,
+        "context": { "ids": keys },
+        "errors": [],
+        "links": {},
+        "subCategory": format!("crmgate.{status_code}"),
+    })
+}
+
+/// The answer of a batch write: the CRM's (filtered) answer with crmgate's errors for the
+/// inputs it did not forward added, `numErrors` recounted, 207 when there are any.
+pub fn batch_answer(
+    res: &ResourceProfile,
+    filtered: Value,
+    stubs: &[String],
+    mut errors: Vec<Value>,
+    upstream_status: StatusCode,
+) -> Result<(Value, StatusCode), RequestError> {
+    let mut doc = match filtered {
+        Value::Object(m) => m,
+        Value::Null => Map::new(),
+        _ => {
+            return Err(RequestError::Unfilterable(
+                "a batch answer that is not an object".into(),
+            ))
+        }
+    };
+    // Records the caller wrote but may not read: their ids, nothing else.
+    let results = doc
+        .entry("results")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(rs) = results {
+        for id in stubs {
+            let mut m = Map::new();
+            m.insert(res.id_field.clone(), Value::from(id.as_str()));
+            m.insert(res.properties_field.clone(), Value::Object(Map::new()));
+            rs.push(Value::Object(m));
+        }
+    }
+    if let Some(Value::Array(upstream_errors)) = doc.remove("errors") {
+        errors.extend(upstream_errors);
+    }
+    doc.remove("numErrors");
+    let status = if errors.is_empty() {
+        upstream_status
+    } else {
+        doc.insert("numErrors".into(), Value::from(errors.len()));
+        doc.insert("errors".into(), Value::Array(errors));
+        StatusCode::MULTI_STATUS
+    };
+    doc.entry("status")
+        .or_insert_with(|| Value::from("COMPLETE"));
+    Ok((Value::Object(doc), status))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_bodies_are_parsed_strictly() {
+        let ok = parse(
+            RequestBody::Create,
+            br#"{"properties":{"email":"a@b.example","firstname":null},"associations":[]}"#,
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(ok.inputs.len(), 1);
+        for bad in [
+            &br#"{"properties":{"email":1}}"#[..],
+            br#"{"properties":{"email":{"x":"y"}}}"#,
+            br#"{"properties":{},"extra":1}"#,
+            br#"{"properties":{"a":"1","a":"2"}}"#,
+            br#"[]"#,
+            br#"{"properties":[]}"#,
+        ] {
+            assert!(
+                parse(RequestBody::Create, bad, None, None).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert!(parse(
+            RequestBody::BatchUpsert,
+            br#"{"inputs":[{"id":"a","properties":{}}]}"#,
+            None,
+            None
+        )
+        .is_err());
+        assert!(parse(
+            RequestBody::Merge,
+            br#"{"primaryObjectId":"1","objectIdToMerge":"1"}"#,
+            None,
+            None
+        )
+        .is_err());
+        assert!(parse(RequestBody::Archive, b"{}", Some("1"), None).is_err());
+    }
+}

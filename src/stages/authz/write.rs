@@ -1,0 +1,142 @@
+//! Write decisions (stage 7): may this caller create, update, delete or merge this record,
+//! and which of the field groups it sends may it write?
+//!
+//! A record to be written is described to Cedar like a record read: its attributes are
+//! extracted by the routes file (for an update, from the record as the CRM holds it now),
+//! the record-level action is `create`, `update`, `delete` or `merge`, and each field group
+//! has its `write.<group>` action. The row decision `read` is made too: a record the caller
+//! may not see answers exactly like a missing one. Decisions depend only on what Cedar can
+//! observe, so they are memoised per policy revision like record plans. This module must
+//! never allow a group or a record whose decision errored: an error is a denial.
+
+use std::sync::Arc;
+
+use super::{Decision, Memo, PolicyEngine, Scope, UNOBSERVED_ID};
+use crate::stages::routing::{AttrValue, ResourceProfile};
+
+/// The decisions on writing one record.
+#[derive(Debug, Clone)]
+pub struct WriteDecision {
+    /// The record-level decision (`create`, `update`, `delete`, `merge`).
+    pub record: Decision,
+    /// The row decision `read`: a record the caller may not see is "not found".
+    pub read: Decision,
+    /// Field groups (bitmask) whose `write.<group>` is allowed, of those asked about.
+    pub writable: u64,
+    /// Determining policies and errors of every decision above.
+    pub policies: Vec<String>,
+    pub errors: Vec<String>,
+    /// Cedar evaluations this decision cost (0 from the memo).
+    pub evaluations: usize,
+}
+
+/// Scope, action, attributes, id (where observable) and the groups asked about.
+pub(super) type WriteKey = (
+    Arc<str>,
+    &'static str,
+    Vec<Option<AttrValue>>,
+    Option<String>,
+    u64,
+);
+pub(super) type WriteMemo = Memo<WriteKey, Arc<WriteDecision>>;
+
+impl PolicyEngine {
+    /// Decide `action` on a record of `res` with these attributes, the row decision, and
+    /// `write.<group>` for every group in `groups` (a bitmask of group ids).
+    pub fn decide_write(
+        &self,
+        scope: &Scope,
+        res: &ResourceProfile,
+        id: Option<&str>,
+        attrs: &[Option<AttrValue>],
+        action: &'static str,
+        groups: u64,
+    ) -> Arc<WriteDecision> {
+        let by_id = self.id_observable(&res.entity_type);
+        let id = match id {
+            Some(id) if by_id => Some(id.to_string()),
+            _ => None,
+        };
+        let key: WriteKey = (
+            scope.memo_key().clone(),
+            action,
+            attrs.to_vec(),
+            id.clone(),
+            groups,
+        );
+        if let Some(d) = self.writes.get(&key) {
+            let mut d = (*d).clone();
+            d.evaluations = 0;
+            return Arc::new(d);
+        }
+        let before = scope.evaluations();
+        let named: Vec<(&str, Option<&AttrValue>)> = res
+            .attributes
+            .iter()
+            .zip(attrs)
+            .map(|(spec, v)| (spec.name.as_str(), v.as_ref()))
+            .collect();
+        let cedar_id = id.as_deref().unwrap_or(UNOBSERVED_ID);
+        let decide = |a: &str| self.decide_record(scope, a, &res.entity_type, cedar_id, &named);
+        let record = decide(action);
+        let read = decide("read");
+        let mut writable = 0u64;
+        let mut policies: Vec<String> = Vec::new();
+        let mut errors: Vec<String> = Vec::new();
+        for (g, name) in res.groups.iter().enumerate() {
+            if groups & (1u64 << g) == 0 {
+                continue;
+            }
+            let d = decide(&format!("write.{name}"));
+            // fail closed: a group is written only on an allow without errors.
+            if d.allow && d.errors.is_empty() {
+                writable |= 1u64 << g;
+            }
+            policies.extend(d.policies);
+            errors.extend(d.errors);
+        }
+        policies.extend(record.policies.iter().cloned());
+        policies.extend(read.policies.iter().cloned());
+        errors.extend(record.errors.iter().cloned());
+        errors.extend(read.errors.iter().cloned());
+        policies.sort();
+        policies.dedup();
+        errors.sort();
+        errors.dedup();
+        let decision = WriteDecision {
+            record,
+            read,
+            writable,
+            policies,
+            errors,
+            evaluations: scope.evaluations().saturating_sub(before),
+        };
+        let decision = Arc::new(decision);
+        self.writes.insert(key, decision.clone());
+        decision
+    }
+
+    /// May the caller's free text holding `category` be stored redacted (`redact.<category>`
+    /// allowed), or must the write be refused? An error or a missing action refuses.
+    pub fn may_redact(
+        &self,
+        scope: &Scope,
+        res: &ResourceProfile,
+        attrs: &[Option<AttrValue>],
+        category: &str,
+    ) -> Decision {
+        let named: Vec<(&str, Option<&AttrValue>)> = res
+            .attributes
+            .iter()
+            .zip(attrs)
+            .map(|(spec, v)| (spec.name.as_str(), v.as_ref()))
+            .collect();
+        self.decide_record(
+            scope,
+            &format!("redact.{category}"),
+            &res.entity_type,
+            UNOBSERVED_ID,
+            &named,
+        )
+    }
+}

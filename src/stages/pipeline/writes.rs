@@ -1,0 +1,484 @@
+//! The write path of the pipeline (stage 7 and the forward and filter stages for writes):
+//! parse the body strictly, read the records it names with crmgate's own credential,
+//! decide every input ([`crate::stages::write`]), write the intent to the audit log and
+//! only then forward, once; the records that come back are filtered like a read.
+//!
+//! It must never forward a write whose intent is not durable in the audit log, nor a body
+//! it did not rebuild from decided inputs, nor release a stored record the caller may not
+//! read.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::{Response, StatusCode};
+use serde_json::Value;
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::{json_response, micros, record_filtering, Body, Gateway, Step};
+use crate::error::RequestError;
+use crate::profiles::writes;
+use crate::stages::audit::{AuditEvent, AuditRecord, WriteIntent};
+use crate::stages::authz::{Allowed, PolicyEngine, Scope};
+use crate::stages::filter::Releasable;
+use crate::stages::redact::Redactor;
+use crate::stages::routing::{RequestBody, Route, RouteTable, WriteKind};
+use crate::stages::sanitize::{self, Canonical};
+use crate::stages::write::{self, Forward, Stamp, Stored, Verdict, WriteAudit, Writer};
+
+/// What a write needs besides its body.
+pub(super) struct WriteStep<'a> {
+    pub allowed: &'a Allowed,
+    pub routes: &'a RouteTable,
+    pub route: &'a Route,
+    pub scope: &'a Scope,
+    pub engine: &'a PolicyEngine,
+    pub redactor: Option<&'a Redactor>,
+    pub canonical: &'a Canonical,
+    /// The record id the path names (update, archive).
+    pub id: Option<&'a str>,
+    pub request_id: &'a str,
+    pub peer: SocketAddr,
+}
+
+/// The header naming the field groups stripped from a write.
+pub const STRIPPED_HEADER: &str = "x-crmgate-stripped";
+/// The header telling what was redacted (field, category, count; never values).
+pub const REDACTED_HEADER: &str = "x-crmgate-redacted";
+
+impl Gateway {
+    pub(super) async fn handle_write(
+        &self,
+        w: &WriteStep<'_>,
+        headers: &http::HeaderMap,
+        body: Bytes,
+        rec: &mut AuditRecord,
+        buffering: OwnedSemaphorePermit,
+    ) -> Result<Response<Body>, RequestError> {
+        let route = w.route;
+        let res = &route.resource;
+        let kind = route
+            .write()
+            .ok_or_else(|| RequestError::Internal("not a write route".into()))?;
+        if route.body != RequestBody::Archive {
+            check_json(headers)?;
+        }
+        let lookup_param = w
+            .canonical
+            .query
+            .iter()
+            .find(|(k, _)| k == "idProperty")
+            .map(|(_, v)| v.as_str());
+        let parsed = writes::parse(route.body, &body, w.id, lookup_param)?;
+
+        // The records the write names, as the CRM holds them now (crmgate's own read).
+        let mut keys: Vec<String> = parsed
+            .inputs
+            .iter()
+            .filter_map(|i| i.key.clone())
+            .chain(parsed.merge_into.clone())
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let stored = if keys.is_empty() {
+            HashMap::new()
+        } else {
+            self.prior_read(w, &keys, parsed.lookup.as_deref(), rec)
+                .await?
+        };
+
+        let stamp = self.stamp(w.scope);
+        let mut writer = Writer {
+            engine: w.engine,
+            scope: w.scope,
+            res,
+            kind,
+            denied_fields: route.denied_fields,
+            redactor: w.redactor,
+            stamp: &stamp,
+            policies: Vec::new(),
+            errors: Vec::new(),
+            evaluations: 0,
+        };
+        let mut verdicts: Vec<(Option<String>, Verdict)> = Vec::new();
+        let mut audits: Vec<WriteAudit> = Vec::new();
+        // A merge is decided on both records: the one merged away and the one it joins.
+        if let Some(primary) = &parsed.merge_into {
+            let (v, a) = writer.decide(
+                write::WriteInput::key(primary.clone()),
+                stored.get(&norm(primary, parsed.lookup.is_some())),
+            );
+            verdicts.push((Some(primary.clone()), v));
+            audits.push(a);
+        }
+        for input in parsed.inputs {
+            let key = input.key.clone();
+            let s = key
+                .as_deref()
+                .and_then(|k| stored.get(&norm(k, parsed.lookup.is_some())));
+            let (v, a) = writer.decide(input, s);
+            verdicts.push((key, v));
+            audits.push(a);
+        }
+        rec.cedar_evaluations += writer.evaluations;
+        rec.policies.extend(writer.policies);
+        rec.policies.sort();
+        rec.policies.dedup();
+        rec.cedar_errors.extend(writer.errors);
+        rec.cedar_errors.sort();
+        rec.cedar_errors.dedup();
+        rec.writes = audits;
+
+        // What goes upstream, and what the client hears about the rest.
+        let batch = route.body.is_batch();
+        let mut forward: Vec<Forward> = Vec::new();
+        let mut not_found: Vec<String> = Vec::new();
+        let mut errors: Vec<Value> = Vec::new();
+        let label = res.entity_type.to_uppercase();
+        for (key, verdict) in verdicts {
+            match verdict {
+                Verdict::Write(f) => forward.push(f),
+                Verdict::NotFound if !batch => return Err(RequestError::RecordNotFound),
+                Verdict::Refused(e) if !batch => {
+                    rec.decision = "deny";
+                    return Err(e);
+                }
+                Verdict::NotFound => not_found.extend(key),
+                Verdict::Refused(e) => errors.push(writes::batch_error(
+                    e.kind(),
+                    e.status().as_u16(),
+                    &e.detail(),
+                    &key.into_iter().collect::<Vec<_>>(),
+                )),
+            }
+        }
+        if parsed.merge_into.is_some() && forward.len() != 2 {
+            return Err(RequestError::Internal(
+                "a merge decided on one record".into(),
+            ));
+        }
+        if !not_found.is_empty() && kind != WriteKind::Delete {
+            // The same entry whether the CRM lacks the record or the policy hides it.
+            errors.extend(crate::profiles::hubspot::not_found_errors(
+                &label, &not_found,
+            ));
+        }
+        // Hidden or missing records of a batch archive are answered as the CRM answers
+        // missing ones: nothing to do, no error.
+
+        let outgoing: Vec<writes::Outgoing<'_>> = forward
+            .iter()
+            .skip(usize::from(parsed.merge_into.is_some()))
+            .map(|f| writes::Outgoing {
+                id: f.id.as_deref(),
+                properties: &f.properties,
+                associations: f.associations.as_ref(),
+                trace: f.trace.as_deref(),
+            })
+            .collect();
+        if outgoing.is_empty() {
+            // Nothing to forward (every input of a batch refused or not found).
+            rec.decision = if errors.is_empty() { "allow" } else { "deny" };
+            return self.batch_without_upstream(w, errors, buffering);
+        }
+        let upstream_body = writes::upstream_body(
+            route.body,
+            &outgoing,
+            parsed.lookup.as_deref(),
+            parsed.merge_into.as_deref(),
+        )?;
+        drop(outgoing);
+
+        // Write-ahead: the intent is durable before the CRM is called.
+        // fail closed: without it nothing is forwarded.
+        let intent = WriteIntent {
+            kind: "write_intent",
+            time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            request_id: w.request_id.to_string(),
+            principal: rec.principal.clone(),
+            purpose: rec.purpose.clone(),
+            method: rec.method.clone(),
+            path: rec.path.clone(),
+            route: rec.route.clone(),
+            resource: rec.resource.clone(),
+            policy_revision: rec.policy_revision.clone(),
+            writes: rec.writes.clone(),
+        };
+        if let Err(e) = self
+            .audit
+            .write(AuditEvent::WriteIntent(Box::new(intent)))
+            .await
+        {
+            tracing::error!(request_id = %w.request_id, error = %e, "write intent not durable; the write is not forwarded");
+            return Err(RequestError::AuditUnavailable);
+        }
+
+        let path_and_query = if w.canonical.query.is_empty() {
+            w.canonical.path.clone()
+        } else {
+            format!(
+                "{}?{}",
+                w.canonical.path,
+                sanitize::encode_query(&w.canonical.query)
+            )
+        };
+        let permit = w.allowed.permit(path_and_query, upstream_body)?;
+        let t = Instant::now();
+        let upstream = self.upstream.send(permit, w.request_id, w.peer.ip()).await;
+        rec.latency_us.insert("upstream", micros(t));
+        let upstream = match upstream {
+            Err(RequestError::UpstreamStatus(404)) if !batch => {
+                rec.upstream_status = Some(404);
+                return Err(RequestError::RecordNotFound);
+            }
+            other => other?,
+        };
+        rec.upstream_status = Some(upstream.status.as_u16());
+
+        // The answer: the written records filtered for the caller like a read.
+        let response = if upstream.body.is_empty() {
+            if errors.is_empty() {
+                empty_response(upstream.status, w.request_id)?
+            } else {
+                let (body, status) = Releasable::compose(Vec::new(), |_| {
+                    writes::batch_answer(res, Value::Null, &[], errors, StatusCode::OK)
+                        .map(|(v, _)| v)
+                })
+                .map(|b| (b, StatusCode::MULTI_STATUS))?;
+                json_response(status, body, w.request_id, Some(buffering))?
+            }
+        } else {
+            let hidden = HashSet::new();
+            let key = self.hash_keys.for_purpose(&w.scope.purpose);
+            let step = Step {
+                allowed: w.allowed,
+                routes: w.routes,
+                route,
+                scope: w.scope,
+                engine: w.engine,
+                hidden: &hidden,
+                selection: 0,
+                key: &key,
+                request_id: w.request_id,
+                peer: w.peer,
+            };
+            let t = Instant::now();
+            let filtered = step.filter(&upstream.body);
+            rec.latency_us.insert("filter", micros(t));
+            let filtered = filtered?;
+            record_filtering(rec, &filtered);
+            created_ids(rec, kind, &filtered.records, &filtered.dropped);
+            if batch {
+                let dropped = filtered.dropped.clone();
+                let (body, status) = filtered.reshape(|doc| {
+                    writes::batch_answer(res, doc, &dropped, errors, upstream.status)
+                })?;
+                json_response(status, body, w.request_id, Some(buffering))?
+            } else {
+                let body = filtered.release_written(res)?;
+                json_response(upstream.status, body, w.request_id, Some(buffering))?
+            }
+        };
+        Ok(with_notices(response, &rec.writes))
+    }
+
+    /// Read the records a write names, with crmgate's own credential, through the
+    /// collection's batch read: keyed by id (or by lookup value, lower-cased).
+    async fn prior_read(
+        &self,
+        w: &WriteStep<'_>,
+        keys: &[String],
+        lookup: Option<&str>,
+        rec: &mut AuditRecord,
+    ) -> Result<HashMap<String, Stored>, RequestError> {
+        let res = &w.route.resource;
+        let read_route = w
+            .routes
+            .routes()
+            .iter()
+            .find(|r| r.body == RequestBody::BatchRead && r.resource.entity_type == res.entity_type)
+            .ok_or_else(|| {
+                RequestError::Internal(format!(
+                    "no batch read route for `{}`: a write cannot read the records it names",
+                    res.entity_type
+                ))
+            })?;
+        let mut properties: Vec<String> = res.attribute_properties().map(String::from).collect();
+        if let Some(p) = lookup {
+            properties.push(p.to_string());
+        }
+        properties.sort();
+        properties.dedup();
+        let mut stored = HashMap::new();
+        for chunk in keys.chunks(crate::profiles::hubspot::BATCH_MAX_INPUTS) {
+            let body = writes::prior_read_body(chunk, lookup, &properties)?;
+            let permit = w
+                .allowed
+                .for_prior_read(&read_route.path)
+                .permit(read_route.path.clone(), Some(body))?;
+            let t = Instant::now();
+            let answer = self.upstream.send(permit, w.request_id, w.peer.ip()).await;
+            *rec.latency_us.entry("prior_read").or_insert(0) += micros(t);
+            let answer = match answer {
+                // HubSpot answers 404 when none of the ids exists.
+                Err(RequestError::UpstreamStatus(404)) => continue,
+                other => other?,
+            };
+            for record in writes::prior_read_results(&answer.body)? {
+                let Some(id) = crate::stages::routing::record_id(res, &record) else {
+                    continue;
+                };
+                let key = match lookup {
+                    None => id.clone(),
+                    Some(p) => match record
+                        .get(&res.properties_field)
+                        .and_then(|props| props.get(p))
+                        .and_then(Value::as_str)
+                    {
+                        Some(v) => norm(v, true),
+                        None => continue,
+                    },
+                };
+                rec.prior_read.push(id.clone());
+                stored.insert(key, Stored { id, record });
+            }
+        }
+        Ok(stored)
+    }
+
+    /// The provenance stamp of a create by this caller for this purpose.
+    fn stamp(&self, scope: &Scope) -> Stamp {
+        let p = &scope.principal;
+        let is_app = p.uid.type_name().to_string() == "App";
+        let configured = if is_app {
+            self.config.apps.get(&p.id)
+        } else {
+            p.department
+                .as_deref()
+                .and_then(|d| self.config.departments.get(d))
+        };
+        let source = configured
+            .and_then(|c| c.data_source.clone())
+            .unwrap_or_else(|| {
+                if is_app {
+                    format!("crmgate:app:{}", p.id)
+                } else {
+                    format!(
+                        "crmgate:department:{}",
+                        p.department.as_deref().unwrap_or("none")
+                    )
+                }
+            });
+        Stamp {
+            source,
+            at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            basis: self
+                .config
+                .purposes
+                .get(&scope.purpose)
+                .map(|p| p.legal_basis.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// A batch of which nothing was forwarded: its errors, 207 (or, with none, the
+    /// vendor's empty success).
+    fn batch_without_upstream(
+        &self,
+        w: &WriteStep<'_>,
+        errors: Vec<Value>,
+        buffering: OwnedSemaphorePermit,
+    ) -> Result<Response<Body>, RequestError> {
+        let res = &w.route.resource;
+        if errors.is_empty() {
+            let status = if w.route.body == RequestBody::BatchArchive {
+                StatusCode::NO_CONTENT
+            } else {
+                StatusCode::OK
+            };
+            if status == StatusCode::NO_CONTENT {
+                return empty_response(status, w.request_id);
+            }
+        }
+        let body = Releasable::compose(Vec::new(), |_| {
+            writes::batch_answer(res, Value::Null, &[], errors, StatusCode::OK).map(|(v, _)| v)
+        })?;
+        let status = StatusCode::MULTI_STATUS;
+        json_response(status, body, w.request_id, Some(buffering))
+    }
+}
+
+/// A key as the prior read's map holds it: lookup values compared without case (as HubSpot
+/// compares e-mail addresses), ids as they are.
+fn norm(key: &str, lookup: bool) -> String {
+    if lookup {
+        key.to_lowercase()
+    } else {
+        key.to_string()
+    }
+}
+
+/// The ids of the records a create made, into the audit of its inputs (in order where the
+/// vendor answers in order; the record ids are in `records` and `rows_dropped` anyway).
+fn created_ids(
+    rec: &mut AuditRecord,
+    kind: WriteKind,
+    records: &[crate::stages::filter::RecordAudit],
+    dropped: &[String],
+) {
+    if !matches!(kind, WriteKind::Create) {
+        return;
+    }
+    let mut ids = records
+        .iter()
+        .map(|r| r.id.clone())
+        .chain(dropped.iter().cloned());
+    for a in rec.writes.iter_mut().filter(|a| a.outcome == "forwarded") {
+        if a.id.is_none() {
+            a.id = ids.next();
+        }
+    }
+}
+
+/// A write body must be JSON: anything else is 415, before it is parsed.
+fn check_json(headers: &http::HeaderMap) -> Result<(), RequestError> {
+    let ct = headers
+        .get(CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).to_string());
+    let mime = ct.as_deref().map(|v| {
+        v.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
+    match mime.as_deref() {
+        Some("application/json") => Ok(()),
+        other => Err(RequestError::UnsupportedMediaType(
+            other.unwrap_or("none").chars().take(64).collect::<String>(),
+        )),
+    }
+}
+
+fn empty_response(status: StatusCode, request_id: &str) -> Result<Response<Body>, RequestError> {
+    Response::builder()
+        .status(status)
+        .header(http::header::CACHE_CONTROL, "private, no-store")
+        .header("x-request-id", request_id)
+        .body(Body::new(Vec::new()))
+        .map_err(|e| RequestError::Internal(format!("response: {e}")))
+}
+
+/// The notices of a write: which field groups were stripped and what was redacted.
+fn with_notices(mut response: Response<Body>, audits: &[WriteAudit]) -> Response<Body> {
+    let h = response.headers_mut();
+    if let Some(v) = write::stripped_notice(audits).and_then(|v| HeaderValue::from_str(&v).ok()) {
+        h.insert(STRIPPED_HEADER, v);
+    }
+    if let Some(v) = write::redaction_notice(audits).and_then(|v| HeaderValue::from_str(&v).ok()) {
+        h.insert(REDACTED_HEADER, v);
+    }
+    response
+}

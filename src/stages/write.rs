@@ -1,0 +1,417 @@
+//! Stage 7, write: what of a create, update, delete or merge may reach the CRM.
+//!
+//! Every input of a write is decided on its own ([`Writer::decide`]):
+//! - the record-level action (`create`, `update`, `delete`, `merge`) on the record as the
+//!   CRM holds it now (crmgate reads it first with its own credential) and, for creates and
+//!   updates, on the record as it would be afterwards; a record the caller may not `read`
+//!   answers exactly like a missing one;
+//! - `write.<group>` for every field group the input names: a denied group is stripped or
+//!   the write refused, per route; an unclassified property is never written;
+//! - provenance: on a create, crmgate stamps where the data came from, when, and the
+//!   lawful basis of the declared purpose; a client's own values never replace the stamp;
+//! - free text: special-category data and identifiers are redacted irreversibly before
+//!   the text is forwarded (`redact.<category>`), or the write is refused where the policy
+//!   does not allow redacting for this caller.
+//!
+//! This module must never let a property through that no decision covered, and never
+//! forward a free-text value it did not scan.
+
+use std::collections::BTreeMap;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::RequestError;
+use crate::stages::authz::{PolicyEngine, Scope};
+use crate::stages::redact::Redactor;
+use crate::stages::routing::{extract_attributes, DeniedFields, ResourceProfile, WriteKind};
+
+/// A write request in vendor-neutral form (the vendor profile parses it).
+#[derive(Debug)]
+pub struct WriteBody {
+    pub inputs: Vec<WriteInput>,
+    /// The lookup property the inputs' keys are values of (`email`), if not record ids.
+    pub lookup: Option<String>,
+    /// A merge: the record the input is merged into (decided like the input).
+    pub merge_into: Option<String>,
+}
+
+/// One record's input.
+#[derive(Debug, Clone)]
+pub struct WriteInput {
+    /// The record it names (an id or a lookup value); none for a create.
+    pub key: Option<String>,
+    /// Property values (`None`: clear the property).
+    pub properties: IndexMap<String, Option<String>>,
+    /// Associations of a create, as the vendor spells them (the `associations` group).
+    pub associations: Option<Vec<Value>>,
+    /// The vendor's write trace id, passed on.
+    pub trace: Option<String>,
+}
+
+impl WriteInput {
+    /// An input that only names a record (archive, delete, merge).
+    pub fn key(key: String) -> WriteInput {
+        WriteInput {
+            key: Some(key),
+            properties: IndexMap::new(),
+            associations: None,
+            trace: None,
+        }
+    }
+}
+
+/// A record as the CRM holds it now, read by crmgate before deciding a write on it.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub id: String,
+    pub record: Map<String, Value>,
+}
+
+/// The provenance values crmgate stamps on a create.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    pub source: String,
+    pub at: String,
+    pub basis: String,
+}
+
+/// What became of one input.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Forward it, as decided.
+    Write(Forward),
+    /// The record does not exist or the caller may not see it: indistinguishable.
+    NotFound,
+    /// Refused (record-level deny, denied groups on a refusing route, sensitive text the
+    /// policy does not let crmgate redact).
+    Refused(RequestError),
+}
+
+/// An allowed input as it goes upstream.
+#[derive(Debug)]
+pub struct Forward {
+    /// The record's id (crmgate's own read resolved any lookup).
+    pub id: Option<String>,
+    pub properties: IndexMap<String, Option<String>>,
+    pub associations: Option<Vec<Value>>,
+    pub trace: Option<String>,
+}
+
+/// The audit view of one input: names, categories and counts, never values.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct WriteAudit {
+    /// The record (for a create: filled in once the CRM has answered, when it can be told).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub action: &'static str,
+    /// `forwarded`, `not-found` or `refused`.
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    pub written: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stripped: Vec<String>,
+    /// Property → category → number of passages redacted.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub redacted: BTreeMap<String, BTreeMap<String, usize>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stamped: Vec<String>,
+}
+
+/// Decides the inputs of one write request.
+pub struct Writer<'a> {
+    pub engine: &'a PolicyEngine,
+    pub scope: &'a Scope,
+    pub res: &'a ResourceProfile,
+    pub kind: WriteKind,
+    pub denied_fields: DeniedFields,
+    pub redactor: Option<&'a Redactor>,
+    pub stamp: &'a Stamp,
+    /// Decisions made, for the audit record.
+    pub policies: Vec<String>,
+    pub errors: Vec<String>,
+    pub evaluations: usize,
+}
+
+impl Writer<'_> {
+    /// Decide one input; `stored` is the record it names as the CRM holds it (none: it
+    /// does not exist, or the write creates it).
+    pub fn decide(&mut self, input: WriteInput, stored: Option<&Stored>) -> (Verdict, WriteAudit) {
+        let action = match (self.kind, stored) {
+            (WriteKind::Upsert, None) => "create",
+            (kind, _) => kind.action(),
+        };
+        let mut audit = WriteAudit {
+            id: stored.map(|s| s.id.clone()),
+            action,
+            ..WriteAudit::default()
+        };
+        let verdict = self.verdict(input, stored, action, &mut audit);
+        match &verdict {
+            Verdict::Write(_) => audit.outcome = "forwarded",
+            Verdict::NotFound => {
+                audit.outcome = "not-found";
+                audit.reason = Some("record-not-found");
+            }
+            Verdict::Refused(e) => {
+                audit.outcome = "refused";
+                audit.reason = Some(e.kind());
+            }
+        }
+        (verdict, audit)
+    }
+
+    fn verdict(
+        &mut self,
+        input: WriteInput,
+        stored: Option<&Stored>,
+        action: &'static str,
+        audit: &mut WriteAudit,
+    ) -> Verdict {
+        let res = self.res;
+        let creating = action == "create";
+        if !creating && stored.is_none() {
+            return Verdict::NotFound;
+        }
+        let WriteInput {
+            key: _,
+            mut properties,
+            associations,
+            trace,
+        } = input;
+
+        // What the input names, by field group; unclassified names are never written.
+        let mut groups = 0u64;
+        let mut unclassified: Vec<String> = Vec::new();
+        for name in properties.keys() {
+            match res.property_groups.get(name) {
+                Some(&g) => groups |= 1u64 << g,
+                None => unclassified.push(name.clone()),
+            }
+        }
+        let has_associations = associations.as_ref().is_some_and(|a| !a.is_empty());
+        if has_associations {
+            match res.field_groups.get("associations") {
+                Some(&g) => groups |= 1u64 << g,
+                None => unclassified.push("associations".into()),
+            }
+        }
+
+        // Provenance: a create carries crmgate's stamp, never the client's own values.
+        let stamped: Vec<(String, String)> = if creating {
+            res.provenance
+                .iter()
+                .flat_map(|p| {
+                    [
+                        Some((p.source.clone(), self.stamp.source.clone())),
+                        p.at.clone().map(|a| (a, self.stamp.at.clone())),
+                        p.basis.clone().map(|b| (b, self.stamp.basis.clone())),
+                    ]
+                })
+                .flatten()
+                .collect()
+        } else {
+            Vec::new()
+        };
+
+        // The record as it would be afterwards: what a create or update is decided on.
+        let after = {
+            let mut record = stored.map(|s| s.record.clone()).unwrap_or_default();
+            let props = record
+                .entry(res.properties_field.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(props) = props {
+                for (k, v) in &properties {
+                    props.insert(k.clone(), v.clone().map_or(Value::Null, Value::String));
+                }
+                for (k, v) in &stamped {
+                    props.insert(k.clone(), Value::String(v.clone()));
+                }
+            }
+            record
+        };
+        let after_attrs = extract_attributes(res, &after);
+        let id = stored.map(|s| s.id.as_str());
+
+        let mut writable = u64::MAX;
+        if let Some(s) = stored {
+            let before = extract_attributes(res, &s.record);
+            let d = self
+                .engine
+                .decide_write(self.scope, res, id, &before, action, groups);
+            self.account(&d.policies, &d.errors, d.evaluations);
+            // A record the caller may not see is not there, whatever else is decided.
+            if !d.read.allow {
+                return Verdict::NotFound;
+            }
+            if !d.record.allow {
+                return Verdict::Refused(self.forbidden(action));
+            }
+            writable &= d.writable;
+        }
+        if creating || action == "update" {
+            let d = self
+                .engine
+                .decide_write(self.scope, res, id, &after_attrs, action, groups);
+            self.account(&d.policies, &d.errors, d.evaluations);
+            // fail closed: the record must be allowed as it would be, too (an update may
+            // not move a record where the caller could not have created or updated it).
+            if !d.record.allow {
+                return Verdict::Refused(self.forbidden(action));
+            }
+            writable &= d.writable;
+        }
+
+        // Field groups the caller may not write: refuse, or strip them.
+        let denied = groups & !writable;
+        if denied != 0 || !unclassified.is_empty() {
+            let mut names: Vec<String> = res
+                .groups
+                .iter()
+                .enumerate()
+                .filter(|(g, _)| denied & (1u64 << g) != 0)
+                .map(|(_, n)| n.clone())
+                .collect();
+            if !unclassified.is_empty() {
+                names.push("unclassified".into());
+            }
+            match self.denied_fields {
+                DeniedFields::Refuse => {
+                    return Verdict::Refused(RequestError::WriteRefused {
+                        groups: names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        purpose: self.scope.purpose.clone(),
+                    })
+                }
+                DeniedFields::Strip => {
+                    properties.retain(|k, _| {
+                        res.property_groups
+                            .get(k)
+                            .is_some_and(|&g| writable & (1u64 << g) != 0)
+                    });
+                    audit.stripped = names;
+                }
+            }
+        }
+        let associations = associations.filter(|_| {
+            res.field_groups
+                .get("associations")
+                .is_some_and(|&g| writable & (1u64 << g) != 0)
+        });
+
+        // Free text: scanned, and redacted where the policy lets crmgate redact it.
+        let mut refused_fields: Vec<String> = Vec::new();
+        let mut refused_categories: Vec<String> = Vec::new();
+        for field in &res.free_text {
+            let Some(Some(text)) = properties.get(field) else {
+                continue;
+            };
+            let Some(redactor) = self.redactor else {
+                // fail closed: free text is never forwarded unscanned.
+                return Verdict::Refused(RequestError::Internal(
+                    "no redaction rules are loaded for a free-text write".into(),
+                ));
+            };
+            let scan = redactor.scan(text, &[]);
+            if scan.is_clean() {
+                continue;
+            }
+            let counts = scan.counts();
+            let mut refused_here = false;
+            for (category, _) in &counts {
+                let d = self
+                    .engine
+                    .may_redact(self.scope, res, &after_attrs, category);
+                self.account(&d.policies, &d.errors, 0);
+                if !(d.allow && d.errors.is_empty()) {
+                    refused_here = true;
+                    refused_categories.push(category.clone());
+                }
+            }
+            if refused_here {
+                refused_fields.push(format!("`{field}`"));
+                continue;
+            }
+            let redacted = scan.redact(text);
+            properties.insert(field.clone(), Some(redacted));
+            audit
+                .redacted
+                .insert(field.clone(), counts.into_iter().collect());
+        }
+        if !refused_fields.is_empty() {
+            refused_categories.sort();
+            refused_categories.dedup();
+            return Verdict::Refused(RequestError::SensitiveRefused {
+                fields: refused_fields.join(", "),
+                categories: refused_categories.join(", "),
+            });
+        }
+
+        for (k, v) in stamped {
+            properties.insert(k.clone(), Some(v));
+            audit.stamped.push(k);
+        }
+        let mut written: Vec<String> = properties
+            .keys()
+            .filter_map(|k| res.property_groups.get(k))
+            .filter_map(|&g| res.groups.get(g).cloned())
+            .collect();
+        if associations.is_some() {
+            written.push("associations".into());
+        }
+        written.sort();
+        written.dedup();
+        audit.written = written;
+        Verdict::Write(Forward {
+            id: stored.map(|s| s.id.clone()),
+            properties,
+            associations,
+            trace,
+        })
+    }
+
+    fn account(&mut self, policies: &[String], errors: &[String], evaluations: usize) {
+        self.policies.extend(policies.iter().cloned());
+        self.errors.extend(errors.iter().cloned());
+        self.evaluations += evaluations;
+    }
+
+    fn forbidden(&self, action: &str) -> RequestError {
+        RequestError::Forbidden {
+            action: action.to_string(),
+            resource: self.res.collection.clone(),
+            purpose: self.scope.purpose.clone(),
+        }
+    }
+}
+
+/// The `x-crmgate-redacted` header value: `field=category:count;…` per input, inputs
+/// separated by `,` — names and counts, never values.
+pub fn redaction_notice(audits: &[WriteAudit]) -> Option<String> {
+    let parts: Vec<String> = audits
+        .iter()
+        .flat_map(|a| {
+            a.redacted.iter().map(|(field, cats)| {
+                let cats: Vec<String> = cats.iter().map(|(c, n)| format!("{c}:{n}")).collect();
+                format!("{field}={}", cats.join(";"))
+            })
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// The `x-crmgate-stripped` header value: the field groups stripped from any input.
+pub fn stripped_notice(audits: &[WriteAudit]) -> Option<String> {
+    let mut groups: Vec<&str> = audits
+        .iter()
+        .flat_map(|a| a.stripped.iter().map(String::as_str))
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    (!groups.is_empty()).then(|| groups.join(", "))
+}

@@ -16,7 +16,7 @@
 //! | `POST /crm/v3/objects/{type}/search` | `filterGroups` (groups OR, filters AND), `query`, `properties`, `sorts`, `limit` (max 200), `after` → `total`; never archived records | 200 |
 //! | `POST /crm/v3/objects/{type}/batch/read` | `inputs`, `properties`, `propertiesWithHistory`, `idProperty` | 200; 207 with `errors` when ids are unknown |
 //! | `POST /crm/v3/objects/{type}` | create: `{properties, associations?}` (`associations[].to.id` a record of the other type) → the record with the written properties plus `hs_object_id`, `createdate`, the last-modified date | 201; 409 `CONFLICT` when a contact's e-mail address is taken |
-//! | `PATCH /crm/v3/objects/{type}/{id}` | update: `{properties}`, also `?idProperty=email`; `""` clears a value | 200; 404 for unknown or archived records; 409 |
+//! | `PATCH /crm/v3/objects/{type}/{id}` | update: `{properties}` (at least one), also `?idProperty=email`; `""` clears a value | 200; 404 for unknown or archived records; 409 |
 //! | `DELETE /crm/v3/objects/{type}/{id}` | archive: `archived` true, `archivedAt`; then listed only with `archived=true` | 204 (also for unknown ids, as HubSpot) |
 //! | `POST /crm/v3/objects/{type}/batch/create` | `{inputs: [{properties, associations?, objectWriteTraceId?}]}` | 201; 207 when some e-mail addresses are taken |
 //! | `POST /crm/v3/objects/{type}/batch/update` | `{inputs: [{id, properties, idProperty?, objectWriteTraceId?}]}`; ids unique | 200; 207 with one `OBJECT_NOT_FOUND` error listing the unknown ids |

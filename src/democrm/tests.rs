@@ -878,6 +878,14 @@ async fn non_string_values_and_unknown_properties_answer_400_naming_them() {
         .as_str()
         .unwrap()
         .contains("READ_ONLY_VALUE"));
+    let nothing = server
+        .patch("/crm/v3/objects/contacts/1001", r#"{"properties":{}}"#)
+        .await;
+    assert_hubspot_error(&nothing, 400, "VALIDATION_ERROR");
+    assert_eq!(
+        nothing.json["message"],
+        "No properties found to update, please provide at least one."
+    );
     let null_value = server
         .patch(
             "/crm/v3/objects/contacts/1001",

@@ -495,7 +495,7 @@ pub(super) fn create(crm: &DemoCrm, store: &mut Store, kind: ObjectType, body: &
 }
 
 /// `PATCH /crm/v3/objects/{type}/{id}` (or `?idProperty=email`) → 200 with
-/// the record; an unknown or archived record is a 404.
+/// the record; an unknown or archived record is a 404, no properties a 400.
 pub(super) fn update(
     crm: &DemoCrm,
     store: &mut Store,
@@ -514,6 +514,12 @@ pub(super) fn update(
     .into_iter()
     .next()
     .unwrap_or_default();
+    if properties.is_empty() {
+        return Err(api::bad_request(
+            crm,
+            "No properties found to update, please provide at least one.",
+        ));
+    }
     let at = api::position(
         crm,
         store.records(kind),

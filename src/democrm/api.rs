@@ -1,6 +1,7 @@
 //! The demo CRM's endpoints: routing, query parameters, record rendering,
-//! search and batch read, in the shapes HubSpot's CRM v3 API answers. It only
-//! reads seeded data and must never change it.
+//! search and batch read, in the shapes HubSpot's CRM v3 API answers. The
+//! reads here take the store's read lock and must never change a record;
+//! every write goes through `writes.rs` under the write lock.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -13,8 +14,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::dates;
-use super::model::{ObjectType, Record, Version};
-use super::DemoCrm;
+use super::model::{ObjectType, Record, Store, Version};
+use super::{writes, DemoCrm};
 
 const LIST_DEFAULT_LIMIT: usize = 10;
 const LIST_MAX_LIMIT: usize = 100;
@@ -23,18 +24,31 @@ const SEARCH_MAX_LIMIT: usize = 200;
 /// A status and a JSON body, turned into a response at the very end.
 pub(super) struct Reply {
     pub(super) status: StatusCode,
-    body: Value,
+    pub(super) body: Value,
 }
 
 impl Reply {
-    fn ok(body: Value) -> Reply {
+    pub(super) fn ok(body: Value) -> Reply {
         Reply {
             status: StatusCode::OK,
             body,
         }
     }
 
+    /// 204 without a body (archive, GDPR delete).
+    pub(super) fn no_content() -> Reply {
+        Reply {
+            status: StatusCode::NO_CONTENT,
+            body: Value::Null,
+        }
+    }
+
     pub(super) fn into_response(self) -> Response<Full<Bytes>> {
+        if self.status == StatusCode::NO_CONTENT {
+            let mut response = Response::new(Full::new(Bytes::new()));
+            *response.status_mut() = self.status;
+            return response;
+        }
         // Serialising a `Value` cannot fail (its keys are strings); `{}` is a
         // placeholder that is never sent in practice.
         let bytes = serde_json::to_vec(&self.body).unwrap_or_else(|_| b"{}".to_vec());
@@ -48,7 +62,7 @@ impl Reply {
 }
 
 /// A JSON object from `(key, value)` pairs, in the given order.
-fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
+pub(super) fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
     Value::Object(
         fields
             .into_iter()
@@ -57,7 +71,7 @@ fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
     )
 }
 
-fn string(text: &str) -> Value {
+pub(super) fn string(text: &str) -> Value {
     Value::String(text.to_string())
 }
 
@@ -79,11 +93,11 @@ pub(super) fn error(
     }
 }
 
-fn bad_request(crm: &DemoCrm, message: impl Into<String>) -> Reply {
+pub(super) fn bad_request(crm: &DemoCrm, message: impl Into<String>) -> Reply {
     error(crm, StatusCode::BAD_REQUEST, "VALIDATION_ERROR", message)
 }
 
-fn object_not_found(crm: &DemoCrm) -> Reply {
+pub(super) fn object_not_found(crm: &DemoCrm) -> Reply {
     error(
         crm,
         StatusCode::NOT_FOUND,
@@ -93,11 +107,49 @@ fn object_not_found(crm: &DemoCrm) -> Reply {
 }
 
 /// The endpoints the demo serves.
+#[derive(Debug)]
 enum Route {
     List(ObjectType),
     Get(ObjectType, String),
     Search(ObjectType),
     BatchRead(ObjectType),
+    Create(ObjectType),
+    Update(ObjectType, String),
+    Archive(ObjectType, String),
+    BatchCreate(ObjectType),
+    BatchUpdate(ObjectType),
+    BatchUpsert(ObjectType),
+    BatchArchive(ObjectType),
+    GdprDelete,
+    Merge(ObjectType),
+}
+
+/// The part of a path after `/crm/v3/objects/` or after a date-versioned
+/// `/crm/objects/{YYYY-MM}/` (HubSpot serves the same API under both).
+fn object_segments<'a>(segments: &'a [&'a str]) -> Option<&'a [&'a str]> {
+    match segments {
+        ["", "crm", "v3", "objects", rest @ ..] => Some(rest),
+        ["", "crm", "objects", version, rest @ ..] if is_date_version(version) => Some(rest),
+        _ => None,
+    }
+}
+
+/// `2026-03` and the like: four digits, a dash, a month.
+fn is_date_version(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        bytes
+            .get(range)
+            .is_some_and(|part| part.iter().all(u8::is_ascii_digit))
+    };
+    bytes.len() == 7
+        && digits(0..4)
+        && bytes.get(4) == Some(&b'-')
+        && digits(5..7)
+        && text
+            .get(5..7)
+            .and_then(|month| month.parse::<u8>().ok())
+            .is_some_and(|month| (1..=12).contains(&month))
 }
 
 fn route(method: &Method, path: &str) -> Option<Route> {
@@ -106,22 +158,27 @@ fn route(method: &Method, path: &str) -> Option<Route> {
         .filter(|p| !p.is_empty())
         .unwrap_or(path);
     let segments: Vec<&str> = path.split('/').collect();
-    match (method, segments.as_slice()) {
-        (&Method::GET, ["", "crm", "v3", "objects", kind]) => {
-            Some(Route::List(ObjectType::parse(kind)?))
-        }
-        (&Method::POST, ["", "crm", "v3", "objects", kind, "search"]) => {
-            Some(Route::Search(ObjectType::parse(kind)?))
-        }
-        (&Method::POST, ["", "crm", "v3", "objects", kind, "batch", "read"]) => {
-            Some(Route::BatchRead(ObjectType::parse(kind)?))
-        }
-        (&Method::GET, ["", "crm", "v3", "objects", kind, id]) => Some(Route::Get(
-            ObjectType::parse(kind)?,
-            percent_decode(id, false),
-        )),
-        _ => None,
-    }
+    let rest = object_segments(&segments)?;
+    let (kind, rest) = rest.split_first()?;
+    let kind = ObjectType::parse(kind)?;
+    let id = |raw: &str| percent_decode(raw, false);
+    let route = match (method, rest) {
+        (&Method::GET, []) => Route::List(kind),
+        (&Method::POST, []) => Route::Create(kind),
+        (&Method::POST, ["search"]) => Route::Search(kind),
+        (&Method::POST, ["merge"]) => Route::Merge(kind),
+        (&Method::POST, ["gdpr-delete"]) if kind == ObjectType::Contacts => Route::GdprDelete,
+        (&Method::POST, ["batch", "read"]) => Route::BatchRead(kind),
+        (&Method::POST, ["batch", "create"]) => Route::BatchCreate(kind),
+        (&Method::POST, ["batch", "update"]) => Route::BatchUpdate(kind),
+        (&Method::POST, ["batch", "upsert"]) => Route::BatchUpsert(kind),
+        (&Method::POST, ["batch", "archive"]) => Route::BatchArchive(kind),
+        (&Method::GET, [raw]) => Route::Get(kind, id(raw)),
+        (&Method::PATCH, [raw]) => Route::Update(kind, id(raw)),
+        (&Method::DELETE, [raw]) => Route::Archive(kind, id(raw)),
+        _ => return None,
+    };
+    Some(route)
 }
 
 /// Answers one request whose body has been read in full.
@@ -138,17 +195,44 @@ pub(super) fn respond(
         return refusal;
     }
     let query = Query::parse(uri.query());
-    let answer = match route(method, uri.path()) {
-        Some(Route::List(kind)) => list(crm, kind, &query),
-        Some(Route::Get(kind, id)) => get(crm, kind, &id, &query),
-        Some(Route::Search(kind)) => search(crm, kind, body),
-        Some(Route::BatchRead(kind)) => batch_read(crm, kind, &query, body),
-        None => Err(error(
+    let Some(route) = route(method, uri.path()) else {
+        return error(
             crm,
             StatusCode::NOT_FOUND,
             "RESOURCE_NOT_FOUND",
             format!("No endpoint for {method} {}", uri.path()),
-        )),
+        );
+    };
+    let answer = match route {
+        Route::List(_) | Route::Get(..) | Route::Search(_) | Route::BatchRead(_) => {
+            // Reads share the lock; the guard ends with this block.
+            let store = crm.read_store();
+            match route {
+                Route::List(kind) => list(crm, &store, kind, &query),
+                Route::Get(kind, id) => get(crm, &store, kind, &id, &query),
+                Route::Search(kind) => search(crm, &store, kind, body),
+                Route::BatchRead(kind) => batch_read(crm, &store, kind, &query, body),
+                _ => Err(object_not_found(crm)),
+            }
+        }
+        write => {
+            // Writes are validated and applied under one exclusive lock, so
+            // concurrent writes never interleave within a request.
+            let mut store = crm.write_store();
+            let store = &mut *store;
+            match write {
+                Route::Create(kind) => writes::create(crm, store, kind, body),
+                Route::Update(kind, id) => writes::update(crm, store, kind, &id, &query, body),
+                Route::Archive(kind, id) => writes::archive(crm, store, kind, &id, &query),
+                Route::BatchCreate(kind) => writes::batch_create(crm, store, kind, body),
+                Route::BatchUpdate(kind) => writes::batch_update(crm, store, kind, body),
+                Route::BatchUpsert(kind) => writes::batch_upsert(crm, store, kind, body),
+                Route::BatchArchive(kind) => writes::batch_archive(crm, store, kind, body),
+                Route::GdprDelete => writes::gdpr_delete(crm, store, body),
+                Route::Merge(kind) => writes::merge(crm, store, kind, body),
+                _ => Err(object_not_found(crm)),
+            }
+        }
     };
     answer.unwrap_or_else(|refusal| refusal)
 }
@@ -199,7 +283,7 @@ impl Query {
         Query { pairs }
     }
 
-    fn first(&self, name: &str) -> Option<&str> {
+    pub(super) fn first(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
             .find(|(key, _)| key == name)
@@ -298,9 +382,9 @@ fn parse_after(raw: Option<&str>) -> Result<usize, String> {
 /// What a request asked to see of each record.
 pub(super) struct Selection {
     /// Requested properties; empty means the type's defaults.
-    properties: Vec<String>,
-    history: Vec<String>,
-    associations: Vec<ObjectType>,
+    pub(super) properties: Vec<String>,
+    pub(super) history: Vec<String>,
+    pub(super) associations: Vec<ObjectType>,
 }
 
 impl Selection {
@@ -316,14 +400,37 @@ impl Selection {
         }
     }
 
-    /// Every known property of the type, as if each had been requested.
-    pub(super) fn all_properties(kind: ObjectType) -> Selection {
+    /// Every known property of the type (custom ones included), as if each
+    /// had been requested.
+    pub(super) fn all_properties(crm: &DemoCrm, kind: ObjectType) -> Selection {
         Selection {
             properties: kind
                 .known_properties()
                 .iter()
                 .map(|name| (*name).to_string())
+                .chain(
+                    crm.custom_properties
+                        .iter()
+                        .filter(|(custom_kind, _)| *custom_kind == kind)
+                        .map(|(_, name)| name.clone()),
+                )
                 .collect(),
+            history: Vec::new(),
+            associations: Vec::new(),
+        }
+    }
+
+    /// Every known property with its history.
+    pub(super) fn all_properties_with_history(crm: &DemoCrm, kind: ObjectType) -> Selection {
+        let mut selection = Selection::all_properties(crm, kind);
+        selection.history = selection.properties.clone();
+        selection
+    }
+
+    /// The properties a write named, plus those HubSpot always returns.
+    pub(super) fn written(names: Vec<String>) -> Selection {
+        Selection {
+            properties: names,
             history: Vec::new(),
             associations: Vec::new(),
         }
@@ -375,7 +482,7 @@ pub(super) fn render(
     // known but empty ones are null.
     let mut properties: BTreeMap<String, Value> = names
         .into_iter()
-        .filter(|name| kind.is_known(name))
+        .filter(|name| crm.knows(kind, name))
         .map(|name| {
             let value = record
                 .properties
@@ -398,7 +505,7 @@ pub(super) fn render(
         let mut history: BTreeMap<String, Value> = selection
             .history
             .iter()
-            .filter(|name| kind.is_known(name))
+            .filter(|name| crm.knows(kind, name))
             .map(|name| {
                 let versions = record
                     .history
@@ -458,31 +565,43 @@ pub(super) fn render(
 
 /// The record named `key`: by id, or by the value of `id_property` (compared
 /// without regard to case, as e-mail addresses are).
-fn find<'a>(
-    crm: &'a DemoCrm,
-    kind: ObjectType,
+pub(super) fn find<'a>(
+    crm: &DemoCrm,
+    records: &'a [Record],
     key: &str,
     id_property: Option<&str>,
     archived: bool,
 ) -> Option<&'a Record> {
+    position(crm, records, key, id_property, archived).and_then(|at| records.get(at))
+}
+
+/// Where [`find`]'s record sits in `records`.
+pub(super) fn position(
+    crm: &DemoCrm,
+    records: &[Record],
+    key: &str,
+    id_property: Option<&str>,
+    archived: bool,
+) -> Option<usize> {
     let id_property = id_property.filter(|name| !name.is_empty() && *name != "hs_object_id");
-    crm.records(kind)
-        .iter()
-        .filter(|record| record.is_archived() == archived)
-        .find(|record| match id_property {
-            None => record.id == key,
-            Some(name) => crm
-                .property_value(record, name)
-                .is_some_and(|value| value.to_lowercase() == key.to_lowercase()),
-        })
+    let key = key.to_lowercase();
+    records.iter().position(|record| {
+        record.is_archived() == archived
+            && match id_property {
+                None => record.id == key,
+                Some(name) => crm
+                    .property_value(record, name)
+                    .is_some_and(|value| value.to_lowercase() == key),
+            }
+    })
 }
 
 // ---------------------------------------------------------------------------
 // Endpoints
 
-type Answer = Result<Reply, Reply>;
+pub(super) type Answer = Result<Reply, Reply>;
 
-fn list(crm: &DemoCrm, kind: ObjectType, query: &Query) -> Answer {
+fn list(crm: &DemoCrm, store: &Store, kind: ObjectType, query: &Query) -> Answer {
     let limit = parse_limit(query.first("limit"), LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT)
         .map_err(|message| bad_request(crm, message))?;
     let after = parse_after(query.first("after")).map_err(|message| bad_request(crm, message))?;
@@ -491,7 +610,7 @@ fn list(crm: &DemoCrm, kind: ObjectType, query: &Query) -> Answer {
         .map_err(|message| bad_request(crm, message))?;
     let selection = Selection::from_query(query);
 
-    let matching: Vec<&Record> = crm
+    let matching: Vec<&Record> = store
         .records(kind)
         .iter()
         .filter(|record| record.is_archived() == archived)
@@ -522,23 +641,32 @@ fn list(crm: &DemoCrm, kind: ObjectType, query: &Query) -> Answer {
     Ok(Reply::ok(Value::Object(body)))
 }
 
-fn get(crm: &DemoCrm, kind: ObjectType, id: &str, query: &Query) -> Answer {
+fn get(crm: &DemoCrm, store: &Store, kind: ObjectType, id: &str, query: &Query) -> Answer {
     let archived = query
         .flag("archived")
         .map_err(|message| bad_request(crm, message))?;
     let selection = Selection::from_query(query);
-    let record = find(crm, kind, id, query.first("idProperty"), archived)
-        .ok_or_else(|| object_not_found(crm))?;
+    let record = find(
+        crm,
+        store.records(kind),
+        id,
+        query.first("idProperty"),
+        archived,
+    )
+    .ok_or_else(|| object_not_found(crm))?;
     Ok(Reply::ok(render(crm, kind, record, &selection)))
 }
 
-fn parse_body<'a, T: Deserialize<'a>>(crm: &DemoCrm, body: &'a [u8]) -> Result<T, Reply> {
+pub(super) fn parse_body<'a, T: Deserialize<'a>>(
+    crm: &DemoCrm,
+    body: &'a [u8],
+) -> Result<T, Reply> {
     serde_json::from_slice(body)
         .map_err(|error| bad_request(crm, format!("Invalid input JSON: {error}")))
 }
 
 /// A JSON scalar as the string HubSpot would compare it as.
-fn scalar(value: &Value) -> Option<String> {
+pub(super) fn scalar(value: &Value) -> Option<String> {
     match value {
         Value::String(text) => Some(text.clone()),
         Value::Number(number) => Some(number.to_string()),
@@ -573,7 +701,7 @@ struct FilterBody {
     values: Option<Vec<Value>>,
 }
 
-fn search(crm: &DemoCrm, kind: ObjectType, body: &[u8]) -> Answer {
+fn search(crm: &DemoCrm, store: &Store, kind: ObjectType, body: &[u8]) -> Answer {
     let request: SearchBody = parse_body(crm, body)?;
     let groups = request
         .filter_groups
@@ -608,7 +736,7 @@ fn search(crm: &DemoCrm, kind: ObjectType, body: &[u8]) -> Answer {
 
     // Filters within a group must all hold; any one group suffices; no groups
     // match everything. Search never returns archived records.
-    let mut matching: Vec<&Record> = crm
+    let mut matching: Vec<&Record> = store
         .records(kind)
         .iter()
         .filter(|record| !record.is_archived())
@@ -917,7 +1045,13 @@ struct BatchInput {
     id: Value,
 }
 
-fn batch_read(crm: &DemoCrm, kind: ObjectType, query: &Query, body: &[u8]) -> Answer {
+fn batch_read(
+    crm: &DemoCrm,
+    store: &Store,
+    kind: ObjectType,
+    query: &Query,
+    body: &[u8],
+) -> Answer {
     let started_at = dates::now_iso();
     let request: BatchReadBody = parse_body(crm, body)?;
     let archived = query
@@ -941,34 +1075,53 @@ fn batch_read(crm: &DemoCrm, kind: ObjectType, query: &Query, body: &[u8]) -> An
     let mut results = Vec::new();
     let mut errors = Vec::new();
     for key in &keys {
-        match find(crm, kind, key, request.id_property.as_deref(), archived) {
+        let records = store.records(kind);
+        match find(crm, records, key, request.id_property.as_deref(), archived) {
             Some(record) => results.push(render(crm, kind, record, &selection)),
-            None => errors.push(object([
-                ("status", string("error")),
-                ("category", string("OBJECT_NOT_FOUND")),
-                (
-                    "message",
-                    Value::String(format!(
-                        "Could not get some {} objects, they may be deleted or not exist. \
-                         Check that ids are valid.",
-                        kind.label()
-                    )),
-                ),
-                (
-                    "context",
-                    object([("ids", Value::Array(vec![string(key)]))]),
-                ),
-                ("errors", Value::Array(Vec::new())),
-                ("links", Value::Object(Map::new())),
-            ])),
+            None => errors.push(not_found_error(kind, "get", std::slice::from_ref(key))),
         }
     }
+    Ok(batch_reply(StatusCode::OK, results, errors, started_at))
+}
 
+/// One entry of a batch answer's `errors`: these ids were not found.
+pub(super) fn not_found_error(kind: ObjectType, verb: &str, ids: &[String]) -> Value {
+    object([
+        ("status", string("error")),
+        ("category", string("OBJECT_NOT_FOUND")),
+        (
+            "message",
+            Value::String(format!(
+                "Could not {verb} some {} objects, they may be deleted or not exist. \
+                 Check that ids are valid.",
+                kind.label()
+            )),
+        ),
+        (
+            "context",
+            object([(
+                "ids",
+                Value::Array(ids.iter().map(|id| string(id)).collect()),
+            )]),
+        ),
+        ("errors", Value::Array(Vec::new())),
+        ("links", Value::Object(Map::new())),
+    ])
+}
+
+/// A batch answer: `success` (200 or 201) when nothing failed, else 207 with
+/// `numErrors` and `errors`.
+pub(super) fn batch_reply(
+    success: StatusCode,
+    results: Vec<Value>,
+    errors: Vec<Value>,
+    started_at: String,
+) -> Reply {
     let mut out = Map::new();
     out.insert("status".into(), string("COMPLETE"));
     out.insert("results".into(), Value::Array(results));
     let status = if errors.is_empty() {
-        StatusCode::OK
+        success
     } else {
         out.insert("numErrors".into(), Value::from(errors.len()));
         out.insert("errors".into(), Value::Array(errors));
@@ -976,10 +1129,10 @@ fn batch_read(crm: &DemoCrm, kind: ObjectType, query: &Query, body: &[u8]) -> An
     };
     out.insert("startedAt".into(), Value::String(started_at));
     out.insert("completedAt".into(), Value::String(dates::now_iso()));
-    Ok(Reply {
+    Reply {
         status,
         body: Value::Object(out),
-    })
+    }
 }
 
 #[cfg(test)]
@@ -1047,11 +1200,71 @@ mod tests {
     #[test]
     fn unknown_routes_are_none() {
         assert!(route(&Method::GET, "/crm/v3/objects/deals").is_none());
-        assert!(route(&Method::DELETE, "/crm/v3/objects/contacts/1001").is_none());
+        assert!(route(&Method::PUT, "/crm/v3/objects/contacts/1001").is_none());
+        assert!(route(&Method::DELETE, "/crm/v3/objects/contacts").is_none());
+        assert!(route(&Method::POST, "/crm/v3/objects/companies/gdpr-delete").is_none());
+        assert!(route(&Method::GET, "/crm/objects/v3/contacts").is_none());
+        assert!(route(&Method::GET, "/crm/objects/2026-13/contacts").is_none());
         assert!(route(&Method::GET, "/crm/v3/objects/contacts/").is_some());
         assert!(matches!(
             route(&Method::GET, "/crm/v3/objects/contacts/a%40b.example"),
             Some(Route::Get(ObjectType::Contacts, id)) if id == "a@b.example"
         ));
+    }
+
+    #[test]
+    fn date_versioned_paths_route_like_v3() {
+        for (method, versioned, v3) in [
+            (
+                Method::GET,
+                "/crm/objects/2026-03/contacts",
+                "/crm/v3/objects/contacts",
+            ),
+            (
+                Method::GET,
+                "/crm/objects/2026-03/contacts/1001",
+                "/crm/v3/objects/contacts/1001",
+            ),
+            (
+                Method::POST,
+                "/crm/objects/2026-03/contacts",
+                "/crm/v3/objects/contacts",
+            ),
+            (
+                Method::PATCH,
+                "/crm/objects/2025-09/companies/2001",
+                "/crm/v3/objects/companies/2001",
+            ),
+            (
+                Method::DELETE,
+                "/crm/objects/2026-09/contacts/1001",
+                "/crm/v3/objects/contacts/1001",
+            ),
+            (
+                Method::POST,
+                "/crm/objects/2026-03/contacts/search",
+                "/crm/v3/objects/contacts/search",
+            ),
+            (
+                Method::POST,
+                "/crm/objects/2026-03/contacts/batch/upsert",
+                "/crm/v3/objects/contacts/batch/upsert",
+            ),
+            (
+                Method::POST,
+                "/crm/objects/2026-03/contacts/gdpr-delete",
+                "/crm/v3/objects/contacts/gdpr-delete",
+            ),
+            (
+                Method::POST,
+                "/crm/objects/2026-03/companies/merge",
+                "/crm/v3/objects/companies/merge",
+            ),
+        ] {
+            let versioned_route = route(&method, versioned).map(|r| format!("{r:?}"));
+            assert!(versioned_route.is_some(), "{method} {versioned}");
+            let v3_route = route(&method, v3).map(|r| format!("{r:?}"));
+            assert_eq!(versioned_route, v3_route, "{method} {versioned}");
+        }
     }
 }

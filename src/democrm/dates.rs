@@ -1,5 +1,5 @@
 //! Calendar arithmetic for the demo CRM: ISO 8601 dates and timestamps in UTC.
-//! It never reads a time zone or the local clock apart from `now_iso`.
+//! It never reads a time zone or the local clock apart from `now_millis`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -92,14 +92,19 @@ pub(super) fn format_millis(millis: i64) -> String {
     )
 }
 
-/// The current time, for the `startedAt`/`completedAt` of batch answers only:
-/// seeded data never depends on the clock.
-pub(super) fn now_iso() -> String {
-    let millis = SystemTime::now()
+/// The current time in milliseconds since the epoch, for batch answers'
+/// `startedAt`/`completedAt` and the timestamps of writes: seeded data never
+/// depends on the clock.
+pub(super) fn now_millis() -> i64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    format_millis(millis)
+        .unwrap_or(0)
+}
+
+/// [`now_millis`] in HubSpot's timestamp shape.
+pub(super) fn now_iso() -> String {
+    format_millis(now_millis())
 }
 
 #[cfg(test)]

@@ -3,14 +3,27 @@
 //! tests, never used in production; it must never hold real persons' data, and it
 //! records everything it receives so a test can assert what reached the upstream.
 //!
-//! # API (read-only, JSON, `Content-Type: application/json`)
+//! # API (JSON, `Content-Type: application/json`; records in memory)
 //!
-//! | Method and path | What |
-//! |---|---|
-//! | `GET /crm/v3/objects/{type}` | one page of records: `limit` (default 10, max 100), `after`, `properties`, `propertiesWithHistory`, `associations`, `archived` |
-//! | `GET /crm/v3/objects/{type}/{id}` | one record; the same parameters plus `idProperty` (e.g. `email`) |
-//! | `POST /crm/v3/objects/{type}/search` | `filterGroups` (groups OR, filters AND), `query`, `properties`, `sorts`, `limit` (max 200), `after` → `total` |
-//! | `POST /crm/v3/objects/{type}/batch/read` | `inputs`, `properties`, `propertiesWithHistory`, `idProperty`; 207 with `errors` when ids are unknown |
+//! Every path below is also served under HubSpot's date-versioned prefix
+//! `/crm/objects/{YYYY-MM}/{type}…` (e.g. `/crm/objects/2026-03/contacts`),
+//! with the same answers.
+//!
+//! | Method and path | What | Status |
+//! |---|---|---|
+//! | `GET /crm/v3/objects/{type}` | one page of records: `limit` (default 10, max 100), `after`, `properties`, `propertiesWithHistory`, `associations`, `archived` | 200 |
+//! | `GET /crm/v3/objects/{type}/{id}` | one record; the same parameters plus `idProperty` (e.g. `email`) | 200, 404 |
+//! | `POST /crm/v3/objects/{type}/search` | `filterGroups` (groups OR, filters AND), `query`, `properties`, `sorts`, `limit` (max 200), `after` → `total`; never archived records | 200 |
+//! | `POST /crm/v3/objects/{type}/batch/read` | `inputs`, `properties`, `propertiesWithHistory`, `idProperty` | 200; 207 with `errors` when ids are unknown |
+//! | `POST /crm/v3/objects/{type}` | create: `{properties, associations?}` (`associations[].to.id` a record of the other type) → the record with the written properties plus `hs_object_id`, `createdate`, the last-modified date | 201; 409 `CONFLICT` when a contact's e-mail address is taken |
+//! | `PATCH /crm/v3/objects/{type}/{id}` | update: `{properties}` (at least one), also `?idProperty=email`; `""` clears a value | 200; 404 for unknown or archived records; 409 |
+//! | `DELETE /crm/v3/objects/{type}/{id}` | archive: `archived` true, `archivedAt`; then listed only with `archived=true` | 204 (also for unknown ids, as HubSpot) |
+//! | `POST /crm/v3/objects/{type}/batch/create` | `{inputs: [{properties, associations?, objectWriteTraceId?}]}` | 201; 207 when some e-mail addresses are taken |
+//! | `POST /crm/v3/objects/{type}/batch/update` | `{inputs: [{id, properties, idProperty?, objectWriteTraceId?}]}`; ids unique | 200; 207 with one `OBJECT_NOT_FOUND` error listing the unknown ids |
+//! | `POST /crm/v3/objects/{type}/batch/upsert` | `{inputs: [{id, idProperty, properties}]}` (`idProperty` required): updates the record whose property holds `id`, else creates it; results carry `new` | 200; 207 (unknown `hs_object_id`s) |
+//! | `POST /crm/v3/objects/{type}/batch/archive` | `{inputs: [{id}]}`; unknown ids ignored | 204 |
+//! | `POST /crm/v3/objects/contacts/gdpr-delete` | `{objectId, idProperty?}`: the contact (archived or not) is removed for good, with its associations; its id is never reused | 204; 404 |
+//! | `POST /crm/v3/objects/{type}/merge` | `{primaryObjectId, objectIdToMerge}`: the primary keeps its values, gains the other's where it had none and its associations; the other is gone (404 even with `archived=true`) | 200 with the primary; 400 for the same id; 404 |
 //!
 //! `{type}` is `contacts` or `companies`. Parameters may repeat and hold
 //! comma-separated lists (`properties=a,b&properties=c`). Without `properties`
@@ -19,6 +32,19 @@
 //! the last-modified date. Anything else is a 404 in HubSpot's error shape;
 //! with [`DemoCrm::with_required_token`] a request without that bearer token is
 //! a 401 (recorded like every other request).
+//!
+//! Writes: property values must be JSON strings, names must exist (the seed's
+//! properties and any declared with [`DemoCrm::with_contact_property`] /
+//! [`DemoCrm::with_company_property`]), and the CRM's own (`hs_object_id`,
+//! `createdate`, `lastmodifieddate` / `hs_lastmodifieddate`) are read-only;
+//! otherwise 400 `VALIDATION_ERROR` with HubSpot's message
+//! `Property values were not valid: [{"isValid":false,"message":…,"error":"PROPERTY_DOESNT_EXIST","name":…}]`
+//! (`INVALID_PROPERTY_VALUE`, `READ_ONLY_VALUE`) and `errors[].context.propertyName`.
+//! A batch is checked in full first: one invalid input refuses the whole
+//! batch (400) and nothing is written. Each changed value gets a history
+//! version (`sourceType` `INTEGRATION`, the write's timestamp; the CRM's own
+//! values `CALCULATED`), and `updatedAt` and the last-modified date move on.
+//! New ids continue after the highest one (contacts 1071, companies 2016).
 //!
 //! # Seed data (see `seed.rs`)
 //!
@@ -42,12 +68,13 @@ mod model;
 mod seed;
 #[cfg(test)]
 mod tests;
+mod writes;
 
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -59,16 +86,20 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use model::{ObjectType, Record};
+use model::{ObjectType, Store};
 
-/// Request bodies above this are refused with 413; the demo only reads JSON queries.
+/// Request bodies above this are refused with 413 (HubSpot's batches hold at most 100 inputs).
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The demo CRM: seeded records, the options a test chose, and a recorder of
 /// every request received.
 pub struct DemoCrm {
-    contacts: Vec<Record>,
-    companies: Vec<Record>,
+    /// The records, changed by writes. Locked only while one request is
+    /// answered, never across an await.
+    store: RwLock<Store>,
+    /// Properties a test declared as the account's custom properties: known
+    /// and writable like the built-in ones.
+    custom_properties: Vec<(ObjectType, String)>,
     required_token: Option<String>,
     /// Properties "the vendor added": carried by every record returned.
     extra_properties: Vec<(String, String)>,
@@ -94,8 +125,8 @@ impl DemoCrm {
     /// The seeded Santa's company data set.
     pub fn seeded() -> DemoCrm {
         DemoCrm {
-            contacts: seed::contacts(),
-            companies: seed::companies(),
+            store: RwLock::new(Store::new(seed::contacts(), seed::companies())),
+            custom_properties: Vec::new(),
             required_token: None,
             extra_properties: Vec::new(),
             received: Mutex::new(Vec::new()),
@@ -126,6 +157,36 @@ impl DemoCrm {
         self
     }
 
+    /// Declare a custom contact property (as a HubSpot admin would create
+    /// one): readable and writable like the built-in ones, empty on every seeded
+    /// record. For properties crmgate stamps that the seed does not know.
+    pub fn with_contact_property(self, name: impl Into<String>) -> DemoCrm {
+        self.with_custom_property(ObjectType::Contacts, name.into())
+    }
+
+    /// Declare a custom company property, like [`DemoCrm::with_contact_property`].
+    pub fn with_company_property(self, name: impl Into<String>) -> DemoCrm {
+        self.with_custom_property(ObjectType::Companies, name.into())
+    }
+
+    fn with_custom_property(mut self, kind: ObjectType, name: String) -> DemoCrm {
+        if !kind.is_known(&name) && !self.is_custom(kind, &name) {
+            self.custom_properties.push((kind, name));
+        }
+        self
+    }
+
+    fn is_custom(&self, kind: ObjectType, name: &str) -> bool {
+        self.custom_properties
+            .iter()
+            .any(|(custom_kind, custom)| *custom_kind == kind && custom == name)
+    }
+
+    /// Whether the type has this property: built in or declared custom.
+    fn knows(&self, kind: ObjectType, name: &str) -> bool {
+        kind.is_known(name) || self.is_custom(kind, name)
+    }
+
     /// Everything received so far, in order (for tests asserting what reached the upstream).
     pub fn received(&self) -> Vec<ReceivedRequest> {
         self.lock_received().clone()
@@ -136,26 +197,91 @@ impl DemoCrm {
         self.lock_received().clear();
     }
 
-    /// One seeded record as the API would return it for `GET …/{id}` with all
-    /// properties (used by the demo tour): `object_type` "contacts" or
-    /// "companies". Archived records are found too.
+    /// One stored record as the API would return it for `GET …/{id}` with all
+    /// properties (used by the demo tour and by tests reading what a write
+    /// stored): `object_type` "contacts" or "companies". Archived records are
+    /// found too; GDPR-deleted and merged-away ones are not.
     pub fn record_json(&self, object_type: &str, id: &str) -> Option<serde_json::Value> {
         let object_type = ObjectType::parse(object_type)?;
-        let record = self.records(object_type).iter().find(|r| r.id == id)?;
-        let selection = api::Selection::all_properties(object_type);
+        let store = self.read_store();
+        let record = store.records(object_type).iter().find(|r| r.id == id)?;
+        let selection = api::Selection::all_properties(self, object_type);
         Some(api::render(self, object_type, record, &selection))
     }
 
-    /// The number of contacts a full listing returns (not archived): 68.
-    pub fn contact_count(&self) -> usize {
-        self.contacts.iter().filter(|r| !r.is_archived()).count()
+    /// Like [`DemoCrm::record_json`], the record with the property history of
+    /// every property it has (`propertiesWithHistory`, newest version first).
+    pub fn record_json_with_history(
+        &self,
+        object_type: &str,
+        id: &str,
+    ) -> Option<serde_json::Value> {
+        let object_type = ObjectType::parse(object_type)?;
+        let store = self.read_store();
+        let record = store.records(object_type).iter().find(|r| r.id == id)?;
+        let selection = api::Selection::all_properties_with_history(self, object_type);
+        Some(api::render(self, object_type, record, &selection))
     }
 
-    fn records(&self, object_type: ObjectType) -> &[Record] {
-        match object_type {
-            ObjectType::Contacts => &self.contacts,
-            ObjectType::Companies => &self.companies,
-        }
+    /// The first stored record (archived ones included) whose `property`
+    /// equals `value`, compared without regard to case like e-mail addresses,
+    /// in the shape of [`DemoCrm::record_json`]: e.g. the contact a client
+    /// created, by its e-mail address.
+    pub fn find_record(
+        &self,
+        object_type: &str,
+        property: &str,
+        value: &str,
+    ) -> Option<serde_json::Value> {
+        let object_type = ObjectType::parse(object_type)?;
+        let store = self.read_store();
+        let wanted = value.to_lowercase();
+        let record = store.records(object_type).iter().find(|record| {
+            record
+                .properties
+                .get(property)
+                .is_some_and(|stored| stored.to_lowercase() == wanted)
+        })?;
+        let selection = api::Selection::all_properties(self, object_type);
+        Some(api::render(self, object_type, record, &selection))
+    }
+
+    /// The ids of the stored records of a type, in listing order: the
+    /// archived ones when `archived`, else the active ones.
+    pub fn record_ids(&self, object_type: &str, archived: bool) -> Vec<String> {
+        let Some(object_type) = ObjectType::parse(object_type) else {
+            return Vec::new();
+        };
+        self.read_store()
+            .records(object_type)
+            .iter()
+            .filter(|record| record.is_archived() == archived)
+            .map(|record| record.id.clone())
+            .collect()
+    }
+
+    /// The number of contacts a full listing returns (not archived): 68 as seeded.
+    pub fn contact_count(&self) -> usize {
+        self.read_store()
+            .contacts
+            .iter()
+            .filter(|r| !r.is_archived())
+            .count()
+    }
+
+    /// The store for reading. A panic while the lock was held cannot leave a
+    /// half-applied write (each write is applied after it was validated), so
+    /// a poisoned lock is used as it is.
+    fn read_store(&self) -> RwLockReadGuard<'_, Store> {
+        self.store
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write_store(&self) -> RwLockWriteGuard<'_, Store> {
+        self.store
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The recorder survives a panicking test thread: a poisoned lock still
@@ -206,9 +332,14 @@ impl DemoCrm {
 impl fmt::Debug for DemoCrm {
     // The required token is a credential: show only whether one is set.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (contacts, companies) = {
+            let store = self.read_store();
+            (store.contacts.len(), store.companies.len())
+        };
         f.debug_struct("DemoCrm")
-            .field("contacts", &self.contacts.len())
-            .field("companies", &self.companies.len())
+            .field("contacts", &contacts)
+            .field("companies", &companies)
+            .field("custom_properties", &self.custom_properties)
             .field(
                 "required_token",
                 &self.required_token.as_ref().map(|_| "<redacted>"),

@@ -142,6 +142,29 @@ impl ObjectType {
         }
     }
 
+    /// The type records of this type are associated to.
+    pub(super) fn other(self) -> ObjectType {
+        match self {
+            ObjectType::Contacts => ObjectType::Companies,
+            ObjectType::Companies => ObjectType::Contacts,
+        }
+    }
+
+    /// The last-modified date HubSpot maintains on this type.
+    pub(super) fn last_modified_property(self) -> &'static str {
+        match self {
+            ObjectType::Contacts => "lastmodifieddate",
+            ObjectType::Companies => "hs_lastmodifieddate",
+        }
+    }
+
+    /// Properties the CRM maintains itself: a write naming one is refused.
+    pub(super) fn is_calculated(self, property: &str) -> bool {
+        property == "hs_object_id"
+            || property == "createdate"
+            || property == self.last_modified_property()
+    }
+
     /// The association type label HubSpot reports from this type to the other.
     pub(super) fn association_label(self) -> &'static str {
         match self {
@@ -165,9 +188,10 @@ pub(super) struct Version {
 pub(super) struct Record {
     pub(super) id: String,
     /// Only properties that have a value; a known property missing here reads as null.
-    pub(super) properties: BTreeMap<&'static str, String>,
-    /// Newest version first; the first version always equals the current value.
-    pub(super) history: BTreeMap<&'static str, Vec<Version>>,
+    pub(super) properties: BTreeMap<String, String>,
+    /// Newest version first; the first version always equals the current value
+    /// (an empty value when a write cleared the property).
+    pub(super) history: BTreeMap<String, Vec<Version>>,
     pub(super) created_at: String,
     pub(super) updated_at: String,
     pub(super) archived_at: Option<String>,
@@ -178,5 +202,59 @@ pub(super) struct Record {
 impl Record {
     pub(super) fn is_archived(&self) -> bool {
         self.archived_at.is_some()
+    }
+}
+
+/// Every record the demo CRM holds, and the ids it hands out next. Lives
+/// behind the [`super::DemoCrm`]'s lock; a GDPR-deleted id is never reused.
+#[derive(Debug)]
+pub(super) struct Store {
+    pub(super) contacts: Vec<Record>,
+    pub(super) companies: Vec<Record>,
+    next_contact_id: u64,
+    next_company_id: u64,
+}
+
+impl Store {
+    /// A store of these records; new ids continue after the highest numeric id.
+    pub(super) fn new(contacts: Vec<Record>, companies: Vec<Record>) -> Store {
+        let after_max = |records: &[Record], floor: u64| {
+            records
+                .iter()
+                .filter_map(|record| record.id.parse::<u64>().ok())
+                .max()
+                .map_or(floor, |max| max.saturating_add(1))
+        };
+        Store {
+            next_contact_id: after_max(&contacts, 1001),
+            next_company_id: after_max(&companies, 2001),
+            contacts,
+            companies,
+        }
+    }
+
+    pub(super) fn records(&self, kind: ObjectType) -> &[Record] {
+        match kind {
+            ObjectType::Contacts => &self.contacts,
+            ObjectType::Companies => &self.companies,
+        }
+    }
+
+    pub(super) fn records_mut(&mut self, kind: ObjectType) -> &mut Vec<Record> {
+        match kind {
+            ObjectType::Contacts => &mut self.contacts,
+            ObjectType::Companies => &mut self.companies,
+        }
+    }
+
+    /// The next free id of the type (1071, 1072, … for contacts).
+    pub(super) fn allocate_id(&mut self, kind: ObjectType) -> String {
+        let next = match kind {
+            ObjectType::Contacts => &mut self.next_contact_id,
+            ObjectType::Companies => &mut self.next_company_id,
+        };
+        let id = *next;
+        *next = next.saturating_add(1);
+        id.to_string()
     }
 }

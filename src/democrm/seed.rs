@@ -745,8 +745,8 @@ impl Clock {
 
 /// Collects properties with their history; empty values are left unset.
 struct Builder {
-    properties: BTreeMap<&'static str, String>,
-    history: BTreeMap<&'static str, Vec<Version>>,
+    properties: BTreeMap<String, String>,
+    history: BTreeMap<String, Vec<Version>>,
 }
 
 impl Builder {
@@ -762,8 +762,8 @@ impl Builder {
         if value.is_empty() {
             return;
         }
-        self.properties.insert(name, value.to_string());
-        self.history.insert(name, versions);
+        self.properties.insert(name.to_string(), value.to_string());
+        self.history.insert(name.to_string(), versions);
     }
 
     fn original(&mut self, clock: &Clock, name: &'static str, value: &str) {
@@ -1006,7 +1006,7 @@ mod tests {
         let contacts = contacts();
         let scrooge = &contacts[0];
         for name in CONTACT_PROPERTIES {
-            assert!(scrooge.properties.contains_key(name), "1001 lacks {name}");
+            assert!(scrooge.properties.contains_key(*name), "1001 lacks {name}");
         }
         assert_eq!(scrooge.properties["consent_greetings"], "true");
         assert_eq!(scrooge.properties["consent_survey"], "true");

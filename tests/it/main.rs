@@ -7,6 +7,7 @@
 )]
 
 mod audit;
+mod clients;
 mod conformance;
 mod connections;
 mod diagnostics;

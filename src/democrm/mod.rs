@@ -126,7 +126,14 @@ impl DemoCrm {
     pub fn seeded() -> DemoCrm {
         DemoCrm {
             store: RwLock::new(Store::new(seed::contacts(), seed::companies())),
-            custom_properties: Vec::new(),
+            // Santa's company made these for crmgate's provenance stamp on creates: when
+            // the data was collected and on which lawful basis.
+            custom_properties: [ObjectType::Contacts, ObjectType::Companies]
+                .into_iter()
+                .flat_map(|kind| {
+                    ["data_source_at", "data_source_basis"].map(|p| (kind, p.to_string()))
+                })
+                .collect(),
             required_token: None,
             extra_properties: Vec::new(),
             received: Mutex::new(Vec::new()),

@@ -634,8 +634,13 @@ async fn record_json_holds_every_property() {
     let crm = DemoCrm::seeded();
     let scrooge = crm.record_json("contacts", "1001").unwrap();
     let properties = scrooge["properties"].as_object().unwrap();
-    assert_eq!(properties.len(), super::model::CONTACT_PROPERTIES.len());
-    assert!(properties.values().all(Value::is_string));
+    // Every built-in property, filled; the two custom provenance properties crmgate
+    // stamps on creates are empty on seeded records.
+    assert_eq!(properties.len(), super::model::CONTACT_PROPERTIES.len() + 2);
+    for (name, value) in properties {
+        let custom = ["data_source_at", "data_source_basis"].contains(&name.as_str());
+        assert_eq!(value.is_string(), !custom, "{name}");
+    }
     assert_eq!(
         properties["photo_url"],
         "https://crm.northpole.example/photos/1001.jpg"
@@ -650,7 +655,7 @@ async fn record_json_holds_every_property() {
     let company = crm.record_json("companies", "2001").unwrap();
     assert_eq!(
         company["properties"].as_object().unwrap().len(),
-        super::model::COMPANY_PROPERTIES.len()
+        super::model::COMPANY_PROPERTIES.len() + 2
     );
     assert_eq!(crm.record_json("contacts", "2001"), None);
     assert_eq!(crm.record_json("deals", "1001"), None);
@@ -906,31 +911,28 @@ async fn non_string_values_and_unknown_properties_answer_400_naming_them() {
 
 #[tokio::test]
 async fn a_custom_property_is_writable_and_readable() {
-    let crm = DemoCrm::seeded().with_contact_property("data_source_at");
+    let crm = DemoCrm::seeded().with_contact_property("favourite_sweet");
     let server = start(crm).await;
     let created = server
         .post(
             "/crm/v3/objects/contacts",
-            r#"{"properties":{"firstname":"Fan","data_source_at":"2026-12-02T10:00:00Z"}}"#,
+            r#"{"properties":{"firstname":"Fan","favourite_sweet":"Lebkuchen"}}"#,
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.json);
     let read = server
-        .get("/crm/v3/objects/contacts/1071?properties=data_source_at")
+        .get("/crm/v3/objects/contacts/1071?properties=favourite_sweet")
         .await;
-    assert_eq!(
-        read.json["properties"]["data_source_at"],
-        "2026-12-02T10:00:00Z"
-    );
+    assert_eq!(read.json["properties"]["favourite_sweet"], "Lebkuchen");
     let seeded = server
-        .get("/crm/v3/objects/contacts/1001?properties=data_source_at")
+        .get("/crm/v3/objects/contacts/1001?properties=favourite_sweet")
         .await;
-    assert_eq!(seeded.json["properties"]["data_source_at"], Value::Null);
+    assert_eq!(seeded.json["properties"]["favourite_sweet"], Value::Null);
     // Not a company property.
     let company = server
         .post(
             "/crm/v3/objects/companies",
-            r#"{"properties":{"data_source_at":"x"}}"#,
+            r#"{"properties":{"favourite_sweet":"x"}}"#,
         )
         .await;
     assert_hubspot_error(&company, 400, "VALIDATION_ERROR");

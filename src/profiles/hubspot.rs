@@ -143,10 +143,16 @@ impl PushedList for PushedSearch {
 
 /// A filtered page's `results` and the cursor of the next page.
 fn read_results_page(filtered: &Value) -> Result<(Vec<Value>, Option<String>), RequestError> {
-    let results = filtered
-        .get("results")
-        .and_then(Value::as_array)
-        .ok_or_else(|| RequestError::Unfilterable("a page without `results`".into()))?;
+    // The filter keeps a key only on the way to a record: an empty page has no `results`.
+    let results: Vec<Value> = match filtered.get("results") {
+        None => Vec::new(),
+        Some(r) => r
+            .as_array()
+            .ok_or_else(|| {
+                RequestError::Unfilterable("a page whose `results` is not a list".into())
+            })?
+            .clone(),
+    };
     let next = filtered
         .pointer("/paging/next/after")
         .and_then(|a| match a {
@@ -154,7 +160,7 @@ fn read_results_page(filtered: &Value) -> Result<(Vec<Value>, Option<String>), R
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         });
-    Ok((results.clone(), next))
+    Ok((results, next))
 }
 
 /// The part of a row condition HubSpot's search can carry: one filter per property

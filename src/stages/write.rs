@@ -95,6 +95,9 @@ pub struct Forward {
     /// The record's id (crmgate's own read resolved any lookup).
     pub id: Option<String>,
     pub properties: IndexMap<String, Option<String>>,
+    /// The attribute properties of the record as it was decided on (stored, with the
+    /// write applied): where the CRM's answer lacks them, the answer is decided on these.
+    pub decided: Map<String, Value>,
     pub associations: Option<Vec<Value>>,
     pub trace: Option<String>,
 }
@@ -367,8 +370,18 @@ impl Writer<'_> {
         written.sort();
         written.dedup();
         audit.written = written;
+        let decided = after
+            .get(&res.properties_field)
+            .and_then(Value::as_object)
+            .map(|props| {
+                res.attribute_properties()
+                    .filter_map(|p| props.get(p).map(|v| (p.to_string(), v.clone())))
+                    .collect()
+            })
+            .unwrap_or_default();
         Verdict::Write(Forward {
             id: stored.map(|s| s.id.clone()),
+            decided,
             properties,
             associations,
             trace,

@@ -10,7 +10,7 @@ use crate::support::{http_response, repo, Options, Proxy, RawUpstream, Upstream}
 /// `shared/` beside the clone (as CI lays it out), or where `CRMGATE_SHARED` points. A
 /// user's fresh clone has no `shared/`: the test is skipped there with a note. Under
 /// `CI=true` it is required, and its absence fails the test.
-fn shared(test: &str) -> Option<PathBuf> {
+pub fn shared(test: &str) -> Option<PathBuf> {
     let found = [
         std::env::var_os("CRMGATE_SHARED").map(PathBuf::from),
         Some(repo().join("../shared")),

@@ -24,3 +24,4 @@ mod structure;
 mod support;
 mod upstream;
 mod workbench;
+mod writes;

@@ -415,6 +415,39 @@ impl Proxy {
         }
     }
 
+    /// A request with exactly this body and content type (none: no `Content-Type`).
+    pub async fn request_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        user: &str,
+        purpose: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut b = http::Request::builder()
+            .method(method)
+            .uri(format!("https://127.0.0.1:{}{}", self.addr.port(), path))
+            .header("authorization", format!("Bearer demo-key-{user}"));
+        if let Some(p) = purpose {
+            b = b.header("x-purpose", p);
+        }
+        if let Some(ct) = content_type {
+            b = b.header("content-type", ct);
+        }
+        let resp = self
+            .client
+            .request(b.body(Full::new(Bytes::from(body))).unwrap())
+            .await
+            .unwrap();
+        let (parts, body) = resp.into_parts();
+        Reply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: body.collect().await.unwrap().to_bytes(),
+        }
+    }
+
     /// A GET with exactly these headers, through `client` (e.g. one with a client certificate).
     pub async fn get_with(
         &self,

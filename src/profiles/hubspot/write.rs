@@ -431,6 +431,83 @@ pub fn upstream_body(
         .map_err(|e| RequestError::Internal(format!("serialize a write: {e}")))
 }
 
+/// What crmgate decided a written record on, to complete the CRM's answer with.
+pub struct Decided<'a> {
+    /// The record id (none for a create).
+    pub id: Option<&'a str>,
+    /// The lookup value of an upsert's input (lower-cased), where there is one.
+    pub key: Option<String>,
+    pub attributes: &'a Map<String, Value>,
+}
+
+/// The CRM answers a write with the properties written (and a few of its own), not
+/// necessarily those the policies read: where a record of the answer lacks an attribute
+/// property, it is taken from what crmgate decided the write on, so that the answer is
+/// decided like the write. Returns the completed body and the properties added (removed
+/// again by the filter: the caller did not ask for them).
+pub fn complete_answer(
+    res: &ResourceProfile,
+    body: &[u8],
+    single: bool,
+    lookup: Option<&str>,
+    decided: &[Decided<'_>],
+) -> Result<(Bytes, std::collections::HashSet<String>), RequestError> {
+    let mut added = std::collections::HashSet::new();
+    let mut doc: Value = serde_json::from_slice(body)
+        .map_err(|e| RequestError::Unfilterable(format!("invalid JSON ({e})")))?;
+    let complete = |record: &mut Value, added: &mut std::collections::HashSet<String>| {
+        let Some(obj) = record.as_object_mut() else {
+            return;
+        };
+        let id = obj.get(&res.id_field).and_then(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+        let props = obj
+            .entry(res.properties_field.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        let Some(props) = props.as_object_mut() else {
+            return;
+        };
+        let key = lookup
+            .and_then(|p| props.get(p))
+            .and_then(Value::as_str)
+            .map(str::to_lowercase);
+        let found = decided.iter().find(|d| match (d.id, &id) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        });
+        let found = found
+            .or_else(|| decided.iter().find(|d| d.key.is_some() && d.key == key))
+            .or_else(|| match decided {
+                [only] if single && only.id.is_none() => Some(only),
+                _ => None,
+            });
+        if let Some(d) = found {
+            for (k, v) in d.attributes {
+                if !props.contains_key(k) {
+                    props.insert(k.clone(), v.clone());
+                    added.insert(k.clone());
+                }
+            }
+        }
+    };
+    if single {
+        complete(&mut doc, &mut added);
+    } else if let Some(Value::Array(rs)) = doc.get_mut("results") {
+        for r in rs {
+            complete(r, &mut added);
+        }
+    }
+    if added.is_empty() {
+        return Ok((Bytes::copy_from_slice(body), added));
+    }
+    let bytes = serde_json::to_vec(&doc)
+        .map_err(|e| RequestError::Internal(format!("serialize an answer: {e}")))?;
+    Ok((Bytes::from(bytes), added))
+}
+
 /// A batch error entry in HubSpot's shape, for inputs crmgate did not forward.
 pub fn batch_error(category: &str, status_code: u16, message: &str, keys: &[String]) -> Value {
     serde_json::json!({

@@ -250,7 +250,26 @@ impl Gateway {
                 json_response(status, body, w.request_id, Some(buffering))?
             }
         } else {
-            let hidden = HashSet::new();
+            let decided: Vec<writes::Decided<'_>> = forward
+                .iter()
+                .map(|f| writes::Decided {
+                    id: f.id.as_deref(),
+                    key: parsed
+                        .lookup
+                        .as_deref()
+                        .and_then(|p| f.properties.get(p).cloned().flatten())
+                        .map(|v| v.to_lowercase()),
+                    attributes: &f.decided,
+                })
+                .collect();
+            let (answer, hidden) = writes::complete_answer(
+                res,
+                &upstream.body,
+                route.is_single(),
+                parsed.lookup.as_deref(),
+                &decided,
+            )?;
+            let hidden: HashSet<String> = hidden;
             let key = self.hash_keys.for_purpose(&w.scope.purpose);
             let step = Step {
                 allowed: w.allowed,
@@ -265,7 +284,7 @@ impl Gateway {
                 peer: w.peer,
             };
             let t = Instant::now();
-            let filtered = step.filter(&upstream.body);
+            let filtered = step.filter(&answer);
             rec.latency_us.insert("filter", micros(t));
             let filtered = filtered?;
             record_filtering(rec, &filtered);

@@ -190,10 +190,14 @@ fn corpus_meets_the_recall_and_false_redaction_floors() {
     for ((lang, kind), n) in &kinds {
         println!("  {lang} {kind}: {n}");
     }
-    // Batch 2 (`b2-…`) was written after the rules, to see how rules tuned on batch 1 fare
-    // on texts they were not written against.
+    // Batch 2 (`b2-…`) was written after the first rules, to see how rules written with
+    // batch 1 in view fare on texts they were not written against.
     let later = measure(r, cases.iter().filter(|c| c.id.starts_with("b2-")));
-    later.print("batch 2 (written after the rules):");
+    later.print("batch 2 (written after the first rules):");
+    // Batch 3 (`b3-…`) was written after the rule changes batch 2 led to, and is kept as
+    // measured: the closest this corpus comes to texts the rules have never seen.
+    let last = measure(r, cases.iter().filter(|c| c.id.starts_with("b3-")));
+    last.print("batch 3 (written after the rule changes):");
     let all = measure(r, cases.iter());
     all.print("whole corpus:");
     let mut failures = Vec::new();
@@ -443,7 +447,7 @@ fn a_failing_example_is_a_problem() {
     let (file, r, _dir) = load_with(
         "extra.toml",
         "[[lexicon]]\ncategory = \"health\"\nwords = [\"gicht\"]\n\
-         examples = [\"er hat Gicht\", \"er hat Rheuma\"]\n\
+         examples = [\"er hat Gicht\", \"er hat Zipperlein\"]\n\
          counterexamples = [\"ein Gichtfinger\", \"er hat gicht\"]\n",
     );
     let p = problems(r);
@@ -451,7 +455,7 @@ fn a_failing_example_is_a_problem() {
         &file,
         &p,
         4,
-        "example `er hat Rheuma` is not found as `health`",
+        "example `er hat Zipperlein` is not found as `health`",
     );
     at(
         &file,

@@ -8,7 +8,9 @@
 use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexSet};
 
-use super::normal::{ceil_boundary, ends_word, floor_boundary, is_word, starts_word, Normal};
+use super::normal::{
+    ceil_boundary, char_at, char_before, ends_word, floor_boundary, is_word, starts_word, Normal,
+};
 use super::validators::Validator;
 
 /// How a lexicon term must sit in the text.
@@ -124,13 +126,34 @@ impl Lexicon {
 
 /// Where a term match counts, if it does: its boundaries checked, extended to whole words
 /// for stems and compound parts.
+/// The match then covers the whole hyphenated compound it is part of (`Brustkrebs-Operation`,
+/// `zucker-krank`): a German compound is one word, however it is written.
 fn place(text: &str, s: usize, e: usize, kind: Kind) -> Option<(usize, usize)> {
-    match kind {
+    let (s, e) = match kind {
         Kind::Word => (starts_word(text, s) && ends_word(text, e)).then_some((s, e)),
         Kind::Prefix => starts_word(text, s).then(|| (s, word_end(text, e))),
         Kind::Suffix => ends_word(text, e).then(|| (word_start(text, s), e)),
         Kind::Infix => Some((word_start(text, s), word_end(text, e))),
+    }?;
+    Some((compound_start(text, s), compound_end(text, e)))
+}
+
+/// The start of the hyphenated compound whose part starts at `s`.
+fn compound_start(text: &str, mut s: usize) -> usize {
+    while char_before(text, s) == Some('-')
+        && char_before(text, s.saturating_sub(1)).is_some_and(is_word)
+    {
+        s = word_start(text, s - 1);
     }
+    s
+}
+
+/// The end of the hyphenated compound whose part ends at `e`.
+fn compound_end(text: &str, mut e: usize) -> usize {
+    while char_at(text, e) == Some('-') && char_at(text, e + 1).is_some_and(is_word) {
+        e = word_end(text, e + 1);
+    }
+    e
 }
 
 fn word_end(text: &str, from: usize) -> usize {
@@ -151,17 +174,20 @@ fn word_start(text: &str, to: usize) -> usize {
     })
 }
 
-/// Whether one of the `near` words before `s` or after `e` starts with one of `terms`.
+/// Whether a word of the match itself (a compound's other parts), or one of the `near` words
+/// before `s` or after `e`, starts with one of `terms`.
 fn near_any(text: &str, s: usize, e: usize, near: usize, terms: &[String]) -> bool {
     let hit = |w: &str| terms.iter().any(|t| w.starts_with(t.as_str()));
     let before = text.get(..s).unwrap_or("");
+    let inside = text.get(s..e).unwrap_or("");
     let after = text.get(e..).unwrap_or("");
-    before
-        .split(|c: char| !is_word(c))
-        .filter(|w| !w.is_empty())
-        .rev()
-        .take(near)
-        .any(hit)
+    inside.split(|c: char| !is_word(c)).any(hit)
+        || before
+            .split(|c: char| !is_word(c))
+            .filter(|w| !w.is_empty())
+            .rev()
+            .take(near)
+            .any(hit)
         || after
             .split(|c: char| !is_word(c))
             .filter(|w| !w.is_empty())

@@ -49,6 +49,36 @@ fn is_dash(c: char) -> bool {
     )
 }
 
+/// Cyrillic and Greek letters that look like Latin ones (after lower-casing), seen as the
+/// Latin letter: `Diаbetes` with a Cyrillic `а` is `diabetes`. The lexicons are Latin, so a
+/// Cyrillic or Greek word turned into Latin letters matches nothing it did not mean.
+fn latin_lookalike(c: char) -> Option<char> {
+    Some(match c {
+        'а' | 'α' => 'a',
+        'в' | 'β' => 'b',
+        'с' | 'ϲ' => 'c',
+        'ԁ' => 'd',
+        'е' | 'ε' => 'e',
+        'һ' | 'н' => 'h',
+        'і' | 'ι' => 'i',
+        'ј' => 'j',
+        'к' | 'κ' => 'k',
+        'ӏ' => 'l',
+        'м' => 'm',
+        'о' | 'ο' => 'o',
+        'р' | 'ρ' => 'p',
+        'ԛ' => 'q',
+        'ѕ' => 's',
+        'т' | 'τ' => 't',
+        'υ' => 'u',
+        'ν' => 'v',
+        'ԝ' => 'w',
+        'х' | 'χ' => 'x',
+        'у' | 'γ' => 'y',
+        _ => return None,
+    })
+}
+
 /// Typographic apostrophes, seen as the ASCII one (`Parkinson’s`).
 fn is_apostrophe(c: char) -> bool {
     matches!(c, '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{FF07}')
@@ -89,7 +119,7 @@ impl Normal {
                     } else if is_apostrophe(l) {
                         '\''
                     } else {
-                        l
+                        latin_lookalike(l).unwrap_or(l)
                     };
                     if l.is_whitespace() {
                         if text.is_empty() || text.ends_with(' ') {
@@ -102,7 +132,73 @@ impl Normal {
                 }
             }
         }
-        Normal { text, origin }
+        let mut n = Normal { text, origin };
+        n.join_spaced_letters();
+        n
+    }
+
+    /// Runs of four or more single letters or digits with one space between them
+    /// (`D I A B E T E S`, `D E 8 9 3 7 …`) are read as one word: the spaces go.
+    fn join_spaced_letters(&mut self) {
+        const MIN_RUN: usize = 4;
+        // Byte offsets of the spaces to drop.
+        let mut dropped: Vec<usize> = Vec::new();
+        // Spaces after single-character tokens of the current run.
+        let mut run: Vec<usize> = Vec::new();
+        let mut run_len = 0;
+        let bytes = self.text.as_bytes();
+        let flush = |run: &mut Vec<usize>, run_len: &mut usize, dropped: &mut Vec<usize>| {
+            if *run_len >= MIN_RUN {
+                // The space after the last token of the run stays.
+                dropped.extend(run.iter().take(run_len.saturating_sub(1)));
+            }
+            run.clear();
+            *run_len = 0;
+        };
+        let mut start = 0;
+        while start < self.text.len() {
+            let end = self
+                .text
+                .get(start..)
+                .and_then(|r| r.find(' '))
+                .map_or(self.text.len(), |i| start + i);
+            let token = self.text.get(start..end).unwrap_or("");
+            // One letter or digit, perhaps with punctuation after it (`S,`), which then ends
+            // the run.
+            let mut chars = token.chars();
+            let single = chars.next().is_some_and(is_word) && !chars.clone().any(is_word);
+            let last = chars.next().is_some();
+            if single {
+                run_len += 1;
+                run.push(end);
+                if last {
+                    flush(&mut run, &mut run_len, &mut dropped);
+                }
+            } else {
+                flush(&mut run, &mut run_len, &mut dropped);
+            }
+            start = end + 1;
+        }
+        flush(&mut run, &mut run_len, &mut dropped);
+        if dropped.is_empty() {
+            return;
+        }
+        let mut text = String::with_capacity(self.text.len());
+        let mut origin = Vec::with_capacity(self.origin.len());
+        let mut last = 0;
+        for &d in &dropped {
+            // Spaces are one byte: everything between two dropped spaces is kept whole.
+            if bytes.get(d) != Some(&b' ') {
+                continue;
+            }
+            text.push_str(self.text.get(last..d).unwrap_or(""));
+            origin.extend_from_slice(self.origin.get(last..d).unwrap_or(&[]));
+            last = d + 1;
+        }
+        text.push_str(self.text.get(last..).unwrap_or(""));
+        origin.extend_from_slice(self.origin.get(last..).unwrap_or(&[]));
+        self.text = text;
+        self.origin = origin;
     }
 
     /// The original byte range of the normalised range `start..end` (empty ranges and
@@ -193,6 +289,20 @@ mod tests {
     fn whitespace_runs_collapse_and_combining_marks_compose() {
         let n = Normal::new("a \n\t b u\u{308}ber");
         assert_eq!(n.text, "a b über");
+    }
+
+    #[test]
+    fn letter_spaced_words_and_lookalike_letters_are_read_as_words() {
+        assert_eq!(
+            Normal::new("hat D I A B E T E S, ja").text,
+            "hat diabetes, ja"
+        );
+        assert_eq!(Normal::new("D E 8 9 3 7 0 4 ok").text, "de893704 ok");
+        assert_eq!(Normal::new("a b c").text, "a b c");
+        let t = "Di\u{0430}betes";
+        let n = Normal::new(t);
+        assert_eq!(n.text, "diabetes");
+        assert_eq!(n.original(0, 8), Some((0, t.len())));
     }
 
     #[test]

@@ -323,7 +323,8 @@ fn phone(candidate: &str) -> Option<usize> {
     let &(_, end) = ds.last()?;
     let n = ds.len();
     let international = candidate.starts_with('+') || candidate.starts_with("00");
-    let national = candidate.starts_with('0');
+    // A national number, or one with its area code in parentheses: `(415) 555-0134`.
+    let national = candidate.starts_with('0') || candidate.starts_with('(');
     if !(8..=15).contains(&n) || !(international || national) {
         return None;
     }

@@ -12,6 +12,7 @@ pub mod identity;
 pub mod listen;
 pub mod pipeline;
 pub mod purpose;
+/// Stage 7: sensitive data in free text found and blacked out before a write is forwarded.
 pub mod redact;
 pub mod routing;
 pub mod sanitize;

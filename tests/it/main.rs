@@ -18,6 +18,7 @@ mod front_door;
 mod identity;
 mod paging;
 mod proofs;
+mod redaction;
 mod side_channels;
 mod startup;
 mod structure;

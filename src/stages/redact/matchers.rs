@@ -1,0 +1,256 @@
+//! The compiled matchers: the lexicons of the special categories (one Aho–Corasick automaton
+//! over every term of every rule, plus the rules' own regular expressions and exceptions) and
+//! the identifier rules (a pattern for candidates, then a validator and context words).
+//!
+//! They run on the normalised text and answer normalised byte ranges; they never see the
+//! original text and never keep or log what they matched.
+
+use aho_corasick::AhoCorasick;
+use regex::{Regex, RegexSet};
+
+use super::normal::{
+    ceil_boundary, char_at, char_before, ends_word, floor_boundary, is_word, starts_word, Normal,
+};
+use super::validators::Validator;
+
+/// How a lexicon term must sit in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A whole word or phrase.
+    Word,
+    /// The start of a word (a stem with inflections or a compound's first part): the match
+    /// runs to the end of the word.
+    Prefix,
+    /// The end of a word (a compound's last part): the match runs back to the word's start.
+    Suffix,
+    /// Anywhere inside a word: the match is the whole word.
+    Infix,
+}
+
+/// One lexicon rule after compilation.
+pub(crate) struct LexRule {
+    pub(crate) category: usize,
+    /// Words (prefixes of words) that, within `near` words of a match, make it no finding.
+    pub(crate) except_near: Vec<String>,
+    pub(crate) near: usize,
+}
+
+/// A match before the exceptions and the mapping back to the original text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit {
+    pub(crate) category: usize,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
+/// Every lexicon rule of every file, compiled together.
+pub(crate) struct Lexicon {
+    pub(crate) rules: Vec<LexRule>,
+    pub(crate) terms: Option<AhoCorasick>,
+    /// Per term pattern: the rules it belongs to and how it must sit.
+    pub(crate) term_rules: Vec<Vec<(usize, Kind)>>,
+    pub(crate) excepts: Option<AhoCorasick>,
+    /// Per exception phrase: the rules it is an exception of.
+    pub(crate) except_rules: Vec<Vec<usize>>,
+    pub(crate) pattern_set: Option<RegexSet>,
+    /// Per regular expression (in the set's order): its rule.
+    pub(crate) patterns: Vec<(usize, Regex)>,
+}
+
+impl Lexicon {
+    pub(crate) fn find(&self, n: &Normal, out: &mut Vec<Hit>) {
+        let text = n.text.as_str();
+        // (rule, start, end) before exceptions.
+        let mut found: Vec<(usize, usize, usize)> = Vec::new();
+        if let Some(ac) = &self.terms {
+            for m in ac.find_overlapping_iter(text) {
+                let Some(rules) = self.term_rules.get(m.pattern().as_usize()) else {
+                    continue;
+                };
+                for &(rule, kind) in rules {
+                    if let Some((s, e)) = place(text, m.start(), m.end(), kind) {
+                        found.push((rule, s, e));
+                    }
+                }
+            }
+        }
+        if let Some(set) = &self.pattern_set {
+            for i in set.matches(text).iter() {
+                if let Some((rule, re)) = self.patterns.get(i) {
+                    for m in re.find_iter(text) {
+                        if m.end() > m.start() {
+                            found.push((*rule, m.start(), m.end()));
+                        }
+                    }
+                }
+            }
+        }
+        if found.is_empty() {
+            return;
+        }
+        // Exception phrases are looked for only when something matched: most texts pay nothing.
+        let mut excepted: Vec<(usize, usize, usize)> = Vec::new();
+        if let Some(ac) = &self.excepts {
+            for m in ac.find_overlapping_iter(text) {
+                for &rule in self
+                    .except_rules
+                    .get(m.pattern().as_usize())
+                    .into_iter()
+                    .flatten()
+                {
+                    excepted.push((rule, m.start(), m.end()));
+                }
+            }
+        }
+        for (rule, s, e) in found {
+            if excepted
+                .iter()
+                .any(|&(r, xs, xe)| r == rule && xs < e && s < xe)
+            {
+                continue;
+            }
+            let Some(r) = self.rules.get(rule) else {
+                continue;
+            };
+            if !r.except_near.is_empty() && near_any(text, s, e, r.near, &r.except_near) {
+                continue;
+            }
+            out.push(Hit {
+                category: r.category,
+                start: s,
+                end: e,
+            });
+        }
+    }
+}
+
+/// Where a term match counts, if it does: its boundaries checked, extended to whole words
+/// for stems and compound parts.
+/// The match then covers the whole hyphenated compound it is part of (`Brustkrebs-Operation`,
+/// `zucker-krank`): a German compound is one word, however it is written.
+fn place(text: &str, s: usize, e: usize, kind: Kind) -> Option<(usize, usize)> {
+    let (s, e) = match kind {
+        Kind::Word => (starts_word(text, s) && ends_word(text, e)).then_some((s, e)),
+        Kind::Prefix => starts_word(text, s).then(|| (s, word_end(text, e))),
+        Kind::Suffix => ends_word(text, e).then(|| (word_start(text, s), e)),
+        Kind::Infix => Some((word_start(text, s), word_end(text, e))),
+    }?;
+    Some((compound_start(text, s), compound_end(text, e)))
+}
+
+/// The start of the hyphenated compound whose part starts at `s`.
+fn compound_start(text: &str, mut s: usize) -> usize {
+    while char_before(text, s) == Some('-')
+        && char_before(text, s.saturating_sub(1)).is_some_and(is_word)
+    {
+        s = word_start(text, s - 1);
+    }
+    s
+}
+
+/// The end of the hyphenated compound whose part ends at `e`.
+fn compound_end(text: &str, mut e: usize) -> usize {
+    while char_at(text, e) == Some('-') && char_at(text, e + 1).is_some_and(is_word) {
+        e = word_end(text, e + 1);
+    }
+    e
+}
+
+fn word_end(text: &str, from: usize) -> usize {
+    text.get(from..).map_or(from, |rest| {
+        from + rest
+            .char_indices()
+            .find(|(_, c)| !is_word(*c))
+            .map_or(rest.len(), |(i, _)| i)
+    })
+}
+
+fn word_start(text: &str, to: usize) -> usize {
+    text.get(..to).map_or(to, |head| {
+        head.char_indices()
+            .rev()
+            .find(|(_, c)| !is_word(*c))
+            .map_or(0, |(i, c)| i + c.len_utf8())
+    })
+}
+
+/// Whether a word of the match itself (a compound's other parts), or one of the `near` words
+/// before `s` or after `e`, starts with one of `terms`.
+fn near_any(text: &str, s: usize, e: usize, near: usize, terms: &[String]) -> bool {
+    let hit = |w: &str| terms.iter().any(|t| w.starts_with(t.as_str()));
+    let before = text.get(..s).unwrap_or("");
+    let inside = text.get(s..e).unwrap_or("");
+    let after = text.get(e..).unwrap_or("");
+    inside.split(|c: char| !is_word(c)).any(hit)
+        || before
+            .split(|c: char| !is_word(c))
+            .filter(|w| !w.is_empty())
+            .rev()
+            .take(near)
+            .any(hit)
+        || after
+            .split(|c: char| !is_word(c))
+            .filter(|w| !w.is_empty())
+            .take(near)
+            .any(hit)
+}
+
+/// One identifier rule after compilation.
+pub(crate) struct IdRule {
+    pub(crate) category: usize,
+    pub(crate) pattern: Regex,
+    pub(crate) validator: Validator,
+    pub(crate) context: Vec<String>,
+    pub(crate) require_context: bool,
+    pub(crate) anti_context: Vec<String>,
+    /// Bytes of normalised text before and after a candidate searched for context words.
+    pub(crate) window: usize,
+    /// Text right before (after) a candidate that makes it none: a card number's digits
+    /// after an IBAN's country and check digits are part of an (invalid) IBAN.
+    pub(crate) not_after: Option<Regex>,
+    pub(crate) not_before: Option<Regex>,
+}
+
+impl IdRule {
+    pub(crate) fn find(&self, n: &Normal, out: &mut Vec<Hit>) {
+        let text = n.text.as_str();
+        for m in self.pattern.find_iter(text) {
+            let Some(len) = self.validator.accept(m.as_str()) else {
+                continue;
+            };
+            let (s, e) = (m.start(), m.start() + len);
+            let before = text
+                .get(floor_boundary(text, s.saturating_sub(self.window))..s)
+                .unwrap_or("");
+            let after = text
+                .get(e..ceil_boundary(text, e + self.window))
+                .unwrap_or("");
+            let near = |terms: &[String]| {
+                terms
+                    .iter()
+                    .any(|t| has_word_start(before, t) || has_word_start(after, t))
+            };
+            if near(&self.anti_context)
+                || self.not_after.as_ref().is_some_and(|r| r.is_match(before))
+                || self.not_before.as_ref().is_some_and(|r| r.is_match(after))
+            {
+                continue;
+            }
+            if self.require_context && !near(&self.context) {
+                continue;
+            }
+            out.push(Hit {
+                category: self.category,
+                start: s,
+                end: e,
+            });
+        }
+    }
+}
+
+/// Whether `term` occurs in `window` starting a word.
+fn has_word_start(window: &str, term: &str) -> bool {
+    window
+        .match_indices(term)
+        .any(|(i, _)| starts_word(window, i))
+}

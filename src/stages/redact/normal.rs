@@ -1,0 +1,312 @@
+//! The normalised view the detector matches on: NFKC, lower case, invisible and format
+//! characters removed, dashes unified, whitespace runs collapsed to one space — with a map
+//! from every normalised byte back to the original bytes it came from.
+//!
+//! It must never be used to build what is written: redaction replaces spans of the original
+//! text, so that nothing hidden inside a match (a zero-width space, a soft hyphen) survives
+//! and nothing outside one is changed.
+
+use unicode_normalization::char::canonical_combining_class;
+use unicode_normalization::UnicodeNormalization;
+
+/// A text as the detector sees it.
+pub(crate) struct Normal {
+    pub(crate) text: String,
+    /// For each byte of `text`: the original byte range of the character (or combining
+    /// sequence) it came from.
+    origin: Vec<(usize, usize)>,
+}
+
+/// Characters that render as nothing or are format controls (Unicode category Cf, plus
+/// invisible fillers and variation selectors): removed before matching, so they cannot split
+/// a word or a number.
+pub(crate) fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}'
+        | '\u{3164}'
+        | '\u{FE00}'..='\u{FE0F}'
+        | '\u{FEFF}'
+        | '\u{FFA0}'
+        | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{0600}'..='\u{0605}' | '\u{06DD}' | '\u{070F}' | '\u{08E2}'
+        | '\u{110BD}' | '\u{110CD}'
+        | '\u{13430}'..='\u{1343F}'
+        | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0001}' | '\u{E0020}'..='\u{E007F}'
+        | '\u{E0100}'..='\u{E01EF}')
+}
+
+/// Dash punctuation of every width, seen as the ASCII hyphen.
+fn is_dash(c: char) -> bool {
+    matches!(
+        c,
+        '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' | '\u{FF0D}'
+    )
+}
+
+/// Cyrillic and Greek letters that look like Latin ones (after lower-casing), seen as the
+/// Latin letter: `Diаbetes` with a Cyrillic `а` is `diabetes`. The lexicons are Latin, so a
+/// Cyrillic or Greek word turned into Latin letters matches nothing it did not mean.
+fn latin_lookalike(c: char) -> Option<char> {
+    Some(match c {
+        'а' | 'α' => 'a',
+        'в' | 'β' => 'b',
+        'с' | 'ϲ' => 'c',
+        'ԁ' => 'd',
+        'е' | 'ε' => 'e',
+        'һ' | 'н' => 'h',
+        'і' | 'ι' => 'i',
+        'ј' => 'j',
+        'к' | 'κ' => 'k',
+        'ӏ' => 'l',
+        'м' => 'm',
+        'о' | 'ο' => 'o',
+        'р' | 'ρ' => 'p',
+        'ԛ' => 'q',
+        'ѕ' => 's',
+        'т' | 'τ' => 't',
+        'υ' => 'u',
+        'ν' => 'v',
+        'ԝ' => 'w',
+        'х' | 'χ' => 'x',
+        'у' | 'γ' => 'y',
+        _ => return None,
+    })
+}
+
+/// Typographic apostrophes, seen as the ASCII one (`Parkinson’s`).
+fn is_apostrophe(c: char) -> bool {
+    matches!(c, '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{FF07}')
+}
+
+impl Normal {
+    pub(crate) fn new(original: &str) -> Normal {
+        let mut text = String::with_capacity(original.len());
+        let mut origin = Vec::with_capacity(original.len());
+        let mut chars = original.char_indices().peekable();
+        let mut cluster = String::new();
+        while let Some((start, c)) = chars.next() {
+            if is_invisible(c) {
+                continue;
+            }
+            // A base character with the combining marks after it, normalised together so
+            // that `u` + U+0308 becomes `ü` like the precomposed letter.
+            cluster.clear();
+            cluster.push(c);
+            let mut end = start + c.len_utf8();
+            while let Some(&(i, m)) = chars.peek() {
+                if is_invisible(m) {
+                    // Invisible marks inside a sequence belong to it (and go with it).
+                    end = i + m.len_utf8();
+                    chars.next();
+                } else if canonical_combining_class(m) != 0 {
+                    cluster.push(m);
+                    end = i + m.len_utf8();
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            for n in cluster.nfkc() {
+                for l in n.to_lowercase() {
+                    let l = if is_dash(l) {
+                        '-'
+                    } else if is_apostrophe(l) {
+                        '\''
+                    } else {
+                        latin_lookalike(l).unwrap_or(l)
+                    };
+                    if l.is_whitespace() {
+                        if text.is_empty() || text.ends_with(' ') {
+                            continue;
+                        }
+                        push(&mut text, &mut origin, ' ', start, end);
+                    } else if !is_invisible(l) {
+                        push(&mut text, &mut origin, l, start, end);
+                    }
+                }
+            }
+        }
+        let mut n = Normal { text, origin };
+        n.join_spaced_letters();
+        n
+    }
+
+    /// Runs of four or more single letters or digits with one space between them
+    /// (`D I A B E T E S`, `D E 8 9 3 7 …`) are read as one word: the spaces go.
+    fn join_spaced_letters(&mut self) {
+        const MIN_RUN: usize = 4;
+        // Byte offsets of the spaces to drop.
+        let mut dropped: Vec<usize> = Vec::new();
+        // Spaces after single-character tokens of the current run.
+        let mut run: Vec<usize> = Vec::new();
+        let mut run_len = 0;
+        let bytes = self.text.as_bytes();
+        let flush = |run: &mut Vec<usize>, run_len: &mut usize, dropped: &mut Vec<usize>| {
+            if *run_len >= MIN_RUN {
+                // The space after the last token of the run stays.
+                dropped.extend(run.iter().take(run_len.saturating_sub(1)));
+            }
+            run.clear();
+            *run_len = 0;
+        };
+        let mut start = 0;
+        while start < self.text.len() {
+            let end = self
+                .text
+                .get(start..)
+                .and_then(|r| r.find(' '))
+                .map_or(self.text.len(), |i| start + i);
+            let token = self.text.get(start..end).unwrap_or("");
+            // One letter or digit, perhaps with punctuation after it (`S,`), which then ends
+            // the run.
+            let mut chars = token.chars();
+            let single = chars.next().is_some_and(is_word) && !chars.clone().any(is_word);
+            let last = chars.next().is_some();
+            if single {
+                run_len += 1;
+                run.push(end);
+                if last {
+                    flush(&mut run, &mut run_len, &mut dropped);
+                }
+            } else {
+                flush(&mut run, &mut run_len, &mut dropped);
+            }
+            start = end + 1;
+        }
+        flush(&mut run, &mut run_len, &mut dropped);
+        if dropped.is_empty() {
+            return;
+        }
+        let mut text = String::with_capacity(self.text.len());
+        let mut origin = Vec::with_capacity(self.origin.len());
+        let mut last = 0;
+        for &d in &dropped {
+            // Spaces are one byte: everything between two dropped spaces is kept whole.
+            if bytes.get(d) != Some(&b' ') {
+                continue;
+            }
+            text.push_str(self.text.get(last..d).unwrap_or(""));
+            origin.extend_from_slice(self.origin.get(last..d).unwrap_or(&[]));
+            last = d + 1;
+        }
+        text.push_str(self.text.get(last..).unwrap_or(""));
+        origin.extend_from_slice(self.origin.get(last..).unwrap_or(&[]));
+        self.text = text;
+        self.origin = origin;
+    }
+
+    /// The original byte range of the normalised range `start..end` (empty ranges and
+    /// ranges outside the text give `None`).
+    pub(crate) fn original(&self, start: usize, end: usize) -> Option<(usize, usize)> {
+        if end <= start {
+            return None;
+        }
+        let first = self.origin.get(start)?;
+        let last = self.origin.get(end.checked_sub(1)?)?;
+        Some((first.0, last.1))
+    }
+}
+
+fn push(text: &mut String, origin: &mut Vec<(usize, usize)>, c: char, start: usize, end: usize) {
+    text.push(c);
+    for _ in 0..c.len_utf8() {
+        origin.push((start, end));
+    }
+}
+
+/// Whether a character continues a word (letters and digits of any script).
+pub(crate) fn is_word(c: char) -> bool {
+    c.is_alphanumeric()
+}
+
+/// The character ending just before byte `i` of `s`.
+pub(crate) fn char_before(s: &str, i: usize) -> Option<char> {
+    s.get(..i).and_then(|p| p.chars().next_back())
+}
+
+/// The character starting at byte `i` of `s`.
+pub(crate) fn char_at(s: &str, i: usize) -> Option<char> {
+    s.get(i..).and_then(|p| p.chars().next())
+}
+
+/// Whether byte `i` of `s` is at the start of a word (no word character before it).
+pub(crate) fn starts_word(s: &str, i: usize) -> bool {
+    !char_before(s, i).is_some_and(is_word)
+}
+
+/// Whether byte `i` of `s` is at the end of a word (no word character at it).
+pub(crate) fn ends_word(s: &str, i: usize) -> bool {
+    !char_at(s, i).is_some_and(is_word)
+}
+
+/// The largest char boundary of `s` at or below `i`.
+pub(crate) fn floor_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The smallest char boundary of `s` at or above `i`.
+pub(crate) fn ceil_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while i < s.len() && !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fullwidth_and_case_fold_to_ascii_lower() {
+        let n = Normal::new("ＤＥ８９ Ab");
+        assert_eq!(n.text, "de89 ab");
+        // `ｄ` is three bytes in the original.
+        assert_eq!(n.original(0, 1), Some((0, 3)));
+        assert_eq!(n.original(0, 4), Some((0, 12)));
+    }
+
+    #[test]
+    fn zero_width_and_soft_hyphen_are_removed_but_spanned() {
+        let t = "Dia\u{200b}be\u{00ad}tes!";
+        let n = Normal::new(t);
+        assert_eq!(n.text, "diabetes!");
+        let (s, e) = n.original(0, 8).unwrap();
+        assert_eq!(&t[s..e], "Dia\u{200b}be\u{00ad}tes");
+    }
+
+    #[test]
+    fn whitespace_runs_collapse_and_combining_marks_compose() {
+        let n = Normal::new("a \n\t b u\u{308}ber");
+        assert_eq!(n.text, "a b über");
+    }
+
+    #[test]
+    fn letter_spaced_words_and_lookalike_letters_are_read_as_words() {
+        assert_eq!(
+            Normal::new("hat D I A B E T E S, ja").text,
+            "hat diabetes, ja"
+        );
+        assert_eq!(Normal::new("D E 8 9 3 7 0 4 ok").text, "de893704 ok");
+        assert_eq!(Normal::new("a b c").text, "a b c");
+        let t = "Di\u{0430}betes";
+        let n = Normal::new(t);
+        assert_eq!(n.text, "diabetes");
+        assert_eq!(n.original(0, 8), Some((0, t.len())));
+    }
+
+    #[test]
+    fn dashes_are_one_hyphen() {
+        assert_eq!(Normal::new("a\u{2011}b\u{2013}c").text, "a-b-c");
+    }
+}

@@ -1,0 +1,525 @@
+//! Redaction of sensitive free text (`stages::redact`): the labelled corpus with its floors,
+//! what a redacted text still holds, the markers' language, and the problems a rules file
+//! reports. The corpus never holds real people's data: identifiers are synthetic, with
+//! computed checksums.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use crmgate::stages::redact::{Redactor, Scan};
+use serde::Deserialize;
+
+use crate::support::repo;
+
+fn rules_dir() -> PathBuf {
+    repo().join("policies/redaction")
+}
+
+fn redactor() -> &'static Redactor {
+    static R: OnceLock<Redactor> = OnceLock::new();
+    R.get_or_init(|| match Redactor::load(&rules_dir()) {
+        Ok(r) => r,
+        Err(problems) => {
+            let lines: Vec<String> = problems.iter().map(|p| p.render()).collect();
+            panic!("policies/redaction does not load:\n{}", lines.join("\n"))
+        }
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    id: String,
+    lang: String,
+    kind: String,
+    text: String,
+    expect: Vec<Expect>,
+    keep: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    category: String,
+    span: String,
+}
+
+fn corpus() -> Vec<Case> {
+    let text = std::fs::read_to_string(repo().join("tests/corpus/redaction.jsonl")).unwrap();
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("corpus line {}: {e}", i + 1))
+        })
+        .collect()
+}
+
+const IDENTIFIERS: &[&str] = &[
+    "iban", "card", "tax_id", "id_card", "passport", "phone", "email",
+];
+const ART9: &[&str] = &[
+    "health",
+    "religion",
+    "ethnic_origin",
+    "political_opinion",
+    "trade_union",
+    "sex_life",
+    "genetic",
+    "biometric",
+];
+
+fn range_of(text: &str, span: &str, id: &str) -> (usize, usize) {
+    let s = text
+        .find(span)
+        .unwrap_or_else(|| panic!("{id}: `{span}` is not in the text"));
+    (s, s + span.len())
+}
+
+fn covered(scan: &Scan, category: &str, (s, e): (usize, usize)) -> bool {
+    scan.findings()
+        .iter()
+        .any(|f| f.category() == category && f.span().start <= s && e <= f.span().end)
+}
+
+fn touched(scan: &Scan, (s, e): (usize, usize)) -> bool {
+    scan.findings()
+        .iter()
+        .any(|f| f.span().start < e && s < f.span().end)
+}
+
+/// Recall per category and spans lost, over some of the corpus.
+#[derive(Default)]
+struct Figures {
+    /// category → (expected spans, covered by a finding of that category)
+    recall: BTreeMap<String, (usize, usize)>,
+    keep_total: usize,
+    keep_lost: usize,
+    negatives: usize,
+    negatives_touched: usize,
+    misses: Vec<String>,
+    losses: Vec<String>,
+}
+
+impl Figures {
+    fn rate(&self) -> f64 {
+        self.keep_lost as f64 / self.keep_total.max(1) as f64
+    }
+
+    fn recall(&self, cat: &str) -> (usize, usize, f64) {
+        let (n, f) = self.recall.get(cat).copied().unwrap_or((0, 0));
+        (n, f, f as f64 / n.max(1) as f64)
+    }
+
+    fn print(&self, title: &str) {
+        println!("{title}");
+        println!(
+            "{:<18} {:>8} {:>6} {:>7}",
+            "category", "expected", "found", "recall"
+        );
+        for cat in ART9.iter().chain(IDENTIFIERS) {
+            let (n, f, rec) = self.recall(cat);
+            println!("{cat:<18} {n:>8} {f:>6} {rec:>7.3}");
+        }
+        println!(
+            "false redaction: {} of {} spans that must survive ({:.2}%); {} of {} negative \
+             texts redacted",
+            self.keep_lost,
+            self.keep_total,
+            self.rate() * 100.0,
+            self.negatives_touched,
+            self.negatives
+        );
+        for m in &self.misses {
+            println!("  missed: {m}");
+        }
+        for l in &self.losses {
+            println!("  false: {l}");
+        }
+    }
+}
+
+fn measure<'a>(r: &Redactor, cases: impl Iterator<Item = &'a Case>) -> Figures {
+    let mut fig = Figures::default();
+    for c in cases {
+        let scan = r.scan(&c.text, &[]);
+        for x in &c.expect {
+            let entry = fig.recall.entry(x.category.clone()).or_default();
+            entry.0 += 1;
+            if covered(&scan, &x.category, range_of(&c.text, &x.span, &c.id)) {
+                entry.1 += 1;
+            } else {
+                fig.misses
+                    .push(format!("{} {} `{}`", c.id, x.category, x.span));
+            }
+        }
+        let negative_hit = c.kind == "negative" && !scan.is_clean();
+        if c.kind == "negative" {
+            fig.negatives += 1;
+            if negative_hit {
+                fig.negatives_touched += 1;
+                fig.losses
+                    .push(format!("{} redacted: {:?}", c.id, scan.counts()));
+            }
+        }
+        for k in &c.keep {
+            fig.keep_total += 1;
+            // A negative text that got any redaction loses every span it had to keep.
+            if negative_hit || touched(&scan, range_of(&c.text, k, &c.id)) {
+                fig.keep_lost += 1;
+                if !negative_hit {
+                    fig.losses.push(format!("{} lost `{k}`", c.id));
+                }
+            }
+        }
+    }
+    fig
+}
+
+#[test]
+fn corpus_meets_the_recall_and_false_redaction_floors() {
+    let r = redactor();
+    let cases = corpus();
+    println!("redaction corpus: {} texts", cases.len());
+    let mut kinds: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for c in &cases {
+        *kinds.entry((c.lang.clone(), c.kind.clone())).or_default() += 1;
+    }
+    for ((lang, kind), n) in &kinds {
+        println!("  {lang} {kind}: {n}");
+    }
+    // Batch 2 (`b2-…`) was written after the first rules, to see how rules written with
+    // batch 1 in view fare on texts they were not written against.
+    let later = measure(r, cases.iter().filter(|c| c.id.starts_with("b2-")));
+    later.print("batch 2 (written after the first rules):");
+    // Batch 3 (`b3-…`) was written after the rule changes batch 2 led to, and is kept as
+    // measured: the closest this corpus comes to texts the rules have never seen.
+    let last = measure(r, cases.iter().filter(|c| c.id.starts_with("b3-")));
+    last.print("batch 3 (written after the rule changes):");
+    let all = measure(r, cases.iter());
+    all.print("whole corpus:");
+    let mut failures = Vec::new();
+    for cat in ART9.iter().chain(IDENTIFIERS) {
+        let (n, _, rec) = all.recall(cat);
+        let floor = if IDENTIFIERS.contains(cat) {
+            0.95
+        } else {
+            0.90
+        };
+        if n < 8 {
+            failures.push(format!("{cat}: only {n} expected spans in the corpus"));
+        }
+        if rec < floor {
+            failures.push(format!("{cat}: recall {rec:.3} below {floor}"));
+        }
+    }
+    if all.rate() > 0.03 {
+        failures.push(format!("false-redaction rate {:.4} above 0.03", all.rate()));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn corpus_has_at_least_150_texts_in_both_languages_and_every_kind() {
+    let cases = corpus();
+    assert!(cases.len() >= 150, "{} texts", cases.len());
+    for lang in ["de", "en"] {
+        for kind in ["positive", "negative", "evasion"] {
+            assert!(
+                cases.iter().any(|c| c.lang == lang && c.kind == kind),
+                "no {lang} {kind} text"
+            );
+        }
+    }
+    let mut ids = std::collections::HashSet::new();
+    for c in &cases {
+        assert!(ids.insert(c.id.clone()), "{} twice", c.id);
+        assert!(["de", "en"].contains(&c.lang.as_str()), "{}", c.id);
+        assert!(
+            ["positive", "negative", "evasion"].contains(&c.kind.as_str()),
+            "{}",
+            c.id
+        );
+        assert_eq!(c.kind == "negative", c.expect.is_empty(), "{}", c.id);
+        for x in &c.expect {
+            assert!(
+                ART9.contains(&x.category.as_str()) || IDENTIFIERS.contains(&x.category.as_str()),
+                "{}: unknown category {}",
+                c.id,
+                x.category
+            );
+        }
+    }
+}
+
+#[test]
+fn the_rules_define_every_art9_and_identifier_category() {
+    let cats = redactor().categories();
+    for c in ART9.iter().chain(IDENTIFIERS) {
+        assert!(cats.iter().any(|x| x == c), "{c} missing");
+    }
+}
+
+#[test]
+fn redacted_iban_and_card_leave_no_digit() {
+    let text = "IBAN DE89 3704 0044 0532 0130 00 und Karte 4111-1111-1111-1111, danke";
+    let scan = redactor().scan(text, &[]);
+    assert_eq!(
+        scan.counts(),
+        vec![("card".to_string(), 1), ("iban".to_string(), 1)]
+    );
+    let out = scan.redact(text);
+    assert!(!out.chars().any(|c| c.is_ascii_digit()), "{out}");
+    assert!(out.ends_with(", danke"), "{out}");
+}
+
+#[test]
+fn fullwidth_iban_is_redacted() {
+    let text = "My IBAN: ＤＥ８９ ３７０４ ００４４ ０５３２ ０１３０ ００ thanks";
+    let scan = redactor().scan(text, &[]);
+    assert_eq!(scan.counts(), vec![("iban".to_string(), 1)]);
+    assert_eq!(scan.redact(text), "My IBAN: [redacted: IBAN] thanks");
+}
+
+#[test]
+fn zero_width_characters_inside_a_word_go_with_it() {
+    let text = "Mein Sohn hat Dia\u{200b}be\u{00ad}tes\u{200b}, bitte zuckerfrei.";
+    let scan = redactor().scan(text, &[]);
+    assert_eq!(scan.counts(), vec![("health".to_string(), 1)]);
+    let out = scan.redact(text);
+    assert_eq!(
+        out,
+        "Mein Sohn hat [geschwärzt: Gesundheit], bitte zuckerfrei."
+    );
+}
+
+#[test]
+fn german_text_gets_german_markers_and_english_text_english_ones() {
+    let de = "Meine Tochter ist Diabetikerin und wünscht sich ein Puzzle.";
+    let scan = redactor().scan(de, &[]);
+    assert_eq!(scan.language(), "de");
+    assert_eq!(
+        scan.redact(de),
+        "Meine Tochter ist [geschwärzt: Gesundheit] und wünscht sich ein Puzzle."
+    );
+    let en = "My son has asthma and would like a red kite.";
+    let scan = redactor().scan(en, &[]);
+    assert_eq!(scan.language(), "en");
+    assert_eq!(
+        scan.redact(en),
+        "My son has [redacted: health] and would like a red kite."
+    );
+}
+
+#[test]
+fn toy_ambulance_is_not_health() {
+    for text in [
+        "Dear Santa, for Christmas I would like a toy ambulance and a doctor's kit.",
+        "Ich wünsche mir einen Spielzeug-Krankenwagen mit Blaulicht.",
+        "Der Lego Krankenwagen, bitte!",
+    ] {
+        assert!(redactor().scan(text, &[]).is_clean(), "{text}");
+    }
+    assert!(!redactor()
+        .scan("Er kam mit dem Krankenwagen in die Klinik.", &[])
+        .is_clean());
+}
+
+#[test]
+fn star_sign_krebs_is_not_health_but_the_illness_is() {
+    assert!(redactor()
+        .scan("Mein Sternzeichen ist Krebs.", &[])
+        .is_clean());
+    assert_eq!(
+        redactor().scan("Mama hat Krebs.", &[]).counts(),
+        vec![("health".to_string(), 1)]
+    );
+}
+
+#[test]
+fn christmas_easter_and_healthy_cookbooks_are_clean() {
+    for text in [
+        "Frohe Weihnachten und frohe Ostern!",
+        "For Easter my mum wants a cookbook about healthy food.",
+        "Ein Kochbuch über gesunde Ernährung und eine Spieluhr mit Kirchenglocken.",
+        "My brother Christian wants the church choir CD.",
+    ] {
+        assert!(redactor().scan(text, &[]).is_clean(), "{text}");
+    }
+}
+
+#[test]
+fn wrong_checksums_are_not_identifiers() {
+    for text in [
+        "DE89 3704 0044 0532 0130 01",
+        "4111 1111 1111 1112",
+        "Steuer-ID 86095742718",
+        "Personalausweis L01X00T472",
+    ] {
+        let scan = redactor().scan(text, &[]);
+        assert!(scan.is_clean(), "{text}: {scan:?}");
+    }
+}
+
+#[test]
+fn an_allowed_category_is_not_reported() {
+    let text = "lena.mueller@example.org";
+    assert!(!redactor().scan(text, &[]).is_clean());
+    assert!(redactor().scan(text, &["email"]).is_clean());
+}
+
+#[test]
+fn counts_are_per_category_sorted_by_name() {
+    let text = "Mein Sohn hat Asthma und Diabetes, IBAN DE89370400440532013000.";
+    assert_eq!(
+        redactor().scan(text, &[]).counts(),
+        vec![("health".to_string(), 2), ("iban".to_string(), 1)]
+    );
+}
+
+#[test]
+fn redact_on_another_text_fails_closed() {
+    let scan = redactor().scan("Mein Sohn hat Asthma.", &[]);
+    let out = scan.redact("Mein Sohn hat Asthma und mehr Text.");
+    assert!(!out.contains("Asthma"), "{out}");
+}
+
+#[test]
+fn debug_of_a_scan_shows_no_value() {
+    let text = "Konto DE89370400440532013000";
+    let scan = redactor().scan(text, &[]);
+    let debug = format!("{scan:?}");
+    assert!(!debug.contains("370400"), "{debug}");
+    assert!(debug.contains("iban"), "{debug}");
+}
+
+/// A copy of the shipped rules plus one more file, loaded.
+fn load_with(
+    name: &str,
+    content: &str,
+) -> (
+    PathBuf,
+    Result<Redactor, Vec<crmgate::diagnostic::Problem>>,
+    tempfile::TempDir,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(rules_dir()).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+    }
+    let file = dir.path().join(name);
+    std::fs::write(&file, content).unwrap();
+    let r = Redactor::load(dir.path());
+    (file, r, dir)
+}
+
+fn problems(
+    r: Result<Redactor, Vec<crmgate::diagnostic::Problem>>,
+) -> Vec<crmgate::diagnostic::Problem> {
+    match r {
+        Ok(_) => panic!("loaded"),
+        Err(p) => p,
+    }
+}
+
+fn at(file: &Path, problems: &[crmgate::diagnostic::Problem], line: usize, needle: &str) {
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.file == file && p.line == line && p.message.contains(needle)),
+        "no problem `{needle}` at line {line}: {problems:#?}"
+    );
+}
+
+#[test]
+fn an_unknown_key_in_a_rules_file_is_a_problem_at_its_line() {
+    let (file, r, _dir) = load_with(
+        "extra.toml",
+        "[[lexicon]]\ncategory = \"health\"\nwordz = [\"gicht\"]\nwords = [\"gicht\"]\n",
+    );
+    at(&file, &problems(r), 3, "unknown field `wordz`");
+}
+
+#[test]
+fn a_failing_example_is_a_problem() {
+    let (file, r, _dir) = load_with(
+        "extra.toml",
+        "[[lexicon]]\ncategory = \"health\"\nwords = [\"gicht\"]\n\
+         examples = [\"er hat Gicht\", \"er hat Zipperlein\"]\n\
+         counterexamples = [\"ein Gichtfinger\", \"er hat gicht\"]\n",
+    );
+    let p = problems(r);
+    at(
+        &file,
+        &p,
+        4,
+        "example `er hat Zipperlein` is not found as `health`",
+    );
+    at(
+        &file,
+        &p,
+        5,
+        "counterexample `er hat gicht` is found as `health`",
+    );
+    assert_eq!(p.len(), 2, "{p:#?}");
+}
+
+#[test]
+fn an_unknown_validator_is_a_problem() {
+    let (file, r, _dir) = load_with(
+        "extra.toml",
+        "[[identifier]]\ncategory = \"iban\"\npattern = 'x[0-9]+'\nvalidator = \"iban_mod98\"\n",
+    );
+    at(&file, &problems(r), 4, "unknown validator `iban_mod98`");
+}
+
+#[test]
+fn an_unknown_category_and_a_bad_pattern_are_problems_together() {
+    let (file, r, _dir) = load_with(
+        "extra.toml",
+        "[[lexicon]]\ncategory = \"horoscope\"\nwords = [\"krebs\"]\n\n\
+         [[identifier]]\ncategory = \"iban\"\npattern = '[0-9'\nvalidator = \"none\"\n",
+    );
+    let p = problems(r);
+    at(&file, &p, 2, "unknown category `horoscope`");
+    at(&file, &p, 7, "invalid pattern");
+}
+
+#[test]
+fn a_missing_rules_directory_is_a_problem() {
+    let p = problems(Redactor::load(Path::new("/nonexistent/redaction")));
+    assert_eq!(p.len(), 1);
+    assert!(p[0].message.starts_with("cannot read"), "{p:?}");
+}
+
+/// Scan time on the request path: a 2 KB wish-list text with a few findings. Run with
+/// `cargo test --release --test it scan_time -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn scan_time_of_a_2kb_text() {
+    let r = redactor();
+    let base = "Lieber Weihnachtsmann, meine Tochter wünscht sich ein Puzzle, eine Puppe und \
+                einen Spielzeug-Krankenwagen. Sie hat Asthma. Bitte liefern Sie bis zum 20.12. \
+                an die Nachbarin, Bestellnummer 4711-2024-0815. ";
+    let mut text = String::new();
+    while text.len() < 2048 {
+        text.push_str(base);
+    }
+    text.push_str("IBAN DE89 3704 0044 0532 0130 00.");
+    let n = 2000;
+    let start = Instant::now();
+    let mut found = 0;
+    for _ in 0..n {
+        let scan = r.scan(&text, &[]);
+        found += scan.findings().len();
+        std::hint::black_box(scan.redact(&text));
+    }
+    let per = start.elapsed().as_secs_f64() * 1e6 / n as f64;
+    println!(
+        "scan + redact of {} bytes: {per:.1} µs per text ({} findings)",
+        text.len(),
+        found / n
+    );
+}

@@ -38,7 +38,10 @@ from hubspot.crm.contacts import (
     SimplePublicObjectInputForCreate,
 )
 
-WISH = "A sledge for the whole family and a book about reindeer."
+WISH = (
+    "A sledge for the whole family and a book about reindeer. Our daughter has diabetes, "
+    "so no sweets please. Pay from DE89 3704 0044 0532 0130 00."
+)
 
 
 def emit(step, status, record=None, error=None, **extra):
@@ -121,6 +124,7 @@ def main():
                     "email": email,
                     "firstname": "Tiny",
                     "lastname": "Tim",
+                    "lifecyclestage": "lead",
                     "wish_text": WISH,
                 },
                 associations=[],
@@ -167,7 +171,11 @@ def main():
             BatchInputSimplePublicObjectBatchInputForCreate(
                 inputs=[
                     SimplePublicObjectBatchInputForCreate(
-                        properties={"email": f"py-{stamp}-{n}@{domain}", "firstname": name},
+                        properties={
+                            "email": f"py-{stamp}-{n}@{domain}",
+                            "firstname": name,
+                            "lifecyclestage": "lead",
+                        },
                         associations=[],
                     )
                     for n, name in ((1, "Peter"), (2, "Martha"))

@@ -212,6 +212,126 @@ pub fn curl_examples(addr: SocketAddr, ca: &Path) -> String {
     s
 }
 
+/// The wish the tour's form sends: an illness and an IBAN a child's parent volunteered.
+pub const TOUR_WISH: &str = "Dear Santa, my son has asthma, so nothing with feathers please. \
+A wooden sledge would be wonderful. You can charge our account DE89 3704 0044 0532 0130 00.";
+
+/// The write tour: two requests through the real pipeline (authorized, redacted, audited
+/// like any other): the wish-list form creates a prospect, and marketing tries to edit a
+/// customer.
+pub async fn write_tour(gateway: &crate::stages::pipeline::Gateway, crm: &DemoCrm) -> String {
+    let mut s = String::from("Writes through crmgate\n\n");
+    let body = serde_json::json!({"properties": {
+        "firstname": "Emil", "lastname": "Tannenbaum", "email": "emil.tannenbaum@example.org",
+        "lifecyclestage": "lead", "consent_marketing": "false", "wish_text": TOUR_WISH,
+        "data_source": "purchased_list"
+    }});
+    let (status, headers, answer) = tour_request(
+        gateway,
+        "POST",
+        "/crm/v3/objects/contacts",
+        "demo-key-wishlist",
+        None,
+        Some(body),
+    )
+    .await;
+    let _ = writeln!(
+        s,
+        "  The wish-list form creates a prospect (POST /crm/v3/objects/contacts, its service key):\n    \
+         wish sent:   {TOUR_WISH}\n    \
+         answer:      {status}; the form is told  x-crmgate-redacted: {}",
+        header(&headers, "x-crmgate-redacted"),
+    );
+    let stored = answer
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|id| crm.record_json("contacts", id));
+    if let Some(props) = stored.as_ref().and_then(|r| r.get("properties")) {
+        let p = |k: &str| {
+            props
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("-")
+                .to_string()
+        };
+        let _ = writeln!(
+            s,
+            "    stored wish: {}\n    provenance:  data_source={} (the form's, not the `purchased_list` it sent), \
+             data_source_at={}, basis={}",
+            p("wish_text"),
+            p("data_source"),
+            p("data_source_at"),
+            p("data_source_basis"),
+        );
+    }
+    let (status, _, problem) = tour_request(
+        gateway,
+        "PATCH",
+        &format!("/crm/v3/objects/contacts/{TOUR_CONTACT}"),
+        "demo-key-tinsel",
+        Some("greetings"),
+        Some(serde_json::json!({"properties": {"lastname": "Humbug"}})),
+    )
+    .await;
+    let _ = writeln!(
+        s,
+        "\n  Marketing (tinsel, purpose greetings) tries to rename customer {TOUR_CONTACT}:\n    \
+         answer:      {status} {}",
+        problem.get("detail").and_then(Value::as_str).unwrap_or(""),
+    );
+    s
+}
+
+fn header(h: &http::HeaderMap, name: &str) -> String {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("(none)")
+        .to_string()
+}
+
+/// One request through the gateway, as a client would send it.
+async fn tour_request(
+    gateway: &crate::stages::pipeline::Gateway,
+    method: &str,
+    path: &str,
+    key: &str,
+    purpose: Option<&str>,
+    body: Option<Value>,
+) -> (u16, http::HeaderMap, Value) {
+    use http_body_util::BodyExt;
+    let mut b = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header(http::header::HOST, "localhost")
+        .header(http::header::AUTHORIZATION, format!("Bearer {key}"));
+    if let Some(p) = purpose {
+        b = b.header("x-purpose", p);
+    }
+    let bytes = match body {
+        Some(v) => {
+            b = b.header(http::header::CONTENT_TYPE, "application/json");
+            serde_json::to_vec(&v).unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
+    let Ok(req) = b.body(http_body_util::Full::new(bytes::Bytes::from(bytes))) else {
+        return (0, http::HeaderMap::new(), Value::Null);
+    };
+    let peer = SocketAddr::from(([127, 0, 0, 1], 0));
+    let resp = gateway.handle(req, peer).await;
+    let (parts, body) = resp.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    (
+        parts.status.as_u16(),
+        parts.headers,
+        serde_json::from_slice(&body).unwrap_or(Value::Null),
+    )
+}
+
 /// Options of `crmgate demo`.
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
@@ -291,6 +411,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
             render_tour(&tour_rows(&config, &policies, "Contact", record), record)
         );
     }
+    println!("{}", write_tour(&prepared.gateway, &crm).await);
     println!("{}", curl_examples(bound, &ca));
     println!("Serving until Ctrl-C.");
 

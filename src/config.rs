@@ -280,6 +280,25 @@ pub struct AuditConfig {
     /// How long a request waits for its record to be written; then it answers 503 (a hung
     /// disk must not stall every request).
     pub write_timeout: Duration,
+    /// The central store (`[audit.central]`): `None` keeps the local log alone.
+    pub central: Option<CentralConfig>,
+}
+
+/// `[audit.central]`: ship the local log to PostgreSQL (see
+/// [`crate::stages::audit::central`]).
+#[derive(Debug, Clone)]
+pub struct CentralConfig {
+    /// `postgres://…` connection URL; it may hold a password, so it is a secret.
+    pub url: Secret,
+    /// This replica's name in the store; `None`: generated once and kept in the audit dir.
+    pub replica_id: Option<String>,
+    /// Entries written locally but not yet stored centrally beyond which data requests are
+    /// refused (503).
+    pub max_lag_entries: u64,
+    /// Entries per insert.
+    pub batch_size: usize,
+    /// Wait between attempts while PostgreSQL cannot be reached.
+    pub retry_interval: Duration,
 }
 
 /// The admin listener: `/healthz`, `/readyz` (plain HTTP, loopback by default).
@@ -493,6 +512,33 @@ struct RawAudit {
     generate_signing_key: bool,
     #[serde(default = "default_write_timeout_ms")]
     write_timeout_ms: u64,
+    central: Option<RawCentral>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCentral {
+    /// Exactly one of `url`, `url_file` (a mounted secret) or `url_env`.
+    url: Option<String>,
+    url_file: Option<PathBuf>,
+    url_env: Option<String>,
+    replica_id: Option<String>,
+    #[serde(default = "default_max_lag_entries")]
+    max_lag_entries: u64,
+    #[serde(default = "default_batch_size")]
+    batch_size: usize,
+    #[serde(default = "default_retry_interval_ms")]
+    retry_interval_ms: u64,
+}
+
+fn default_max_lag_entries() -> u64 {
+    100_000
+}
+fn default_batch_size() -> usize {
+    500
+}
+fn default_retry_interval_ms() -> u64 {
+    1000
 }
 
 fn default_write_timeout_ms() -> u64 {
@@ -883,6 +929,12 @@ impl Config {
             }
         }
 
+        let central = raw
+            .audit
+            .central
+            .as_ref()
+            .and_then(|c| central_from(c, &env, &rel, &mut r));
+
         let mut api_keys = HashMap::new();
         let mut app_keys = Vec::new();
         let mut key_owners = Vec::new();
@@ -1055,6 +1107,7 @@ impl Config {
                 signing_key_file: rel(&raw.audit.signing_key_file),
                 generate_signing_key: raw.audit.generate_signing_key,
                 write_timeout: Duration::from_millis(raw.audit.write_timeout_ms),
+                central,
             },
             admin: AdminConfig { addr: admin_addr },
             hash_key,
@@ -1069,6 +1122,87 @@ impl Config {
             source: Arc::new(src),
         })
     }
+}
+
+/// The typed `[audit.central]`; every problem at the line of its key. The URL is checked
+/// here (before the port is bound), and no message ever quotes it: it may hold a password.
+fn central_from(
+    c: &RawCentral,
+    env: &impl Fn(&str) -> Option<String>,
+    rel: &impl Fn(&Path) -> PathBuf,
+    r: &mut Report<'_>,
+) -> Option<CentralConfig> {
+    let url = match (&c.url, &c.url_file, &c.url_env) {
+        (Some(u), None, None) => Some((Secret::new(u.clone()), "audit.central.url")),
+        (None, Some(f), None) => match read_secret_file(&rel(f)) {
+            Ok(s) => Some((s, "audit.central.url_file")),
+            Err(m) => {
+                r.at("audit.central.url_file", m);
+                None
+            }
+        },
+        (None, None, Some(var)) => match env(var) {
+            Some(v) => Some((Secret::new(v), "audit.central.url_env")),
+            None => {
+                r.at(
+                    "audit.central.url_env",
+                    format!("audit.central.url_env: environment variable `{var}` is not set"),
+                );
+                None
+            }
+        },
+        _ => {
+            r.at(
+                "audit.central",
+                "audit.central needs exactly one of url, url_file or url_env".into(),
+            );
+            None
+        }
+    };
+    let mut ok = true;
+    if let Some((url, at)) = &url {
+        if let Err(e) = crate::stages::audit::central::check_url(url.expose()) {
+            r.at(at, format!("audit.central: {e}"));
+            ok = false;
+        }
+    }
+    if let Some(id) = &c.replica_id {
+        if let Err(e) = crate::stages::audit::central::check_replica_id(id) {
+            r.at(
+                "audit.central.replica_id",
+                format!("audit.central.replica_id: {e}"),
+            );
+            ok = false;
+        }
+    }
+    for (key, value) in [
+        ("max_lag_entries", c.max_lag_entries),
+        ("batch_size", c.batch_size as u64),
+        ("retry_interval_ms", c.retry_interval_ms),
+    ] {
+        if value == 0 {
+            r.at(
+                &format!("audit.central.{key}"),
+                format!("audit.central.{key} must be at least 1"),
+            );
+            ok = false;
+        }
+    }
+    if c.batch_size > 10_000 {
+        r.at(
+            "audit.central.batch_size",
+            "audit.central.batch_size must be at most 10000".into(),
+        );
+        ok = false;
+    }
+    let (url, _) = url?;
+    ok.then(|| CentralConfig {
+        url,
+        replica_id: c.replica_id.clone(),
+        max_lag_entries: c.max_lag_entries,
+        batch_size: c.batch_size,
+        retry_interval: Duration::from_millis(c.retry_interval_ms),
+    })
 }
 
 /// A problem of one issuer: the key of its `[[identity.jwt]]` entry it is about.

@@ -7,6 +7,7 @@
 )]
 
 mod audit;
+mod central;
 mod conformance;
 mod connections;
 mod diagnostics;

@@ -688,6 +688,23 @@ pub fn prop_names(record: &Value) -> Vec<String> {
 /// The real binary as a child process, killed when dropped.
 pub struct ChildGuard(std::process::Child);
 
+impl ChildGuard {
+    /// `kill -9` now, and reap it.
+    pub fn kill9(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+
+    /// SIGTERM (a clean stop) and wait for the exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.0.id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        self.0.wait().unwrap()
+    }
+}
+
 impl Drop for ChildGuard {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -696,7 +713,7 @@ impl Drop for ChildGuard {
 }
 
 /// Start `crmgate serve --config cfg` and read the addresses it bound from its log.
-fn spawn_binary(cfg: &Path, dir: &Path) -> (ChildGuard, SocketAddr, SocketAddr) {
+pub fn spawn_binary(cfg: &Path, dir: &Path) -> (ChildGuard, SocketAddr, SocketAddr) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_crmgate"))
         .args(["serve", "--config"])

@@ -148,6 +148,23 @@ pub struct JwtIssuer {
     pub department_claim: Option<String>,
     /// Claim listing roles; when present it must agree with the entities file.
     pub roles_claim: Option<String>,
+    /// Where the principal's attributes come from: the entities file, or the token itself.
+    pub directory: Directory,
+    /// Claim holding the active flag (`directory = "claims"` only).
+    pub active_claim: Option<String>,
+}
+
+/// Where a JWT issuer's users are described.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Directory {
+    /// The user must be a `User` of the entities file; claims may only agree with it.
+    #[default]
+    Entities,
+    /// The identity provider is the directory: department, roles and active flag come from
+    /// the token's claims, and the user need not be in the entities file. Departments stay
+    /// declared there: a claim naming another one is refused.
+    Claims,
 }
 
 /// Where an issuer's keys come from.
@@ -711,6 +728,9 @@ struct RawJwt {
     user_claim: String,
     department_claim: Option<String>,
     roles_claim: Option<String>,
+    #[serde(default)]
+    directory: Directory,
+    active_claim: Option<String>,
 }
 
 fn default_jwks_max_age() -> u64 {
@@ -1256,6 +1276,23 @@ fn load_jwt_issuer(j: RawJwt, rel: &impl Fn(&Path) -> PathBuf) -> Result<JwtIssu
             ))
         }
     };
+    // With the token as the directory, its claims are the attributes: each has a name.
+    let (department_claim, roles_claim, active_claim) = match j.directory {
+        Directory::Entities => {
+            if j.active_claim.is_some() {
+                return Err((
+                    "active_claim",
+                    at("`active_claim` needs `directory = \"claims\"`".into()),
+                ));
+            }
+            (j.department_claim, j.roles_claim, None)
+        }
+        Directory::Claims => (
+            Some(j.department_claim.unwrap_or_else(|| "department".into())),
+            Some(j.roles_claim.unwrap_or_else(|| "roles".into())),
+            Some(j.active_claim.unwrap_or_else(|| "active".into())),
+        ),
+    };
     Ok(JwtIssuer {
         issuer: j.issuer,
         audiences: j.audience,
@@ -1263,8 +1300,10 @@ fn load_jwt_issuer(j: RawJwt, rel: &impl Fn(&Path) -> PathBuf) -> Result<JwtIssu
         keys,
         leeway_s: j.leeway_s,
         user_claim: j.user_claim,
-        department_claim: j.department_claim,
-        roles_claim: j.roles_claim,
+        department_claim,
+        roles_claim,
+        directory: j.directory,
+        active_claim,
     })
 }
 
@@ -1399,6 +1438,8 @@ mod tests {
             user_claim: "sub".into(),
             department_claim: None,
             roles_claim: None,
+            directory: Directory::Entities,
+            active_claim: None,
         };
         let rel = |p: &Path| p.to_path_buf();
         let (_, err) = load_jwt_issuer(raw("http://idp.example/jwks"), &rel).unwrap_err();

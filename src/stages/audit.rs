@@ -90,6 +90,12 @@ pub struct AuditRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential: Option<&'static str>,
     pub department: Option<String>,
+    /// `claims` when the identity provider's token described the principal (department,
+    /// roles, active) instead of the entities file; `roles` are then the claimed roles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub directory: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
     pub purpose: Option<String>,
     pub method: String,
     pub path: String,

@@ -1182,7 +1182,10 @@ fn central_from(
     let mut ok = true;
     if let Some((url, at)) = &url {
         if let Err(e) = crate::stages::audit::central::check_url(url.expose()) {
-            r.at(at, format!("audit.central: {e}"));
+            // At the key's line, but without the line itself: it may hold a password.
+            let mut p = r.src.problem(at, format!("audit.central: {e}"));
+            p.snippet = None;
+            r.problems.push(p);
             ok = false;
         }
     }

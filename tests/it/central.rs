@@ -672,3 +672,64 @@ async fn beyond_the_lag_bound_data_requests_get_503_while_health_answers_until_t
         "{metrics}"
     );
 }
+
+/// `[audit.central]` is checked at start-up like the rest of the file: every problem at its
+/// line, unknown keys refused, and the URL (it may hold a password) never quoted, not even
+/// as the source line under a problem about it.
+#[test]
+fn central_config_problems_name_their_line_and_never_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let load = |central: &str| {
+        let cfg = write_config(
+            dir.path(),
+            "127.0.0.1:1".parse().unwrap(),
+            &repo().join("policies/santa.cedar"),
+            1 << 20,
+        );
+        let text = std::fs::read_to_string(&cfg).unwrap().replacen(
+            "generate_signing_key = true\n",
+            &format!("generate_signing_key = true\n{central}\n"),
+            1,
+        );
+        std::fs::write(&cfg, &text).unwrap();
+        let line = move |key: &str| 1 + text.lines().position(|l| l.starts_with(key)).unwrap();
+        let err = crmgate::config::Config::load(&cfg).unwrap_err();
+        (err.render_after_prefix(), err.0, line)
+    };
+    let (text, problems, line) =
+        load("[audit.central]\nurl = \"postgres://u:hunter2@db:5432/a\"\nmax_lag_entrie = 5");
+    assert!(text.contains("max_lag_entrie"), "{text}");
+    assert_eq!(problems[0].line, line("max_lag_entrie"));
+    assert!(!text.contains("hunter2"), "{text}");
+
+    let (text, problems, line) = load(
+        "[audit.central]\nurl = \"postgres://u:hunter2@\"\nreplica_id = \"a b\"\nbatch_size = 0",
+    );
+    assert!(!text.contains("hunter2"), "{text}");
+    let lines: Vec<usize> = problems.iter().map(|p| p.line).collect();
+    assert_eq!(
+        lines,
+        vec![
+            line("url = \"postgres"),
+            line("replica_id"),
+            line("batch_size")
+        ],
+        "{text}"
+    );
+}
+
+/// The Kubernetes example's config has only keys crmgate knows: loading it outside a pod
+/// fails only on the mounted files it names.
+#[test]
+fn the_kubernetes_example_config_is_valid_but_for_its_mounted_files() {
+    let err =
+        crmgate::config::Config::load(&repo().join("deploy/kubernetes/crmgate.toml")).unwrap_err();
+    assert!(!err.0.is_empty());
+    for p in &err.0 {
+        assert!(
+            p.message.contains("cannot read") && p.message.contains("/etc/crmgate/secrets/"),
+            "{}",
+            p.message
+        );
+    }
+}

@@ -16,15 +16,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use crmgate::democrm::{self, DemoCrm};
 use crmgate::stages::audit::central::db;
 use http_body_util::{BodyExt, Full};
 use serde_json::Value;
-use tokio::net::TcpListener;
 
 use crate::support::{
-    https_client, plain_get, repo, spawn_binary, write_config, ChildGuard, Options, Proxy,
-    UPSTREAM_TOKEN,
+    audit_entries, https_client, plain_get, repo, serve_demo_crm, spawn_binary,
+    write_config_with_audit, ChildGuard, Options, Proxy,
 };
 
 const CONTACT: &str = "/crm/v3/objects/contacts/1001";
@@ -217,14 +215,6 @@ async fn wait_until_shipped(admin: SocketAddr) {
     }
 }
 
-async fn demo_crm() -> SocketAddr {
-    let crm = Arc::new(DemoCrm::seeded().with_required_token(UPSTREAM_TOKEN));
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(democrm::serve(crm, l, std::future::pending()));
-    addr
-}
-
 /// The entries of a local log: seq → line hash.
 fn local_entries(dir: &Path) -> BTreeMap<u64, String> {
     let mut out = BTreeMap::new();
@@ -268,21 +258,11 @@ struct Replica {
 impl Replica {
     fn start(crm: SocketAddr, pg: &Pg, id: &str) -> Replica {
         let dir = tempfile::tempdir().unwrap();
-        let config = write_config(
+        let config = write_config_with_audit(
             dir.path(),
             crm,
-            &repo().join("policies/santa.cedar"),
-            8 << 20,
+            &format!("checkpoint_every = 25\n{}", central_toml(pg, id, "")),
         );
-        let text = std::fs::read_to_string(&config).unwrap().replacen(
-            "generate_signing_key = true\n",
-            &format!(
-                "generate_signing_key = true\ncheckpoint_every = 25\n{}\n",
-                central_toml(pg, id, "")
-            ),
-            1,
-        );
-        std::fs::write(&config, text).unwrap();
         let (child, addr, admin) = spawn_binary(&config, dir.path());
         let r = Replica {
             dir,
@@ -358,7 +338,7 @@ async fn three_replicas_through_kill_9_and_a_database_outage_store_every_request
     let test =
         "three_replicas_through_kill_9_and_a_database_outage_store_every_request_exactly_once";
     let Some(pg) = Pg::start(test) else { return };
-    let crm = demo_crm().await;
+    let crm = serve_demo_crm().await;
     let ids = ["r1", "r2", "r3"];
     let mut replicas: Vec<Replica> = ids.iter().map(|id| Replica::start(crm, &pg, id)).collect();
 
@@ -533,6 +513,11 @@ async fn verify_db_names_the_replica_and_seq_of_a_tampered_row() {
     };
     let (ok, text) = verify();
     assert!(ok, "{text}");
+    // `verify --db` fails and says this.
+    let names = |what: String| {
+        let (ok, text) = verify();
+        assert!(!ok && text.contains(&what), "expected `{what}`:\n{text}");
+    };
 
     let client = db::connect(&url).await.unwrap();
     // Who accessed what is rewritten in one stored row.
@@ -546,12 +531,9 @@ async fn verify_db_names_the_replica_and_seq_of_a_tampered_row() {
         .await
         .unwrap()
         .get(0);
-    let (ok, text) = verify();
-    assert!(!ok, "{text}");
-    assert!(
-        text.contains(&format!("replica `tamper`: NOT INTACT: first bad entry: seq {seq} (replica `tamper`): row altered")),
-        "{text}"
-    );
+    names(format!(
+        "replica `tamper`: NOT INTACT: first bad entry: seq {seq} (replica `tamper`): row altered"
+    ));
     // With its hash recomputed as well, the chain still names it.
     client
         .execute(
@@ -561,14 +543,9 @@ async fn verify_db_names_the_replica_and_seq_of_a_tampered_row() {
         )
         .await
         .unwrap();
-    let (ok, text) = verify();
-    assert!(!ok, "{text}");
-    assert!(
-        text.contains(&format!(
-            "first bad entry: seq {seq} (replica `tamper`): chain broken: seq {seq} was changed"
-        )),
-        "{text}"
-    );
+    names(format!(
+        "first bad entry: seq {seq} (replica `tamper`): chain broken: seq {seq} was changed"
+    ));
     // A deleted checkpoint is a gap, named by its seq.
     client
         .execute(
@@ -589,9 +566,7 @@ async fn verify_db_names_the_replica_and_seq_of_a_tampered_row() {
         .await
         .unwrap()
         .get(0);
-    let (ok, text) = verify();
-    assert!(!ok, "{text}");
-    assert!(text.contains(&format!("seq {cp}..={cp} missing")), "{text}");
+    names(format!("seq {cp}..={cp} missing"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -628,17 +603,8 @@ async fn beyond_the_lag_bound_data_requests_get_503_while_health_answers_until_t
     // The refused request is recorded locally, and what its client got next to it.
     let rid = refused.headers["x-request-id"].to_str().unwrap();
     assert_eq!(proxy.audit_of(refused)["principal"], "noelle");
-    let dir = proxy.audit_dir();
-    let notes: Vec<Value> = crmgate::stages::audit::list_segments(&dir)
-        .unwrap()
-        .iter()
-        .flat_map(|(_, p)| {
-            std::fs::read_to_string(p)
-                .unwrap()
-                .lines()
-                .map(|l| serde_json::from_str::<Value>(l).unwrap())
-                .collect::<Vec<_>>()
-        })
+    let notes: Vec<Value> = audit_entries(&proxy.audit_dir())
+        .into_iter()
         .filter(|v| v["kind"] == "central_lag")
         .collect();
     assert!(notes
@@ -680,18 +646,8 @@ async fn beyond_the_lag_bound_data_requests_get_503_while_health_answers_until_t
 fn central_config_problems_name_their_line_and_never_the_password() {
     let dir = tempfile::tempdir().unwrap();
     let load = |central: &str| {
-        let cfg = write_config(
-            dir.path(),
-            "127.0.0.1:1".parse().unwrap(),
-            &repo().join("policies/santa.cedar"),
-            1 << 20,
-        );
-        let text = std::fs::read_to_string(&cfg).unwrap().replacen(
-            "generate_signing_key = true\n",
-            &format!("generate_signing_key = true\n{central}\n"),
-            1,
-        );
-        std::fs::write(&cfg, &text).unwrap();
+        let cfg = write_config_with_audit(dir.path(), "127.0.0.1:1".parse().unwrap(), central);
+        let text = std::fs::read_to_string(&cfg).unwrap();
         let line = move |key: &str| 1 + text.lines().position(|l| l.starts_with(key)).unwrap();
         let err = crmgate::config::Config::load(&cfg).unwrap_err();
         (err.render_after_prefix(), err.0, line)

@@ -729,31 +729,29 @@ async fn a_san_email_can_name_the_user_instead_of_the_cn() {
 
 const BILLING: &str = "/crm/v3/objects/contacts/1001?properties=firstname,billing_iban";
 
-/// A bearer token of the test identity provider for `claims` (a claims directory).
-fn directory_token(idp: &Idp, user: &str, department: &str, active: bool) -> String {
+/// GET `BILLING` with a token of the test identity provider describing `user` (for an
+/// issuer that is the directory).
+async fn as_claimed(proxy: &Proxy, idp: &Idp, user: &str, department: &str, active: bool) -> Reply {
     let mut c = claims(user);
     c["department"] = json!(department);
     c["roles"] = json!(["bookkeeper"]);
     c["active"] = json!(active);
-    format!("Bearer {}", sign(&idp.key, "k1", &c))
+    let token = format!("Bearer {}", sign(&idp.key, "k1", &c));
+    proxy
+        .get_with(
+            &crate::support::mtls_client_none(),
+            BILLING,
+            &[("authorization", &token)],
+        )
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claims_principal_absent_from_the_entities_is_decided_and_audited_like_a_listed_one() {
     let idp = idp();
     let proxy = jwt_proxy_with(&idp, "directory = \"claims\"\n", None).await;
-    let client = crate::support::mtls_client_none();
     // `ivy` is in no entities file: the token says she is an active bookkeeper in accounting.
-    let ivy = proxy
-        .get_with(
-            &client,
-            BILLING,
-            &[(
-                "authorization",
-                &directory_token(&idp, "ivy", "accounting", true),
-            )],
-        )
-        .await;
+    let ivy = as_claimed(&proxy, &idp, "ivy", "accounting", true).await;
     assert_eq!(ivy.status, 200, "{}", ivy.text());
     // penny is accounting's bookkeeper in the entities file: the same decision, the same data.
     let penny = proxy.get(BILLING, "penny", None).await;
@@ -772,31 +770,13 @@ async fn a_claims_principal_absent_from_the_entities_is_decided_and_audited_like
 
     // Decisions are memoised by what the token claims: the same user in another department
     // sees what that department sees.
-    let moved = proxy
-        .get_with(
-            &client,
-            BILLING,
-            &[(
-                "authorization",
-                &directory_token(&idp, "ivy", "sales", true),
-            )],
-        )
-        .await;
+    let moved = as_claimed(&proxy, &idp, "ivy", "sales", true).await;
     assert_eq!(moved.status, 200, "{}", moved.text());
     assert!(moved.json()["properties"].get("billing_iban").is_none());
     assert_eq!(proxy.audit_of(&moved)["department"], "sales");
 
     // An inactive account, by the directory's own say.
-    let inactive = proxy
-        .get_with(
-            &client,
-            BILLING,
-            &[(
-                "authorization",
-                &directory_token(&idp, "ivy", "accounting", false),
-            )],
-        )
-        .await;
+    let inactive = as_claimed(&proxy, &idp, "ivy", "accounting", false).await;
     assert_refused(&proxy, &inactive, 403, "inactive-principal");
 }
 
@@ -805,16 +785,7 @@ async fn a_token_naming_an_undeclared_department_is_refused() {
     let idp = idp();
     let proxy = jwt_proxy_with(&idp, "directory = \"claims\"\n", None).await;
     let client = crate::support::mtls_client_none();
-    let reply = proxy
-        .get_with(
-            &client,
-            BILLING,
-            &[(
-                "authorization",
-                &directory_token(&idp, "ivy", "elves", true),
-            )],
-        )
-        .await;
+    let reply = as_claimed(&proxy, &idp, "ivy", "elves", true).await;
     assert_refused(&proxy, &reply, 401, "unknown-department");
     assert!(reply.json()["detail"].as_str().unwrap().contains("`elves`"));
     // A directory that does not say the account is active has not said so.

@@ -13,9 +13,10 @@
 //! The lag — entries durable locally but not yet stored centrally — is a metric and a note
 //! on `/healthz` and `/readyz`. Beyond `max_lag_entries` the replica refuses data requests
 //! with 503 through the one mechanism the request path already has for a failing audit log:
-//! the sink's `write` fails ([`AuditError::CentralLag`]) after the record is durable
-//! locally, and an entry next to it says the client got a 503. `/readyz` fails meanwhile,
-//! so that a load balancer sends the traffic to replicas that keep up.
+//! the sink's `write` fails ([`AuditError::CentralLag`]) after the record — rewritten to say
+//! 503, with the records the CRM returned listed as not shown — is durable locally.
+//! `/readyz` fails meanwhile, so that a load balancer sends the traffic to replicas that
+//! keep up.
 //!
 //! The replica id names the chain in the store; it must stay the same for as long as the
 //! audit directory does. It is configured, or else made once (host name and a random
@@ -171,8 +172,10 @@ impl State {
             .saturating_sub(self.shipped_next.load(Ordering::SeqCst))
     }
 
+    /// A request's record would make more than `max_lag` entries unstored centrally: no
+    /// response is released while its own record would be beyond the bound.
     fn over_bound(&self) -> bool {
-        self.conflict.load(Ordering::SeqCst) || self.lag() > self.max_lag
+        self.conflict.load(Ordering::SeqCst) || self.lag() >= self.max_lag
     }
 
     /// Publish the lag: the metric, the note on `/healthz` and `/readyz`, and — beyond the
@@ -303,31 +306,36 @@ impl CentralSink {
         &self.state.replica
     }
 
-    async fn write(&self, event: AuditEvent) -> Result<(), AuditError> {
-        let request_id = event.request_id().unwrap_or_default().to_string();
-        // The record is made durable locally first, whatever the lag: every request is
-        // accounted for, also the ones refused for it.
-        self.local.write(event).await?;
-        if !self.state.over_bound() {
-            return Ok(());
+    async fn write(&self, mut event: AuditEvent) -> Result<(), AuditError> {
+        // Decided once, before the record is written: the record then says what the
+        // client gets.
+        let refused = self.state.over_bound().then(|| self.state.lag());
+        if let (Some(lag), Some(rec)) = (refused, event.request_mut()) {
+            // fail closed: the store is too far behind (or holds another log under this
+            // id). The response becomes a 503 and nothing of the CRM's data leaves: the
+            // records it held were fetched but not shown.
+            rec.status = 503;
+            rec.reason = Some("audit-unavailable");
+            rec.detail = Some(format!(
+                "{lag} audit entries are not yet stored centrally (bound {}): refused",
+                self.state.max_lag
+            ));
+            let fetched: Vec<String> = rec.records.drain(..).map(|r| r.id).collect();
+            rec.rows_dropped.extend(fetched);
         }
-        let lag = self.state.lag();
-        self.state.report();
-        // fail closed: the store is too far behind (or holds another log under this id).
-        // The record above says what the request did; this entry says what its client got.
-        let _ = self.local.notice(
-            "central_lag",
-            serde_json::json!({
-                "request_id": request_id,
-                "status": 503,
-                "lag_entries": lag,
-                "max_lag_entries": self.state.max_lag,
-            }),
-        );
-        Err(AuditError::CentralLag {
-            lag,
-            max: self.state.max_lag,
-        })
+        // Durable locally first, whatever the lag: every request is accounted for, also the
+        // ones refused for it.
+        self.local.write(event).await?;
+        match refused {
+            None => Ok(()),
+            Some(lag) => {
+                self.state.report();
+                Err(AuditError::CentralLag {
+                    lag,
+                    max: self.state.max_lag,
+                })
+            }
+        }
     }
 
     /// Close the local log (its final checkpoint), give the shipper a little time to

@@ -30,6 +30,14 @@ impl AuditEvent {
             AuditEvent::Request(r) => Some(&r.request_id),
         }
     }
+
+    /// The request record, when the event is one (a sink that refuses the request after
+    /// all says so in it).
+    pub fn request_mut(&mut self) -> Option<&mut AuditRecord> {
+        match self {
+            AuditEvent::Request(r) => Some(r),
+        }
+    }
 }
 
 /// An event with its place in a hash chain: `seq` and `prev` first, then the event's own

@@ -494,6 +494,13 @@ async fn verify_db_names_the_replica_and_seq_of_a_tampered_row() {
     let Some(pg) = Pg::start("verify_db_names_the_replica_and_seq_of_a_tampered_row") else {
         return;
     };
+    // The schema is crmgate's own, versioned; applying it again changes nothing.
+    let migrate = || {
+        String::from_utf8_lossy(&crmgate(&["audit", "migrate", "--db", &pg.url()]).stdout)
+            .into_owned()
+    };
+    assert!(migrate().contains("applied migrations [1]"));
+    assert!(migrate().contains("is up to date"));
     let proxy = Proxy::start_with(Options {
         audit_config: format!("checkpoint_every = 3\n{}", central_toml(&pg, "tamper", "")),
         ..Options::default()
@@ -520,6 +527,26 @@ async fn verify_db_names_the_replica_and_seq_of_a_tampered_row() {
     };
 
     let client = db::connect(&url).await.unwrap();
+    let indexes: Vec<String> = client
+        .query(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'crmgate_audit_entries'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for wanted in [
+        "gin (record_keys)",
+        "(principal, \"time\")",
+        "(replica_id, seq)",
+    ] {
+        assert!(
+            indexes.iter().any(|i| i.contains(wanted)),
+            "{wanted}: {indexes:?}"
+        );
+    }
     // Who accessed what is rewritten in one stored row.
     let seq: i64 = client
         .query_one(
@@ -687,4 +714,51 @@ fn the_kubernetes_example_config_is_valid_but_for_its_mounted_files() {
             p.message
         );
     }
+}
+
+/// A replica id names one chain: a second log shipped under it is refused (its replica
+/// fails closed), never merged into or mistaken for the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_log_under_a_taken_replica_id_is_refused_not_merged() {
+    let Some(pg) = Pg::start("a_second_log_under_a_taken_replica_id_is_refused_not_merged") else {
+        return;
+    };
+    let start = || {
+        Proxy::start_with(Options {
+            audit_config: central_toml(&pg, "twin", ""),
+            ..Options::default()
+        })
+    };
+    let first = start().await;
+    for _ in 0..3 {
+        assert_eq!(first.get(CONTACT, "noelle", None).await.status, 200);
+    }
+    wait_until_shipped(first.admin).await;
+    let second = start().await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, ready) = plain_get(second.admin, "/readyz").await;
+        if status == 503 && ready.contains("another crmgate") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no conflict reported: {ready}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(second.get(CONTACT, "noelle", None).await.status, 503);
+    assert_eq!(first.get(CONTACT, "noelle", None).await.status, 200);
+    wait_until_shipped(first.admin).await;
+    // The store holds the first log's entries, and only those.
+    let client = db::connect(&pg.url()).await.unwrap();
+    let stored: Vec<String> = client
+        .query(
+            "SELECT hash FROM crmgate_audit_entries WHERE replica_id = 'twin' ORDER BY seq",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let local: Vec<String> = local_entries(&first.audit_dir()).into_values().collect();
+    assert_eq!(stored, local);
 }

@@ -423,7 +423,7 @@ impl Cursor {
                 }
                 continue;
             };
-            let data = read_from(&path, self.offset)?;
+            let data = read_lines_from(&path, self.offset)?;
             let (lines, _) = split_lines(&data);
             let mut progressed = false;
             for (_, line) in lines {
@@ -466,15 +466,27 @@ impl Cursor {
     }
 }
 
-fn read_from(path: &Path, offset: u64) -> Result<Vec<u8>, String> {
+/// Bytes read at a time while catching up: a batch's lines, not the rest of a segment
+/// (which may be many MiB) on every batch.
+const CHUNK: u64 = 1 << 20;
+
+/// The bytes of `path` from `offset` on, up to about [`CHUNK`] but at least one complete
+/// line when there is one.
+fn read_lines_from(path: &Path, offset: u64) -> Result<Vec<u8>, String> {
     use std::io::{Read as _, Seek as _};
-    let mut f = std::fs::File::open(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
-    f.seek(std::io::SeekFrom::Start(offset))
-        .map_err(|e| format!("`{}`: {e}", path.display()))?;
-    let mut data = Vec::new();
-    f.read_to_end(&mut data)
-        .map_err(|e| format!("`{}`: {e}", path.display()))?;
-    Ok(data)
+    let err = |e: std::io::Error| format!("`{}`: {e}", path.display());
+    let mut f = std::fs::File::open(path).map_err(err)?;
+    let mut limit = CHUNK;
+    loop {
+        f.seek(std::io::SeekFrom::Start(offset)).map_err(err)?;
+        let mut data = Vec::new();
+        (&mut f).take(limit).read_to_end(&mut data).map_err(err)?;
+        // A line longer than the chunk: read more until it is whole (or the file ends).
+        if (data.len() as u64) < limit || data.contains(&b'\n') {
+            return Ok(data);
+        }
+        limit = limit.saturating_mul(2);
+    }
 }
 
 struct Shipper {
@@ -654,5 +666,26 @@ mod tests {
         let mut c = Cursor::at(dir.path(), 0).unwrap();
         let got: Vec<u64> = c.read(6, 2).unwrap().iter().map(|e| e.seq).collect();
         assert_eq!(got, vec![0, 1]);
+    }
+
+    #[test]
+    fn a_segment_larger_than_a_read_is_shipped_whole_in_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let pad = "x".repeat(1000);
+        let n = 3 * CHUNK / 1000;
+        let text: String = (0..n)
+            .map(|s| format!("{{\"seq\":{s},\"pad\":\"{pad}\"}}\n"))
+            .collect();
+        std::fs::write(dir.path().join(super::super::segment_name(0)), text).unwrap();
+        let mut c = Cursor::at(dir.path(), 0).unwrap();
+        let mut seen = Vec::new();
+        loop {
+            let batch = c.read(n, 500).unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            seen.extend(batch.iter().map(|e| e.seq));
+        }
+        assert_eq!(seen, (0..n).collect::<Vec<_>>());
     }
 }

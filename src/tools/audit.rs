@@ -15,9 +15,10 @@ pub enum AuditCommand {
     /// Recompute the hash chain and checkpoint signatures; exit 0 only when all is intact.
     Verify {
         /// The audit directory (`audit.dir`).
-        #[arg(required_unless_present = "db", conflicts_with = "db")]
+        #[arg(required_unless_present = "db")]
         dir: Option<PathBuf>,
-        /// The central store instead (`postgres://…`): every replica's chain.
+        /// The central store instead (`postgres://…`): every replica's chain. A directory
+        /// given as well wins (so that `CRMGATE_AUDIT_DB` in the environment does not).
         #[arg(long, env = "CRMGATE_AUDIT_DB", hide_env_values = true)]
         db: Option<String>,
         /// The checkpoint public key (`<signing_key_file>.pub`); without it the key named
@@ -28,9 +29,10 @@ pub enum AuditCommand {
     /// Who accessed what: filter request records; a table, JSON lines or a subject report.
     Query {
         /// The audit directory (`audit.dir`).
-        #[arg(required_unless_present = "db", conflicts_with = "db")]
+        #[arg(required_unless_present = "db")]
         dir: Option<PathBuf>,
-        /// The central store instead (`postgres://…`): the records of every replica.
+        /// The central store instead (`postgres://…`): the records of every replica. A
+        /// directory given as well wins.
         #[arg(long, env = "CRMGATE_AUDIT_DB", hide_env_values = true)]
         db: Option<String>,
         /// A data subject's record, `type/id` (`contact/1042`).
@@ -171,14 +173,14 @@ pub fn run(command: AuditCommand) -> Result<(), String> {
                 until: until.as_deref().map(query::parse_time).transpose()?,
             };
             let (hits, source) = match (&dir, &url) {
-                (_, Some(url)) => (
+                (None, Some(url)) => (
                     with_db(url, async |c| db::query(c, &filter).await)?,
                     format!(
                         "the central audit store {} (all replicas)",
                         db::describe(url)
                     ),
                 ),
-                (Some(dir), None) => (
+                (Some(dir), _) => (
                     query::query(dir, &filter)?.0,
                     format!("the audit log `{}`", dir.display()),
                 ),

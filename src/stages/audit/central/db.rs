@@ -71,8 +71,16 @@ fn describe_config(cfg: &Config) -> String {
     format!("postgres://{user}{host}{port}/{db}")
 }
 
+/// The error and its causes (the client's own message leaves out why, e.g. "connection
+/// refused" or the server's message).
 fn db(e: tokio_postgres::Error) -> String {
-    e.to_string()
+    let mut out = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        out.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    out
 }
 
 /// Connect (plain TCP or a Unix socket; no TLS yet, see the README).
@@ -83,7 +91,7 @@ pub async fn connect(url: &str) -> Result<Client, String> {
     let (client, connection) = cfg
         .connect(NoTls)
         .await
-        .map_err(|e| format!("cannot connect to {}: {e}", describe_config(&cfg)))?;
+        .map_err(|e| format!("cannot connect to {}: {}", describe_config(&cfg), db(e)))?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!(error = %e, "postgres connection ended");

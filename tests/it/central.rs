@@ -215,6 +215,13 @@ async fn wait_until_shipped(admin: SocketAddr) {
     }
 }
 
+/// The first column of every row `sql` selects from the store at `url`, as text.
+async fn texts(url: &str, sql: &str) -> Vec<String> {
+    let client = db::connect(url).await.unwrap();
+    let rows = client.query(sql, &[]).await.unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
 /// The entries of a local log: seq → line hash.
 fn local_entries(dir: &Path) -> BTreeMap<u64, String> {
     let mut out = BTreeMap::new();
@@ -527,16 +534,11 @@ async fn verify_db_names_the_replica_and_seq_of_a_tampered_row() {
     };
 
     let client = db::connect(&url).await.unwrap();
-    let indexes: Vec<String> = client
-        .query(
-            "SELECT indexdef FROM pg_indexes WHERE tablename = 'crmgate_audit_entries'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let indexes = texts(
+        &url,
+        "SELECT indexdef FROM pg_indexes WHERE tablename = 'crmgate_audit_entries'",
+    )
+    .await;
     for wanted in [
         "gin (record_keys)",
         "(principal, \"time\")",
@@ -748,17 +750,11 @@ async fn a_second_log_under_a_taken_replica_id_is_refused_not_merged() {
     assert_eq!(first.get(CONTACT, "noelle", None).await.status, 200);
     wait_until_shipped(first.admin).await;
     // The store holds the first log's entries, and only those.
-    let client = db::connect(&pg.url()).await.unwrap();
-    let stored: Vec<String> = client
-        .query(
-            "SELECT hash FROM crmgate_audit_entries WHERE replica_id = 'twin' ORDER BY seq",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let stored = texts(
+        &pg.url(),
+        "SELECT hash FROM crmgate_audit_entries WHERE replica_id = 'twin' ORDER BY seq",
+    )
+    .await;
     let local: Vec<String> = local_entries(&first.audit_dir()).into_values().collect();
     assert_eq!(stored, local);
 }

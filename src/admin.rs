@@ -47,6 +47,14 @@ pub struct Metrics {
     pub connections_open: AtomicU64,
     /// Configured API keys whose owner the active set's entities do not list (refused).
     pub api_keys_without_principal: AtomicU64,
+    /// A central audit store is configured (its metrics are exported only then).
+    pub central_enabled: std::sync::atomic::AtomicBool,
+    /// Audit entries durable locally but not yet stored centrally.
+    pub central_lag_entries: AtomicU64,
+    /// Audit entries this process stored centrally.
+    pub central_shipped_total: AtomicU64,
+    /// Failed attempts to reach or write the central store.
+    pub central_errors_total: AtomicU64,
 }
 
 impl Metrics {
@@ -144,6 +152,24 @@ impl Metrics {
             "# HELP crmgate_api_keys_without_principal Configured API keys refused because the entities do not list their owner.\n# TYPE crmgate_api_keys_without_principal gauge\ncrmgate_api_keys_without_principal {}\n",
             self.api_keys_without_principal.load(Ordering::Relaxed)
         ));
+        if self.central_enabled.load(Ordering::Relaxed) {
+            s.push_str(&format!(
+                "# HELP crmgate_audit_central_lag_entries Audit entries durable locally but not yet stored centrally.\n# TYPE crmgate_audit_central_lag_entries gauge\ncrmgate_audit_central_lag_entries {}\n",
+                self.central_lag_entries.load(Ordering::Relaxed)
+            ));
+            counter(
+                &mut s,
+                "crmgate_audit_central_shipped_total",
+                "Audit entries stored in the central store.",
+                self.central_shipped_total.load(Ordering::Relaxed),
+            );
+            counter(
+                &mut s,
+                "crmgate_audit_central_errors_total",
+                "Failed attempts to reach or write the central audit store.",
+                self.central_errors_total.load(Ordering::Relaxed),
+            );
+        }
         s.push_str(&format!(
             "# HELP crmgate_degraded_components Components reporting a problem.\n# TYPE crmgate_degraded_components gauge\ncrmgate_degraded_components {degraded}\n"
         ));

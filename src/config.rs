@@ -148,6 +148,23 @@ pub struct JwtIssuer {
     pub department_claim: Option<String>,
     /// Claim listing roles; when present it must agree with the entities file.
     pub roles_claim: Option<String>,
+    /// Where the principal's attributes come from: the entities file, or the token itself.
+    pub directory: Directory,
+    /// Claim holding the active flag (`directory = "claims"` only).
+    pub active_claim: Option<String>,
+}
+
+/// Where a JWT issuer's users are described.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Directory {
+    /// The user must be a `User` of the entities file; claims may only agree with it.
+    #[default]
+    Entities,
+    /// The identity provider is the directory: department, roles and active flag come from
+    /// the token's claims, and the user need not be in the entities file. Departments stay
+    /// declared there: a claim naming another one is refused.
+    Claims,
 }
 
 /// Where an issuer's keys come from.
@@ -290,6 +307,25 @@ pub struct AuditConfig {
     /// How long a request waits for its record to be written; then it answers 503 (a hung
     /// disk must not stall every request).
     pub write_timeout: Duration,
+    /// The central store (`[audit.central]`): `None` keeps the local log alone.
+    pub central: Option<CentralConfig>,
+}
+
+/// `[audit.central]`: ship the local log to PostgreSQL (see
+/// [`crate::stages::audit::central`]).
+#[derive(Debug, Clone)]
+pub struct CentralConfig {
+    /// `postgres://…` connection URL; it may hold a password, so it is a secret.
+    pub url: Secret,
+    /// This replica's name in the store; `None`: generated once and kept in the audit dir.
+    pub replica_id: Option<String>,
+    /// Entries written locally but not yet stored centrally beyond which data requests are
+    /// refused (503).
+    pub max_lag_entries: u64,
+    /// Entries per insert.
+    pub batch_size: usize,
+    /// Wait between attempts while PostgreSQL cannot be reached.
+    pub retry_interval: Duration,
 }
 
 /// The admin listener: `/healthz`, `/readyz` (plain HTTP, loopback by default).
@@ -508,6 +544,33 @@ struct RawAudit {
     generate_signing_key: bool,
     #[serde(default = "default_write_timeout_ms")]
     write_timeout_ms: u64,
+    central: Option<RawCentral>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCentral {
+    /// Exactly one of `url`, `url_file` (a mounted secret) or `url_env`.
+    url: Option<String>,
+    url_file: Option<PathBuf>,
+    url_env: Option<String>,
+    replica_id: Option<String>,
+    #[serde(default = "default_max_lag_entries")]
+    max_lag_entries: u64,
+    #[serde(default = "default_batch_size")]
+    batch_size: usize,
+    #[serde(default = "default_retry_interval_ms")]
+    retry_interval_ms: u64,
+}
+
+fn default_max_lag_entries() -> u64 {
+    100_000
+}
+fn default_batch_size() -> usize {
+    500
+}
+fn default_retry_interval_ms() -> u64 {
+    1000
 }
 
 fn default_write_timeout_ms() -> u64 {
@@ -680,6 +743,9 @@ struct RawJwt {
     user_claim: String,
     department_claim: Option<String>,
     roles_claim: Option<String>,
+    #[serde(default)]
+    directory: Directory,
+    active_claim: Option<String>,
 }
 
 fn default_jwks_max_age() -> u64 {
@@ -899,6 +965,12 @@ impl Config {
             }
         }
 
+        let central = raw
+            .audit
+            .central
+            .as_ref()
+            .and_then(|c| central_from(c, &env, &rel, &mut r));
+
         let mut api_keys = HashMap::new();
         let mut app_keys = Vec::new();
         let mut key_owners = Vec::new();
@@ -1073,6 +1145,7 @@ impl Config {
                 signing_key_file: rel(&raw.audit.signing_key_file),
                 generate_signing_key: raw.audit.generate_signing_key,
                 write_timeout: Duration::from_millis(raw.audit.write_timeout_ms),
+                central,
             },
             admin: AdminConfig { addr: admin_addr },
             hash_key,
@@ -1087,6 +1160,90 @@ impl Config {
             source: Arc::new(src),
         })
     }
+}
+
+/// The typed `[audit.central]`; every problem at the line of its key. The URL is checked
+/// here (before the port is bound), and no message ever quotes it: it may hold a password.
+fn central_from(
+    c: &RawCentral,
+    env: &impl Fn(&str) -> Option<String>,
+    rel: &impl Fn(&Path) -> PathBuf,
+    r: &mut Report<'_>,
+) -> Option<CentralConfig> {
+    let url = match (&c.url, &c.url_file, &c.url_env) {
+        (Some(u), None, None) => Some((Secret::new(u.clone()), "audit.central.url")),
+        (None, Some(f), None) => match read_secret_file(&rel(f)) {
+            Ok(s) => Some((s, "audit.central.url_file")),
+            Err(m) => {
+                r.at("audit.central.url_file", m);
+                None
+            }
+        },
+        (None, None, Some(var)) => match env(var) {
+            Some(v) => Some((Secret::new(v), "audit.central.url_env")),
+            None => {
+                r.at(
+                    "audit.central.url_env",
+                    format!("audit.central.url_env: environment variable `{var}` is not set"),
+                );
+                None
+            }
+        },
+        _ => {
+            r.at(
+                "audit.central",
+                "audit.central needs exactly one of url, url_file or url_env".into(),
+            );
+            None
+        }
+    };
+    let mut ok = true;
+    if let Some((url, at)) = &url {
+        if let Err(e) = crate::stages::audit::central::check_url(url.expose()) {
+            // At the key's line, but without the line itself: it may hold a password.
+            let mut p = r.src.problem(at, format!("audit.central: {e}"));
+            p.snippet = None;
+            r.problems.push(p);
+            ok = false;
+        }
+    }
+    if let Some(id) = &c.replica_id {
+        if let Err(e) = crate::stages::audit::central::check_replica_id(id) {
+            r.at(
+                "audit.central.replica_id",
+                format!("audit.central.replica_id: {e}"),
+            );
+            ok = false;
+        }
+    }
+    for (key, value) in [
+        ("max_lag_entries", c.max_lag_entries),
+        ("batch_size", c.batch_size as u64),
+        ("retry_interval_ms", c.retry_interval_ms),
+    ] {
+        if value == 0 {
+            r.at(
+                &format!("audit.central.{key}"),
+                format!("audit.central.{key} must be at least 1"),
+            );
+            ok = false;
+        }
+    }
+    if c.batch_size > 10_000 {
+        r.at(
+            "audit.central.batch_size",
+            "audit.central.batch_size must be at most 10000".into(),
+        );
+        ok = false;
+    }
+    let (url, _) = url?;
+    ok.then(|| CentralConfig {
+        url,
+        replica_id: c.replica_id.clone(),
+        max_lag_entries: c.max_lag_entries,
+        batch_size: c.batch_size,
+        retry_interval: Duration::from_millis(c.retry_interval_ms),
+    })
 }
 
 /// A problem of one issuer: the key of its `[[identity.jwt]]` entry it is about.
@@ -1140,6 +1297,23 @@ fn load_jwt_issuer(j: RawJwt, rel: &impl Fn(&Path) -> PathBuf) -> Result<JwtIssu
             ))
         }
     };
+    // With the token as the directory, its claims are the attributes: each has a name.
+    let (department_claim, roles_claim, active_claim) = match j.directory {
+        Directory::Entities => {
+            if j.active_claim.is_some() {
+                return Err((
+                    "active_claim",
+                    at("`active_claim` needs `directory = \"claims\"`".into()),
+                ));
+            }
+            (j.department_claim, j.roles_claim, None)
+        }
+        Directory::Claims => (
+            Some(j.department_claim.unwrap_or_else(|| "department".into())),
+            Some(j.roles_claim.unwrap_or_else(|| "roles".into())),
+            Some(j.active_claim.unwrap_or_else(|| "active".into())),
+        ),
+    };
     Ok(JwtIssuer {
         issuer: j.issuer,
         audiences: j.audience,
@@ -1147,8 +1321,10 @@ fn load_jwt_issuer(j: RawJwt, rel: &impl Fn(&Path) -> PathBuf) -> Result<JwtIssu
         keys,
         leeway_s: j.leeway_s,
         user_claim: j.user_claim,
-        department_claim: j.department_claim,
-        roles_claim: j.roles_claim,
+        department_claim,
+        roles_claim,
+        directory: j.directory,
+        active_claim,
     })
 }
 
@@ -1283,6 +1459,8 @@ mod tests {
             user_claim: "sub".into(),
             department_claim: None,
             roles_claim: None,
+            directory: Directory::Entities,
+            active_claim: None,
         };
         let rel = |p: &Path| p.to_path_buf();
         let (_, err) = load_jwt_issuer(raw("http://idp.example/jwks"), &rel).unwrap_err();

@@ -280,6 +280,10 @@ pub enum CredentialError {
     /// (or a principal of the wrong kind, e.g. a user key naming an app).
     #[error("principal `{0}` is not known")]
     UnknownPrincipal(String),
+    /// A token of an issuer that is the directory (`directory = "claims"`) names a
+    /// department the entities file does not declare.
+    #[error("the token's department `{0}` is not a declared department")]
+    UnknownDepartment(String),
 }
 
 impl From<CredentialError> for RequestError {
@@ -305,6 +309,7 @@ impl CredentialError {
             Self::CertificateUnmapped => "certificate-unmapped",
             Self::AttributeMismatch(_) => "credential-attribute-mismatch",
             Self::UnknownPrincipal(_) => "unknown-principal",
+            Self::UnknownDepartment(_) => "unknown-department",
         }
     }
 }
@@ -479,6 +484,7 @@ mod tests {
             (C::CertificateUnmapped, "certificate-unmapped"),
             (C::AttributeMismatch("OU"), "credential-attribute-mismatch"),
             (C::UnknownPrincipal("x".into()), "unknown-principal"),
+            (C::UnknownDepartment("x".into()), "unknown-department"),
         ];
         let mut table = table;
         for (c, kind) in credentials {

@@ -53,6 +53,7 @@
 //! and its place in the chain: it lands when the disk answers, followed by an
 //! `"kind":"audit_deadline"` entry naming its `request_id` and the 503 its client got.
 
+pub mod central;
 pub mod query;
 pub mod signing;
 pub mod sink;
@@ -63,7 +64,7 @@ pub use sink::{AuditEvent, AuditSink, Framed, WriteIntent};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
@@ -90,6 +91,12 @@ pub struct AuditRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential: Option<&'static str>,
     pub department: Option<String>,
+    /// `claims` when the identity provider's token described the principal (department,
+    /// roles, active) instead of the entities file; `roles` are then the claimed roles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub directory: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
     pub purpose: Option<String>,
     pub method: String,
     pub path: String,
@@ -192,6 +199,9 @@ pub enum AuditError {
     Stopped,
     #[error("the audit write did not complete within its deadline of {0} ms")]
     Deadline(u64),
+    /// The record is durable locally, but the central store is too far behind.
+    #[error("{lag} audit entries are not yet stored centrally (bound: {max})")]
+    CentralLag { lag: u64, max: u64 },
 }
 
 /// The [`Health`] component the audit log reports under.
@@ -206,6 +216,28 @@ enum Msg {
     Close(oneshot::Sender<()>),
 }
 
+/// How far the local log is durable: the sequence number after the last entry that is
+/// written (and fsync'd when configured). Readers of the log (the central shipper) read
+/// no further, so they never pass on an entry a crash could still take back.
+#[derive(Debug, Default)]
+pub struct Progress {
+    durable_next: AtomicU64,
+    /// Woken after every durable batch.
+    pub changed: tokio::sync::Notify,
+}
+
+impl Progress {
+    /// Entries `0..durable_next()` are durable.
+    pub fn durable_next(&self) -> u64 {
+        self.durable_next.load(Ordering::SeqCst)
+    }
+
+    fn advance(&self, next: u64) {
+        self.durable_next.fetch_max(next, Ordering::SeqCst);
+        self.changed.notify_one();
+    }
+}
+
 /// Handle to the audit writer; cheap to clone.
 #[derive(Clone)]
 pub struct AuditLog {
@@ -214,6 +246,7 @@ pub struct AuditLog {
     write_timeout: Duration,
     /// A write went past its deadline and the writer has not completed one since.
     stalled: Arc<AtomicBool>,
+    progress: Arc<Progress>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -233,8 +266,15 @@ impl AuditLog {
         let key = signing::SigningKey::load(&cfg.signing_key_file, cfg.generate_signing_key)
             .map_err(open_err)?;
         let stalled = Arc::new(AtomicBool::new(false));
-        let w = writer::Writer::open(cfg.clone(), key, health.clone(), stalled.clone())
-            .map_err(open_err)?;
+        let progress = Arc::new(Progress::default());
+        let w = writer::Writer::open(
+            cfg.clone(),
+            key,
+            health.clone(),
+            stalled.clone(),
+            progress.clone(),
+        )
+        .map_err(open_err)?;
         let (tx, rx) = mpsc::channel::<Msg>();
         std::thread::Builder::new()
             .name("audit-writer".into())
@@ -245,7 +285,13 @@ impl AuditLog {
             health,
             write_timeout: cfg.write_timeout,
             stalled,
+            progress,
         })
+    }
+
+    /// How far the log is durable (for the central shipper).
+    pub fn progress(&self) -> Arc<Progress> {
+        self.progress.clone()
     }
 
     /// Write one record; returns once it is written (and fsync'd when configured), or

@@ -48,6 +48,9 @@ pub struct PrincipalInfo {
     pub id: String,
     pub department: Option<String>,
     pub active: bool,
+    /// `Some(roles)` when an identity provider's token described this principal
+    /// (`directory = "claims"`) instead of the entities file.
+    pub claimed_roles: Option<Vec<String>>,
     /// The principal and its ancestors: all a decision needs besides the resource.
     entities: Entities,
     /// What decisions are memoised under: derived from `entities` itself on first use (never
@@ -212,6 +215,9 @@ pub struct PolicyEngine {
     policies: PolicySet,
     info: HashMap<String, PolicyInfo>,
     principals: HashMap<String, Arc<PrincipalInfo>>,
+    /// Each declared `Department` with its ancestors and the action entities: what a
+    /// principal described by token claims is decided with.
+    departments: HashMap<String, Vec<Entity>>,
     actions: HashMap<String, EntityUid>,
     /// Resource entity types whose record ids some policy can observe (an entity literal of
     /// that type, or an entity attribute pointing at one): their decisions are keyed by id.
@@ -423,6 +429,7 @@ impl PolicyEngine {
             Ok(a) => a.iter().cloned().collect(),
             Err(e) => return Err(Problems(vec![Problem::file(&files.schema, flatten(&e))])),
         };
+        let departments = departments_of(&entities, &action_entities);
         let principals = principals_of(&entities, &action_entities).map_err(|(uid, m)| {
             Problems(vec![entity_problem(
                 &files.entities,
@@ -458,6 +465,7 @@ impl PolicyEngine {
             policies,
             info,
             principals,
+            departments,
             actions,
             id_observable,
             policy_text,
@@ -699,9 +707,45 @@ impl PolicyEngine {
             id: p.id.clone(),
             department: p.department.clone(),
             active: p.active,
+            claimed_roles: p.claimed_roles.clone(),
             entities,
             memo_fingerprint: OnceLock::new(),
         }))
+    }
+
+    /// A `User` that an identity provider's token describes (`directory = "claims"`): the
+    /// same entity an entities file would hold — department attribute and parent, roles,
+    /// active flag — validated against the schema, so it is decided on the same path, and
+    /// its memo fingerprint covers the claimed values. `Ok(None)`: the department is not one
+    /// the entities declare.
+    pub fn claims_principal(
+        &self,
+        id: &str,
+        department: &str,
+        roles: &[String],
+        active: bool,
+    ) -> Result<Option<Arc<PrincipalInfo>>, String> {
+        let Some(directory) = self.departments.get(department) else {
+            return Ok(None);
+        };
+        let json = serde_json::json!({
+            "uid": { "type": "User", "id": id },
+            "attrs": { "department": department, "roles": roles, "active": active },
+            "parents": [{ "type": "Department", "id": department }],
+        });
+        let user = Entity::from_json_value(json, Some(&self.schema)).map_err(|e| flatten(&e))?;
+        let uid = user.uid();
+        let entities = Entities::from_entities(directory.iter().cloned().chain([user]), None)
+            .map_err(|e| flatten(&e))?;
+        Ok(Some(Arc::new(PrincipalInfo {
+            uid,
+            id: id.to_string(),
+            department: Some(department.to_string()),
+            active,
+            claimed_roles: Some(roles.to_vec()),
+            entities,
+            memo_fingerprint: OnceLock::new(),
+        })))
     }
 }
 
@@ -1107,12 +1151,33 @@ fn principals_of(
                 id,
                 department,
                 active,
+                claimed_roles: None,
                 entities: sub,
                 memo_fingerprint: OnceLock::new(),
             }),
         );
     }
     Ok(out)
+}
+
+/// Each `Department` entity with its ancestors and the action entities, by id.
+fn departments_of(entities: &Entities, action_entities: &[Entity]) -> HashMap<String, Vec<Entity>> {
+    let mut out = HashMap::new();
+    for e in entities.iter() {
+        let uid = e.uid();
+        if uid.type_name().to_string() != "Department" {
+            continue;
+        }
+        let mut own = vec![e.clone()];
+        own.extend(action_entities.iter().cloned());
+        for a in entities.ancestors(&uid).into_iter().flatten() {
+            if let Some(anc) = entities.get(a) {
+                own.push(anc.clone());
+            }
+        }
+        out.insert(uid.id().unescaped().to_string(), own);
+    }
+    out
 }
 
 fn entity_refers_to(e: &Entity, entity_type: &str) -> bool {
@@ -1170,14 +1235,37 @@ mod tests {
             id: holly.id.clone(),
             department: holly.department.clone(),
             active: holly.active,
+            claimed_roles: None,
             entities: Entities::from_entities(others.chain([changed]), None).unwrap(),
             memo_fingerprint: OnceLock::new(),
         });
         let a = engine.scope(holly.clone(), "contract_fulfilment").unwrap();
         let b = engine.scope(other_roles, "contract_fulfilment").unwrap();
-        let c = engine.scope(holly, "contract_fulfilment").unwrap();
+        let c = engine.scope(holly.clone(), "contract_fulfilment").unwrap();
         assert_ne!(a.memo_key(), b.memo_key());
         assert_eq!(a.memo_key(), c.memo_key());
+
+        // A token describing holly as the entities do is the same principal to Cedar (the
+        // same memo key); other claimed roles or another department are not.
+        let roles = vec!["agent".to_string()];
+        let claimed = |dept: &str, roles: &[String]| {
+            let p = engine
+                .claims_principal("holly", dept, roles, true)
+                .unwrap()
+                .unwrap();
+            engine
+                .scope(p, "contract_fulfilment")
+                .unwrap()
+                .memo_key()
+                .clone()
+        };
+        assert_eq!(&claimed("customer_service", &roles), a.memo_key());
+        assert_ne!(&claimed("sales", &roles), a.memo_key());
+        assert_ne!(&claimed("customer_service", &[]), a.memo_key());
+        assert!(engine
+            .claims_principal("holly", "elves", &roles, true)
+            .unwrap()
+            .is_none());
     }
 
     #[test]

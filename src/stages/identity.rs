@@ -5,7 +5,10 @@
 //! ([`jwt`]: signature via the issuer's JWKS, claims → user), or an API key (stored only as
 //! a SHA-256 digest) for users and for `App` service accounts. Whatever the credential, the
 //! principal it names must be in the entities file, of the right kind, and active; what the
-//! credential says about department must agree with the directory. No credential, a bad
+//! credential says about department must agree with the directory — unless the token's
+//! issuer is configured as the directory (`directory = "claims"`): then the token's claims
+//! describe the user (department, roles, active flag), the user need not be in the entities
+//! file, and the department must be one it declares. No credential, a bad
 //! one, or two of them end the request before anything reaches the CRM. A credential never
 //! appears in a log, an error or an audit record.
 
@@ -17,7 +20,7 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
-use crate::config::{api_key_digest, Config};
+use crate::config::{api_key_digest, Config, Directory};
 use crate::error::{CredentialError, RequestError};
 use crate::stages::authz::{PolicyEngine, PrincipalInfo};
 
@@ -90,6 +93,9 @@ pub async fn identify(
             }
             if !cfg.jwt.is_empty() && jwt::looks_like_jwt(token) {
                 let verified = jwt::verify(token, &cfg.jwt).await?;
+                if verified.directory == Directory::Claims {
+                    return claims_principal(verified, engine);
+                }
                 let departments = verified
                     .department
                     .map(|d| ("token's department claim", vec![d]));
@@ -154,4 +160,33 @@ pub async fn identify(
             .map_err(RequestError::Internal),
         None => Ok((principal.clone(), credential)),
     }
+}
+
+/// The principal a token describes itself (`directory = "claims"`): built from its claims
+/// as the entities file would describe it, and then treated like any other principal.
+fn claims_principal(
+    verified: jwt::Verified,
+    engine: &PolicyEngine,
+) -> Result<(Arc<PrincipalInfo>, &'static str), RequestError> {
+    // The issuer's configuration names all three claims for a claims directory, and
+    // verification requires department and active.
+    let (Some(department), Some(active)) = (verified.department, verified.active) else {
+        return Err(RequestError::Internal(
+            "a claims directory without its department or active claim".into(),
+        ));
+    };
+    let roles = verified.roles.unwrap_or_default();
+    let principal = engine
+        .claims_principal(&verified.user, &department, &roles, active)
+        .map_err(RequestError::Internal)?
+        .ok_or_else(|| {
+            // Departments stay declared: a token cannot invent one.
+            RequestError::Credential(CredentialError::UnknownDepartment(
+                department.chars().take(64).collect(),
+            ))
+        })?;
+    if !principal.active {
+        return Err(RequestError::InactivePrincipal(principal.id.clone()));
+    }
+    Ok((principal, "jwt"))
 }

@@ -525,6 +525,9 @@ impl Gateway {
         rec.credential = Some(credential);
         rec.principal = Some(principal.id.clone());
         rec.department.clone_from(&principal.department);
+        if let Some(roles) = &principal.claimed_roles {
+            (rec.directory, rec.roles) = (Some("claims"), Some(roles.clone()));
+        }
         let purpose = purpose::resolve(
             &parts.headers,
             path_purpose.as_deref(),

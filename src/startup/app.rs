@@ -15,6 +15,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::admin::Health;
 use crate::config::Config;
 use crate::diagnostic::{Problem, Problems};
+use crate::stages::audit::central::CentralSink;
 use crate::stages::audit::{AuditLog, AuditSink};
 use crate::stages::authz::PolicyEngine;
 use crate::stages::listen as server;
@@ -223,8 +224,18 @@ pub fn prepare(config: Config) -> Result<Prepared, String> {
     };
     let upstream = Upstream::new(&config.upstream)?;
     let health = Health::new();
-    let audit: Arc<dyn AuditSink> =
-        Arc::new(AuditLog::open(&config.audit, health.clone()).map_err(|e| e.to_string())?);
+    let local = AuditLog::open(&config.audit, health.clone()).map_err(|e| e.to_string())?;
+    // With a central store, the local log stays the durability point and a shipper
+    // copies it to PostgreSQL; without one, the local log alone.
+    let audit: Arc<dyn AuditSink> = match &config.audit.central {
+        None => Arc::new(local),
+        Some(central) => Arc::new(CentralSink::start(
+            local,
+            &config.audit,
+            central,
+            health.clone(),
+        )?),
+    };
     report_unlisted_keys(&policies, &health);
     let gateway = Arc::new(Gateway::new(
         config,

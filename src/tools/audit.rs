@@ -1,11 +1,13 @@
 //! `crmgate audit`: verify the hash chain and checkpoints, query who accessed what (and the
-//! GDPR Art. 15 subject report), make a checkpoint signing key. It reads the log; it must
-//! never write to it.
+//! GDPR Art. 15 subject report), make a checkpoint signing key, migrate the central store.
+//! Verify and query work on a log directory or on the central store (`--db`, every
+//! replica). It reads the log; it must never write to it, nor print the `--db` password.
 
 use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use crate::stages::audit::central::db;
 use crate::stages::audit::{query, signing, verify};
 
 #[derive(Subcommand)]
@@ -13,7 +15,12 @@ pub enum AuditCommand {
     /// Recompute the hash chain and checkpoint signatures; exit 0 only when all is intact.
     Verify {
         /// The audit directory (`audit.dir`).
-        dir: PathBuf,
+        #[arg(required_unless_present = "db")]
+        dir: Option<PathBuf>,
+        /// The central store instead (`postgres://…`): every replica's chain. A directory
+        /// given as well wins (so that `CRMGATE_AUDIT_DB` in the environment does not).
+        #[arg(long, env = "CRMGATE_AUDIT_DB", hide_env_values = true)]
+        db: Option<String>,
         /// The checkpoint public key (`<signing_key_file>.pub`); without it the key named
         /// in the log is used, which proves consistency but not authorship.
         #[arg(long)]
@@ -22,7 +29,12 @@ pub enum AuditCommand {
     /// Who accessed what: filter request records; a table, JSON lines or a subject report.
     Query {
         /// The audit directory (`audit.dir`).
-        dir: PathBuf,
+        #[arg(required_unless_present = "db")]
+        dir: Option<PathBuf>,
+        /// The central store instead (`postgres://…`): the records of every replica. A
+        /// directory given as well wins.
+        #[arg(long, env = "CRMGATE_AUDIT_DB", hide_env_values = true)]
+        db: Option<String>,
         /// A data subject's record, `type/id` (`contact/1042`).
         #[arg(long)]
         record: Option<String>,
@@ -59,12 +71,73 @@ pub enum AuditCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Apply the central store's schema migrations (crmgate also does at start-up).
+    Migrate {
+        /// The central store (`postgres://…`).
+        #[arg(long, env = "CRMGATE_AUDIT_DB", hide_env_values = true)]
+        db: String,
+    },
+}
+
+/// Run `f` against the central store on a runtime of its own (the tools are synchronous).
+fn with_db<T>(
+    url: &str,
+    f: impl AsyncFnOnce(&mut tokio_postgres::Client) -> Result<T, String>,
+) -> Result<T, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let mut client = db::connect(url).await?;
+        f(&mut client).await
+    })
 }
 
 /// Run one `crmgate audit` subcommand.
 pub fn run(command: AuditCommand) -> Result<(), String> {
     match command {
-        AuditCommand::Verify { dir, public_key } => {
+        AuditCommand::Verify {
+            dir: None,
+            db: Some(url),
+            public_key,
+        } => {
+            let key = public_key
+                .map(|p| signing::read_public_key(&p))
+                .transpose()?;
+            let reports = with_db(&url, async |c| db::verify(c, key.as_deref()).await)?;
+            if reports.is_empty() {
+                return Err(format!("{} holds no audit entries", db::describe(&url)));
+            }
+            if let Some(note) = reports.first().and_then(|r| r.report.notes.first()) {
+                println!("note: {note}");
+            }
+            for r in &reports {
+                for n in r.report.notes.iter().skip(usize::from(key.is_none())) {
+                    println!("note: replica `{}`: {n}", r.replica);
+                }
+                println!("{r}");
+            }
+            let bad = reports.iter().filter(|r| !r.report.intact()).count();
+            if bad == 0 {
+                println!(
+                    "intact: {} replicas in {}",
+                    reports.len(),
+                    db::describe(&url)
+                );
+                Ok(())
+            } else {
+                Err(format!(
+                    "{bad} of {} replicas in {} are not intact",
+                    reports.len(),
+                    db::describe(&url)
+                ))
+            }
+        }
+        AuditCommand::Verify {
+            dir, public_key, ..
+        } => {
+            let dir = dir.ok_or("give an audit directory or --db")?;
             let key = public_key
                 .map(|p| signing::read_public_key(&p))
                 .transpose()?;
@@ -78,6 +151,7 @@ pub fn run(command: AuditCommand) -> Result<(), String> {
         }
         AuditCommand::Query {
             dir,
+            db: url,
             record,
             user,
             department,
@@ -98,7 +172,20 @@ pub fn run(command: AuditCommand) -> Result<(), String> {
                 since: since.as_deref().map(query::parse_time).transpose()?,
                 until: until.as_deref().map(query::parse_time).transpose()?,
             };
-            let (hits, _) = query::query(&dir, &filter)?;
+            let (hits, source) = match (&dir, &url) {
+                (None, Some(url)) => (
+                    with_db(url, async |c| db::query(c, &filter).await)?,
+                    format!(
+                        "the central audit store {} (all replicas)",
+                        db::describe(url)
+                    ),
+                ),
+                (Some(dir), _) => (
+                    query::query(dir, &filter)?.0,
+                    format!("the audit log `{}`", dir.display()),
+                ),
+                (None, None) => return Err("give an audit directory or --db".into()),
+            };
             if json {
                 for h in &hits {
                     println!("{}", h.line);
@@ -106,10 +193,10 @@ pub fn run(command: AuditCommand) -> Result<(), String> {
             } else if subject_report && html {
                 print!(
                     "{}",
-                    query::render_subject_report_html(&hits, &filter, &dir)
+                    query::render_subject_report_html(&hits, &filter, &source)
                 );
             } else if subject_report {
-                print!("{}", query::render_subject_report(&hits, &filter, &dir));
+                print!("{}", query::render_subject_report(&hits, &filter, &source));
             } else {
                 print!("{}", query::render_table(&hits, &filter));
             }
@@ -124,6 +211,15 @@ pub fn run(command: AuditCommand) -> Result<(), String> {
                 signing::public_key_path(&out).display(),
                 key.public_hex()
             );
+            Ok(())
+        }
+        AuditCommand::Migrate { db: url } => {
+            let applied = with_db(&url, async |c| db::migrate(c).await)?;
+            if applied.is_empty() {
+                println!("{} is up to date", db::describe(&url));
+            } else {
+                println!("{}: applied migrations {applied:?}", db::describe(&url));
+            }
             Ok(())
         }
     }

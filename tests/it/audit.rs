@@ -9,14 +9,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use crmgate::democrm::{self, DemoCrm};
 use crmgate::stages::audit::verify::verify_dir;
 use http_body_util::{BodyExt, Full};
 use serde_json::Value;
-use tokio::net::TcpListener;
 
 use crate::support::{
-    audit_records, https_client, plain_get, repo, write_config, Options, Proxy, UPSTREAM_TOKEN,
+    audit_entries, audit_records, https_client, plain_get, repo, serve_demo_crm,
+    write_config_with_audit, Options, Proxy,
 };
 
 const CONTACT: &str = "/crm/v3/objects/contacts/1001";
@@ -342,17 +341,7 @@ async fn a_full_disk_refuses_data_with_503_until_the_log_is_writable_again() {
     }
     let report = verify_dir(&proxy.audit_dir(), Some(&public_key(proxy.dir.path()))).unwrap();
     assert!(report.intact(), "{report}");
-    let entries: Vec<Value> = crmgate::stages::audit::list_segments(&proxy.audit_dir())
-        .unwrap()
-        .iter()
-        .flat_map(|(_, p)| {
-            std::fs::read_to_string(p)
-                .unwrap()
-                .lines()
-                .map(|l| serde_json::from_str::<Value>(l).unwrap())
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let entries: Vec<Value> = audit_entries(&proxy.audit_dir());
     let recovery = entries
         .iter()
         .find(|e| e["kind"] == "recovery")
@@ -468,17 +457,7 @@ async fn a_hung_audit_write_answers_503_within_the_deadline() {
     let report = verify_dir(&proxy.audit_dir(), Some(&public_key(proxy.dir.path()))).unwrap();
     assert!(report.intact(), "{report}");
     let rid = request_id(&hung);
-    let entries: Vec<Value> = crmgate::stages::audit::list_segments(&proxy.audit_dir())
-        .unwrap()
-        .iter()
-        .flat_map(|(_, p)| {
-            std::fs::read_to_string(p)
-                .unwrap()
-                .lines()
-                .map(|l| serde_json::from_str::<Value>(l).unwrap())
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let entries: Vec<Value> = audit_entries(&proxy.audit_dir());
     let record = entries
         .iter()
         .position(|e| e.get("kind").is_none() && e["request_id"] == rid.as_str())
@@ -539,22 +518,12 @@ fn start_binary(config: &Path) -> Running {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_kill_9_under_load_every_received_response_has_its_record_and_the_chain_verifies() {
     let tmp = tempfile::tempdir().unwrap();
-    let crm = Arc::new(DemoCrm::seeded().with_required_token(UPSTREAM_TOKEN));
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let crm_addr = l.local_addr().unwrap();
-    tokio::spawn(democrm::serve(crm, l, std::future::pending()));
-    let config = write_config(
-        tmp.path(),
-        crm_addr,
-        &repo().join("policies/santa.cedar"),
-        8 << 20,
-    );
     // Small segments and frequent checkpoints, so kills land everywhere.
-    let text = std::fs::read_to_string(&config).unwrap().replace(
-        "generate_signing_key = true",
-        "generate_signing_key = true\nsegment_max_bytes = 20000\ncheckpoint_every = 7",
+    let config = write_config_with_audit(
+        tmp.path(),
+        serve_demo_crm().await,
+        "segment_max_bytes = 20000\ncheckpoint_every = 7",
     );
-    std::fs::write(&config, text).unwrap();
 
     let received: Arc<Mutex<Vec<(u16, String)>>> = Arc::default();
     for round in 0..4 {

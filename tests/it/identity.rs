@@ -726,3 +726,81 @@ async fn a_san_email_can_name_the_user_instead_of_the_cn() {
     assert_refused(&proxy, &r, 401, "certificate-unmapped");
     assert_eq!(proxy.crm().received().len(), 1);
 }
+
+const BILLING: &str = "/crm/v3/objects/contacts/1001?properties=firstname,billing_iban";
+
+/// GET `BILLING` with a token of the test identity provider describing `user` (for an
+/// issuer that is the directory).
+async fn as_claimed(proxy: &Proxy, idp: &Idp, user: &str, department: &str, active: bool) -> Reply {
+    let mut c = claims(user);
+    c["department"] = json!(department);
+    c["roles"] = json!(["bookkeeper"]);
+    c["active"] = json!(active);
+    let token = format!("Bearer {}", sign(&idp.key, "k1", &c));
+    proxy
+        .get_with(
+            &crate::support::mtls_client_none(),
+            BILLING,
+            &[("authorization", &token)],
+        )
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claims_principal_absent_from_the_entities_is_decided_and_audited_like_a_listed_one() {
+    let idp = idp();
+    let proxy = jwt_proxy_with(&idp, "directory = \"claims\"\n", None).await;
+    // `ivy` is in no entities file: the token says she is an active bookkeeper in accounting.
+    let ivy = as_claimed(&proxy, &idp, "ivy", "accounting", true).await;
+    assert_eq!(ivy.status, 200, "{}", ivy.text());
+    // penny is accounting's bookkeeper in the entities file: the same decision, the same data.
+    let penny = proxy.get(BILLING, "penny", None).await;
+    assert_eq!(penny.status, 200);
+    assert_eq!(ivy.json()["properties"], penny.json()["properties"]);
+    assert!(ivy.json()["properties"]["billing_iban"].is_string());
+    let (a, b) = (proxy.audit_of(&ivy), proxy.audit_of(&penny));
+    for key in ["decision", "purpose", "department", "policies", "records"] {
+        assert_eq!(a[key], b[key], "{key}");
+    }
+    assert_eq!(a["principal"], "ivy");
+    assert_eq!(a["credential"], "jwt");
+    assert_eq!(a["directory"], "claims");
+    assert_eq!(a["roles"], json!(["bookkeeper"]));
+    assert!(b.get("directory").is_none(), "{b}");
+
+    // Decisions are memoised by what the token claims: the same user in another department
+    // sees what that department sees.
+    let moved = as_claimed(&proxy, &idp, "ivy", "sales", true).await;
+    assert_eq!(moved.status, 200, "{}", moved.text());
+    assert!(moved.json()["properties"].get("billing_iban").is_none());
+    assert_eq!(proxy.audit_of(&moved)["department"], "sales");
+
+    // An inactive account, by the directory's own say.
+    let inactive = as_claimed(&proxy, &idp, "ivy", "accounting", false).await;
+    assert_refused(&proxy, &inactive, 403, "inactive-principal");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_naming_an_undeclared_department_is_refused() {
+    let idp = idp();
+    let proxy = jwt_proxy_with(&idp, "directory = \"claims\"\n", None).await;
+    let client = crate::support::mtls_client_none();
+    let reply = as_claimed(&proxy, &idp, "ivy", "elves", true).await;
+    assert_refused(&proxy, &reply, 401, "unknown-department");
+    assert!(reply.json()["detail"].as_str().unwrap().contains("`elves`"));
+    // A directory that does not say the account is active has not said so.
+    let mut c = claims("ivy");
+    c["department"] = json!("accounting");
+    let reply = proxy
+        .get_with(
+            &client,
+            BILLING,
+            &[(
+                "authorization",
+                &format!("Bearer {}", sign(&idp.key, "k1", &c)),
+            )],
+        )
+        .await;
+    assert_refused(&proxy, &reply, 401, "token-missing-claim");
+    assert!(proxy.crm().received().is_empty(), "nothing reached the CRM");
+}

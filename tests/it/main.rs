@@ -7,6 +7,7 @@
 )]
 
 mod audit;
+mod central;
 mod clients;
 mod conformance;
 mod connections;

@@ -130,6 +130,29 @@ pub fn write_config(
     )
 }
 
+/// The seeded demo CRM on 127.0.0.1:0 (requiring crmgate's upstream token) until the test
+/// ends: its address.
+pub async fn serve_demo_crm() -> SocketAddr {
+    let crm = Arc::new(DemoCrm::seeded().with_required_token(UPSTREAM_TOKEN));
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(democrm::serve(crm, l, std::future::pending()));
+    addr
+}
+
+/// [`write_config`] for the shipped policies with `lines` added to its `[audit]` table
+/// (a following `[audit.central]` table included).
+pub fn write_config_with_audit(dir: &Path, upstream: SocketAddr, lines: &str) -> PathBuf {
+    let config = write_config(dir, upstream, &repo().join("policies/santa.cedar"), 8 << 20);
+    let text = std::fs::read_to_string(&config).unwrap().replacen(
+        "generate_signing_key = true\n",
+        &format!("generate_signing_key = true\n{lines}\n"),
+        1,
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
 /// [`write_config`] with another routes file.
 pub fn write_config_with_routes(
     dir: &Path,
@@ -547,19 +570,26 @@ pub async fn plain_get(addr: SocketAddr, path: &str) -> (u16, String) {
     (status, body)
 }
 
-/// The request records of an audit directory, in log order.
-pub fn audit_records(dir: &Path) -> Vec<Value> {
+/// Every entry of an audit directory (records, checkpoints, notices), in log order.
+pub fn audit_entries(dir: &Path) -> Vec<Value> {
     let mut out = Vec::new();
     for (_, seg) in crmgate::stages::audit::list_segments(dir).unwrap_or_default() {
         let text = std::fs::read_to_string(seg).unwrap_or_default();
         out.extend(
             text.lines()
                 .filter(|l| !l.trim().is_empty())
-                .map(|l| serde_json::from_str::<Value>(l).unwrap())
-                .filter(|v| v.get("kind").is_none()),
+                .map(|l| serde_json::from_str::<Value>(l).unwrap()),
         );
     }
     out
+}
+
+/// The request records of an audit directory, in log order.
+pub fn audit_records(dir: &Path) -> Vec<Value> {
+    audit_entries(dir)
+        .into_iter()
+        .filter(|v| v.get("kind").is_none())
+        .collect()
 }
 
 pub type TestClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
@@ -722,6 +752,23 @@ pub fn prop_names(record: &Value) -> Vec<String> {
 /// The real binary as a child process, killed when dropped.
 pub struct ChildGuard(std::process::Child);
 
+impl ChildGuard {
+    /// `kill -9` now, and reap it.
+    pub fn kill9(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+
+    /// SIGTERM (a clean stop) and wait for the exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.0.id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        self.0.wait().unwrap()
+    }
+}
+
 impl Drop for ChildGuard {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -730,7 +777,7 @@ impl Drop for ChildGuard {
 }
 
 /// Start `crmgate serve --config cfg` and read the addresses it bound from its log.
-fn spawn_binary(cfg: &Path, dir: &Path) -> (ChildGuard, SocketAddr, SocketAddr) {
+pub fn spawn_binary(cfg: &Path, dir: &Path) -> (ChildGuard, SocketAddr, SocketAddr) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_crmgate"))
         .args(["serve", "--config"])

@@ -32,7 +32,7 @@ pub struct SegIndex {
 }
 
 /// `Contact`, `contacts`, `contact` → `contact`; `companies` → `company`.
-fn norm_type(t: &str) -> String {
+pub fn norm_type(t: &str) -> String {
     let t = t.to_ascii_lowercase();
     if let Some(stem) = t.strip_suffix("ies") {
         return format!("{stem}y");
@@ -125,8 +125,25 @@ impl SegIndex {
     }
 }
 
-/// The records an entry touched: those returned, those written and those crmgate read
-/// before a write (a write is an access too).
+/// The records a request record names, returned or withheld, as `type/id` keys
+/// (`contact/1001`): what the central store indexes for the subject report.
+pub fn record_keys(v: &Value) -> Vec<String> {
+    let Some(res) = v.get("resource").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let t = norm_type(res);
+    let mut keys: Vec<String> = record_ids(v)
+        .into_iter()
+        .chain(dropped_ids(v))
+        .map(|id| format!("{t}/{id}"))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// The records an entry touched: those returned and those written (a write is an access
+/// too; crmgate's own read before a write, `prior_read`, is not the caller's).
 fn record_ids(v: &Value) -> Vec<String> {
     let ids = |key: &str| -> Vec<String> {
         v.get(key)
@@ -554,15 +571,14 @@ pub fn render_table(hits: &[Hit], filter: &Filter) -> String {
 
 /// The data subject's report (GDPR Art. 15(1)(c)): who saw which of their data, when and
 /// for which purpose; then the requests that named them but got nothing.
-pub fn render_subject_report(hits: &[Hit], filter: &Filter, dir: &Path) -> String {
+pub fn render_subject_report(hits: &[Hit], filter: &Filter, source: &str) -> String {
     let (t, id) = filter.record.clone().unwrap_or_default();
     let mut out = String::new();
     let _ = writeln!(out, "# Access report for {t} {id}\n");
     let _ = writeln!(
         out,
-        "Generated {} from the audit log `{}`{}{}.\n",
+        "Generated {} from {source}{}{}.\n",
         humantime::format_rfc3339_seconds(std::time::SystemTime::now()),
-        dir.display(),
         filter
             .since
             .as_ref()
@@ -648,8 +664,8 @@ fn html_escape(s: &str) -> String {
 }
 
 /// The subject report as a self-contained HTML page (the Markdown report, rendered).
-pub fn render_subject_report_html(hits: &[Hit], filter: &Filter, dir: &Path) -> String {
-    let md = render_subject_report(hits, filter, dir);
+pub fn render_subject_report_html(hits: &[Hit], filter: &Filter, source: &str) -> String {
+    let md = render_subject_report(hits, filter, source);
     let mut out = String::from(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Access report</title>\n\
          <style>body{font-family:sans-serif;max-width:70em;margin:2em auto}\

@@ -50,6 +50,17 @@ impl AuditEvent {
             AuditEvent::WriteIntent(w) => Some(&w.request_id),
         }
     }
+
+    /// The request record, when the event is one (a sink that refuses the request after
+    /// all says so in it).
+    pub fn request_mut(&mut self) -> Option<&mut AuditRecord> {
+        match self {
+            AuditEvent::Request(r) => Some(r),
+            // A refused intent fails the write before it is forwarded; the request's own
+            // record then says what the client got.
+            AuditEvent::WriteIntent(_) => None,
+        }
+    }
 }
 
 /// An event with its place in a hash chain: `seq` and `prev` first, then the event's own

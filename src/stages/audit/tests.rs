@@ -31,6 +31,7 @@ fn config(dir: &Path, checkpoint_every: u64, segment_max_bytes: u64) -> AuditCon
         signing_key_file: dir.join("signing.key"),
         generate_signing_key: true,
         write_timeout: Duration::from_secs(5),
+        central: None,
     }
 }
 
@@ -422,10 +423,10 @@ async fn query_finds_a_subjects_records_through_the_index_and_without_it() {
     let (hits2, stats2) = query::query(&cfg.dir, &filter).unwrap();
     assert_eq!(hits2.len(), hits.len());
     assert_eq!(stats2.indexed_segments, 0);
-    let report = query::render_subject_report(&hits, &filter, &cfg.dir);
+    let report = query::render_subject_report(&hits, &filter, "the audit log");
     assert!(report.contains("## Accesses (5)"), "{report}");
     assert!(report.contains("phone (partial)"), "{report}");
-    let html = query::render_subject_report_html(&hits, &filter, &cfg.dir);
+    let html = query::render_subject_report_html(&hits, &filter, "the audit log");
     assert_eq!(html.matches("<tr>").count(), 1 + 5, "{html}");
     assert!(html.contains("<td>holly</td>"), "{html}");
     assert!(!html.contains("| holly"), "{html}");
@@ -444,7 +445,7 @@ fn a_shadow_release_in_an_older_record_counts_as_shown_in_full() {
         record: Some(query::parse_record("contact/1001").unwrap()),
         ..Filter::default()
     };
-    let report = query::render_subject_report(&hits, &filter, Path::new("log"));
+    let report = query::render_subject_report(&hits, &filter, "the audit log `log`");
     assert!(report.contains("## Accesses (1)"), "{report}");
     assert!(report.contains("not shown it (0)"), "{report}");
     assert!(

@@ -22,14 +22,23 @@ use super::{checkpoint_message, entry_head, line_hash, list_segments, split_line
 pub struct Problem {
     /// The first entry that cannot be trusted.
     pub seq: u64,
+    /// The segment file, or the replica in the central store.
     pub segment: String,
-    /// 1-based line in the segment.
+    /// 1-based line in the segment (0 for the central store, which has no lines).
     pub line: usize,
     pub message: String,
 }
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            // Not a file: a replica's rows in the central store.
+            return write!(
+                f,
+                "first bad entry: seq {} ({}): {}",
+                self.seq, self.segment, self.message
+            );
+        }
         write!(
             f,
             "first bad entry: seq {} ({}:{}): {}",
@@ -90,29 +99,200 @@ fn first_line(path: &Path) -> Option<Vec<u8>> {
     lines.first().map(|(_, l)| l.to_vec())
 }
 
+/// The note a report carries when no public key was given.
+const NO_KEY_NOTE: &str =
+    "no --public-key given: signatures are checked against the key named in the log \
+     itself, which shows consistency but not who signed";
+
+/// The checks of one chain, fed its entries in order, wherever they are stored (segment
+/// files, or the rows of the central store): seq without gap or repeat, `prev` the hash
+/// of the entry before, the checkpoint chain and its signatures, retention. What is
+/// wrong comes back as the first bad seq and why; the caller says where that entry is.
+pub struct Chain<'k> {
+    public_key: Option<&'k [u8]>,
+    expected: Option<u64>,
+    prev: Option<String>,
+    /// Signature of the last checkpoint; `None` until one is seen.
+    last_sig: Option<String>,
+    last_checkpoint_seq: Option<u64>,
+    first_kept: Option<u64>,
+    pub report: Report,
+}
+
+impl<'k> Chain<'k> {
+    pub fn new(public_key: Option<&'k [u8]>) -> Chain<'k> {
+        let mut report = Report::default();
+        if public_key.is_none() {
+            report.notes.push(NO_KEY_NOTE.into());
+        }
+        Chain {
+            public_key,
+            expected: None,
+            prev: None,
+            last_sig: None,
+            last_checkpoint_seq: None,
+            first_kept: None,
+            report,
+        }
+    }
+
+    /// The seq the next entry should have (`fallback` before the first).
+    pub fn next_seq(&self, fallback: u64) -> u64 {
+        self.expected.unwrap_or(fallback)
+    }
+
+    /// Check one entry. `fallback` is the seq to blame for an entry that cannot be read
+    /// before any was; `next_line` gives the entry after this one, asked for only when the
+    /// chain breaks here (to tell which of the two was changed).
+    pub fn entry(
+        &mut self,
+        line: &[u8],
+        fallback: u64,
+        next_line: impl FnOnce() -> Option<Vec<u8>>,
+    ) -> Result<(), (u64, String)> {
+        let r = &mut self.report;
+        let next = self.expected.unwrap_or(fallback);
+        let Ok(v) = serde_json::from_slice::<Value>(line) else {
+            return Err((next, "not a JSON entry (changed or truncated)".into()));
+        };
+        let (Some(seq), kind) = entry_head(&v) else {
+            return Err((next, "entry has no `seq`".into()));
+        };
+        match self.expected {
+            None => {
+                r.first_seq = Some(seq);
+            }
+            Some(e) if seq > e => {
+                return Err((
+                    e,
+                    format!("seq {e}..={} missing (deleted or reordered)", seq - 1),
+                ));
+            }
+            Some(e) if seq < e => {
+                return Err((
+                    seq,
+                    format!(
+                        "seq {seq} appears again after seq {} (inserted or reordered)",
+                        e - 1
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+        let claimed_prev = v.get("prev").and_then(Value::as_str).unwrap_or_default();
+        let want_prev = match (&self.prev, seq) {
+            (Some(p), _) => Some(p.as_str()),
+            (None, 0) => Some(GENESIS),
+            // The log starts after retention removed older segments.
+            (None, _) => None,
+        };
+        if let Some(want) = want_prev {
+            if claimed_prev != want {
+                // Which of the two changed? If this line is intact, the next line's
+                // `prev` is its hash: then the line before was changed.
+                let this_intact = next_line()
+                    .and_then(|l| serde_json::from_slice::<Value>(&l).ok())
+                    .is_some_and(|nv| {
+                        nv.get("prev").and_then(Value::as_str) == Some(&line_hash(line))
+                    });
+                return Err(if this_intact {
+                    let bad = seq.saturating_sub(1);
+                    (bad, format!("chain broken: seq {bad} was changed (its hash is not `prev` of seq {seq})"))
+                } else {
+                    (seq, format!("chain broken: seq {seq} was changed or inserted (its `prev` is not the hash of the entry before)"))
+                });
+            }
+        }
+        match kind {
+            Some("checkpoint") => {
+                let sig = v.get("sig").and_then(Value::as_str).unwrap_or_default();
+                let time = v.get("time").and_then(Value::as_str).unwrap_or_default();
+                let prev_sig = v
+                    .get("prev_sig")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let since = self
+                    .last_checkpoint_seq
+                    .map_or(r.first_seq.unwrap_or_default(), |c| c + 1);
+                let chain_ok = match &self.last_sig {
+                    Some(s) => s == prev_sig,
+                    None => r.first_seq != Some(0) || prev_sig.is_empty(),
+                };
+                if !chain_ok {
+                    return Err((
+                        since,
+                        format!("checkpoint seq {seq}: `prev_sig` is not the previous checkpoint's signature (checkpoint chain broken)"),
+                    ));
+                }
+                let embedded = v
+                    .get("public_key")
+                    .and_then(Value::as_str)
+                    .and_then(|k| hex::decode(k).ok())
+                    .unwrap_or_default();
+                let key = self.public_key.unwrap_or(&embedded);
+                if !signing::verify(
+                    key,
+                    &checkpoint_message(seq, claimed_prev, time, prev_sig),
+                    sig,
+                ) {
+                    return Err((
+                        since,
+                        format!(
+                            "checkpoint seq {seq}: bad signature; entries {since}..={seq} are not vouched for"
+                        ),
+                    ));
+                }
+                self.last_sig = Some(sig.to_string());
+                self.last_checkpoint_seq = Some(seq);
+                r.checkpoints += 1;
+                r.uncovered = 0;
+            }
+            Some("retention") => {
+                self.first_kept = v.get("first_kept_seq").and_then(Value::as_u64);
+                r.uncovered += 1;
+            }
+            Some(_) => r.uncovered += 1,
+            None => {
+                r.records += 1;
+                r.uncovered += 1;
+            }
+        }
+        r.entries += 1;
+        r.last_seq = Some(seq);
+        self.expected = Some(seq + 1);
+        self.prev = Some(line_hash(line));
+        Ok(())
+    }
+
+    /// After the last entry: a chain that does not start at 0 must say why (retention).
+    pub fn finish(&mut self) -> Result<(), (u64, String)> {
+        if let Some(start) = self.report.first_seq.filter(|s| *s > 0) {
+            if self.first_kept != Some(start) {
+                return Err((
+                    0,
+                    format!(
+                        "the log starts at seq {start} and no retention entry accounts for seq 0..={}",
+                        start - 1
+                    ),
+                ));
+            }
+            self.report.notes.push(format!(
+                "seq 0..={} were removed by the retention setting",
+                start - 1
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Verify the log in `dir`. I/O errors are `Err`; tampering is `Ok` with a `problem`.
 pub fn verify_dir(dir: &Path, public_key: Option<&[u8]>) -> Result<Report, String> {
     let segs = list_segments(dir).map_err(|e| format!("`{}`: {e}", dir.display()))?;
-    let mut r = Report {
-        segments: segs.len(),
-        ..Report::default()
-    };
     if segs.is_empty() {
         return Err(format!("`{}` holds no audit segments", dir.display()));
     }
-    if public_key.is_none() {
-        r.notes.push(
-            "no --public-key given: signatures are checked against the key named in the log \
-             itself, which shows consistency but not who signed"
-                .into(),
-        );
-    }
-    let mut expected: Option<u64> = None;
-    let mut prev: Option<String> = None;
-    // Signature of the last checkpoint; `None` until one is seen.
-    let mut last_sig: Option<String> = None;
-    let mut last_checkpoint_seq: Option<u64> = None;
-    let mut first_kept: Option<u64> = None;
+    let mut chain = Chain::new(public_key);
+    chain.report.segments = segs.len();
     let count = segs.len();
 
     for (i, (first, path)) in segs.iter().enumerate() {
@@ -130,177 +310,58 @@ pub fn verify_dir(dir: &Path, public_key: Option<&[u8]>) -> Result<Report, Strin
         };
         for (n, (_, line)) in lines.iter().enumerate() {
             let lineno = n + 1;
-            let next = expected.unwrap_or(*first);
-            let Ok(v) = serde_json::from_slice::<Value>(line) else {
-                r.problem = Some(problem(
-                    next,
-                    lineno,
-                    "not a JSON entry (changed or truncated)".into(),
-                ));
-                return Ok(r);
-            };
-            let (Some(seq), kind) = entry_head(&v) else {
-                r.problem = Some(problem(next, lineno, "entry has no `seq`".into()));
-                return Ok(r);
-            };
-            if n == 0 && seq != *first {
-                r.problem = Some(problem(
-                    next.min(seq),
-                    lineno,
-                    format!("segment named for seq {first} starts with seq {seq}"),
-                ));
-                return Ok(r);
-            }
-            match expected {
-                None => {
-                    r.first_seq = Some(seq);
-                }
-                Some(e) if seq > e => {
+            if n == 0 {
+                // A segment is named for its first seq.
+                let seq = serde_json::from_slice::<Value>(line)
+                    .ok()
+                    .and_then(|v| entry_head(&v).0);
+                if let Some(seq) = seq.filter(|s| s != first) {
+                    let next = chain.next_seq(*first);
+                    let mut r = chain.report;
                     r.problem = Some(problem(
-                        e,
+                        next.min(seq),
                         lineno,
-                        format!("seq {e}..={} missing (deleted or reordered)", seq - 1),
+                        format!("segment named for seq {first} starts with seq {seq}"),
                     ));
                     return Ok(r);
                 }
-                Some(e) if seq < e => {
-                    r.problem = Some(problem(
-                        seq,
-                        lineno,
-                        format!(
-                            "seq {seq} appears again after seq {} (inserted or reordered)",
-                            e - 1
-                        ),
-                    ));
-                    return Ok(r);
-                }
-                Some(_) => {}
             }
-            let claimed_prev = v.get("prev").and_then(Value::as_str).unwrap_or_default();
-            let want_prev = match (&prev, seq) {
-                (Some(p), _) => Some(p.as_str()),
-                (None, 0) => Some(GENESIS),
-                // The log starts after retention removed older segments.
-                (None, _) => None,
+            let next_line = || match lines.get(n + 1) {
+                Some((_, l)) => Some(l.to_vec()),
+                None => segs.get(i + 1).and_then(|(_, p)| first_line(p)),
             };
-            if let Some(want) = want_prev {
-                if claimed_prev != want {
-                    // Which of the two changed? If this line is intact, the next line's
-                    // `prev` is its hash: then the line before was changed.
-                    let next_line = match lines.get(n + 1) {
-                        Some((_, l)) => Some(l.to_vec()),
-                        None => segs.get(i + 1).and_then(|(_, p)| first_line(p)),
-                    };
-                    let this_intact = next_line
-                        .and_then(|l| serde_json::from_slice::<Value>(&l).ok())
-                        .is_some_and(|nv| {
-                            nv.get("prev").and_then(Value::as_str) == Some(&line_hash(line))
-                        });
-                    let (bad, message) = if this_intact {
-                        let bad = seq.saturating_sub(1);
-                        (bad, format!("chain broken: seq {bad} was changed (its hash is not `prev` of seq {seq})"))
-                    } else {
-                        (seq, format!("chain broken: seq {seq} was changed or inserted (its `prev` is not the hash of the entry before)"))
-                    };
-                    r.problem = Some(problem(bad, lineno, message));
-                    return Ok(r);
-                }
+            if let Err((seq, message)) = chain.entry(line, *first, next_line) {
+                let mut r = chain.report;
+                r.problem = Some(problem(seq, lineno, message));
+                return Ok(r);
             }
-            match kind {
-                Some("checkpoint") => {
-                    let sig = v.get("sig").and_then(Value::as_str).unwrap_or_default();
-                    let time = v.get("time").and_then(Value::as_str).unwrap_or_default();
-                    let prev_sig = v
-                        .get("prev_sig")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
-                    let since =
-                        last_checkpoint_seq.map_or(r.first_seq.unwrap_or_default(), |c| c + 1);
-                    let chain_ok = match &last_sig {
-                        Some(s) => s == prev_sig,
-                        None => r.first_seq != Some(0) || prev_sig.is_empty(),
-                    };
-                    if !chain_ok {
-                        r.problem = Some(problem(
-                            since,
-                            lineno,
-                            format!("checkpoint seq {seq}: `prev_sig` is not the previous checkpoint's signature (checkpoint chain broken)"),
-                        ));
-                        return Ok(r);
-                    }
-                    let embedded = v
-                        .get("public_key")
-                        .and_then(Value::as_str)
-                        .and_then(|k| hex::decode(k).ok())
-                        .unwrap_or_default();
-                    let key = public_key.unwrap_or(&embedded);
-                    if !signing::verify(
-                        key,
-                        &checkpoint_message(seq, claimed_prev, time, prev_sig),
-                        sig,
-                    ) {
-                        r.problem = Some(problem(
-                            since,
-                            lineno,
-                            format!(
-                                "checkpoint seq {seq}: bad signature; entries {since}..={seq} are not vouched for"
-                            ),
-                        ));
-                        return Ok(r);
-                    }
-                    last_sig = Some(sig.to_string());
-                    last_checkpoint_seq = Some(seq);
-                    r.checkpoints += 1;
-                    r.uncovered = 0;
-                }
-                Some("retention") => {
-                    first_kept = v.get("first_kept_seq").and_then(Value::as_u64);
-                    r.uncovered += 1;
-                }
-                Some(_) => r.uncovered += 1,
-                None => {
-                    r.records += 1;
-                    r.uncovered += 1;
-                }
-            }
-            r.entries += 1;
-            r.last_seq = Some(seq);
-            expected = Some(seq + 1);
-            prev = Some(line_hash(line));
         }
         if !torn.is_empty() {
-            let next = expected.unwrap_or(*first);
+            let next = chain.next_seq(*first);
             let message = if i + 1 == count {
                 "the last entry is incomplete (truncated, or a crash while writing: \
                  crmgate cuts it off and records that at its next start)"
             } else {
                 "segment ends in an incomplete entry (truncated)"
             };
+            let mut r = chain.report;
             r.problem = Some(problem(next, lines.len() + 1, message.into()));
             return Ok(r);
         }
     }
-    if let Some(start) = r.first_seq.filter(|s| *s > 0) {
-        if first_kept != Some(start) {
-            r.problem = Some(Problem {
-                seq: 0,
-                segment: segs
-                    .first()
-                    .and_then(|(_, p)| p.file_name())
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                line: 1,
-                message: format!(
-                    "the log starts at seq {start} and no retention entry accounts for seq 0..={}",
-                    start - 1
-                ),
-            });
-        } else {
-            r.notes.push(format!(
-                "seq 0..={} were removed by the retention setting",
-                start - 1
-            ));
-        }
+    if let Err((seq, message)) = chain.finish() {
+        let mut r = chain.report;
+        r.problem = Some(Problem {
+            seq,
+            segment: segs
+                .first()
+                .and_then(|(_, p)| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            line: 1,
+            message,
+        });
+        return Ok(r);
     }
-    Ok(r)
+    Ok(chain.report)
 }

@@ -21,7 +21,7 @@ use super::query::{self, SegIndex};
 use super::signing::SigningKey;
 use super::{
     checkpoint_message, entry_head, line_hash, list_segments, segment_name, split_lines,
-    AuditError, AuditEvent, Framed, Msg, COMPONENT, GENESIS,
+    AuditError, AuditEvent, Framed, Msg, Progress, COMPONENT, GENESIS,
 };
 use crate::admin::Health;
 use crate::config::AuditConfig;
@@ -74,6 +74,8 @@ pub(super) struct Writer {
     /// Set by a request that stopped waiting past the deadline; cleared (and health
     /// restored) once this thread is seen working again.
     stalled: Arc<AtomicBool>,
+    /// How far the log is durable, for readers that ship it (the central store).
+    progress: Arc<Progress>,
 }
 
 fn now() -> String {
@@ -98,6 +100,7 @@ impl Writer {
         key: SigningKey,
         health: Health,
         stalled: Arc<AtomicBool>,
+        progress: Arc<Progress>,
     ) -> Result<Writer, String> {
         let dir = &cfg.dir;
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
@@ -165,8 +168,10 @@ impl Writer {
             broken: None,
             notices: Vec::new(),
             stalled,
+            progress,
             cfg,
         };
+        w.progress.advance(w.seq);
         // Closed segments without an index (after a crash) get one now.
         for (_, path) in &segs {
             if !query::index_path(path).exists() {
@@ -373,6 +378,8 @@ impl Writer {
         }
         seg.len += buf.len() as u64;
         self.seq = seq;
+        // Only now, written and fsync'd, may a reader ship these entries.
+        self.progress.advance(seq);
         self.prev = prev;
         self.uncovered = uncovered;
         self.notices.clear();

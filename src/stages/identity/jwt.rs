@@ -12,7 +12,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::Validation;
 use serde_json::Value;
 
-use crate::config::{JwtIssuer, KeySet};
+use crate::config::{Directory, JwtIssuer, KeySet};
 use crate::error::{CredentialError, RequestError};
 use crate::stages::identity::jwks::JwtKey;
 use crate::stages::identity::jwks::KeyLookupError;
@@ -24,6 +24,10 @@ pub struct Verified {
     pub user: String,
     pub department: Option<String>,
     pub roles: Option<Vec<String>>,
+    /// The active claim (issuers with `directory = "claims"` only).
+    pub active: Option<bool>,
+    /// Whether the token is the directory (its claims describe the user).
+    pub directory: Directory,
 }
 
 /// A compact JWS: three base64url parts, the first a JSON object (`eyJ` is `{"`). API keys
@@ -127,6 +131,10 @@ fn check(
     };
     let roles = match &issuer.roles_claim {
         None => None,
+        // As the directory, a token without roles names a user without roles.
+        Some(c) if issuer.directory == Directory::Claims && claims.get(c).is_none() => {
+            Some(Vec::new())
+        }
         Some(c) => Some(
             claims
                 .get(c)
@@ -139,11 +147,23 @@ fn check(
                 .ok_or_else(|| CredentialError::TokenMissingClaim(c.clone()))?,
         ),
     };
+    // fail closed: a directory that does not say the account is active has not said so.
+    let active = match &issuer.active_claim {
+        None => None,
+        Some(c) => Some(
+            claims
+                .get(c)
+                .and_then(Value::as_bool)
+                .ok_or_else(|| CredentialError::TokenMissingClaim(c.clone()))?,
+        ),
+    };
     Ok(Verified {
         issuer: issuer.issuer.clone(),
         user,
         department,
         roles,
+        active,
+        directory: issuer.directory,
     })
 }
 

@@ -58,6 +58,8 @@ pub struct Config {
     pub hash_key: Secret,
     /// SHA-256 (hex) of an API key → the `User` or `App` id it authenticates.
     pub api_keys: HashMap<String, String>,
+    /// SHA-256 (hex) of an API key → the purpose it is bound to, if any.
+    pub api_key_purposes: HashMap<String, String>,
     /// Ids named as `app = "…"` in `identity.api_keys`: they must be `App` entities.
     pub app_keys: Vec<String>,
     /// Who each `identity.api_keys` entry names, in file order, with where it is written:
@@ -152,6 +154,9 @@ pub struct JwtIssuer {
     pub directory: Directory,
     /// Claim holding the active flag (`directory = "claims"` only).
     pub active_claim: Option<String>,
+    /// Claim declaring the request's purpose (for clients that cannot add `X-Purpose`):
+    /// checked against the registry exactly like the header.
+    pub purpose_claim: Option<String>,
 }
 
 /// Where a JWT issuer's users are described.
@@ -708,6 +713,9 @@ struct RawApiKey {
     /// Exactly one of `user` (a `User` entity) or `app` (an `App` entity, a service key).
     user: Option<String>,
     app: Option<String>,
+    /// The one purpose the key is for (a tool that cannot add `X-Purpose`): declared by
+    /// every request made with it, checked like the header.
+    purpose: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -746,6 +754,7 @@ struct RawJwt {
     #[serde(default)]
     directory: Directory,
     active_claim: Option<String>,
+    purpose_claim: Option<String>,
 }
 
 fn default_jwks_max_age() -> u64 {
@@ -972,6 +981,7 @@ impl Config {
             .and_then(|c| central_from(c, &env, &rel, &mut r));
 
         let mut api_keys = HashMap::new();
+        let mut api_key_purposes = HashMap::new();
         let mut app_keys = Vec::new();
         let mut key_owners = Vec::new();
         for (i, k) in raw.identity.api_keys.into_iter().enumerate() {
@@ -996,6 +1006,18 @@ impl Config {
                     ),
                 );
                 continue;
+            }
+            if let Some(p) = &k.purpose {
+                // Checked against the registry like `X-Purpose`; the owner's department or
+                // app must also allow it, which the request's purpose stage checks.
+                if !raw.purposes.contains_key(p) {
+                    r.at(
+                        &format!("{at}.purpose"),
+                        format!("identity.api_keys: purpose `{p}` of `{owner}`'s key is not in the registry"),
+                    );
+                    continue;
+                }
+                api_key_purposes.insert(digest.clone(), p.clone());
             }
             if api_keys.insert(digest, owner.clone()).is_some() {
                 r.at(
@@ -1150,6 +1172,7 @@ impl Config {
             admin: AdminConfig { addr: admin_addr },
             hash_key,
             api_keys,
+            api_key_purposes,
             app_keys,
             key_owners,
             mtls,
@@ -1325,6 +1348,7 @@ fn load_jwt_issuer(j: RawJwt, rel: &impl Fn(&Path) -> PathBuf) -> Result<JwtIssu
         roles_claim,
         directory: j.directory,
         active_claim,
+        purpose_claim: j.purpose_claim,
     })
 }
 
@@ -1461,6 +1485,7 @@ mod tests {
             roles_claim: None,
             directory: Directory::Entities,
             active_claim: None,
+            purpose_claim: None,
         };
         let rel = |p: &Path| p.to_path_buf();
         let (_, err) = load_jwt_issuer(raw("http://idp.example/jwks"), &rel).unwrap_err();

@@ -35,12 +35,22 @@ enum Kind {
 
 /// Identify the caller from the verified client certificate (if the connection has one)
 /// and the request headers.
+/// Who is calling, how they proved it, and the purpose their credential declares (a
+/// service key bound to one purpose, a token's purpose claim), if it declares one.
+#[derive(Debug)]
+pub struct Identified {
+    pub principal: Arc<PrincipalInfo>,
+    /// `mtls`, `jwt` or `api_key`, for the audit record.
+    pub credential: &'static str,
+    pub purpose: Option<String>,
+}
+
 pub async fn identify(
     headers: &HeaderMap,
     cert: Option<&ClientCert>,
     cfg: &Config,
     engine: &PolicyEngine,
-) -> Result<(Arc<PrincipalInfo>, &'static str), RequestError> {
+) -> Result<Identified, RequestError> {
     let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
     let authorization = values.next();
     if values.next().is_some() {
@@ -49,7 +59,7 @@ pub async fn identify(
         ));
     }
     // `credential` names the kind of credential for the audit record: `mtls`, `jwt`, `api_key`.
-    let (id, kind, claimed_departments, roles, credential) = match (cert, authorization) {
+    let (id, kind, claimed_departments, roles, credential, purpose) = match (cert, authorization) {
         (Some(_), Some(_)) => {
             // Two credentials are ambiguous: which one would the policy see?
             return Err(RequestError::AmbiguousCredentials(
@@ -69,6 +79,7 @@ pub async fn identify(
                 Some(("certificate OU", c.ous.clone())),
                 None,
                 "mtls",
+                None,
             )
         }
         (None, None) => {
@@ -94,7 +105,13 @@ pub async fn identify(
             if !cfg.jwt.is_empty() && jwt::looks_like_jwt(token) {
                 let verified = jwt::verify(token, &cfg.jwt).await?;
                 if verified.directory == Directory::Claims {
-                    return claims_principal(verified, engine);
+                    let purpose = verified.purpose.clone();
+                    let principal = claims_principal(verified, engine)?;
+                    return Ok(Identified {
+                        principal,
+                        credential: "jwt",
+                        purpose,
+                    });
                 }
                 let departments = verified
                     .department
@@ -105,18 +122,21 @@ pub async fn identify(
                     departments,
                     verified.roles,
                     "jwt",
+                    verified.purpose,
                 )
             } else {
+                let digest = api_key_digest(token);
                 let owner = cfg
                     .api_keys
-                    .get(&api_key_digest(token))
+                    .get(&digest)
                     .ok_or(RequestError::Credential(CredentialError::UnknownApiKey))?;
                 let kind = if cfg.app_keys.contains(owner) {
                     Kind::App
                 } else {
                     Kind::User
                 };
-                (owner.clone(), kind, None, None, "api_key")
+                let purpose = cfg.api_key_purposes.get(&digest).cloned();
+                (owner.clone(), kind, None, None, "api_key", purpose)
             }
         }
     };
@@ -151,15 +171,19 @@ pub async fn identify(
             ));
         }
     }
-    match roles {
+    let principal = match roles {
         // The issuer is configured as the source of roles: its claim replaces the
         // directory's for this request.
         Some(roles) => engine
             .with_roles(principal, &roles)
-            .map(|p| (p, credential))
-            .map_err(RequestError::Internal),
-        None => Ok((principal.clone(), credential)),
-    }
+            .map_err(RequestError::Internal)?,
+        None => principal.clone(),
+    };
+    Ok(Identified {
+        principal,
+        credential,
+        purpose,
+    })
 }
 
 /// The principal a token describes itself (`directory = "claims"`): built from its claims
@@ -167,7 +191,7 @@ pub async fn identify(
 fn claims_principal(
     verified: jwt::Verified,
     engine: &PolicyEngine,
-) -> Result<(Arc<PrincipalInfo>, &'static str), RequestError> {
+) -> Result<Arc<PrincipalInfo>, RequestError> {
     // The issuer's configuration names all three claims for a claims directory, and
     // verification requires department and active.
     let (Some(department), Some(active)) = (verified.department, verified.active) else {
@@ -188,5 +212,5 @@ fn claims_principal(
     if !principal.active {
         return Err(RequestError::InactivePrincipal(principal.id.clone()));
     }
-    Ok((principal, "jwt"))
+    Ok(principal)
 }

@@ -520,8 +520,11 @@ impl Gateway {
         rec.path = lookup_path(&canonical, &self.lookup_key);
 
         // 3. identify, 4. purpose: before routing, so an unknown caller learns nothing.
-        let (principal, credential) =
-            identity::identify(&parts.headers, client_cert, cfg, engine).await?;
+        let identity::Identified {
+            principal,
+            credential,
+            purpose: credential_purpose,
+        } = identity::identify(&parts.headers, client_cert, cfg, engine).await?;
         rec.credential = Some(credential);
         rec.principal = Some(principal.id.clone());
         rec.department.clone_from(&principal.department);
@@ -531,6 +534,7 @@ impl Gateway {
         let purpose = purpose::resolve(
             &parts.headers,
             path_purpose.as_deref(),
+            credential_purpose.as_deref(),
             &principal,
             &cfg.purposes,
             &cfg.departments,

@@ -28,11 +28,13 @@ pub fn take_path_purpose(segments: &[String]) -> Option<(String, Vec<String>)> {
     }
 }
 
-/// Resolve the purpose of a request. A purpose declared in the path and one in the header
-/// must agree; each is checked against the registry exactly like the other.
+/// Resolve the purpose of a request. It may be declared in the header, in the path, or by
+/// the credential (a service key bound to a purpose, a token's purpose claim): declarations
+/// must agree, and each is checked against the registry exactly like the header.
 pub fn resolve(
     headers: &HeaderMap,
     in_path: Option<&str>,
+    by_credential: Option<&str>,
     principal: &PrincipalInfo,
     registry: &BTreeMap<String, Purpose>,
     departments: &BTreeMap<String, DepartmentPurposes>,
@@ -51,15 +53,18 @@ pub fn resolve(
                 .map_err(|_| RequestError::BadRequest("X-Purpose is not readable text".into()))
         })
         .transpose()?;
-    let declared = match (declared, in_path) {
-        (Some(h), Some(p)) if h.trim() != p => {
-            return Err(RequestError::BadRequest(
-                "the purpose in the path and the X-Purpose header differ".into(),
-            ))
+    let mut declared = declared.map(str::trim);
+    for (other, what) in [(in_path, "the path"), (by_credential, "the credential")] {
+        match (declared, other) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(RequestError::BadRequest(format!(
+                    "the purpose declared in {what} differs from the one declared otherwise"
+                )))
+            }
+            (None, Some(b)) => declared = Some(b),
+            _ => {}
         }
-        (Some(h), _) => Some(h),
-        (None, p) => p,
-    };
+    }
     resolve_declared(declared, principal, registry, departments, apps)
 }
 

@@ -804,3 +804,75 @@ async fn a_token_naming_an_undeclared_department_is_refused() {
     assert_refused(&proxy, &reply, 401, "token-missing-claim");
     assert!(proxy.crm().received().is_empty(), "nothing reached the CRM");
 }
+
+/// A client that cannot add `X-Purpose` declares its purpose in its token: the claim is
+/// checked against the registry and the department exactly like the header, and must agree
+/// with any other declaration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purpose_claim_in_the_token_is_checked_like_the_header() {
+    let idp = idp();
+    let proxy = jwt_proxy_with(&idp, "purpose_claim = \"purpose\"\n", None).await;
+    let client = crate::support::mtls_client_none();
+    let get = |purpose: Option<&str>, header: Option<&str>| {
+        let mut c = claims("holly");
+        if let Some(p) = purpose {
+            c["purpose"] = json!(p);
+        }
+        let token = format!("Bearer {}", sign(&idp.key, "k1", &c));
+        let proxy = &proxy;
+        let client = &client;
+        let header = header.map(String::from);
+        async move {
+            let mut h: Vec<(&str, &str)> = vec![("authorization", token.as_str())];
+            if let Some(x) = &header {
+                h.push(("x-purpose", x.as_str()));
+            }
+            proxy.get_with(client, CONTACTS, &h).await
+        }
+    };
+    let claimed = get(Some("prospect_management"), None).await;
+    assert_eq!(claimed.status, 200, "{}", claimed.text());
+    assert_eq!(proxy.audit_of(&claimed)["purpose"], "prospect_management");
+    let unknown = get(Some("world_domination"), None).await;
+    assert_refused(&proxy, &unknown, 400, "unknown-purpose");
+    let not_hers = get(Some("greetings"), None).await;
+    assert_refused(&proxy, &not_hers, 403, "purpose-not-allowed");
+    let disagree = get(Some("prospect_management"), Some("contract_fulfilment")).await;
+    assert_refused(&proxy, &disagree, 400, "bad-request");
+    // Without the claim, the department's default applies as before.
+    let none = get(None, None).await;
+    assert_eq!(none.status, 200);
+    assert_eq!(proxy.audit_of(&none)["purpose"], "contract_fulfilment");
+}
+
+/// A service key bound to one purpose declares it on every request made with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_key_bound_to_a_purpose_declares_it() {
+    let digest = crmgate::config::api_key_digest("demo-key-bound-form");
+    let proxy = Proxy::start_with(Options {
+        extra_config: format!(
+            "[[identity.api_keys]]\napp = \"wishlist_form\"\nsha256 = \"{digest}\"\npurpose = \"prospect_management\"\n"
+        ),
+        ..Options::default()
+    })
+    .await;
+    let r = proxy
+        .post(
+            "/crm/v3/objects/contacts",
+            "bound-form",
+            None,
+            json!({"properties": {"firstname": "Ida", "lifecyclestage": "lead", "email": "ida@example.org"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(proxy.audit_of(&r)["purpose"], "prospect_management");
+    let other = proxy
+        .post(
+            "/crm/v3/objects/contacts",
+            "bound-form",
+            Some("product_marketing"),
+            json!({"properties": {"firstname": "Ida", "lifecyclestage": "lead"}}),
+        )
+        .await;
+    assert_refused(&proxy, &other, 400, "bad-request");
+}

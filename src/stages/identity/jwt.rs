@@ -28,6 +28,8 @@ pub struct Verified {
     pub active: Option<bool>,
     /// Whether the token is the directory (its claims describe the user).
     pub directory: Directory,
+    /// The purpose the token declares (issuers with a `purpose_claim`), if it holds one.
+    pub purpose: Option<String>,
 }
 
 /// A compact JWS: three base64url parts, the first a JSON object (`eyJ` is `{"`). API keys
@@ -157,6 +159,16 @@ fn check(
                 .ok_or_else(|| CredentialError::TokenMissingClaim(c.clone()))?,
         ),
     };
+    // A purpose claim is optional in a token: without it the request declares one the
+    // usual way (or gets its default). One that is there must be text.
+    let purpose = match &issuer.purpose_claim {
+        None => None,
+        Some(c) => match claims.get(c) {
+            None => None,
+            Some(Value::String(p)) => Some(p.clone()),
+            Some(_) => return Err(CredentialError::TokenMissingClaim(c.clone())),
+        },
+    };
     Ok(Verified {
         issuer: issuer.issuer.clone(),
         user,
@@ -164,6 +176,7 @@ fn check(
         roles,
         active,
         directory: issuer.directory,
+        purpose,
     })
 }
 

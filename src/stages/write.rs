@@ -94,6 +94,8 @@ pub enum Verdict {
 pub struct Forward {
     /// The record's id (crmgate's own read resolved any lookup).
     pub id: Option<String>,
+    /// The input's key as the client named the record (an upsert's lookup value).
+    pub key: Option<String>,
     pub properties: IndexMap<String, Option<String>>,
     /// The attribute properties of the record as it was decided on (stored, with the
     /// write applied): where the CRM's answer lacks them, the answer is decided on these.
@@ -179,7 +181,7 @@ impl Writer<'_> {
             return Verdict::NotFound;
         }
         let WriteInput {
-            key: _,
+            key,
             mut properties,
             associations,
             trace,
@@ -381,6 +383,7 @@ impl Writer<'_> {
             .unwrap_or_default();
         Verdict::Write(Forward {
             id: stored.map(|s| s.id.clone()),
+            key,
             decided,
             properties,
             associations,

@@ -235,7 +235,7 @@ async fn a_shadow_release_is_audited_as_unfiltered() {
 
 /// A test that needs what only root can do: required under `CI=true` (CI runs as root), a
 /// note and a skip elsewhere (a user's clone, run as a user).
-fn cannot_run(why: &str) {
+pub fn cannot_run(why: &str) {
     assert!(
         std::env::var("CI").as_deref() != Ok("true"),
         "this test cannot run here: {why}"
@@ -244,7 +244,7 @@ fn cannot_run(why: &str) {
 }
 
 /// Mount a tmpfs of `size` at `at` (we run as root in CI); `None` where that is not allowed.
-fn mount_tmpfs(at: &Path, size: &str) -> Option<()> {
+pub fn mount_tmpfs(at: &Path, size: &str) -> Option<()> {
     std::fs::create_dir_all(at).unwrap();
     let ok = Command::new("mount")
         .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
@@ -255,7 +255,7 @@ fn mount_tmpfs(at: &Path, size: &str) -> Option<()> {
     ok.then_some(())
 }
 
-struct Unmount(std::path::PathBuf);
+pub struct Unmount(pub std::path::PathBuf);
 impl Drop for Unmount {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(&self.0).status();

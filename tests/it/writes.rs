@@ -327,7 +327,7 @@ async fn batch_upsert_creates_and_updates_by_lookup_and_refuses_the_rest() {
         .to_string();
     let body = json!({"inputs": [
         {"id": existing, "idProperty": "email", "properties": {"email": existing, "jobtitle": "Elf"}},
-        {"id": "new.person@example.org", "idProperty": "email", "properties": {"email": "new.person@example.org", "firstname": "New", "lifecyclestage": "lead"}},
+        {"id": "new.person@example.org", "idProperty": "email", "properties": {"firstname": "New", "lifecyclestage": "lead"}},
         {"id": "other@example.org", "idProperty": "email", "properties": {"email": "other@example.org", "lifecyclestage": "other"}}
     ]});
     let r = proxy
@@ -644,4 +644,160 @@ async fn a_purpose_in_the_base_url_and_a_date_versioned_path_are_checked_like_th
         .await;
     assert_eq!(r.status, 400, "{}", r.text());
     assert_eq!(writes_received(&proxy).len(), 1);
+}
+
+/// A write that names its record by a property value selects by it: a property the caller
+/// does not see in clear cannot be used, or 404-or-not would reveal who has that value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_cannot_look_up_records_by_a_field_the_caller_may_not_see() {
+    let proxy = Proxy::start().await;
+    let iban = stored(&proxy, "1001").unwrap()["properties"]["billing_iban"]
+        .as_str()
+        .unwrap()
+        .replace(' ', "");
+    for (path, body) in [
+        (
+            format!("{CONTACTS}/{iban}?idProperty=billing_iban"),
+            json!({"properties": {"firstname": "Nick"}}),
+        ),
+        (
+            format!("{CONTACTS}/NOPE?idProperty=billing_iban"),
+            json!({"properties": {"firstname": "Nick"}}),
+        ),
+    ] {
+        let r = proxy
+            .request("PATCH", &path, Some("noelle"), None, Some(body))
+            .await;
+        assert_eq!(r.status, 403, "{}", r.text());
+        assert_eq!(r.json()["type"], "urn:crmgate:problem:hidden-selection");
+    }
+    let r = proxy
+        .post(
+            &format!("{CONTACTS}/batch/update"),
+            "noelle",
+            None,
+            json!({"inputs": [{"id": iban, "idProperty": "billing_iban", "properties": {"firstname": "N"}}]}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    // Nothing was read or written for them.
+    assert!(proxy.crm().received().is_empty());
+    // By e-mail, which sales sees in clear, the lookup works.
+    let email = stored(&proxy, "1001").unwrap()["properties"]["email"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = proxy
+        .request(
+            "PATCH",
+            &format!("{CONTACTS}/{email}?idProperty=email"),
+            Some("noelle"),
+            None,
+            Some(json!({"properties": {"jobtitle": "Miser emeritus"}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        stored(&proxy, "1001").unwrap()["properties"]["jobtitle"],
+        "Miser emeritus"
+    );
+}
+
+/// Write-ahead: a write whose intent cannot be made durable is never forwarded (a full
+/// disk under the audit log: 503, and the CRM sees no write).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_whose_audit_record_cannot_be_written_is_not_forwarded() {
+    use crate::audit::{cannot_run, mount_tmpfs, Unmount};
+    let tmp = tempfile::tempdir().unwrap();
+    let fs = tmp.path().join("fs");
+    if mount_tmpfs(&fs, "256k").is_none() {
+        return cannot_run("it needs to mount a tmpfs (root with CAP_SYS_ADMIN)");
+    }
+    let _unmount = Unmount(fs.clone());
+    let proxy = Proxy::start_with(crate::support::Options {
+        audit_dir: Some(fs.join("audit")),
+        ..crate::support::Options::default()
+    })
+    .await;
+    let ok = proxy
+        .post(
+            CONTACTS,
+            "wishlist",
+            None,
+            prospect("hal.sleet@example.org", "A drum."),
+        )
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.text());
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(fs.join("filler")).unwrap();
+        let chunk = vec![b'x'; 4096];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+    }
+    proxy.crm().clear_received();
+    let mut replies = Vec::new();
+    for i in 0..20 {
+        let r = proxy
+            .post(
+                CONTACTS,
+                "wishlist",
+                None,
+                prospect(&format!("ivy{i}.hail@example.org"), "A kite."),
+            )
+            .await;
+        assert!(r.status == 503 || r.status == 201, "{}", r.text());
+        replies.push(r);
+    }
+    // The intents that became durable, by request id.
+    let intents: BTreeSet<String> = crmgate::stages::audit::list_segments(&proxy.audit_dir())
+        .unwrap()
+        .iter()
+        .flat_map(|(_, p)| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .collect::<Vec<_>>()
+        })
+        .filter(|e| e["kind"] == "write_intent")
+        .map(|e| e["request_id"].as_str().unwrap().to_string())
+        .collect();
+    // Every write the CRM saw had its intent on disk first …
+    let forwarded: Vec<String> = proxy
+        .crm()
+        .received()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| {
+            r.headers
+                .iter()
+                .find(|(k, _)| k == "x-request-id")
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        })
+        .collect();
+    for id in &forwarded {
+        assert!(
+            intents.contains(id),
+            "write {id} reached the CRM without its intent"
+        );
+    }
+    // … and writes whose intent could not be written were refused and never forwarded.
+    let not_written: Vec<String> = replies
+        .iter()
+        .filter(|r| r.status == 503)
+        .map(|r| r.headers["x-request-id"].to_str().unwrap().to_string())
+        .filter(|id| !intents.contains(id))
+        .collect();
+    assert!(
+        !not_written.is_empty(),
+        "the full disk never refused an intent"
+    );
+    for id in &not_written {
+        assert!(
+            !forwarded.contains(id),
+            "{id} was forwarded without its intent"
+        );
+    }
 }

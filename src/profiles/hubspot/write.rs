@@ -314,6 +314,8 @@ pub fn prior_read_results(body: &[u8]) -> Result<Vec<Map<String, Value>>, Reques
 pub struct Outgoing<'a> {
     /// The record's id (updates, archives, merges), resolved by crmgate's own read.
     pub id: Option<&'a str>,
+    /// The input's key as the client sent it (an upsert's lookup value).
+    pub key: Option<&'a str>,
     pub properties: &'a IndexMap<String, Option<String>>,
     pub associations: Option<&'a Vec<Value>>,
     pub trace: Option<&'a str>,
@@ -387,7 +389,7 @@ pub fn upstream_body(
             let items = inputs
                 .iter()
                 .map(|o| {
-                    let key = o.properties.get(p).cloned().flatten().ok_or_else(|| {
+                    let key = o.key.ok_or_else(|| {
                         RequestError::Internal("an upsert input without its key".into())
                     })?;
                     let mut m = Map::new();

@@ -72,6 +72,25 @@ impl Gateway {
             .find(|(k, _)| k == "idProperty")
             .map(|(_, v)| v.as_str());
         let parsed = writes::parse(route.body, &body, w.id, lookup_param)?;
+        // A write that names its records by a property value (`idProperty=email`) selects
+        // them by it: the caller must see that property in clear in every record it may
+        // see, or the answer (404 or not) would be an oracle for the value.
+        if let Some(p) = parsed.lookup.as_deref() {
+            let group = res.property_groups.get(p).copied().ok_or_else(|| {
+                RequestError::BadRequest(format!(
+                    "cannot look up records by unclassified property `{}`",
+                    p.chars().take(64).collect::<String>()
+                ))
+            })?;
+            let (s, evaluations) = self.selectability(w.engine, w.scope, res);
+            rec.analysis_evaluations += evaluations;
+            if s.clear & (1u64 << group) == 0 {
+                return Err(RequestError::HiddenSelection {
+                    groups: format!("`{}`", res.groups.get(group).map_or("?", String::as_str)),
+                    purpose: w.scope.purpose.clone(),
+                });
+            }
+        }
 
         // The records the write names, as the CRM holds them now (crmgate's own read).
         let mut keys: Vec<String> = parsed
@@ -173,6 +192,7 @@ impl Gateway {
             .skip(usize::from(parsed.merge_into.is_some()))
             .map(|f| writes::Outgoing {
                 id: f.id.as_deref(),
+                key: f.key.as_deref(),
                 properties: &f.properties,
                 associations: f.associations.as_ref(),
                 trace: f.trace.as_deref(),
@@ -256,9 +276,9 @@ impl Gateway {
                     id: f.id.as_deref(),
                     key: parsed
                         .lookup
-                        .as_deref()
-                        .and_then(|p| f.properties.get(p).cloned().flatten())
-                        .map(|v| v.to_lowercase()),
+                        .as_ref()
+                        .and(f.key.as_deref())
+                        .map(str::to_lowercase),
                     attributes: &f.decided,
                 })
                 .collect();

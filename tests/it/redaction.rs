@@ -255,6 +255,13 @@ fn corpus_has_at_least_150_texts_in_both_languages_and_every_kind() {
 }
 
 #[test]
+fn a_redactor_can_be_shared_across_request_tasks() {
+    fn shared<T: Send + Sync + 'static>() {}
+    shared::<Redactor>();
+    shared::<Scan>();
+}
+
+#[test]
 fn the_rules_define_every_art9_and_identifier_category() {
     let cats = redactor().categories();
     for c in ART9.iter().chain(IDENTIFIERS) {

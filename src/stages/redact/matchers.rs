@@ -6,7 +6,7 @@
 //! original text and never keep or log what they matched.
 
 use aho_corasick::AhoCorasick;
-use regex::{Regex, RegexSet};
+use regex::Regex;
 
 use super::normal::{
     ceil_boundary, char_at, char_before, ends_word, floor_boundary, is_word, starts_word, Normal,
@@ -52,8 +52,7 @@ pub(crate) struct Lexicon {
     pub(crate) excepts: Option<AhoCorasick>,
     /// Per exception phrase: the rules it is an exception of.
     pub(crate) except_rules: Vec<Vec<usize>>,
-    pub(crate) pattern_set: Option<RegexSet>,
-    /// Per regular expression (in the set's order): its rule.
+    /// Per regular expression: its rule.
     pub(crate) patterns: Vec<(usize, Regex)>,
 }
 
@@ -74,14 +73,13 @@ impl Lexicon {
                 }
             }
         }
-        if let Some(set) = &self.pattern_set {
-            for i in set.matches(text).iter() {
-                if let Some((rule, re)) = self.patterns.get(i) {
-                    for m in re.find_iter(text) {
-                        if m.end() > m.start() {
-                            found.push((*rule, m.start(), m.end()));
-                        }
-                    }
+        // Each expression on its own rather than as one `RegexSet`: alone, each is searched
+        // for by its literal parts first, where a set over Unicode word boundaries falls back
+        // to the slowest engine on any non-ASCII text (measured: 30x slower on 2 KB).
+        for (rule, re) in &self.patterns {
+            for m in re.find_iter(text) {
+                if m.end() > m.start() {
+                    found.push((*rule, m.start(), m.end()));
                 }
             }
         }

@@ -94,6 +94,20 @@ impl Normal {
             if is_invisible(c) {
                 continue;
             }
+            // ASCII not followed by a combining mark is its own NFKC form: the common case,
+            // without the normaliser.
+            if c.is_ascii() && chars.peek().is_none_or(|&(_, m)| m.is_ascii()) {
+                let l = c.to_ascii_lowercase();
+                let end = start + 1;
+                if l.is_ascii_whitespace() {
+                    if !text.is_empty() && !text.ends_with(' ') {
+                        push(&mut text, &mut origin, ' ', start, end);
+                    }
+                } else {
+                    push(&mut text, &mut origin, l, start, end);
+                }
+                continue;
+            }
             // A base character with the combining marks after it, normalised together so
             // that `u` + U+0308 becomes `ü` like the precomposed letter.
             cluster.clear();
@@ -264,6 +278,7 @@ pub(crate) fn ceil_boundary(s: &str, i: usize) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use regex::{Regex, RegexBuilder, RegexSetBuilder};
+use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use crate::diagnostic::{Problem, TomlSource};
@@ -536,34 +536,12 @@ fn compile_lexicon(b: &mut Builder) -> Option<Lexicon> {
         }
     };
     let patterns = std::mem::take(&mut b.patterns);
-    let pattern_set = if patterns.is_empty() {
-        None
-    } else {
-        match RegexSetBuilder::new(patterns.iter().map(|(_, r)| r.as_str()))
-            .size_limit(REGEX_SIZE_LIMIT * 8)
-            .build()
-        {
-            Ok(s) => Some(s),
-            Err(e) => {
-                let file = b
-                    .sources
-                    .first()
-                    .map_or_else(PathBuf::new, |s| s.path.clone());
-                b.problems.push(Problem::file(
-                    &file,
-                    format!("cannot compile the patterns: {e}"),
-                ));
-                return None;
-            }
-        }
-    };
     Some(Lexicon {
         rules: std::mem::take(&mut b.rules),
         terms: term_ac,
         term_rules: terms.into_values().collect(),
         excepts: except_ac,
         except_rules: excepts.into_values().collect(),
-        pattern_set,
         patterns,
     })
 }

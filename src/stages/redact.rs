@@ -89,9 +89,10 @@ impl Redactor {
         let n = Normal::new(text);
         let language = self.language_of(&n);
         let mut hits: Vec<Hit> = Vec::new();
-        self.lexicon.find(&n, &mut hits);
+        let shadow = n.ascii_shadow();
+        self.lexicon.find(&n, &shadow, &mut hits);
         for rule in &self.identifiers {
-            rule.find(&n, &mut hits);
+            rule.find(&n, &shadow, &mut hits);
         }
         let allowed = |c: usize| {
             self.categories

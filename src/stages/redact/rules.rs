@@ -132,7 +132,7 @@ struct Builder {
     /// Normalised term → the rules it belongs to, with how it must sit.
     terms: BTreeMap<String, Vec<(usize, Kind)>>,
     excepts: BTreeMap<String, Vec<usize>>,
-    patterns: Vec<(usize, Regex)>,
+    patterns: Vec<(usize, Regex, bool)>,
     identifiers: Vec<IdRule>,
     examples: Vec<Examples>,
 }
@@ -405,7 +405,7 @@ fn lexicon_rule(
     for (j, p) in raw.patterns.iter().enumerate() {
         if let Some(re) = regex(b, source, &format!("{at}.patterns.{j}"), p) {
             any = true;
-            b.patterns.push((rule, re));
+            b.patterns.push((rule, re, p.is_ascii()));
         }
     }
     if !any {

@@ -391,6 +391,11 @@ fn redact_on_another_text_fails_closed() {
     let scan = redactor().scan("Mein Sohn hat Asthma.", &[]);
     let out = scan.redact("Mein Sohn hat Asthma und mehr Text.");
     assert!(!out.contains("Asthma"), "{out}");
+    // A clean scan does not vouch for another text either.
+    let clean = redactor().scan("Ein Puzzle, bitte.", &[]);
+    assert_eq!(clean.redact("Ein Puzzle, bitte."), "Ein Puzzle, bitte.");
+    let out = clean.redact("Ein Puzzle für meinen Sohn, er hat Asthma.");
+    assert!(!out.contains("Asthma"), "{out}");
 }
 
 #[test]

@@ -492,9 +492,15 @@ fn identifier_rule(
         category,
         pattern,
         validator,
-        context: raw.context.iter().map(|w| normalise(w)).collect(),
+        // Not trimmed: a context word's trailing space or `:` says where it ends (`tel `
+        // is no `teller`).
+        context: raw.context.iter().map(|w| Normal::new(w).text).collect(),
         require_context: raw.require_context,
-        anti_context: raw.anti_context.iter().map(|w| normalise(w)).collect(),
+        anti_context: raw
+            .anti_context
+            .iter()
+            .map(|w| Normal::new(w).text)
+            .collect(),
         window: raw.window,
         not_after: not_after.flatten(),
         not_before: not_before.flatten(),

@@ -89,9 +89,10 @@ impl Redactor {
         let n = Normal::new(text);
         let language = self.language_of(&n);
         let mut hits: Vec<Hit> = Vec::new();
-        self.lexicon.find(&n, &mut hits);
+        let shadow = n.ascii_shadow();
+        self.lexicon.find(&n, &shadow, &mut hits);
         for rule in &self.identifiers {
-            rule.find(&n, &mut hits);
+            rule.find(&n, &shadow, &mut hits);
         }
         let allowed = |c: usize| {
             self.categories
@@ -140,7 +141,7 @@ impl Redactor {
                 .languages
                 .get(language)
                 .map_or_else(|| Arc::from("en"), |l| l.name.clone()),
-            text_len: text.len(),
+            text_id: text_id(text),
         }
     }
 
@@ -223,8 +224,13 @@ impl fmt::Debug for Finding {
 pub struct Scan {
     findings: Vec<Finding>,
     language: Arc<str>,
-    /// The length of the scanned text: `redact` on another text fails closed.
-    text_len: usize,
+    /// Which text was scanned (length and a 64-bit hash, never shown): `redact` on another
+    /// text fails closed.
+    text_id: (usize, u64),
+}
+
+fn text_id(text: &str) -> (usize, u64) {
+    (text.len(), xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
 }
 
 impl fmt::Debug for Scan {
@@ -264,20 +270,21 @@ impl Scan {
     }
 
     /// Replace every finding by its category's marker, returning the new text. `text` must be
-    /// the text that was scanned: given another one (whose spans do not fit), every byte of
-    /// it is replaced — redaction fails closed, it never leaves a value half blacked out.
+    /// the text that was scanned: given another one (its spans would not fit, and its findings
+    /// are unknown), every byte of it is replaced — redaction fails closed, it never leaves a
+    /// value half blacked out.
     pub fn redact(&self, text: &str) -> String {
-        if self.findings.is_empty() && text.len() == self.text_len {
+        if text_id(text) != self.text_id {
+            return self.redact_all();
+        }
+        if self.findings.is_empty() {
             return text.to_string();
         }
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
         for f in &self.findings {
-            match (text.len() == self.text_len)
-                .then(|| text.get(at..f.start))
-                .flatten()
-            {
-                Some(keep) if f.end <= text.len() && text.is_char_boundary(f.end) => {
+            match text.get(at..f.start) {
+                Some(keep) if text.is_char_boundary(f.end) => {
                     out.push_str(keep);
                     out.push_str(&f.marker);
                     at = f.end;

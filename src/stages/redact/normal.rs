@@ -6,6 +6,8 @@
 //! text, so that nothing hidden inside a match (a zero-width space, a soft hyphen) survives
 //! and nothing outside one is changed.
 
+use std::borrow::Cow;
+
 use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::UnicodeNormalization;
 
@@ -92,6 +94,20 @@ impl Normal {
         let mut cluster = String::new();
         while let Some((start, c)) = chars.next() {
             if is_invisible(c) {
+                continue;
+            }
+            // ASCII not followed by a combining mark is its own NFKC form: the common case,
+            // without the normaliser.
+            if c.is_ascii() && chars.peek().is_none_or(|&(_, m)| m.is_ascii()) {
+                let l = c.to_ascii_lowercase();
+                let end = start + 1;
+                if l.is_ascii_whitespace() {
+                    if !text.is_empty() && !text.ends_with(' ') {
+                        push(&mut text, &mut origin, ' ', start, end);
+                    }
+                } else {
+                    push(&mut text, &mut origin, l, start, end);
+                }
                 continue;
             }
             // A base character with the combining marks after it, normalised together so
@@ -201,6 +217,29 @@ impl Normal {
         self.origin = origin;
     }
 
+    /// The normalised text in ASCII with every byte where it was: a letter or digit of
+    /// another script becomes as many `x` as it has bytes, anything else non-ASCII as many
+    /// `#`. Identifier patterns run on it: with non-ASCII text in the haystack the regex
+    /// crate cannot use its fast engines for a Unicode word boundary (`\b`) and falls back to
+    /// one that is many times slower (measured: 0.5 ms instead of 0.09 ms per 2 KB).
+    pub(crate) fn ascii_shadow(&self) -> Cow<'_, str> {
+        if self.text.is_ascii() {
+            return Cow::Borrowed(&self.text);
+        }
+        let mut out = String::with_capacity(self.text.len());
+        for c in self.text.chars() {
+            if c.is_ascii() {
+                out.push(c);
+            } else {
+                let fill = if is_word(c) { 'x' } else { '#' };
+                for _ in 0..c.len_utf8() {
+                    out.push(fill);
+                }
+            }
+        }
+        Cow::Owned(out)
+    }
+
     /// The original byte range of the normalised range `start..end` (empty ranges and
     /// ranges outside the text give `None`).
     pub(crate) fn original(&self, start: usize, end: usize) -> Option<(usize, usize)> {
@@ -264,6 +303,7 @@ pub(crate) fn ceil_boundary(s: &str, i: usize) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -303,6 +343,14 @@ mod tests {
         let n = Normal::new(t);
         assert_eq!(n.text, "diabetes");
         assert_eq!(n.original(0, 8), Some((0, t.len())));
+    }
+
+    #[test]
+    fn the_ascii_shadow_keeps_every_offset() {
+        let n = Normal::new("Grüße € 4111");
+        let s = n.ascii_shadow();
+        assert_eq!(s.len(), n.text.len());
+        assert_eq!(s, "grxxxxe ### 4111");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use regex::{Regex, RegexBuilder, RegexSetBuilder};
+use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use crate::diagnostic::{Problem, TomlSource};
@@ -132,7 +132,7 @@ struct Builder {
     /// Normalised term → the rules it belongs to, with how it must sit.
     terms: BTreeMap<String, Vec<(usize, Kind)>>,
     excepts: BTreeMap<String, Vec<usize>>,
-    patterns: Vec<(usize, Regex)>,
+    patterns: Vec<(usize, Regex, bool)>,
     identifiers: Vec<IdRule>,
     examples: Vec<Examples>,
 }
@@ -405,7 +405,7 @@ fn lexicon_rule(
     for (j, p) in raw.patterns.iter().enumerate() {
         if let Some(re) = regex(b, source, &format!("{at}.patterns.{j}"), p) {
             any = true;
-            b.patterns.push((rule, re));
+            b.patterns.push((rule, re, p.is_ascii()));
         }
     }
     if !any {
@@ -492,9 +492,15 @@ fn identifier_rule(
         category,
         pattern,
         validator,
-        context: raw.context.iter().map(|w| normalise(w)).collect(),
+        // Not trimmed: a context word's trailing space or `:` says where it ends (`tel `
+        // is no `teller`).
+        context: raw.context.iter().map(|w| Normal::new(w).text).collect(),
         require_context: raw.require_context,
-        anti_context: raw.anti_context.iter().map(|w| normalise(w)).collect(),
+        anti_context: raw
+            .anti_context
+            .iter()
+            .map(|w| Normal::new(w).text)
+            .collect(),
         window: raw.window,
         not_after: not_after.flatten(),
         not_before: not_before.flatten(),
@@ -536,34 +542,12 @@ fn compile_lexicon(b: &mut Builder) -> Option<Lexicon> {
         }
     };
     let patterns = std::mem::take(&mut b.patterns);
-    let pattern_set = if patterns.is_empty() {
-        None
-    } else {
-        match RegexSetBuilder::new(patterns.iter().map(|(_, r)| r.as_str()))
-            .size_limit(REGEX_SIZE_LIMIT * 8)
-            .build()
-        {
-            Ok(s) => Some(s),
-            Err(e) => {
-                let file = b
-                    .sources
-                    .first()
-                    .map_or_else(PathBuf::new, |s| s.path.clone());
-                b.problems.push(Problem::file(
-                    &file,
-                    format!("cannot compile the patterns: {e}"),
-                ));
-                return None;
-            }
-        }
-    };
     Some(Lexicon {
         rules: std::mem::take(&mut b.rules),
         terms: term_ac,
         term_rules: terms.into_values().collect(),
         excepts: except_ac,
         except_rules: excepts.into_values().collect(),
-        pattern_set,
         patterns,
     })
 }

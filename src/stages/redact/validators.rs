@@ -199,7 +199,7 @@ pub(crate) fn luhn(number: &[u32]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn tax_id(candidate: &str) -> Option<usize> {
@@ -332,6 +332,7 @@ fn phone(candidate: &str) -> Option<usize> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -17,7 +17,7 @@ use crate::stages::authz::{
     Decision, Outcome, Planner, PolicyEngine, PrincipalInfo, RecordPlan, Scope,
 };
 use crate::stages::purpose;
-use crate::stages::routing::{extract_attributes, record_id, AttrValue, ResourceProfile};
+use crate::stages::routing::{extract_attributes, record_id, ResourceProfile};
 
 /// Who asks, and for which purpose, resolved as the proxy resolves a request.
 pub fn subject(
@@ -122,12 +122,7 @@ pub fn write(
     };
     let id = record_id(resource, obj).unwrap_or_else(|| "(new record)".into());
     let attrs = extract_attributes(resource, obj);
-    let named: Vec<(&str, Option<&AttrValue>)> = resource
-        .attributes
-        .iter()
-        .zip(&attrs)
-        .map(|(spec, v)| (spec.name.as_str(), v.as_ref()))
-        .collect();
+    let named = crate::stages::authz::named_attributes(resource, &attrs);
     let decide = |a: &str| engine.decide_record(scope, a, &resource.entity_type, &id, &named);
     let groups = resource
         .groups

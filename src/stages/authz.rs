@@ -117,7 +117,7 @@ pub use plan::{
     cartesian, selectability, Outcome, PlanMemo, PlanMemoKey, Planner, RecordPlan, RowCondition,
     Selectability, OTHER_VALUE, UNOBSERVED_ID,
 };
-pub use write::WriteDecision;
+pub use write::{named_attributes, WriteDecision};
 
 /// Everything a request puts into the Cedar context. The scope's memo key is derived from
 /// it: add a field here and decisions are keyed by it too.

@@ -582,12 +582,7 @@ impl Gateway {
         // 7. write routes: per record and field group, redaction, provenance, write-ahead
         // audit; their own path from here (`writes.rs`).
         if route.write().is_some() {
-            let buffering = self
-                .buffering
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|_| RequestError::Internal("the buffering limit was closed".into()))?;
+            let buffering = self.buffering_permit().await?;
             let w = writes::WriteStep {
                 allowed: &allowed,
                 routes: &policies.routes,
@@ -634,12 +629,7 @@ impl Gateway {
 
         // 8. forward. Only so many bodies are buffered at once (memory stays bounded until
         // the response is sent: the permit goes with the response body).
-        let buffering = self
-            .buffering
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| RequestError::Internal("the buffering limit was closed".into()))?;
+        let buffering = self.buffering_permit().await?;
         let key = self.hash_keys.for_purpose(&purpose);
         let step = Step {
             allowed: &allowed,
@@ -742,6 +732,15 @@ impl Gateway {
                 Some(buffering),
             ),
         }
+    }
+
+    /// A turn to buffer a response: waits while `limits.max_buffered_responses` are held.
+    async fn buffering_permit(&self) -> Result<OwnedSemaphorePermit, RequestError> {
+        self.buffering
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| RequestError::Internal("the buffering limit was closed".into()))
     }
 
     /// The selectability of a resource for one scope, memoised per policy revision.

@@ -36,6 +36,34 @@ fn writes_received(proxy: &Proxy) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `PATCH /crm/v3/objects/contacts/<path>` as `user`, with the department's purpose.
+async fn patch(proxy: &Proxy, user: &str, path: &str, body: Value) -> crate::support::Reply {
+    proxy
+        .request(
+            "PATCH",
+            &format!("{CONTACTS}/{path}"),
+            Some(user),
+            None,
+            Some(body),
+        )
+        .await
+}
+
+/// Every entry of the audit log (requests, intents, checkpoints), in order.
+fn log_entries(proxy: &Proxy) -> Vec<Value> {
+    crmgate::stages::audit::list_segments(&proxy.audit_dir())
+        .unwrap()
+        .iter()
+        .flat_map(|(_, p)| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 fn stored(proxy: &Proxy, id: &str) -> Option<Value> {
     proxy.crm().record_json("contacts", id)
 }
@@ -93,15 +121,13 @@ async fn a_strip_route_drops_denied_groups_names_them_and_forwards_the_rest() {
 async fn a_refuse_route_refuses_the_whole_write_and_never_forwards_it() {
     let proxy = Proxy::start().await;
     let before = stored(&proxy, "1001").unwrap();
-    let r = proxy
-        .request(
-            "PATCH",
-            &format!("{CONTACTS}/1001"),
-            Some("noelle"),
-            None,
-            Some(json!({"properties": {"firstname": "Nick", "billing_iban": "DE02120300000000202051"}})),
-        )
-        .await;
+    let r = patch(
+        &proxy,
+        "noelle",
+        "1001",
+        json!({"properties": {"firstname": "Nick", "billing_iban": "DE02120300000000202051"}}),
+    )
+    .await;
     assert_eq!(r.status, 403, "{}", r.text());
     let problem = r.json();
     assert_eq!(problem["type"], "urn:crmgate:problem:write-refused");
@@ -116,15 +142,13 @@ async fn a_refuse_route_refuses_the_whole_write_and_never_forwards_it() {
     assert_eq!(audit["writes"][0]["outcome"], "refused");
     assert_eq!(audit["prior_read"], json!(["1001"]));
     // Without the denied group the same update goes through, and is answered filtered.
-    let ok = proxy
-        .request(
-            "PATCH",
-            &format!("{CONTACTS}/1001"),
-            Some("noelle"),
-            None,
-            Some(json!({"properties": {"firstname": "Nick"}})),
-        )
-        .await;
+    let ok = patch(
+        &proxy,
+        "noelle",
+        "1001",
+        json!({"properties": {"firstname": "Nick"}}),
+    )
+    .await;
     assert_eq!(ok.status, 200, "{}", ok.text());
     assert_eq!(ok.json()["properties"]["firstname"], "Nick");
     assert!(ok.json()["properties"].get("billing_iban").is_none());
@@ -139,15 +163,7 @@ async fn an_update_is_decided_on_the_stored_record() {
     let proxy = Proxy::start().await;
     let consent = json!({"properties": {"consent_marketing": "false"}});
     // Marketing may keep a prospect's consent up to date …
-    let lead = proxy
-        .request(
-            "PATCH",
-            &format!("{CONTACTS}/1031"),
-            Some("tinsel"),
-            None,
-            Some(consent.clone()),
-        )
-        .await;
+    let lead = patch(&proxy, "tinsel", "1031", consent.clone()).await;
     assert_eq!(lead.status, 200, "{}", lead.text());
     assert_eq!(
         stored(&proxy, "1031").unwrap()["properties"]["consent_marketing"],
@@ -155,25 +171,21 @@ async fn an_update_is_decided_on_the_stored_record() {
     );
     // … but not change a customer: 1001 is one in the CRM, whatever the request says.
     // Marketing does not see customers for product marketing, so it is "not found".
-    let customer = proxy
-        .request(
-            "PATCH",
-            &format!("{CONTACTS}/1001"),
-            Some("tinsel"),
-            None,
-            Some(json!({"properties": {"consent_marketing": "false", "lifecyclestage": "lead"}})),
-        )
-        .await;
+    let customer = patch(
+        &proxy,
+        "tinsel",
+        "1001",
+        json!({"properties": {"consent_marketing": "false", "lifecyclestage": "lead"}}),
+    )
+    .await;
     assert_eq!(customer.status, 404, "{}", customer.text());
-    let missing = proxy
-        .request(
-            "PATCH",
-            &format!("{CONTACTS}/9999999"),
-            Some("tinsel"),
-            None,
-            Some(json!({"properties": {"consent_marketing": "false", "lifecyclestage": "lead"}})),
-        )
-        .await;
+    let missing = patch(
+        &proxy,
+        "tinsel",
+        "9999999",
+        json!({"properties": {"consent_marketing": "false", "lifecyclestage": "lead"}}),
+    )
+    .await;
     assert_eq!(missing.status, 404);
     // A hidden record answers exactly like a missing one.
     let strip = |v: Value| {
@@ -185,15 +197,13 @@ async fn an_update_is_decided_on_the_stored_record() {
     };
     assert_eq!(strip(customer.json()), strip(missing.json()));
     // Marketing may read prospect 1031 but not update it into a customer.
-    let promote = proxy
-        .request(
-            "PATCH",
-            &format!("{CONTACTS}/1033"),
-            Some("tinsel"),
-            None,
-            Some(json!({"properties": {"lifecyclestage": "customer"}})),
-        )
-        .await;
+    let promote = patch(
+        &proxy,
+        "tinsel",
+        "1033",
+        json!({"properties": {"lifecyclestage": "customer"}}),
+    )
+    .await;
     assert_eq!(promote.status, 403, "{}", promote.text());
     let writes = writes_received(&proxy);
     assert_eq!(writes.len(), 1, "{writes:?}");
@@ -222,29 +232,25 @@ async fn provenance_is_stamped_on_create_and_cannot_be_overwritten() {
         json!(["data_source", "data_source_at", "data_source_basis"])
     );
     // Staff cannot change it afterwards; only a data steward (penny) may.
-    let noelle = proxy
-        .request(
-            "PATCH",
-            &format!("{CONTACTS}/1001"),
-            Some("noelle"),
-            None,
-            Some(json!({"properties": {"data_source": "trade_fair"}})),
-        )
-        .await;
+    let noelle = patch(
+        &proxy,
+        "noelle",
+        "1001",
+        json!({"properties": {"data_source": "trade_fair"}}),
+    )
+    .await;
     assert_eq!(noelle.status, 403, "{}", noelle.text());
     assert_eq!(
         stored(&proxy, "1001").unwrap()["properties"]["data_source"],
         "order"
     );
-    let penny = proxy
-        .request(
-            "PATCH",
-            &format!("{CONTACTS}/1001"),
-            Some("penny"),
-            None,
-            Some(json!({"properties": {"data_source": "trade_fair"}})),
-        )
-        .await;
+    let penny = patch(
+        &proxy,
+        "penny",
+        "1001",
+        json!({"properties": {"data_source": "trade_fair"}}),
+    )
+    .await;
     assert_eq!(penny.status, 200, "{}", penny.text());
     assert_eq!(
         stored(&proxy, "1001").unwrap()["properties"]["data_source"],
@@ -466,16 +472,8 @@ async fn the_intent_of_a_write_is_in_the_log_before_its_record() {
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
     let rid = r.headers["x-request-id"].to_str().unwrap().to_string();
-    let entries: Vec<Value> = crmgate::stages::audit::list_segments(&proxy.audit_dir())
-        .unwrap()
-        .iter()
-        .flat_map(|(_, p)| {
-            std::fs::read_to_string(p)
-                .unwrap()
-                .lines()
-                .map(|l| serde_json::from_str::<Value>(l).unwrap())
-                .collect::<Vec<_>>()
-        })
+    let entries: Vec<Value> = log_entries(&proxy)
+        .into_iter()
         .filter(|e| e["request_id"] == rid.as_str())
         .collect();
     assert_eq!(entries.len(), 2, "{entries:?}");
@@ -687,15 +685,13 @@ async fn a_write_cannot_look_up_records_by_a_field_the_caller_may_not_see() {
         .as_str()
         .unwrap()
         .to_string();
-    let r = proxy
-        .request(
-            "PATCH",
-            &format!("{CONTACTS}/{email}?idProperty=email"),
-            Some("noelle"),
-            None,
-            Some(json!({"properties": {"jobtitle": "Miser emeritus"}})),
-        )
-        .await;
+    let r = patch(
+        &proxy,
+        "noelle",
+        &format!("{email}?idProperty=email"),
+        json!({"properties": {"jobtitle": "Miser emeritus"}}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(
         stored(&proxy, "1001").unwrap()["properties"]["jobtitle"],
@@ -750,16 +746,8 @@ async fn a_write_whose_audit_record_cannot_be_written_is_not_forwarded() {
         replies.push(r);
     }
     // The intents that became durable, by request id.
-    let intents: BTreeSet<String> = crmgate::stages::audit::list_segments(&proxy.audit_dir())
-        .unwrap()
-        .iter()
-        .flat_map(|(_, p)| {
-            std::fs::read_to_string(p)
-                .unwrap()
-                .lines()
-                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-                .collect::<Vec<_>>()
-        })
+    let intents: BTreeSet<String> = log_entries(&proxy)
+        .into_iter()
         .filter(|e| e["kind"] == "write_intent")
         .map(|e| e["request_id"].as_str().unwrap().to_string())
         .collect();

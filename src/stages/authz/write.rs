@@ -70,12 +70,7 @@ impl PolicyEngine {
             return Arc::new(d);
         }
         let before = scope.evaluations();
-        let named: Vec<(&str, Option<&AttrValue>)> = res
-            .attributes
-            .iter()
-            .zip(attrs)
-            .map(|(spec, v)| (spec.name.as_str(), v.as_ref()))
-            .collect();
+        let named = named_attributes(res, attrs);
         let cedar_id = id.as_deref().unwrap_or(UNOBSERVED_ID);
         let decide = |a: &str| self.decide_record(scope, a, &res.entity_type, cedar_id, &named);
         let record = decide(action);
@@ -125,12 +120,7 @@ impl PolicyEngine {
         attrs: &[Option<AttrValue>],
         category: &str,
     ) -> Decision {
-        let named: Vec<(&str, Option<&AttrValue>)> = res
-            .attributes
-            .iter()
-            .zip(attrs)
-            .map(|(spec, v)| (spec.name.as_str(), v.as_ref()))
-            .collect();
+        let named = named_attributes(res, attrs);
         self.decide_record(
             scope,
             &format!("redact.{category}"),
@@ -139,4 +129,16 @@ impl PolicyEngine {
             &named,
         )
     }
+}
+
+/// The attributes as Cedar names them: each spec's name with its extracted value.
+pub fn named_attributes<'a>(
+    res: &'a ResourceProfile,
+    attrs: &'a [Option<AttrValue>],
+) -> Vec<(&'a str, Option<&'a AttrValue>)> {
+    res.attributes
+        .iter()
+        .zip(attrs)
+        .map(|(spec, v)| (spec.name.as_str(), v.as_ref()))
+        .collect()
 }

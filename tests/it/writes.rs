@@ -789,3 +789,93 @@ async fn a_write_whose_audit_record_cannot_be_written_is_not_forwarded() {
         );
     }
 }
+
+/// Free text is scanned before it goes anywhere: what reaches the CRM holds markers, not
+/// the illness or the account number; where the policy does not let crmgate redact for the
+/// caller, the write is refused (422) and nothing is forwarded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_unscanned_reaches_the_upstream() {
+    let proxy = Proxy::start().await;
+    let wish = "Ich habe Diabetes und wünsche mir zuckerfreie Plätzchen. \
+                Meine IBAN: DE89 3704 0044 0532 0130 00, Steuer-ID 65929970489.";
+    let r = proxy
+        .post(
+            CONTACTS,
+            "wishlist",
+            None,
+            prospect("jo.frost@example.org", wish),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let notice = r.headers["x-crmgate-redacted"].to_str().unwrap();
+    for category in ["health", "iban", "tax_id"] {
+        assert!(notice.contains(category), "{notice}");
+    }
+    // The CRM's ledger: the rebuilt body holds the redacted text only.
+    let ledger: Vec<String> = proxy
+        .crm()
+        .received()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    for secret in ["Diabetes", "0532", "65929970489", "3704"] {
+        assert!(
+            ledger.iter().all(|b| !b.contains(secret)),
+            "{secret} reached the CRM: {ledger:?}"
+        );
+    }
+    assert!(ledger.iter().any(|b| b.contains("zuckerfreie")));
+    let audit = proxy.audit_of(&r);
+    let redacted = &audit["writes"][0]["redacted"]["wish_text"];
+    assert_eq!(redacted["health"], 1, "{audit}");
+    assert_eq!(redacted["iban"], 1, "{audit}");
+    // The audit log holds categories and counts, never the values.
+    let log = std::fs::read_dir(proxy.audit_dir())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect::<String>();
+    assert!(!log.contains("Diabetes") && !log.contains("0532"));
+}
+
+/// The policy decides per caller whether a category is redacted or the write refused:
+/// marketing (here allowed to write the wish text) is not redacted for, so its text with a
+/// special category is refused with 422 and nothing is forwarded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_text_the_policy_does_not_redact_for_the_caller_is_refused() {
+    let santa =
+        std::fs::read_to_string(crate::support::repo().join("policies/santa.cedar")).unwrap();
+    let proxy = Proxy::start_with(crate::support::Options {
+        policies: Some(format!(
+            "{santa}\n@id(\"marketing-notes-wishes\")\npermit (principal in Department::\"marketing\", \
+             action == Action::\"write.wish_text\", resource is Contact);\n"
+        )),
+        ..crate::support::Options::default()
+    })
+    .await;
+    let clean = patch(
+        &proxy,
+        "tinsel",
+        "1031",
+        json!({"properties": {"wish_text": "Lebkuchen, bitte."}}),
+    )
+    .await;
+    assert_eq!(clean.status, 200, "{}", clean.text());
+    proxy.crm().clear_received();
+    let r = patch(
+        &proxy,
+        "tinsel",
+        "1031",
+        json!({"properties": {"wish_text": "Sie ist Muslima und fastet im Ramadan."}}),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    let problem = r.json();
+    assert_eq!(
+        problem["type"],
+        "urn:crmgate:problem:sensitive-data-refused"
+    );
+    assert!(problem["detail"].as_str().unwrap().contains("religion"));
+    assert!(!r.text().contains("Muslima"));
+    assert!(writes_received(&proxy).is_empty());
+    assert_eq!(proxy.audit_of(&r)["writes"][0]["outcome"], "refused");
+}

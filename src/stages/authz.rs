@@ -372,6 +372,25 @@ impl PolicyEngine {
 
         let entities_text = read(&files.entities, &mut problems);
         revision_part(&mut hasher, "entities", &entities_text);
+        // The redaction rules decide what a write stores: a change to them is a new revision.
+        if let Some(dir) = &files.redaction {
+            let mut rules: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map(|it| it.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            rules.sort();
+            for f in rules
+                .iter()
+                .filter(|f| f.extension().is_some_and(|e| e == "toml"))
+            {
+                let name = f.file_name().map(|n| n.to_string_lossy().into_owned());
+                let text = std::fs::read_to_string(f).unwrap_or_default();
+                revision_part(
+                    &mut hasher,
+                    &format!("redaction {}", name.unwrap_or_default()),
+                    &text,
+                );
+            }
+        }
         let revision = hex::encode(hasher.finalize().get(..8).unwrap_or(&[]));
 
         let Some(schema) = schema else {

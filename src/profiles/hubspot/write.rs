@@ -21,12 +21,56 @@ use crate::stages::write::{WriteBody, WriteInput};
 /// A property map: every value a string (or null, which HubSpot reads as "clear it").
 type Properties = IndexMap<String, Option<String>>;
 
+/// HubSpot's `PublicAssociationsForObject`, parsed strictly and rebuilt.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct Association {
+    to: AssociationTarget,
+    types: Vec<AssociationSpec>,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct AssociationTarget {
+    id: String,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AssociationSpec {
+    association_category: AssociationCategory,
+    association_type_id: i32,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum AssociationCategory {
+    HubspotDefined,
+    IntegratorDefined,
+    UserDefined,
+    Work,
+}
+
+/// Associations as crmgate forwards them: parsed into HubSpot's documented shape (else
+/// 400) and rebuilt from it.
+fn associations(a: Option<Vec<Association>>) -> Result<Option<Vec<Value>>, RequestError> {
+    a.map(|list| {
+        list.iter()
+            .map(|x| {
+                serde_json::to_value(x)
+                    .map_err(|e| RequestError::Internal(format!("serialize associations: {e}")))
+            })
+            .collect()
+    })
+    .transpose()
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateInput {
     properties: Properties,
     #[serde(default)]
-    associations: Option<Vec<Value>>,
+    associations: Option<Vec<Association>>,
     #[serde(default, rename = "objectWriteTraceId")]
     trace: Option<String>,
 }
@@ -128,7 +172,7 @@ pub fn parse(
             Ok(single(WriteInput {
                 key: None,
                 properties: strings(c.properties, "create")?,
-                associations: c.associations,
+                associations: associations(c.associations)?,
                 trace: c.trace,
             }))
         }
@@ -163,7 +207,7 @@ pub fn parse(
                     Ok(WriteInput {
                         key: None,
                         properties: strings(c.properties, "batch create")?,
-                        associations: c.associations,
+                        associations: associations(c.associations)?,
                         trace: c.trace,
                     })
                 })
@@ -576,6 +620,17 @@ mod tests {
 
     #[test]
     fn write_bodies_are_parsed_strictly() {
+        let with = parse(
+            RequestBody::Create,
+            br#"{"properties":{},"associations":[{"to":{"id":"2001"},"types":[{"associationCategory":"HUBSPOT_DEFINED","associationTypeId":279}]}]}"#,
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            with.inputs[0].associations.as_ref().unwrap()[0]["types"][0]["associationTypeId"],
+            279
+        );
         let ok = parse(
             RequestBody::Create,
             br#"{"properties":{"email":"a@b.example","firstname":null},"associations":[]}"#,
@@ -591,6 +646,9 @@ mod tests {
             br#"{"properties":{"a":"1","a":"2"}}"#,
             br#"[]"#,
             br#"{"properties":[]}"#,
+            br#"{"properties":{},"associations":[{"to":{"id":"2001"}}]}"#,
+            br#"{"properties":{},"associations":[{"to":{"id":"2001"},"types":[{"associationCategory":"EVIL","associationTypeId":1}]}]}"#,
+            br#"{"properties":{},"associations":[{"to":{"id":"2001","x":1},"types":[]}]}"#,
         ] {
             assert!(
                 parse(RequestBody::Create, bad, None, None).is_err(),

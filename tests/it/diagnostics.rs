@@ -216,6 +216,28 @@ const CASES: &[Case] = &[
         marker: "action = \"listing\"",
         message: "action `listing` is not declared in the schema",
     },
+    Case {
+        file: "routes.toml",
+        from: "free_text = [\"wish_text\", \"data_source_detail\"]",
+        to: "free_text = [\"wish_txt\", \"data_source_detail\"]",
+        marker: "free_text = [\"wish_txt\"",
+        message: "free-text property `wish_txt` is not classified",
+    },
+    Case {
+        file: "routes.toml",
+        from: "denied_fields = \"strip\"",
+        to: "denied_fields = \"skip\"",
+        marker: "denied_fields = \"skip\"",
+        message: "unknown variant `skip`",
+    },
+    // ---- the redaction rules ---------------------------------------------------------
+    Case {
+        file: "redaction/identifiers.toml",
+        from: "validator = \"iban_mod97\"",
+        to: "validator = \"iban_mod98\"",
+        marker: "validator = \"iban_mod98\"",
+        message: "iban_mod98",
+    },
     // ---- the entities file -----------------------------------------------------------
     Case {
         file: "entities.json",

@@ -854,9 +854,7 @@ fn compile_hold(name: &str, h: RawHold, routes: &RouteTable, r: &mut Report<'_>)
             check_property(routes, &h.resource, &start, &at, &format!("{at}.start"), r);
             let period = parse_period(&period, &at, r);
             let properties = group_properties(routes, &h.resource, &h.groups, &at, r);
-            if legal_basis(h.legal_basis.clone(), &at, r).is_none() {
-                return None;
-            }
+            legal_basis(h.legal_basis.clone(), &at, r)?;
             match (period, properties) {
                 (Some(period), Some(properties)) => Some(HoldRule::Statutory {
                     groups: h.groups,

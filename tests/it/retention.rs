@@ -308,7 +308,7 @@ async fn apply_deletes_and_anonymises_exactly_the_plan_audited_with_its_rule_and
     assert_eq!(writes(&proxy).len(), expected);
 
     // The report carries the rules and the figures of both runs.
-    let runs = tool::figures_of(&[opts.checkpoint.clone()]).unwrap();
+    let runs = tool::figures_of(std::slice::from_ref(&opts.checkpoint)).unwrap();
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[0].done["customer_photos"], PHOTO_DUE.len());
     let md = tool::markdown(policies.retention.as_deref().unwrap(), &runs);

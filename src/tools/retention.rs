@@ -351,8 +351,7 @@ pub fn render_table(rules: &RetentionRules, plan: &Plan) -> String {
             .filter(|e| e.is_held())
             .map(|e| format!("{} (held: {})", e.id, e.held_by.join(", ")))
             .collect();
-        let _ = writeln!(
-            s,
+        let line = format!(
             "{:<22} {:<10} {:<12} {:>4} {:>5}  {}",
             k.name,
             k.resource,
@@ -361,6 +360,7 @@ pub fn render_table(rules: &RetentionRules, plan: &Plan) -> String {
             held.len(),
             due.join(" ")
         );
+        let _ = writeln!(s, "{}", line.trim_end());
         for h in held {
             let _ = writeln!(s, "{:<57}  {h}", "");
         }

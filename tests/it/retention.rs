@@ -508,3 +508,35 @@ fn the_shipped_deletion_concept_is_valid() {
         vec![]
     );
 }
+
+#[tokio::test]
+async fn the_demo_tour_shows_a_due_record_and_what_plan_says_about_it() {
+    let proxy = proxy().await;
+    let (_, clock) = loaded(&proxy);
+    let tour = crmgate::tools::demo::retention_tour(
+        proxy.gateway(),
+        clock,
+        "https://localhost:8443",
+        std::path::Path::new("certs/ca.pem"),
+    )
+    .await;
+    assert!(tour.contains("asks for prospect 1046: 404"), "{tour}");
+    assert!(
+        tour.contains("reads it: 200; lifecyclestage=lead, data_source=wish_list_form, last_activity_date=2022-12-10"),
+        "{tour}"
+    );
+    assert!(
+        tour.contains("rule `wish_list_prospects` (24 months after `last_activity_date`), due since 2024-12-10: archive"),
+        "{tour}"
+    );
+    // What the tour says is what plan lists.
+    let (policies, clock) = loaded(&proxy);
+    let plan = tool::plan(&policies, clock, &connection(&proxy))
+        .await
+        .unwrap();
+    let e = plan.entries.iter().find(|e| e.id == "1046").unwrap();
+    assert_eq!(
+        (e.rule.as_str(), e.due_on.as_str(), e.action.as_str()),
+        ("wish_list_prospects", "2024-12-10", "archive")
+    );
+}

@@ -540,3 +540,41 @@ async fn the_demo_tour_shows_a_due_record_and_what_plan_says_about_it() {
         ("wish_list_prospects", "2024-12-10", "archive")
     );
 }
+
+#[test]
+fn a_run_app_that_is_no_app_is_reported_before_the_port_is_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = crate::support::write_config(
+        dir.path(),
+        "127.0.0.1:9".parse().unwrap(),
+        &repo().join("policies/santa.cedar"),
+        8 << 20,
+    );
+    let shipped = std::fs::read_to_string(repo().join("policies/retention.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("retention.toml"),
+        shipped.replacen("app = \"retention_run\"", "app = \"holly\"", 1),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&cfg).unwrap().replacen(
+        "watch_interval_ms = 100\n",
+        "watch_interval_ms = 100\nretention = \"retention.toml\"\n",
+        1,
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let config = crmgate::config::Config::load(&cfg).unwrap();
+    let problems = crmgate::startup::app::load_policies(&config).unwrap_err().0;
+    let line = shipped
+        .lines()
+        .position(|l| l.starts_with("app = "))
+        .unwrap()
+        + 1;
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.line == line && p.message.contains("`holly` is not an App")),
+        "{problems:?}"
+    );
+    // And the prepared gateway is never made: the same load runs before `serve` binds.
+    assert!(crmgate::startup::app::prepare(config).is_err());
+}

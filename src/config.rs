@@ -260,6 +260,11 @@ pub struct PolicyFiles {
     /// The redaction rules for free text written through crmgate (a directory of TOML
     /// files: lexicons and identifier patterns), if any.
     pub redaction: Option<PathBuf>,
+    /// The deletion concept (`retention.toml`), if any: without it no record is due.
+    pub retention: Option<PathBuf>,
+    /// Where the deletion concept's "today" comes from (`[retention] today`: a fixed day,
+    /// for tests; else the system date).
+    pub retention_clock: crate::stages::retention::Clock,
     /// How often to look for changed files (hot reload); `None` = only on SIGHUP.
     pub watch_interval: Option<Duration>,
 }
@@ -273,6 +278,7 @@ impl PolicyFiles {
             self.routes.clone(),
         ];
         v.extend(self.policies.iter().cloned());
+        v.extend(self.retention.iter().cloned());
         if let Some(dir) = &self.redaction {
             let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
                 .map(|it| it.filter_map(|e| e.ok().map(|e| e.path())).collect())
@@ -377,6 +383,16 @@ struct RawConfig {
     departments: BTreeMap<String, RawDepartment>,
     #[serde(default)]
     apps: BTreeMap<String, RawDepartment>,
+    #[serde(default)]
+    retention: RawRetentionConfig,
+}
+
+/// `[retention]`: only for tests and demos of a given date.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRetentionConfig {
+    /// `YYYY-MM-DD`: the deletion concept's "today" instead of the system date.
+    today: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -516,6 +532,8 @@ struct RawPolicies {
     routes: PathBuf,
     #[serde(default)]
     redaction: Option<PathBuf>,
+    #[serde(default)]
+    retention: Option<PathBuf>,
     /// Milliseconds between checks for changed policy files; 0 = reload on SIGHUP only.
     #[serde(default = "default_watch_ms")]
     watch_interval_ms: u64,
@@ -1118,6 +1136,20 @@ impl Config {
             );
         }
 
+        let retention_clock = match &raw.retention.today {
+            None => crate::stages::retention::Clock::System,
+            Some(t) => match crate::stages::retention::Day::parse(t) {
+                Some(d) if t.len() == 10 => crate::stages::retention::Clock::Fixed(d),
+                _ => {
+                    r.at(
+                        "retention.today",
+                        format!("retention.today: `{t}` is not a date (`YYYY-MM-DD`)"),
+                    );
+                    crate::stages::retention::Clock::System
+                }
+            },
+        };
+
         let mut problems = r.problems;
         let (Some(addr), Some(base), Some(credential), Some(hash_key), Some(admin_addr), true) = (
             addr,
@@ -1147,6 +1179,8 @@ impl Config {
                 entities: rel(&raw.policies.entities),
                 routes: rel(&raw.policies.routes),
                 redaction: raw.policies.redaction.as_ref().map(|p| rel(p)),
+                retention: raw.policies.retention.as_ref().map(|p| rel(p)),
+                retention_clock,
                 watch_interval: (raw.policies.watch_interval_ms > 0)
                     .then(|| Duration::from_millis(raw.policies.watch_interval_ms)),
             },

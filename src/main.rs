@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crmgate::tools::audit::{self, AuditCommand};
+use crmgate::tools::retention::{self, RetentionCommand};
 use crmgate::tools::{certs, cli, demo, explain, serve};
 
 /// Filtering allocates many small, short-lived values per response; with glibc malloc about
@@ -107,6 +108,12 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The deletion concept: what is due (`plan`), carry it out (`apply`), the document
+    /// (`report`).
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Development certificates.
     Certs {
         #[command(subcommand)]
@@ -177,6 +184,7 @@ fn main() -> ExitCode {
             runtime().and_then(|rt| rt.block_on(demo::demo_crm(listen, token)))
         }
         Command::Audit { command } => audit::run(command),
+        Command::Retention { command } => retention::run(command),
         Command::Certs {
             command: CertsCommand::Dev { out },
         } => certs::write_dev_pki(&out)

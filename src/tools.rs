@@ -1,5 +1,5 @@
 //! The tools of the security team and operators, one subcommand each: `check`, `test`
-//! ([`policytest`]), `explain`, `matrix`, `demo` (the guided tour) and the dev PKI
+//! ([`policytest`]), `explain`, `matrix`, `retention` (the deletion concept), `demo` (the guided tour) and the dev PKI
 //! ([`certs`]). They ask the decision core ([`crate::decide`]) the same questions the
 //! proxy's stages answer; nothing on the request path imports them.
 //!
@@ -12,4 +12,5 @@ pub mod demo;
 pub mod explain;
 pub mod matrix;
 pub mod policytest;
+pub mod retention;
 pub mod serve;

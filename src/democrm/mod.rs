@@ -61,6 +61,10 @@
 //!
 //! Last activity older than three years (before 2023-11-29): 1005, 1015, 1026, 1029 (customers),
 //! 1046, 1048, 1053, 1054 (prospects), 1061 (partner), 1069, 1070 (archived).
+//!
+//! For the deletion concept (`policies/retention.toml`): wishes answered
+//! (`wish_answered_at`) 1034 (2025-12-20), 1047 (2026-06-15), 1036 (2026-10-01), 1049
+//! (2026-11-25); 1043 is under legal hold (`legal_hold` true).
 
 mod api;
 mod dates;
@@ -133,6 +137,11 @@ impl DemoCrm {
                 .flat_map(|kind| {
                     ["data_source_at", "data_source_basis"].map(|p| (kind, p.to_string()))
                 })
+                // And for its deletion concept: when a wish was answered, and holds.
+                .chain(
+                    ["wish_answered_at", "legal_hold", "dispute_open"]
+                        .map(|p| (ObjectType::Contacts, p.to_string())),
+                )
                 .collect(),
             required_token: None,
             extra_properties: Vec::new(),

@@ -55,6 +55,10 @@ struct Contact {
     archived: &'static str,
     /// Associated company, or 0.
     company_id: u32,
+    /// Day the wish was answered (`wish_answered_at`), or "".
+    answered: &'static str,
+    /// Under legal hold (`legal_hold`).
+    hold: bool,
 }
 
 const BLANK: Contact = Contact {
@@ -87,6 +91,8 @@ const BLANK: Contact = Contact {
     active: "",
     archived: "",
     company_id: 0,
+    answered: "",
+    hold: false,
 };
 
 const T: bool = true;
@@ -313,7 +319,7 @@ const PROSPECTS: &[Contact] = &[
     Contact { id: 1034, sal: "Mr", first: "Sam", last: "Tinsel", email: "sam.tinsel@mailbox.example",
         wish: "A telescope so I can watch for the sleigh on Christmas Eve.",
         greet: T, survey: F, mkt: T, source: "wish_list_form", detail: "wishlist.northpole.example, season 2023",
-        stage: "lead", dept: "marketing", created: "2023-12-01", active: "2025-12-10", ..BLANK },
+        stage: "lead", dept: "marketing", created: "2023-12-01", active: "2025-12-10", answered: "2025-12-20", ..BLANK },
     Contact { id: 1035, sal: "Mr", first: "Thomas", last: "Holloway", email: "thomas.holloway@workshopmail.example",
         wish: "As shop steward of the Toymakers' Union (member since 2009) I'd love a history of the labour movement for our union library.",
         greet: F, survey: F, mkt: F, source: "wish_list_form", detail: "wishlist.northpole.example, season 2024",
@@ -321,7 +327,7 @@ const PROSPECTS: &[Contact] = &[
     Contact { id: 1036, sal: "Frau", first: "Pia", last: "Kerzenlicht", email: "pia.kerzenlicht@winterpost.example",
         wish: "Ein Puzzle mit 1000 Teilen vom Nordpol, bitte!",
         greet: F, survey: T, mkt: T, source: "wish_list_form", detail: "wishlist.northpole.example, season 2022",
-        stage: "subscriber", dept: "marketing", created: "2022-11-28", active: "2026-11-15", ..BLANK },
+        stage: "subscriber", dept: "marketing", created: "2022-11-28", active: "2026-11-15", answered: "2026-10-01", ..BLANK },
     Contact { id: 1037, sal: "Mx", first: "Robin", last: "Redbreast", email: "robin.redbreast@mailbox.example",
         wish: "My husband and I are celebrating our first Christmas as a married gay couple. Two matching ugly sweaters, please!",
         greet: F, survey: F, mkt: T, source: "wish_list_form", detail: "wishlist.northpole.example, season 2025",
@@ -350,7 +356,7 @@ const PROSPECTS: &[Contact] = &[
     Contact { id: 1043, sal: "Mr", first: "Felix", last: "Snowdon", email: "felix.snowdon@mailbox.example",
         wish: "A red bicycle with a bell for my daughter Lotte.",
         greet: F, survey: F, mkt: F, source: "wish_list_form", detail: "wishlist.northpole.example, season 2023",
-        stage: "lead", dept: "marketing", created: "2023-12-03", active: "2023-12-03", ..BLANK },
+        stage: "lead", dept: "marketing", created: "2023-12-03", active: "2023-12-03", hold: T, ..BLANK },
     Contact { id: 1044, sal: "Frau", first: "Ida", last: "Walnuss", email: "ida.walnuss@lebkuchenpost.example",
         street: "Burgstraße 9", zip: "90403", city: "Nürnberg", country: "Germany", born: "1975-06-30",
         wish: "Eine Schneekugel mit dem Nürnberger Christkindlesmarkt darin.",
@@ -368,7 +374,7 @@ const PROSPECTS: &[Contact] = &[
     Contact { id: 1047, sal: "Ms", first: "Daisy", last: "Gingersnap", email: "daisy.gingersnap@mailbox.example",
         wish: "Art supplies: watercolours and a big sketchbook.",
         greet: F, survey: F, mkt: T, source: "wish_list_form", detail: "wishlist.northpole.example, season 2023",
-        stage: "subscriber", dept: "marketing", created: "2023-11-30", active: "2026-06-01", ..BLANK },
+        stage: "subscriber", dept: "marketing", created: "2023-11-30", active: "2026-06-01", answered: "2026-06-15", ..BLANK },
     Contact { id: 1048, sal: "Mr", first: "Arthur", last: "Yule", email: "arthur.yule@mailbox.example",
         wish: "A kite for spring, because winter is long enough.",
         greet: F, survey: F, mkt: F, source: "wish_list_form", detail: "wishlist.northpole.example, season 2020",
@@ -377,7 +383,7 @@ const PROSPECTS: &[Contact] = &[
         born: "1988-08-12", photo: T,
         wish: "Ein Fernglas für die Vogelbeobachtung im Winter.",
         greet: T, survey: F, mkt: T, source: "wish_list_form", detail: "wishlist.northpole.example, season 2025",
-        stage: "lead", dept: "marketing", created: "2025-11-11", active: "2026-11-20", ..BLANK },
+        stage: "lead", dept: "marketing", created: "2025-11-11", active: "2026-11-20", answered: "2026-11-25", ..BLANK },
     Contact { id: 1050, sal: "Ms", first: "Ruby", last: "Candlewick", email: "ruby.candlewick@mailbox.example",
         wish: "A cosy blanket and hot chocolate for our street's carol singers.",
         greet: F, survey: F, mkt: F, source: "wish_list_form", detail: "wishlist.northpole.example, season 2024",
@@ -888,6 +894,10 @@ fn contact_record(row: &Contact) -> Record {
     b.stage(&clock, row.stage, stage_path(row.stage, row.id));
     b.original(&clock, "owner_department", row.dept);
     b.calculated(&clock, "last_activity_date", row.active, true);
+    b.original(&clock, "wish_answered_at", row.answered);
+    if row.hold {
+        b.original(&clock, "legal_hold", "true");
+    }
     b.calculated(&clock, "hs_object_id", &id, false);
     b.calculated(&clock, "createdate", &created_at, false);
     b.calculated(&clock, "lastmodifieddate", &updated_at, true);

@@ -634,11 +634,21 @@ async fn record_json_holds_every_property() {
     let crm = DemoCrm::seeded();
     let scrooge = crm.record_json("contacts", "1001").unwrap();
     let properties = scrooge["properties"].as_object().unwrap();
-    // Every built-in property, filled; the two custom provenance properties crmgate
-    // stamps on creates are empty on seeded records.
-    assert_eq!(properties.len(), super::model::CONTACT_PROPERTIES.len() + 2);
+    // Every built-in property, filled; the custom properties (crmgate's provenance stamp,
+    // the deletion concept's answer date and holds) are empty on 1001.
+    let custom_properties = [
+        "data_source_at",
+        "data_source_basis",
+        "wish_answered_at",
+        "legal_hold",
+        "dispute_open",
+    ];
+    assert_eq!(
+        properties.len(),
+        super::model::CONTACT_PROPERTIES.len() + custom_properties.len()
+    );
     for (name, value) in properties {
-        let custom = ["data_source_at", "data_source_basis"].contains(&name.as_str());
+        let custom = custom_properties.contains(&name.as_str());
         assert_eq!(value.is_string(), !custom, "{name}");
     }
     assert_eq!(

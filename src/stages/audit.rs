@@ -98,6 +98,10 @@ pub struct AuditRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
     pub purpose: Option<String>,
+    /// The deletion concept's rule this request carries out (`X-Crmgate-Retention-Rule`,
+    /// accepted only from the deletion run's app, for a rule of the concept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_rule: Option<String>,
     pub method: String,
     pub path: String,
     pub route: Option<String>,

@@ -523,6 +523,8 @@ mod tests {
             entities: repo.join("entities.json"),
             routes: repo.join("routes.toml"),
             redaction: None,
+            retention: None,
+            retention_clock: crate::stages::retention::Clock::System,
             watch_interval: None,
         };
         let engine = PolicyEngine::load(&files, &routes).unwrap();

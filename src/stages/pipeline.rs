@@ -56,6 +56,8 @@ pub struct Policies {
     pub unlisted_key_owners: Vec<String>,
     /// The redaction rules for free text written through crmgate.
     pub redactor: Option<Arc<Redactor>>,
+    /// The deletion concept, if configured (its evaluators are attached to `routes`).
+    pub retention: Option<Arc<crate::stages::retention::RetentionRules>>,
 }
 
 /// Everything a request needs, shared by all connections.
@@ -541,6 +543,7 @@ impl Gateway {
             &cfg.apps,
         )?;
         rec.purpose = Some(purpose.clone());
+        rec.retention_rule = retention_rule(&parts.headers, &principal.id, &purpose, policies)?;
 
         // 5. route: unmatched → never forwarded.
         let matched = policies
@@ -1320,4 +1323,41 @@ pub fn problem_response(e: &RequestError, request_id: &str) -> Response<Body> {
         h.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
     resp
+}
+
+/// The rule a request of the deletion run carries out, for its audit record. Only the
+/// run's own app, declaring the run's purpose, may name one, and only a rule of the
+/// concept: anyone else's header is refused, so that no audit record names a rule that
+/// did not send it.
+fn retention_rule(
+    headers: &http::HeaderMap,
+    principal: &str,
+    purpose: &str,
+    policies: &Policies,
+) -> Result<Option<String>, RequestError> {
+    let mut values = headers
+        .get_all(crate::stages::retention::RULE_HEADER)
+        .iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let refuse = |why: &str| {
+        Err(RequestError::BadRequest(format!(
+            "X-Crmgate-Retention-Rule: {why}"
+        )))
+    };
+    if values.next().is_some() {
+        return refuse("given more than once");
+    }
+    let Some(rules) = &policies.retention else {
+        return refuse("no deletion concept is configured");
+    };
+    if principal != rules.run.app || purpose != rules.run.purpose {
+        return refuse("only the deletion run may name a rule");
+    }
+    let name = value.to_str().unwrap_or("");
+    if rules.kind(name).is_none() {
+        return refuse("not a rule of the deletion concept");
+    }
+    Ok(Some(name.to_string()))
 }

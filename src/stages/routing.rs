@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use indexmap::IndexMap;
 use jsonpath_rust::parser::model::JpQuery;
@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::diagnostic::{Problem, Problems, Report, TomlSource};
 use crate::error::RequestError;
+use crate::stages::retention::{Computed, Evaluator};
 
 /// Index of a field group within its resource profile.
 pub type GroupId = usize;
@@ -47,6 +48,9 @@ pub enum AttrSource {
     Property(String),
     /// A top-level record field (`archived`).
     Field(String),
+    /// Computed by crmgate from the record by the deletion concept
+    /// ([`crate::stages::retention`]): `false` while no retention rules are configured.
+    Computed(Computed),
 }
 
 #[derive(Debug, Clone)]
@@ -91,9 +95,26 @@ pub struct ResourceProfile {
     pub free_text: Vec<String>,
     /// What crmgate stamps on creates, if anything.
     pub provenance: Option<ProvenanceSpec>,
+    /// The deletion concept's rules for this type, set once when a revision is loaded
+    /// (before it serves a request): what the computed attributes are computed by.
+    pub retention: OnceLock<Evaluator>,
 }
 
 impl ResourceProfile {
+    /// Whether an attribute is computed as `which`.
+    pub fn computes(&self, which: Computed) -> bool {
+        self.attributes
+            .iter()
+            .any(|a| a.source == AttrSource::Computed(which))
+    }
+
+    /// Whether any attribute is computed (the lazy filter then reads their inputs too).
+    pub fn has_computed(&self) -> bool {
+        self.attributes
+            .iter()
+            .any(|a| matches!(a.source, AttrSource::Computed(_)))
+    }
+
     pub fn group_id(&self, name: &str) -> Option<GroupId> {
         self.groups.iter().position(|g| g == name)
     }
@@ -101,10 +122,17 @@ impl ResourceProfile {
     /// Properties crmgate must ask the upstream for so that the record's attributes can be
     /// extracted, whatever the client asked for.
     pub fn attribute_properties(&self) -> impl Iterator<Item = &str> {
-        self.attributes.iter().filter_map(|a| match &a.source {
-            AttrSource::Property(p) => Some(p.as_str()),
-            AttrSource::Field(_) => None,
-        })
+        let computed = match self.retention.get() {
+            Some(e) if self.has_computed() => e.inputs.as_slice(),
+            _ => &[],
+        };
+        self.attributes
+            .iter()
+            .filter_map(|a| match &a.source {
+                AttrSource::Property(p) => Some(p.as_str()),
+                AttrSource::Field(_) | AttrSource::Computed(_) => None,
+            })
+            .chain(computed.iter().map(String::as_str))
     }
 }
 
@@ -288,6 +316,21 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
+    /// Give every resource type its deletion-concept evaluator: from now on the computed
+    /// attributes follow the rules. Called once, while the revision is being loaded.
+    pub fn attach_retention(
+        &self,
+        rules: &Arc<crate::stages::retention::RetentionRules>,
+        clock: crate::stages::retention::Clock,
+    ) {
+        for res in self.resources.values() {
+            // A fresh table each load: the cell is empty, so this cannot be refused.
+            let _ = res
+                .retention
+                .set(Evaluator::new(rules.clone(), &res.entity_type, clock));
+        }
+    }
+
     /// Find the route for a method and canonical path segments. No match → 404 (never
     /// forwarded); a path that matches with another method → 405.
     pub fn find(
@@ -563,6 +606,8 @@ fn default_properties_field() -> String {
 struct RawAttribute {
     property: Option<String>,
     field: Option<String>,
+    /// Computed by crmgate (`due_for_deletion`, `under_hold`), a `bool`.
+    computed: Option<Computed>,
     #[serde(rename = "type")]
     kind: AttrType,
     default: Option<toml::Value>,
@@ -701,17 +746,26 @@ fn compile_resource(
     let mut attributes = Vec::new();
     for (name, a) in r.attributes {
         let at = format!("{ctx}.attributes.{name}");
-        let source = match (a.property, a.field) {
-            (Some(p), None) => AttrSource::Property(p),
-            (None, Some(f)) => AttrSource::Field(f),
+        let source = match (a.property, a.field, a.computed) {
+            (Some(p), None, None) => AttrSource::Property(p),
+            (None, Some(f), None) => AttrSource::Field(f),
+            (None, None, Some(c)) if a.kind == AttrType::Bool => AttrSource::Computed(c),
+            (None, None, Some(_)) => {
+                report.at(
+                    &format!("{at}.type"),
+                    format!("{at}: a computed attribute is a `bool`"),
+                );
+                continue;
+            }
             _ => {
                 report.at(
                     &at,
-                    format!("{at}: give exactly one of `property` or `field`"),
+                    format!("{at}: give exactly one of `property`, `field` or `computed`"),
                 );
                 continue;
             }
         };
+        let computed = matches!(source, AttrSource::Computed(_));
         let kind = a.kind;
         let mut typed = |v: toml::Value, key: &str| -> Option<AttrValue> {
             match (kind, v) {
@@ -727,13 +781,18 @@ fn compile_resource(
                 }
             }
         };
-        let default = a.default.and_then(|v| typed(v, "default"));
-        let values = a
+        let mut default = a.default.and_then(|v| typed(v, "default"));
+        let mut values: Vec<AttrValue> = a
             .values
             .into_iter()
             .enumerate()
             .filter_map(|(i, v)| typed(v, &format!("values.{i}")))
             .collect();
+        if computed {
+            // Always computed: `false` until rules say otherwise.
+            default = Some(AttrValue::Bool(false));
+            values = vec![AttrValue::Bool(false), AttrValue::Bool(true)];
+        }
         attributes.push(AttributeSpec {
             name,
             source,
@@ -760,6 +819,7 @@ fn compile_resource(
         attributes,
         free_text: r.free_text,
         provenance,
+        retention: OnceLock::new(),
     })
 }
 
@@ -907,11 +967,27 @@ pub fn extract_attributes(
             let raw = match &spec.source {
                 AttrSource::Property(p) => props.and_then(|m| m.get(p)),
                 AttrSource::Field(f) => record.get(f),
+                AttrSource::Computed(c) => {
+                    return Some(AttrValue::Bool(computed(resource, *c, props)));
+                }
             };
             raw.and_then(|v| typed(spec.kind, v))
                 .or_else(|| spec.default.clone())
         })
         .collect()
+}
+
+/// A computed attribute of a record: `false` where no rules are configured.
+pub fn computed(
+    resource: &ResourceProfile,
+    which: Computed,
+    props: Option<&serde_json::Map<String, Value>>,
+) -> bool {
+    let empty = serde_json::Map::new();
+    resource
+        .retention
+        .get()
+        .is_some_and(|e| e.value(which, props.unwrap_or(&empty)))
 }
 
 /// A JSON value as an attribute of the given type; `None` when absent, null or not of that

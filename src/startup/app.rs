@@ -21,6 +21,7 @@ use crate::stages::authz::PolicyEngine;
 use crate::stages::listen as server;
 use crate::stages::pipeline::{Gateway, Policies};
 use crate::stages::redact::Redactor;
+use crate::stages::retention::RetentionRules;
 use crate::stages::routing::RouteTable;
 use crate::stages::upstream::Upstream;
 use crate::startup::tls;
@@ -33,6 +34,22 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
         Ok(routes) => (Some(routes), Vec::new()),
         Err(Problems(p)) => (None, p),
     };
+    // The deletion concept is checked against the routes' classification; its evaluators
+    // are attached before anything reads a record of this revision.
+    let retention = match (&config.policies.retention, &routes) {
+        (Some(path), Some(routes)) => match RetentionRules::load(path, routes) {
+            Ok(rules) => {
+                let rules = Arc::new(rules);
+                routes.attach_retention(&rules, config.policies.retention_clock);
+                Some(rules)
+            }
+            Err(Problems(p)) => {
+                problems.extend(p);
+                None
+            }
+        },
+        _ => None,
+    };
     let engine = match PolicyEngine::load_checked(&config.policies, routes.as_ref()) {
         Ok(engine) => Some(engine),
         Err(Problems(p)) => {
@@ -42,6 +59,9 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
     };
     if let Some(engine) = &engine {
         problems.extend(check_config_against_entities(config, engine));
+    }
+    if let (Some(rules), Some(engine)) = (&retention, &engine) {
+        problems.extend(check_retention_run(config, rules, engine));
     }
     let redactor = match &config.policies.redaction {
         None => None,
@@ -64,10 +84,53 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
                 engine,
                 unlisted_key_owners,
                 redactor,
+                retention,
             })
         }
         _ => Err(Problems(problems)),
     }
+}
+
+/// The deletion run is an App of the directory with a purpose of the registry it may
+/// declare: else it could not read a due record or carry a rule out.
+fn check_retention_run(
+    config: &Config,
+    rules: &RetentionRules,
+    engine: &PolicyEngine,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let run = &rules.run;
+    let is_app = engine
+        .principal(&run.app)
+        .is_some_and(|p| p.uid.type_name().to_string() == "App");
+    if !is_app {
+        problems.push(rules.problem(
+            "run.app",
+            format!("run.app: `{}` is not an App of the entities file", run.app),
+        ));
+    }
+    if !config.purposes.contains_key(&run.purpose) {
+        problems.push(rules.problem(
+            "run.purpose",
+            format!(
+                "run.purpose: unknown purpose `{}` (crmgate.toml has no `[purposes.{}]`)",
+                run.purpose, run.purpose
+            ),
+        ));
+    } else if !config
+        .apps
+        .get(&run.app)
+        .is_some_and(|a| a.purposes.contains(&run.purpose))
+    {
+        problems.push(rules.problem(
+            "run.purpose",
+            format!(
+                "run.purpose: app `{}` may not declare `{}` (crmgate.toml `[apps.{}]`)",
+                run.app, run.purpose, run.app
+            ),
+        ));
+    }
+    problems
 }
 
 /// Free text written through crmgate needs redaction rules, and every category the rules

@@ -108,6 +108,14 @@ pub fn check(config_path: &Path, samples: &[String]) -> ExitCode {
         policies.engine.policy_ids().count(),
         policies.engine.revision()
     );
+    if let Some(r) = &policies.retention {
+        println!(
+            "ok: deletion concept: {} rules, {} holds, carried out by app `{}`",
+            r.kinds.len(),
+            r.holds.len(),
+            r.run.app
+        );
+    }
     ExitCode::from(EXIT_OK)
 }
 

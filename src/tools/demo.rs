@@ -282,6 +282,110 @@ pub async fn write_tour(gateway: &crate::stages::pipeline::Gateway, crm: &DemoCr
     s
 }
 
+/// The prospect the deletion-concept tour shows: no activity since 2022-12-10.
+pub const TOUR_DUE_CONTACT: &str = "1046";
+
+/// The deletion concept in the tour: a record past its retention is invisible to customer
+/// service before anything was deleted; the deletion run still reads it, and the rules say
+/// what `crmgate retention plan` will list for it. Both requests go through the real
+/// pipeline, audited.
+pub async fn retention_tour(
+    gateway: &crate::stages::pipeline::Gateway,
+    clock: crate::stages::retention::Clock,
+    base: &str,
+    ca: &Path,
+) -> String {
+    let policies = gateway.policies();
+    let Some(rules) = policies.retention.as_deref() else {
+        return String::new();
+    };
+    let mut s = String::from("The deletion concept (policies/retention.toml)\n\n");
+    let path = format!("/crm/v3/objects/contacts/{TOUR_DUE_CONTACT}");
+    let (status, _, _) = tour_request(
+        gateway,
+        "GET",
+        &path,
+        "demo-key-holly",
+        Some("prospect_management"),
+        None,
+    )
+    .await;
+    let _ = writeln!(
+        s,
+        "  Customer service (holly, prospect_management) asks for prospect {TOUR_DUE_CONTACT}: {status} \
+         (past its retention: hidden like a missing record, before anything was deleted)"
+    );
+    let inputs: Vec<String> = rules.plan_inputs("Contact").into_iter().collect();
+    let (status, _, record) = tour_request(
+        gateway,
+        "GET",
+        &format!("{path}?properties={}", inputs.join(",")),
+        "demo-key-retention",
+        None,
+        None,
+    )
+    .await;
+    let props = record
+        .get("properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let shown = |k: &str| {
+        props
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("-")
+            .to_string()
+    };
+    let _ = writeln!(
+        s,
+        "  The deletion run (demo-key-retention, purpose deletion) reads it: {status}; \
+         lifecyclestage={}, data_source={}, last_activity_date={}",
+        shown("lifecyclestage"),
+        shown("data_source"),
+        shown("last_activity_date"),
+    );
+    let today = clock.today();
+    let entries: Vec<crate::tools::retention::Entry> = rules
+        .evaluate("Contact", &props, today)
+        .items
+        .into_iter()
+        .map(|i| crate::tools::retention::Entry {
+            rule: i.kind,
+            resource: "Contact".into(),
+            id: TOUR_DUE_CONTACT.into(),
+            action: i.action.name().into(),
+            due_on: i.due_on.to_string(),
+            held_by: i.held_by.iter().map(|(h, _)| h.clone()).collect(),
+            properties: i.properties,
+        })
+        .collect();
+    for e in &entries {
+        let rule = rules.kind(&e.rule);
+        let _ = writeln!(
+            s,
+            "  What `crmgate retention plan` lists for it: rule `{}` ({} after {}), due since {}: {}{}",
+            e.rule,
+            rule.map(|k| k.period.to_string()).unwrap_or_default(),
+            rule.map(|k| k.start.describe()).unwrap_or_default(),
+            e.due_on,
+            e.action,
+            if e.is_held() {
+                format!(", held by {}", e.held_by.join(", "))
+            } else {
+                String::new()
+            }
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  The whole plan (changes nothing):\n    \
+         crmgate retention plan --url {base} --ca {} --key demo-key-retention",
+        ca.display()
+    );
+    s
+}
+
 fn header(h: &http::HeaderMap, name: &str) -> String {
     h.get(name)
         .and_then(|v| v.to_str().ok())
@@ -412,6 +516,16 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         );
     }
     println!("{}", write_tour(&prepared.gateway, &crm).await);
+    println!(
+        "{}",
+        retention_tour(
+            &prepared.gateway,
+            config.policies.retention_clock,
+            &format!("https://localhost:{}", bound.port()),
+            &ca,
+        )
+        .await
+    );
     println!("{}", curl_examples(bound, &ca));
     println!("Serving until Ctrl-C.");
 

@@ -23,6 +23,7 @@ fn shipped_copy() -> tempfile::TempDir {
         "entities.json",
         "schema.cedarschema",
         "santa.cedar",
+        "retention.toml",
     ] {
         std::fs::copy(repo().join("policies").join(f), pol.join(f)).unwrap();
     }

@@ -50,11 +50,10 @@ async fn walk(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_pages_come_back_full_for_every_persona_and_purpose() {
     let proxy = Proxy::start_binary().await;
-    // The tools' view of the same files: what a full scan with the policies shows.
-    let (config, _) = crmgate::tools::cli::load_config_for_tools(
-        &crate::support::repo().join("policies/crmgate.toml"),
-    )
-    .unwrap();
+    // The tools' view of the same files: what a full scan with the policies shows (the
+    // proxy's own config: the shipped one adds the deletion concept on today's date).
+    let (config, _) =
+        crmgate::tools::cli::load_config_for_tools(&proxy.dir.path().join("crmgate.toml")).unwrap();
     let policies = crmgate::startup::app::load_policies(&config).unwrap();
     let engine = &policies.engine;
     let stored = crate::support::demo_records(proxy.crm());

@@ -57,6 +57,8 @@ pub struct Options {
     pub audit_fsync: bool,
     /// TOML lines added to the `[audit]` table.
     pub audit_config: String,
+    /// TOML lines added to the `[policies]` table (`retention = "…"`).
+    pub policy_lines: String,
 }
 
 impl Default for Options {
@@ -74,6 +76,7 @@ impl Default for Options {
             audit_dir: None,
             audit_fsync: true,
             audit_config: String::new(),
+            policy_lines: String::new(),
         }
     }
 }
@@ -178,6 +181,7 @@ pub fn write_config_with_routes(
         [
             ("newsletter_tool", "newsletter"),
             ("wishlist_form", "wishlist"),
+            ("retention_run", "retention"),
         ]
         .iter()
         .map(|(app, key)| {
@@ -319,6 +323,14 @@ impl Proxy {
             let mut text = std::fs::read_to_string(&cfg_path).unwrap();
             text.push('\n');
             text.push_str(&opts.extra_config);
+            std::fs::write(&cfg_path, text).unwrap();
+        }
+        if !opts.policy_lines.is_empty() {
+            let text = std::fs::read_to_string(&cfg_path).unwrap().replacen(
+                "watch_interval_ms = 100\n",
+                &format!("watch_interval_ms = 100\n{}\n", opts.policy_lines),
+                1,
+            );
             std::fs::write(&cfg_path, text).unwrap();
         }
         if !opts.audit_config.is_empty() {

@@ -21,7 +21,7 @@ use serde_json::Value;
 use super::{audit_view, note_all, Outcome, Run};
 use crate::stages::filter::masks;
 use crate::stages::routing::typed;
-use crate::stages::routing::{AttrSource, GroupId};
+use crate::stages::routing::{computed, AttrSource, AttrValue, GroupId};
 
 /// An object key, borrowed from the body when it holds no escape sequence.
 struct Key<'a>(Cow<'a, str>);
@@ -444,11 +444,35 @@ impl<'r> Run<'r> {
                 }
             }
         }
+        // Computed attributes read several properties: those, as a map, as the DOM has it.
+        let computed_inputs = match (res.retention.get(), &props) {
+            (Some(e), Some(props)) if res.has_computed() => {
+                let mut m = serde_json::Map::new();
+                for (name, value) in &props.0 {
+                    if e.inputs.iter().any(|i| i == name.as_ref()) {
+                        m.insert(
+                            name.to_string(),
+                            serde_json::from_str::<Value>(value.get()).ok()?,
+                        );
+                    }
+                }
+                Some(m)
+            }
+            _ => None,
+        };
         let mut attrs = Vec::with_capacity(res.attributes.len());
         for (spec, raw_prop) in res.attributes.iter().zip(&raw_attrs) {
             let raw = match &spec.source {
                 AttrSource::Property(_) => *raw_prop,
                 AttrSource::Field(f) => record.raw(f),
+                AttrSource::Computed(c) => {
+                    attrs.push(Some(AttrValue::Bool(computed(
+                        res,
+                        *c,
+                        computed_inputs.as_ref(),
+                    ))));
+                    continue;
+                }
             };
             let value = match raw {
                 Some(r) => Some(serde_json::from_str::<Value>(r.get()).ok()?),

@@ -1,8 +1,8 @@
 //! crmgate: an attribute-based access control reverse proxy for CRM REST APIs.
 //!
 //! Employees keep their CRM clients; crmgate decides with Cedar policies, per department
-//! and purpose, which requests pass, which records they see and which fields are kept,
-//! masked or removed, and it records every access in a tamper-evident audit log.
+//! and purpose, which requests pass, which records they see and write and which fields are
+//! kept, masked or removed, and it records every access in a tamper-evident audit log.
 //!
 //! # The map
 //!
@@ -23,8 +23,12 @@
 //! 6. **authorize** — [`stages::authz`]: Cedar; only an allow mints an `Allowed`, and only
 //!    that makes the `Permit` the upstream call consumes; record plans and what a caller
 //!    may select records by live in its `plan`.
-//! 7. **write path** — (not yet: no write route is configured, so writes are never
-//!    forwarded).
+//! 7. **write path** — [`stages::write`]: per record `create`/`update`/`delete`/`merge` on
+//!    the stored record and the record as it would be, `write.<group>` per field group
+//!    (strip or refuse), provenance stamped on creates; free text through
+//!    [`stages::redact`]; retention rules ([`stages::retention`]) add the computed
+//!    attributes `due_for_deletion` and `under_hold`. The pipeline's write branch reads the
+//!    records first, writes the intent to the audit log, then forwards once.
 //! 8. **forward** — [`stages::upstream`]: sends exactly the permitted request with
 //!    crmgate's own headers and the vendor credential.
 //! 9. **filter** — [`stages::filter`]: row and field-group decisions, masks, record

@@ -124,6 +124,7 @@ schema = "{pol}/schema.cedarschema"
 policies = ["{pol}/santa.cedar"]
 entities = "{pol}/entities.json"
 routes = "routes.toml"
+redaction = "{pol}/redaction"
 
 [audit]
 dir = "{audit}"

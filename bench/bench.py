@@ -346,6 +346,11 @@ http {{
             n = len(doc.get("results", [])) if isinstance(doc, dict) else 0
             if p.startswith("/passthrough/bench/contacts-"):
                 sizes[int(p.rsplit("-", 1)[1])] = len(body)
+            if p.startswith("/passthrough/"):
+                # A pass-through reference must answer the upstream's body as it is.
+                with urllib.request.urlopen(f"http://127.0.0.1:{UP}{p}", timeout=30) as u:
+                    if u.read() != body:
+                        raise SystemExit(f"{p}: the pass-through route changed the body")
             notes = "; ".join(f"{k}: {v}" for k, v in r.headers.items()
                               if k.lower().startswith("x-crmgate"))
             log(f"{t.name:16} {(kind or 'GET'):12} {p[:44]:44} {r.status} {len(body)} bytes"

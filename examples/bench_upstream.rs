@@ -22,6 +22,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::convert::Infallible;
+use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -221,7 +222,8 @@ passthrough = true
     // crmgate refills `list` GET routes page by page (capped at HubSpot's 100), which would
     // measure paging, not the filter's cost per record.
     for n in SCALE {
-        routes.push_str(&format!(
+        write!(
+            routes,
             r#"
 [[routes]]
 name = "bench.scale.{n}"
@@ -240,7 +242,8 @@ resource = "Contact"
 records = "$.results[*]"
 passthrough = true
 "#
-        ));
+        )
+        .unwrap();
     }
     std::fs::write(dir.join("routes.toml"), routes).unwrap();
     std::fs::write(dir.join("upstream.token"), UPSTREAM_TOKEN).unwrap();

@@ -11,8 +11,16 @@ reset per scenario through /proc/<pid>/clear_refs), Cedar evaluations per respon
 `cedar_evaluations` of crmgate's audit records), and the ratios against crmgate's pass-through
 route and against nginx for the same response.
 
+Beyond the read scenarios (issue 15): the write path — a create with a ~2 KB wish text the
+redactor scans (as the wish-list form's key) and a batch update of 100 contacts (as `noelle`,
+sales), each against the same request through nginx (crmgate's pass-through routes are GET
+only); the search route with a policy-checked filter (`lifecyclestage EQ customer`) against
+nginx; and scale: one upstream page of 10, 100, 1,000 and 5,000 records filtered on a
+benchmark-only route, against crmgate's pass-through of the same page, with CPU per record.
+POST bodies go through wrk Lua scripts written into var/bench.
+
 Environment: DURATION (s, default 10), REPS (default 3), CONNS (default 8), BENCH_PORT (first
-of four consecutive ports, default 18480), PERSONA (default holly), PURPOSE (default
+of seven consecutive ports, default 18480), PERSONA (default holly), PURPOSE (default
 contract_fulfilment).
 """
 
@@ -27,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -41,6 +50,9 @@ DIR = os.path.join(REPO, "var", "bench")
 TICK = os.sysconf("SC_CLK_TCK")
 
 UP, NGINX, GATE, GATE_FSYNC = PORT, PORT + 1, PORT + 2, PORT + 3
+# PORT + 4 and + 5 are paging.py's; the scale scenarios get a crmgate of their own (an
+# allocator keeps what a 5 MB page took, and that would show as every later scenario's RSS).
+GATE_SCALE = PORT + 6
 started = []
 
 
@@ -125,9 +137,13 @@ def parse_ms(s):
     return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
 
 
-def wrk(url, conns, duration, script=None):
-    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{duration}s", "--latency", "--timeout", "5s",
-           "-H", f"Authorization: Bearer demo-key-{PERSONA}", "-H", f"X-Purpose: {PURPOSE}"]
+PERSONA_HEADERS = {"Authorization": f"Bearer demo-key-{PERSONA}", "X-Purpose": PURPOSE}
+
+
+def wrk(url, conns, duration, script=None, headers=None):
+    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{duration}s", "--latency", "--timeout", "5s"]
+    for k, v in (headers or PERSONA_HEADERS).items():
+        cmd += ["-H", f"{k}: {v}"]
     if script:
         cmd += ["-s", script]
     out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
@@ -170,7 +186,7 @@ def evaluations(audit_dir):
     return statistics.mean(values) if values else None
 
 
-def run_scenario(target, path, conns, duration, script=None):
+def run_scenario(target, path, conns, duration, script=None, headers=None):
     # Let the requests of the previous scenario drain (their audit records included).
     time.sleep(0.5)
     pids = pids_of(target.proc)
@@ -178,7 +194,7 @@ def run_scenario(target, path, conns, duration, script=None):
     if target.audit:
         evaluations(target.audit)
     t0 = cpu_ticks(pids)
-    res = wrk(f"http://127.0.0.1:{target.port}{path}", conns, duration, script)
+    res = wrk(f"http://127.0.0.1:{target.port}{path}", conns, duration, script, headers)
     t1 = cpu_ticks(pids)
     res["cpu_us"] = (t1 - t0) / TICK * 1e6 / max(res["requests"], 1)
     res["rss_mib"] = peak_rss_kib(pids) / 1024
@@ -197,6 +213,53 @@ def machine():
             f"load average before the run {os.getloadavg()[0]:.2f}")
 
 
+# ---- issue 15's additions: writes, search, scale -------------------------------------------
+
+SCALE = (10, 100, 1000, 5000)
+WISHLIST = {"Authorization": "Bearer demo-key-wishlist", "Content-Type": "application/json"}
+NOELLE = {"Authorization": "Bearer demo-key-noelle", "X-Purpose": "contract_fulfilment",
+          "Content-Type": "application/json"}
+SEARCHER = dict(PERSONA_HEADERS, **{"Content-Type": "application/json"})
+
+
+def wish_text():
+    """About 2 KB of an ordinary wish, with one illness and one IBAN in it: the redactor
+    scans all of it and blacks out two findings."""
+    ordinary = ("Dear Santa, my son Tim would love a red bicycle with a bell, a box of crayons, "
+                "a wooden train set and a book about dinosaurs. Please deliver the parcel "
+                "before the 20th to our neighbour at number 12, she is at home in the "
+                "afternoons. ")
+    text = ""
+    while len(text) < 1000:
+        text += ordinary
+    text += "He has asthma, so please no feather pillows. "
+    while len(text) < 1950:
+        text += ordinary
+    return text + "We pay the rest by transfer from IBAN DE89 3704 0044 0532 0130 00."
+
+
+def post_bodies(props):
+    create = {"properties": {
+        "firstname": "Tim", "lastname": "Tannenbaum", "email": "tim.tannenbaum@example.org",
+        "lifecyclestage": "lead", "wish_text": wish_text()}}
+    update = {"inputs": [{"id": str(5001 + i), "properties": {"jobtitle": "Chief Elf Officer"}}
+                         for i in range(100)]}
+    search = {"filterGroups": [{"filters": [
+        {"propertyName": "lifecyclestage", "operator": "EQ", "value": "customer"}]}],
+        "properties": props, "limit": 100}
+    return {"create": create, "batch_update": update, "search": search}
+
+
+def lua_post(name, body):
+    """A wrk script that POSTs one fixed JSON body (headers come from the command line)."""
+    path = os.path.join(DIR, f"{name}.lua")
+    text = json.dumps(body)
+    assert "]==]" not in text
+    with open(path, "w") as f:
+        f.write(f'wrk.method = "POST"\nwrk.body = [==[{text}]==]\n')
+    return path
+
+
 def main():
     shutil.rmtree(DIR, ignore_errors=True)
     os.makedirs(os.path.join(DIR, "nginx"))
@@ -204,7 +267,8 @@ def main():
                 str(GATE_FSYNC)], stdout=subprocess.PIPE, text=True)
     up.stdout.readline()
     wait_port(UP)
-    props = ",".join(json.load(open(os.path.join(DIR, "single.json")))["properties"].keys())
+    prop_list = list(json.load(open(os.path.join(DIR, "single.json")))["properties"].keys())
+    props = ",".join(prop_list)
     list_path = f"/crm/v3/objects/contacts?limit=100&properties={props}"
     single_path = f"/crm/v3/objects/contacts/1001?properties={props}"
 
@@ -244,42 +308,100 @@ http {{
                   os.path.join(DIR, "crmgate.toml")], env=env)
     gate_fsync = start([os.path.join(BIN, "crmgate"), "serve", "--config",
                         os.path.join(DIR, "crmgate-fsync.toml")], env=env)
+    with open(os.path.join(DIR, "crmgate.toml")) as f:
+        cfg = f.read()
+    cfg = cfg.replace(f'addr = "127.0.0.1:{GATE}"', f'addr = "127.0.0.1:{GATE_SCALE}"', 1)
+    cfg = cfg.replace('dir = "audit"', 'dir = "audit-scale"', 1)
+    cfg = cfg.replace('"audit-signing.key"', '"audit-scale-signing.key"', 1)
+    with open(os.path.join(DIR, "crmgate-scale.toml"), "w") as f:
+        f.write(cfg)
+    gate_scale = start([os.path.join(BIN, "crmgate"), "serve", "--config",
+                        os.path.join(DIR, "crmgate-scale.toml")], env=env)
     wait_port(GATE)
     wait_port(GATE_FSYNC)
+    wait_port(GATE_SCALE)
 
     tg = Target("crmgate", gate, GATE, os.path.join(DIR, "audit"))
     tf = Target("crmgate (fsync)", gate_fsync, GATE_FSYNC, os.path.join(DIR, "audit-fsync"))
     tn = Target("nginx", nginx, NGINX) if nginx else None
+    ts = Target("crmgate (scale)", gate_scale, GATE_SCALE, os.path.join(DIR, "audit-scale"))
 
-    # Sanity: every scenario answers 200 with a JSON body.
-    for t, p in [(tg, list_path), (tg, single_path), (tg, "/passthrough" + list_path),
-                 (tg, "/passthrough" + single_path), (tf, list_path)] + (
-            [(tn, list_path), (tn, single_path)] if tn else []):
-        req = urllib.request.Request(f"http://127.0.0.1:{t.port}{p}", headers={
-            "Authorization": f"Bearer demo-key-{PERSONA}", "X-Purpose": PURPOSE})
-        with urllib.request.urlopen(req, timeout=10) as r:
+    bodies = post_bodies(prop_list)
+    scripts = {k: lua_post(k, v) for k, v in bodies.items()}
+    create_path = "/crm/v3/objects/contacts"
+    update_path = "/crm/v3/objects/contacts/batch/update"
+    search_path = "/crm/v3/objects/contacts/search"
+    # (path, headers) per POST kind; the bodies are `bodies[kind]`, the wrk scripts `scripts[kind]`
+    posts = {"create": (create_path, WISHLIST), "batch_update": (update_path, NOELLE),
+             "search": (search_path, SEARCHER)}
+
+    # Sanity: every scenario answers 2xx with a JSON body.
+    checks = [(tg, list_path, None), (tg, single_path, None), (tg, "/passthrough" + list_path, None),
+              (tg, "/passthrough" + single_path, None), (tf, list_path, None)]
+    checks += [(ts, f"{pre}/bench/contacts-{n}", None) for n in SCALE for pre in ("", "/passthrough")]
+    checks += [(t, posts[k][0], k) for k in posts for t in ([tg, tn] if tn else [tg])]
+    if tn:
+        checks += [(tn, list_path, None), (tn, single_path, None)]
+    sizes = {}
+    for t, p, kind in checks:
+        if kind:
+            req = urllib.request.Request(f"http://127.0.0.1:{t.port}{p}", method="POST",
+                                         data=json.dumps(bodies[kind]).encode(),
+                                         headers=posts[kind][1])
+        else:
+            req = urllib.request.Request(f"http://127.0.0.1:{t.port}{p}", headers=PERSONA_HEADERS)
+        try:
+            r = urllib.request.urlopen(req, timeout=30)
+        except urllib.error.HTTPError as e:
+            raise SystemExit(f"{t.name} {kind or 'GET'} {p}: {e.code} {e.read()[:500]!r}")
+        with r:
             body = r.read()
-            json.loads(body)
-            log(f"{t.name:16} {p[:50]:50} {r.status} {len(body)} bytes")
+            doc = json.loads(body)
+            n = len(doc.get("results", [])) if isinstance(doc, dict) else 0
+            if p.startswith("/passthrough/bench/contacts-"):
+                sizes[int(p.rsplit("-", 1)[1])] = len(body)
+            if p.startswith("/passthrough/"):
+                # A pass-through reference must answer the upstream's body as it is.
+                with urllib.request.urlopen(f"http://127.0.0.1:{UP}{p}", timeout=30) as u:
+                    if u.read() != body:
+                        raise SystemExit(f"{p}: the pass-through route changed the body")
+            notes = "; ".join(f"{k}: {v}" for k, v in r.headers.items()
+                              if k.lower().startswith("x-crmgate"))
+            log(f"{t.name:16} {(kind or 'GET'):12} {p[:44]:44} {r.status} {len(body)} bytes"
+                f" {n} results {notes}")
 
+    # (name, target, path, shape, wrk script, headers)
     scenarios = []
     if tn:
-        scenarios += [("nginx pass-through, list", tn, list_path, "list"),
-                      ("nginx pass-through, single", tn, single_path, "single")]
+        scenarios += [("nginx pass-through, list", tn, list_path, "list", None, None),
+                      ("nginx pass-through, single", tn, single_path, "single", None, None)]
     scenarios += [
-        ("crmgate pass-through, list", tg, "/passthrough" + list_path, "list"),
-        ("crmgate pass-through, single", tg, "/passthrough" + single_path, "single"),
-        ("crmgate filtered, list", tg, list_path, "list"),
-        ("crmgate filtered, single", tg, single_path, "single"),
-        ("crmgate filtered, list, audit fsync'd", tf, list_path, "list"),
+        ("crmgate pass-through, list", tg, "/passthrough" + list_path, "list", None, None),
+        ("crmgate pass-through, single", tg, "/passthrough" + single_path, "single", None, None),
+        ("crmgate filtered, list", tg, list_path, "list", None, None),
+        ("crmgate filtered, single", tg, single_path, "single", None, None),
+        ("crmgate filtered, list, audit fsync'd", tf, list_path, "list", None, None),
     ]
+    labels = {"create": "create, 2 KB wish text redacted (wishlist form)",
+              "batch_update": "batch update of 100 (noelle)",
+              "search": "search, lifecyclestage EQ customer"}
+    for kind, (p, hdrs) in posts.items():
+        if tn:
+            scenarios.append((f"nginx pass-through, {labels[kind]}", tn, p, kind, scripts[kind], hdrs))
+        scenarios.append((f"crmgate, {labels[kind]}", tg, p, kind, scripts[kind], hdrs))
+    for n in SCALE:
+        scenarios += [
+            (f"crmgate pass-through, page of {n}", ts, f"/passthrough/bench/contacts-{n}",
+             f"scale-{n}", None, None),
+            (f"crmgate filtered, page of {n}", ts, f"/bench/contacts-{n}", f"scale-{n}", None,
+             None)]
     results = {name: [] for name, *_ in scenarios}
     # Warm up (connection pools, decision caches): steady state is what is measured.
-    for name, t, p, _ in scenarios:
-        wrk(f"http://127.0.0.1:{t.port}{p}", CONNS, 2)
+    for name, t, p, _, script, hdrs in scenarios:
+        wrk(f"http://127.0.0.1:{t.port}{p}", CONNS, 2, script, hdrs)
     for rep in range(REPS):
-        for name, t, p, _ in scenarios:
-            r = run_scenario(t, p, CONNS, DURATION)
+        for name, t, p, _, script, hdrs in scenarios:
+            r = run_scenario(t, p, CONNS, DURATION, script, hdrs)
             results[name].append(r)
             log(f"rep {rep + 1}/{REPS} {name:40} {r['rps']:8.0f} req/s  p50 {r['p50']:.2f} ms"
                 f"  p99 {r['p99']:.2f} ms  {r['cpu_us']:.0f} µs CPU/req  {r['rss_mib']:.1f} MiB"
@@ -288,7 +410,7 @@ http {{
     # Memory under 256 concurrent list requests.
     name256 = "crmgate filtered, list, 256 connections"
     results[name256] = [run_scenario(tg, list_path, 256, DURATION)]
-    scenarios.append((name256, tg, list_path, "list"))
+    scenarios.append((name256, tg, list_path, "list", None, None))
 
     # Latency at a quarter of the filtered list's capacity: wrk's delay() paces each of two
     # connections so that both routes see the same request rate.
@@ -308,7 +430,7 @@ http {{
     q_pt = f"crmgate pass-through, list, ¼ load (2 conns, {delay_ms} ms pacing)"
     q_f = f"crmgate filtered, list, ¼ load (2 conns, {delay_ms} ms pacing)"
     results[q_pt], results[q_f] = lat["pt"], lat["f"]
-    scenarios += [(q_pt, tg, None, "list"), (q_f, tg, None, "list")]
+    scenarios += [(q_pt, tg, None, "list", None, None), (q_f, tg, None, "list", None, None)]
 
     stop_all()
 
@@ -317,8 +439,11 @@ http {{
     rss = {n: max(r["rss_mib"] for r in rs) for n, rs in results.items()}
     ref_pt = {"list": med["crmgate pass-through, list"]["rps"],
               "single": med["crmgate pass-through, single"]["rps"]}
+    ref_pt.update({f"scale-{n}": med[f"crmgate pass-through, page of {n}"]["rps"] for n in SCALE})
     ref_ng = ({"list": med["nginx pass-through, list"]["rps"],
                "single": med["nginx pass-through, single"]["rps"]} if tn else None)
+    if tn:
+        ref_ng.update({k: med[f"nginx pass-through, {labels[k]}"]["rps"] for k in posts})
 
     lines = [f"Machine: {machine()}. {REPS} × {DURATION} s per scenario, wrk -t1 -c{CONNS} "
              f"(unless stated), persona `{PERSONA}` / `{PURPOSE}`, medians over repetitions.",
@@ -326,11 +451,11 @@ http {{
              "| scenario | req/s | p50 ms | p99 ms | proxy CPU µs/req | peak RSS MiB "
              "| Cedar evals/resp | × crmgate pass-through | × nginx |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for name, t, _, shape in scenarios:
+    for name, t, _, shape, *_ in scenarios:
         m = med[name]
         paced = "¼ load" in name
-        x_pt = "" if paced else f"{m['rps'] / ref_pt[shape]:.2f}"
-        x_ng = "" if paced or not ref_ng else f"{m['rps'] / ref_ng[shape]:.2f}"
+        x_pt = "" if paced or shape not in ref_pt else f"{m['rps'] / ref_pt[shape]:.2f}"
+        x_ng = "" if paced or not ref_ng or shape not in ref_ng else f"{m['rps'] / ref_ng[shape]:.2f}"
         ev = "" if m["evals"] is None else f"{m['evals']:.2f}"
         if m["sock_errors"]:
             name += f" ({m['sock_errors']:.0f} socket errors)"
@@ -365,6 +490,31 @@ http {{
         f"| peak RSS ≤ 64 MiB at 256 concurrent list requests | {rss[name256]:.1f} MiB | "
         f"{'yes' if rss[name256] <= 64 else 'no'} |",
     ]
+    if ref_ng:
+        for k, goal in (("create", 0.5),):
+            v = med[f"crmgate, {labels[k]}"]["rps"] / ref_ng[k]
+            lines.append(f"| create with a 2 KB redacted text ≥ {goal}× a pass-through create "
+                         f"(nginx) | {v:.2f}× | {'yes' if v >= goal else 'no'} |")
+
+    # Scale: cost per record must stay flat, memory bounded by the configured cap.
+    lines += ["", "Scale: one upstream page of N records (benchmark route `/bench/contacts-N`, "
+              "action `get`: filtered as it comes, no refill), same persona; CPU per record "
+              "counts the upstream's records. A crmgate of its own (same configuration), so "
+              "that its memory does not show in the other rows; its peak RSS per size is not "
+              "per size: VmHWM is reset per scenario, but the allocator keeps what the "
+              "largest page (warm-up included) took, so read the largest figure against the "
+              "caps (upstream.max_body_bytes, limits.max_buffered_responses).", "",
+              "| records | body KiB | pass-through req/s | filtered req/s | × pass-through "
+              "| filtered CPU µs/req | filtered CPU µs/record | pass-through CPU µs/record "
+              "| filtered p99 ms | peak RSS MiB (filtered) |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for n in SCALE:
+        f, pt = med[f"crmgate filtered, page of {n}"], med[f"crmgate pass-through, page of {n}"]
+        kib = sizes.get(n, 0) / 1024
+        lines.append(f"| {n} | {kib:.0f} | {pt['rps']:.0f} | {f['rps']:.0f} "
+                     f"| {f['rps'] / pt['rps']:.2f} | {f['cpu_us']:.0f} | {f['cpu_us'] / n:.2f} "
+                     f"| {pt['cpu_us'] / n:.2f} | {f['p99']:.2f} "
+                     f"| {rss[f'crmgate filtered, page of {n}']:.1f} |")
     text = "\n".join(lines) + "\n"
     with open(os.path.join(DIR, "results.md"), "w") as f:
         f.write(text)

@@ -2,6 +2,11 @@
 # Profile crmgate under callgrind (instruction counts: stable on a busy machine).
 #
 #   bench/profile.sh [list|single|passthrough-list|passthrough-single] [REQUESTS]
+#   bench/profile.sh [create|batch_update|search|scale-N|passthrough-scale-N] [REQUESTS]
+#
+# The POST kinds send bench/bench.py's bodies as its scenarios do (create: the wish-list
+# form's key, a 2 KB wish text to redact; batch_update: noelle, 100 contacts; search: the
+# persona, `lifecyclestage EQ customer`); scale-N: the page of N records (10, 100, 1000, 5000).
 #
 # Starts the benchmark's static upstream and one crmgate (audit without fsync) under
 # `valgrind --tool=callgrind`, sends REQUESTS (default 200) requests one after another after
@@ -26,15 +31,29 @@ RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$DIR/callgrind.out
 GATE=$!
 until (exec 3<>/dev/tcp/127.0.0.1/$((PORT + 2))) 2>/dev/null; do sleep 0.2; done
 PROPS=$(python3 -c 'import json,sys;print(",".join(json.load(open(sys.argv[1]))["properties"]))' "$DIR/single.json")
+H=(-H "Authorization: Bearer demo-key-${PERSONA:-holly}" -H "X-Purpose: ${PURPOSE:-contract_fulfilment}")
 case "$KIND" in
   list) P="/crm/v3/objects/contacts?limit=100&properties=$PROPS" ;;
   single) P="/crm/v3/objects/contacts/1001?properties=$PROPS" ;;
   passthrough-list) P="/passthrough/crm/v3/objects/contacts?limit=100&properties=$PROPS" ;;
   passthrough-single) P="/passthrough/crm/v3/objects/contacts/1001?properties=$PROPS" ;;
+  scale-*) P="/bench/contacts-${KIND#scale-}" ;;
+  passthrough-scale-*) P="/passthrough/bench/contacts-${KIND#passthrough-scale-}" ;;
+  create) P="/crm/v3/objects/contacts"; H=(-H "Authorization: Bearer demo-key-wishlist") ;;
+  batch_update)
+    P="/crm/v3/objects/contacts/batch/update"
+    H=(-H "Authorization: Bearer demo-key-noelle" -H "X-Purpose: contract_fulfilment") ;;
+  search) P="/crm/v3/objects/contacts/search" ;;
   *) echo "unknown kind $KIND" >&2; exit 2 ;;
 esac
+case "$KIND" in
+  create|batch_update|search)
+    python3 -c 'import json, sys; sys.path.insert(0, "bench"); import bench
+props = list(json.load(open(sys.argv[1]))["properties"])
+print(json.dumps(bench.post_bodies(props)[sys.argv[2]]))' "$DIR/single.json" "$KIND" >"$DIR/body.json"
+    H+=(-X POST -H "Content-Type: application/json" --data-binary "@$DIR/body.json") ;;
+esac
 URL="http://127.0.0.1:$((PORT + 2))$P"
-H=(-H "Authorization: Bearer demo-key-${PERSONA:-holly}" -H "X-Purpose: ${PURPOSE:-contract_fulfilment}")
 for _ in $(seq 20); do curl -sf -o /dev/null "${H[@]}" "$URL"; done
 callgrind_control -z "$GATE" >/dev/null
 for _ in $(seq "$N"); do curl -sf -o /dev/null "${H[@]}" "$URL"; done

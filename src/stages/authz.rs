@@ -232,6 +232,8 @@ pub struct PolicyEngine {
     plans: PlanMemo,
     /// Write decisions of this revision (see [`WriteDecision`]).
     writes: write::WriteMemo,
+    /// `redact.<category>` decisions of this revision.
+    redactions: write::RedactMemo,
 }
 
 impl fmt::Debug for PolicyEngine {
@@ -493,6 +495,7 @@ impl PolicyEngine {
             requests: Memo::new(REQUEST_MEMO_ENTRIES),
             plans: Memo::new(PLAN_MEMO_ENTRIES),
             writes: Memo::new(PLAN_MEMO_ENTRIES),
+            redactions: Memo::new(REQUEST_MEMO_ENTRIES),
         })
     }
 

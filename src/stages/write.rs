@@ -137,7 +137,6 @@ pub struct Writer<'a> {
     /// Decisions made, for the audit record.
     pub policies: Vec<String>,
     pub errors: Vec<String>,
-    pub evaluations: usize,
 }
 
 impl Writer<'_> {
@@ -246,7 +245,7 @@ impl Writer<'_> {
             let d = self
                 .engine
                 .decide_write(self.scope, res, id, &before, action, groups);
-            self.account(&d.policies, &d.errors, d.evaluations);
+            self.account(&d.policies, &d.errors);
             // A record the caller may not see is not there, whatever else is decided.
             if !d.read.allow {
                 return Verdict::NotFound;
@@ -260,7 +259,7 @@ impl Writer<'_> {
             let d = self
                 .engine
                 .decide_write(self.scope, res, id, &after_attrs, action, groups);
-            self.account(&d.policies, &d.errors, d.evaluations);
+            self.account(&d.policies, &d.errors);
             // fail closed: the record must be allowed as it would be, too (an update may
             // not move a record where the caller could not have created or updated it).
             if !d.record.allow {
@@ -332,7 +331,7 @@ impl Writer<'_> {
                 let d = self
                     .engine
                     .may_redact(self.scope, res, &after_attrs, category);
-                self.account(&d.policies, &d.errors, 0);
+                self.account(&d.policies, &d.errors);
                 if !(d.allow && d.errors.is_empty()) {
                     refused_here = true;
                     refused_categories.push(category.clone());
@@ -391,10 +390,9 @@ impl Writer<'_> {
         })
     }
 
-    fn account(&mut self, policies: &[String], errors: &[String], evaluations: usize) {
+    fn account(&mut self, policies: &[String], errors: &[String]) {
         self.policies.extend(policies.iter().cloned());
         self.errors.extend(errors.iter().cloned());
-        self.evaluations += evaluations;
     }
 
     fn forbidden(&self, action: &str) -> RequestError {

@@ -879,3 +879,35 @@ async fn sensitive_text_the_policy_does_not_redact_for_the_caller_is_refused() {
     assert!(writes_received(&proxy).is_empty());
     assert_eq!(proxy.audit_of(&r)["writes"][0]["outcome"], "refused");
 }
+
+/// A write's decisions (record, field groups, redaction categories) are counted in its audit
+/// record and memoised: the same write for the same caller costs no Cedar evaluation again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_decisions_are_counted_and_memoised() {
+    let proxy = Proxy::start().await;
+    let wish = "My son has asthma. Please charge DE89 3704 0044 0532 0130 00.";
+    let first = proxy
+        .post(
+            CONTACTS,
+            "wishlist",
+            None,
+            prospect("kim.thaw@example.org", wish),
+        )
+        .await;
+    assert_eq!(first.status, 201, "{}", first.text());
+    let second = proxy
+        .post(
+            CONTACTS,
+            "wishlist",
+            None,
+            prospect("lou.thaw@example.org", wish),
+        )
+        .await;
+    assert_eq!(second.status, 201, "{}", second.text());
+    let a = proxy.audit_of(&first);
+    let b = proxy.audit_of(&second);
+    // Request, create, read, the groups written, two redaction categories (and the
+    // answer's read plan) — then nothing new.
+    assert!(a["cedar_evaluations"].as_u64().unwrap() >= 5, "{a}");
+    assert_eq!(b["cedar_evaluations"], 0, "{b}");
+}

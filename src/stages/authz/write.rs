@@ -40,6 +40,10 @@ pub(super) type WriteKey = (
 );
 pub(super) type WriteMemo = Memo<WriteKey, Arc<WriteDecision>>;
 
+/// Scope, category and attributes of a `redact.<category>` decision.
+pub(super) type RedactKey = (Arc<str>, String, Vec<Option<AttrValue>>);
+pub(super) type RedactMemo = Memo<RedactKey, Decision>;
+
 impl PolicyEngine {
     /// Decide `action` on a record of `res` with these attributes, the row decision, and
     /// `write.<group>` for every group in `groups` (a bitmask of group ids).
@@ -120,14 +124,25 @@ impl PolicyEngine {
         attrs: &[Option<AttrValue>],
         category: &str,
     ) -> Decision {
+        // Memoised like every other decision: it depends on scope, category and attributes.
+        let key: RedactKey = (
+            scope.memo_key().clone(),
+            category.to_string(),
+            attrs.to_vec(),
+        );
+        if let Some(d) = self.redactions.get(&key) {
+            return d;
+        }
         let named = named_attributes(res, attrs);
-        self.decide_record(
+        let d = self.decide_record(
             scope,
             &format!("redact.{category}"),
             &res.entity_type,
             UNOBSERVED_ID,
             &named,
-        )
+        );
+        self.redactions.insert(key, d.clone());
+        d
     }
 }
 

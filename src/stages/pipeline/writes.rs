@@ -108,6 +108,7 @@ impl Gateway {
                 .await?
         };
 
+        let evaluations_before = w.scope.evaluations();
         let stamp = self.stamp(w.scope);
         let mut writer = Writer {
             engine: w.engine,
@@ -119,7 +120,6 @@ impl Gateway {
             stamp: &stamp,
             policies: Vec::new(),
             errors: Vec::new(),
-            evaluations: 0,
         };
         let mut verdicts: Vec<(Option<String>, Verdict)> = Vec::new();
         let mut audits: Vec<WriteAudit> = Vec::new();
@@ -141,7 +141,8 @@ impl Gateway {
             verdicts.push((key, v));
             audits.push(a);
         }
-        rec.cedar_evaluations += writer.evaluations;
+        // Every Cedar evaluation the write cost (record, groups, redaction), memo hits none.
+        rec.cedar_evaluations += w.scope.evaluations().saturating_sub(evaluations_before);
         rec.policies.extend(writer.policies);
         rec.policies.sort();
         rec.policies.dedup();

@@ -110,8 +110,54 @@ impl Pg {
                 "--locale=C",
             ],
         );
-        pg.start_again();
-        Some(pg)
+        // The free port may be taken by another test before the server binds it: try
+        // another one, and say what the server logged if none works.
+        let mut pg = pg;
+        let mut last = String::new();
+        for _ in 0..5 {
+            match pg.try_start() {
+                Ok(()) => return Some(pg),
+                Err(e) => {
+                    last = e;
+                    pg.port = free_port();
+                }
+            }
+        }
+        panic!("{test}: PostgreSQL did not start: {last}");
+    }
+
+    /// Start the server on `self.port`; on failure, pg_ctl's output and the server log.
+    fn try_start(&self) -> Result<(), String> {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=40",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("log");
+        let exe = self.bin.join("pg_ctl");
+        let mut cmd = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        };
+        let out = cmd
+            .args(["-D", &self.data(), "-l"])
+            .arg(&log)
+            .args(["-o", &opts, "-w", "-t", "120", "start"])
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap();
+        if out.status.success() {
+            return Ok(());
+        }
+        Err(format!(
+            "{}{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        ))
     }
 
     fn data(&self) -> String {
@@ -145,17 +191,11 @@ impl Pg {
         out
     }
 
+    /// Start the stopped server again, on its port (the replicas know its URL).
     fn start_again(&self) {
-        let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=40",
-            self.port,
-            self.dir.path().display()
-        );
-        let log = self.dir.path().join("log").display().to_string();
-        self.run(
-            "pg_ctl",
-            &["-D", &self.data(), "-l", &log, "-o", &opts, "-w", "start"],
-        );
+        if let Err(e) = self.try_start() {
+            panic!("PostgreSQL did not start again: {e}");
+        }
     }
 
     fn stop(&self) {

@@ -385,6 +385,19 @@ pub fn upstream_body(
         o.id.map(Value::from)
             .ok_or_else(|| RequestError::Internal("an input without its record id".into()))
     };
+    // A batch input that names its record: by id, or by a lookup value and its property.
+    let keyed = |id: Value, id_property: Option<&str>, o: &Outgoing<'_>| -> Value {
+        let mut m = Map::new();
+        m.insert("id".into(), id);
+        if let Some(p) = id_property {
+            m.insert("idProperty".into(), Value::from(p));
+        }
+        m.insert("properties".into(), props(o));
+        if let Some(t) = o.trace {
+            m.insert("objectWriteTraceId".into(), Value::from(t));
+        }
+        Value::Object(m)
+    };
     let create = |o: &Outgoing<'_>| -> Value {
         let mut m = Map::new();
         m.insert("properties".into(), props(o));
@@ -413,15 +426,7 @@ pub fn upstream_body(
         RequestBody::BatchUpdate => {
             let items = inputs
                 .iter()
-                .map(|o| {
-                    let mut m = Map::new();
-                    m.insert("id".into(), need_id(o)?);
-                    m.insert("properties".into(), props(o));
-                    if let Some(t) = o.trace {
-                        m.insert("objectWriteTraceId".into(), Value::from(t));
-                    }
-                    Ok(Value::Object(m))
-                })
+                .map(|o| Ok(keyed(need_id(o)?, None, o)))
                 .collect::<Result<Vec<_>, RequestError>>()?;
             serde_json::json!({ "inputs": items })
         }
@@ -436,14 +441,7 @@ pub fn upstream_body(
                     let key = o.key.ok_or_else(|| {
                         RequestError::Internal("an upsert input without its key".into())
                     })?;
-                    let mut m = Map::new();
-                    m.insert("id".into(), Value::from(key));
-                    m.insert("idProperty".into(), Value::from(p));
-                    m.insert("properties".into(), props(o));
-                    if let Some(t) = o.trace {
-                        m.insert("objectWriteTraceId".into(), Value::from(t));
-                    }
-                    Ok(Value::Object(m))
+                    Ok(keyed(Value::from(key), Some(p), o))
                 })
                 .collect::<Result<Vec<_>, RequestError>>()?;
             serde_json::json!({ "inputs": items })

@@ -423,8 +423,7 @@ impl Gateway {
         }
     }
 
-    /// A batch of which nothing was forwarded: its errors, 207 (or, with none, the
-    /// vendor's empty success).
+    /// A batch of which nothing was forwarded: its errors, 207 (or, with none, 204).
     fn batch_without_upstream(
         &self,
         w: &WriteStep<'_>,
@@ -432,15 +431,10 @@ impl Gateway {
         buffering: OwnedSemaphorePermit,
     ) -> Result<Response<Body>, RequestError> {
         let res = &w.route.resource;
+        // Only a batch archive ends without an error for anything (hidden and missing
+        // records are skipped alike): it is answered as the CRM answers one, 204.
         if errors.is_empty() {
-            let status = if w.route.body == RequestBody::BatchArchive {
-                StatusCode::NO_CONTENT
-            } else {
-                StatusCode::OK
-            };
-            if status == StatusCode::NO_CONTENT {
-                return empty_response(status, w.request_id);
-            }
+            return empty_response(StatusCode::NO_CONTENT, w.request_id);
         }
         let body = Releasable::compose(Vec::new(), |_| {
             writes::batch_answer(res, Value::Null, &[], errors, StatusCode::OK).map(|(v, _)| v)

@@ -57,6 +57,14 @@ pub enum Answer {
     Refilled(Box<dyn RefilledList>),
 }
 
+/// One filtered page of a walk, as a vendor reads it: its records as JSON text borrowed
+/// from the filtered body (never parsed into a tree: they are copied into the client's
+/// answer as the filter wrote them), and the vendor's cursor of the next page.
+pub struct PageRead<'a> {
+    pub records: Vec<&'a serde_json::value::RawValue>,
+    pub next: Option<String>,
+}
+
 /// A list crmgate fetches page by page from the vendor and refills to the client's size.
 pub trait RefilledList: Send + Sync {
     /// The client's page size.
@@ -68,9 +76,10 @@ pub trait RefilledList: Send + Sync {
     /// The upstream path and query of the vendor's page at `after` (first page: `None`).
     fn page_request(&self, after: Option<&str>) -> String;
     /// A filtered page's records, and the vendor's cursor of its next page.
-    fn read_page(&self, filtered: &Value) -> Result<(Vec<Value>, Option<String>), RequestError>;
-    /// The client's answer: its records, and crmgate's cursor of the next page if any.
-    fn answer(&self, records: Vec<Value>, next: Option<String>) -> Value;
+    fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError>;
+    /// The client's answer: its records (filtered JSON text, copied as it is), and
+    /// crmgate's cursor of the next page if any.
+    fn answer(&self, records: &[&[u8]], next: Option<String>) -> Result<Vec<u8>, RequestError>;
     /// The same list as a vendor query that carries the row condition (only the part the
     /// vendor can express; the rows that come back are still decided one by one), if any.
     fn pushdown(&self, res: &ResourceProfile, rows: &RowCondition) -> Option<Box<dyn PushedList>>;
@@ -83,7 +92,7 @@ pub trait PushedList: Send + Sync {
     /// The search body for the page at `after`.
     fn page_body(&self, after: Option<&str>) -> Result<Bytes, RequestError>;
     /// A filtered page's records, and the vendor's cursor of its next page.
-    fn read_page(&self, filtered: &Value) -> Result<(Vec<Value>, Option<String>), RequestError>;
+    fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError>;
 }
 
 /// A search crmgate can walk page by page and count itself.
@@ -94,12 +103,17 @@ pub trait CountedSearch: Send + Sync {
     /// The upstream body for the page at `cursor` (the first page: `None`).
     fn page_body(&self, cursor: Option<String>) -> Result<Bytes, RequestError>;
     /// A filtered page's records, and the cursor of the vendor's next page.
-    fn read_page(&self, filtered: &Value) -> Result<(Vec<Value>, Option<String>), RequestError>;
+    fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError>;
     /// The client's page: offset and size.
     fn client_page(&self) -> Result<(usize, usize), RequestError>;
     /// The client's answer: its page of the shown records, the count of them all, and the
     /// offset of the next page if there is one.
-    fn answer(&self, total: usize, page: Vec<Value>, next: Option<usize>) -> Value;
+    fn answer(
+        &self,
+        total: usize,
+        page: &[&[u8]],
+        next: Option<usize>,
+    ) -> Result<Vec<u8>, RequestError>;
 }
 
 /// A batch answer rebuilt over what the caller is shown.

@@ -12,9 +12,10 @@ use std::collections::{BTreeSet, HashSet};
 use bytes::Bytes;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::{Answer, BatchAnswer, CountedSearch, Prepared, PushedList, RefilledList};
+use super::{Answer, BatchAnswer, CountedSearch, PageRead, Prepared, PushedList, RefilledList};
 use crate::error::RequestError;
 use crate::stages::authz::{RowCondition, OTHER_VALUE};
 use crate::stages::routing::{AttrSource, AttrValue};
@@ -60,7 +61,7 @@ impl RefilledList for RefilledPlan {
         format!("{}?{}", self.path, sanitize::encode_query(&q))
     }
 
-    fn read_page(&self, filtered: &Value) -> Result<(Vec<Value>, Option<String>), RequestError> {
+    fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError> {
         read_results_page(filtered)
     }
 
@@ -90,21 +91,19 @@ impl RefilledList for RefilledPlan {
         }))
     }
 
-    fn answer(&self, records: Vec<Value>, next: Option<String>) -> Value {
-        let mut out = Map::new();
-        out.insert("results".into(), Value::Array(records));
-        if let Some(next) = next {
+    fn answer(&self, records: &[&[u8]], next: Option<String>) -> Result<Vec<u8>, RequestError> {
+        let paging = next.map(|next| {
             let link = format!(
                 "{}?{}",
                 self.path,
                 sanitize::encode_query(&[("after".to_string(), next.clone())])
             );
-            out.insert(
-                "paging".into(),
+            (
+                "paging",
                 serde_json::json!({"next": {"after": next, "link": link}}),
-            );
-        }
-        Value::Object(out)
+            )
+        });
+        results_answer(&[], records, paging.as_slice())
     }
 }
 
@@ -136,31 +135,73 @@ impl PushedList for PushedSearch {
             .map_err(|e| RequestError::Internal(format!("serialize a pushed-down search: {e}")))
     }
 
-    fn read_page(&self, filtered: &Value) -> Result<(Vec<Value>, Option<String>), RequestError> {
+    fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError> {
         read_results_page(filtered)
     }
 }
 
-/// A filtered page's `results` and the cursor of the next page.
-fn read_results_page(filtered: &Value) -> Result<(Vec<Value>, Option<String>), RequestError> {
-    // The filter keeps a key only on the way to a record: an empty page has no `results`.
-    let results: Vec<Value> = match filtered.get("results") {
-        None => Vec::new(),
-        Some(r) => r
-            .as_array()
-            .ok_or_else(|| {
-                RequestError::Unfilterable("a page whose `results` is not a list".into())
-            })?
-            .clone(),
-    };
-    let next = filtered
-        .pointer("/paging/next/after")
+/// A filtered page's `results` and the cursor of the next page. The records stay JSON text
+/// (borrowed from the filtered body): they are copied into the answer, never rebuilt.
+fn read_results_page(filtered: &[u8]) -> Result<PageRead<'_>, RequestError> {
+    #[derive(Deserialize)]
+    struct Page<'a> {
+        // The filter keeps a key only on the way to a record: an empty page has no
+        // `results`.
+        #[serde(borrow, default)]
+        results: Option<Vec<&'a RawValue>>,
+        #[serde(default)]
+        paging: Option<Value>,
+    }
+    let page: Page<'_> = serde_json::from_slice(filtered).map_err(|e| {
+        RequestError::Unfilterable(format!("a page whose `results` is not a list ({e})"))
+    })?;
+    let records = page.results.unwrap_or_default();
+    let next = page
+        .paging
+        .as_ref()
+        .and_then(|p| p.pointer("/next/after"))
         .and_then(|a| match a {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         });
-    Ok((results, next))
+    Ok(PageRead { records, next })
+}
+
+/// An answer object: the members `before`, then `results` (the records' JSON text as the
+/// filter wrote it), then the members `after`.
+fn results_answer(
+    before: &[(&str, Value)],
+    records: &[&[u8]],
+    after: &[(&str, Value)],
+) -> Result<Vec<u8>, RequestError> {
+    let size: usize = records.iter().map(|r| r.len() + 1).sum();
+    let mut out = Vec::with_capacity(size + 256);
+    let member = |out: &mut Vec<u8>, (k, v): &(&str, Value)| {
+        serde_json::to_writer(&mut *out, k)?;
+        out.push(b':');
+        serde_json::to_writer(&mut *out, v)
+    };
+    let fail = |e: serde_json::Error| RequestError::Internal(format!("serialize an answer: {e}"));
+    out.push(b'{');
+    for m in before {
+        member(&mut out, m).map_err(fail)?;
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"results\":[");
+    for (i, r) in records.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(r);
+    }
+    out.push(b']');
+    for m in after {
+        out.push(b',');
+        member(&mut out, m).map_err(fail)?;
+    }
+    out.push(b'}');
+    Ok(out)
 }
 
 /// The part of a row condition HubSpot's search can carry: one filter per property
@@ -566,7 +607,7 @@ impl CountedSearch for CountedSearchPlan {
         )?))
     }
 
-    fn read_page(&self, filtered: &Value) -> Result<(Vec<Value>, Option<String>), RequestError> {
+    fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError> {
         read_results_page(filtered)
     }
 
@@ -574,17 +615,19 @@ impl CountedSearch for CountedSearchPlan {
         self.search.page()
     }
 
-    fn answer(&self, total: usize, page: Vec<Value>, next: Option<usize>) -> Value {
-        let mut out = Map::new();
-        out.insert("total".into(), Value::from(total));
-        out.insert("results".into(), Value::Array(page));
-        if let Some(next) = next {
-            out.insert(
-                "paging".into(),
+    fn answer(
+        &self,
+        total: usize,
+        page: &[&[u8]],
+        next: Option<usize>,
+    ) -> Result<Vec<u8>, RequestError> {
+        let paging = next.map(|next| {
+            (
+                "paging",
                 serde_json::json!({"next": {"after": next.to_string()}}),
-            );
-        }
-        Value::Object(out)
+            )
+        });
+        results_answer(&[("total", Value::from(total))], page, paging.as_slice())
     }
 }
 

@@ -131,7 +131,10 @@ struct ContextInputs<'a> {
 pub struct Scope {
     pub principal: Arc<PrincipalInfo>,
     pub purpose: String,
-    context: Context,
+    /// The context's inputs as JSON; the Cedar [`Context`] is built from them on the first
+    /// evaluation only (most requests are answered from the memo and never need it).
+    inputs: serde_json::Value,
+    context: OnceLock<Result<Context, String>>,
     /// Everything of this scope that Cedar can observe (principal uid and the whole
     /// context), as one memo key. Built in [`PolicyEngine::scope`] from the same values as
     /// the context: whoever adds a context attribute adds it there, to both.
@@ -555,15 +558,14 @@ impl PolicyEngine {
         // request is in the key, and nothing has to be kept in step by hand.
         let inputs = serde_json::to_value(ContextInputs { purpose })
             .map_err(|e| RequestError::Internal(format!("context: {e}")))?;
-        let context = Context::from_json_value(inputs.clone(), None)
-            .map_err(|e| RequestError::Internal(format!("context: {e}")))?;
         // The principal's whole entity data and the context; `\0` cannot occur in either
         // part's text unescaped (JSON escapes it).
         let memo_key = format!("{}\0{}", principal.memo_fingerprint(), inputs).into();
         Ok(Scope {
             principal,
             purpose: purpose.to_string(),
-            context,
+            inputs,
+            context: OnceLock::new(),
             memo_key,
             evaluations: AtomicUsize::new(0),
         })
@@ -650,11 +652,18 @@ impl PolicyEngine {
             // fail closed: an action the schema does not declare is denied.
             return Decision::deny_with_error(format!("unknown action `{action}`"));
         };
+        let context = match scope.context.get_or_init(|| {
+            Context::from_json_value(scope.inputs.clone(), None).map_err(|e| e.to_string())
+        }) {
+            Ok(c) => c.clone(),
+            // fail closed: a context Cedar cannot take denies.
+            Err(e) => return Decision::deny_with_error(format!("context: {e}")),
+        };
         let request = match Request::new(
             scope.principal.uid.clone(),
             action_uid.clone(),
             resource.uid(),
-            scope.context.clone(),
+            context,
             Some(&self.schema),
         ) {
             Ok(r) => r,

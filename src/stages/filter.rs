@@ -49,14 +49,19 @@ impl Releasable {
         (route.shadow || route.passthrough).then_some(Releasable(body))
     }
 
-    /// A vendor's answer made of filtered documents only (a counted search's page): `make`
-    /// gets the documents as the filter left them.
+    /// A vendor's answer made of filtered documents only (a counted search's page, a
+    /// refilled list): `make` gets the documents as the filter left them and writes the
+    /// answer's JSON text (records are copied as the filter wrote them, not rebuilt).
     pub fn compose(
-        docs: Vec<FilteredDoc>,
-        make: impl FnOnce(Vec<Value>) -> Result<Value, RequestError>,
+        docs: &[FilteredDoc],
+        make: impl FnOnce(&[FilteredDoc]) -> Result<Vec<u8>, RequestError>,
     ) -> Result<Releasable, RequestError> {
-        let value = make(docs.into_iter().map(|d| d.0).collect())?;
-        serialize(&value)
+        make(docs).map(|b| Releasable(bytes::Bytes::from(b)))
+    }
+
+    /// An answer that releases no record data (a batch's errors alone).
+    pub fn without_records(value: &Value) -> Result<Releasable, RequestError> {
+        serialize(value)
     }
 
     pub fn bytes(&self) -> &bytes::Bytes {
@@ -68,12 +73,14 @@ impl Releasable {
     }
 }
 
-/// A filtered body, parsed: only the filter makes one.
+/// A filtered body, taken out of its [`Filtered`] to be composed into an answer: only the
+/// filter makes one.
 #[derive(Debug)]
-pub struct FilteredDoc(Value);
+pub struct FilteredDoc(Vec<u8>);
 
 impl FilteredDoc {
-    pub fn value(&self) -> &Value {
+    /// The filtered JSON text.
+    pub fn bytes(&self) -> &[u8] {
         &self.0
     }
 }
@@ -120,10 +127,14 @@ impl Filtered {
         &self.body
     }
 
-    /// The filtered body, parsed.
-    pub fn doc(&self) -> Result<FilteredDoc, RequestError> {
+    /// The filtered body, taken out to be composed into an answer (nothing is left to
+    /// release as it is).
+    pub fn take_doc(&mut self) -> FilteredDoc {
+        FilteredDoc(std::mem::take(&mut self.body))
+    }
+
+    fn value(&self) -> Result<Value, RequestError> {
         serde_json::from_slice(&self.body)
-            .map(FilteredDoc)
             .map_err(|e| RequestError::Internal(format!("a filtered body: {e}")))
     }
 
@@ -156,7 +167,7 @@ impl Filtered {
         &self,
         f: impl FnOnce(Value) -> Result<(Value, T), RequestError>,
     ) -> Result<(Releasable, T), RequestError> {
-        let (value, extra) = f(self.doc()?.0)?;
+        let (value, extra) = f(self.value()?)?;
         Ok((serialize(&value)?, extra))
     }
 }

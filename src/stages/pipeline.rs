@@ -14,6 +14,7 @@ use std::any::Any;
 use std::collections::HashSet;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -326,7 +327,8 @@ impl Gateway {
         let tracked = self.in_flight.enter();
         // For the record of a panic outside the stages (they are caught inside).
         let method = req.method().to_string();
-        let path = audit_path(req.uri().path(), req.uri().query(), &self.lookup_key);
+        // The audit path is worked out only if it is needed (a `Uri` clone shares its bytes).
+        let uri = req.uri().clone();
         let task = tokio::spawn(async move {
             let _tracked = tracked;
             let handled = CatchUnwind(Box::pin(gateway.handle_recorded(
@@ -340,7 +342,7 @@ impl Gateway {
                 Ok(response) => response,
                 Err(_) => {
                     gateway
-                        .record_panic(peer, method, path, cancelled.load(Ordering::SeqCst))
+                        .record_panic(peer, method, &uri, cancelled.load(Ordering::SeqCst))
                         .await
                 }
             }
@@ -369,9 +371,10 @@ impl Gateway {
         &self,
         peer: SocketAddr,
         method: String,
-        path: String,
+        uri: &http::Uri,
         client_cancelled: bool,
     ) -> Response<Body> {
+        let path = audit_path(uri.path(), uri.query(), &self.lookup_key);
         let request_id = uuid::Uuid::new_v4().simple().to_string();
         tracing::error!(request_id = %request_id, "request handling panicked outside the stages; answering 500");
         let e = RequestError::Internal("the request handling panicked".into());
@@ -779,6 +782,7 @@ impl Gateway {
     ) -> Result<Response<Body>, RequestError> {
         let (offset, limit) = search.client_page()?;
         let mut docs = Vec::new();
+        let mut spans = Vec::new();
         let mut total = 0usize;
         let mut audits = Vec::new();
         let mut cursor: Option<String> = None;
@@ -809,6 +813,7 @@ impl Gateway {
             let results = page.audits.len();
             total += results;
             docs.push(page.doc);
+            spans.push(page.records);
             audits.extend(page.audits);
             cursor = page.next;
             if cursor.is_none() {
@@ -823,13 +828,15 @@ impl Gateway {
         let end = offset.saturating_add(limit);
         rec.records = audits.into_iter().skip(offset).take(limit).collect();
         // The client's page, made of the filtered pages only.
-        let body = Releasable::compose(docs, |pages| {
-            let mut shown = Vec::with_capacity(total);
-            for p in &pages {
-                shown.extend(search.read_page(p)?.0);
-            }
-            let page: Vec<Value> = shown.into_iter().skip(offset).take(limit).collect();
-            Ok(search.answer(total, page, (end < total).then_some(end)))
+        let body = Releasable::compose(&docs, |docs| {
+            let pages = page_records(docs, &spans)?;
+            let page: Vec<&[u8]> = pages
+                .into_iter()
+                .flatten()
+                .skip(offset)
+                .take(limit)
+                .collect();
+            search.answer(total, &page, (end < total).then_some(end))
         })?;
         json_response(StatusCode::OK, body, step.request_id, Some(buffering))
     }
@@ -874,6 +881,7 @@ impl Gateway {
         // The filtered pages read, and each shown record's position in them: (the CRM's
         // page cursor, its index among that page's shown records).
         let mut docs = Vec::new();
+        let mut spans = Vec::new();
         let mut shown: Vec<(Option<String>, usize)> = Vec::new();
         let mut audits = Vec::new();
         let mut walk = Walk::default();
@@ -906,6 +914,7 @@ impl Gateway {
                 audits.push(a);
             }
             docs.push(page.doc);
+            spans.push(page.records);
             skip = 0;
             match page.next {
                 Some(n) => after = Some(n),
@@ -937,17 +946,42 @@ impl Gateway {
             }
         ));
         // The client's page, made of the filtered pages only.
-        let body = Releasable::compose(docs, |pages| {
+        let body = Releasable::compose(&docs, |docs| {
             let mut records = Vec::with_capacity(limit);
-            for (n, p) in pages.iter().enumerate() {
+            for (n, p) in page_records(docs, &spans)?.into_iter().enumerate() {
                 let skip = if n == 0 { first_skip } else { 0 };
-                records.extend(list.read_page(p)?.0.into_iter().skip(skip));
+                records.extend(p.into_iter().skip(skip));
             }
             records.truncate(limit);
-            Ok(list.answer(records, next))
+            list.answer(&records, next)
         })?;
         json_response(StatusCode::OK, body, step.request_id, Some(buffering))
     }
+}
+
+/// Where `part` (a slice of `whole`) lies in it; `None` when it is not a slice of it.
+fn span_in(whole: &[u8], part: &[u8]) -> Option<Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= whole.len()).then_some(start..end)
+}
+
+/// The records of walked pages, as JSON text slices of their documents.
+fn page_records<'d>(
+    docs: &'d [FilteredDoc],
+    spans: &[Vec<Range<usize>>],
+) -> Result<Vec<Vec<&'d [u8]>>, RequestError> {
+    docs.iter()
+        .zip(spans)
+        .map(|(doc, spans)| {
+            spans
+                .iter()
+                .map(|r| doc.bytes().get(r.clone()))
+                .collect::<Option<Vec<_>>>()
+                // fail closed
+                .ok_or_else(|| RequestError::Internal("a record outside its page".into()))
+        })
+        .collect()
 }
 
 /// The tallies of a walk over the CRM's pages (a counted search, a refilled list).
@@ -970,13 +1004,15 @@ impl Walk {
 /// the order of its records) and the CRM's cursor of the next page.
 struct WalkedPage {
     doc: FilteredDoc,
+    /// Where each shown record's JSON text lies in the document.
+    records: Vec<Range<usize>>,
     audits: Vec<RecordAudit>,
     next: Option<String>,
 }
 
 /// Reads a filtered page's records and the CRM's next cursor (the vendor profile's).
 type ReadPage<'a> =
-    &'a (dyn Fn(&Value) -> Result<(Vec<Value>, Option<String>), RequestError> + Sync);
+    &'a (dyn for<'b> Fn(&'b [u8]) -> Result<crate::profiles::PageRead<'b>, RequestError> + Sync);
 
 impl Gateway {
     /// Send one permitted page request of a walk, filter the answer and account for it.
@@ -999,12 +1035,24 @@ impl Gateway {
         rec.upstream_status = Some(upstream.status.as_u16());
         walk.bytes = walk.bytes.saturating_add(upstream.body.len());
         let t = Instant::now();
-        let filtered = step.filter(&upstream.body)?;
+        let mut filtered = step.filter(&upstream.body)?;
         walk.filter_us += micros(t);
         record_filtering(rec, &filtered);
-        let doc = filtered.doc()?;
-        let (results, next) = read(doc.value())?;
-        if results.len() != filtered.records.len() {
+        let doc = filtered.take_doc();
+        let (records, next) = {
+            let page = read(doc.bytes())?;
+            // fail closed: a record not found inside the filtered body is not released.
+            let records = page
+                .records
+                .iter()
+                .map(|r| span_in(doc.bytes(), r.get().as_bytes()))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    RequestError::Internal("a record outside its filtered page".into())
+                })?;
+            (records, page.next)
+        };
+        if records.len() != filtered.records.len() {
             // fail closed: the audit would not describe what is released.
             return Err(RequestError::Internal(
                 "a page and its audit disagree".into(),
@@ -1012,6 +1060,7 @@ impl Gateway {
         }
         Ok(WalkedPage {
             doc,
+            records,
             audits: filtered.records,
             next,
         })

@@ -5,8 +5,10 @@
 //! a string gets a string), and never be applied to a value it cannot mask safely: such a
 //! value is removed instead (fail closed).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, RwLock};
 
 use hmac::{Hmac, Mac};
 use serde_json::Value;
@@ -81,7 +83,12 @@ impl FromStr for MaskKind {
 #[derive(Clone)]
 pub struct HashKeys {
     master: Secret,
+    /// Keys derived so far, per purpose (two HMACs saved per request).
+    derived: Arc<RwLock<HashMap<String, PurposeKey>>>,
 }
+
+/// Most purpose keys kept derived: purposes are few and come from the configuration.
+const DERIVED_KEYS: usize = 256;
 
 impl fmt::Debug for HashKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -93,16 +100,34 @@ type HmacSha256 = Hmac<Sha256>;
 
 impl HashKeys {
     pub fn new(master: Secret) -> Self {
-        Self { master }
+        Self {
+            master,
+            derived: Arc::default(),
+        }
     }
 
     /// The key for one purpose: HMAC(master, "crmgate/hash/v1/" + purpose). Pseudonyms made
     /// for one purpose cannot be joined with those made for another.
     pub fn for_purpose(&self, purpose: &str) -> PurposeKey {
+        // A poisoned lock only loses the cache: the key is derived again.
+        if let Some(k) = self
+            .derived
+            .read()
+            .ok()
+            .and_then(|m| m.get(purpose).cloned())
+        {
+            return k;
+        }
         let mut mac = mac_with(self.master.expose().as_bytes());
         mac.update(b"crmgate/hash/v1/");
         mac.update(purpose.as_bytes());
-        PurposeKey(mac.finalize().into_bytes().to_vec())
+        let key = PurposeKey(mac.finalize().into_bytes().to_vec());
+        if let Ok(mut m) = self.derived.write() {
+            if m.len() < DERIVED_KEYS {
+                m.insert(purpose.to_string(), key.clone());
+            }
+        }
+        key
     }
 }
 

@@ -263,11 +263,12 @@ impl Gateway {
             if errors.is_empty() {
                 empty_response(upstream.status, w.request_id)?
             } else {
-                let (body, status) = Releasable::compose(Vec::new(), |_| {
-                    writes::batch_answer(res, Value::Null, &[], errors, StatusCode::OK)
-                        .map(|(v, _)| v)
-                })
-                .map(|b| (b, StatusCode::MULTI_STATUS))?;
+                let (answer, _) =
+                    writes::batch_answer(res, Value::Null, &[], errors, StatusCode::OK)?;
+                let (body, status) = (
+                    Releasable::without_records(&answer)?,
+                    StatusCode::MULTI_STATUS,
+                );
                 json_response(status, body, w.request_id, Some(buffering))?
             }
         } else {
@@ -436,9 +437,8 @@ impl Gateway {
         if errors.is_empty() {
             return empty_response(StatusCode::NO_CONTENT, w.request_id);
         }
-        let body = Releasable::compose(Vec::new(), |_| {
-            writes::batch_answer(res, Value::Null, &[], errors, StatusCode::OK).map(|(v, _)| v)
-        })?;
+        let (answer, _) = writes::batch_answer(res, Value::Null, &[], errors, StatusCode::OK)?;
+        let body = Releasable::without_records(&answer)?;
         let status = StatusCode::MULTI_STATUS;
         json_response(status, body, w.request_id, Some(buffering))
     }

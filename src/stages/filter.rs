@@ -12,6 +12,7 @@
 //! that no decision covered, and never give a typed field a string mask.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::ops::Range;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -106,6 +107,9 @@ pub struct Filtered {
     pub unclassified: BTreeSet<String>,
     /// A single-record route whose record the row decision denied.
     pub single_denied: bool,
+    /// Where the kept records' JSON text lies in the body, in order, when the fast path
+    /// filtered a list (they are elements of one array there).
+    spans: Option<Vec<Range<usize>>>,
 }
 
 impl Filtered {
@@ -119,6 +123,7 @@ impl Filtered {
             errors: BTreeSet::new(),
             unclassified: BTreeSet::new(),
             single_denied: false,
+            spans: None,
         }
     }
 
@@ -131,6 +136,11 @@ impl Filtered {
     /// release as it is).
     pub fn take_doc(&mut self) -> FilteredDoc {
         FilteredDoc(std::mem::take(&mut self.body))
+    }
+
+    /// Where the kept records lie in the body, if the filter knows (taken with the body).
+    pub fn take_spans(&mut self) -> Option<Vec<Range<usize>>> {
+        self.spans.take()
     }
 
     fn value(&self) -> Result<Value, RequestError> {
@@ -193,7 +203,11 @@ pub fn filter_body(
             kept.unwrap_or_default()
         }),
         RecordSelector::Path { source, .. } => lazy::simple_array_key(source)
-            .and_then(|array| run.lazy_list(body, array, &route.envelope)),
+            .and_then(|array| run.lazy_list(body, array, &route.envelope))
+            .map(|(filtered, spans)| {
+                run.out.spans = Some(spans);
+                filtered
+            }),
     };
     match fast {
         Some(filtered) => {
@@ -691,6 +705,21 @@ forbid (principal, action == Action::"read.phone", resource == Contact::"7");"#;
                     let va: Value = serde_json::from_slice(&a.body).unwrap();
                     let vb: Value = serde_json::from_slice(&b.body).unwrap();
                     assert_eq!(va, vb, "{}", String::from_utf8_lossy(body));
+                }
+                // The fast path's record spans are exactly the records of its body.
+                if let Some(spans) = &a.spans {
+                    let va: Value = serde_json::from_slice(&a.body).unwrap();
+                    let results = va
+                        .get("results")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default();
+                    let by_span: Vec<Value> = spans
+                        .iter()
+                        .map(|r| serde_json::from_slice(&a.body[r.clone()]).unwrap())
+                        .collect();
+                    assert_eq!(by_span, results, "{}", String::from_utf8_lossy(body));
+                    assert_eq!(spans.len(), a.records.len());
                 }
                 assert_eq!(a.records, b.records);
                 assert_eq!(a.dropped, b.dropped);

@@ -1038,8 +1038,30 @@ impl Gateway {
         let mut filtered = step.filter(&upstream.body)?;
         walk.filter_us += micros(t);
         record_filtering(rec, &filtered);
+        let spans = filtered.take_spans();
         let doc = filtered.take_doc();
-        let (records, next) = {
+        let (records, next) = if let Some((first, last)) = spans
+            .as_ref()
+            .and_then(|s| Some((s.first()?.start, s.last()?.end)))
+        {
+            // The filter knows where its records lie: the vendor reads the rest alone (the
+            // envelope around an empty records array), not the records a second time.
+            let bytes = doc.bytes();
+            let (Some(head), Some(tail)) = (bytes.get(..first), bytes.get(last..)) else {
+                return Err(RequestError::Internal(
+                    "a record outside its filtered page".into(),
+                ));
+            };
+            let skeleton = [head, tail].concat();
+            let page = read(&skeleton)?;
+            if !page.records.is_empty() {
+                // fail closed: records the spans do not account for.
+                return Err(RequestError::Internal(
+                    "a filtered page with records outside its spans".into(),
+                ));
+            }
+            (spans.unwrap_or_default(), page.next)
+        } else {
             let page = read(doc.bytes())?;
             // fail closed: a record not found inside the filtered body is not released.
             let records = page
@@ -1188,7 +1210,14 @@ impl Step<'_> {
 fn audit_path(path: &str, query: Option<&str>, key: &PurposeKey) -> String {
     let path: String = path.chars().take(2048).collect();
     let lookup = query.and_then(|q| {
-        form_urlencoded::parse(q.as_bytes())
+        // As `form_urlencoded::parse(q).find(…)`, but a pair is decoded only when its key
+        // may be `idProperty` (every request passes here; most name no lookup).
+        q.split('&')
+            .filter(|pair| {
+                let key = pair.split_once('=').map_or(*pair, |(k, _)| k);
+                key == "idProperty" || key.contains(['%', '+'])
+            })
+            .flat_map(|pair| form_urlencoded::parse(pair.as_bytes()))
             .find(|(k, v)| k == "idProperty" && !v.is_empty() && v != "hs_object_id")
             .map(|(_, v)| v.into_owned())
     });
@@ -1409,4 +1438,46 @@ fn retention_rule(
         return refuse("not a rule of the deletion concept");
     }
     Ok(Some(name.to_string()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::config::Secret;
+    use crate::stages::filter::masks::HashKeys;
+
+    #[test]
+    fn audit_paths_pseudonymise_lookups_however_the_key_is_spelt() {
+        let key = HashKeys::new(Secret::new("0123456789abcdef0123")).for_purpose("t");
+        let path = "/crm/v3/objects/contacts/santa@northpole.example";
+        let expected = pseudonymised(
+            "/crm/v3/objects/contacts",
+            "email",
+            "santa@northpole.example",
+            &key,
+        );
+        for q in [
+            "idProperty=email",
+            "properties=a,b&idProperty=email",
+            "id%50roperty=email",
+            "idProperty=&idProperty=email",
+            "idProperty=hs_object_id&idProperty=email",
+            "&&idProperty=email&",
+            "idProperty=em%61il",
+        ] {
+            let got = audit_path(path, Some(q), &key);
+            assert_eq!(got, expected, "{q}");
+            assert!(!got.contains("santa"), "{q}");
+        }
+        for q in [
+            "idProperty=",
+            "idProperty=hs_object_id",
+            "idproperty=email",
+            "a=b",
+        ] {
+            assert_eq!(audit_path(path, Some(q), &key), path, "{q}");
+        }
+        assert_eq!(audit_path(path, None, &key), path);
+    }
 }

@@ -5,10 +5,9 @@
 //! here, so they cannot drift apart. This module must never answer a decision from anything
 //! but Cedar on these inputs (or a memo of that), and never turn an error into an allow.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{Decision, Memo, PolicyEngine, Scope};
+use super::{Decision, FastMap, Memo, PolicyEngine, Scope};
 use crate::stages::filter::masks::MaskKind;
 use crate::stages::routing::{AttrType, AttrValue, GroupId, ResourceProfile};
 
@@ -69,7 +68,7 @@ pub struct Planner<'a> {
     /// Field groups (bitmask) the request selected records by (search filters, sorts, free
     /// text): a record shown only if all of them are clear to the caller.
     selection: u64,
-    cache: HashMap<PlanKey, Arc<RecordPlan>>,
+    cache: FastMap<PlanKey, Arc<RecordPlan>>,
     /// Cedar evaluations made so far.
     pub evaluations: usize,
 }
@@ -82,7 +81,7 @@ impl<'a> Planner<'a> {
             resource,
             key_by_id: engine.id_observable(&resource.entity_type),
             selection: 0,
-            cache: HashMap::new(),
+            cache: FastMap::default(),
             evaluations: 0,
         }
     }

@@ -13,6 +13,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
 
 use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -276,13 +277,14 @@ fn push_key(out: &mut Vec<u8>, key: &Cow<'_, str>) -> Option<()> {
 }
 
 impl<'r> Run<'r> {
-    /// `$.<key>[*]`: the filtered body, or `None` to let the DOM path decide.
+    /// `$.<key>[*]`: the filtered body and where each kept record's text lies in it, or
+    /// `None` to let the DOM path decide.
     pub(super) fn lazy_list(
         &mut self,
         body: &[u8],
         key: &str,
         envelope: &[String],
-    ) -> Option<Vec<u8>> {
+    ) -> Option<(Vec<u8>, Vec<Range<usize>>)> {
         if self.resource.attributes.len() > 64 {
             return None;
         }
@@ -300,6 +302,7 @@ impl<'r> Run<'r> {
         }
         let mut names = Names::default();
         let mut seq = 0;
+        let mut spans = Vec::new();
         // The filtered body is rarely larger than half the upstream's; the buffer is shrunk
         // to fit at the end, since many responses may wait in memory at once.
         let mut out = Vec::with_capacity(body.len() / 2);
@@ -345,8 +348,10 @@ impl<'r> Run<'r> {
                 if !first_record {
                     out.push(b',');
                 }
+                let start = out.len();
                 if self.lazy_record(record, &mut names, seq, &mut out)? {
                     first_record = false;
+                    spans.push(start..out.len());
                 } else {
                     out.truncate(mark);
                 }
@@ -355,7 +360,7 @@ impl<'r> Run<'r> {
         }
         out.push(b'}');
         out.shrink_to_fit();
-        Some(out)
+        Some((out, spans))
     }
 
     /// `$`: the body is one record. `Some(None)` when the row decision denies it.

@@ -21,6 +21,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::diagnostic::Problem;
+use crate::stages::authz::FastHash;
 
 use matchers::{Hit, IdRule, Lexicon};
 use normal::{is_invisible, Normal};
@@ -44,7 +45,7 @@ struct Category {
 
 struct Language {
     name: Arc<str>,
-    stopwords: HashSet<String>,
+    stopwords: HashSet<String, FastHash>,
 }
 
 impl fmt::Debug for Redactor {

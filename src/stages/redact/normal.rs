@@ -23,6 +23,10 @@ pub(crate) struct Normal {
 /// invisible fillers and variation selectors): removed before matching, so they cannot split
 /// a word or a number.
 pub(crate) fn is_invisible(c: char) -> bool {
+    // Every character below U+00AD is visible: most text is decided here.
+    if c < '\u{00AD}' {
+        return false;
+    }
     matches!(c,
         '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
         | '\u{180B}'..='\u{180F}'
@@ -93,11 +97,8 @@ impl Normal {
         let mut chars = original.char_indices().peekable();
         let mut cluster = String::new();
         while let Some((start, c)) = chars.next() {
-            if is_invisible(c) {
-                continue;
-            }
             // ASCII not followed by a combining mark is its own NFKC form: the common case,
-            // without the normaliser.
+            // without the normaliser (and no ASCII character is invisible).
             if c.is_ascii() && chars.peek().is_none_or(|&(_, m)| m.is_ascii()) {
                 let l = c.to_ascii_lowercase();
                 let end = start + 1;
@@ -108,6 +109,9 @@ impl Normal {
                 } else {
                     push(&mut text, &mut origin, l, start, end);
                 }
+                continue;
+            }
+            if is_invisible(c) {
                 continue;
             }
             // A base character with the combining marks after it, normalised together so
@@ -254,9 +258,7 @@ impl Normal {
 
 fn push(text: &mut String, origin: &mut Vec<(usize, usize)>, c: char, start: usize, end: usize) {
     text.push(c);
-    for _ in 0..c.len_utf8() {
-        origin.push((start, end));
-    }
+    origin.extend(std::iter::repeat_n((start, end), c.len_utf8()));
 }
 
 /// Whether a character continues a word (letters and digits of any script).

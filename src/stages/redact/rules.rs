@@ -23,6 +23,7 @@ use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use crate::diagnostic::{Problem, TomlSource};
+use crate::stages::authz::FastHash;
 
 use super::matchers::{IdRule, Kind, LexRule, Lexicon};
 use super::normal::Normal;
@@ -331,7 +332,7 @@ fn read_categories(path: &Path, b: &mut Builder) -> Option<Categories> {
                 .into_iter()
                 .flatten()
                 .map(|w| Normal::new(w).text.trim().to_string())
-                .collect::<HashSet<String>>(),
+                .collect::<HashSet<String, FastHash>>(),
         })
         .collect();
     (b.problems.len() == before).then_some((categories, languages, default_language))

@@ -246,6 +246,19 @@ struct Names<'a> {
     prev: Vec<(&'a str, Option<GroupId>, u64, usize)>,
 }
 
+/// A raw JSON value as a `Value`. A string without escapes (most attribute values, ids and
+/// masked values) is its text between the quotes, taken without a parser: a raw value is
+/// valid JSON, so such a string holds no quote, backslash or control character.
+fn value_of(raw: &RawValue) -> Option<Value> {
+    let text = raw.get();
+    if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        if !inner.contains('\\') {
+            return Some(Value::String(inner.to_string()));
+        }
+    }
+    serde_json::from_str(text).ok()
+}
+
 /// The body's records as `$.<key>[*]` selects them, when `source` is exactly that form.
 pub(super) fn simple_array_key(source: &str) -> Option<&str> {
     let key = source.strip_prefix("$.")?.strip_suffix("[*]")?;
@@ -393,7 +406,7 @@ impl<'r> Run<'r> {
         if has_duplicates(&record.0) {
             return None;
         }
-        let id = match serde_json::from_str::<Value>(record.raw(&res.id_field)?.get()).ok()? {
+        let id = match value_of(record.raw(&res.id_field)?)? {
             Value::String(s) => s,
             Value::Number(n) => n.to_string(),
             _ => return None,
@@ -455,10 +468,7 @@ impl<'r> Run<'r> {
                 let mut m = serde_json::Map::new();
                 for (name, value) in &props.0 {
                     if e.inputs.iter().any(|i| i == name.as_ref()) {
-                        m.insert(
-                            name.to_string(),
-                            serde_json::from_str::<Value>(value.get()).ok()?,
-                        );
+                        m.insert(name.to_string(), value_of(value)?);
                     }
                 }
                 Some(m)
@@ -480,7 +490,7 @@ impl<'r> Run<'r> {
                 }
             };
             let value = match raw {
-                Some(r) => Some(serde_json::from_str::<Value>(r.get()).ok()?),
+                Some(r) => Some(value_of(r)?),
                 None => None,
             };
             attrs.push(
@@ -534,7 +544,7 @@ impl<'r> Run<'r> {
                                     Outcome::Removed => continue,
                                     Outcome::Clear => None,
                                     Outcome::Masked(kind) => {
-                                        let v: Value = serde_json::from_str(value.get()).ok()?;
+                                        let v = value_of(value)?;
                                         match masks::apply(kind, &v, self.key) {
                                             Some(m) => Some(m),
                                             None => continue,
@@ -617,6 +627,24 @@ impl<'r> Run<'r> {
             unclassified,
             attrs,
             slot,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_values_read_without_a_parser_equal_parsed_ones() {
+        let doc = r#"["a", "", "\"x", "\u00e9", "ü", "a\nb", "tab\there", "\\", 12, -1.5e3,
+            null, true, {"a": [1, "b"]}, [], "😀", "\ud83d\ude00", " spaced "]"#;
+        let raws: Vec<&RawValue> = serde_json::from_str(doc).unwrap();
+        assert_eq!(raws.len(), 17);
+        for raw in raws {
+            let parsed: Value = serde_json::from_str(raw.get()).unwrap();
+            assert_eq!(value_of(raw), Some(parsed), "{}", raw.get());
         }
     }
 }

@@ -17,7 +17,6 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use xxhash_rust::xxh3::{Xxh3, Xxh3Builder};
 
 use cedar_policy::{
     Authorizer, Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, EvalResult, Policy,
@@ -157,30 +156,12 @@ impl Scope {
     }
 }
 
-/// Hash maps keyed by what requests and CRM records carry (memo keys, attribute values):
-/// xxh3 with a seed drawn once per process. SipHash's cost per key showed in profiles of
-/// record filtering; the random seed keeps collisions unpredictable to whoever writes the
-/// CRM's records.
+/// Hash maps keyed by what requests and CRM records carry (memo keys, attribute values,
+/// stopwords): foldhash, seeded at random per map. SipHash's cost per key showed in
+/// profiles of record filtering (xxh3's streaming hasher was slower still on these short
+/// keys); the random seed keeps collisions unpredictable to whoever writes the CRM's records.
+pub type FastHash = foldhash::fast::RandomState;
 pub type FastMap<K, V> = HashMap<K, V, FastHash>;
-
-/// The hasher of [`FastMap`].
-#[derive(Clone)]
-pub struct FastHash(Xxh3Builder);
-
-impl Default for FastHash {
-    fn default() -> Self {
-        static SEED: OnceLock<u64> = OnceLock::new();
-        let seed = *SEED.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
-        FastHash(Xxh3Builder::new().with_seed(seed))
-    }
-}
-
-impl std::hash::BuildHasher for FastHash {
-    type Hasher = Xxh3;
-    fn build_hasher(&self) -> Xxh3 {
-        self.0.build_hasher()
-    }
-}
 
 /// A bounded map shared by all requests of one policy revision. It lives inside the
 /// [`PolicyEngine`], so a new revision (a reload) starts with an empty memo: a decision is

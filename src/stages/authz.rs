@@ -17,7 +17,6 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-
 use cedar_policy::{
     Authorizer, Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, EvalResult, Policy,
     PolicyId, PolicySet, Request, RestrictedExpression, Schema, ValidationMode, Validator,

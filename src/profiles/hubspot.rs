@@ -757,21 +757,25 @@ fn with_attribute_properties(
     requested: Option<Vec<String>>,
     hidden: &mut HashSet<String>,
 ) -> Vec<String> {
-    let (mut props, visible): (Vec<String>, HashSet<String>) = match requested {
-        Some(list) => {
-            let visible = list.iter().chain(&res.always_properties).cloned().collect();
-            (list, visible)
-        }
-        None => (
-            res.default_properties.clone(),
-            res.default_properties.iter().cloned().collect(),
-        ),
+    // What the client sees: the properties it asked for and those always shown, or the
+    // defaults. Compared by scanning (a few attribute properties against a short list),
+    // not by building a set per request.
+    let (mut props, always): (Vec<String>, &[String]) = match requested {
+        Some(list) => (list, &res.always_properties),
+        None => (res.default_properties.clone(), &[]),
     };
+    let shown = props.len();
     for p in res.attribute_properties() {
+        let visible = props
+            .get(..shown)
+            .unwrap_or_default()
+            .iter()
+            .chain(always)
+            .any(|x| x == p);
         if !props.iter().any(|x| x == p) {
             props.push(p.to_string());
         }
-        if !visible.contains(p) {
+        if !visible {
             hidden.insert(p.to_string());
         }
     }
@@ -868,6 +872,45 @@ fn batch_envelope(
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn properties_fetched_only_for_the_policies_are_hidden_and_others_are_not() {
+        let routes = crate::stages::routing::RouteTable::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/routes.toml"),
+        )
+        .unwrap();
+        let route = routes
+            .routes()
+            .iter()
+            .find(|r| r.name == "contacts.get")
+            .unwrap();
+        let res = &route.resource;
+        let attrs: Vec<String> = res.attribute_properties().map(String::from).collect();
+        assert!(!attrs.is_empty());
+        // Asked for one attribute property: every other one is fetched and hidden.
+        let asked = attrs[0].clone();
+        let mut hidden = HashSet::new();
+        let props =
+            with_attribute_properties(res, Some(vec!["email".into(), asked.clone()]), &mut hidden);
+        for a in &attrs {
+            assert!(props.contains(a), "{a} fetched");
+            let expected = *a != asked && !res.always_properties.contains(a);
+            assert_eq!(hidden.contains(a), expected, "{a}");
+        }
+        assert!(!hidden.contains("email"));
+        assert_eq!(props.iter().filter(|p| **p == asked).count(), 1);
+        // Nothing asked: the defaults are shown, the other attribute properties hidden.
+        let mut hidden = HashSet::new();
+        let props = with_attribute_properties(res, None, &mut hidden);
+        for a in &attrs {
+            assert!(props.contains(a));
+            assert_eq!(
+                hidden.contains(a),
+                !res.default_properties.contains(a),
+                "{a}"
+            );
+        }
+    }
 
     #[test]
     fn search_bodies_are_parsed_strictly() {

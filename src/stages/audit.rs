@@ -74,7 +74,7 @@ use tokio::sync::oneshot;
 
 use crate::admin::Health;
 use crate::config::AuditConfig;
-use crate::stages::filter::RecordAudit;
+use crate::stages::filter::{GroupsAudit, RecordAudit};
 use crate::stages::write::WriteAudit;
 
 /// One audit record. Filled in as the request passes the stages; its place in the chain
@@ -173,16 +173,12 @@ impl AuditRecord {
     pub fn shadow_release(&mut self, groups: &[String], would_have_status: u16) {
         let records = std::mem::take(&mut self.records);
         let rows_dropped = std::mem::take(&mut self.rows_dropped);
+        let all_clear = GroupsAudit::new(groups.to_vec(), BTreeMap::new(), Vec::new());
         self.records = records
             .iter()
             .map(|r| r.id.clone())
             .chain(rows_dropped.iter().cloned())
-            .map(|id| RecordAudit {
-                id,
-                clear: groups.to_vec(),
-                masked: BTreeMap::new(),
-                removed: Vec::new(),
-            })
+            .map(|id| RecordAudit::new(id, all_clear.clone()))
             .collect();
         self.shadow = true;
         self.would_have = Some(WouldHave {

@@ -14,7 +14,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::ops::Range;
 
+use std::sync::Arc;
+
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::error::RequestError;
@@ -27,13 +30,77 @@ mod lazy;
 pub mod masks;
 pub mod records;
 
-/// The audit view of one returned record: field group names and mask kinds, never values.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// The audit view of one returned record: its id and what happened to its field groups
+/// (group names and mask kinds, never values). Records with the same outcome share one
+/// [`GroupsAudit`], so a page of a hundred records makes and writes a few, not a hundred.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordAudit {
     pub id: String,
+    groups: Arc<GroupsAudit>,
+}
+
+/// What happened to a record's field groups, with its JSON text written once.
+#[derive(Debug)]
+pub struct GroupsAudit {
     pub clear: Vec<String>,
     pub masked: BTreeMap<String, String>,
     pub removed: Vec<String>,
+    /// `clear`, `masked` and `removed` as JSON, in that order.
+    json: [Box<RawValue>; 3],
+}
+
+impl PartialEq for GroupsAudit {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.clear, &self.masked, &self.removed) == (&other.clear, &other.masked, &other.removed)
+    }
+}
+impl Eq for GroupsAudit {}
+
+impl GroupsAudit {
+    pub fn new(
+        clear: Vec<String>,
+        masked: BTreeMap<String, String>,
+        removed: Vec<String>,
+    ) -> Arc<GroupsAudit> {
+        // Vectors of strings and a map of strings always serialise; `null` is unreachable.
+        let raw = |v: Result<String, serde_json::Error>| {
+            RawValue::from_string(v.unwrap_or_else(|_| "null".into())).unwrap_or_default()
+        };
+        let json = [
+            raw(serde_json::to_string(&clear)),
+            raw(serde_json::to_string(&masked)),
+            raw(serde_json::to_string(&removed)),
+        ];
+        Arc::new(GroupsAudit {
+            clear,
+            masked,
+            removed,
+            json,
+        })
+    }
+}
+
+impl RecordAudit {
+    pub fn new(id: String, groups: Arc<GroupsAudit>) -> RecordAudit {
+        RecordAudit { id, groups }
+    }
+
+    pub fn groups(&self) -> &GroupsAudit {
+        &self.groups
+    }
+}
+
+impl Serialize for RecordAudit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let [clear, masked, removed] = &self.groups.json;
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("id", &self.id)?;
+        m.serialize_entry("clear", clear)?;
+        m.serialize_entry("masked", masked)?;
+        m.serialize_entry("removed", removed)?;
+        m.end()
+    }
 }
 
 /// A body crmgate may hand to a client. Only this module makes one: from what the filter
@@ -232,6 +299,9 @@ fn filter_body_dom(
     let mut doc: Value = serde_json::from_slice(body)
         .map_err(|e| RequestError::Unfilterable(format!("invalid JSON ({e})")))?;
     let mut run = Run::new(engine, scope, route, hidden, selection, key);
+    // The reference makes each record's audit view alone: the differential tests hold the
+    // fast path's shared views against these.
+    run.share = 0;
     match &route.records {
         RecordSelector::Root => {
             if !run.filter_record(&mut doc)? {
@@ -283,6 +353,10 @@ struct Run<'a> {
     hidden: &'a HashSet<String>,
     key: &'a PurposeKey,
     out: Filtered,
+    /// Audit views made so far, by plan and groups present (see [`Run::audit_view`]).
+    views: Vec<(Arc<RecordPlan>, u64, Arc<GroupsAudit>)>,
+    /// How many views to keep for sharing ([`SHARED_VIEWS`]; 0 shares none).
+    share: usize,
 }
 
 impl<'a> Run<'a> {
@@ -301,6 +375,8 @@ impl<'a> Run<'a> {
             hidden,
             key,
             out: Filtered::empty(),
+            views: Vec::new(),
+            share: SHARED_VIEWS,
         }
     }
 }
@@ -418,7 +494,8 @@ impl Run<'_> {
                 record.remove(&k);
             }
         }
-        self.out.records.push(audit_view(res, &id, &plan, present));
+        let view = self.audit_view(id, &plan, present);
+        self.out.records.push(view);
         Ok(true)
     }
 
@@ -498,26 +575,43 @@ fn note_all(set: &mut BTreeSet<String>, items: &[String]) {
     }
 }
 
-fn audit_view(res: &ResourceProfile, id: &str, plan: &RecordPlan, present: u64) -> RecordAudit {
-    let mut a = RecordAudit {
-        id: id.to_string(),
-        clear: Vec::new(),
-        masked: BTreeMap::new(),
-        removed: Vec::new(),
-    };
-    for (g, name) in res.groups.iter().enumerate() {
-        if present & (1 << g) == 0 {
-            continue;
+/// How many distinct group outcomes one filter run keeps for sharing (a page has a few).
+const SHARED_VIEWS: usize = 32;
+
+impl Run<'_> {
+    /// The audit view of a kept record: shared with the records before it whose present
+    /// groups had the same outcomes (the view is made of nothing else).
+    fn audit_view(&mut self, id: String, plan: &Arc<RecordPlan>, present: u64) -> RecordAudit {
+        let groups = self.resource.groups.len();
+        let same = |(p, m, _): &&(Arc<RecordPlan>, u64, Arc<GroupsAudit>)| {
+            *m == present
+                && (Arc::ptr_eq(p, plan)
+                    || (0..groups)
+                        .filter(|g| present & (1 << g) != 0)
+                        .all(|g| p.outcome(g) == plan.outcome(g)))
+        };
+        if let Some((_, _, groups)) = self.views.iter().find(same) {
+            return RecordAudit::new(id, groups.clone());
         }
-        match plan.outcome(g) {
-            Outcome::Clear => a.clear.push(name.clone()),
-            Outcome::Masked(k) => {
-                a.masked.insert(name.clone(), k.name().to_string());
+        let (mut clear, mut masked, mut removed) = (Vec::new(), BTreeMap::new(), Vec::new());
+        for (g, name) in self.resource.groups.iter().enumerate() {
+            if present & (1 << g) == 0 {
+                continue;
             }
-            Outcome::Removed => a.removed.push(name.clone()),
+            match plan.outcome(g) {
+                Outcome::Clear => clear.push(name.clone()),
+                Outcome::Masked(k) => {
+                    masked.insert(name.clone(), k.name().to_string());
+                }
+                Outcome::Removed => removed.push(name.clone()),
+            }
         }
+        let groups = GroupsAudit::new(clear, masked, removed);
+        if self.views.len() < self.share {
+            self.views.push((plan.clone(), present, groups.clone()));
+        }
+        RecordAudit::new(id, groups)
     }
-    a
 }
 
 #[cfg(test)]
@@ -774,6 +868,8 @@ forbid (principal, action == Action::"read.phone", resource == Contact::"7");"#;
                     hidden: &hidden,
                     key: &key,
                     out: Filtered::empty(),
+                    views: Vec::new(),
+                    share: SHARED_VIEWS,
                 };
                 assert!(run.lazy_list(&page, "results", &list.envelope).is_some());
                 same_as_dom(&engine, &scope, list, &hidden, &key, &page);
@@ -783,6 +879,62 @@ forbid (principal, action == Action::"read.phone", resource == Contact::"7");"#;
                 }
             }
         }
+    }
+
+    #[test]
+    fn records_with_one_outcome_share_an_audit_view_that_serialises_as_their_groups() {
+        // Outcomes that differ between the records of one page, by a record attribute.
+        let (engine, routes, _dir) = engine(
+            r#"@id("test-email-not-for-leads")
+            forbid (principal, action == Action::"read.email", resource is Contact)
+            when { resource has lifecycle && resource.lifecycle == "lead" };"#,
+        );
+        let list = route(&routes, "contacts.list");
+        let records = demo_records();
+        let page = serde_json::to_vec(&serde_json::json!({ "results": records })).unwrap();
+        let keys = crate::stages::filter::masks::HashKeys::new(crate::config::Secret::new("k"));
+        let hidden = HashSet::new();
+        let mut checked = 0;
+        for user in USERS {
+            for purpose in PURPOSES {
+                let principal = engine.principal(user).unwrap().clone();
+                let scope = engine.scope(principal, purpose).unwrap();
+                let key = keys.for_purpose(purpose);
+                let fast = filter_body(&engine, &scope, list, &hidden, 0, &key, &page).unwrap();
+                let alone = filter_body_dom(&engine, &scope, list, &hidden, 0, &key, &page);
+                // Sharing changes no view: each equals the one made for its record alone.
+                assert_eq!(fast.records, alone.unwrap().records);
+                for r in &fast.records {
+                    let g = r.groups();
+                    let expected = serde_json::json!({
+                        "id": r.id, "clear": g.clear, "masked": g.masked, "removed": g.removed,
+                    });
+                    assert_eq!(serde_json::to_value(r).unwrap(), expected);
+                    let line = serde_json::to_string(r).unwrap();
+                    assert_eq!(serde_json::from_str::<Value>(&line).unwrap(), expected);
+                }
+                let mut views: Vec<*const GroupsAudit> = fast
+                    .records
+                    .iter()
+                    .map(|r| Arc::as_ptr(&r.groups))
+                    .collect();
+                views.sort();
+                views.dedup();
+                let emails: BTreeSet<bool> = fast
+                    .records
+                    .iter()
+                    .map(|r| r.groups().clear.iter().any(|g| g == "email"))
+                    .collect();
+                if fast.records.len() >= 20 && emails.len() == 2 {
+                    assert!(views.len() * 5 <= fast.records.len(), "{user}/{purpose}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(
+            checked > 0,
+            "no persona saw 20 records, some with e-mail and some without"
+        );
     }
 
     #[test]

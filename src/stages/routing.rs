@@ -1007,6 +1007,14 @@ pub fn typed(kind: AttrType, v: &Value) -> Option<AttrValue> {
     }
 }
 
+/// [`typed`] for a value the caller owns: a string attribute takes it without a copy.
+pub fn typed_owned(kind: AttrType, v: Value) -> Option<AttrValue> {
+    match (kind, v) {
+        (AttrType::String, Value::String(s)) => Some(AttrValue::Str(s)),
+        (kind, v) => typed(kind, &v),
+    }
+}
+
 /// A record's id as the decisions and the audit see it: the id field, a string or a number.
 pub fn record_id(
     resource: &ResourceProfile,

@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::query::{self, Filter};
 use super::verify::verify_dir;
 use super::*;
-use crate::stages::filter::RecordAudit;
+use crate::stages::filter::{GroupsAudit, RecordAudit};
 
 fn config(dir: &Path, checkpoint_every: u64, segment_max_bytes: u64) -> AuditConfig {
     AuditConfig {
@@ -53,12 +53,14 @@ fn record(i: u64) -> AuditRecord {
         path: format!("/crm/v3/objects/contacts/{}", 1000 + i % 7),
         resource: Some("Contact".into()),
         decision: "allow",
-        records: vec![RecordAudit {
-            id: format!("{}", 1000 + i % 7),
-            clear: vec!["identity".into()],
-            masked: [("phone".to_string(), "partial".to_string())].into(),
-            removed: vec!["billing".into()],
-        }],
+        records: vec![RecordAudit::new(
+            format!("{}", 1000 + i % 7),
+            GroupsAudit::new(
+                vec!["identity".into()],
+                [("phone".to_string(), "partial".to_string())].into(),
+                vec!["billing".into()],
+            ),
+        )],
         status: 200,
         ..AuditRecord::default()
     }

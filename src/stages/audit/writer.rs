@@ -321,14 +321,21 @@ impl Writer {
             uncovered += 1;
         }
         for job in jobs.iter_mut() {
-            let line = serde_json::to_vec(&Framed {
-                seq,
-                prev: &prev,
-                event: &job.event,
-            })
+            let start = buf.len();
+            indexed.push((seg.len + start as u64, seq));
+            // Serialised straight into the batch (a list's record is kilobytes).
+            serde_json::to_writer(
+                &mut buf,
+                &Framed {
+                    seq,
+                    prev: &prev,
+                    event: &job.event,
+                },
+            )
             .map_err(|e| e.to_string())?;
-            indexed.push((seg.len + buf.len() as u64, seq));
-            push(&mut buf, line, &mut seq, &mut prev);
+            prev = line_hash(buf.get(start..).unwrap_or_default());
+            buf.push(b'\n');
+            seq += 1;
             uncovered += 1;
         }
         let mut sig = None;

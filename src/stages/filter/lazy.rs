@@ -19,9 +19,9 @@ use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::{audit_view, note_all, Outcome, Run};
+use super::{note_all, Outcome, Run};
 use crate::stages::filter::masks;
-use crate::stages::routing::typed;
+use crate::stages::routing::typed_owned;
 use crate::stages::routing::{computed, AttrSource, AttrValue, GroupId};
 
 /// An object key, borrowed from the body when it holds no escape sequence.
@@ -495,8 +495,7 @@ impl<'r> Run<'r> {
             };
             attrs.push(
                 value
-                    .as_ref()
-                    .and_then(|v| typed(spec.kind, v))
+                    .and_then(|v| typed_owned(spec.kind, v))
                     .or_else(|| spec.default.clone()),
             );
         }
@@ -601,7 +600,8 @@ impl<'r> Run<'r> {
             }
         }
         out.push(b'}');
-        self.out.records.push(audit_view(res, &id, &plan, present));
+        let view = self.audit_view(id, &plan, present);
+        self.out.records.push(view);
         Some(true)
     }
 

@@ -505,9 +505,14 @@ fn default_h2_keep_alive_timeout_ms() -> u64 {
 fn default_send_timeout_ms() -> u64 {
     30_000
 }
-/// Filtering is CPU-bound, so a few per core keep the cores busy; more only adds memory.
+/// A turn is held while a CRM body is read, filtered and sent (not while the CRM is awaited):
+/// mostly CPU, so a few per core keep the cores busy; more only adds memory. Eight per core,
+/// at least 16.
 fn default_max_buffered_responses() -> usize {
-    32
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .saturating_mul(8)
+        .max(16)
 }
 
 fn default_request_body() -> usize {

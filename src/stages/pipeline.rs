@@ -43,7 +43,7 @@ use crate::stages::identity::ClientCert;
 use crate::stages::redact::Redactor;
 use crate::stages::routing::{RequestBody, ResourceProfile, Route, RouteTable};
 use crate::stages::sanitize::{self, Canonical};
-use crate::stages::upstream::Upstream;
+use crate::stages::upstream::{BufferTurn, Upstream};
 use crate::stages::{identity, purpose};
 
 mod writes;
@@ -634,8 +634,9 @@ impl Gateway {
         }
 
         // 8. forward. Only so many bodies are buffered at once (memory stays bounded until
-        // the response is sent: the permit goes with the response body).
-        let buffering = self.buffering_permit().await?;
+        // the response is sent: the permit goes with the response body); the turn is taken
+        // when the CRM's answer arrives, so that its latency holds none.
+        let mut turn = BufferTurn::new(self.buffering.clone());
         let key = self.hash_keys.for_purpose(&purpose);
         let step = Step {
             allowed: &allowed,
@@ -656,7 +657,7 @@ impl Gateway {
             if !route.shadow && !selectable.as_ref().is_some_and(|s| s.every_row_visible) {
                 let rows = selectable.as_ref().and_then(|s| s.rows.clone());
                 return self
-                    .list_refill(&step, list.as_ref(), rows, rec, buffering)
+                    .list_refill(&step, list.as_ref(), rows, rec, turn)
                     .await;
             }
         }
@@ -666,13 +667,16 @@ impl Gateway {
             // whole result and counts and pages over what it shows.
             if !route.shadow && !selectable.as_ref().is_some_and(|s| s.every_row_visible) {
                 return self
-                    .search_walk(&step, search.as_ref(), &prepared, rec, buffering)
+                    .search_walk(&step, search.as_ref(), &prepared, rec, turn)
                     .await;
             }
         }
         let permit = allowed.permit(prepared.path_and_query.clone(), prepared.body.clone())?;
         let t = Instant::now();
-        let upstream = self.upstream.send(permit, request_id, peer.ip()).await;
+        let upstream = self
+            .upstream
+            .send(permit, request_id, peer.ip(), Some(&mut turn))
+            .await;
         rec.latency_us.insert("upstream", micros(t));
         let upstream = match upstream {
             // A record the CRM does not have answers exactly like one the policy hides.
@@ -690,6 +694,7 @@ impl Gateway {
             rec.detail = Some("passthrough route: the body was not filtered".into());
             let body = Releasable::unfiltered(route, upstream.body)
                 .ok_or_else(|| RequestError::Internal("not a passthrough route".into()))?;
+            let buffering = turn.into_permit().await?;
             return json_response(upstream.status, body, request_id, Some(buffering));
         }
 
@@ -711,6 +716,7 @@ impl Gateway {
             rec.shadow_release(&route.resource.groups, would_have.as_u16());
             let body = Releasable::unfiltered(route, upstream.body)
                 .ok_or_else(|| RequestError::Internal("not a shadow route".into()))?;
+            let buffering = turn.into_permit().await?;
             return json_response(upstream.status, body, request_id, Some(buffering));
         }
         if filtered.single_denied {
@@ -723,19 +729,19 @@ impl Gateway {
                 // fail closed: count over what is shown instead.
                 rec.records.clear();
                 rec.rows_dropped.clear();
-                self.search_walk(&step, search.as_ref(), &prepared, rec, buffering)
+                self.search_walk(&step, search.as_ref(), &prepared, rec, turn)
                     .await
             }
             Answer::Batch(batch) => {
                 let (body, status) =
                     filtered.reshape(|doc| batch.rebuild(res, &upstream.body, doc))?;
-                json_response(status, body, request_id, Some(buffering))
+                json_response(status, body, request_id, Some(turn.into_permit().await?))
             }
             _ => json_response(
                 upstream.status,
                 filtered.release(),
                 request_id,
-                Some(buffering),
+                Some(turn.into_permit().await?),
             ),
         }
     }
@@ -778,7 +784,7 @@ impl Gateway {
         search: &dyn CountedSearch,
         prepared: &Prepared,
         rec: &mut AuditRecord,
-        buffering: OwnedSemaphorePermit,
+        mut turn: BufferTurn,
     ) -> Result<Response<Body>, RequestError> {
         let (offset, limit) = search.client_page()?;
         let mut docs = Vec::new();
@@ -808,7 +814,9 @@ impl Gateway {
                 .allowed
                 .permit(prepared.path_and_query.clone(), Some(body))?;
             let page = self
-                .walk_page(step, permit, &mut walk, rec, &|v| search.read_page(v))
+                .walk_page(step, permit, &mut walk, rec, &mut turn, &|v| {
+                    search.read_page(v)
+                })
                 .await?;
             let results = page.audits.len();
             total += results;
@@ -838,7 +846,12 @@ impl Gateway {
                 .collect();
             search.answer(total, &page, (end < total).then_some(end))
         })?;
-        json_response(StatusCode::OK, body, step.request_id, Some(buffering))
+        json_response(
+            StatusCode::OK,
+            body,
+            step.request_id,
+            Some(turn.into_permit().await?),
+        )
     }
 }
 
@@ -853,7 +866,7 @@ impl Gateway {
         list: &dyn RefilledList,
         rows: Option<Arc<RowCondition>>,
         rec: &mut AuditRecord,
-        buffering: OwnedSemaphorePermit,
+        mut turn: BufferTurn,
     ) -> Result<Response<Body>, RequestError> {
         // Push the row condition down into the vendor's search where it can carry it and
         // the caller may search: the CRM then sends (mostly) records the caller may see.
@@ -907,7 +920,9 @@ impl Gateway {
                     .permit(list.page_request(after.as_deref()), None)?,
             };
             let page = self
-                .walk_page(step, permit, &mut walk, rec, &|v| list.read_page(v))
+                .walk_page(step, permit, &mut walk, rec, &mut turn, &|v| {
+                    list.read_page(v)
+                })
                 .await?;
             for (i, a) in page.audits.into_iter().enumerate().skip(skip) {
                 shown.push((after.clone(), i));
@@ -955,7 +970,12 @@ impl Gateway {
             records.truncate(limit);
             list.answer(&records, next)
         })?;
-        json_response(StatusCode::OK, body, step.request_id, Some(buffering))
+        json_response(
+            StatusCode::OK,
+            body,
+            step.request_id,
+            Some(turn.into_permit().await?),
+        )
     }
 }
 
@@ -1022,13 +1042,14 @@ impl Gateway {
         permit: crate::stages::authz::Permit,
         walk: &mut Walk,
         rec: &mut AuditRecord,
+        turn: &mut BufferTurn,
         read: ReadPage<'_>,
     ) -> Result<WalkedPage, RequestError> {
         walk.pages += 1;
         let t = Instant::now();
         let upstream = self
             .upstream
-            .send(permit, step.request_id, step.peer.ip())
+            .send(permit, step.request_id, step.peer.ip(), Some(turn))
             .await;
         walk.upstream_us += micros(t);
         let upstream = upstream?;

@@ -9,7 +9,8 @@
 //! filter; anything else is a 502, never the raw body.
 
 use std::net::IpAddr;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{
@@ -27,6 +28,7 @@ use rustls_pki_types::CertificateDer;
 use crate::config::{Secret, UpstreamConfig};
 use crate::error::RequestError;
 use crate::stages::authz::Permit;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A buffered upstream response that passed the framing checks.
 #[derive(Debug)]
@@ -54,6 +56,42 @@ impl std::fmt::Debug for Upstream {
             .field("authority", &self.authority)
             .field("credential", &self.credential)
             .finish()
+    }
+}
+
+/// A turn to buffer one response (`limits.max_buffered_responses`). A read takes it when
+/// the CRM's response head has arrived, so that waiting for the CRM holds none, and keeps it
+/// until its answer to the client has been sent (the permit goes with the response body):
+/// what is buffered at once stays bounded, whatever the CRM's latency.
+pub struct BufferTurn {
+    limit: Arc<Semaphore>,
+    held: Option<OwnedSemaphorePermit>,
+}
+
+impl BufferTurn {
+    pub fn new(limit: Arc<Semaphore>) -> BufferTurn {
+        BufferTurn { limit, held: None }
+    }
+
+    /// Waits while the limit is reached; a turn already held is kept.
+    pub async fn take(&mut self) -> Result<(), RequestError> {
+        if self.held.is_none() {
+            let permit = self
+                .limit
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| RequestError::Internal("the buffering limit was closed".into()))?;
+            self.held = Some(permit);
+        }
+        Ok(())
+    }
+
+    /// The permit for the response body (taken now if no CRM answer took it).
+    pub async fn into_permit(mut self) -> Result<OwnedSemaphorePermit, RequestError> {
+        self.take().await?;
+        self.held
+            .ok_or_else(|| RequestError::Internal("no buffering turn".into()))
     }
 }
 
@@ -101,11 +139,16 @@ impl Upstream {
     ///
     /// It takes the [`Permit`], which carries the exact request the decision allowed, and
     /// sends that request and nothing else: there is no other way to name what is sent.
+    ///
+    /// `turn`, when given, is taken once the response head has arrived and before its body is
+    /// read (a caller without one already holds its turn); the wait for it does not count
+    /// against `upstream.timeout_ms`.
     pub async fn send(
         &self,
         permit: Permit,
         request_id: &str,
         peer: IpAddr,
+        turn: Option<&mut BufferTurn>,
     ) -> Result<UpstreamResponse, RequestError> {
         let client = if permit.writes() {
             &self.once
@@ -139,7 +182,8 @@ impl Upstream {
             .map_err(|e| RequestError::Internal(format!("upstream request: {e}")))?;
 
         let timeout_ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
-        let exchange = async {
+        let started = Instant::now();
+        let head = async {
             let response = client
                 .request(request)
                 .await
@@ -152,10 +196,7 @@ impl Upstream {
             }
             if status == StatusCode::NO_CONTENT {
                 // An archive or deletion: nothing to filter, nothing released.
-                return Ok(UpstreamResponse {
-                    status,
-                    body: Bytes::new(),
-                });
+                return Ok((status, None));
             }
             if !status.is_success() {
                 // fail closed: the error body is not passed through (it may quote record
@@ -186,23 +227,36 @@ impl Upstream {
             if !is_json {
                 return Err(RequestError::Unfilterable("not JSON".into()));
             }
-            let body = Limited::new(body, self.max_body)
-                .collect()
-                .await
-                .map_err(|e| {
-                    if e.downcast_ref::<http_body_util::LengthLimitError>()
-                        .is_some()
-                    {
-                        RequestError::Unfilterable(format!("larger than {} bytes", self.max_body))
-                    } else {
-                        RequestError::Unfilterable("truncated or broken body".into())
-                    }
-                })?
-                .to_bytes();
-            Ok(UpstreamResponse { status, body })
+            Ok((status, Some(body)))
         };
-        tokio::time::timeout(self.timeout, exchange)
+        let (status, body) = tokio::time::timeout(self.timeout, head)
+            .await
+            .map_err(|_| RequestError::UpstreamTimeout(timeout_ms))??;
+        let Some(body) = body else {
+            return Ok(UpstreamResponse {
+                status,
+                body: Bytes::new(),
+            });
+        };
+        let waiting = Instant::now();
+        if let Some(turn) = turn {
+            turn.take().await?;
+        }
+        let spent = started.elapsed().saturating_sub(waiting.elapsed());
+        let read = Limited::new(body, self.max_body).collect();
+        let body = tokio::time::timeout(self.timeout.saturating_sub(spent), read)
             .await
             .map_err(|_| RequestError::UpstreamTimeout(timeout_ms))?
+            .map_err(|e| {
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
+                    RequestError::Unfilterable(format!("larger than {} bytes", self.max_body))
+                } else {
+                    RequestError::Unfilterable("truncated or broken body".into())
+                }
+            })?
+            .to_bytes();
+        Ok(UpstreamResponse { status, body })
     }
 }

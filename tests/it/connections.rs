@@ -480,6 +480,69 @@ async fn slow_readers_cannot_hold_more_than_the_buffering_budget() {
     );
 }
 
+/// The buffering budget bounds the bodies held in memory, not the requests waiting for the
+/// CRM: with a budget of one, a request whose CRM answers slowly holds no turn, and another
+/// request is answered meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_waiting_for_a_slow_crm_holds_no_buffering_turn() {
+    let crm = crmgate::democrm::DemoCrm::seeded();
+    let record = |id: &str| serde_json::to_vec(&crm.record_json("contacts", id).unwrap()).unwrap();
+    let (slow_body, fast_body) = (record("1001"), record("1002"));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let (slow_body, fast_body) = (slow_body.clone(), fast_body.clone());
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let slow = String::from_utf8_lossy(&buf).contains("/contacts/1001");
+                if slow {
+                    tokio::time::sleep(Duration::from_millis(3000)).await;
+                }
+                let body = if slow { &slow_body } else { &fast_body };
+                let reply =
+                    support::http_response("200 OK", &[("Content-Type", "application/json")], body);
+                let _ = s.write_all(&reply).await;
+                let _ = s.shutdown().await;
+            });
+        }
+    });
+    let proxy = Arc::new(
+        Proxy::start_with(Options {
+            binary: true,
+            upstream: Upstream::Addr(addr),
+            extra_config: "[limits]\nmax_buffered_responses = 1\n".into(),
+            ..Default::default()
+        })
+        .await,
+    );
+    let slow = tokio::spawn({
+        let p = proxy.clone();
+        async move { p.get(CONTACT, "noelle", None).await }
+    });
+    // Let the slow request reach the CRM.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let fast = tokio::time::timeout(
+        Duration::from_millis(2000),
+        proxy.get("/crm/v3/objects/contacts/1002", "noelle", None),
+    )
+    .await
+    .expect("answered while the other request waited for the CRM");
+    assert_eq!(fast.status, 200, "{}", fast.text());
+    assert_eq!(fast.json()["id"], "1002");
+    assert!(!slow.is_finished(), "the slow CRM answered early");
+    let slow = slow.await.unwrap();
+    assert_eq!(slow.status, 200, "{}", slow.text());
+    assert_eq!(slow.json()["id"], "1001");
+}
+
 /// Finding 11: what never reached the pipeline — a failed or timed-out TLS handshake, a
 /// request hyper refused itself (malformed, head too large), a connection refused by the
 /// per-address limit — is counted by reason on `/metrics` and written to the audit log as

@@ -59,7 +59,7 @@ fn the_compiler_refuses_an_upstream_call_without_a_permit() {
     // the permit, not the harness).
     check(
         "pub async fn f(u: &crmgate::stages::upstream::Upstream, p: crmgate::stages::authz::Permit) {
-            let _ = u.send(p, \"rid\", std::net::IpAddr::from([127, 0, 0, 1])).await;
+            let _ = u.send(p, \"rid\", std::net::IpAddr::from([127, 0, 0, 1]), None).await;
         }",
     )
     .unwrap();
@@ -67,7 +67,7 @@ fn the_compiler_refuses_an_upstream_call_without_a_permit() {
     // No permit: the call has no form without one.
     let e = check(
         "pub async fn f(u: &crmgate::stages::upstream::Upstream) {
-            let _ = u.send(\"rid\", std::net::IpAddr::from([127, 0, 0, 1])).await;
+            let _ = u.send(\"rid\", std::net::IpAddr::from([127, 0, 0, 1]), None).await;
         }",
     )
     .unwrap_err();

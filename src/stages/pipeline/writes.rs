@@ -247,7 +247,10 @@ impl Gateway {
         };
         let permit = w.allowed.permit(path_and_query, upstream_body)?;
         let t = Instant::now();
-        let upstream = self.upstream.send(permit, w.request_id, w.peer.ip()).await;
+        let upstream = self
+            .upstream
+            .send(permit, w.request_id, w.peer.ip(), None)
+            .await;
         rec.latency_us.insert("upstream", micros(t));
         let upstream = match upstream {
             Err(RequestError::UpstreamStatus(404)) if !batch => {
@@ -360,7 +363,10 @@ impl Gateway {
                 .for_prior_read(&read_route.path)
                 .permit(read_route.path.clone(), Some(body))?;
             let t = Instant::now();
-            let answer = self.upstream.send(permit, w.request_id, w.peer.ip()).await;
+            let answer = self
+                .upstream
+                .send(permit, w.request_id, w.peer.ip(), None)
+                .await;
             *rec.latency_us.entry("prior_read").or_insert(0) += micros(t);
             let answer = match answer {
                 // HubSpot answers 404 when none of the ids exists.

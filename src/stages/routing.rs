@@ -19,6 +19,10 @@ use crate::diagnostic::{Problem, Problems, Report, TomlSource};
 use crate::error::RequestError;
 use crate::stages::retention::{Computed, Evaluator};
 
+/// Property or field name → its field group: looked up for every name of every record, so
+/// hashed with foldhash (randomly seeded) rather than SipHash.
+pub type GroupIndex = HashMap<String, GroupId, foldhash::fast::RandomState>;
+
 /// Index of a field group within its resource profile.
 pub type GroupId = usize;
 
@@ -74,9 +78,9 @@ pub struct ResourceProfile {
     pub collection: String,
     /// Field group names; a [`GroupId`] indexes this list.
     pub groups: Vec<String>,
-    pub property_groups: HashMap<String, GroupId>,
+    pub property_groups: GroupIndex,
     /// Top-level record fields (typed: kept or removed, never masked).
-    pub field_groups: HashMap<String, GroupId>,
+    pub field_groups: GroupIndex,
     /// Record field holding the id (always kept: it names the record).
     pub id_field: String,
     /// Record field holding the property map.
@@ -662,7 +666,7 @@ fn compile_resource(
             }
         }
     };
-    let mut property_groups = HashMap::new();
+    let mut property_groups = GroupIndex::default();
     for (group, props) in &r.properties {
         let gid = group_of(group, &mut groups);
         for (i, p) in props.iter().enumerate() {
@@ -674,7 +678,7 @@ fn compile_resource(
             }
         }
     }
-    let mut field_groups = HashMap::new();
+    let mut field_groups = GroupIndex::default();
     for (group, fields) in &r.fields {
         let gid = group_of(group, &mut groups);
         for (i, f) in fields.iter().enumerate() {

@@ -235,7 +235,6 @@ struct NameInfo {
     slot: usize,
 }
 
-#[derive(Default)]
 struct Names<'a> {
     info: HashMap<&'a str, NameInfo, BuildHasherDefault<Fnv>>,
     /// The last record (1-based) each name was seen in.
@@ -244,6 +243,18 @@ struct Names<'a> {
     /// slot: records of a page list their properties in the same order, so a name is
     /// usually found by one comparison instead of a lookup.
     prev: Vec<(&'a str, Option<GroupId>, u64, usize)>,
+}
+
+impl Default for Names<'_> {
+    /// Room for a record's usual names (HubSpot records carry a few dozen properties), so
+    /// that a single record does not grow the table name by name.
+    fn default() -> Self {
+        Names {
+            info: HashMap::with_capacity_and_hasher(64, BuildHasherDefault::default()),
+            stamps: Vec::with_capacity(64),
+            prev: Vec::with_capacity(64),
+        }
+    }
 }
 
 /// A raw JSON value as a `Value`. A string without escapes (most attribute values, ids and

@@ -59,6 +59,13 @@ impl std::fmt::Debug for Upstream {
     }
 }
 
+/// The size of every read from a CRM connection (hyper's adaptive default grows a
+/// connection's buffer up to 408 KiB and keeps it). A request whose CRM answer has arrived
+/// but that waits for its [`BufferTurn`] holds its connection's buffer, and a pooled
+/// connection keeps it: at 256 concurrent lists, peak RSS 107-111 MiB with the default,
+/// 74-76 MiB with reads of at most 16 KiB, 66-69 MiB with reads of 8 KiB, at the same rate.
+const READ_BUFFER: usize = 8 * 1024;
+
 /// A turn to buffer one response (`limits.max_buffered_responses`). A read takes it when
 /// the CRM's response head has arrived, so that waiting for the CRM holds none, and keeps it
 /// until its answer to the client has been sent (the permit goes with the response body):
@@ -113,9 +120,11 @@ impl Upstream {
         let https = crate::pki::https_connector(roots, "upstream")?;
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
+            .http1_read_buf_exact_size(READ_BUFFER)
             .build(https.clone());
         let once = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
+            .http1_read_buf_exact_size(READ_BUFFER)
             .retry_canceled_requests(false)
             .build(https);
         let scheme = cfg.base.scheme_str().unwrap_or("http").to_string();

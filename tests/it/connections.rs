@@ -89,13 +89,22 @@ async fn slow_crm(delay: Duration) -> (std::net::SocketAddr, Arc<Mutex<usize>>) 
     )
     .unwrap();
     let reply = support::http_response("200 OK", &[("Content-Type", "application/json")], &body);
+    delayed_crm(move |_| (delay, reply.clone())).await
+}
+
+/// A CRM that answers each request, after the delay `respond` chooses from the request
+/// head, with the bytes it chooses; it counts requests.
+async fn delayed_crm(
+    respond: impl Fn(&str) -> (Duration, Vec<u8>) + Send + Sync + 'static,
+) -> (std::net::SocketAddr, Arc<Mutex<usize>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let received = Arc::new(Mutex::new(0usize));
     let count = received.clone();
+    let respond = Arc::new(respond);
     tokio::spawn(async move {
         while let Ok((mut s, _)) = listener.accept().await {
-            let (count, reply) = (count.clone(), reply.clone());
+            let (count, respond) = (count.clone(), respond.clone());
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 4096];
@@ -106,6 +115,7 @@ async fn slow_crm(delay: Duration) -> (std::net::SocketAddr, Arc<Mutex<usize>>) 
                     }
                 }
                 *count.lock().unwrap() += 1;
+                let (delay, reply) = respond(&String::from_utf8_lossy(&buf));
                 tokio::time::sleep(delay).await;
                 let _ = s.write_all(&reply).await;
                 let _ = s.shutdown().await;
@@ -486,34 +496,19 @@ async fn slow_readers_cannot_hold_more_than_the_buffering_budget() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_waiting_for_a_slow_crm_holds_no_buffering_turn() {
     let crm = crmgate::democrm::DemoCrm::seeded();
-    let record = |id: &str| serde_json::to_vec(&crm.record_json("contacts", id).unwrap()).unwrap();
-    let (slow_body, fast_body) = (record("1001"), record("1002"));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            let (slow_body, fast_body) = (slow_body.clone(), fast_body.clone());
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let slow = String::from_utf8_lossy(&buf).contains("/contacts/1001");
-                if slow {
-                    tokio::time::sleep(Duration::from_millis(3000)).await;
-                }
-                let body = if slow { &slow_body } else { &fast_body };
-                let reply =
-                    support::http_response("200 OK", &[("Content-Type", "application/json")], body);
-                let _ = s.write_all(&reply).await;
-                let _ = s.shutdown().await;
-            });
+    let reply = |id: &str| {
+        let body = serde_json::to_vec(&crm.record_json("contacts", id).unwrap()).unwrap();
+        support::http_response("200 OK", &[("Content-Type", "application/json")], &body)
+    };
+    let (slow_reply, fast_reply) = (reply("1001"), reply("1002"));
+    let (addr, _) = delayed_crm(move |head| {
+        if head.contains("/contacts/1001") {
+            (Duration::from_millis(3000), slow_reply.clone())
+        } else {
+            (Duration::ZERO, fast_reply.clone())
         }
-    });
+    })
+    .await;
     let proxy = Arc::new(
         Proxy::start_with(Options {
             binary: true,

@@ -58,7 +58,8 @@ impl<'de> Deserialize<'de> for Members<'de> {
                 f.write_str("an object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
-                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                // Room for a HubSpot record's usual properties (the JSON reader gives no hint).
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(32));
                 while let Some((k, v)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
                     out.push((k.0, v));
                 }
@@ -327,9 +328,10 @@ impl<'r> Run<'r> {
         let mut names = Names::default();
         let mut seq = 0;
         let mut spans = Vec::new();
-        // The filtered body is rarely larger than half the upstream's; the buffer is shrunk
-        // to fit at the end, since many responses may wait in memory at once.
-        let mut out = Vec::with_capacity(body.len() / 2);
+        // The filtered body is rarely larger than the upstream's (a mask can lengthen a
+        // value), so the buffer does not grow and copy itself on the way; it is shrunk to
+        // fit at the end, since many responses may wait in memory at once.
+        let mut out = Vec::with_capacity(body.len());
         out.push(b'{');
         let mut first = true;
         for (k, member) in top {

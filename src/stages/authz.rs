@@ -155,12 +155,7 @@ impl Scope {
     }
 }
 
-/// Hash maps keyed by what requests and CRM records carry (memo keys, attribute values,
-/// stopwords): foldhash, seeded at random per map. SipHash's cost per key showed in
-/// profiles of record filtering (xxh3's streaming hasher was slower still on these short
-/// keys); the random seed keeps collisions unpredictable to whoever writes the CRM's records.
-pub type FastHash = foldhash::fast::RandomState;
-pub type FastMap<K, V> = HashMap<K, V, FastHash>;
+pub use crate::stages::routing::{FastHash, FastMap};
 
 /// A bounded map shared by all requests of one policy revision. It lives inside the
 /// [`PolicyEngine`], so a new revision (a reload) starts with an empty memo: a decision is

@@ -588,7 +588,10 @@ impl Gateway {
         // 7. write routes: per record and field group, redaction, provenance, write-ahead
         // audit; their own path from here (`writes.rs`).
         if route.write().is_some() {
-            let buffering = self.buffering_permit().await?;
+            // Writes take their turn before forwarding (their bodies are read already).
+            let buffering = BufferTurn::new(self.buffering.clone())
+                .into_permit()
+                .await?;
             let w = writes::WriteStep {
                 allowed: &allowed,
                 routes: &policies.routes,
@@ -744,15 +747,6 @@ impl Gateway {
                 Some(turn.into_permit().await?),
             ),
         }
-    }
-
-    /// A turn to buffer a response: waits while `limits.max_buffered_responses` are held.
-    async fn buffering_permit(&self) -> Result<OwnedSemaphorePermit, RequestError> {
-        self.buffering
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| RequestError::Internal("the buffering limit was closed".into()))
     }
 
     /// The selectability of a resource for one scope, memoised per policy revision.

@@ -130,7 +130,7 @@ async fn delayed_crm(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_hangs_up_still_leaves_an_audit_record() {
     let (crm, received) = slow_crm(Duration::from_millis(1500)).await;
-    let proxy = Proxy::start_with(Options {
+    let mut proxy = Proxy::start_with(Options {
         binary: true,
         upstream: Upstream::Addr(crm),
         ..Default::default()
@@ -197,6 +197,9 @@ async fn a_client_that_hangs_up_still_leaves_an_audit_record() {
         );
     }
     // The chain stays intact.
+    // Stopped first: the proxy writes `connection_events` entries every second, and a live
+    // segment may end in a line still being written.
+    proxy.stop();
     let report = crmgate::stages::audit::verify::verify_dir(&proxy.audit_dir(), None).unwrap();
     assert!(report.problem.is_none(), "{report:?}");
 }
@@ -544,7 +547,7 @@ async fn a_request_waiting_for_a_slow_crm_holds_no_buffering_turn() {
 /// aggregated `connection_events` entries without client data.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_by_the_http_layer_and_failed_handshakes_are_counted() {
-    let proxy = Proxy::start_with(Options {
+    let mut proxy = Proxy::start_with(Options {
         binary: true,
         extra_config: "[limits]\nmax_connections_per_ip = 2\nheader_read_timeout_ms = 400\n".into(),
         audit_config: "connection_events_interval_s = 1".into(),
@@ -642,6 +645,9 @@ async fn refusals_by_the_http_layer_and_failed_handshakes_are_counted() {
         let text = e.to_string();
         assert!(!text.contains("127.0.0.1"), "no client address: {text}");
     }
+    // Stopped first: the proxy writes `connection_events` entries every second, and a live
+    // segment may end in a line still being written.
+    proxy.stop();
     let report = crmgate::stages::audit::verify::verify_dir(&proxy.audit_dir(), None).unwrap();
     assert!(report.problem.is_none(), "{report:?}");
 }

@@ -21,6 +21,7 @@ mod paging;
 mod proofs;
 mod redaction;
 mod retention;
+mod shipped;
 mod side_channels;
 mod startup;
 mod structure;

@@ -20,6 +20,7 @@ mod identity;
 mod paging;
 mod proofs;
 mod redaction;
+mod reloads;
 mod retention;
 mod shipped;
 mod side_channels;

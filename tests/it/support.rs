@@ -778,6 +778,11 @@ pub fn prop_names(record: &Value) -> Vec<String> {
 pub struct ChildGuard(std::process::Child);
 
 impl ChildGuard {
+    /// Kill `child` when the guard is dropped.
+    pub fn from_child(child: std::process::Child) -> ChildGuard {
+        ChildGuard(child)
+    }
+
     /// `kill -9` now, and reap it.
     pub fn kill9(&mut self) {
         let _ = self.0.kill();

@@ -54,6 +54,7 @@
 //! `"kind":"audit_deadline"` entry naming its `request_id` and the 503 its client got.
 
 pub mod central;
+pub mod lock;
 pub mod query;
 pub mod signing;
 pub mod sink;
@@ -193,6 +194,9 @@ impl AuditRecord {
 pub enum AuditError {
     #[error("cannot open audit log `{path}`: {message}")]
     Open { path: PathBuf, message: String },
+    /// Another process writes this directory (it holds `crmgate.lock`).
+    #[error("the audit directory `{}` is in use by another crmgate process ({}): one process writes an audit directory; stop that one, or give this one an `audit.dir` of its own", dir.display(), holder.map_or_else(|| "pid unknown".to_string(), |p| format!("pid {p}")))]
+    Locked { dir: PathBuf, holder: Option<u32> },
     #[error("audit log write failed: {0}")]
     Write(String),
     #[error("the audit writer has stopped")]
@@ -256,19 +260,25 @@ impl std::fmt::Debug for AuditLog {
 }
 
 impl AuditLog {
-    /// Open (or create) the log directory, repair a torn tail, continue the chain in a new
-    /// segment, and start the writer thread. Degradation is reported to `health`.
+    /// Open (or create) the log directory, take its lock, repair a torn tail, continue the
+    /// chain in a new segment, and start the writer thread. Degradation is reported to
+    /// `health`.
     pub fn open(cfg: &AuditConfig, health: Health) -> Result<AuditLog, AuditError> {
         let open_err = |message: String| AuditError::Open {
             path: cfg.dir.clone(),
             message,
         };
+        std::fs::create_dir_all(&cfg.dir).map_err(|e| open_err(e.to_string()))?;
+        // fail closed: the directory is ours before anything is written to it (or a key is
+        // made); a second process writing it would repeat sequence numbers.
+        let lock = lock::DirLock::acquire(&cfg.dir)?;
         let key = signing::SigningKey::load(&cfg.signing_key_file, cfg.generate_signing_key)
             .map_err(open_err)?;
         let stalled = Arc::new(AtomicBool::new(false));
         let progress = Arc::new(Progress::default());
         let w = writer::Writer::open(
             cfg.clone(),
+            lock,
             key,
             health.clone(),
             stalled.clone(),

@@ -667,3 +667,102 @@ async fn fsync_throughput_on_versus_off() {
         100.0 * on / ((off + off2) / 2.0)
     );
 }
+
+/// The files of a directory with their contents, to compare before and after.
+fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Issue 21, item 3: a second `crmgate serve` with the same config used to write a start
+/// entry and a checkpoint into the live directory, repeating its sequence numbers. The
+/// directory is locked before anything is written: the second process refuses to start,
+/// names the directory and the pid holding it, and leaves the directory as it was, while
+/// the reading tools keep working on the live log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_cannot_write_a_live_audit_directory() {
+    let proxy = Proxy::start_with(Options {
+        binary: true,
+        // No timed checkpoint while the test looks: the first process stays quiet.
+        audit_config: "checkpoint_interval_s = 3600".into(),
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(proxy.get(CONTACT, "noelle", None).await.status, 200);
+    let dir = proxy.audit_dir();
+    let owner = audit_entries(&dir)
+        .into_iter()
+        .find(|e| e["kind"] == "start")
+        .and_then(|e| e["pid"].as_u64())
+        .expect("a start entry with the pid");
+    let before = snapshot(&dir);
+
+    let mut second = crmgate_bin()
+        .args(["serve", "--config"])
+        .arg(proxy.dir.path().join("crmgate.toml"))
+        .current_dir(proxy.dir.path())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A guard, not a timing assertion: a second process that starts serving fails the test.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = second.try_wait().unwrap() {
+            break Some(s);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = second.kill();
+            let _ = second.wait();
+            break None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut stderr).unwrap();
+    let after = snapshot(&dir);
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "the second process must refuse to start ({status:?}): {stderr}"
+    );
+    assert!(
+        stderr.contains(&dir.display().to_string()) && stderr.contains(&format!("pid {owner}")),
+        "the error names the directory and the holder: {stderr}"
+    );
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>(),
+        "no file added or removed: {stderr}"
+    );
+    assert!(before == after, "nothing written into the directory");
+
+    // The owner goes on; the readers work on the live log beside the lock file.
+    assert_eq!(proxy.get(CONTACT, "noelle", None).await.status, 200);
+    let out = crmgate_bin()
+        .args(["audit", "verify"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = crmgate_bin()
+        .args(["audit", "query"])
+        .arg(&dir)
+        .args(["--user", "noelle", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+}

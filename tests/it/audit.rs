@@ -766,3 +766,43 @@ async fn a_second_process_cannot_write_a_live_audit_directory() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
 }
+
+/// Issue 21, item 6: a changed entry was named one line too low (seq 30 on line 31 was
+/// reported as `:32`, the line whose `prev` revealed it). `audit verify` names the changed
+/// entry's own line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_names_the_line_of_the_changed_entry() {
+    let proxy = Proxy::start().await;
+    // seq 0 is the start entry, seq 1..=33 the requests: one segment, no checkpoint yet.
+    for _ in 0..33 {
+        assert_eq!(proxy.get(CONTACT, "noelle", None).await.status, 200);
+    }
+    let dir = proxy.audit_dir();
+    let (_, seg) = crmgate::stages::audit::list_segments(&dir)
+        .unwrap()
+        .pop()
+        .unwrap();
+    let name = seg.file_name().unwrap().to_string_lossy().into_owned();
+    let text = std::fs::read_to_string(&seg).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let at = lines
+        .iter()
+        .position(|l| serde_json::from_str::<Value>(l).unwrap()["seq"] == 30)
+        .unwrap();
+    assert_eq!(at + 1, 31, "seq 30 is line 31");
+    assert!(lines[at].contains("\"principal\":\"noelle\""));
+    lines[at] = lines[at].replacen("\"principal\":\"noelle\"", "\"principal\":\"holly\"", 1);
+    std::fs::write(&seg, lines.join("\n") + "\n").unwrap();
+
+    let out = crmgate_bin()
+        .args(["audit", "verify"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("first bad entry: seq 30 ({name}:31)")),
+        "{stdout}"
+    );
+}

@@ -136,6 +136,10 @@ pub struct AuditRecord {
     pub analysis_evaluations: usize,
     pub records: Vec<RecordAudit>,
     pub rows_dropped: Vec<String>,
+    /// A request refused (or failed) before any record was shown or written: the records
+    /// it named (the id in its path), so that who asked for them is on record.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub named: Vec<String>,
     /// Write routes: per input, the record, the action, what was written, stripped,
     /// redacted (categories and counts, never values) and stamped, and the outcome.
     #[serde(skip_serializing_if = "Vec::is_empty")]

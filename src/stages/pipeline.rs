@@ -436,6 +436,8 @@ impl Gateway {
             ..AuditRecord::default()
         };
 
+        // The request as the stages read it, once sanitized: what a refusal names.
+        let mut canonical = None;
         let result = CatchUnwind(Box::pin(self.handle_inner(
             req,
             peer,
@@ -443,6 +445,7 @@ impl Gateway {
             &policies,
             &request_id,
             &mut rec,
+            &mut canonical,
         )))
         .await
         .unwrap_or_else(|_| {
@@ -454,6 +457,9 @@ impl Gateway {
         let response = match result {
             Ok(resp) => resp,
             Err(e) => {
+                if let Some(c) = &canonical {
+                    name_refused(&mut rec, &policies, c);
+                }
                 rec.reason = Some(e.kind());
                 rec.detail = Some(match e.internal_detail() {
                     Some(internal) => format!("{e}: {internal}"),
@@ -491,6 +497,10 @@ impl Gateway {
     }
 
     /// The stages, in order. Each `?` is one stage that can end the request.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the request and what the outer handler keeps of it: its record and, for a refusal, the canonical request"
+    )]
     async fn handle_inner<B>(
         &self,
         req: Request<B>,
@@ -499,6 +509,7 @@ impl Gateway {
         policies: &Policies,
         request_id: &str,
         rec: &mut AuditRecord,
+        named: &mut Option<Canonical>,
     ) -> Result<Response<Body>, RequestError>
     where
         B: hyper::body::Body<Data = Bytes> + Send,
@@ -523,13 +534,30 @@ impl Gateway {
             canonical = canonical.with_segments(segments);
         }
         rec.path = lookup_path(&canonical, &self.lookup_key);
+        // Kept by the caller: a refusal from here on names the records the path names.
+        let canonical: &Canonical = named.insert(canonical);
 
         // 3. identify, 4. purpose: before routing, so an unknown caller learns nothing.
+        let mut recognised = None;
+        let identified =
+            identity::identify(&parts.headers, client_cert, cfg, engine, &mut recognised).await;
         let identity::Identified {
             principal,
             credential,
             purpose: credential_purpose,
-        } = identity::identify(&parts.headers, client_cert, cfg, engine).await?;
+        } = match identified {
+            Ok(i) => i,
+            Err(e) => {
+                // Refused although the credential named a known principal (inactive, or a
+                // department the directory contradicts): the record says who asked.
+                if let Some(who) = recognised {
+                    rec.credential = Some(who.credential);
+                    rec.principal = Some(who.principal.id.clone());
+                    rec.department.clone_from(&who.principal.department);
+                }
+                return Err(e);
+            }
+        };
         rec.credential = Some(credential);
         rec.principal = Some(principal.id.clone());
         rec.department.clone_from(&principal.department);
@@ -556,7 +584,7 @@ impl Gateway {
         rec.route = Some(route.name.clone());
         rec.action = Some(route.action.clone());
         rec.resource = Some(route.resource.entity_type.clone());
-        check_query(route, &canonical)?;
+        check_query(route, canonical)?;
 
         // 6. authorize the request itself; only an allow yields the `Allowed` from which the
         // upstream request's Permit is made.
@@ -599,7 +627,7 @@ impl Gateway {
                 scope: &scope,
                 engine,
                 redactor: policies.redactor.as_deref(),
-                canonical: &canonical,
+                canonical,
                 id: matched.id.as_deref(),
                 request_id,
                 peer,
@@ -611,7 +639,7 @@ impl Gateway {
 
         // 7. (read routes) ask the CRM for what the client asked for plus what the policies
         // need to decide; remember what to hide again.
-        let prepared = profiles::prepare(route, &canonical, body)?;
+        let prepared = profiles::prepare(route, canonical, body)?;
         // What the request selects, orders or looks up records by must be clear to the
         // caller in every record it may see, decided from the policies — not from the records
         // that happen to match, which would make the refusal itself an oracle.
@@ -1254,6 +1282,37 @@ fn lookup_path(c: &Canonical, key: &PurposeKey) -> String {
             pseudonymised(head, p, value, key)
         }
         _ => c.path.clone(),
+    }
+}
+
+/// A request that ended without its answer after the caller was recognised names who asked
+/// (set by then) and what it asked for: the route and resource its path matches, and the
+/// record id the path names — unless the record lists records already (returned, withheld,
+/// written) or the path names its record by a property value (a value never goes into the
+/// log; the path holds its pseudonym). So a refused request shows in `audit query --user`,
+/// `--record` and in the data subject's report.
+fn name_refused(rec: &mut AuditRecord, policies: &Policies, canonical: &Canonical) {
+    if rec.principal.is_none() {
+        return;
+    }
+    let Ok(matched) = policies.routes.find(&canonical.method, &canonical.segments) else {
+        return;
+    };
+    let route = matched.route;
+    if rec.route.is_none() {
+        rec.route = Some(route.name.clone());
+        rec.action = Some(route.action.clone());
+        rec.resource = Some(route.resource.entity_type.clone());
+    }
+    let by_value = canonical
+        .query
+        .iter()
+        .any(|(k, v)| k == "idProperty" && !v.is_empty() && v != "hs_object_id");
+    let listed = !rec.records.is_empty()
+        || !rec.rows_dropped.is_empty()
+        || rec.writes.iter().any(|w| w.id.is_some());
+    if let Some(id) = matched.id.filter(|_| !by_value && !listed) {
+        rec.named.push(id);
     }
 }
 

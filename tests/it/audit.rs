@@ -75,9 +75,9 @@ async fn the_subject_report_lists_exactly_the_accesses_to_that_contact() {
         };
         if reply.status == 200 && ids.contains(&"1001") {
             accessed.insert(request_id(&reply));
-        } else if proxy.audit_of(&reply)["rows_dropped"]
-            .to_string()
-            .contains("1001")
+        } else if ["rows_dropped", "named"]
+            .iter()
+            .any(|k| proxy.audit_of(&reply)[k].to_string().contains("1001"))
         {
             withheld.insert(request_id(&reply));
         }
@@ -87,7 +87,11 @@ async fn the_subject_report_lists_exactly_the_accesses_to_that_contact() {
         4,
         "noelle, tinsel (greetings), penny's list, rudolph"
     );
-    assert_eq!(withheld.len(), 1, "tinsel for product marketing");
+    assert_eq!(
+        withheld.len(),
+        2,
+        "tinsel for product marketing, the inactive grinch"
+    );
 
     let dir = proxy.audit_dir();
     let out = crmgate_bin()
@@ -121,7 +125,7 @@ async fn the_subject_report_lists_exactly_the_accesses_to_that_contact() {
         .unwrap();
     let report = String::from_utf8(out.stdout).unwrap();
     assert!(report.contains("## Accesses (4)"), "{report}");
-    assert!(report.contains("not shown it (1)"), "{report}");
+    assert!(report.contains("not shown it (2)"), "{report}");
     let accesses = report.split("## Requests that named").next().unwrap();
     for who in [
         "| noelle | sales | contract_fulfilment",
@@ -805,4 +809,68 @@ async fn audit_verify_names_the_line_of_the_changed_entry() {
         stdout.contains(&format!("first bad entry: seq 30 ({name}:31)")),
         "{stdout}"
     );
+}
+
+/// Issue 21, item 4: an inactive user's request was recorded without user and record, so
+/// it was missing from `--user`, `--record` and the subject report. Every refusal after the
+/// credential named a known principal says who asked and which record the path named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_known_user_is_named_in_the_audit_record() {
+    let proxy = Proxy::start_with(Options {
+        binary: true,
+        ..Options::default()
+    })
+    .await;
+    // Refused by the identity stage: the account is inactive.
+    let grinch = proxy.get(CONTACT, "grinch", None).await;
+    assert_eq!(grinch.status, 403, "{}", grinch.text());
+    let rec = proxy.audit_of(&grinch);
+    assert_eq!(rec["reason"], "inactive-principal", "{rec}");
+    assert_eq!(rec["principal"], "grinch", "{rec}");
+    assert_eq!(rec["credential"], "api_key", "{rec}");
+    assert_eq!(rec["resource"], "Contact", "{rec}");
+    assert_eq!(rec["named"], serde_json::json!(["1001"]), "{rec}");
+    // Refused by the purpose stage, before routing: still named.
+    let holly = proxy
+        .get(
+            "/crm/v3/objects/contacts/1002",
+            "holly",
+            Some("no_such_purpose"),
+        )
+        .await;
+    assert_eq!(holly.status, 400, "{}", holly.text());
+    let rec = proxy.audit_of(&holly);
+    assert_eq!(rec["reason"], "unknown-purpose", "{rec}");
+    assert_eq!(rec["principal"], "holly", "{rec}");
+    assert_eq!(rec["route"], "contacts.get", "{rec}");
+    assert_eq!(rec["named"], serde_json::json!(["1002"]), "{rec}");
+    // An unknown key is not a recognised caller: no name to give.
+    let nobody = proxy.get(CONTACT, "krampus", None).await;
+    assert_eq!(nobody.status, 401);
+    assert!(proxy.audit_of(&nobody)["named"].is_null());
+    assert!(proxy.crm().received().is_empty(), "nothing was forwarded");
+
+    let dir = proxy.audit_dir();
+    let query = |args: &[&str]| {
+        let out = crmgate_bin()
+            .args(["audit", "query"])
+            .arg(&dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let by_record = query(&["--record", "contact/1001", "--json"]);
+    assert!(by_record.contains(&request_id(&grinch)), "{by_record}");
+    let by_user = query(&["--user", "grinch", "--json"]);
+    assert!(by_user.contains(&request_id(&grinch)), "{by_user}");
+    let report = query(&["--record", "contact/1001", "--subject-report"]);
+    let withheld = report
+        .split("## Requests that named this record but were not shown it")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(withheld.starts_with(" (1)"), "{report}");
+    assert!(withheld.contains("| grinch |"), "{report}");
+    assert!(report.contains("## Accesses (0)"), "{report}");
 }

@@ -477,8 +477,9 @@ impl Gateway {
         rec.status = response.status().as_u16();
         rec.latency_us.insert("total", micros(started));
         // The client went away while this request was being handled: it is still recorded,
-        // and the record says the response was never delivered.
-        rec.client_cancelled = cancelled.is_some_and(|c| c.load(Ordering::SeqCst));
+        // and the record says the response was never delivered. (A stage that saw it go,
+        // reading its body, has said so already.)
+        rec.client_cancelled |= cancelled.is_some_and(|c| c.load(Ordering::SeqCst));
         let (decision, evaluations, dropped) =
             (rec.decision, rec.cedar_evaluations, rec.rows_dropped.len());
 
@@ -611,7 +612,13 @@ impl Gateway {
             cfg.limits.max_request_body_bytes,
             cfg.limits.request_timeout,
         )
-        .await?;
+        .await
+        .map_err(|(e, gone)| {
+            // The client reset its stream or closed its connection mid-body: its request
+            // ends here, and its record says that it went away.
+            rec.client_cancelled |= gone;
+            e
+        })?;
 
         // 7. write routes: per record and field group, redaction, provenance, write-ahead
         // audit; their own path from here (`writes.rs`).
@@ -1376,7 +1383,7 @@ async fn read_body<B>(
     headers: &http::HeaderMap,
     max: usize,
     timeout: std::time::Duration,
-) -> Result<Bytes, RequestError>
+) -> Result<Bytes, (RequestError, bool)>
 where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -1388,25 +1395,62 @@ where
         .and_then(|v| v.parse::<usize>().ok())
     {
         if len > max {
-            return Err(RequestError::PayloadTooLarge(max));
+            return Err((RequestError::PayloadTooLarge(max), false));
         }
     }
     let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
     let collected = tokio::time::timeout(timeout, Limited::new(body, max).collect())
         .await
-        .map_err(|_| RequestError::RequestTimeout(timeout_ms))?;
+        .map_err(|_| (RequestError::RequestTimeout(timeout_ms), false))?;
     match collected {
         Ok(c) => Ok(c.to_bytes()),
         Err(e)
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some() =>
         {
-            Err(RequestError::PayloadTooLarge(max))
+            Err((RequestError::PayloadTooLarge(max), false))
         }
-        Err(e) => Err(RequestError::BadRequest(format!(
-            "the request body could not be read: {e}"
-        ))),
+        Err(e) if client_went_away(e.as_ref()) => Err((
+            RequestError::BadRequest(
+                "the request body was not received: the client cancelled the request".into(),
+            ),
+            true,
+        )),
+        Err(e) => Err((
+            RequestError::BadRequest(format!("the request body could not be read: {e}")),
+            false,
+        )),
     }
+}
+
+/// Did reading the request fail because the client went away: an HTTP/2 stream it reset
+/// or a connection it closed or lost (GOAWAY, I/O error), an HTTP/1 connection closed
+/// before the body was complete?
+fn client_went_away(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(h2) = c.downcast_ref::<h2::Error>() {
+            if (h2.is_remote() && (h2.is_reset() || h2.is_go_away())) || h2.is_io() {
+                return true;
+            }
+        }
+        if let Some(h) = c.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() || h.is_canceled() || h.is_closed() {
+                return true;
+            }
+        }
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            if matches!(
+                io.kind(),
+                K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
+            ) {
+                return true;
+            }
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// The names of the groups in a bitmask, for messages.

@@ -28,7 +28,9 @@
 //!   uncovered, and at shutdown, in the same write (and fsync) as the records they cover.
 //!
 //! Segments rotate by size and age. Each closed segment gets an index `seg-….idx`
-//! ([`query`]) for `audit query`; indexes are derived data and are not chained.
+//! ([`query`]) for `audit query`; indexes are derived data and are not chained. One
+//! process writes a directory: it holds `crmgate.lock` ([`lock`]) from before its first
+//! write; readers take no lock.
 //!
 //! The hash chain alone does not stop someone who rewrites the log from a point onward and
 //! recomputes every hash; the checkpoint signatures do, up to the last checkpoint. Entries

@@ -2,6 +2,7 @@
 //!
 //! It must never hold logic of its own: each subcommand is a function of `crmgate::tools`.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -147,7 +148,12 @@ enum CertsCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Colour is for a person at a terminal: logs that go to a file, a pipe or a container
+    // runtime carry no escape codes, and NO_COLOR (any non-empty value) turns it off.
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
+        .with_ansi(colour)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

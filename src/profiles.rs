@@ -104,15 +104,16 @@ pub trait CountedSearch: Send + Sync {
     fn page_body(&self, cursor: Option<String>) -> Result<Bytes, RequestError>;
     /// A filtered page's records, and the cursor of the vendor's next page.
     fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError>;
-    /// The client's page: offset and size.
-    fn client_page(&self) -> Result<(usize, usize), RequestError>;
-    /// The client's answer: its page of the shown records, the count of them all, and the
-    /// offset of the next page if there is one.
+    /// The client's page: its cursor as it sent it (crmgate's own, sealed), if any, and its
+    /// size.
+    fn client_page(&self) -> (Option<String>, usize);
+    /// The client's answer: its page of the shown records, the count of them all, and
+    /// crmgate's cursor of the next page if there is one.
     fn answer(
         &self,
         total: usize,
         page: &[&[u8]],
-        next: Option<usize>,
+        next: Option<String>,
     ) -> Result<Vec<u8>, RequestError>;
 }
 

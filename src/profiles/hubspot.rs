@@ -423,19 +423,14 @@ impl SearchRequest {
         names
     }
 
-    /// The client's page: where it starts (an offset, as HubSpot's search cursor is) and
-    /// how many records it holds.
-    pub fn page(&self) -> Result<(usize, usize), RequestError> {
-        let after = match &self.after {
-            None => 0,
-            Some(a) => a.as_text().trim().parse::<usize>().map_err(|_| {
-                RequestError::BadRequest(
-                    "`after` must be a paging cursor from a previous page".into(),
-                )
-            })?,
-        };
+    /// The client's page: its cursor as it sent it (where crmgate counts the search itself,
+    /// crmgate's own, sealed), if any, and how many records the page holds.
+    pub fn page(&self) -> (Option<String>, usize) {
         let limit = self.limit.unwrap_or(SEARCH_DEFAULT_LIMIT);
-        Ok((after, usize::try_from(limit).unwrap_or(usize::MAX)))
+        (
+            self.after.as_ref().map(Scalar::as_text),
+            usize::try_from(limit).unwrap_or(usize::MAX),
+        )
     }
 
     /// The upstream body: the typed request with crmgate's property list and page.
@@ -611,7 +606,7 @@ impl CountedSearch for CountedSearchPlan {
         read_results_page(filtered)
     }
 
-    fn client_page(&self) -> Result<(usize, usize), RequestError> {
+    fn client_page(&self) -> (Option<String>, usize) {
         self.search.page()
     }
 
@@ -619,14 +614,9 @@ impl CountedSearch for CountedSearchPlan {
         &self,
         total: usize,
         page: &[&[u8]],
-        next: Option<usize>,
+        next: Option<String>,
     ) -> Result<Vec<u8>, RequestError> {
-        let paging = next.map(|next| {
-            (
-                "paging",
-                serde_json::json!({"next": {"after": next.to_string()}}),
-            )
-        });
+        let paging = next.map(|next| ("paging", serde_json::json!({"next": {"after": next}})));
         results_answer(&[("total", Value::from(total))], page, paging.as_slice())
     }
 }
@@ -920,7 +910,7 @@ mod tests {
             s.selected_by(&["firstname".into()]),
             BTreeSet::from(["email", "lastname", "firstname"])
         );
-        assert_eq!(s.page().unwrap(), (10, 5));
+        assert_eq!(s.page(), (Some("10".to_string()), 5));
         for bad in [
             &br#"{"sorts":["billing_iban"]}"#[..],
             br#"{"sorts":"billing_iban"}"#,

@@ -815,7 +815,19 @@ impl Gateway {
         rec: &mut AuditRecord,
         mut turn: BufferTurn,
     ) -> Result<Response<Body>, RequestError> {
-        let (offset, limit) = search.client_page()?;
+        // The client's position is crmgate's sealed cursor, not an offset it may choose:
+        // bound like a list's to the route, the policy revision, the caller and purpose.
+        let (cursor, limit) = search.client_page();
+        let binding = CursorBinding {
+            route: &step.route.name,
+            revision: step.engine.revision(),
+            scope: step.scope.memo_key(),
+            mode: "counted",
+        };
+        let offset = match cursor.as_deref() {
+            None => 0,
+            Some(c) => open_cursor(c, &binding, &self.cursor_key)?.1,
+        };
         let mut docs = Vec::new();
         let mut spans = Vec::new();
         let mut total = 0usize;
@@ -863,6 +875,7 @@ impl Gateway {
             walk.pages
         ));
         let end = offset.saturating_add(limit);
+        let next = (end < total).then(|| seal_cursor(None, end, &binding, &self.cursor_key));
         rec.records = audits.into_iter().skip(offset).take(limit).collect();
         // The client's page, made of the filtered pages only.
         let body = Releasable::compose(&docs, |docs| {
@@ -873,7 +886,7 @@ impl Gateway {
                 .skip(offset)
                 .take(limit)
                 .collect();
-            search.answer(total, &page, (end < total).then_some(end))
+            search.answer(total, &page, next.clone())
         })?;
         json_response(
             StatusCode::OK,

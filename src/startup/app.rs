@@ -269,7 +269,17 @@ pub fn reload(gateway: &Gateway) -> Result<String, String> {
 /// read may mix old and new text.
 fn reload_settled(gateway: &Gateway, expected: Option<&Stamps>) -> Option<Result<String, String>> {
     let files = &gateway.config.policies;
-    let loaded = load_policies(&gateway.config).map_err(|e| e.to_string());
+    let loaded = load_policies(&gateway.config).map_err(|e| {
+        let mut message = e.to_string();
+        // A problem of the configuration file is one of the file as loaded at start: if it
+        // was changed since, that change is not what was checked.
+        if e.0.iter().any(|p| p.file == gateway.config.path) && config_file_changed(gateway) {
+            message.push_str(
+                " (the configuration file is checked as it was loaded at start; it has changed since: restart crmgate to apply it)",
+            );
+        }
+        message
+    });
     if expected.is_some_and(|e| *e != stamps(files)) {
         return None;
     }
@@ -395,6 +405,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let watcher = tokio::spawn(watch_policies(prepared.gateway.clone()));
+    let config_watcher = tokio::spawn(watch_config_file(prepared.gateway.clone()));
     let events = Arc::new(server::ConnectionEventsReport::new(
         prepared.health.metrics.clone(),
         prepared.audit.clone(),
@@ -406,6 +417,7 @@ pub async fn run(
     let gateway = prepared.gateway.clone();
     let result = server::serve(prepared.gateway, listener, prepared.tls, shutdown).await;
     watcher.abort();
+    config_watcher.abort();
     // Requests whose clients went away still run detached: their records come first.
     gateway.drain().await;
     reporter.abort();
@@ -487,6 +499,79 @@ async fn watch_policies(gateway: Arc<Gateway>) {
                 tracing::error!(error = %e, "policy reload task failed; the active set stays");
                 changed = None;
             }
+        }
+    }
+}
+
+/// Whether the configuration file on disk differs from the one crmgate runs with.
+fn config_file_changed(gateway: &Gateway) -> bool {
+    std::fs::read_to_string(&gateway.config.path)
+        .map_or(true, |now| *now != *gateway.config.source.text)
+}
+
+/// The configuration file is read once, at start: the listener, the audit log, keys and
+/// registries are built from it, and a change to it is not hot-reloaded (policy files are).
+/// Watching it only tells the operator so, once per change of its content: that a restart
+/// is needed, or the new file's problems (a restart with it would fail). The note on
+/// `/healthz` and `/readyz` stays until the file is back to what is running.
+async fn watch_config_file(gateway: Arc<Gateway>) {
+    let interval = gateway
+        .config
+        .policies
+        .watch_interval
+        .unwrap_or(std::time::Duration::from_secs(5));
+    let mut last_seen = Some(gateway.config.source.text.to_string());
+    loop {
+        tokio::time::sleep(interval).await;
+        let now = std::fs::read_to_string(&gateway.config.path).ok();
+        if now == last_seen {
+            continue;
+        }
+        // Parsing and checking reads files: off the request threads.
+        let g = gateway.clone();
+        let seen = now.clone();
+        let _ =
+            tokio::task::spawn_blocking(move || report_config_change(&g, seen.as_deref())).await;
+        last_seen = now;
+    }
+}
+
+/// Log, once, what a change of the configuration file means (see [`watch_config_file`]).
+fn report_config_change(gateway: &Gateway, now: Option<&str>) {
+    let config = &gateway.config;
+    let file = config.path.display().to_string();
+    let health = gateway.health();
+    match now {
+        Some(text) if *text == *config.source.text => {
+            tracing::info!(file = %file, "the configuration file is back to the running configuration");
+            health.note("config", None);
+        }
+        None => {
+            tracing::warn!(file = %file, "the configuration file cannot be read: the running configuration stays in force, and a restart would fail");
+            health.note(
+                "config",
+                Some("the configuration file cannot be read; the running configuration stays in force".into()),
+            );
+        }
+        Some(_) => {
+            match Config::load(&config.path) {
+                Ok(_) => tracing::warn!(
+                    file = %file,
+                    "the configuration file changed: configuration changes take effect only after a restart (policy files keep reloading)"
+                ),
+                Err(problems) => tracing::error!(
+                    file = %file,
+                    problems = %problems,
+                    "the configuration file changed and has problems: the running configuration stays in force, and a restart with this file would fail"
+                ),
+            }
+            health.note(
+                "config",
+                Some(
+                    "the configuration file changed since start: restart crmgate to apply it"
+                        .into(),
+                ),
+            );
         }
     }
 }

@@ -181,7 +181,7 @@ pub fn curl_examples(addr: SocketAddr, ca: &Path) -> String {
         ("penny", None, "/crm/v3/objects/contacts/1001?properties=firstname,lastname,billing_iban,payment_method,date_of_birth"),
         ("tinsel", Some("greetings"), "/crm/v3/objects/contacts/1001?properties=firstname,lastname,email,date_of_birth,billing_iban"),
         ("rudolph", Some("customer_visit"), "/crm/v3/objects/contacts/1001?properties=firstname,lastname,address,city,photo_url"),
-        ("holly", None, "/crm/v3/objects/contacts/1031?properties=firstname,lastname,email,phone,wish_text"),
+        ("holly", Some("prospect_management"), "/crm/v3/objects/contacts/1031?properties=firstname,lastname,email,phone,wish_text"),
         ("santa", Some("contract_fulfilment"), "/crm/v3/objects/contacts?limit=3"),
         ("grinch", None, "/crm/v3/objects/contacts"),
     ];
@@ -208,7 +208,14 @@ pub fn curl_examples(addr: SocketAddr, ca: &Path) -> String {
         s,
         "\n  curl -s --cacert {ca} --cert {dir}/client-rudolph.pem --key {dir}/client-rudolph.key '{base}/crm/v3/objects/contacts/1001?properties=firstname,photo_url'\n  \
          curl -s --cacert {ca} -H \"Authorization: Bearer $(cargo run -q -- certs token --dir {dir} --user holly)\" '{base}/crm/v3/objects/contacts?limit=3'\n  \
-         curl -s --cacert {ca} -H 'Authorization: Bearer demo-key-newsletter' '{base}/crm/v3/objects/contacts?after=30&limit=10'"
+         curl -s --cacert {ca} -H 'Authorization: Bearer demo-key-newsletter' '{base}/crm/v3/objects/contacts?limit=10'"
+    );
+    // A cursor is crmgate's own, sealed to the caller, purpose and policy revision: the next
+    // page is asked for with the one the answer gives, never with a number.
+    let _ = writeln!(
+        s,
+        "
+  The next page: add `&after=` with the answer's `paging.next.after`."
     );
     s
 }

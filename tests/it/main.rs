@@ -17,6 +17,7 @@ mod fail_closed;
 mod filtering;
 mod front_door;
 mod identity;
+mod operations;
 mod paging;
 mod proofs;
 mod redaction;

@@ -76,6 +76,8 @@ pub struct Gateway {
     cursor_key: PurposeKey,
     /// What each scope may select records by, per policy revision (see [`Selectability`]).
     selectable: Memo<SelectKey, Selectability>,
+    /// Scopes whose selectability was asked for: a new revision is warmed for them.
+    warm_scopes: Mutex<HashSet<WarmScope>>,
     reloads: ReloadStatus,
     health: Health,
     /// Requests that may be between forwarding and a sent response at once: each holds an
@@ -175,6 +177,16 @@ type SelectKey = (String, Arc<str>, String);
 /// Most selectabilities memoised (one per principal × purpose × resource type).
 const SELECTABLE_MEMO_ENTRIES: usize = 4096;
 
+/// A scope a new revision is warmed for: principal id, purpose, resource type.
+type WarmScope = (String, String, String);
+
+/// Most scopes remembered for warming.
+const WARM_SCOPES: usize = 256;
+
+/// Longest a reload spends warming the new revision before swapping it in (it delays the
+/// swap, and with it a revocation, by at most this).
+const WARM_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Gateway {
     pub fn new(
         config: Config,
@@ -195,6 +207,7 @@ impl Gateway {
             lookup_key,
             cursor_key,
             selectable: Memo::new(SELECTABLE_MEMO_ENTRIES),
+            warm_scopes: Mutex::new(HashSet::new()),
             reloads: ReloadStatus::default(),
             health,
             buffering: Arc::new(Semaphore::new(config.limits.max_buffered_responses)),
@@ -507,7 +520,7 @@ impl Gateway {
         req: Request<B>,
         peer: SocketAddr,
         client_cert: Option<&ClientCert>,
-        policies: &Policies,
+        policies: &Arc<Policies>,
         request_id: &str,
         rec: &mut AuditRecord,
         named: &mut Option<Canonical>,
@@ -629,6 +642,7 @@ impl Gateway {
                 .await?;
             let w = writes::WriteStep {
                 allowed: &allowed,
+                policies,
                 routes: &policies.routes,
                 route,
                 scope: &scope,
@@ -655,7 +669,7 @@ impl Gateway {
         let selectable = if selection != 0
             || matches!(prepared.answer, Answer::Counted(_) | Answer::Refilled(_))
         {
-            let (s, evaluations) = self.selectability(&policies.engine, &scope, res);
+            let (s, evaluations) = self.selectability(policies, &scope, res).await?;
             rec.analysis_evaluations += evaluations;
             Some(s)
         } else {
@@ -784,24 +798,110 @@ impl Gateway {
         }
     }
 
-    /// The selectability of a resource for one scope, memoised per policy revision.
-    fn selectability(
+    /// The selectability of a resource for one scope, memoised per policy revision. The
+    /// first time per scope and revision it costs thousands of Cedar evaluations: those run
+    /// on a blocking thread, so that the async workers keep serving other requests, and the
+    /// scope is remembered so that the next revision is warmed for it before it is swapped
+    /// in ([`Gateway::warm`]).
+    async fn selectability(
         &self,
-        engine: &PolicyEngine,
+        policies: &Arc<Policies>,
         scope: &Scope,
-        res: &ResourceProfile,
-    ) -> (Selectability, usize) {
+        res: &Arc<ResourceProfile>,
+    ) -> Result<(Selectability, usize), RequestError> {
         let key = (
-            engine.revision().to_string(),
+            policies.engine.revision().to_string(),
             scope.memo_key().clone(),
             res.entity_type.clone(),
         );
         if let Some(s) = self.selectable.get(&key) {
-            return (s, 0);
+            return Ok((s, 0));
         }
-        let (s, evaluations) = crate::stages::authz::selectability(engine, scope, res);
+        self.remember_scope(scope, res);
+        let (p, principal, purpose, r) = (
+            policies.clone(),
+            scope.principal.clone(),
+            scope.purpose.clone(),
+            res.clone(),
+        );
+        let (s, evaluations) = tokio::task::spawn_blocking(move || {
+            // The same principal and purpose: the same memo key, the same decisions.
+            p.engine
+                .scope(principal, &purpose)
+                .map(|scope| crate::stages::authz::selectability(&p.engine, &scope, &r))
+        })
+        .await
+        // fail closed: a computation that did not finish selects nothing.
+        .map_err(|e| RequestError::Internal(format!("the selectability task failed: {e}")))??;
         self.selectable.insert(key, s.clone());
-        (s, evaluations)
+        Ok((s, evaluations))
+    }
+
+    /// Note a scope (a directory principal, a purpose, a resource type) whose selectability
+    /// was computed, for warming the next revision. Bounded; principals described by token
+    /// claims are left out (their entity data comes with each token).
+    fn remember_scope(&self, scope: &Scope, res: &ResourceProfile) {
+        if scope.principal.claimed_roles.is_some() {
+            return;
+        }
+        if let Ok(mut warm) = self.warm_scopes.lock() {
+            if warm.len() < WARM_SCOPES {
+                warm.insert((
+                    scope.principal.id.clone(),
+                    scope.purpose.clone(),
+                    res.entity_type.clone(),
+                ));
+            }
+        }
+    }
+
+    /// Warm a new revision before it is swapped in: compute the selectability of every
+    /// remembered scope under it (the plans this fills are the new revision's too), for at
+    /// most [`WARM_BUDGET`]; the rest are computed when first asked for, off the async
+    /// workers. Blocking: reloads call it on a blocking thread. Returns the scopes warmed.
+    pub fn warm(&self, new: &Policies) -> usize {
+        let started = Instant::now();
+        let scopes: Vec<WarmScope> = match self.warm_scopes.lock() {
+            Ok(w) => w.iter().cloned().collect(),
+            Err(_) => return 0,
+        };
+        let mut warmed = 0;
+        for (id, purpose, entity_type) in scopes {
+            if started.elapsed() >= WARM_BUDGET {
+                break;
+            }
+            let (Some(principal), Some(res)) =
+                (new.engine.principal(&id), new.routes.resource(&entity_type))
+            else {
+                continue;
+            };
+            if !principal.active {
+                continue;
+            }
+            let Ok(scope) = new.engine.scope(principal.clone(), &purpose) else {
+                continue;
+            };
+            let key = (
+                new.engine.revision().to_string(),
+                scope.memo_key().clone(),
+                entity_type,
+            );
+            if self.selectable.get(&key).is_some() {
+                continue;
+            }
+            let (s, _) = crate::stages::authz::selectability(&new.engine, &scope, res);
+            self.selectable.insert(key, s);
+            warmed += 1;
+        }
+        if warmed > 0 {
+            tracing::info!(
+                revision = new.engine.revision(),
+                scopes = warmed,
+                ms = started.elapsed().as_millis() as u64,
+                "new policy revision warmed"
+            );
+        }
+        warmed
     }
 
     /// A search whose matches the caller may not all see: fetch every page of the CRM's

@@ -257,8 +257,9 @@ pub fn report_unlisted_keys(policies: &Policies, health: &Health) {
 
 /// Load the policy files again and hand the result to the gateway, which swaps it in only
 /// if it passed every start-up check and does not lose most of the active set's policies
-/// unconfirmed ([`check_shrink`]). Blocking (Cedar parsing and validation): the watcher
-/// calls it on a blocking thread.
+/// unconfirmed ([`check_shrink`]). Before the swap the new revision is warmed for the
+/// callers of the active one ([`Gateway::warm`]). Blocking (Cedar parsing, validation,
+/// warming): the watcher calls it on a blocking thread.
 pub fn reload(gateway: &Gateway) -> Result<String, String> {
     reload_settled(gateway, None)
         .unwrap_or_else(|| Err("the policy files changed while they were read".into()))
@@ -286,6 +287,7 @@ fn reload_settled(gateway: &Gateway, expected: Option<&Stamps>) -> Option<Result
     let loaded = loaded.and_then(|new| check_shrink(files, &gateway.policies(), new));
     if let Ok(p) = &loaded {
         report_unlisted_keys(p, gateway.health());
+        gateway.warm(p);
     }
     Some(gateway.install(loaded))
 }

@@ -376,3 +376,58 @@ async fn idle_connections_to_the_crm_close_after_the_configured_idle_timeout() {
         "the idle CRM connection was still open after 10 s (idle timeout 300 ms)"
     );
 }
+
+/// What the first request of a caller, purpose and resource type costs in Cedar evaluations
+/// for working out what it may select and see ([`crmgate::stages::authz::selectability`]):
+/// thousands, once per revision. A reload computes them for the callers of the active
+/// revision before it swaps the new one in, so that their first list after a reload does
+/// not stall.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_revision_is_warmed_for_its_callers_before_it_decides_a_request() {
+    let santa = std::fs::read_to_string(repo().join("policies/santa.cedar")).unwrap();
+    let proxy = Proxy::start_with(Options {
+        binary: true,
+        policies: Some(santa.clone()),
+        policy_lines: "reload_settle_ms = 200".into(),
+        ..Options::default()
+    })
+    .await;
+    let list = "/crm/v3/objects/contacts?limit=5";
+    let analysis = |reply: &crate::support::Reply| {
+        proxy.audit_of(reply)["analysis_evaluations"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let first = proxy.get(list, "holly", None).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert!(analysis(&first) > 100, "{}", proxy.audit_of(&first));
+    let again = proxy.get(list, "holly", None).await;
+    assert_eq!(analysis(&again), 0, "memoised within a revision");
+    let old = active_revision(&proxy).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    std::fs::write(
+        proxy.dir.path().join("custom.cedar"),
+        format!("{santa}\n// a new revision\n"),
+    )
+    .unwrap();
+    wait_for_metrics(&proxy, "the reload", |m| {
+        m.contains("crmgate_policy_revision_info{revision=\"") && !m.contains(&old)
+    })
+    .await;
+    let after = proxy.get(list, "holly", None).await;
+    assert_eq!(after.status, 200, "{}", after.text());
+    assert_ne!(proxy.audit_of(&after)["policy_revision"], old.as_str());
+    assert_eq!(
+        analysis(&after),
+        0,
+        "the new revision was warmed for holly: {}",
+        proxy.audit_of(&after)
+    );
+    // The same records (a cursor is sealed for its revision).
+    assert_eq!(after.json()["results"], again.json()["results"]);
+    // A caller the old revision never saw is worked out when it first asks.
+    let penny = proxy.get(list, "penny", None).await;
+    assert_eq!(penny.status, 200, "{}", penny.text());
+    assert!(analysis(&penny) > 0, "{}", proxy.audit_of(&penny));
+}

@@ -9,6 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
@@ -17,7 +18,7 @@ use http::{Response, StatusCode};
 use serde_json::Value;
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::{json_response, micros, record_filtering, Body, Gateway, Step};
+use super::{json_response, micros, record_filtering, Body, Gateway, Policies, Step};
 use crate::error::RequestError;
 use crate::profiles::writes;
 use crate::stages::audit::{AuditEvent, AuditRecord, WriteIntent};
@@ -31,6 +32,8 @@ use crate::stages::write::{self, Forward, Stamp, Stored, Verdict, WriteAudit, Wr
 /// What a write needs besides its body.
 pub(super) struct WriteStep<'a> {
     pub allowed: &'a Allowed,
+    /// The revision the request is decided by (for work moved off the async workers).
+    pub policies: &'a Arc<Policies>,
     pub routes: &'a RouteTable,
     pub route: &'a Route,
     pub scope: &'a Scope,
@@ -82,7 +85,7 @@ impl Gateway {
                     p.chars().take(64).collect::<String>()
                 ))
             })?;
-            let (s, evaluations) = self.selectability(w.engine, w.scope, res);
+            let (s, evaluations) = self.selectability(w.policies, w.scope, res).await?;
             rec.analysis_evaluations += evaluations;
             if s.clear & (1u64 << group) == 0 {
                 return Err(RequestError::HiddenSelection {

@@ -32,6 +32,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use crate::admin::{Health, Metrics};
 use crate::config::Config;
 use crate::error::RequestError;
+use crate::profiles::associations::Shown;
 use crate::profiles::{self, Answer, CountedSearch, Prepared, RefilledList};
 use crate::stages::audit::{AuditEvent, AuditRecord, AuditSink};
 use crate::stages::authz::{Allowed, Memo, PolicyEngine, Scope};
@@ -46,6 +47,7 @@ use crate::stages::sanitize::{self, Canonical};
 use crate::stages::upstream::{BufferTurn, Upstream};
 use crate::stages::{identity, purpose};
 
+mod associated;
 mod writes;
 
 /// One consistent revision of routes and policies: a request is decided by one revision.
@@ -652,6 +654,7 @@ impl Gateway {
             key: &key,
             request_id,
             peer,
+            associations: canonical.query.iter().any(|(k, _)| k == "associations"),
         };
         if let Answer::Refilled(list) = &prepared.answer {
             // Rows the caller may not see are dropped after the CRM chose its page: a page
@@ -702,10 +705,8 @@ impl Gateway {
         }
 
         // 9. filter: rows, field groups, masks; anything unfilterable is a 502.
-        let t = Instant::now();
-        let filtered = step.filter(&upstream.body);
-        rec.latency_us.insert("filter", micros(t));
-        let filtered = filtered?;
+        let (filtered, filter_us) = self.filter_answer(&step, &upstream.body, rec).await?;
+        rec.latency_us.insert("filter", filter_us);
         record_filtering(rec, &filtered);
         if route.shadow {
             // Shadow mode (explicitly configured per route, warned about at start-up): the
@@ -1049,9 +1050,8 @@ impl Gateway {
         let upstream = upstream?;
         rec.upstream_status = Some(upstream.status.as_u16());
         walk.bytes = walk.bytes.saturating_add(upstream.body.len());
-        let t = Instant::now();
-        let mut filtered = step.filter(&upstream.body)?;
-        walk.filter_us += micros(t);
+        let (mut filtered, filter_us) = self.filter_answer(step, &upstream.body, rec).await?;
+        walk.filter_us += filter_us;
         record_filtering(rec, &filtered);
         let spans = filtered.take_spans();
         let doc = filtered.take_doc();
@@ -1202,10 +1202,14 @@ struct Step<'a> {
     key: &'a PurposeKey,
     request_id: &'a str,
     peer: SocketAddr,
+    /// The request asked for associations: the associated records the answer names are
+    /// decided before it is filtered (without, any the answer names are left out).
+    associations: bool,
 }
 
 impl Step<'_> {
-    fn filter(&self, body: &Bytes) -> Result<Filtered, RequestError> {
+    /// Filter a body, showing the associated records of `shown` only.
+    fn filter(&self, body: &Bytes, shown: &Shown) -> Result<Filtered, RequestError> {
         filter::filter_body(
             self.engine,
             self.scope,
@@ -1213,6 +1217,7 @@ impl Step<'_> {
             self.hidden,
             self.selection,
             self.key,
+            shown,
             body,
         )
     }
@@ -1290,6 +1295,10 @@ fn record_filtering(rec: &mut AuditRecord, f: &Filtered) {
     rec.unclassified.extend(f.unclassified.iter().cloned());
     rec.unclassified.sort();
     rec.unclassified.dedup();
+    rec.associations_shown
+        .extend(f.associations.shown.iter().cloned());
+    rec.associations_dropped
+        .extend(f.associations.dropped.iter().cloned());
 }
 
 /// Only the route's documented query parameters pass.

@@ -19,6 +19,7 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::{json_response, micros, record_filtering, Body, Gateway, Step};
 use crate::error::RequestError;
+use crate::profiles::associations::Shown;
 use crate::profiles::writes;
 use crate::stages::audit::{AuditEvent, AuditRecord, WriteIntent};
 use crate::stages::authz::{Allowed, PolicyEngine, Scope};
@@ -307,9 +308,11 @@ impl Gateway {
                 key: &key,
                 request_id: w.request_id,
                 peer: w.peer,
+                associations: false,
             };
             let t = Instant::now();
-            let filtered = step.filter(&answer);
+            // fail closed: a write's answer names no associated record (none is decided).
+            let filtered = step.filter(&answer, &Shown::none());
             rec.latency_us.insert("filter", micros(t));
             let filtered = filtered?;
             record_filtering(rec, &filtered);

@@ -291,6 +291,26 @@ pub fn filter_body(
     }
 }
 
+/// The work the filter does for a single record the policies hide — read the record,
+/// extract its attributes, make its row decision — done on a record that is never
+/// released, and whatever the decision, nothing more. A record the CRM does not have
+/// rehearses this on another record of the route before its 404, so that hidden and
+/// missing records cost crmgate the same (no timing side channel).
+pub fn rehearse_hidden(
+    engine: &PolicyEngine,
+    scope: &Scope,
+    route: &Route,
+    hidden: &HashSet<String>,
+    key: &PurposeKey,
+    record: &[u8],
+) {
+    let none = Shown::none();
+    let mut run = Run::new(engine, scope, route, hidden, 0, key, &none);
+    run.row_only = true;
+    let rehearsed = run.lazy_single(record);
+    std::hint::black_box(rehearsed);
+}
+
 /// The reference filter: parse the whole body into a DOM, prune and filter it in place.
 #[allow(clippy::too_many_arguments)]
 fn filter_body_dom(
@@ -366,6 +386,8 @@ struct Run<'a> {
     views: Vec<(Arc<RecordPlan>, u64, Arc<GroupsAudit>)>,
     /// How many views to keep for sharing ([`SHARED_VIEWS`]; 0 shares none).
     share: usize,
+    /// A rehearsal ([`rehearse_hidden`]): every record stops at its row decision.
+    row_only: bool,
 }
 
 impl<'a> Run<'a> {
@@ -388,6 +410,7 @@ impl<'a> Run<'a> {
             out: Filtered::empty(),
             views: Vec::new(),
             share: SHARED_VIEWS,
+            row_only: false,
         }
     }
 }
@@ -900,6 +923,7 @@ forbid (principal, action == Action::"read.phone", resource == Contact::"7");"#;
                     out: Filtered::empty(),
                     views: Vec::new(),
                     share: SHARED_VIEWS,
+                    row_only: false,
                 };
                 assert!(run.lazy_list(&page, "results", &list.envelope).is_some());
                 same_as_dom(&engine, &scope, list, &hidden, &key, &page);

@@ -11,7 +11,7 @@
 //! record, nor let a client's departure skip one.
 
 use std::any::Any;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -89,6 +89,10 @@ pub struct Gateway {
     /// Requests being handled (detached from their connections): shutdown waits for them,
     /// so that no record is lost to a closed audit log.
     in_flight: Arc<InFlight>,
+    /// Per single-record read route, the last record body the CRM sent for it: a missing
+    /// record's 404 rehearses the filter's work on it (see [`Gateway::rehearse_hidden`]).
+    /// Kept in memory only, replaced by the next one, never released to anyone.
+    decoys: Mutex<HashMap<String, Bytes>>,
 }
 
 /// What hot reloads did: for logs, metrics and `/readyz`.
@@ -201,6 +205,7 @@ impl Gateway {
             health,
             buffering: Arc::new(Semaphore::new(config.limits.max_buffered_responses)),
             in_flight: Arc::new(InFlight::default()),
+            decoys: Mutex::new(HashMap::new()),
             config,
         }
     }
@@ -685,14 +690,19 @@ impl Gateway {
             .await;
         rec.latency_us.insert("upstream", micros(t));
         let upstream = match upstream {
-            // A record the CRM does not have answers exactly like one the policy hides.
+            // A record the CRM does not have answers exactly like one the policy hides,
+            // and after the same work.
             Err(RequestError::UpstreamStatus(404)) if route.is_single() && !route.shadow => {
                 rec.upstream_status = Some(404);
+                self.rehearse_hidden(&step, &mut turn, rec).await;
                 return Err(RequestError::RecordNotFound);
             }
             other => other?,
         };
         rec.upstream_status = Some(upstream.status.as_u16());
+        if route.is_single() && !route.shadow {
+            self.keep_decoy(route, &upstream.body);
+        }
 
         // Benchmark reference only (never in the shipped routes): authorized and audited like
         // any request, but the body is returned as the upstream sent it.
@@ -748,6 +758,55 @@ impl Gateway {
                 Some(turn.into_permit().await?),
             ),
         }
+    }
+
+    /// No timing side channel: a single record the CRM does not have costs crmgate what one
+    /// the policies hide does. A hidden record's 404 comes after a buffering turn and the
+    /// filter's reading of the record up to its row decision; a missing one's would come at
+    /// once. So a missing record takes the turn too and rehearses that reading on the last
+    /// record the CRM sent for this route (the decoy), whatever its decision, discarding
+    /// the result. Not a sleep: the same work, so it scales with the machine as the hidden
+    /// path does.
+    async fn rehearse_hidden(&self, step: &Step<'_>, turn: &mut BufferTurn, rec: &mut AuditRecord) {
+        // The turn is released with the request, as a hidden record's is.
+        if turn.take().await.is_err() {
+            return;
+        }
+        let Some(decoy) = self.decoy(step.route) else {
+            return;
+        };
+        let t = Instant::now();
+        filter::rehearse_hidden(
+            step.engine,
+            step.scope,
+            step.route,
+            step.hidden,
+            step.key,
+            &decoy,
+        );
+        rec.latency_us.insert("filter", micros(t));
+    }
+
+    /// Keep a single record's body as the route's decoy (the previous one is let go).
+    fn keep_decoy(&self, route: &Route, body: &Bytes) {
+        let mut decoys = match self.decoys.lock() {
+            Ok(d) => d,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        match decoys.get_mut(&route.name) {
+            Some(d) => *d = body.clone(),
+            None => {
+                decoys.insert(route.name.clone(), body.clone());
+            }
+        }
+    }
+
+    fn decoy(&self, route: &Route) -> Option<Bytes> {
+        let decoys = match self.decoys.lock() {
+            Ok(d) => d,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        decoys.get(&route.name).cloned()
     }
 
     /// The selectability of a resource for one scope, memoised per policy revision.
@@ -937,10 +996,13 @@ impl Gateway {
         // Where the next client page starts: the first shown record not returned, or, when
         // the page bound stopped the walk first, the CRM page after the last one read.
         let next = match shown.get(limit) {
-            Some((a, i)) => Some(seal_cursor(a.as_deref(), *i, &binding, &self.cursor_key)),
-            None if !exhausted => {
-                Some(seal_cursor(after.as_deref(), 0, &binding, &self.cursor_key))
-            }
+            Some((a, i)) => Some(seal_cursor(a.as_deref(), *i, &binding, &self.cursor_key)?),
+            None if !exhausted => Some(seal_cursor(
+                after.as_deref(),
+                0,
+                &binding,
+                &self.cursor_key,
+            )?),
             None => None,
         };
         audits.truncate(limit);
@@ -1142,16 +1204,19 @@ fn search_permission(step: &Step<'_>, path: &str, rec: &mut AuditRecord) -> Opti
 }
 
 /// crmgate's cursor: the CRM's page cursor and how many shown records of that page to skip,
-/// sealed with a keyed MAC over them and the binding.
+/// encrypted and sealed with the binding. The CRM's cursor is a position in everything the
+/// CRM holds (HubSpot's names the record a page starts at, which may be one the caller may
+/// not read): the client gets no readable part of it.
 fn seal_cursor(
     after: Option<&str>,
     skip: usize,
     b: &CursorBinding<'_>,
     key: &PurposeKey,
-) -> String {
+) -> Result<String, RequestError> {
     let payload = serde_json::json!({"a": after, "k": skip}).to_string();
-    let seal = key.seal(&b.message(&payload));
-    format!("{}.{seal}", hex::encode(payload))
+    key.encrypt(payload.as_bytes(), &b.message(""))
+        // fail closed: no cursor at all rather than a readable one.
+        .ok_or_else(|| RequestError::Internal("a paging cursor could not be sealed".into()))
 }
 
 /// Open a client's cursor. fail closed: anything tampered, foreign (another caller,
@@ -1168,14 +1233,10 @@ fn open_cursor(
                 .into(),
         )
     };
-    let (payload, seal) = token.split_once('.').ok_or_else(bad)?;
-    let payload = hex::decode(payload)
-        .ok()
+    let payload = key
+        .decrypt(token, &b.message(""))
         .and_then(|p| String::from_utf8(p).ok())
         .ok_or_else(bad)?;
-    if !key.verify(&b.message(&payload), seal) {
-        return Err(bad());
-    }
     let v: Value = serde_json::from_str(&payload).map_err(|_| bad())?;
     let after = match v.get("a") {
         Some(Value::String(s)) => Some(s.clone()),

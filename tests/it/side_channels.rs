@@ -620,3 +620,113 @@ async fn associations_never_name_a_record_the_caller_cannot_read() {
     .await;
     assert!(checked > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cursors_never_show_the_crms_position() {
+    // The CRM's cursor is a position among everything it holds (HubSpot's names the record a
+    // page starts at, which may be hidden): crmgate's cursor carries it, but unreadably.
+    let proxy = Proxy::start_binary().await;
+    let mut after: Option<String> = None;
+    let mut cursors = Vec::new();
+    for _ in 0..3 {
+        let mut path = "/crm/v3/objects/contacts?limit=2".to_string();
+        if let Some(a) = &after {
+            path.push_str(&format!("&after={a}"));
+        }
+        let reply = proxy.get(&path, "tinsel", Some("product_marketing")).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        after = reply.json()["paging"]["next"]["after"]
+            .as_str()
+            .map(String::from);
+        cursors.push(after.clone().unwrap());
+    }
+    for cursor in &cursors {
+        for part in cursor.split(['.', '-', '_']) {
+            let readable = hex::decode(part)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .unwrap_or_default();
+            assert!(
+                !readable.contains("\"a\"") && !readable.contains("\"k\""),
+                "the cursor shows the CRM's position: {readable}"
+            );
+        }
+    }
+    // The same position sealed twice reads differently (a fresh nonce each time).
+    let again = proxy
+        .get(
+            "/crm/v3/objects/contacts?limit=2",
+            "tinsel",
+            Some("product_marketing"),
+        )
+        .await;
+    assert_ne!(
+        again.json()["paging"]["next"]["after"].as_str().unwrap(),
+        cursors[0]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_answers_an_association_to_a_hidden_record_like_one_to_a_missing_record() {
+    // Customer service may associate what it creates, but may not read customer companies:
+    // whether company 2001 exists is not its to learn through a create.
+    let santa =
+        std::fs::read_to_string(crate::support::repo().join("policies/santa.cedar")).unwrap();
+    let policies = format!(
+        "{santa}\n@id(\"test-service-writes-associations\")\n\
+         permit (principal in Department::\"customer_service\", action == Action::\"write.associations\", resource is Contact);\n\
+         @id(\"test-no-customer-companies-for-customer-service\")\n\
+         forbid (principal in Department::\"customer_service\", action == Action::\"read\", resource is Company)\n\
+         when {{ resource.lifecycle == \"customer\" }};\n"
+    );
+    let proxy = Proxy::start_with(crate::support::Options {
+        binary: true,
+        policies: Some(policies),
+        ..crate::support::Options::default()
+    })
+    .await;
+    let purpose = Some("contract_fulfilment");
+    assert_eq!(
+        proxy
+            .get("/crm/v3/objects/companies/2001", "holly", purpose)
+            .await
+            .status,
+        404
+    );
+    let readable = proxy
+        .get("/crm/v3/objects/companies/2002", "holly", purpose)
+        .await;
+    assert_eq!(readable.status, 200, "{}", readable.text());
+    let create = |n: u32, company: &str| {
+        json!({
+            "properties": {"firstname": "Ivy", "lastname": format!("Probe{n}"),
+                           "email": format!("ivy{n}@example.com"), "lifecyclestage": "customer"},
+            "associations": [{"to": {"id": company},
+                              "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 279}]}]
+        })
+    };
+    let path = "/crm/v3/objects/contacts";
+    let hidden = proxy.post(path, "holly", purpose, create(1, "2001")).await;
+    let missing = proxy.post(path, "holly", purpose, create(2, "2999")).await;
+    assert_eq!(missing.status, 400, "{}", missing.text());
+    assert_eq!(hidden.status, missing.status, "{}", hidden.text());
+    assert_eq!(
+        problem_without_request_id(&hidden),
+        problem_without_request_id(&missing)
+    );
+    assert!(
+        proxy
+            .crm()
+            .find_record("contacts", "email", "ivy1@example.com")
+            .is_none(),
+        "no contact was associated to the hidden company"
+    );
+    // A company it may read is associated as asked.
+    let shown = proxy.post(path, "holly", purpose, create(3, "2002")).await;
+    assert_eq!(shown.status, 201, "{}", shown.text());
+    let id = shown.json()["id"].as_str().unwrap().to_string();
+    assert!(proxy
+        .crm()
+        .associated_ids("contacts", &id)
+        .contains(&"2002".to_string()));
+}

@@ -517,7 +517,8 @@ impl<'r> Run<'r> {
         let plan = self.planner.plan(&id, attrs);
         note_all(&mut self.out.policies, &plan.row.policies);
         note_all(&mut self.out.errors, &plan.row.errors);
-        if !plan.row.allow {
+        // A rehearsal stops at the row decision, as a hidden record does.
+        if !plan.row.allow || self.row_only {
             self.out.dropped.push(id);
             return Some(false);
         }

@@ -65,7 +65,7 @@ impl Gateway {
     }
 
     /// The ids of one associated type the caller may read.
-    async fn decide_associated(
+    pub(super) async fn decide_associated(
         &self,
         step: &Step<'_>,
         key: &str,

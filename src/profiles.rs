@@ -12,6 +12,10 @@ pub mod hubspot;
 /// what the write stage allowed, and the batch answers over them.
 pub use hubspot::write as writes;
 
+/// The vendor's associations on a record: which other records it names, and the member as
+/// the caller may see it.
+pub use hubspot::associations;
+
 use std::collections::HashSet;
 
 use bytes::Bytes;

@@ -262,6 +262,20 @@ impl DemoCrm {
         Some(api::render(self, object_type, record, &selection))
     }
 
+    /// The ids of the records of the other type a record is associated to, as the CRM
+    /// stores them (empty for an unknown record).
+    pub fn associated_ids(&self, object_type: &str, id: &str) -> Vec<String> {
+        let Some(object_type) = ObjectType::parse(object_type) else {
+            return Vec::new();
+        };
+        self.read_store()
+            .records(object_type)
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.associations.clone())
+            .unwrap_or_default()
+    }
+
     /// The ids of the stored records of a type, in listing order: the
     /// archived ones when `archived`, else the active ones.
     pub fn record_ids(&self, object_type: &str, archived: bool) -> Vec<String> {

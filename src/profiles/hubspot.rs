@@ -22,6 +22,7 @@ use crate::stages::routing::{AttrSource, AttrValue};
 use crate::stages::routing::{GroupId, RequestBody, ResourceProfile, Route};
 use crate::stages::sanitize::{self, Canonical};
 
+pub mod associations;
 pub mod write;
 
 /// HubSpot's cap and default for a list page (`limit`).

@@ -151,6 +151,16 @@ pub struct AuditRecord {
     pub prior_read: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unclassified: Vec<String>,
+    /// Records of other types the answer names as associated (`contacts/1001`, ids only):
+    /// those shown, and those left out because the caller may not read them or the CRM
+    /// does not have them (the two are not told apart).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub associations_shown: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub associations_dropped: Vec<String>,
+    /// Associated records crmgate read with its own credential to decide them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub associated_read: Vec<String>,
     pub upstream_status: Option<u16>,
     pub status: u16,
     /// The client went away (HTTP/1 EOF, HTTP/2 stream reset) before its response was

@@ -21,6 +21,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::error::RequestError;
+use crate::profiles::associations::{self, Shown};
 use crate::stages::authz::{Outcome, Planner, PolicyEngine, RecordPlan, Scope};
 use crate::stages::routing::{RecordSelector, ResourceProfile, Route};
 use masks::PurposeKey;
@@ -174,6 +175,8 @@ pub struct Filtered {
     pub unclassified: BTreeSet<String>,
     /// A single-record route whose record the row decision denied.
     pub single_denied: bool,
+    /// Associated records the kept records name: shown, or left out (hidden or missing).
+    pub associations: associations::Named,
     /// Where the kept records' JSON text lies in the body, in order, when the fast path
     /// filtered a list (they are elements of one array there).
     spans: Option<Vec<Range<usize>>>,
@@ -190,6 +193,7 @@ impl Filtered {
             errors: BTreeSet::new(),
             unclassified: BTreeSet::new(),
             single_denied: false,
+            associations: associations::Named::default(),
             spans: None,
         }
     }
@@ -261,9 +265,10 @@ pub fn filter_body(
     hidden: &HashSet<String>,
     selection: u64,
     key: &PurposeKey,
+    shown: &Shown,
     body: &[u8],
 ) -> Result<Filtered, RequestError> {
-    let mut run = Run::new(engine, scope, route, hidden, selection, key);
+    let mut run = Run::new(engine, scope, route, hidden, selection, key, shown);
     let fast = match &route.records {
         RecordSelector::Root => run.lazy_single(body).map(|kept| {
             run.out.single_denied = kept.is_none();
@@ -282,11 +287,32 @@ pub fn filter_body(
             run.out.body = filtered;
             Ok(run.out)
         }
-        None => filter_body_dom(engine, scope, route, hidden, selection, key, body),
+        None => filter_body_dom(engine, scope, route, hidden, selection, key, shown, body),
     }
 }
 
+/// The work the filter does for a single record the policies hide — read the record,
+/// extract its attributes, make its row decision — done on a record that is never
+/// released, and whatever the decision, nothing more. A record the CRM does not have
+/// rehearses this on another record of the route before its 404, so that hidden and
+/// missing records cost crmgate the same (no timing side channel).
+pub fn rehearse_hidden(
+    engine: &PolicyEngine,
+    scope: &Scope,
+    route: &Route,
+    hidden: &HashSet<String>,
+    key: &PurposeKey,
+    record: &[u8],
+) {
+    let none = Shown::none();
+    let mut run = Run::new(engine, scope, route, hidden, 0, key, &none);
+    run.row_only = true;
+    let rehearsed = run.lazy_single(record);
+    std::hint::black_box(rehearsed);
+}
+
 /// The reference filter: parse the whole body into a DOM, prune and filter it in place.
+#[allow(clippy::too_many_arguments)]
 fn filter_body_dom(
     engine: &PolicyEngine,
     scope: &Scope,
@@ -294,11 +320,12 @@ fn filter_body_dom(
     hidden: &HashSet<String>,
     selection: u64,
     key: &PurposeKey,
+    shown: &Shown,
     body: &[u8],
 ) -> Result<Filtered, RequestError> {
     let mut doc: Value = serde_json::from_slice(body)
         .map_err(|e| RequestError::Unfilterable(format!("invalid JSON ({e})")))?;
-    let mut run = Run::new(engine, scope, route, hidden, selection, key);
+    let mut run = Run::new(engine, scope, route, hidden, selection, key, shown);
     // The reference makes each record's audit view alone: the differential tests hold the
     // fast path's shared views against these.
     run.share = 0;
@@ -352,11 +379,15 @@ struct Run<'a> {
     resource: &'a ResourceProfile,
     hidden: &'a HashSet<String>,
     key: &'a PurposeKey,
+    /// The associated records the caller may be named.
+    shown: &'a Shown,
     out: Filtered,
     /// Audit views made so far, by plan and groups present (see [`Run::audit_view`]).
     views: Vec<(Arc<RecordPlan>, u64, Arc<GroupsAudit>)>,
     /// How many views to keep for sharing ([`SHARED_VIEWS`]; 0 shares none).
     share: usize,
+    /// A rehearsal ([`rehearse_hidden`]): every record stops at its row decision.
+    row_only: bool,
 }
 
 impl<'a> Run<'a> {
@@ -367,6 +398,7 @@ impl<'a> Run<'a> {
         hidden: &'a HashSet<String>,
         selection: u64,
         key: &'a PurposeKey,
+        shown: &'a Shown,
     ) -> Self {
         let resource: &ResourceProfile = &route.resource;
         Run {
@@ -374,9 +406,11 @@ impl<'a> Run<'a> {
             resource,
             hidden,
             key,
+            shown,
             out: Filtered::empty(),
             views: Vec::new(),
             share: SHARED_VIEWS,
+            row_only: false,
         }
     }
 }
@@ -485,7 +519,24 @@ impl Run<'_> {
             } else if let Some(&g) = res.field_groups.get(&k) {
                 present |= 1 << g;
                 // Typed fields are kept or removed, never masked into a string.
-                plan.outcome(g) == Outcome::Clear
+                let clear = plan.outcome(g) == Outcome::Clear;
+                if clear && k == associations::FIELD {
+                    // Associated ids name records: only those the caller may read.
+                    match record.get_mut(&k) {
+                        Some(v) => {
+                            match associations::filter(v, self.shown, &mut self.out.associations) {
+                                Some(kept) => {
+                                    *v = kept;
+                                    true
+                                }
+                                None => false,
+                            }
+                        }
+                        None => false,
+                    }
+                } else {
+                    clear
+                }
             } else {
                 self.out.unclassified.insert(k.clone());
                 false
@@ -792,8 +843,8 @@ forbid (principal, action == Action::"read.phone", resource == Contact::"7");"#;
         key: &PurposeKey,
         body: &[u8],
     ) {
-        let fast = filter_body(engine, scope, route, hidden, 0, key, body);
-        let dom = filter_body_dom(engine, scope, route, hidden, 0, key, body);
+        let fast = filter_body(engine, scope, route, hidden, 0, key, &Shown::none(), body);
+        let dom = filter_body_dom(engine, scope, route, hidden, 0, key, &Shown::none(), body);
         match (fast, dom) {
             (Ok(a), Ok(b)) => {
                 assert_eq!(a.single_denied, b.single_denied);
@@ -858,6 +909,7 @@ forbid (principal, action == Action::"read.phone", resource == Contact::"7");"#;
         .unwrap();
         let keys = crate::stages::filter::masks::HashKeys::new(crate::config::Secret::new("k"));
         let hidden: HashSet<String> = ["consent_survey".to_string()].into();
+        let none = Shown::none();
         for user in USERS {
             for purpose in PURPOSES {
                 let principal = engine.principal(user).unwrap().clone();
@@ -869,9 +921,11 @@ forbid (principal, action == Action::"read.phone", resource == Contact::"7");"#;
                     resource: &list.resource,
                     hidden: &hidden,
                     key: &key,
+                    shown: &none,
                     out: Filtered::empty(),
                     views: Vec::new(),
                     share: SHARED_VIEWS,
+                    row_only: false,
                 };
                 assert!(run.lazy_list(&page, "results", &list.envelope).is_some());
                 same_as_dom(&engine, &scope, list, &hidden, &key, &page);
@@ -902,8 +956,27 @@ forbid (principal, action == Action::"read.phone", resource == Contact::"7");"#;
                 let principal = engine.principal(user).unwrap().clone();
                 let scope = engine.scope(principal, purpose).unwrap();
                 let key = keys.for_purpose(purpose);
-                let fast = filter_body(&engine, &scope, list, &hidden, 0, &key, &page).unwrap();
-                let alone = filter_body_dom(&engine, &scope, list, &hidden, 0, &key, &page);
+                let fast = filter_body(
+                    &engine,
+                    &scope,
+                    list,
+                    &hidden,
+                    0,
+                    &key,
+                    &Shown::none(),
+                    &page,
+                )
+                .unwrap();
+                let alone = filter_body_dom(
+                    &engine,
+                    &scope,
+                    list,
+                    &hidden,
+                    0,
+                    &key,
+                    &Shown::none(),
+                    &page,
+                );
                 // Sharing changes no view: each equals the one made for its record alone.
                 assert_eq!(fast.records, alone.unwrap().records);
                 for r in &fast.records {

@@ -11,7 +11,7 @@
 //! record, nor let a client's departure skip one.
 
 use std::any::Any;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -32,6 +32,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use crate::admin::{Health, Metrics};
 use crate::config::Config;
 use crate::error::RequestError;
+use crate::profiles::associations::Shown;
 use crate::profiles::{self, Answer, CountedSearch, Prepared, RefilledList};
 use crate::stages::audit::{AuditEvent, AuditRecord, AuditSink};
 use crate::stages::authz::{Allowed, Memo, PolicyEngine, Scope};
@@ -46,6 +47,7 @@ use crate::stages::sanitize::{self, Canonical};
 use crate::stages::upstream::{BufferTurn, Upstream};
 use crate::stages::{identity, purpose};
 
+mod associated;
 mod writes;
 
 /// One consistent revision of routes and policies: a request is decided by one revision.
@@ -89,6 +91,10 @@ pub struct Gateway {
     /// Requests being handled (detached from their connections): shutdown waits for them,
     /// so that no record is lost to a closed audit log.
     in_flight: Arc<InFlight>,
+    /// Per single-record read route, the last record body the CRM sent for it: a missing
+    /// record's 404 rehearses the filter's work on it (see [`Gateway::rehearse_hidden`]).
+    /// Kept in memory only, replaced by the next one, never released to anyone.
+    decoys: Mutex<HashMap<String, Bytes>>,
 }
 
 /// What hot reloads did: for logs, metrics and `/readyz`.
@@ -212,6 +218,7 @@ impl Gateway {
             health,
             buffering: Arc::new(Semaphore::new(config.limits.max_buffered_responses)),
             in_flight: Arc::new(InFlight::default()),
+            decoys: Mutex::new(HashMap::new()),
             config,
         }
     }
@@ -701,6 +708,7 @@ impl Gateway {
             key: &key,
             request_id,
             peer,
+            associations: canonical.query.iter().any(|(k, _)| k == "associations"),
         };
         if let Answer::Refilled(list) = &prepared.answer {
             // Rows the caller may not see are dropped after the CRM chose its page: a page
@@ -731,14 +739,19 @@ impl Gateway {
             .await;
         rec.latency_us.insert("upstream", micros(t));
         let upstream = match upstream {
-            // A record the CRM does not have answers exactly like one the policy hides.
+            // A record the CRM does not have answers exactly like one the policy hides,
+            // and after the same work.
             Err(RequestError::UpstreamStatus(404)) if route.is_single() && !route.shadow => {
                 rec.upstream_status = Some(404);
+                self.rehearse_hidden(&step, &mut turn, rec).await;
                 return Err(RequestError::RecordNotFound);
             }
             other => other?,
         };
         rec.upstream_status = Some(upstream.status.as_u16());
+        if route.is_single() && !route.shadow {
+            self.keep_decoy(route, &upstream.body);
+        }
 
         // Benchmark reference only (never in the shipped routes): authorized and audited like
         // any request, but the body is returned as the upstream sent it.
@@ -751,10 +764,8 @@ impl Gateway {
         }
 
         // 9. filter: rows, field groups, masks; anything unfilterable is a 502.
-        let t = Instant::now();
-        let filtered = step.filter(&upstream.body);
-        rec.latency_us.insert("filter", micros(t));
-        let filtered = filtered?;
+        let (filtered, filter_us) = self.filter_answer(&step, &upstream.body, rec).await?;
+        rec.latency_us.insert("filter", filter_us);
         record_filtering(rec, &filtered);
         if route.shadow {
             // Shadow mode (explicitly configured per route, warned about at start-up): the
@@ -796,6 +807,55 @@ impl Gateway {
                 Some(turn.into_permit().await?),
             ),
         }
+    }
+
+    /// No timing side channel: a single record the CRM does not have costs crmgate what one
+    /// the policies hide does. A hidden record's 404 comes after a buffering turn and the
+    /// filter's reading of the record up to its row decision; a missing one's would come at
+    /// once. So a missing record takes the turn too and rehearses that reading on the last
+    /// record the CRM sent for this route (the decoy), whatever its decision, discarding
+    /// the result. Not a sleep: the same work, so it scales with the machine as the hidden
+    /// path does.
+    async fn rehearse_hidden(&self, step: &Step<'_>, turn: &mut BufferTurn, rec: &mut AuditRecord) {
+        // The turn is released with the request, as a hidden record's is.
+        if turn.take().await.is_err() {
+            return;
+        }
+        let Some(decoy) = self.decoy(step.route) else {
+            return;
+        };
+        let t = Instant::now();
+        filter::rehearse_hidden(
+            step.engine,
+            step.scope,
+            step.route,
+            step.hidden,
+            step.key,
+            &decoy,
+        );
+        rec.latency_us.insert("filter", micros(t));
+    }
+
+    /// Keep a single record's body as the route's decoy (the previous one is let go).
+    fn keep_decoy(&self, route: &Route, body: &Bytes) {
+        let mut decoys = match self.decoys.lock() {
+            Ok(d) => d,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        match decoys.get_mut(&route.name) {
+            Some(d) => *d = body.clone(),
+            None => {
+                decoys.insert(route.name.clone(), body.clone());
+            }
+        }
+    }
+
+    fn decoy(&self, route: &Route) -> Option<Bytes> {
+        let decoys = match self.decoys.lock() {
+            Ok(d) => d,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        decoys.get(&route.name).cloned()
     }
 
     /// The selectability of a resource for one scope, memoised per policy revision. The
@@ -975,7 +1035,9 @@ impl Gateway {
             walk.pages
         ));
         let end = offset.saturating_add(limit);
-        let next = (end < total).then(|| seal_cursor(None, end, &binding, &self.cursor_key));
+        let next = (end < total)
+            .then(|| seal_cursor(None, end, &binding, &self.cursor_key))
+            .transpose()?;
         rec.records = audits.into_iter().skip(offset).take(limit).collect();
         // The client's page, made of the filtered pages only.
         let body = Releasable::compose(&docs, |docs| {
@@ -1084,10 +1146,13 @@ impl Gateway {
         // Where the next client page starts: the first shown record not returned, or, when
         // the page bound stopped the walk first, the CRM page after the last one read.
         let next = match shown.get(limit) {
-            Some((a, i)) => Some(seal_cursor(a.as_deref(), *i, &binding, &self.cursor_key)),
-            None if !exhausted => {
-                Some(seal_cursor(after.as_deref(), 0, &binding, &self.cursor_key))
-            }
+            Some((a, i)) => Some(seal_cursor(a.as_deref(), *i, &binding, &self.cursor_key)?),
+            None if !exhausted => Some(seal_cursor(
+                after.as_deref(),
+                0,
+                &binding,
+                &self.cursor_key,
+            )?),
             None => None,
         };
         audits.truncate(limit);
@@ -1197,9 +1262,8 @@ impl Gateway {
         let upstream = upstream?;
         rec.upstream_status = Some(upstream.status.as_u16());
         walk.bytes = walk.bytes.saturating_add(upstream.body.len());
-        let t = Instant::now();
-        let mut filtered = step.filter(&upstream.body)?;
-        walk.filter_us += micros(t);
+        let (mut filtered, filter_us) = self.filter_answer(step, &upstream.body, rec).await?;
+        walk.filter_us += filter_us;
         record_filtering(rec, &filtered);
         let spans = filtered.take_spans();
         let doc = filtered.take_doc();
@@ -1290,16 +1354,19 @@ fn search_permission(step: &Step<'_>, path: &str, rec: &mut AuditRecord) -> Opti
 }
 
 /// crmgate's cursor: the CRM's page cursor and how many shown records of that page to skip,
-/// sealed with a keyed MAC over them and the binding.
+/// encrypted and sealed with the binding. The CRM's cursor is a position in everything the
+/// CRM holds (HubSpot's names the record a page starts at, which may be one the caller may
+/// not read): the client gets no readable part of it.
 fn seal_cursor(
     after: Option<&str>,
     skip: usize,
     b: &CursorBinding<'_>,
     key: &PurposeKey,
-) -> String {
+) -> Result<String, RequestError> {
     let payload = serde_json::json!({"a": after, "k": skip}).to_string();
-    let seal = key.seal(&b.message(&payload));
-    format!("{}.{seal}", hex::encode(payload))
+    key.encrypt(payload.as_bytes(), &b.message(""))
+        // fail closed: no cursor at all rather than a readable one.
+        .ok_or_else(|| RequestError::Internal("a paging cursor could not be sealed".into()))
 }
 
 /// Open a client's cursor. fail closed: anything tampered, foreign (another caller,
@@ -1316,14 +1383,10 @@ fn open_cursor(
                 .into(),
         )
     };
-    let (payload, seal) = token.split_once('.').ok_or_else(bad)?;
-    let payload = hex::decode(payload)
-        .ok()
+    let payload = key
+        .decrypt(token, &b.message(""))
         .and_then(|p| String::from_utf8(p).ok())
         .ok_or_else(bad)?;
-    if !key.verify(&b.message(&payload), seal) {
-        return Err(bad());
-    }
     let v: Value = serde_json::from_str(&payload).map_err(|_| bad())?;
     let after = match v.get("a") {
         Some(Value::String(s)) => Some(s.clone()),
@@ -1350,10 +1413,14 @@ struct Step<'a> {
     key: &'a PurposeKey,
     request_id: &'a str,
     peer: SocketAddr,
+    /// The request asked for associations: the associated records the answer names are
+    /// decided before it is filtered (without, any the answer names are left out).
+    associations: bool,
 }
 
 impl Step<'_> {
-    fn filter(&self, body: &Bytes) -> Result<Filtered, RequestError> {
+    /// Filter a body, showing the associated records of `shown` only.
+    fn filter(&self, body: &Bytes, shown: &Shown) -> Result<Filtered, RequestError> {
         filter::filter_body(
             self.engine,
             self.scope,
@@ -1361,6 +1428,7 @@ impl Step<'_> {
             self.hidden,
             self.selection,
             self.key,
+            shown,
             body,
         )
     }
@@ -1469,6 +1537,10 @@ fn record_filtering(rec: &mut AuditRecord, f: &Filtered) {
     rec.unclassified.extend(f.unclassified.iter().cloned());
     rec.unclassified.sort();
     rec.unclassified.dedup();
+    rec.associations_shown
+        .extend(f.associations.shown.iter().cloned());
+    rec.associations_dropped
+        .extend(f.associations.dropped.iter().cloned());
 }
 
 /// Only the route's documented query parameters pass.

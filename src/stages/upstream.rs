@@ -213,7 +213,10 @@ impl Upstream {
             }
             if !status.is_success() {
                 // fail closed: the error body is not passed through (it may quote record
-                // data); crmgate answers with its own problem body and the status.
+                // data); crmgate answers with its own problem body and the status. It is
+                // read all the same, as a record's would be: the connection stays reusable,
+                // and a missing record's 404 costs the reading a hidden record's answer does.
+                let _ = Limited::new(body, self.max_body).collect().await;
                 return Err(RequestError::UpstreamStatus(status.as_u16()));
             }
             if let Some(enc) = parts.headers.get(CONTENT_ENCODING) {

@@ -373,3 +373,360 @@ async fn a_hidden_record_answers_exactly_like_a_missing_one() {
     );
     assert!(!reply.text().contains("Scrooge"));
 }
+
+/// The ids a record's answer lists as associated of one type.
+fn associated(record: &Value, key: &str) -> BTreeSet<String> {
+    record["associations"][key]["results"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["id"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Which records of `kind` a caller can GET (200), asked once per id.
+async fn readable(
+    proxy: &Proxy,
+    kind: &str,
+    ids: &BTreeSet<String>,
+    user: &str,
+    purpose: &str,
+) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for id in ids {
+        let reply = proxy
+            .get(&format!("/crm/v3/objects/{kind}/{id}"), user, Some(purpose))
+            .await;
+        assert!(
+            [200, 404].contains(&reply.status),
+            "{kind}/{id}: {}",
+            reply.text()
+        );
+        if reply.status == 200 {
+            out.insert(id.clone());
+        }
+    }
+    out
+}
+
+/// Every record of `from` (single and list form) names, of type `to`, exactly the
+/// associated records the caller can GET.
+async fn associations_match_reads(
+    proxy: &Proxy,
+    from: &str,
+    to: &str,
+    user: &str,
+    purpose: &str,
+) -> usize {
+    let crm = proxy.crm();
+    let all: BTreeSet<String> = crm
+        .record_ids(from, false)
+        .iter()
+        .flat_map(|id| crm.associated_ids(from, id))
+        .collect();
+    let can_read = readable(proxy, to, &all, user, purpose).await;
+    let list = proxy
+        .get(
+            &format!("/crm/v3/objects/{from}?associations={to}&limit=100"),
+            user,
+            Some(purpose),
+        )
+        .await;
+    assert_eq!(list.status, 200, "{}", list.text());
+    let listed: Vec<Value> = list.json()["results"].as_array().unwrap().clone();
+    let mut checked = 0;
+    for record in &listed {
+        let id = record["id"].as_str().unwrap();
+        let expected: BTreeSet<String> = crm
+            .associated_ids(from, id)
+            .into_iter()
+            .filter(|a| can_read.contains(a))
+            .collect();
+        assert_eq!(
+            associated(record, to),
+            expected,
+            "{user}/{purpose}: {from} {id} in a list names exactly the {to} it may read"
+        );
+        let single = proxy
+            .get(
+                &format!("/crm/v3/objects/{from}/{id}?associations={to}"),
+                user,
+                Some(purpose),
+            )
+            .await;
+        assert_eq!(single.status, 200, "{}", single.text());
+        let body = single.json();
+        assert_eq!(
+            associated(&body, to),
+            expected,
+            "{user}/{purpose}: {from}/{id} names exactly the {to} it may read"
+        );
+        if expected.is_empty() {
+            // Left with none, the member is omitted as the CRM omits it: hidden = missing.
+            assert!(body.get("associations").is_none(), "{body}");
+        }
+        checked += usize::from(!crm.associated_ids(from, id).is_empty());
+    }
+    checked
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn associations_never_name_a_record_the_caller_cannot_read() {
+    // With the deletion concept: records due for deletion are hidden too.
+    let retention = || crate::support::Options {
+        binary: true,
+        policy_lines: format!(
+            "retention = \"{}\"",
+            crate::support::repo()
+                .join("policies/retention.toml")
+                .display()
+        ),
+        extra_config: "[retention]\ntoday = \"2026-12-02\"\n".into(),
+        ..crate::support::Options::default()
+    };
+    let proxy = Proxy::start_with(retention()).await;
+    // holly (customer service) manages prospects: customer 1001 is not hers to read, and
+    // company 2001 must not name it either.
+    let hidden = proxy
+        .get(
+            "/crm/v3/objects/contacts/1001",
+            "holly",
+            Some("prospect_management"),
+        )
+        .await;
+    assert_eq!(hidden.status, 404);
+    assert!(proxy
+        .crm()
+        .associated_ids("companies", "2001")
+        .contains(&"1001".to_string()));
+    let company = proxy
+        .get(
+            "/crm/v3/objects/companies/2001?associations=contacts",
+            "holly",
+            Some("prospect_management"),
+        )
+        .await;
+    assert_eq!(company.status, 200, "{}", company.text());
+    assert!(!associated(&company.json(), "contacts").contains("1001"));
+    assert!(!company.text().contains("\"1001\""), "{}", company.text());
+    let audit = proxy.audit_of(&company);
+    assert!(
+        audit["associations_dropped"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("contacts/1001")),
+        "{audit}"
+    );
+    // For contract fulfilment she reads 1001, and 2001 names it.
+    let company = proxy
+        .get(
+            "/crm/v3/objects/companies/2001?associations=contacts",
+            "holly",
+            Some("contract_fulfilment"),
+        )
+        .await;
+    assert!(associated(&company.json(), "contacts").contains("1001"));
+    let audit = proxy.audit_of(&company);
+    assert!(
+        audit["associations_shown"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("contacts/1001")),
+        "{audit}"
+    );
+
+    // 1005 is due for deletion: 404 to sales, and company 2009 does not name it.
+    let due = proxy
+        .get(
+            "/crm/v3/objects/contacts/1005",
+            "noelle",
+            Some("contract_fulfilment"),
+        )
+        .await;
+    assert_eq!(due.status, 404);
+    assert!(proxy
+        .crm()
+        .associated_ids("companies", "2009")
+        .contains(&"1005".to_string()));
+    let company = proxy
+        .get(
+            "/crm/v3/objects/companies/2009?associations=contacts",
+            "noelle",
+            Some("contract_fulfilment"),
+        )
+        .await;
+    assert_eq!(company.status, 200, "{}", company.text());
+    assert!(!associated(&company.json(), "contacts").contains("1005"));
+
+    // Every company, single and listed, names exactly the contacts the caller can read.
+    let mut checked = 0;
+    for (user, purpose) in [
+        ("holly", "prospect_management"),
+        ("noelle", "contract_fulfilment"),
+        ("santa", "partner_relations"),
+    ] {
+        checked += associations_match_reads(&proxy, "companies", "contacts", user, purpose).await;
+        checked += associations_match_reads(&proxy, "contacts", "companies", user, purpose).await;
+    }
+    assert!(
+        checked > 20,
+        "too few records with associations were checked"
+    );
+
+    // The other direction: a contact does not name a company the caller may not read.
+    let santa =
+        std::fs::read_to_string(crate::support::repo().join("policies/santa.cedar")).unwrap();
+    let policies = format!(
+        "{santa}\n@id(\"test-no-customer-companies-for-customer-service\")\n\
+         forbid (principal in Department::\"customer_service\", action == Action::\"read\", resource is Company)\n\
+         when {{ resource.lifecycle == \"customer\" }};\n"
+    );
+    let proxy = Proxy::start_with(crate::support::Options {
+        policies: Some(policies),
+        ..retention()
+    })
+    .await;
+    let company = proxy
+        .get(
+            "/crm/v3/objects/companies/2001",
+            "holly",
+            Some("contract_fulfilment"),
+        )
+        .await;
+    assert_eq!(company.status, 404);
+    let contact = proxy
+        .get(
+            "/crm/v3/objects/contacts/1001?associations=companies",
+            "holly",
+            Some("contract_fulfilment"),
+        )
+        .await;
+    assert_eq!(contact.status, 200, "{}", contact.text());
+    assert!(
+        contact.json().get("associations").is_none(),
+        "{}",
+        contact.text()
+    );
+    assert!(!contact.text().contains("\"2001\""), "{}", contact.text());
+    let checked = associations_match_reads(
+        &proxy,
+        "contacts",
+        "companies",
+        "holly",
+        "contract_fulfilment",
+    )
+    .await;
+    assert!(checked > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cursors_never_show_the_crms_position() {
+    // The CRM's cursor is a position among everything it holds (HubSpot's names the record a
+    // page starts at, which may be hidden): crmgate's cursor carries it, but unreadably.
+    let proxy = Proxy::start_binary().await;
+    let mut after: Option<String> = None;
+    let mut cursors = Vec::new();
+    for _ in 0..3 {
+        let mut path = "/crm/v3/objects/contacts?limit=2".to_string();
+        if let Some(a) = &after {
+            path.push_str(&format!("&after={a}"));
+        }
+        let reply = proxy.get(&path, "tinsel", Some("product_marketing")).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        after = reply.json()["paging"]["next"]["after"]
+            .as_str()
+            .map(String::from);
+        cursors.push(after.clone().unwrap());
+    }
+    for cursor in &cursors {
+        for part in cursor.split(['.', '-', '_']) {
+            let readable = hex::decode(part)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .unwrap_or_default();
+            assert!(
+                !readable.contains("\"a\"") && !readable.contains("\"k\""),
+                "the cursor shows the CRM's position: {readable}"
+            );
+        }
+    }
+    // The same position sealed twice reads differently (a fresh nonce each time).
+    let again = proxy
+        .get(
+            "/crm/v3/objects/contacts?limit=2",
+            "tinsel",
+            Some("product_marketing"),
+        )
+        .await;
+    assert_ne!(
+        again.json()["paging"]["next"]["after"].as_str().unwrap(),
+        cursors[0]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_answers_an_association_to_a_hidden_record_like_one_to_a_missing_record() {
+    // Customer service may associate what it creates, but may not read customer companies:
+    // whether company 2001 exists is not its to learn through a create.
+    let santa =
+        std::fs::read_to_string(crate::support::repo().join("policies/santa.cedar")).unwrap();
+    let policies = format!(
+        "{santa}\n@id(\"test-service-writes-associations\")\n\
+         permit (principal in Department::\"customer_service\", action == Action::\"write.associations\", resource is Contact);\n\
+         @id(\"test-no-customer-companies-for-customer-service\")\n\
+         forbid (principal in Department::\"customer_service\", action == Action::\"read\", resource is Company)\n\
+         when {{ resource.lifecycle == \"customer\" }};\n"
+    );
+    let proxy = Proxy::start_with(crate::support::Options {
+        binary: true,
+        policies: Some(policies),
+        ..crate::support::Options::default()
+    })
+    .await;
+    let purpose = Some("contract_fulfilment");
+    assert_eq!(
+        proxy
+            .get("/crm/v3/objects/companies/2001", "holly", purpose)
+            .await
+            .status,
+        404
+    );
+    let readable = proxy
+        .get("/crm/v3/objects/companies/2002", "holly", purpose)
+        .await;
+    assert_eq!(readable.status, 200, "{}", readable.text());
+    let create = |n: u32, company: &str| {
+        json!({
+            "properties": {"firstname": "Ivy", "lastname": format!("Probe{n}"),
+                           "email": format!("ivy{n}@example.com"), "lifecyclestage": "customer"},
+            "associations": [{"to": {"id": company},
+                              "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 279}]}]
+        })
+    };
+    let path = "/crm/v3/objects/contacts";
+    let hidden = proxy.post(path, "holly", purpose, create(1, "2001")).await;
+    let missing = proxy.post(path, "holly", purpose, create(2, "2999")).await;
+    assert_eq!(missing.status, 400, "{}", missing.text());
+    assert_eq!(hidden.status, missing.status, "{}", hidden.text());
+    assert_eq!(
+        problem_without_request_id(&hidden),
+        problem_without_request_id(&missing)
+    );
+    assert!(
+        proxy
+            .crm()
+            .find_record("contacts", "email", "ivy1@example.com")
+            .is_none(),
+        "no contact was associated to the hidden company"
+    );
+    // A company it may read is associated as asked.
+    let shown = proxy.post(path, "holly", purpose, create(3, "2002")).await;
+    assert_eq!(shown.status, 201, "{}", shown.text());
+    let id = shown.json()["id"].as_str().unwrap().to_string();
+    assert!(proxy
+        .crm()
+        .associated_ids("contacts", &id)
+        .contains(&"2002".to_string()));
+}

@@ -48,6 +48,18 @@ impl Allowed {
         )
     }
 
+    /// crmgate's own read of the records an allowed read's answer names as associated
+    /// (`POST <path>`, the other type's batch read), so that each is decided as a GET of it
+    /// by this caller would be. Its answer is never released to the client.
+    pub fn for_associated_read(&self, path: &str) -> Allowed {
+        Allowed::new(
+            &format!("{} (associated read)", self.route),
+            &Method::POST,
+            path,
+            false,
+        )
+    }
+
     /// Bind the decision to the exact upstream request crmgate built for it: the same method
     /// and path, with crmgate's query and body. A request for another method or path is
     /// refused: a decision on one route never sends another.

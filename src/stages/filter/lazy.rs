@@ -20,6 +20,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{note_all, Outcome, Run};
+use crate::profiles::associations;
 use crate::stages::filter::masks;
 use crate::stages::routing::typed_owned;
 use crate::stages::routing::{computed, AttrSource, AttrValue, GroupId};
@@ -516,7 +517,8 @@ impl<'r> Run<'r> {
         let plan = self.planner.plan(&id, attrs);
         note_all(&mut self.out.policies, &plan.row.policies);
         note_all(&mut self.out.errors, &plan.row.errors);
-        if !plan.row.allow {
+        // A rehearsal stops at the row decision, as a hidden record does.
+        if !plan.row.allow || self.row_only {
             self.out.dropped.push(id);
             return Some(false);
         }
@@ -598,10 +600,22 @@ impl<'r> Run<'r> {
                 present |= 1 << g;
                 // Typed fields are kept or removed, never masked into a string.
                 let keep = plan.outcome(g) == Outcome::Clear;
-                if keep {
-                    out.extend_from_slice(raw.get().as_bytes());
+                if keep && *k == associations::FIELD {
+                    // Associated ids name records: only those the caller may read.
+                    let v = serde_json::from_str::<Value>(raw.get()).ok()?;
+                    match associations::filter(&v, self.shown, &mut self.out.associations) {
+                        Some(kept) => {
+                            serde_json::to_writer(&mut *out, &kept).ok()?;
+                            true
+                        }
+                        None => false,
+                    }
+                } else {
+                    if keep {
+                        out.extend_from_slice(raw.get().as_bytes());
+                    }
+                    keep
                 }
-                keep
             } else {
                 self.out.unclassified.insert(k.to_string());
                 false

@@ -11,6 +11,8 @@ use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 
 use hmac::{Hmac, Mac};
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
+use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::Value;
 use sha2::Sha256;
 
@@ -148,6 +150,48 @@ impl PurposeKey {
         let mut mac = mac_with(&self.0);
         mac.update(data);
         hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Encrypt and seal `plain` for a value crmgate hands out, must get back unchanged and
+    /// that must say nothing (a paging cursor holds the CRM's own position, which can name a
+    /// record): ChaCha20-Poly1305 under a key derived from this one, a fresh random nonce,
+    /// `bound` authenticated with it. Hex of nonce, ciphertext and tag; `None` only if the
+    /// system's random source fails.
+    pub fn encrypt(&self, plain: &[u8], bound: &[u8]) -> Option<String> {
+        let key = self.aead_key()?;
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new().fill(&mut nonce).ok()?;
+        let mut buf = plain.to_vec();
+        key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(bound),
+            &mut buf,
+        )
+        .ok()?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&buf);
+        Some(hex::encode(out))
+    }
+
+    /// What [`PurposeKey::encrypt`] sealed with this key and `bound`; `None` for anything
+    /// changed, foreign or malformed.
+    pub fn decrypt(&self, token: &str, bound: &[u8]) -> Option<Vec<u8>> {
+        let key = self.aead_key()?;
+        let raw = hex::decode(token).ok()?;
+        let (nonce, sealed) = raw.split_at_checked(NONCE_LEN)?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut buf = sealed.to_vec();
+        let plain = key.open_in_place(nonce, Aad::from(bound), &mut buf).ok()?;
+        Some(plain.to_vec())
+    }
+
+    fn aead_key(&self) -> Option<LessSafeKey> {
+        let mut mac = mac_with(&self.0);
+        mac.update(b"crmgate/aead/v1");
+        let k = mac.finalize().into_bytes();
+        UnboundKey::new(&CHACHA20_POLY1305, &k)
+            .ok()
+            .map(LessSafeKey::new)
     }
 
     /// Whether `seal` is this key's MAC over `data`, compared in constant time.

@@ -7,7 +7,7 @@
 //! it did not rebuild from decided inputs, nor release a stored record the caller may not
 //! read.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -20,6 +20,7 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::{json_response, micros, record_filtering, Body, Gateway, Policies, Step};
 use crate::error::RequestError;
+use crate::profiles::associations::Shown;
 use crate::profiles::writes;
 use crate::stages::audit::{AuditEvent, AuditRecord, WriteIntent};
 use crate::stages::authz::{Allowed, PolicyEngine, Scope};
@@ -194,6 +195,9 @@ impl Gateway {
         // Hidden or missing records of a batch archive are answered as the CRM answers
         // missing ones: nothing to do, no error.
 
+        // The associations a write makes name records: only ones the caller may read.
+        self.check_association_targets(w, &forward, rec).await?;
+
         let outgoing: Vec<writes::Outgoing<'_>> = forward
             .iter()
             .skip(usize::from(parsed.merge_into.is_some()))
@@ -322,9 +326,11 @@ impl Gateway {
                 key: &key,
                 request_id: w.request_id,
                 peer: w.peer,
+                associations: false,
             };
             let t = Instant::now();
-            let filtered = step.filter(&answer);
+            // fail closed: a write's answer names no associated record (none is decided).
+            let filtered = step.filter(&answer, &Shown::none());
             rec.latency_us.insert("filter", micros(t));
             let filtered = filtered?;
             record_filtering(rec, &filtered);
@@ -408,6 +414,73 @@ impl Gateway {
             }
         }
         Ok(stored)
+    }
+
+    /// Every record a write would associate must be one the caller may read (decided as a
+    /// GET of it would be, from crmgate's own read of it). One it may not read, and one the
+    /// CRM does not have, are refused alike and before anything is sent, with the answer the
+    /// CRM gives for an association to a missing record (400): the write's answer cannot
+    /// tell them apart.
+    async fn check_association_targets(
+        &self,
+        w: &WriteStep<'_>,
+        forward: &[Forward],
+        rec: &mut AuditRecord,
+    ) -> Result<(), RequestError> {
+        let targets: BTreeSet<String> = forward
+            .iter()
+            .filter_map(|f| f.associations.as_ref())
+            .flatten()
+            .filter_map(|a| match a.get("to")?.get("id")? {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .collect();
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let none = HashSet::new();
+        let key = self.hash_keys.for_purpose(&w.scope.purpose);
+        let step = Step {
+            allowed: w.allowed,
+            routes: w.routes,
+            route: w.route,
+            scope: w.scope,
+            engine: w.engine,
+            hidden: &none,
+            selection: 0,
+            key: &key,
+            request_id: w.request_id,
+            peer: w.peer,
+            associations: true,
+        };
+        // HubSpot's body names the target's type only by an association type id: a target
+        // is readable if the caller may read it as a record of another type.
+        let mut readable = BTreeSet::new();
+        let res = &w.route.resource;
+        let others: Vec<String> = w
+            .routes
+            .resources()
+            .filter(|r| r.entity_type != res.entity_type)
+            .map(|r| r.collection.clone())
+            .collect();
+        for other in others {
+            // fail closed: an undecided target is not readable.
+            if let Ok(ids) = self.decide_associated(&step, &other, &targets, rec).await {
+                readable.extend(ids);
+            }
+        }
+        if targets.iter().all(|t| readable.contains(t)) {
+            return Ok(());
+        }
+        rec.decision = "deny";
+        rec.detail = Some(
+            "the write associates a record the caller may not read or the CRM does not have; \
+             answered as the CRM answers an invalid association"
+                .into(),
+        );
+        Err(RequestError::UpstreamStatus(400))
     }
 
     /// The provenance stamp of a create by this caller for this purpose.

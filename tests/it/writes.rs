@@ -323,7 +323,10 @@ async fn batch_create_with_allowed_and_denied_inputs_answers_207() {
     let answer = r.json();
     assert_eq!(answer["results"].as_array().unwrap().len(), 1);
     assert_eq!(answer["numErrors"], 1);
-    assert_eq!(answer["errors"][0]["category"], "forbidden", "{answer}");
+    assert_eq!(
+        answer["errors"][0]["subCategory"]["type"], "urn:crmgate:problem:forbidden",
+        "{answer}"
+    );
     // Only the allowed input reached the CRM.
     let sent = received(&proxy, "POST", &format!("{CONTACTS}/batch/create"));
     assert_eq!(sent.len(), 1);
@@ -357,7 +360,7 @@ async fn batch_update_answers_refused_hidden_and_missing_inputs_with_207() {
     let errors = answer["errors"].as_array().unwrap();
     let refused = errors
         .iter()
-        .find(|e| e["category"] == "write-refused")
+        .find(|e| e["subCategory"]["type"] == "urn:crmgate:problem:write-refused")
         .unwrap();
     assert_eq!(refused["context"]["ids"], json!(["1002"]));
     // The partner contact (hidden for contract fulfilment) and the missing id get the same
@@ -447,7 +450,10 @@ async fn batch_archive_archives_what_is_allowed_and_skips_what_is_hidden() {
         )
         .await;
     assert_eq!(r.status, 207, "{}", r.text());
-    assert_eq!(r.json()["errors"][0]["category"], "forbidden");
+    assert_eq!(
+        r.json()["errors"][0]["subCategory"]["type"],
+        "urn:crmgate:problem:forbidden"
+    );
     assert_eq!(stored(&proxy, "1001").unwrap()["archived"], false);
 }
 

@@ -216,6 +216,8 @@ pub struct UpstreamConfig {
     pub timeout: Duration,
     /// Largest upstream body crmgate will buffer and filter; larger → 502.
     pub max_body_bytes: usize,
+    /// A pooled connection to the CRM unused for this long is closed.
+    pub pool_idle_timeout: Duration,
 }
 
 /// Limits of the front door (stage 1) and of the memory the pipeline may hold.
@@ -267,6 +269,12 @@ pub struct PolicyFiles {
     pub retention_clock: crate::stages::retention::Clock,
     /// How often to look for changed files (hot reload); `None` = only on SIGHUP.
     pub watch_interval: Option<Duration>,
+    /// How long changed files must stay unchanged before a revision is built from them: a
+    /// file still being written never becomes a revision.
+    pub reload_settle: Duration,
+    /// Where an operator confirms a reload that would lose all, or more than half, of the
+    /// active set's policies: the file must hold that new set's revision.
+    pub confirm_file: PathBuf,
 }
 
 impl PolicyFiles {
@@ -416,10 +424,16 @@ struct RawUpstream {
     timeout_ms: u64,
     #[serde(default = "default_upstream_body")]
     max_body_bytes: usize,
+    /// Milliseconds an idle pooled connection to the CRM is kept open.
+    #[serde(default = "default_pool_idle_timeout_ms")]
+    pool_idle_timeout_ms: u64,
 }
 
 fn default_upstream_timeout_ms() -> u64 {
     10_000
+}
+fn default_pool_idle_timeout_ms() -> u64 {
+    30_000
 }
 fn default_upstream_body() -> usize {
     8 * 1024 * 1024
@@ -542,9 +556,19 @@ struct RawPolicies {
     /// Milliseconds between checks for changed policy files; 0 = reload on SIGHUP only.
     #[serde(default = "default_watch_ms")]
     watch_interval_ms: u64,
+    /// Milliseconds changed policy files must stay unchanged before they are loaded.
+    #[serde(default = "default_settle_ms")]
+    reload_settle_ms: u64,
+    /// The file confirming a reload that loses most policies (default `policies.confirm`
+    /// next to this file).
+    #[serde(default)]
+    confirm_file: Option<PathBuf>,
 }
 
 fn default_watch_ms() -> u64 {
+    1000
+}
+fn default_settle_ms() -> u64 {
     1000
 }
 
@@ -906,6 +930,13 @@ impl Config {
                 }
             },
         };
+        if raw.upstream.pool_idle_timeout_ms == 0 {
+            // Zero would close every connection after each request, or never: not a setting.
+            r.at(
+                "upstream.pool_idle_timeout_ms",
+                "upstream.pool_idle_timeout_ms must be at least 1".into(),
+            );
+        }
         let credential = match (raw.upstream.credential_env, raw.upstream.credential_file) {
             (Some(_), Some(_)) => {
                 r.at(
@@ -1176,6 +1207,7 @@ impl Config {
                 ca_file: raw.upstream.ca_file.map(|p| rel(&p)),
                 timeout: Duration::from_millis(raw.upstream.timeout_ms),
                 max_body_bytes: raw.upstream.max_body_bytes,
+                pool_idle_timeout: Duration::from_millis(raw.upstream.pool_idle_timeout_ms),
             },
             limits,
             policies: PolicyFiles {
@@ -1188,6 +1220,12 @@ impl Config {
                 retention_clock,
                 watch_interval: (raw.policies.watch_interval_ms > 0)
                     .then(|| Duration::from_millis(raw.policies.watch_interval_ms)),
+                reload_settle: Duration::from_millis(raw.policies.reload_settle_ms),
+                confirm_file: rel(raw
+                    .policies
+                    .confirm_file
+                    .as_deref()
+                    .unwrap_or(Path::new("policies.confirm"))),
             },
             audit: AuditConfig {
                 dir: rel(&raw.audit.dir),

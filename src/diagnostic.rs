@@ -236,11 +236,24 @@ impl TomlSource {
     pub fn deserialize<T: DeserializeOwned>(&mut self) -> Parsed<T> {
         let text = self.text.clone();
         let (mut root, syntax) = DeTable::parse_recoverable(&text);
-        if !syntax.is_empty() {
-            let problems = syntax
-                .iter()
-                .map(|e| self.serde_problem(e.span(), e.message()))
-                .collect();
+        let mut problems: Vec<Problem> = syntax
+            .iter()
+            .map(|e| match e.span() {
+                Some(span) if e.message() == DUPLICATE_KEY => {
+                    let key = text.get(span.clone()).unwrap_or("?");
+                    let key = key.trim_matches(|c| c == '"' || c == '\'');
+                    self.problem_at(
+                        span.start,
+                        format!("duplicate key `{key}`: it is already written above"),
+                    )
+                }
+                span => self.serde_problem(span, e.message()),
+            })
+            .collect();
+        // A key written twice leaves a whole document (the first value kept): the rest of
+        // the file is still checked, so the duplicate hides no other problem. After any
+        // other syntax error what follows cannot be trusted.
+        if syntax.iter().any(|e| e.message() != DUPLICATE_KEY) {
             return Parsed {
                 value: None,
                 problems,
@@ -250,7 +263,6 @@ impl TomlSource {
         index_table(root.get_ref(), "", &mut keys);
         self.keys = keys;
 
-        let mut problems = Vec::new();
         // Keys dropped with their values: a later "missing field" about one of them is the
         // same problem again.
         let mut dropped: Vec<Dropped> = Vec::new();
@@ -313,6 +325,9 @@ impl TomlSource {
         }
     }
 }
+
+/// The toml parser's message for a key written twice (its span is the second one).
+const DUPLICATE_KEY: &str = "duplicate key";
 
 /// serde's and toml's messages, as cedar writes them: lowercase first word, no final period,
 /// one line.

@@ -83,6 +83,10 @@ enum Command {
         /// Where crmgate listens (default: the config's listen.addr).
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Where the admin listener (`/healthz`, `/readyz`, `/metrics`) listens (default:
+        /// the config's admin.addr).
+        #[arg(long)]
+        admin: Option<SocketAddr>,
     },
     /// The access matrix: department × purpose × resource type × field group.
     Matrix {
@@ -177,9 +181,17 @@ fn main() -> ExitCode {
             };
             return cli::explain(&config, question, sample, format == "json");
         }
-        Command::Demo { config, listen } => {
-            runtime().and_then(|rt| rt.block_on(demo::run(demo::DemoOptions { config, listen })))
-        }
+        Command::Demo {
+            config,
+            listen,
+            admin,
+        } => runtime().and_then(|rt| {
+            rt.block_on(demo::run(demo::DemoOptions {
+                config,
+                listen,
+                admin,
+            }))
+        }),
         Command::DemoCrm { listen, token } => {
             runtime().and_then(|rt| rt.block_on(demo::demo_crm(listen, token)))
         }

@@ -28,7 +28,9 @@
 //!   uncovered, and at shutdown, in the same write (and fsync) as the records they cover.
 //!
 //! Segments rotate by size and age. Each closed segment gets an index `seg-….idx`
-//! ([`query`]) for `audit query`; indexes are derived data and are not chained.
+//! ([`query`]) for `audit query`; indexes are derived data and are not chained. One
+//! process writes a directory: it holds `crmgate.lock` ([`lock`]) from before its first
+//! write; readers take no lock.
 //!
 //! The hash chain alone does not stop someone who rewrites the log from a point onward and
 //! recomputes every hash; the checkpoint signatures do, up to the last checkpoint. Entries
@@ -54,6 +56,7 @@
 //! `"kind":"audit_deadline"` entry naming its `request_id` and the 503 its client got.
 
 pub mod central;
+pub mod lock;
 pub mod query;
 pub mod signing;
 pub mod sink;
@@ -135,6 +138,10 @@ pub struct AuditRecord {
     pub analysis_evaluations: usize,
     pub records: Vec<RecordAudit>,
     pub rows_dropped: Vec<String>,
+    /// A request refused (or failed) before any record was shown or written: the records
+    /// it named (the id in its path), so that who asked for them is on record.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub named: Vec<String>,
     /// Write routes: per input, the record, the action, what was written, stripped,
     /// redacted (categories and counts, never values) and stamped, and the outcome.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -193,6 +200,9 @@ impl AuditRecord {
 pub enum AuditError {
     #[error("cannot open audit log `{path}`: {message}")]
     Open { path: PathBuf, message: String },
+    /// Another process writes this directory (it holds `crmgate.lock`).
+    #[error("the audit directory `{}` is in use by another crmgate process ({}): one process writes an audit directory; stop that one, or give this one an `audit.dir` of its own", dir.display(), holder.map_or_else(|| "pid unknown".to_string(), |p| format!("pid {p}")))]
+    Locked { dir: PathBuf, holder: Option<u32> },
     #[error("audit log write failed: {0}")]
     Write(String),
     #[error("the audit writer has stopped")]
@@ -256,19 +266,25 @@ impl std::fmt::Debug for AuditLog {
 }
 
 impl AuditLog {
-    /// Open (or create) the log directory, repair a torn tail, continue the chain in a new
-    /// segment, and start the writer thread. Degradation is reported to `health`.
+    /// Open (or create) the log directory, take its lock, repair a torn tail, continue the
+    /// chain in a new segment, and start the writer thread. Degradation is reported to
+    /// `health`.
     pub fn open(cfg: &AuditConfig, health: Health) -> Result<AuditLog, AuditError> {
         let open_err = |message: String| AuditError::Open {
             path: cfg.dir.clone(),
             message,
         };
+        std::fs::create_dir_all(&cfg.dir).map_err(|e| open_err(e.to_string()))?;
+        // fail closed: the directory is ours before anything is written to it (or a key is
+        // made); a second process writing it would repeat sequence numbers.
+        let lock = lock::DirLock::acquire(&cfg.dir)?;
         let key = signing::SigningKey::load(&cfg.signing_key_file, cfg.generate_signing_key)
             .map_err(open_err)?;
         let stalled = Arc::new(AtomicBool::new(false));
         let progress = Arc::new(Progress::default());
         let w = writer::Writer::open(
             cfg.clone(),
+            lock,
             key,
             health.clone(),
             stalled.clone(),

@@ -349,7 +349,21 @@ impl PolicyEngine {
                             continue;
                         }
                         Err(e) => {
-                            problems.push(at(format!("policy `{id}`: {e}")));
+                            // At the mask's value, not at the statement's first line (an
+                            // `@id` above it).
+                            let end = starts.get(i + 1).copied().unwrap_or(text.len());
+                            let problem = match annotation_value_at(
+                                &text,
+                                starts.get(i).copied().unwrap_or(0),
+                                end,
+                                "mask",
+                            ) {
+                                Some(offset) => {
+                                    Problem::at(file, &text, offset, format!("policy `{id}`: {e}"))
+                                }
+                                None => at(format!("policy `{id}`: {e}")),
+                            };
+                            problems.push(problem);
                             continue;
                         }
                     },
@@ -922,6 +936,27 @@ fn flatten(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// Where the value of annotation `@name(…)` is written in the statement `text[start..end]`
+/// (the offset of its opening quote), if it is there.
+fn annotation_value_at(text: &str, start: usize, end: usize, name: &str) -> Option<usize> {
+    let statement = text.get(start..end)?;
+    let needle = format!("@{name}");
+    let mut from = 0;
+    while let Some(found) = statement.get(from..)?.find(&needle) {
+        let after = from + found + needle.len();
+        let rest = statement.get(after..)?;
+        let open = rest.trim_start();
+        // `@mask(` and not `@masks(`.
+        if let Some(inner) = open.strip_prefix('(') {
+            let quote = inner.len() - inner.trim_start().len();
+            let value_at = after + (rest.len() - open.len()) + 1 + quote;
+            return Some(start + value_at);
+        }
+        from = after;
+    }
+    None
+}
+
 /// Byte offsets where each policy statement starts (annotations included), in order:
 /// statements end at `;` outside strings and comments.
 fn statement_starts(text: &str) -> Vec<usize> {
@@ -1252,6 +1287,8 @@ mod tests {
             retention: None,
             retention_clock: crate::stages::retention::Clock::System,
             watch_interval: None,
+            reload_settle: std::time::Duration::ZERO,
+            confirm_file: "policies.confirm".into(),
         };
         let engine = PolicyEngine::load(&files, &routes).unwrap();
         let holly = engine.principal("holly").unwrap().clone();

@@ -646,6 +646,8 @@ mod tests {
             retention: None,
             retention_clock: crate::stages::retention::Clock::System,
             watch_interval: None,
+            reload_settle: std::time::Duration::ZERO,
+            confirm_file: "policies.confirm".into(),
         };
         let engine = PolicyEngine::load(&files, &routes).unwrap();
         (engine, routes, dir)

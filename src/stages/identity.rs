@@ -45,11 +45,23 @@ pub struct Identified {
     pub purpose: Option<String>,
 }
 
+/// A credential that named a known principal, even if the request is then refused (an
+/// inactive account, a department the directory contradicts): who asked, for the audit
+/// record of the refusal. Never a reason to let anything through.
+#[derive(Debug)]
+pub struct Recognised {
+    pub principal: Arc<PrincipalInfo>,
+    pub credential: &'static str,
+}
+
+/// `recognised` is filled as soon as the credential is verified and names a known
+/// principal, before the checks that may still refuse it.
 pub async fn identify(
     headers: &HeaderMap,
     cert: Option<&ClientCert>,
     cfg: &Config,
     engine: &PolicyEngine,
+    recognised: &mut Option<Recognised>,
 ) -> Result<Identified, RequestError> {
     let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
     let authorization = values.next();
@@ -106,7 +118,7 @@ pub async fn identify(
                 let verified = jwt::verify(token, &cfg.jwt).await?;
                 if verified.directory == Directory::Claims {
                     let purpose = verified.purpose.clone();
-                    let principal = claims_principal(verified, engine)?;
+                    let principal = claims_principal(verified, engine, recognised)?;
                     return Ok(Identified {
                         principal,
                         credential: "jwt",
@@ -154,6 +166,10 @@ pub async fn identify(
                 id.chars().take(64).collect(),
             ))
         })?;
+    *recognised = Some(Recognised {
+        principal: principal.clone(),
+        credential,
+    });
     if !principal.active {
         return Err(RequestError::InactivePrincipal(principal.id.clone()));
     }
@@ -191,6 +207,7 @@ pub async fn identify(
 fn claims_principal(
     verified: jwt::Verified,
     engine: &PolicyEngine,
+    recognised: &mut Option<Recognised>,
 ) -> Result<Arc<PrincipalInfo>, RequestError> {
     // The issuer's configuration names all three claims for a claims directory, and
     // verification requires department and active.
@@ -209,6 +226,10 @@ fn claims_principal(
                 department.chars().take(64).collect(),
             ))
         })?;
+    *recognised = Some(Recognised {
+        principal: principal.clone(),
+        credential: "jwt",
+    });
     if !principal.active {
         return Err(RequestError::InactivePrincipal(principal.id.clone()));
     }

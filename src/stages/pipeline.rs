@@ -436,6 +436,8 @@ impl Gateway {
             ..AuditRecord::default()
         };
 
+        // The request as the stages read it, once sanitized: what a refusal names.
+        let mut canonical = None;
         let result = CatchUnwind(Box::pin(self.handle_inner(
             req,
             peer,
@@ -443,6 +445,7 @@ impl Gateway {
             &policies,
             &request_id,
             &mut rec,
+            &mut canonical,
         )))
         .await
         .unwrap_or_else(|_| {
@@ -454,6 +457,9 @@ impl Gateway {
         let response = match result {
             Ok(resp) => resp,
             Err(e) => {
+                if let Some(c) = &canonical {
+                    name_refused(&mut rec, &policies, c);
+                }
                 rec.reason = Some(e.kind());
                 // A request the CRM refused (its 429, an error status) records what it
                 // answered, also when a walk's earlier pages were answered.
@@ -476,8 +482,9 @@ impl Gateway {
         rec.status = response.status().as_u16();
         rec.latency_us.insert("total", micros(started));
         // The client went away while this request was being handled: it is still recorded,
-        // and the record says the response was never delivered.
-        rec.client_cancelled = cancelled.is_some_and(|c| c.load(Ordering::SeqCst));
+        // and the record says the response was never delivered. (A stage that saw it go,
+        // reading its body, has said so already.)
+        rec.client_cancelled |= cancelled.is_some_and(|c| c.load(Ordering::SeqCst));
         let (decision, evaluations, dropped) =
             (rec.decision, rec.cedar_evaluations, rec.rows_dropped.len());
 
@@ -496,6 +503,10 @@ impl Gateway {
     }
 
     /// The stages, in order. Each `?` is one stage that can end the request.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the request and what the outer handler keeps of it: its record and, for a refusal, the canonical request"
+    )]
     async fn handle_inner<B>(
         &self,
         req: Request<B>,
@@ -504,6 +515,7 @@ impl Gateway {
         policies: &Policies,
         request_id: &str,
         rec: &mut AuditRecord,
+        named: &mut Option<Canonical>,
     ) -> Result<Response<Body>, RequestError>
     where
         B: hyper::body::Body<Data = Bytes> + Send,
@@ -528,13 +540,30 @@ impl Gateway {
             canonical = canonical.with_segments(segments);
         }
         rec.path = lookup_path(&canonical, &self.lookup_key);
+        // Kept by the caller: a refusal from here on names the records the path names.
+        let canonical: &Canonical = named.insert(canonical);
 
         // 3. identify, 4. purpose: before routing, so an unknown caller learns nothing.
+        let mut recognised = None;
+        let identified =
+            identity::identify(&parts.headers, client_cert, cfg, engine, &mut recognised).await;
         let identity::Identified {
             principal,
             credential,
             purpose: credential_purpose,
-        } = identity::identify(&parts.headers, client_cert, cfg, engine).await?;
+        } = match identified {
+            Ok(i) => i,
+            Err(e) => {
+                // Refused although the credential named a known principal (inactive, or a
+                // department the directory contradicts): the record says who asked.
+                if let Some(who) = recognised {
+                    rec.credential = Some(who.credential);
+                    rec.principal = Some(who.principal.id.clone());
+                    rec.department.clone_from(&who.principal.department);
+                }
+                return Err(e);
+            }
+        };
         rec.credential = Some(credential);
         rec.principal = Some(principal.id.clone());
         rec.department.clone_from(&principal.department);
@@ -561,7 +590,7 @@ impl Gateway {
         rec.route = Some(route.name.clone());
         rec.action = Some(route.action.clone());
         rec.resource = Some(route.resource.entity_type.clone());
-        check_query(route, &canonical)?;
+        check_query(route, canonical)?;
 
         // 6. authorize the request itself; only an allow yields the `Allowed` from which the
         // upstream request's Permit is made.
@@ -588,7 +617,13 @@ impl Gateway {
             cfg.limits.max_request_body_bytes,
             cfg.limits.request_timeout,
         )
-        .await?;
+        .await
+        .map_err(|(e, gone)| {
+            // The client reset its stream or closed its connection mid-body: its request
+            // ends here, and its record says that it went away.
+            rec.client_cancelled |= gone;
+            e
+        })?;
 
         // 7. write routes: per record and field group, redaction, provenance, write-ahead
         // audit; their own path from here (`writes.rs`).
@@ -604,7 +639,7 @@ impl Gateway {
                 scope: &scope,
                 engine,
                 redactor: policies.redactor.as_deref(),
-                canonical: &canonical,
+                canonical,
                 id: matched.id.as_deref(),
                 request_id,
                 peer,
@@ -616,7 +651,7 @@ impl Gateway {
 
         // 7. (read routes) ask the CRM for what the client asked for plus what the policies
         // need to decide; remember what to hide again.
-        let prepared = profiles::prepare(route, &canonical, body)?;
+        let prepared = profiles::prepare(route, canonical, body)?;
         // What the request selects, orders or looks up records by must be clear to the
         // caller in every record it may see, decided from the policies — not from the records
         // that happen to match, which would make the refusal itself an oracle.
@@ -1270,6 +1305,37 @@ fn lookup_path(c: &Canonical, key: &PurposeKey) -> String {
     }
 }
 
+/// A request that ended without its answer after the caller was recognised names who asked
+/// (set by then) and what it asked for: the route and resource its path matches, and the
+/// record id the path names — unless the record lists records already (returned, withheld,
+/// written) or the path names its record by a property value (a value never goes into the
+/// log; the path holds its pseudonym). So a refused request shows in `audit query --user`,
+/// `--record` and in the data subject's report.
+fn name_refused(rec: &mut AuditRecord, policies: &Policies, canonical: &Canonical) {
+    if rec.principal.is_none() {
+        return;
+    }
+    let Ok(matched) = policies.routes.find(&canonical.method, &canonical.segments) else {
+        return;
+    };
+    let route = matched.route;
+    if rec.route.is_none() {
+        rec.route = Some(route.name.clone());
+        rec.action = Some(route.action.clone());
+        rec.resource = Some(route.resource.entity_type.clone());
+    }
+    let by_value = canonical
+        .query
+        .iter()
+        .any(|(k, v)| k == "idProperty" && !v.is_empty() && v != "hs_object_id");
+    let listed = !rec.records.is_empty()
+        || !rec.rows_dropped.is_empty()
+        || rec.writes.iter().any(|w| w.id.is_some());
+    if let Some(id) = matched.id.filter(|_| !by_value && !listed) {
+        rec.named.push(id);
+    }
+}
+
 fn pseudonymised(head: &str, property: &str, value: &str, key: &PurposeKey) -> String {
     let property: String = property.chars().take(64).collect();
     let pseudonym = masks::mask_str(MaskKind::Hash, value, key);
@@ -1330,7 +1396,7 @@ async fn read_body<B>(
     headers: &http::HeaderMap,
     max: usize,
     timeout: std::time::Duration,
-) -> Result<Bytes, RequestError>
+) -> Result<Bytes, (RequestError, bool)>
 where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -1342,25 +1408,62 @@ where
         .and_then(|v| v.parse::<usize>().ok())
     {
         if len > max {
-            return Err(RequestError::PayloadTooLarge(max));
+            return Err((RequestError::PayloadTooLarge(max), false));
         }
     }
     let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
     let collected = tokio::time::timeout(timeout, Limited::new(body, max).collect())
         .await
-        .map_err(|_| RequestError::RequestTimeout(timeout_ms))?;
+        .map_err(|_| (RequestError::RequestTimeout(timeout_ms), false))?;
     match collected {
         Ok(c) => Ok(c.to_bytes()),
         Err(e)
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some() =>
         {
-            Err(RequestError::PayloadTooLarge(max))
+            Err((RequestError::PayloadTooLarge(max), false))
         }
-        Err(e) => Err(RequestError::BadRequest(format!(
-            "the request body could not be read: {e}"
-        ))),
+        Err(e) if client_went_away(e.as_ref()) => Err((
+            RequestError::BadRequest(
+                "the request body was not received: the client cancelled the request".into(),
+            ),
+            true,
+        )),
+        Err(e) => Err((
+            RequestError::BadRequest(format!("the request body could not be read: {e}")),
+            false,
+        )),
     }
+}
+
+/// Did reading the request fail because the client went away: an HTTP/2 stream it reset
+/// or a connection it closed or lost (GOAWAY, I/O error), an HTTP/1 connection closed
+/// before the body was complete?
+fn client_went_away(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(h2) = c.downcast_ref::<h2::Error>() {
+            if (h2.is_remote() && (h2.is_reset() || h2.is_go_away())) || h2.is_io() {
+                return true;
+            }
+        }
+        if let Some(h) = c.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() || h.is_canceled() || h.is_closed() {
+                return true;
+            }
+        }
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            if matches!(
+                io.kind(),
+                K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
+            ) {
+                return true;
+            }
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// The names of the groups in a bitmask, for messages.

@@ -223,6 +223,37 @@ impl RequestBody {
         }
     }
 
+    /// Whether the write names stored records, which crmgate reads before it decides
+    /// (everything but creates).
+    pub fn reads_records_first(self) -> bool {
+        !matches!(
+            self,
+            RequestBody::None
+                | RequestBody::Search
+                | RequestBody::BatchRead
+                | RequestBody::Create
+                | RequestBody::BatchCreate
+        )
+    }
+
+    /// The name the routes file gives it (`body = "batch_update"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RequestBody::None => "none",
+            RequestBody::Search => "search",
+            RequestBody::BatchRead => "batch_read",
+            RequestBody::Create => "create",
+            RequestBody::Update => "update",
+            RequestBody::Archive => "archive",
+            RequestBody::BatchCreate => "batch_create",
+            RequestBody::BatchUpdate => "batch_update",
+            RequestBody::BatchUpsert => "batch_upsert",
+            RequestBody::BatchArchive => "batch_archive",
+            RequestBody::GdprDelete => "gdpr_delete",
+            RequestBody::Merge => "merge",
+        }
+    }
+
     /// A batch of writes (answered per input, 207 when some failed).
     pub fn is_batch(self) -> bool {
         matches!(
@@ -406,12 +437,21 @@ impl RouteTable {
             problems: parsed.problems,
         };
         let mut resources = BTreeMap::new();
+        // Resources that are written but have problems of their own (reported at their
+        // lines): a route naming one is not also an "unknown resource".
+        let mut broken = HashSet::new();
         for (entity_type, res) in raw.resources {
-            if let Some(profile) = compile_resource(&entity_type, res, &mut r) {
-                resources.insert(entity_type, Arc::new(profile));
+            match compile_resource(&entity_type, res, &mut r) {
+                Some(profile) => {
+                    resources.insert(entity_type, Arc::new(profile));
+                }
+                None => {
+                    broken.insert(entity_type);
+                }
             }
         }
         let mut routes = Vec::new();
+        let mut written_at = Vec::new();
         let mut names = HashSet::new();
         for (i, route) in raw.routes.into_iter().enumerate() {
             let at = format!("routes.{i}");
@@ -422,10 +462,12 @@ impl RouteTable {
                 );
                 continue;
             }
-            if let Some(route) = compile_route(route, &at, &resources, &mut r) {
+            if let Some(route) = compile_route(route, &at, &resources, &broken, &mut r) {
                 routes.push(route);
+                written_at.push(at);
             }
         }
+        check_prior_reads(&routes, &written_at, &mut r);
         let mut aliases = Vec::new();
         for (i, a) in raw.aliases.iter().enumerate() {
             if let Some(alias) = compile_alias(a, &format!("aliases.{i}"), &mut r) {
@@ -834,10 +876,37 @@ fn compile_resource(
     })
 }
 
+/// A write that names stored records (update, upsert, archive, GDPR delete, merge) reads
+/// them first, with crmgate's own credential, through its collection's batch read route:
+/// without one, every such write would fail at request time (a 500), so the routes file is
+/// refused at the write route's `body` instead. `written_at[i]` is where `routes[i]` is
+/// written.
+fn check_prior_reads(routes: &[Route], written_at: &[String], report: &mut Report<'_>) {
+    let batch_readable: HashSet<&str> = routes
+        .iter()
+        .filter(|r| r.body == RequestBody::BatchRead)
+        .map(|r| r.resource.entity_type.as_str())
+        .collect();
+    for (route, at) in routes.iter().zip(written_at) {
+        let entity_type = route.resource.entity_type.as_str();
+        if route.body.reads_records_first() && !batch_readable.contains(entity_type) {
+            report.at(
+                &format!("{at}.body"),
+                format!(
+                    "route `{}`: a `{}` write reads the records it names first, but resource `{entity_type}` has no route with `body = \"batch_read\"` (add one, or remove this route)",
+                    route.name,
+                    route.body.name()
+                ),
+            );
+        }
+    }
+}
+
 fn compile_route(
     r: RawRoute,
     at: &str,
     resources: &BTreeMap<String, Arc<ResourceProfile>>,
+    broken: &HashSet<String>,
     report: &mut Report<'_>,
 ) -> Option<Route> {
     let ctx = format!("route `{}`", r.name);
@@ -853,7 +922,7 @@ fn compile_route(
         }
     };
     let resource = resources.get(&r.resource).cloned();
-    if resource.is_none() {
+    if resource.is_none() && !broken.contains(&r.resource) {
         report.at(
             &format!("{at}.resource"),
             format!("{ctx}: unknown resource `{}`", r.resource),

@@ -21,7 +21,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
@@ -121,12 +121,16 @@ impl Upstream {
             }
         }
         let https = crate::pki::https_connector(roots, "upstream")?;
+        // The pool closes idle connections only with a timer: without one an idle connection
+        // stays open until it is next checked out, however long that takes.
         let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(cfg.pool_idle_timeout)
             .http1_read_buf_exact_size(READ_BUFFER)
             .build(https.clone());
         let once = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(cfg.pool_idle_timeout)
             .http1_read_buf_exact_size(READ_BUFFER)
             .retry_canceled_requests(false)
             .build(https);

@@ -113,7 +113,8 @@ pub struct WriteAudit {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub action: &'static str,
-    /// `forwarded`, `not-found` or `refused`.
+    /// `forwarded`, `not-found` or `refused`; `not-sent` when the request ended before
+    /// the write was sent (a merge whose other record is not found, say), with `reason`.
     pub outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,

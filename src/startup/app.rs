@@ -6,14 +6,15 @@
 //! It must never bind a port before every problem of the configuration and policies is known, nor install a policy set that failed a check.
 
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::admin::Health;
-use crate::config::Config;
+use crate::config::{Config, PolicyFiles};
 use crate::diagnostic::{Problem, Problems};
 use crate::stages::audit::central::CentralSink;
 use crate::stages::audit::{AuditLog, AuditSink};
@@ -255,13 +256,83 @@ pub fn report_unlisted_keys(policies: &Policies, health: &Health) {
 }
 
 /// Load the policy files again and hand the result to the gateway, which swaps it in only
-/// if it passed every start-up check.
+/// if it passed every start-up check and does not lose most of the active set's policies
+/// unconfirmed ([`check_shrink`]). Blocking (Cedar parsing and validation): the watcher
+/// calls it on a blocking thread.
 pub fn reload(gateway: &Gateway) -> Result<String, String> {
+    reload_settled(gateway, None)
+        .unwrap_or_else(|| Err("the policy files changed while they were read".into()))
+}
+
+/// [`reload`], but only if the policy files still carry `expected` stamps once they have been
+/// read: `None` (nothing installed, nothing reported) when they changed meanwhile — the set
+/// read may mix old and new text.
+fn reload_settled(gateway: &Gateway, expected: Option<&Stamps>) -> Option<Result<String, String>> {
+    let files = &gateway.config.policies;
     let loaded = load_policies(&gateway.config).map_err(|e| e.to_string());
+    if expected.is_some_and(|e| *e != stamps(files)) {
+        return None;
+    }
+    let loaded = loaded.and_then(|new| check_shrink(files, &gateway.policies(), new));
     if let Ok(p) = &loaded {
         report_unlisted_keys(p, gateway.health());
     }
-    gateway.install(loaded)
+    Some(gateway.install(loaded))
+}
+
+/// A new set with no policy where the active one has some, or with fewer than half of the
+/// active set's policies, is most likely a file caught mid-write or emptied by mistake, and
+/// would deny (or, with its `forbid`s gone, allow) far more than intended. It is refused
+/// unless the operator confirmed exactly this set: its revision written into
+/// `[policies] confirm_file`.
+fn check_shrink(files: &PolicyFiles, active: &Policies, new: Policies) -> Result<Policies, String> {
+    let before = active.engine.policy_ids().count();
+    let after = new.engine.policy_ids().count();
+    if !((after == 0 && before > 0) || after.saturating_mul(2) < before) {
+        return Ok(new);
+    }
+    let revision = new.engine.revision().to_string();
+    let confirmed = std::fs::read_to_string(&files.confirm_file)
+        .is_ok_and(|text| text.split_whitespace().any(|word| word == revision));
+    if confirmed {
+        tracing::warn!(
+            revision = %revision,
+            policies = after,
+            active_policies = before,
+            confirm_file = %files.confirm_file.display(),
+            "taking a policy set that loses most policies: confirmed"
+        );
+        return Ok(new);
+    }
+    Err(format!(
+        "the new set has {after} policies where the active one has {before}: a set that \
+         loses all or more than half of its policies is taken only when confirmed; to take \
+         it, write its revision `{revision}` into `{}`",
+        files.confirm_file.display()
+    ))
+}
+
+/// What the watcher compares: per watched file, whether it exists, its modification time,
+/// length and (unix) inode. A file being written changes its length or time.
+type Stamps = Vec<(PathBuf, Option<(Option<SystemTime>, u64, u64)>)>;
+
+/// The stamps of every file a revision is made of, and of the confirm file.
+fn stamps(files: &PolicyFiles) -> Stamps {
+    let mut watched = files.all_files();
+    watched.push(files.confirm_file.clone());
+    watched
+        .into_iter()
+        .map(|f| {
+            let stamp = std::fs::metadata(&f).ok().map(|m| {
+                #[cfg(unix)]
+                let inode = std::os::unix::fs::MetadataExt::ino(&m);
+                #[cfg(not(unix))]
+                let inode = 0;
+                (m.modified().ok(), m.len(), inode)
+            });
+            (f, stamp)
+        })
+        .collect()
 }
 
 /// A gateway ready to serve, its TLS acceptor, its audit log and health state.
@@ -344,18 +415,17 @@ pub async fn run(
     result
 }
 
-/// Hot reload: poll the policy files' modification times (every `watch_interval`), and
-/// reload on SIGHUP. Polling needs no platform watcher and sees ConfigMap symlink swaps.
+/// Hot reload: poll the policy files (every `watch_interval`), and reload on SIGHUP.
+/// Polling needs no platform watcher and sees ConfigMap symlink swaps. A change is loaded
+/// only once the files have stayed unchanged for `reload_settle` (a file still being
+/// written never becomes a revision) and still are after they were read. Loading, checking
+/// and warming run on a blocking thread: the async workers keep serving meanwhile.
 async fn watch_policies(gateway: Arc<Gateway>) {
     let interval = gateway.config.policies.watch_interval;
-    let files = gateway.config.policies.all_files();
-    let stamp = |files: &[std::path::PathBuf]| -> Vec<Option<std::time::SystemTime>> {
-        files
-            .iter()
-            .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
-            .collect()
-    };
-    let mut last = stamp(&files);
+    let settle = gateway.config.policies.reload_settle;
+    let mut seen = stamps(&gateway.config.policies);
+    // When the files were last seen to change, while a reload is pending.
+    let mut changed: Option<Instant> = None;
     #[cfg(unix)]
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
@@ -376,18 +446,46 @@ async fn watch_policies(gateway: Arc<Gateway>) {
                 None => std::future::pending::<()>().await,
             }
         };
-        tokio::select! {
+        let settled = tokio::select! {
             () = signalled => {
+                // The operator's explicit request: no settle interval, but the files must
+                // not change while they are read.
                 tracing::info!("SIGHUP: reloading policies");
-                let _ = reload(&gateway);
-                last = stamp(&files);
+                seen = stamps(&gateway.config.policies);
+                Some(seen.clone())
             }
             () = tick => {
-                let now = stamp(&files);
-                if now != last {
-                    last = now;
-                    let _ = reload(&gateway);
+                let now = stamps(&gateway.config.policies);
+                if now != seen {
+                    seen = now;
+                    changed = Some(Instant::now());
+                    None
+                } else if changed.is_some_and(|at| at.elapsed() >= settle) {
+                    Some(seen.clone())
+                } else {
+                    None
                 }
+            }
+        };
+        let Some(expected) = settled else {
+            continue;
+        };
+        let g = gateway.clone();
+        let outcome =
+            tokio::task::spawn_blocking(move || reload_settled(&g, Some(&expected))).await;
+        match outcome {
+            Ok(Some(_)) => changed = None,
+            Ok(None) => {
+                // Changed while it was read: wait for the files to settle again.
+                tracing::info!(
+                    "policy files changed while they were read; waiting for them to settle"
+                );
+                seen = stamps(&gateway.config.policies);
+                changed = Some(Instant::now());
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "policy reload task failed; the active set stays");
+                changed = None;
             }
         }
     }

@@ -2,7 +2,8 @@
 //!
 //! Starts the embedded demo CRM on loopback, crmgate in front of it over HTTPS with the
 //! example policies, prints the tour — what each persona sees of one contact for each of
-//! its purposes — and copy-paste `curl` commands, then serves until Ctrl-C. The tour is
+//! its purposes — and copy-paste `curl` commands, then serves until Ctrl-C or SIGTERM, with the admin listener
+//! (`/healthz`, `/readyz`, `/metrics`) of `serve`. The tour is
 //! computed by the same policy engine and planner the proxy uses, so it cannot drift.
 //!
 //! It must never be used with real data: its keys and certificates are for development only.
@@ -441,9 +442,11 @@ async fn tour_request(
 pub struct DemoOptions {
     pub config: std::path::PathBuf,
     pub listen: Option<SocketAddr>,
+    /// The admin listener's address instead of the config's `admin.addr`.
+    pub admin: Option<SocketAddr>,
 }
 
-/// Run the demo until Ctrl-C.
+/// Run the demo until Ctrl-C or SIGTERM (either ends with the final signed checkpoint).
 pub async fn run(opts: DemoOptions) -> Result<(), String> {
     // Secrets the demo makes up for itself unless the operator set them.
     let upstream_token = random_secret();
@@ -458,6 +461,9 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     if let Some(addr) = opts.listen {
         config.listen.addr = addr;
+    }
+    if let Some(addr) = opts.admin {
+        config.admin.addr = addr;
     }
 
     let token = config
@@ -488,13 +494,26 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         .and_then(|t| t.cert.parent().map(|d| tidy(&d.join("ca.pem"))))
         .unwrap_or_else(|| "certs/ca.pem".into());
     let listen = config.listen.addr;
+    let admin_addr = config.admin.addr;
     let audit_path = tidy(&config.audit.dir);
     let prepared = app::prepare(config.clone())?;
     let policies = prepared.gateway.policies();
+    // The same admin listener as `serve`: health, readiness and metrics of the demo.
+    let admin_listener = TcpListener::bind(admin_addr).await.map_err(|e| {
+        format!("cannot listen on {admin_addr} (admin): {e} (try --admin 127.0.0.1:0)")
+    })?;
+    let admin_bound = admin_listener.local_addr().map_err(|e| e.to_string())?;
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e} (try --listen 127.0.0.1:0)"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    // Installed now, not when first polled: a SIGTERM during the tour is a clean stop too.
+    let shutdown = crate::tools::serve::shutdown_signal();
+    tokio::spawn(crate::admin::serve(
+        prepared.health.clone(),
+        admin_listener,
+        std::future::pending(),
+    ));
 
     println!("crmgate demo: Santa's company\n");
     println!(
@@ -505,6 +524,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         "  crmgate (TLS, example policies):        https://localhost:{}",
         bound.port()
     );
+    println!("  admin (/healthz, /readyz, /metrics):    http://{admin_bound}");
     println!(
         "  audit log:                              {}\n",
         audit_path.display()
@@ -527,11 +547,8 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         .await
     );
     println!("{}", curl_examples(bound, &ca));
-    println!("Serving until Ctrl-C.");
+    println!("Serving until Ctrl-C or SIGTERM.");
 
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
     app::run(prepared, listener, shutdown)
         .await
         .map_err(|e| e.to_string())

@@ -44,7 +44,7 @@ pub async fn serve(config: &Path) -> Result<(), String> {
 /// Ctrl-C or SIGTERM: stop accepting, finish in-flight requests, write the final checkpoint.
 /// The SIGTERM handler is installed when this is called, not when first polled, so a
 /// SIGTERM right after "crmgate listening" is not the default (killing) action.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     async move {

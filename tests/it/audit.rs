@@ -75,9 +75,9 @@ async fn the_subject_report_lists_exactly_the_accesses_to_that_contact() {
         };
         if reply.status == 200 && ids.contains(&"1001") {
             accessed.insert(request_id(&reply));
-        } else if proxy.audit_of(&reply)["rows_dropped"]
-            .to_string()
-            .contains("1001")
+        } else if ["rows_dropped", "named"]
+            .iter()
+            .any(|k| proxy.audit_of(&reply)[k].to_string().contains("1001"))
         {
             withheld.insert(request_id(&reply));
         }
@@ -87,7 +87,11 @@ async fn the_subject_report_lists_exactly_the_accesses_to_that_contact() {
         4,
         "noelle, tinsel (greetings), penny's list, rudolph"
     );
-    assert_eq!(withheld.len(), 1, "tinsel for product marketing");
+    assert_eq!(
+        withheld.len(),
+        2,
+        "tinsel for product marketing, the inactive grinch"
+    );
 
     let dir = proxy.audit_dir();
     let out = crmgate_bin()
@@ -121,7 +125,7 @@ async fn the_subject_report_lists_exactly_the_accesses_to_that_contact() {
         .unwrap();
     let report = String::from_utf8(out.stdout).unwrap();
     assert!(report.contains("## Accesses (4)"), "{report}");
-    assert!(report.contains("not shown it (1)"), "{report}");
+    assert!(report.contains("not shown it (2)"), "{report}");
     let accesses = report.split("## Requests that named").next().unwrap();
     for who in [
         "| noelle | sales | contract_fulfilment",
@@ -666,4 +670,207 @@ async fn fsync_throughput_on_versus_off() {
         "filtered GET, {c} concurrent: fsync off {off:.0}/s and {off2:.0}/s, on {on:.0}/s: ratio {:.0} %",
         100.0 * on / ((off + off2) / 2.0)
     );
+}
+
+/// The files of a directory with their contents, to compare before and after.
+fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Issue 21, item 3: a second `crmgate serve` with the same config used to write a start
+/// entry and a checkpoint into the live directory, repeating its sequence numbers. The
+/// directory is locked before anything is written: the second process refuses to start,
+/// names the directory and the pid holding it, and leaves the directory as it was, while
+/// the reading tools keep working on the live log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_cannot_write_a_live_audit_directory() {
+    let proxy = Proxy::start_with(Options {
+        binary: true,
+        // No timed checkpoint while the test looks: the first process stays quiet.
+        audit_config: "checkpoint_interval_s = 3600".into(),
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(proxy.get(CONTACT, "noelle", None).await.status, 200);
+    let dir = proxy.audit_dir();
+    let owner = audit_entries(&dir)
+        .into_iter()
+        .find(|e| e["kind"] == "start")
+        .and_then(|e| e["pid"].as_u64())
+        .expect("a start entry with the pid");
+    let before = snapshot(&dir);
+
+    let mut second = crmgate_bin()
+        .args(["serve", "--config"])
+        .arg(proxy.dir.path().join("crmgate.toml"))
+        .current_dir(proxy.dir.path())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A guard, not a timing assertion: a second process that starts serving fails the test.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = second.try_wait().unwrap() {
+            break Some(s);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = second.kill();
+            let _ = second.wait();
+            break None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut stderr).unwrap();
+    let after = snapshot(&dir);
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "the second process must refuse to start ({status:?}): {stderr}"
+    );
+    assert!(
+        stderr.contains(&dir.display().to_string()) && stderr.contains(&format!("pid {owner}")),
+        "the error names the directory and the holder: {stderr}"
+    );
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>(),
+        "no file added or removed: {stderr}"
+    );
+    assert!(before == after, "nothing written into the directory");
+
+    // The owner goes on; the readers work on the live log beside the lock file.
+    assert_eq!(proxy.get(CONTACT, "noelle", None).await.status, 200);
+    let out = crmgate_bin()
+        .args(["audit", "verify"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = crmgate_bin()
+        .args(["audit", "query"])
+        .arg(&dir)
+        .args(["--user", "noelle", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+}
+
+/// Issue 21, item 6: a changed entry was named one line too low (seq 30 on line 31 was
+/// reported as `:32`, the line whose `prev` revealed it). `audit verify` names the changed
+/// entry's own line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_names_the_line_of_the_changed_entry() {
+    let proxy = Proxy::start().await;
+    // seq 0 is the start entry, seq 1..=33 the requests: one segment, no checkpoint yet.
+    for _ in 0..33 {
+        assert_eq!(proxy.get(CONTACT, "noelle", None).await.status, 200);
+    }
+    let dir = proxy.audit_dir();
+    let (_, seg) = crmgate::stages::audit::list_segments(&dir)
+        .unwrap()
+        .pop()
+        .unwrap();
+    let name = seg.file_name().unwrap().to_string_lossy().into_owned();
+    let text = std::fs::read_to_string(&seg).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let at = lines
+        .iter()
+        .position(|l| serde_json::from_str::<Value>(l).unwrap()["seq"] == 30)
+        .unwrap();
+    assert_eq!(at + 1, 31, "seq 30 is line 31");
+    assert!(lines[at].contains("\"principal\":\"noelle\""));
+    lines[at] = lines[at].replacen("\"principal\":\"noelle\"", "\"principal\":\"holly\"", 1);
+    std::fs::write(&seg, lines.join("\n") + "\n").unwrap();
+
+    let out = crmgate_bin()
+        .args(["audit", "verify"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("first bad entry: seq 30 ({name}:31)")),
+        "{stdout}"
+    );
+}
+
+/// Issue 21, item 4: an inactive user's request was recorded without user and record, so
+/// it was missing from `--user`, `--record` and the subject report. Every refusal after the
+/// credential named a known principal says who asked and which record the path named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_known_user_is_named_in_the_audit_record() {
+    let proxy = Proxy::start_with(Options {
+        binary: true,
+        ..Options::default()
+    })
+    .await;
+    // Refused by the identity stage: the account is inactive.
+    let grinch = proxy.get(CONTACT, "grinch", None).await;
+    assert_eq!(grinch.status, 403, "{}", grinch.text());
+    let rec = proxy.audit_of(&grinch);
+    assert_eq!(rec["reason"], "inactive-principal", "{rec}");
+    assert_eq!(rec["principal"], "grinch", "{rec}");
+    assert_eq!(rec["credential"], "api_key", "{rec}");
+    assert_eq!(rec["resource"], "Contact", "{rec}");
+    assert_eq!(rec["named"], serde_json::json!(["1001"]), "{rec}");
+    // Refused by the purpose stage, before routing: still named.
+    let holly = proxy
+        .get(
+            "/crm/v3/objects/contacts/1002",
+            "holly",
+            Some("no_such_purpose"),
+        )
+        .await;
+    assert_eq!(holly.status, 400, "{}", holly.text());
+    let rec = proxy.audit_of(&holly);
+    assert_eq!(rec["reason"], "unknown-purpose", "{rec}");
+    assert_eq!(rec["principal"], "holly", "{rec}");
+    assert_eq!(rec["route"], "contacts.get", "{rec}");
+    assert_eq!(rec["named"], serde_json::json!(["1002"]), "{rec}");
+    // An unknown key is not a recognised caller: no name to give.
+    let nobody = proxy.get(CONTACT, "krampus", None).await;
+    assert_eq!(nobody.status, 401);
+    assert!(proxy.audit_of(&nobody)["named"].is_null());
+    assert!(proxy.crm().received().is_empty(), "nothing was forwarded");
+
+    let dir = proxy.audit_dir();
+    let query = |args: &[&str]| {
+        let out = crmgate_bin()
+            .args(["audit", "query"])
+            .arg(&dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let by_record = query(&["--record", "contact/1001", "--json"]);
+    assert!(by_record.contains(&request_id(&grinch)), "{by_record}");
+    let by_user = query(&["--user", "grinch", "--json"]);
+    assert!(by_user.contains(&request_id(&grinch)), "{by_user}");
+    let report = query(&["--record", "contact/1001", "--subject-report"]);
+    let withheld = report
+        .split("## Requests that named this record but were not shown it")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(withheld.starts_with(" (1)"), "{report}");
+    assert!(withheld.contains("| grinch |"), "{report}");
+    assert!(report.contains("## Accesses (0)"), "{report}");
 }

@@ -492,3 +492,205 @@ fn serve_with_a_broken_config_reports_the_line_and_never_binds() {
     // Nothing holds the port.
     assert!(TcpListener::bind(("127.0.0.1", port)).is_ok());
 }
+
+/// `crmgate serve` on the copy: it must exit (with a failure) before it binds a port; its
+/// stderr.
+fn serve_refuses(d: &Path) -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    edit(
+        d,
+        "crmgate.toml",
+        "addr = \"127.0.0.1:8443\"",
+        &format!("addr = \"127.0.0.1:{port}\""),
+    );
+    let mut child = crmgate()
+        .args(["serve", "--config"])
+        .arg(file(d, "crmgate.toml"))
+        .env("CRMGATE_UPSTREAM_TOKEN", "token-for-the-test")
+        .env("CRMGATE_HASH_KEY", "hash-key-for-the-test-0123456789")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("serve kept running with a configuration it cannot serve");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!status.success(), "{stderr}");
+    assert!(!stderr.contains("listening"), "{stderr}");
+    assert!(TcpListener::bind(("127.0.0.1", port)).is_ok());
+    stderr
+}
+
+#[test]
+fn write_routes_without_a_batch_read_route_fail_check_and_serve() {
+    let dir = shipped_copy();
+    let d = dir.path();
+    // Every Contact write but a create reads the records it names first, through this route.
+    edit(
+        d,
+        "routes.toml",
+        "[[routes]]\nname = \"contacts.batch_read\"\nmethod = \"POST\"\npath = \"/crm/v3/objects/contacts/batch/read\"\naction = \"list\"\nresource = \"Contact\"\nrecords = \"$.results[*]\"\nenvelope = [\"status\", \"startedAt\", \"completedAt\", \"requestedAt\", \"numErrors\"]\nquery = [\"archived\"]\nbody = \"batch_read\"\n",
+        "",
+    );
+    let (code, stderr) = check(d);
+    assert_eq!(code, Some(3), "{stderr}");
+    // At each such route's `body`: update, archive, batch update, upsert and archive,
+    // merge, GDPR delete.
+    assert_reported(
+        d,
+        &stderr,
+        "routes.toml",
+        line_of(d, "routes.toml", "body = \"update\""),
+        "route `contacts.update`: a `update` write reads the records it names first, but resource `Contact` has no route with `body = \"batch_read\"`",
+    );
+    assert_reported(
+        d,
+        &stderr,
+        "routes.toml",
+        line_of(d, "routes.toml", "body = \"gdpr_delete\""),
+        "route `contacts.gdpr_delete`",
+    );
+    assert!(stderr.contains("7 problem(s) found"), "{stderr}");
+    assert!(!stderr.contains("contacts.create`"), "{stderr}");
+    // `serve` refuses it before it binds, with the same problem.
+    let stderr = serve_refuses(d);
+    assert_reported_after_prefix(
+        d,
+        &stderr,
+        "routes.toml",
+        line_of(d, "routes.toml", "body = \"update\""),
+        "has no route with `body = \"batch_read\"`",
+    );
+}
+
+/// Like [`assert_reported`], for `serve`'s stderr, where the first problem follows main's
+/// `error: ` prefix and the others follow `error: ` on their own lines.
+fn assert_reported_after_prefix(dir: &Path, stderr: &str, name: &str, line: usize, message: &str) {
+    let at = format!("{}:{line}:", file(dir, name).display());
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains(&at) && l.contains(message)),
+        "expected `{message}` at {name}:{line}, got:\n{stderr}"
+    );
+}
+
+#[test]
+fn each_problem_is_reported_once_at_its_own_line_and_hides_no_other() {
+    let dir = shipped_copy();
+    let d = dir.path();
+    // A property in two groups: one problem, not one per route of the resource.
+    edit(
+        d,
+        "routes.toml",
+        "phone = [\"phone\", \"mobilephone\"]",
+        "phone = [\"phone\", \"mobilephone\", \"email\"]",
+    );
+    // A key written twice, and another problem of the same file after it.
+    edit(
+        d,
+        "routes.toml",
+        "action = \"get\"\n",
+        "action = \"get\"\naction = \"read\"\n",
+    );
+    edit(
+        d,
+        "routes.toml",
+        "denied_fields = \"strip\"",
+        "denied_fields = \"skip\"",
+    );
+    // A misspelt mask, under the policy's `@id`.
+    edit(d, "santa.cedar", "@mask(\"partial\")", "@mask(\"partal\")");
+    let (code, stderr) = check(d);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert_reported(
+        d,
+        &stderr,
+        "routes.toml",
+        line_of(d, "routes.toml", "\"mobilephone\", \"email\""),
+        "property `email` is classified twice",
+    );
+    assert!(!stderr.contains("unknown resource"), "{stderr}");
+    assert_reported(
+        d,
+        &stderr,
+        "routes.toml",
+        line_of(d, "routes.toml", "action = \"read\""),
+        "duplicate key `action`",
+    );
+    assert_reported(
+        d,
+        &stderr,
+        "routes.toml",
+        line_of(d, "routes.toml", "denied_fields = \"skip\""),
+        "unknown variant `skip`",
+    );
+    assert_reported(
+        d,
+        &stderr,
+        "santa.cedar",
+        line_of(d, "santa.cedar", "@mask(\"partal\")"),
+        "unknown mask `partal`",
+    );
+    assert!(stderr.contains("4 problem(s) found"), "{stderr}");
+
+    // The same in the config file: the duplicate is named, the others are still found.
+    let dir = shipped_copy();
+    let d = dir.path();
+    edit(
+        d,
+        "crmgate.toml",
+        "timeout_ms = 10000\n",
+        "timeout_ms = 10000\ntimeout_ms = 20000\n",
+    );
+    edit(
+        d,
+        "crmgate.toml",
+        "max_connections = 1024",
+        "max_connections = \"many\"",
+    );
+    edit(
+        d,
+        "crmgate.toml",
+        "checkpoint_every = 1000",
+        "checkpoint_every = 0",
+    );
+    let (code, stderr) = check(d);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert_reported(
+        d,
+        &stderr,
+        "crmgate.toml",
+        line_of(d, "crmgate.toml", "timeout_ms = 20000"),
+        "duplicate key `timeout_ms`",
+    );
+    assert_reported(
+        d,
+        &stderr,
+        "crmgate.toml",
+        line_of(d, "crmgate.toml", "max_connections = \"many\""),
+        "invalid type",
+    );
+    assert_reported(
+        d,
+        &stderr,
+        "crmgate.toml",
+        line_of(d, "crmgate.toml", "checkpoint_every = 0"),
+        "audit.checkpoint_every must be at least 1",
+    );
+    assert!(stderr.contains("3 problem(s) found"), "{stderr}");
+}

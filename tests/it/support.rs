@@ -405,6 +405,19 @@ impl Proxy {
             .expect("this proxy runs the binary: no in-process gateway")
     }
 
+    /// Stop the real binary cleanly (SIGTERM) and wait for it, so its audit directory is
+    /// quiescent: a live writer may be in the middle of a line when a test reads the files.
+    pub fn stop(&mut self) {
+        let child = self
+            ._child
+            .as_mut()
+            .expect("only a proxy running the binary can be stopped");
+        assert!(
+            child.terminate().success(),
+            "crmgate exits cleanly on SIGTERM"
+        );
+    }
+
     pub fn crm(&self) -> &DemoCrm {
         self.crm
             .as_deref()
@@ -765,6 +778,11 @@ pub fn prop_names(record: &Value) -> Vec<String> {
 pub struct ChildGuard(std::process::Child);
 
 impl ChildGuard {
+    /// Kill `child` when the guard is dropped.
+    pub fn from_child(child: std::process::Child) -> ChildGuard {
+        ChildGuard(child)
+    }
+
     /// `kill -9` now, and reap it.
     pub fn kill9(&mut self) {
         let _ = self.0.kill();

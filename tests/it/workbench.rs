@@ -101,7 +101,7 @@ fn check_reports_every_problem_with_file_line_and_snippet() {
         "snippet: {stderr}"
     );
     assert!(
-        stderr.contains("b.cedar:2:1:") && stderr.contains("unknown mask `scramble`"),
+        stderr.contains("b.cedar:2:7:") && stderr.contains("unknown mask `scramble`"),
         "{stderr}"
     );
     assert!(stderr.contains("2 problem(s) found"), "{stderr}");

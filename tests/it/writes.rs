@@ -969,3 +969,68 @@ async fn write_decisions_are_counted_and_memoised() {
     assert!(a["cedar_evaluations"].as_u64().unwrap() >= 5, "{a}");
     assert_eq!(b["cedar_evaluations"], 0, "{b}");
 }
+
+/// Issue 21, item 5: a merge refused with 404 (the record to merge is hidden from the
+/// caller) used to record the visible record as `forwarded` although nothing was sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_merge_records_nothing_as_forwarded() {
+    let proxy = Proxy::start_with(crate::support::Options {
+        binary: true,
+        ..Default::default()
+    })
+    .await;
+    let hidden = proxy
+        .post(
+            &format!("{CONTACTS}/merge"),
+            "holly",
+            Some("prospect_management"),
+            json!({"primaryObjectId": "1031", "objectIdToMerge": "1001"}),
+        )
+        .await;
+    assert_eq!(hidden.status, 404, "{}", hidden.text());
+    assert!(received(&proxy, "POST", &format!("{CONTACTS}/merge")).is_empty());
+    let rec = proxy.audit_of(&hidden);
+    let writes = rec["writes"].as_array().unwrap();
+    assert_eq!(writes.len(), 2, "{rec}");
+    assert!(
+        writes.iter().all(|w| w["outcome"] != "forwarded"),
+        "nothing was sent: {rec}"
+    );
+    let primary = writes.iter().find(|w| w["id"] == "1031").unwrap();
+    assert_eq!(primary["outcome"], "not-sent", "{rec}");
+    assert_eq!(primary["reason"], "record-not-found", "{rec}");
+    assert!(rec["upstream_status"].is_null(), "{rec}");
+}
+
+/// Issue 21, item 5: when the CRM answered a write with an error status (seen: 413), the
+/// record had `upstream_status: null`. It says what the CRM answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_the_crm_refuses_records_the_crm_status() {
+    let crm = crate::support::RawUpstream::start(|_| {
+        crate::support::http_response(
+            "413 Payload Too Large",
+            &[("Content-Type", "application/json")],
+            br#"{"status":"error","message":"too large","category":"VALIDATION_ERROR"}"#,
+        )
+    })
+    .await;
+    let proxy = Proxy::start_with(crate::support::Options {
+        binary: true,
+        upstream: crate::support::Upstream::Addr(crm.addr),
+        ..Default::default()
+    })
+    .await;
+    let r = proxy
+        .post(
+            CONTACTS,
+            "wishlist",
+            None,
+            prospect("eve.hail@example.org", "A kite."),
+        )
+        .await;
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert_eq!(crm.received.lock().unwrap().len(), 1, "the write was sent");
+    let rec = proxy.audit_of(&r);
+    assert_eq!(rec["upstream_status"], 413, "{rec}");
+    assert_eq!(rec["writes"][0]["outcome"], "forwarded", "{rec}");
+}

@@ -95,6 +95,7 @@ impl SegIndex {
                 .iter()
                 .map(|x| &x.id)
                 .chain(&r.rows_dropped)
+                .chain(&r.named)
                 .chain(written)
             {
                 keys.push(record_key(res, id));
@@ -162,16 +163,16 @@ fn record_ids(v: &Value) -> Vec<String> {
     all
 }
 
+/// The records an entry named but did not show: rows the filter dropped, and those a
+/// refused request named (`named`).
 fn dropped_ids(v: &Value) -> Vec<String> {
-    v.get("rows_dropped")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
+    ["rows_dropped", "named"]
+        .iter()
+        .filter_map(|k| v.get(k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
 }
 
 /// `seg-….jsonl` → `seg-….idx`.
@@ -484,7 +485,10 @@ fn record_entry<'a>(v: &'a Value, id: &str) -> Option<&'a Value> {
 /// release would have withheld under `rows_dropped`; they were shown all the same.)
 fn shadow_released(v: &Value, id: &str) -> bool {
     v.get("shadow").and_then(Value::as_bool) == Some(true)
-        && (record_entry(v, id).is_some() || dropped_ids(v).iter().any(|d| d == id))
+        && (record_entry(v, id).is_some()
+            || v.get("rows_dropped")
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().any(|d| d.as_str() == Some(id))))
 }
 
 /// Was the record shown in this request (in any form)?

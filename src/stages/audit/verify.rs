@@ -294,6 +294,10 @@ pub fn verify_dir(dir: &Path, public_key: Option<&[u8]>) -> Result<Report, Strin
     let mut chain = Chain::new(public_key);
     chain.report.segments = segs.len();
     let count = segs.len();
+    // Where the entry before the current one is: the chain breaks one entry late when an
+    // entry was changed (the next one's `prev` shows it), and the report must name the
+    // changed entry's own line, which may end the previous segment.
+    let mut before: Option<(u64, String, usize)> = None;
 
     for (i, (first, path)) in segs.iter().enumerate() {
         let name = path
@@ -332,9 +336,23 @@ pub fn verify_dir(dir: &Path, public_key: Option<&[u8]>) -> Result<Report, Strin
             };
             if let Err((seq, message)) = chain.entry(line, *first, next_line) {
                 let mut r = chain.report;
-                r.problem = Some(problem(seq, lineno, message));
+                let own = serde_json::from_slice::<Value>(line)
+                    .ok()
+                    .and_then(|v| entry_head(&v).0);
+                // The entry blamed is this one, or the one before it (changed: this
+                // entry's `prev` no longer matches it), wherever that one is.
+                r.problem = Some(match &before {
+                    Some((s, segment, at)) if *s == seq && own != Some(seq) => Problem {
+                        seq,
+                        segment: segment.clone(),
+                        line: *at,
+                        message,
+                    },
+                    _ => problem(seq, lineno, message),
+                });
                 return Ok(r);
             }
+            before = chain.report.last_seq.map(|s| (s, name.clone(), lineno));
         }
         if !torn.is_empty() {
             let next = chain.next_seq(*first);

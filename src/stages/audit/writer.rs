@@ -17,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{json, Map, Value};
 use tokio::sync::oneshot;
 
+use super::lock::DirLock;
 use super::query::{self, SegIndex};
 use super::signing::SigningKey;
 use super::{
@@ -56,6 +57,8 @@ struct Broken {
 
 pub(super) struct Writer {
     cfg: AuditConfig,
+    /// The directory's lock, held while this thread writes it; released at close.
+    lock: Option<DirLock>,
     key: SigningKey,
     health: Health,
     /// Next sequence number.
@@ -97,6 +100,7 @@ impl Writer {
     /// segment and write a `start` entry (and a `recovery` entry for what was cut).
     pub(super) fn open(
         cfg: AuditConfig,
+        lock: DirLock,
         key: SigningKey,
         health: Health,
         stalled: Arc<AtomicBool>,
@@ -157,6 +161,7 @@ impl Writer {
         }
 
         let mut w = Writer {
+            lock: Some(lock),
             key,
             health,
             seq,
@@ -278,6 +283,9 @@ impl Writer {
         if let Some(seg) = self.seg.take() {
             finish_segment(&seg);
         }
+        // Released before whoever waits for the close is answered, so that a log reopened
+        // right after (a restart in the same process) finds the directory free.
+        drop(self.lock.take());
     }
 
     /// Write pending notices, `jobs`' records and (when due or `force_checkpoint`) a

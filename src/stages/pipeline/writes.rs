@@ -168,10 +168,12 @@ impl Gateway {
                 Verdict::NotFound if route.body == RequestBody::Archive => {
                     return empty_response(StatusCode::NO_CONTENT, w.request_id);
                 }
-                Verdict::NotFound if !batch => return Err(RequestError::RecordNotFound),
+                Verdict::NotFound if !batch => {
+                    return Err(unsent(rec, RequestError::RecordNotFound))
+                }
                 Verdict::Refused(e) if !batch => {
                     rec.decision = "deny";
-                    return Err(e);
+                    return Err(unsent(rec, e));
                 }
                 Verdict::NotFound => not_found.extend(key),
                 Verdict::Refused(e) => errors.push(writes::batch_error(
@@ -184,8 +186,9 @@ impl Gateway {
             }
         }
         if parsed.merge_into.is_some() && forward.len() != 2 {
-            return Err(RequestError::Internal(
-                "a merge decided on one record".into(),
+            return Err(unsent(
+                rec,
+                RequestError::Internal("a merge decided on one record".into()),
             ));
         }
         if !not_found.is_empty() && kind != WriteKind::Delete {
@@ -218,7 +221,8 @@ impl Gateway {
             &outgoing,
             parsed.lookup.as_deref(),
             parsed.merge_into.as_deref(),
-        )?;
+        )
+        .map_err(|e| unsent(rec, e))?;
         drop(outgoing);
 
         // Write-ahead: the intent is durable before the CRM is called.
@@ -242,7 +246,7 @@ impl Gateway {
             .await
         {
             tracing::error!(request_id = %w.request_id, error = %e, "write intent not durable; the write is not forwarded");
-            return Err(RequestError::AuditUnavailable);
+            return Err(unsent(rec, RequestError::AuditUnavailable));
         }
 
         let path_and_query = if w.canonical.query.is_empty() {
@@ -254,7 +258,10 @@ impl Gateway {
                 sanitize::encode_query(&w.canonical.query)
             )
         };
-        let permit = w.allowed.permit(path_and_query, upstream_body)?;
+        let permit = w
+            .allowed
+            .permit(path_and_query, upstream_body)
+            .map_err(|e| unsent(rec, e))?;
         let t = Instant::now();
         let upstream = self
             .upstream
@@ -270,6 +277,11 @@ impl Gateway {
             Err(RequestError::UpstreamStatus(404)) if !batch => {
                 rec.upstream_status = Some(404);
                 return Err(RequestError::RecordNotFound);
+            }
+            Err(RequestError::UpstreamStatus(status)) => {
+                // The CRM refused the write (413, 409, …): the record says what it answered.
+                rec.upstream_status = Some(status);
+                return Err(RequestError::UpstreamStatus(status));
             }
             other => other?,
         };
@@ -477,6 +489,16 @@ impl Gateway {
         let status = StatusCode::MULTI_STATUS;
         json_response(status, body, w.request_id, Some(buffering))
     }
+}
+
+/// The write ends before anything was sent: inputs decided `forwarded` were not, and the
+/// record must not say they were (`not-sent`, with the reason the request ended).
+fn unsent(rec: &mut AuditRecord, e: RequestError) -> RequestError {
+    for a in rec.writes.iter_mut().filter(|a| a.outcome == "forwarded") {
+        a.outcome = "not-sent";
+        a.reason = Some(e.kind());
+    }
+    e
 }
 
 /// A key as the prior read's map holds it: lookup values compared without case (as HubSpot

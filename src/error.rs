@@ -5,6 +5,7 @@
 //! variant forces a decision, and `tests::status_table_is_pinned` pins every row. This module
 //! must never put upstream data, secrets or field values into a message.
 
+use http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use http::StatusCode;
 use serde::Serialize;
 
@@ -85,6 +86,11 @@ pub enum RequestError {
     /// The upstream answered with an error status; its body is never passed through.
     #[error("the CRM answered {0}")]
     UpstreamStatus(u16),
+    /// The CRM refused for its rate limit (429). Its retry signals (`Retry-After`, the
+    /// vendor's rate-limit headers, the name of the limit) are passed on so that a client's
+    /// retry logic works through crmgate; its body is not.
+    #[error("{0}")]
+    UpstreamRateLimited(RateLimit),
     /// The upstream could not be reached or broke the connection.
     #[error("the CRM could not be reached")]
     UpstreamUnavailable(String),
@@ -127,6 +133,7 @@ impl RequestError {
             Self::SensitiveRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RecordNotFound => StatusCode::NOT_FOUND,
             Self::UpstreamStatus(code) => upstream_status(*code),
+            Self::UpstreamRateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::UpstreamUnavailable(_) => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::Unfilterable(_) => StatusCode::BAD_GATEWAY,
@@ -158,6 +165,7 @@ impl RequestError {
             Self::SensitiveRefused { .. } => "sensitive-data-refused",
             Self::RecordNotFound => "record-not-found",
             Self::UpstreamStatus(_) => "upstream-error",
+            Self::UpstreamRateLimited(_) => "upstream-rate-limited",
             Self::UpstreamUnavailable(_) => "upstream-unavailable",
             Self::UpstreamTimeout(_) => "upstream-timeout",
             Self::Unfilterable(_) => "unfilterable-response",
@@ -189,6 +197,7 @@ impl RequestError {
             Self::SensitiveRefused { .. } => "Sensitive data refused",
             Self::RecordNotFound => "Record not found",
             Self::UpstreamStatus(_) => "CRM error",
+            Self::UpstreamRateLimited(_) => "CRM rate limit reached",
             Self::UpstreamUnavailable(_) => "CRM unavailable",
             Self::UpstreamTimeout(_) => "CRM timeout",
             Self::Unfilterable(_) => "Response cannot be filtered",
@@ -211,6 +220,25 @@ impl RequestError {
         }
     }
 
+    /// The status the CRM answered, where this error is the CRM's answer (for the audit
+    /// record: a request the CRM refused says so).
+    pub fn upstream_code(&self) -> Option<u16> {
+        match self {
+            Self::UpstreamStatus(code) => Some(*code),
+            Self::UpstreamRateLimited(_) => Some(429),
+            _ => None,
+        }
+    }
+
+    /// Response headers this error carries besides crmgate's own (the CRM's retry
+    /// signals on a 429).
+    pub fn passed_headers(&self) -> &[(HeaderName, HeaderValue)] {
+        match self {
+            Self::UpstreamRateLimited(r) => &r.headers,
+            _ => &[],
+        }
+    }
+
     /// The problem document for this error: RFC 9457 and, in the same object, the fields of
     /// HubSpot's published `Error` schema (`message`, `correlationId`, `category`), so that
     /// a CRM client shows crmgate's message as it would the vendor's.
@@ -227,6 +255,10 @@ impl RequestError {
             correlation_id: uuid::Uuid::try_parse(request_id)
                 .map_or_else(|_| request_id.to_string(), |u| u.hyphenated().to_string()),
             category: vendor_category(status),
+            policy_name: match self {
+                Self::UpstreamRateLimited(r) => r.policy.clone(),
+                _ => None,
+            },
             request_id: request_id.to_string(),
         }
     }
@@ -352,6 +384,98 @@ pub struct Problem {
     pub correlation_id: String,
     /// HubSpot `Error.category`.
     pub category: &'static str,
+    /// On a CRM 429: the name of the limit that was reached, as HubSpot's 429 body names it
+    /// (`TEN_SECONDLY_ROLLING`, `DAILY`), which HubSpot's clients read to decide on a retry.
+    #[serde(rename = "policyName", skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
+}
+
+/// The CRM's retry signals of a 429, each checked to be what its name says: a number of
+/// seconds or an HTTP date, and numbers in HubSpot's `X-HubSpot-RateLimit-*` headers. Nothing
+/// else of the CRM's answer (headers, body) is passed on.
+#[derive(Debug, Clone, Default)]
+pub struct RateLimit {
+    /// `Retry-After` and `x-hubspot-ratelimit-*`, as the CRM sent them.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The limit's name from the CRM's 429 body (`policyName`), upper-case letters and `_`.
+    pub policy: Option<String>,
+}
+
+/// The prefix of HubSpot's rate-limit headers (`X-HubSpot-RateLimit-Remaining`, …).
+const RATE_LIMIT_PREFIX: &str = "x-hubspot-ratelimit-";
+
+impl RateLimit {
+    /// The retry signals of a CRM 429: its headers and (a bounded prefix of) its body.
+    pub fn from_answer(headers: &HeaderMap, body: &[u8]) -> RateLimit {
+        let mut passed = Vec::new();
+        if let Some(v) = headers.get(RETRY_AFTER) {
+            if retry_after_is_valid(v.as_bytes()) {
+                passed.push((RETRY_AFTER, v.clone()));
+            }
+        }
+        for (name, value) in headers {
+            let digits = !value.is_empty()
+                && value.len() <= 20
+                && value.as_bytes().iter().all(u8::is_ascii_digit);
+            if name.as_str().starts_with(RATE_LIMIT_PREFIX)
+                && name.as_str().len() <= 64
+                && digits
+                && passed.len() < 16
+            {
+                passed.push((name.clone(), value.clone()));
+            }
+        }
+        // Only the limit's name is taken from the body, and only if it is a plain token:
+        // the rest of a CRM error body is never passed on.
+        let policy = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("policyName")?.as_str().map(String::from))
+            .filter(|p| {
+                !p.is_empty()
+                    && p.len() <= 64
+                    && p.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
+            });
+        RateLimit {
+            headers: passed,
+            policy,
+        }
+    }
+
+    /// `Retry-After` as passed on, if the CRM sent one.
+    pub fn retry_after(&self) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == RETRY_AFTER)
+            .and_then(|(_, v)| v.to_str().ok())
+    }
+}
+
+impl std::fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.retry_after() {
+            Some(after) if after.bytes().all(|b| b.is_ascii_digit()) => write!(
+                f,
+                "the CRM's rate limit was reached: retry after {after} seconds"
+            ),
+            Some(after) => write!(f, "the CRM's rate limit was reached: retry after {after}"),
+            None => write!(f, "the CRM's rate limit was reached: retry later"),
+        }
+    }
+}
+
+/// `Retry-After` is delta-seconds or an HTTP date (RFC 9110 10.2.3, the IMF-fixdate form
+/// `Sun, 06 Nov 1994 08:49:37 GMT`); anything else is not passed on.
+fn retry_after_is_valid(v: &[u8]) -> bool {
+    let seconds = !v.is_empty() && v.len() <= 10 && v.iter().all(u8::is_ascii_digit);
+    // Shape of an IMF-fixdate: `a` a letter, `d` a digit, anything else itself.
+    let shape = b"aaa, dd aaa dddd dd:dd:dd GMT";
+    let date = v.len() == shape.len()
+        && v.iter().zip(shape).all(|(c, s)| match s {
+            b'a' => c.is_ascii_alphabetic(),
+            b'd' => c.is_ascii_digit(),
+            other => c == other,
+        });
+    seconds || date
 }
 
 #[cfg(test)]
@@ -452,6 +576,11 @@ mod tests {
             (RequestError::UpstreamStatus(503), 503, "upstream-error"),
             (RequestError::UpstreamStatus(302), 502, "upstream-error"),
             (
+                RequestError::UpstreamRateLimited(RateLimit::default()),
+                429,
+                "upstream-rate-limited",
+            ),
+            (
                 RequestError::UpstreamUnavailable("x".into()),
                 502,
                 "upstream-unavailable",
@@ -506,5 +635,38 @@ mod tests {
         assert!(!err.problem("r").detail.contains("10.0.0.7"));
         let err = RequestError::Internal("secret state".into());
         assert!(!err.problem("r").detail.contains("secret"));
+    }
+
+    #[test]
+    fn only_well_formed_retry_signals_are_passed_on() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("10"));
+        h.insert(
+            "x-hubspot-ratelimit-remaining",
+            HeaderValue::from_static("0"),
+        );
+        h.insert(
+            "x-hubspot-ratelimit-max",
+            HeaderValue::from_static("110; customer=x@example.org"),
+        );
+        h.insert("x-internal-host", HeaderValue::from_static("7"));
+        let r = RateLimit::from_answer(
+            &h,
+            br#"{"policyName":"TEN_SECONDLY_ROLLING","message":"record 1001 ..."}"#,
+        );
+        let names: Vec<&str> = r.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["retry-after", "x-hubspot-ratelimit-remaining"]);
+        assert_eq!(r.policy.as_deref(), Some("TEN_SECONDLY_ROLLING"));
+        let e = RequestError::UpstreamRateLimited(r);
+        assert_eq!(e.problem("r").category, "RATE_LIMITS");
+        assert!(e.detail().contains("10 seconds"));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("soon; id=1001"));
+        let r = RateLimit::from_answer(&h, br#"{"policyName":"daily limit of x@y"}"#);
+        assert!(r.retry_after().is_none() && r.policy.is_none());
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2026 07:28:00 GMT"),
+        );
+        assert!(RateLimit::from_answer(&h, b"").retry_after().is_some());
     }
 }

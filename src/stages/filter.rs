@@ -225,9 +225,13 @@ impl Filtered {
     }
 
     /// Release the answer of a single-record write: the written record as the caller may
-    /// see it, or — when the row decision hides it — its id alone (the caller wrote it and
-    /// needs the id to refer to it; nothing else of the record is released).
-    pub fn release_written(self, res: &ResourceProfile) -> Result<Releasable, RequestError> {
+    /// see it, or — when the row decision hides it — the vendor's `stub` of its id (the
+    /// caller wrote it and needs the id to refer to it; nothing else of the record is
+    /// released).
+    pub fn release_written(
+        self,
+        stub: impl FnOnce(&str) -> Value,
+    ) -> Result<Releasable, RequestError> {
         if !self.single_denied {
             return Ok(self.release());
         }
@@ -236,10 +240,7 @@ impl Filtered {
                 "a hidden written record without its id".into(),
             ));
         };
-        let mut m = Map::new();
-        m.insert(res.id_field.clone(), Value::from(id.as_str()));
-        m.insert(res.properties_field.clone(), Value::Object(Map::new()));
-        serialize(&Value::Object(m))
+        serialize(&stub(id))
     }
 
     /// Release the filtered body reshaped by a vendor (a batch envelope over what is

@@ -481,6 +481,11 @@ impl Gateway {
                     name_refused(&mut rec, &policies, c);
                 }
                 rec.reason = Some(e.kind());
+                // A request the CRM refused (its 429, an error status) records what it
+                // answered, also when a walk's earlier pages were answered.
+                if let Some(code) = e.upstream_code() {
+                    rec.upstream_status = Some(code);
+                }
                 rec.detail = Some(match e.internal_detail() {
                     Some(internal) => format!("{e}: {internal}"),
                     None => e.to_string(),
@@ -1018,7 +1023,8 @@ impl Gateway {
                 .walk_page(step, permit, &mut walk, rec, &mut turn, &|v| {
                     search.read_page(v)
                 })
-                .await?;
+                .await
+                .inspect_err(|_| nothing_released(rec))?;
             let results = page.audits.len();
             total += results;
             docs.push(page.doc);
@@ -1127,7 +1133,8 @@ impl Gateway {
                 .walk_page(step, permit, &mut walk, rec, &mut turn, &|v| {
                     list.read_page(v)
                 })
-                .await?;
+                .await
+                .inspect_err(|_| nothing_released(rec))?;
             for (i, a) in page.audits.into_iter().enumerate().skip(skip) {
                 shown.push((after.clone(), i));
                 audits.push(a);
@@ -1184,6 +1191,12 @@ impl Gateway {
             Some(turn.into_permit().await?),
         )
     }
+}
+
+/// A walk that ends in an error (the CRM's 429, a page it cannot filter) releases none of
+/// the pages it read: the audit record must not list their records as shown.
+fn nothing_released(rec: &mut AuditRecord) {
+    rec.records.clear();
 }
 
 /// Where `part` (a slice of `whole`) lies in it; `None` when it is not a slice of it.
@@ -1697,6 +1710,10 @@ pub fn problem_response(e: &RequestError, request_id: &str) -> Response<Body> {
             http::header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer realm=\"crmgate\", error=\"invalid_token\""),
         );
+    }
+    // The CRM's retry signals of a 429 (checked when they were read).
+    for (name, value) in e.passed_headers() {
+        h.append(name.clone(), value.clone());
     }
     if matches!(e, RequestError::BadFraming(_)) {
         // The bytes after an ambiguous frame cannot be trusted: close the connection (an

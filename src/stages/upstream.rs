@@ -26,7 +26,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
 use crate::config::{Secret, UpstreamConfig};
-use crate::error::RequestError;
+use crate::error::{RateLimit, RequestError};
 use crate::stages::authz::Permit;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -65,6 +65,9 @@ impl std::fmt::Debug for Upstream {
 /// connection keeps it: at 256 concurrent lists, peak RSS 107-111 MiB with the default,
 /// 74-76 MiB with reads of at most 16 KiB, 66-69 MiB with reads of 8 KiB, at the same rate.
 const READ_BUFFER: usize = 8 * 1024;
+
+/// How much of a CRM 429's body is read for the name of the limit it reports.
+const RATE_LIMIT_BODY: usize = 16 * 1024;
 
 /// A turn to buffer one response (`limits.max_buffered_responses`). A read takes it when
 /// the CRM's response head has arrived, so that waiting for the CRM holds none, and keeps it
@@ -210,6 +213,17 @@ impl Upstream {
             if status == StatusCode::NO_CONTENT {
                 // An archive or deletion: nothing to filter, nothing released.
                 return Ok((status, None));
+            }
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                // The CRM's rate limit: its retry signals go back to the client (checked
+                // one by one), so that the client waits instead of crmgate retrying for it.
+                // Of the body only the limit's name is read, from at most 16 KiB.
+                let read = Limited::new(body, RATE_LIMIT_BODY).collect().await;
+                let bytes = read.map(|c| c.to_bytes()).unwrap_or_default();
+                return Err(RequestError::UpstreamRateLimited(RateLimit::from_answer(
+                    &parts.headers,
+                    &bytes,
+                )));
             }
             if !status.is_success() {
                 // fail closed: the error body is not passed through (it may quote record

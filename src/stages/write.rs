@@ -8,7 +8,9 @@
 //! - `write.<group>` for every field group the input names: a denied group is stripped or
 //!   the write refused, per route; an unclassified property is never written;
 //! - provenance: on a create, crmgate stamps where the data came from, when, and the
-//!   lawful basis of the declared purpose; a client's own values never replace the stamp;
+//!   lawful basis of the declared purpose; a client's own values for the stamped
+//!   properties are dropped before the field decisions and replaced by the stamp, whatever
+//!   the route's `denied_fields`;
 //! - free text: special-category data and identifiers are redacted irreversibly before
 //!   the text is forwarded (`redact.<category>`), or the write is refused where the policy
 //!   does not allow redacting for this caller.
@@ -124,6 +126,9 @@ pub struct WriteAudit {
     pub redacted: BTreeMap<String, BTreeMap<String, usize>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stamped: Vec<String>,
+    /// Stamped properties the client sent values for: dropped, and replaced by the stamp.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replaced: Vec<String>,
 }
 
 /// Decides the inputs of one write request.
@@ -187,6 +192,31 @@ impl Writer<'_> {
             trace,
         } = input;
 
+        // Provenance: a create carries crmgate's stamp, never the client's own values. The
+        // stamped properties are crmgate's, so a client's values for them are dropped before
+        // anything is decided: they are replaced whatever the route's `denied_fields` says,
+        // and neither refuse the write nor count as stripped.
+        let stamped: Vec<(String, String)> = if creating {
+            res.provenance
+                .iter()
+                .flat_map(|p| {
+                    [
+                        Some((p.source.clone(), self.stamp.source.clone())),
+                        p.at.clone().map(|a| (a, self.stamp.at.clone())),
+                        p.basis.clone().map(|b| (b, self.stamp.basis.clone())),
+                    ]
+                })
+                .flatten()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for (name, _) in &stamped {
+            if properties.shift_remove(name).is_some() {
+                audit.replaced.push(name.clone());
+            }
+        }
+
         // What the input names, by field group; unclassified names are never written.
         let mut groups = 0u64;
         let mut unclassified: Vec<String> = Vec::new();
@@ -203,23 +233,6 @@ impl Writer<'_> {
                 None => unclassified.push("associations".into()),
             }
         }
-
-        // Provenance: a create carries crmgate's stamp, never the client's own values.
-        let stamped: Vec<(String, String)> = if creating {
-            res.provenance
-                .iter()
-                .flat_map(|p| {
-                    [
-                        Some((p.source.clone(), self.stamp.source.clone())),
-                        p.at.clone().map(|a| (a, self.stamp.at.clone())),
-                        p.basis.clone().map(|b| (b, self.stamp.basis.clone())),
-                    ]
-                })
-                .flatten()
-                .collect()
-        } else {
-            Vec::new()
-        };
 
         // The record as it would be afterwards: what a create or update is decided on.
         let after = {

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -283,4 +283,235 @@ async fn a_connection_that_saw_a_framing_error_is_never_reused() {
     assert_eq!(good.status, 200, "{}", good.text());
     let conns: Vec<usize> = seen.lock().unwrap().iter().map(|(c, _)| *c).collect();
     assert_eq!(conns, vec![0, 1]);
+}
+
+/// A fake CRM that reads each request whole (head and `Content-Length` body), answers it
+/// with `respond(n, head)` (`n` counts requests from 0) and closes the connection; it
+/// records the request heads.
+async fn counting_upstream(
+    respond: impl Fn(usize, &str) -> Vec<u8> + Send + Sync + 'static,
+) -> (std::net::SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let respond = Arc::new(respond);
+    let s2 = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            let (seen, respond) = (s2.clone(), respond.clone());
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let end = loop {
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break end + 4;
+                    }
+                    match s.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                while buf.len() < end + length {
+                    match s.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let n = {
+                    let mut seen = seen.lock().unwrap();
+                    seen.push(head.clone());
+                    seen.len() - 1
+                };
+                let _ = s.write_all(&respond(n, &head)).await;
+                let _ = s.shutdown().await;
+            });
+        }
+    });
+    (addr, seen)
+}
+
+/// HubSpot's answer when a limit is reached: status, `Retry-After`, its rate-limit headers
+/// and its error body (which names a record here, and must not be passed on).
+fn hubspot_429(retry_after: &str) -> Vec<u8> {
+    http_response(
+        "429 Too Many Requests",
+        &[
+            ("Content-Type", "application/json;charset=utf-8"),
+            ("Retry-After", retry_after),
+            ("X-HubSpot-RateLimit-Daily", "250000"),
+            ("X-HubSpot-RateLimit-Daily-Remaining", "249000"),
+            ("X-HubSpot-RateLimit-Interval-Milliseconds", "10000"),
+            ("X-HubSpot-RateLimit-Max", "110"),
+            ("X-HubSpot-RateLimit-Remaining", "0"),
+            ("X-Internal-Host", "crm-node-7.internal"),
+        ],
+        br#"{"status":"error","message":"You have reached your ten_secondly_rolling limit (contact 1001, scrooge@example.org).","errorType":"RATE_LIMIT","correlationId":"3a0e8e3c-0d6a-4d4b-9d1f-2f3c4e5d6a7b","policyName":"TEN_SECONDLY_ROLLING","groupName":"publicapi:private-app-api-calls"}"#,
+    )
+}
+
+/// Every signal of the CRM's 429 is in `reply`, in HubSpot's error shape with crmgate's
+/// problem type and request id, nothing else of the CRM's answer, and the audit says so.
+fn assert_passed_429(proxy: &Proxy, what: &str, reply: &crate::support::Reply, after: &str) {
+    assert_eq!(reply.status, 429, "{what}: {}", reply.text());
+    assert_eq!(reply.headers["retry-after"], after, "{what}");
+    for (name, value) in [
+        ("x-hubspot-ratelimit-daily", "250000"),
+        ("x-hubspot-ratelimit-daily-remaining", "249000"),
+        ("x-hubspot-ratelimit-interval-milliseconds", "10000"),
+        ("x-hubspot-ratelimit-max", "110"),
+        ("x-hubspot-ratelimit-remaining", "0"),
+    ] {
+        assert_eq!(
+            reply.headers.get(name).map(|v| v.to_str().unwrap()),
+            Some(value),
+            "{what}: {name}"
+        );
+    }
+    assert!(reply.headers.get("x-internal-host").is_none(), "{what}");
+    let body = reply.json();
+    assert_eq!(body["category"], "RATE_LIMITS", "{what}: {body}");
+    assert_eq!(body["type"], "urn:crmgate:problem:upstream-rate-limited");
+    assert_eq!(body["status"], 429);
+    assert_eq!(body["policyName"], "TEN_SECONDLY_ROLLING");
+    let rid = reply.headers["x-request-id"].to_str().unwrap();
+    assert_eq!(body["request_id"], rid);
+    assert!(body["correlationId"].is_string() && body["message"].is_string());
+    assert!(!reply.text().contains("1001") && !reply.text().contains("scrooge"));
+    let audit = proxy.audit_of(reply);
+    assert_eq!(audit["status"], 429, "{what}: {audit}");
+    assert_eq!(audit["reason"], "upstream-rate-limited", "{what}: {audit}");
+    assert_eq!(audit["upstream_status"], 429, "{what}: {audit}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_429_reaches_the_client_with_its_retry_signals() {
+    let (addr, seen) = counting_upstream(|_, _| hubspot_429("7")).await;
+    let proxy = Proxy::start_with(Options {
+        binary: true,
+        upstream: Upstream::Addr(addr),
+        ..Options::default()
+    })
+    .await;
+    let c = "/crm/v3/objects/contacts";
+    let customer = json!({"properties": {"firstname": "Flo", "lastname": "Drift",
+        "email": "flo.drift@example.org", "lifecyclestage": "customer"}});
+    let cases: Vec<(&str, &str, String, Option<Value>)> = vec![
+        ("a record", "GET", format!("{c}/1001"), None),
+        (
+            "a list page (refilled)",
+            "GET",
+            format!("{c}?limit=5"),
+            None,
+        ),
+        (
+            "a search (counted)",
+            "POST",
+            format!("{c}/search"),
+            Some(json!({"filterGroups": [{"filters": [
+                {"propertyName": "lastname", "operator": "HAS_PROPERTY"}]}], "limit": 5})),
+        ),
+        (
+            "a batch read",
+            "POST",
+            format!("{c}/batch/read"),
+            Some(json!({"inputs": [{"id": "1001"}], "properties": ["firstname"]})),
+        ),
+        (
+            "an update (its prior read)",
+            "PATCH",
+            format!("{c}/1001"),
+            Some(json!({"properties": {"firstname": "Nick"}})),
+        ),
+        ("a create", "POST", c.to_string(), Some(customer)),
+    ];
+    for (what, method, path, body) in cases {
+        let before = seen.lock().unwrap().len();
+        let reply = proxy
+            .request(method, &path, Some("noelle"), None, body)
+            .await;
+        assert_passed_429(&proxy, what, &reply, "7");
+        // One CRM request, answered: nothing retried, nothing walked on.
+        assert_eq!(seen.lock().unwrap().len(), before + 1, "{what}");
+    }
+    // A `Retry-After` that is not a number of seconds or an HTTP date is not passed on.
+    let (addr, _) = counting_upstream(|_, _| hubspot_429("soon; node=crm-7")).await;
+    let proxy = Proxy::start_with(Options {
+        upstream: Upstream::Addr(addr),
+        ..Options::default()
+    })
+    .await;
+    let reply = proxy.get(&format!("{c}/1001"), "noelle", None).await;
+    assert_eq!(reply.status, 429);
+    assert!(reply.headers.get("retry-after").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refill_walk_stops_at_the_first_429() {
+    // The CRM answers one page (one customer, which sales sees, among five, and a next
+    // page), then its limit is reached.
+    let record = |id: usize, stage: &str| {
+        json!({"id": id.to_string(), "properties": {"firstname": "A", "lifecyclestage": stage},
+            "createdAt": "2024-01-01T00:00:00Z", "updatedAt": "2024-01-01T00:00:00Z", "archived": false})
+    };
+    let page = serde_json::to_vec(&json!({
+        "total": 50,
+        "results": [record(1, "customer"), record(2, "lead"), record(3, "lead"), record(4, "other"), record(5, "lead")],
+        "paging": {"next": {"after": "5"}}
+    }))
+    .unwrap();
+    let (addr, seen) = counting_upstream(move |n, _| {
+        if n % 2 == 0 {
+            http_response("200 OK", &[("Content-Type", "application/json")], &page)
+        } else {
+            hubspot_429("3")
+        }
+    })
+    .await;
+    let proxy = Proxy::start_with(Options {
+        binary: true,
+        upstream: Upstream::Addr(addr),
+        ..Options::default()
+    })
+    .await;
+    // A list page refilled over what the caller is shown: the walk ends at the 429.
+    let reply = proxy
+        .get("/crm/v3/objects/contacts?limit=10", "noelle", None)
+        .await;
+    assert_passed_429(&proxy, "a refilled list", &reply, "3");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        2,
+        "the walk went on after the 429"
+    );
+    // A search counted over what the caller is shown: the same.
+    let reply = proxy
+        .post(
+            "/crm/v3/objects/contacts/search",
+            "noelle",
+            None,
+            json!({"filterGroups": [{"filters": [
+                {"propertyName": "lastname", "operator": "HAS_PROPERTY"}]}], "limit": 5}),
+        )
+        .await;
+    assert_passed_429(&proxy, "a counted search", &reply, "3");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        4,
+        "the walk went on after the 429"
+    );
+    assert!(proxy.audit_of(&reply)["records"]
+        .as_array()
+        .is_none_or(|r| r.is_empty()));
 }

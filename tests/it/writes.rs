@@ -258,6 +258,58 @@ async fn provenance_is_stamped_on_create_and_cannot_be_overwritten() {
     );
 }
 
+/// Under the default `denied_fields = "refuse"`, a create that carries its own provenance
+/// values is not refused for them: crmgate owns the stamped properties and replaces them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_carrying_its_own_provenance_is_stamped_not_refused() {
+    // The shipped routes with the contact create on the default (`refuse`).
+    let routes = std::fs::read_to_string(crate::support::repo().join("policies/routes.toml"))
+        .unwrap()
+        .replacen(
+            "body = \"create\"\n# A web form sends what it has: fields it may not write are dropped, and named.\ndenied_fields = \"strip\"\n",
+            "body = \"create\"\n",
+            1,
+        );
+    assert!(
+        routes.matches("denied_fields = \"strip\"").count() == 3,
+        "{routes}"
+    );
+    let proxy = Proxy::start_with(crate::support::Options {
+        routes: Some(routes),
+        ..Default::default()
+    })
+    .await;
+    let body = json!({"properties": {
+        "firstname": "Flo", "lastname": "Drift", "email": "flo.drift@example.org",
+        "lifecyclestage": "customer", "data_source": "purchased_list",
+        "data_source_at": "1999-01-01T00:00:00Z", "data_source_basis": "none"
+    }});
+    let r = proxy.post(CONTACTS, "noelle", None, body).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert!(r.headers.get("x-crmgate-stripped").is_none());
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let props = stored(&proxy, &id).unwrap()["properties"].clone();
+    assert_eq!(props["data_source"], "order");
+    assert_ne!(props["data_source_at"], "1999-01-01T00:00:00Z");
+    assert_ne!(props["data_source_basis"], "none");
+    let sent = received(&proxy, "POST", CONTACTS);
+    assert_eq!(sent[0]["properties"]["data_source"], "order");
+    let w = &proxy.audit_of(&r)["writes"][0];
+    assert_eq!(w["outcome"], "forwarded");
+    assert_eq!(
+        w["replaced"],
+        json!(["data_source", "data_source_at", "data_source_basis"])
+    );
+    // A provenance property crmgate does not stamp is decided like any other: refused.
+    let body = json!({"properties": {
+        "firstname": "Gus", "lastname": "Drift", "email": "gus.drift@example.org",
+        "lifecyclestage": "customer", "data_source_detail": "a list"
+    }});
+    let r = proxy.post(CONTACTS, "noelle", None, body).await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(r.json()["type"], "urn:crmgate:problem:write-refused");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_create_with_allowed_and_denied_inputs_answers_207() {
     let proxy = Proxy::start().await;
@@ -271,7 +323,10 @@ async fn batch_create_with_allowed_and_denied_inputs_answers_207() {
     let answer = r.json();
     assert_eq!(answer["results"].as_array().unwrap().len(), 1);
     assert_eq!(answer["numErrors"], 1);
-    assert_eq!(answer["errors"][0]["category"], "forbidden", "{answer}");
+    assert_eq!(
+        answer["errors"][0]["subCategory"]["type"], "urn:crmgate:problem:forbidden",
+        "{answer}"
+    );
     // Only the allowed input reached the CRM.
     let sent = received(&proxy, "POST", &format!("{CONTACTS}/batch/create"));
     assert_eq!(sent.len(), 1);
@@ -305,7 +360,7 @@ async fn batch_update_answers_refused_hidden_and_missing_inputs_with_207() {
     let errors = answer["errors"].as_array().unwrap();
     let refused = errors
         .iter()
-        .find(|e| e["category"] == "write-refused")
+        .find(|e| e["subCategory"]["type"] == "urn:crmgate:problem:write-refused")
         .unwrap();
     assert_eq!(refused["context"]["ids"], json!(["1002"]));
     // The partner contact (hidden for contract fulfilment) and the missing id get the same
@@ -395,7 +450,10 @@ async fn batch_archive_archives_what_is_allowed_and_skips_what_is_hidden() {
         )
         .await;
     assert_eq!(r.status, 207, "{}", r.text());
-    assert_eq!(r.json()["errors"][0]["category"], "forbidden");
+    assert_eq!(
+        r.json()["errors"][0]["subCategory"]["type"],
+        "urn:crmgate:problem:forbidden"
+    );
     assert_eq!(stored(&proxy, "1001").unwrap()["archived"], false);
 }
 

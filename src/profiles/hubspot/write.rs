@@ -552,27 +552,66 @@ pub fn complete_answer(
     Ok((Bytes::from(bytes), added))
 }
 
-/// A batch error entry in HubSpot's shape, for inputs crmgate did not forward.
-pub fn batch_error(category: &str, status_code: u16, message: &str, keys: &[String]) -> Value {
+/// A batch error entry in HubSpot's shape (the spec's `StandardError`) for an input crmgate
+/// did not forward: HubSpot's category for the status and crmgate's message; crmgate's
+/// problem type and status in `subCategory` (an object, as the spec has it); and in
+/// `context` what tells the client which of its inputs it is: the record it named (`ids`),
+/// its position in the request's `inputs` (`inputIndex`, from 0) and its
+/// `objectWriteTraceId`, echoed.
+pub fn batch_error(
+    e: &RequestError,
+    request_id: &str,
+    index: usize,
+    key: Option<&str>,
+    trace: Option<&str>,
+) -> Value {
+    let p = e.problem(request_id);
+    let mut context = Map::new();
+    if let Some(k) = key {
+        context.insert("ids".into(), serde_json::json!([k]));
+    }
+    context.insert("inputIndex".into(), serde_json::json!([index.to_string()]));
+    if let Some(t) = trace {
+        context.insert("objectWriteTraceId".into(), serde_json::json!([t]));
+    }
     serde_json::json!({
         "status": "error",
-        "category": category,
-        "message": message,
-        "context": { "ids": keys },
+        "category": p.category,
+        "message": p.message,
+        "context": context,
         "errors": [],
         "links": {},
-        "subCategory": format!("crmgate.{status_code}"),
+        "subCategory": { "type": p.kind, "status": p.status },
     })
 }
 
-/// The answer of a batch write: the CRM's (filtered) answer with crmgate's errors for the
-/// inputs it did not forward added, `numErrors` recounted, 207 when there are any.
+/// A record the caller wrote but may not read, as a write's answer names it: its id and
+/// the fields HubSpot's `SimplePublicObject` requires — empty `properties`, `createdAt` and
+/// `updatedAt` both the time of this write (`at`), `archived` false — and, for an upsert,
+/// whether it was created (`new`). Nothing of the stored record.
+pub fn stub(res: &ResourceProfile, id: &str, at: &str, new: Option<bool>) -> Value {
+    let mut m = Map::new();
+    m.insert(res.id_field.clone(), Value::from(id));
+    m.insert(res.properties_field.clone(), Value::Object(Map::new()));
+    m.insert("createdAt".into(), Value::from(at));
+    m.insert("updatedAt".into(), Value::from(at));
+    m.insert("archived".into(), Value::Bool(false));
+    if let Some(n) = new {
+        m.insert("new".into(), Value::Bool(n));
+    }
+    Value::Object(m)
+}
+
+/// The answer of a batch write: the CRM's (filtered) answer with the records the caller
+/// may not read as [`stub`]s and crmgate's errors for the inputs it did not forward added,
+/// `numErrors` recounted, 207 when there are any. A batch the CRM did not answer (nothing
+/// was forwarded) gets the envelope the spec requires, with `at` as its times.
 pub fn batch_answer(
-    res: &ResourceProfile,
     filtered: Value,
-    stubs: &[String],
+    stubs: Vec<Value>,
     mut errors: Vec<Value>,
     upstream_status: StatusCode,
+    at: &str,
 ) -> Result<(Value, StatusCode), RequestError> {
     let mut doc = match filtered {
         Value::Object(m) => m,
@@ -583,17 +622,11 @@ pub fn batch_answer(
             ))
         }
     };
-    // Records the caller wrote but may not read: their ids, nothing else.
     let results = doc
         .entry("results")
         .or_insert_with(|| Value::Array(Vec::new()));
     if let Value::Array(rs) = results {
-        for id in stubs {
-            let mut m = Map::new();
-            m.insert(res.id_field.clone(), Value::from(id.as_str()));
-            m.insert(res.properties_field.clone(), Value::Object(Map::new()));
-            rs.push(Value::Object(m));
-        }
+        rs.extend(stubs);
     }
     if let Some(Value::Array(upstream_errors)) = doc.remove("errors") {
         errors.extend(upstream_errors);
@@ -608,6 +641,9 @@ pub fn batch_answer(
     };
     doc.entry("status")
         .or_insert_with(|| Value::from("COMPLETE"));
+    for time in ["startedAt", "completedAt"] {
+        doc.entry(time).or_insert_with(|| Value::from(at));
+    }
     Ok((Value::Object(doc), status))
 }
 

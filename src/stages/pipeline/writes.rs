@@ -125,7 +125,9 @@ impl Gateway {
             policies: Vec::new(),
             errors: Vec::new(),
         };
-        let mut verdicts: Vec<(Option<String>, Verdict)> = Vec::new();
+        // Per input: the record it names, its position in the request, its trace id, and
+        // what became of it (a batch's error entries name the input by all three).
+        let mut verdicts: Vec<(Option<String>, usize, Option<String>, Verdict)> = Vec::new();
         let mut audits: Vec<WriteAudit> = Vec::new();
         // A merge is decided on both records: the one merged away and the one it joins.
         if let Some(primary) = &parsed.merge_into {
@@ -133,16 +135,17 @@ impl Gateway {
                 write::WriteInput::key(primary.clone()),
                 stored.get(&norm(primary, parsed.lookup.is_some())),
             );
-            verdicts.push((Some(primary.clone()), v));
+            verdicts.push((Some(primary.clone()), 0, None, v));
             audits.push(a);
         }
-        for input in parsed.inputs {
+        for (index, input) in parsed.inputs.into_iter().enumerate() {
             let key = input.key.clone();
+            let trace = input.trace.clone();
             let s = key
                 .as_deref()
                 .and_then(|k| stored.get(&norm(k, parsed.lookup.is_some())));
             let (v, a) = writer.decide(input, s);
-            verdicts.push((key, v));
+            verdicts.push((key, index, trace, v));
             audits.push(a);
         }
         // Every Cedar evaluation the write cost (record, groups, redaction), memo hits none.
@@ -161,9 +164,14 @@ impl Gateway {
         let mut not_found: Vec<String> = Vec::new();
         let mut errors: Vec<Value> = Vec::new();
         let label = res.entity_type.to_uppercase();
-        for (key, verdict) in verdicts {
+        for (key, index, trace, verdict) in verdicts {
             match verdict {
                 Verdict::Write(f) => forward.push(f),
+                // HubSpot answers the archive of a missing id with 204: a hidden record
+                // answers the same, and nothing is forwarded.
+                Verdict::NotFound if route.body == RequestBody::Archive => {
+                    return empty_response(StatusCode::NO_CONTENT, w.request_id);
+                }
                 Verdict::NotFound if !batch => {
                     return Err(unsent(rec, RequestError::RecordNotFound))
                 }
@@ -173,10 +181,11 @@ impl Gateway {
                 }
                 Verdict::NotFound => not_found.extend(key),
                 Verdict::Refused(e) => errors.push(writes::batch_error(
-                    e.kind(),
-                    e.status().as_u16(),
-                    &e.detail(),
-                    &key.into_iter().collect::<Vec<_>>(),
+                    &e,
+                    w.request_id,
+                    index,
+                    key.as_deref(),
+                    trace.as_deref(),
                 )),
             }
         }
@@ -267,6 +276,11 @@ impl Gateway {
             .await;
         rec.latency_us.insert("upstream", micros(t));
         let upstream = match upstream {
+            // The record went away between crmgate's read and the archive: as above.
+            Err(RequestError::UpstreamStatus(404)) if route.body == RequestBody::Archive => {
+                rec.upstream_status = Some(404);
+                return empty_response(StatusCode::NO_CONTENT, w.request_id);
+            }
             Err(RequestError::UpstreamStatus(404)) if !batch => {
                 rec.upstream_status = Some(404);
                 return Err(RequestError::RecordNotFound);
@@ -281,12 +295,18 @@ impl Gateway {
         rec.upstream_status = Some(upstream.status.as_u16());
 
         // The answer: the written records filtered for the caller like a read.
+        let written_at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
         let response = if upstream.body.is_empty() {
             if errors.is_empty() {
                 empty_response(upstream.status, w.request_id)?
             } else {
-                let (answer, _) =
-                    writes::batch_answer(res, Value::Null, &[], errors, StatusCode::OK)?;
+                let (answer, _) = writes::batch_answer(
+                    Value::Null,
+                    Vec::new(),
+                    errors,
+                    StatusCode::OK,
+                    &written_at,
+                )?;
                 let (body, status) = (
                     Releasable::without_records(&answer)?,
                     StatusCode::MULTI_STATUS,
@@ -335,14 +355,22 @@ impl Gateway {
             let filtered = filtered?;
             record_filtering(rec, &filtered);
             created_ids(rec, kind, &filtered.records, &filtered.dropped);
+            // Records the caller wrote but may not read: their ids (and what the spec
+            // requires of a record), nothing else. An upsert says whether it created one:
+            // the inputs crmgate decided on a stored record were updates.
+            let upsert = route.body == RequestBody::BatchUpsert;
+            let stub = |id: &str| {
+                let new = upsert.then(|| !forward.iter().any(|f| f.id.as_deref() == Some(id)));
+                writes::stub(res, id, &written_at, new)
+            };
             if batch {
-                let dropped = filtered.dropped.clone();
+                let stubs: Vec<Value> = filtered.dropped.iter().map(|id| stub(id)).collect();
                 let (body, status) = filtered.reshape(|doc| {
-                    writes::batch_answer(res, doc, &dropped, errors, upstream.status)
+                    writes::batch_answer(doc, stubs, errors, upstream.status, &written_at)
                 })?;
                 json_response(status, body, w.request_id, Some(buffering))?
             } else {
-                let body = filtered.release_written(res)?;
+                let body = filtered.release_written(stub)?;
                 json_response(upstream.status, body, w.request_id, Some(buffering))?
             }
         };
@@ -525,13 +553,14 @@ impl Gateway {
         errors: Vec<Value>,
         buffering: OwnedSemaphorePermit,
     ) -> Result<Response<Body>, RequestError> {
-        let res = &w.route.resource;
         // Only a batch archive ends without an error for anything (hidden and missing
         // records are skipped alike): it is answered as the CRM answers one, 204.
         if errors.is_empty() {
             return empty_response(StatusCode::NO_CONTENT, w.request_id);
         }
-        let (answer, _) = writes::batch_answer(res, Value::Null, &[], errors, StatusCode::OK)?;
+        let at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+        let (answer, _) =
+            writes::batch_answer(Value::Null, Vec::new(), errors, StatusCode::OK, &at)?;
         let body = Releasable::without_records(&answer)?;
         let status = StatusCode::MULTI_STATUS;
         json_response(status, body, w.request_id, Some(buffering))

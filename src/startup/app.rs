@@ -513,9 +513,9 @@ fn config_file_changed(gateway: &Gateway) -> bool {
 
 /// The configuration file is read once, at start: the listener, the audit log, keys and
 /// registries are built from it, and a change to it is not hot-reloaded (policy files are).
-/// Watching it only tells the operator so, once per change of its content: that a restart
-/// is needed, or the new file's problems (a restart with it would fail). The note on
-/// `/healthz` and `/readyz` stays until the file is back to what is running.
+/// Watching it only tells the operator so, once per settled change of its content: that a
+/// restart is needed, or the new file's problems (a restart with it would fail). The note
+/// on `/healthz` and `/readyz` stays until the file is back to what is running.
 async fn watch_config_file(gateway: Arc<Gateway>) {
     let interval = gateway
         .config
@@ -523,12 +523,21 @@ async fn watch_config_file(gateway: Arc<Gateway>) {
         .watch_interval
         .unwrap_or(std::time::Duration::from_secs(5));
     let mut last_seen = Some(gateway.config.source.text.to_string());
+    // A change is reported once the file reads the same on two looks in a row: a file
+    // caught in the middle of being written is not reported as the operator's change.
+    let mut pending: Option<Option<String>> = None;
     loop {
         tokio::time::sleep(interval).await;
         let now = std::fs::read_to_string(&gateway.config.path).ok();
         if now == last_seen {
+            pending = None;
             continue;
         }
+        if pending.as_ref() != Some(&now) {
+            pending = Some(now);
+            continue;
+        }
+        pending = None;
         // Parsing and checking reads files: off the request threads.
         let g = gateway.clone();
         let seen = now.clone();

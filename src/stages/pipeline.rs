@@ -77,7 +77,11 @@ pub struct Gateway {
     /// The key that seals crmgate's own paging cursors.
     cursor_key: PurposeKey,
     /// What each scope may select records by, per policy revision (see [`Selectability`]).
-    selectable: Memo<SelectKey, Selectability>,
+    selectable: Arc<Memo<SelectKey, Selectability>>,
+    /// Held while a selectability is computed (requests and warming alike): that work
+    /// takes at most one core, whatever the number of new callers after a reload, and a
+    /// scope asked for by several requests at once is computed once.
+    analysis: Arc<Mutex<()>>,
     /// Scopes whose selectability was asked for: a new revision is warmed for them.
     warm_scopes: Mutex<HashSet<WarmScope>>,
     reloads: ReloadStatus,
@@ -212,7 +216,8 @@ impl Gateway {
             hash_keys,
             lookup_key,
             cursor_key,
-            selectable: Memo::new(SELECTABLE_MEMO_ENTRIES),
+            selectable: Arc::new(Memo::new(SELECTABLE_MEMO_ENTRIES)),
+            analysis: Arc::new(Mutex::new(())),
             warm_scopes: Mutex::new(HashSet::new()),
             reloads: ReloadStatus::default(),
             health,
@@ -889,17 +894,22 @@ impl Gateway {
             scope.purpose.clone(),
             res.clone(),
         );
-        let (s, evaluations) = tokio::task::spawn_blocking(move || {
+        let (memo, analysis) = (self.selectable.clone(), self.analysis.clone());
+        tokio::task::spawn_blocking(move || {
+            let _one_at_a_time = analysis.lock().unwrap_or_else(|p| p.into_inner());
+            // Another request may have computed it meanwhile.
+            if let Some(s) = memo.get(&key) {
+                return Ok((s, 0));
+            }
             // The same principal and purpose: the same memo key, the same decisions.
-            p.engine
-                .scope(principal, &purpose)
-                .map(|scope| crate::stages::authz::selectability(&p.engine, &scope, &r))
+            let scope = p.engine.scope(principal, &purpose)?;
+            let (s, evaluations) = crate::stages::authz::selectability(&p.engine, &scope, &r);
+            memo.insert(key, s.clone());
+            Ok((s, evaluations))
         })
         .await
         // fail closed: a computation that did not finish selects nothing.
-        .map_err(|e| RequestError::Internal(format!("the selectability task failed: {e}")))??;
-        self.selectable.insert(key, s.clone());
-        Ok((s, evaluations))
+        .map_err(|e| RequestError::Internal(format!("the selectability task failed: {e}")))?
     }
 
     /// Note a scope (a directory principal, a purpose, a resource type) whose selectability
@@ -951,6 +961,7 @@ impl Gateway {
                 scope.memo_key().clone(),
                 entity_type,
             );
+            let _one_at_a_time = self.analysis.lock().unwrap_or_else(|p| p.into_inner());
             if self.selectable.get(&key).is_some() {
                 continue;
             }

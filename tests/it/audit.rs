@@ -874,3 +874,74 @@ async fn a_refused_known_user_is_named_in_the_audit_record() {
     assert!(withheld.contains("| grinch |"), "{report}");
     assert!(report.contains("## Accesses (0)"), "{report}");
 }
+
+/// An answer about a company that lists contact 1001 among its associations showed that
+/// contact's id: the data subject's report lists it (apart from the accesses to the record
+/// itself), and `audit query --record` finds it; an answer that left 1001 out does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_naming_a_contact_as_associated_is_in_its_subject_report() {
+    let proxy = Proxy::start().await;
+    const COMPANY: &str = "/crm/v3/objects/companies/2001?associations=contacts";
+    let associated = |body: &Value| body["associations"]["contacts"]["results"].to_string();
+    // For contract fulfilment holly may read 1001: company 2001 names it.
+    let named = proxy
+        .get(COMPANY, "holly", Some("contract_fulfilment"))
+        .await;
+    assert_eq!(named.status, 200);
+    assert!(
+        associated(&named.json()).contains("1001"),
+        "{}",
+        named.text()
+    );
+    // For prospect management she may not: 2001 does not name it.
+    let not_named = proxy
+        .get(COMPANY, "holly", Some("prospect_management"))
+        .await;
+    assert_eq!(not_named.status, 200);
+    assert!(!associated(&not_named.json()).contains("1001"));
+
+    let dir = proxy.audit_dir();
+    let query = |extra: &[&str]| {
+        let out = crmgate_bin()
+            .args(["audit", "query"])
+            .arg(&dir)
+            .args(["--record", "contact/1001"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let found: BTreeSet<String> = query(&["--json"])
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["request_id"].to_string())
+        .map(|id| id.trim_matches('"').to_string())
+        .collect();
+    assert_eq!(found, BTreeSet::from([request_id(&named)]));
+
+    let report = query(&["--subject-report"]);
+    assert!(report.contains("## Accesses (0)"), "{report}");
+    let linked = report
+        .split("## Requests whose answer named this record as associated (1)")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no associated section:\n{report}"));
+    let linked = linked.split("## Requests that named").next().unwrap();
+    assert!(
+        linked.contains("| holly |") && linked.contains("contract_fulfilment"),
+        "{report}"
+    );
+    assert!(!report.contains("prospect_management"), "{report}");
+    // The company itself: its own report lists both requests as accesses.
+    let out = crmgate_bin()
+        .args(["audit", "query"])
+        .arg(&dir)
+        .args(["--record", "company/2001", "--subject-report"])
+        .output()
+        .unwrap();
+    let company = String::from_utf8(out.stdout).unwrap();
+    assert!(company.contains("## Accesses (2)"), "{company}");
+}

@@ -101,6 +101,13 @@ impl SegIndex {
                 keys.push(record_key(res, id));
             }
         }
+        for (t, id) in r
+            .associations_shown
+            .iter()
+            .filter_map(|a| a.split_once('/'))
+        {
+            keys.push(record_key(t, id));
+        }
         self.add_keys(keys, &r.time, offset, seq);
     }
 
@@ -122,6 +129,9 @@ impl SegIndex {
                 keys.push(record_key(res, &id));
             }
         }
+        for (t, id) in associated(v) {
+            keys.push(format!("r:{t}/{id}"));
+        }
         self.add_keys(keys, s("time").unwrap_or_default(), offset, seq);
     }
 }
@@ -129,15 +139,19 @@ impl SegIndex {
 /// The records a request record names, returned or withheld, as `type/id` keys
 /// (`contact/1001`): what the central store indexes for the subject report.
 pub fn record_keys(v: &Value) -> Vec<String> {
-    let Some(res) = v.get("resource").and_then(Value::as_str) else {
-        return Vec::new();
-    };
-    let t = norm_type(res);
-    let mut keys: Vec<String> = record_ids(v)
+    let mut keys: Vec<String> = associated(v)
         .into_iter()
-        .chain(dropped_ids(v))
-        .map(|id| format!("{t}/{id}"))
+        .map(|(t, id)| format!("{t}/{id}"))
         .collect();
+    if let Some(res) = v.get("resource").and_then(Value::as_str) {
+        let t = norm_type(res);
+        keys.extend(
+            record_ids(v)
+                .into_iter()
+                .chain(dropped_ids(v))
+                .map(|id| format!("{t}/{id}")),
+        );
+    }
     keys.sort();
     keys.dedup();
     keys
@@ -172,6 +186,20 @@ fn dropped_ids(v: &Value) -> Vec<String> {
         .flatten()
         .filter_map(Value::as_str)
         .map(str::to_string)
+        .collect()
+}
+
+/// The records of other types an answer named as associated with what it returned
+/// (`associations_shown`: their ids were shown, nothing else of them), as (type, id) with
+/// the type in its singular form (`contact`).
+fn associated(v: &Value) -> Vec<(String, String)> {
+    v.get("associations_shown")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(|a| a.split_once('/'))
+        .map(|(t, id)| (norm_type(t), id.to_string()))
         .collect()
 }
 
@@ -356,8 +384,9 @@ impl Filter {
         match &self.record {
             None => true,
             Some((t, id)) => {
-                s("resource").is_some_and(|r| norm_type(r) == *t)
-                    && (record_ids(v).contains(id) || dropped_ids(v).contains(id))
+                (s("resource").is_some_and(|r| norm_type(r) == *t)
+                    && (record_ids(v).contains(id) || dropped_ids(v).contains(id)))
+                    || names_associated(v, t, id)
             }
         }
     }
@@ -492,8 +521,17 @@ fn shadow_released(v: &Value, id: &str) -> bool {
 }
 
 /// Was the record shown in this request (in any form)?
-fn shown(v: &Value, id: &str) -> bool {
-    record_entry(v, id).is_some() || shadow_released(v, id)
+fn shown(v: &Value, t: &str, id: &str) -> bool {
+    let own_type = v
+        .get("resource")
+        .and_then(Value::as_str)
+        .is_some_and(|r| norm_type(r) == t);
+    own_type && (record_entry(v, id).is_some() || shadow_released(v, id))
+}
+
+/// Whether an answer named this record (type `t`, singular) as associated.
+fn names_associated(v: &Value, t: &str, id: &str) -> bool {
+    associated(v).iter().any(|(at, aid)| at == t && aid == id)
 }
 
 /// The clear and masked columns for one record of a request.
@@ -545,10 +583,11 @@ pub fn render_table(hits: &[Hit], filter: &Filter) -> String {
     for h in hits {
         let v = &h.value;
         let fields = match &filter.record {
-            Some((_, id)) if shown(v, id) => {
+            Some((t, id)) if shown(v, t, id) => {
                 let (clear, masked) = shown_fields(v, id);
                 format!("clear: {clear}; masked: {masked}")
             }
+            Some((t, id)) if names_associated(v, t, id) => "id only, as associated".into(),
             Some(_) => "withheld".into(),
             None => format!(
                 "{} records",
@@ -604,7 +643,11 @@ pub fn render_subject_report(hits: &[Hit], filter: &Filter, source: &str) -> Str
          say \"unfiltered\". The log is hash-chained and signed; `crmgate audit verify` \
          proves it unaltered.\n"
     );
-    let (seen, withheld): (Vec<&Hit>, Vec<&Hit>) = hits.iter().partition(|h| shown(&h.value, &id));
+    let (seen, rest): (Vec<&Hit>, Vec<&Hit>) = hits.iter().partition(|h| shown(&h.value, &t, &id));
+    // An answer about another record that named this one as associated showed its id.
+    let (linked, withheld): (Vec<&Hit>, Vec<&Hit>) = rest
+        .into_iter()
+        .partition(|h| names_associated(&h.value, &t, &id));
     let _ = writeln!(out, "## Accesses ({})\n", seen.len());
     if seen.is_empty() {
         let _ = writeln!(out, "None.\n");
@@ -627,6 +670,39 @@ pub fn render_subject_report(hits: &[Hit], filter: &Filter, source: &str) -> Str
                 cell(str_of(v, "path")),
                 cell(&clear),
                 cell(&masked),
+            );
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(
+        out,
+        "## Requests whose answer named this record as associated ({})\n",
+        linked.len()
+    );
+    if linked.is_empty() {
+        let _ = writeln!(out, "None.\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "Each of these requests asked for another record (a company, say); its answer \
+             listed this record's id among that record's associations, and nothing else of \
+             it.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| When (UTC) | Who | Department | Purpose | Request |\n|---|---|---|---|---|"
+        );
+        for h in &linked {
+            let v = &h.value;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} {} |",
+                cell(str_of(v, "time")),
+                cell(str_of(v, "principal")),
+                cell(str_of(v, "department")),
+                cell(str_of(v, "purpose")),
+                cell(str_of(v, "method")),
+                cell(str_of(v, "path")),
             );
         }
         let _ = writeln!(out);

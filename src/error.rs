@@ -463,19 +463,14 @@ impl std::fmt::Display for RateLimit {
     }
 }
 
-/// `Retry-After` is delta-seconds or an HTTP date (RFC 9110 10.2.3, the IMF-fixdate form
-/// `Sun, 06 Nov 1994 08:49:37 GMT`); anything else is not passed on.
+/// `Retry-After` is delta-seconds or an HTTP date (RFC 9110 10.2.3); anything else is not
+/// passed on.
 fn retry_after_is_valid(v: &[u8]) -> bool {
     let seconds = !v.is_empty() && v.len() <= 10 && v.iter().all(u8::is_ascii_digit);
-    // Shape of an IMF-fixdate: `a` a letter, `d` a digit, anything else itself.
-    let shape = b"aaa, dd aaa dddd dd:dd:dd GMT";
-    let date = v.len() == shape.len()
-        && v.iter().zip(shape).all(|(c, s)| match s {
-            b'a' => c.is_ascii_alphabetic(),
-            b'd' => c.is_ascii_digit(),
-            other => c == other,
-        });
-    seconds || date
+    seconds
+        || std::str::from_utf8(v)
+            .ok()
+            .is_some_and(|d| httpdate::parse_http_date(d).is_ok())
 }
 
 #[cfg(test)]

@@ -312,6 +312,25 @@ pub fn rehearse_hidden(
     std::hint::black_box(rehearsed);
 }
 
+/// Replace an associations value by the part naming records the caller may read; `false`
+/// when none is left (the field is then removed).
+fn keep_associated(
+    value: Option<&mut Value>,
+    shown: &Shown,
+    named: &mut associations::Named,
+) -> bool {
+    let Some(v) = value else {
+        return false;
+    };
+    match associations::filter(v, shown, named) {
+        Some(kept) => {
+            *v = kept;
+            true
+        }
+        None => false,
+    }
+}
+
 /// The reference filter: parse the whole body into a DOM, prune and filter it in place.
 #[allow(clippy::too_many_arguments)]
 fn filter_body_dom(
@@ -520,24 +539,14 @@ impl Run<'_> {
             } else if let Some(&g) = res.field_groups.get(&k) {
                 present |= 1 << g;
                 // Typed fields are kept or removed, never masked into a string.
-                let clear = plan.outcome(g) == Outcome::Clear;
-                if clear && k == associations::FIELD {
-                    // Associated ids name records: only those the caller may read.
-                    match record.get_mut(&k) {
-                        Some(v) => {
-                            match associations::filter(v, self.shown, &mut self.out.associations) {
-                                Some(kept) => {
-                                    *v = kept;
-                                    true
-                                }
-                                None => false,
-                            }
-                        }
-                        None => false,
-                    }
-                } else {
-                    clear
-                }
+                // Associated ids name records: only those the caller may read are kept.
+                plan.outcome(g) == Outcome::Clear
+                    && (k != associations::FIELD
+                        || keep_associated(
+                            record.get_mut(&k),
+                            self.shown,
+                            &mut self.out.associations,
+                        ))
             } else {
                 self.out.unclassified.insert(k.clone());
                 false

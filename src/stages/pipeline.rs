@@ -18,7 +18,7 @@ use std::ops::Range;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
@@ -848,10 +848,7 @@ impl Gateway {
 
     /// Keep a single record's body as the route's decoy (the previous one is let go).
     fn keep_decoy(&self, route: &Route, body: &Bytes) {
-        let mut decoys = match self.decoys.lock() {
-            Ok(d) => d,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut decoys = self.decoys.lock().unwrap_or_else(PoisonError::into_inner);
         match decoys.get_mut(&route.name) {
             Some(d) => *d = body.clone(),
             None => {
@@ -861,10 +858,7 @@ impl Gateway {
     }
 
     fn decoy(&self, route: &Route) -> Option<Bytes> {
-        let decoys = match self.decoys.lock() {
-            Ok(d) => d,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let decoys = self.decoys.lock().unwrap_or_else(PoisonError::into_inner);
         decoys.get(&route.name).cloned()
     }
 
@@ -896,16 +890,11 @@ impl Gateway {
         );
         let (memo, analysis) = (self.selectable.clone(), self.analysis.clone());
         tokio::task::spawn_blocking(move || {
-            let _one_at_a_time = analysis.lock().unwrap_or_else(|p| p.into_inner());
-            // Another request may have computed it meanwhile.
-            if let Some(s) = memo.get(&key) {
-                return Ok((s, 0));
-            }
             // The same principal and purpose: the same memo key, the same decisions.
             let scope = p.engine.scope(principal, &purpose)?;
-            let (s, evaluations) = crate::stages::authz::selectability(&p.engine, &scope, &r);
-            memo.insert(key, s.clone());
-            Ok((s, evaluations))
+            Ok(compute_selectability(
+                &memo, &analysis, key, &p.engine, &scope, &r,
+            ))
         })
         .await
         // fail closed: a computation that did not finish selects nothing.
@@ -961,13 +950,15 @@ impl Gateway {
                 scope.memo_key().clone(),
                 entity_type,
             );
-            let _one_at_a_time = self.analysis.lock().unwrap_or_else(|p| p.into_inner());
-            if self.selectable.get(&key).is_some() {
-                continue;
-            }
-            let (s, _) = crate::stages::authz::selectability(&new.engine, &scope, res);
-            self.selectable.insert(key, s);
-            warmed += 1;
+            let (_, evaluations) = compute_selectability(
+                &self.selectable,
+                &self.analysis,
+                key,
+                &new.engine,
+                &scope,
+                res,
+            );
+            warmed += usize::from(evaluations > 0);
         }
         if warmed > 0 {
             tracing::info!(
@@ -1202,6 +1193,26 @@ impl Gateway {
             Some(turn.into_permit().await?),
         )
     }
+}
+
+/// Compute a selectability under `key` unless it is memoised, one computation at a time
+/// (see [`Gateway::analysis`]), and memoise it; with the Cedar evaluations it took (0 when
+/// another request or a warming computed it meanwhile). Blocking.
+fn compute_selectability(
+    memo: &Memo<SelectKey, Selectability>,
+    analysis: &Mutex<()>,
+    key: SelectKey,
+    engine: &PolicyEngine,
+    scope: &Scope,
+    res: &ResourceProfile,
+) -> (Selectability, usize) {
+    let _one_at_a_time = analysis.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(s) = memo.get(&key) {
+        return (s, 0);
+    }
+    let (s, evaluations) = crate::stages::authz::selectability(engine, scope, res);
+    memo.insert(key, s.clone());
+    (s, evaluations)
 }
 
 /// A walk that ends in an error (the CRM's 429, a page it cannot filter) releases none of

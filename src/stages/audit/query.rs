@@ -679,61 +679,48 @@ pub fn render_subject_report(hits: &[Hit], filter: &Filter, source: &str) -> Str
         "## Requests whose answer named this record as associated ({})\n",
         linked.len()
     );
-    if linked.is_empty() {
-        let _ = writeln!(out, "None.\n");
-    } else {
+    if !linked.is_empty() {
         let _ = writeln!(
             out,
             "Each of these requests asked for another record (a company, say); its answer \
              listed this record's id among that record's associations, and nothing else of \
              it.\n"
         );
-        let _ = writeln!(
-            out,
-            "| When (UTC) | Who | Department | Purpose | Request |\n|---|---|---|---|---|"
-        );
-        for h in &linked {
-            let v = &h.value;
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} {} |",
-                cell(str_of(v, "time")),
-                cell(str_of(v, "principal")),
-                cell(str_of(v, "department")),
-                cell(str_of(v, "purpose")),
-                cell(str_of(v, "method")),
-                cell(str_of(v, "path")),
-            );
-        }
-        let _ = writeln!(out);
     }
+    request_table(&mut out, &linked);
+    let _ = writeln!(out);
     let _ = writeln!(
         out,
         "## Requests that named this record but were not shown it ({})\n",
         withheld.len()
     );
-    if withheld.is_empty() {
+    request_table(&mut out, &withheld);
+    out
+}
+
+/// A subject report's table of requests (who asked, when, for which purpose), or `None.`
+fn request_table(out: &mut String, hits: &[&Hit]) {
+    if hits.is_empty() {
         let _ = writeln!(out, "None.");
-    } else {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "| When (UTC) | Who | Department | Purpose | Request |\n|---|---|---|---|---|"
+    );
+    for h in hits {
+        let v = &h.value;
         let _ = writeln!(
             out,
-            "| When (UTC) | Who | Department | Purpose | Request |\n|---|---|---|---|---|"
+            "| {} | {} | {} | {} | {} {} |",
+            cell(str_of(v, "time")),
+            cell(str_of(v, "principal")),
+            cell(str_of(v, "department")),
+            cell(str_of(v, "purpose")),
+            cell(str_of(v, "method")),
+            cell(str_of(v, "path")),
         );
-        for h in &withheld {
-            let v = &h.value;
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} {} |",
-                cell(str_of(v, "time")),
-                cell(str_of(v, "principal")),
-                cell(str_of(v, "department")),
-                cell(str_of(v, "purpose")),
-                cell(str_of(v, "method")),
-                cell(str_of(v, "path")),
-            );
-        }
     }
-    out
 }
 
 fn html_escape(s: &str) -> String {

@@ -16,6 +16,7 @@ mod differential;
 mod fail_closed;
 mod filtering;
 mod front_door;
+mod house;
 mod identity;
 mod operations;
 mod paging;

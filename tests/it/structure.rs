@@ -64,3 +64,173 @@ fn every_module_says_what_it_must_never_do() {
         );
     }
 }
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::house::{crate_sources, cycles, functions, references, resolve, Source};
+
+/// The crates of this repository whose source the house rules cover: crmgate, and the demo
+/// CRM where it is a crate of its own.
+fn crates() -> Vec<Vec<Source>> {
+    let mut out = vec![crate_sources(&repo(), &repo().join("src"))];
+    let demo = repo().join("democrm/src");
+    if demo.is_dir() {
+        out.push(crate_sources(&repo(), &demo));
+    }
+    out
+}
+
+/// File → the files it imports, inside one crate.
+fn import_graph(sources: &[Source]) -> BTreeMap<String, BTreeSet<String>> {
+    let files: BTreeMap<Vec<String>, String> = sources
+        .iter()
+        .map(|s| (s.module.clone(), s.rel.clone()))
+        .collect();
+    let mut edges = BTreeMap::new();
+    for s in sources {
+        let to: BTreeSet<String> = references(s)
+            .iter()
+            .filter_map(|p| resolve(&files, p))
+            .filter(|f| **f != s.rel)
+            .cloned()
+            .collect();
+        edges.insert(s.rel.clone(), to);
+    }
+    edges
+}
+
+/// The room of a file: its top-level module, or for the request path its stage.
+fn room(rel: &str) -> String {
+    let inner = rel
+        .trim_start_matches("democrm/")
+        .trim_start_matches("src/")
+        .trim_end_matches(".rs");
+    let parts: Vec<&str> = inner.split('/').collect();
+    match parts.as_slice() {
+        ["stages", stage, ..] => format!("stages/{stage}"),
+        [top, ..] => top.to_string(),
+        [] => String::new(),
+    }
+}
+
+#[test]
+fn no_file_imports_a_file_that_imports_it_back() {
+    for sources in crates() {
+        assert!(sources.len() > 10);
+        let circles = cycles(&import_graph(&sources));
+        assert!(
+            circles.is_empty(),
+            "import circles (each line one circle of files):\n{}",
+            circles
+                .iter()
+                .map(|c| c.join(" <-> "))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
+#[test]
+fn no_import_runs_back_up_between_rooms() {
+    for sources in crates() {
+        let mut rooms: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (from, to) in import_graph(&sources) {
+            let from_room = room(&from);
+            let entry = rooms.entry(from_room.clone()).or_default();
+            for t in to {
+                let r = room(&t);
+                // `lib.rs`, `main.rs` and `stages.rs` only declare and name the rooms.
+                if r != from_room && !matches!(from_room.as_str(), "lib" | "main" | "stages") {
+                    entry.insert(r);
+                }
+            }
+        }
+        let circles = cycles(&rooms);
+        assert!(
+            circles.is_empty(),
+            "rooms that import each other (an arrow runs back up):\n{}",
+            circles
+                .iter()
+                .map(|c| c.join(" <-> "))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
+#[test]
+fn the_request_path_imports_nothing_that_runs_above_it() {
+    let sources = crate_sources(&repo(), &repo().join("src"));
+    let graph = import_graph(&sources);
+    let above = [
+        "startup", "tools", "decide", "profiles", "admin", "main", "democrm",
+    ];
+    let mut bad = Vec::new();
+    for (from, to) in &graph {
+        if !from.starts_with("src/stages") {
+            continue;
+        }
+        for t in to {
+            if above.contains(&room(t).as_str()) {
+                bad.push(format!("{from} imports {t}"));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// A second vendor is new files under `src/profiles/` (and its demo upstream): nothing else
+/// in the crate may name what is HubSpot's.
+#[test]
+fn only_the_vendor_profiles_name_what_is_hubspots() {
+    let sources = crate_sources(&repo(), &repo().join("src"));
+    let vendor = regex::Regex::new(
+        r"(?i)hs_object_id|idProperty|filterGroups|/crm/v3|x-hubspot|hubspot|paging\.next",
+    )
+    .unwrap();
+    let mut bad = Vec::new();
+    for s in &sources {
+        if s.rel.starts_with("src/profiles") {
+            continue;
+        }
+        for m in vendor.find_iter(&s.text) {
+            bad.push(format!(
+                "{}:{}: {}",
+                s.rel,
+                crate::house::line_of(&s.text, m.start()),
+                m.as_str()
+            ));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "vendor names outside src/profiles/:\n{}",
+        bad.join("\n")
+    );
+}
+
+/// Files that are tables (data written as code), exempt from the length rules.
+const TABLES: &[&str] = &["democrm/src/seed.rs", "democrm/src/seed/data.rs"];
+
+#[test]
+fn no_file_over_800_lines_and_no_function_over_100() {
+    let mut bad = Vec::new();
+    for sources in crates() {
+        for s in &sources {
+            if TABLES.contains(&s.rel.as_str()) {
+                continue;
+            }
+            // Lines of the file's own code: the blanked test items do not count.
+            let lines = s.code.trim_end().lines().count();
+            if lines > 800 {
+                bad.push(format!("{} has {lines} lines", s.rel));
+            }
+            for (name, line, len) in functions(&s.code) {
+                if len > 100 {
+                    bad.push(format!("{}:{line}: fn {name} has {len} lines", s.rel));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

@@ -266,7 +266,7 @@ pub struct PolicyFiles {
     pub retention: Option<PathBuf>,
     /// Where the deletion concept's "today" comes from (`[retention] today`: a fixed day,
     /// for tests; else the system date).
-    pub retention_clock: crate::stages::retention::Clock,
+    pub retention_clock: crate::retention::Clock,
     /// How often to look for changed files (hot reload); `None` = only on SIGHUP.
     pub watch_interval: Option<Duration>,
     /// How long changed files must stay unchanged before a revision is built from them: a
@@ -1173,15 +1173,15 @@ impl Config {
         }
 
         let retention_clock = match &raw.retention.today {
-            None => crate::stages::retention::Clock::System,
-            Some(t) => match crate::stages::retention::Day::parse(t) {
-                Some(d) if t.len() == 10 => crate::stages::retention::Clock::Fixed(d),
+            None => crate::retention::Clock::System,
+            Some(t) => match crate::retention::Day::parse(t) {
+                Some(d) if t.len() == 10 => crate::retention::Clock::Fixed(d),
                 _ => {
                     r.at(
                         "retention.today",
                         format!("retention.today: `{t}` is not a date (`YYYY-MM-DD`)"),
                     );
-                    crate::stages::retention::Clock::System
+                    crate::retention::Clock::System
                 }
             },
         };

@@ -23,8 +23,8 @@ use http::StatusCode;
 use serde_json::Value;
 
 use crate::error::RequestError;
+use crate::routes::{GroupId, ResourceProfile, Route};
 use crate::stages::authz::RowCondition;
-use crate::stages::routing::{GroupId, ResourceProfile, Route};
 use crate::stages::sanitize::Canonical;
 
 /// What goes upstream for a read route, and what the later stages must know about it.

@@ -12,11 +12,6 @@ pub mod identity;
 pub mod listen;
 pub mod pipeline;
 pub mod purpose;
-/// Stage 7: sensitive data in free text found and blacked out before a write is forwarded.
-pub mod redact;
-/// The deletion concept: retention rules, and the computed `due_for_deletion` / `under_hold`.
-pub mod retention;
-pub mod routing;
 pub mod sanitize;
 pub mod upstream;
 pub mod write;

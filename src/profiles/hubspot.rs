@@ -17,9 +17,9 @@ use serde_json::{Map, Value};
 
 use super::{Answer, BatchAnswer, CountedSearch, PageRead, Prepared, PushedList, RefilledList};
 use crate::error::RequestError;
+use crate::routes::{AttrSource, AttrValue};
+use crate::routes::{GroupId, RequestBody, ResourceProfile, Route};
 use crate::stages::authz::{RowCondition, OTHER_VALUE};
-use crate::stages::routing::{AttrSource, AttrValue};
-use crate::stages::routing::{GroupId, RequestBody, ResourceProfile, Route};
 use crate::stages::sanitize::{self, Canonical};
 
 pub mod associations;
@@ -866,7 +866,7 @@ mod tests {
 
     #[test]
     fn properties_fetched_only_for_the_policies_are_hidden_and_others_are_not() {
-        let routes = crate::stages::routing::RouteTable::load(
+        let routes = crate::routes::RouteTable::load(
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/routes.toml"),
         )
         .unwrap();

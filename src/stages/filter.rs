@@ -22,8 +22,8 @@ use serde_json::{Map, Value};
 
 use crate::error::RequestError;
 use crate::profiles::associations::{self, Shown};
+use crate::routes::{RecordSelector, ResourceProfile, Route};
 use crate::stages::authz::{Outcome, Planner, PolicyEngine, RecordPlan, Scope};
-use crate::stages::routing::{RecordSelector, ResourceProfile, Route};
 use masks::PurposeKey;
 use records::Token;
 
@@ -494,7 +494,7 @@ impl Run<'_> {
             // fail closed: a record without an id cannot be decided on or audited.
             _ => return Err(RequestError::Unfilterable("a record has no id".into())),
         };
-        let attrs = crate::stages::routing::extract_attributes(res, record);
+        let attrs = crate::routes::extract_attributes(res, record);
         let plan = self.planner.plan(&id, attrs);
         self.out.policies.extend(plan.row.policies.iter().cloned());
         self.out.errors.extend(plan.row.errors.iter().cloned());
@@ -685,9 +685,9 @@ impl Run<'_> {
 mod tests {
     use super::*;
     use crate::config::PolicyFiles;
+    use crate::routes::RouteTable;
+    use crate::routes::{AttrType, AttrValue};
     use crate::stages::authz::Decision;
-    use crate::stages::routing::RouteTable;
-    use crate::stages::routing::{AttrType, AttrValue};
     use std::path::Path;
 
     fn engine(extra_policy: &str) -> (PolicyEngine, RouteTable, tempfile::TempDir) {
@@ -704,7 +704,7 @@ mod tests {
             routes: repo.join("routes.toml"),
             redaction: None,
             retention: None,
-            retention_clock: crate::stages::retention::Clock::System,
+            retention_clock: crate::retention::Clock::System,
             watch_interval: None,
             reload_settle: std::time::Duration::ZERO,
             confirm_file: "policies.confirm".into(),

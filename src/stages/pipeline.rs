@@ -34,6 +34,8 @@ use crate::config::Config;
 use crate::error::RequestError;
 use crate::profiles::associations::Shown;
 use crate::profiles::{self, Answer, CountedSearch, Prepared, RefilledList};
+use crate::redact::Redactor;
+use crate::routes::{RequestBody, ResourceProfile, Route, RouteTable};
 use crate::stages::audit::{AuditEvent, AuditRecord, AuditSink};
 use crate::stages::authz::{Allowed, Memo, PolicyEngine, Scope};
 use crate::stages::authz::{RowCondition, Selectability};
@@ -41,8 +43,6 @@ pub use crate::stages::body::ResponseBody;
 use crate::stages::filter::masks::{self, HashKeys, MaskKind, PurposeKey};
 use crate::stages::filter::{self, Filtered, FilteredDoc, RecordAudit, Releasable};
 use crate::stages::identity::ClientCert;
-use crate::stages::redact::Redactor;
-use crate::stages::routing::{RequestBody, ResourceProfile, Route, RouteTable};
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::upstream::{BufferTurn, Upstream};
 use crate::stages::{identity, purpose};
@@ -60,7 +60,7 @@ pub struct Policies {
     /// The redaction rules for free text written through crmgate.
     pub redactor: Option<Arc<Redactor>>,
     /// The deletion concept, if configured (its evaluators are attached to `routes`).
-    pub retention: Option<Arc<crate::stages::retention::RetentionRules>>,
+    pub retention: Option<Arc<crate::retention::RetentionRules>>,
 }
 
 /// Everything a request needs, shared by all connections.
@@ -1755,9 +1755,7 @@ fn retention_rule(
     purpose: &str,
     policies: &Policies,
 ) -> Result<Option<String>, RequestError> {
-    let mut values = headers
-        .get_all(crate::stages::retention::RULE_HEADER)
-        .iter();
+    let mut values = headers.get_all(crate::retention::RULE_HEADER).iter();
     let Some(value) = values.next() else {
         return Ok(None);
     };

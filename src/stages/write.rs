@@ -25,9 +25,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::RequestError;
+use crate::redact::Redactor;
+use crate::routes::{extract_attributes, DeniedFields, ResourceProfile, WriteKind};
 use crate::stages::authz::{PolicyEngine, Scope};
-use crate::stages::redact::Redactor;
-use crate::stages::routing::{extract_attributes, DeniedFields, ResourceProfile, WriteKind};
 
 /// A write request in vendor-neutral form (the vendor profile parses it).
 #[derive(Debug)]

@@ -299,7 +299,7 @@ pub const TOUR_DUE_CONTACT: &str = "1046";
 /// pipeline, audited.
 pub async fn retention_tour(
     gateway: &crate::stages::pipeline::Gateway,
-    clock: crate::stages::retention::Clock,
+    clock: crate::retention::Clock,
     base: &str,
     ca: &Path,
 ) -> String {

@@ -4,7 +4,7 @@
 //! deletion run's app (its service key, purpose `deletion`), so every read and every
 //! deletion is authorized and audited like any request, and a deletion crmgate does not
 //! compute as due is refused by the policies. What is due is decided by the same rules
-//! ([`crate::stages::retention`]) and the same "today" as the proxy's.
+//! ([`crate::retention`]) and the same "today" as the proxy's.
 //!
 //! `apply` keeps a write-ahead checkpoint file (JSON lines): an action is marked `started`
 //! (and synced) before its request is sent and `done` after; on a restart an action
@@ -29,9 +29,9 @@ use hyper_util::rt::TokioExecutor;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use crate::retention::{Action, Clock, Day, HoldRule, RetentionRules, RULE_HEADER};
+use crate::routes::RouteTable;
 use crate::stages::pipeline::Policies;
-use crate::stages::retention::{Action, Clock, Day, HoldRule, RetentionRules, RULE_HEADER};
-use crate::stages::routing::RouteTable;
 
 /// Where crmgate is and how the deletion run signs in.
 #[derive(Debug, Clone)]

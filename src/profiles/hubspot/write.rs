@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::{parse_strict, BATCH_MAX_INPUTS};
 use crate::error::RequestError;
-use crate::stages::routing::{RequestBody, ResourceProfile};
+use crate::routes::{RequestBody, ResourceProfile};
 use crate::stages::write::{WriteBody, WriteInput};
 
 /// A property map: every value a string (or null, which HubSpot reads as "clear it").

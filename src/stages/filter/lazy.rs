@@ -21,9 +21,9 @@ use serde_json::Value;
 
 use super::{note_all, Outcome, Run};
 use crate::profiles::associations;
+use crate::routes::typed_owned;
+use crate::routes::{computed, AttrSource, AttrValue, GroupId};
 use crate::stages::filter::masks;
-use crate::stages::routing::typed_owned;
-use crate::stages::routing::{computed, AttrSource, AttrValue, GroupId};
 
 /// An object key, borrowed from the body when it holds no escape sequence.
 struct Key<'a>(Cow<'a, str>);
@@ -477,11 +477,11 @@ impl<'r> Run<'r> {
             }
         }
         // Computed attributes read several properties: those, as a map, as the DOM has it.
-        let computed_inputs = match (res.retention.get(), &props) {
+        let computed_inputs = match (res.computed_by.get(), &props) {
             (Some(e), Some(props)) if res.has_computed() => {
                 let mut m = serde_json::Map::new();
                 for (name, value) in &props.0 {
-                    if e.inputs.iter().any(|i| i == name.as_ref()) {
+                    if e.inputs().iter().any(|i| i == name.as_ref()) {
                         m.insert(name.to_string(), value_of(value)?);
                     }
                 }

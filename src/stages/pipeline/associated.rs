@@ -19,10 +19,10 @@ use super::{micros, Gateway, Step};
 use crate::error::RequestError;
 use crate::profiles::associations::{self, Shown};
 use crate::profiles::writes;
+use crate::routes::{self, RequestBody};
 use crate::stages::audit::AuditRecord;
 use crate::stages::authz::Planner;
 use crate::stages::filter::Filtered;
-use crate::stages::routing::{self, RequestBody};
 
 impl Gateway {
     /// Filter an upstream body for the request: first decide the associated records it
@@ -126,14 +126,14 @@ impl Gateway {
                 other => other?,
             };
             for record in writes::prior_read_results(&answer.body)? {
-                let Some(id) = routing::record_id(res, &record) else {
+                let Some(id) = routes::record_id(res, &record) else {
                     continue;
                 };
                 if !chunk.contains(&id) {
                     continue;
                 }
                 rec.associated_read.push(format!("{key}/{id}"));
-                let attrs = routing::extract_attributes(res, &record);
+                let attrs = routes::extract_attributes(res, &record);
                 let plan = planner.plan(&id, attrs);
                 rec.cedar_errors.extend(plan.row.errors.iter().cloned());
                 if plan.row.allow {

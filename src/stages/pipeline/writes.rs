@@ -22,11 +22,11 @@ use super::{json_response, micros, record_filtering, Body, Gateway, Policies, St
 use crate::error::RequestError;
 use crate::profiles::associations::Shown;
 use crate::profiles::writes;
+use crate::redact::Redactor;
+use crate::routes::{RequestBody, Route, RouteTable, WriteKind};
 use crate::stages::audit::{AuditEvent, AuditRecord, WriteIntent};
 use crate::stages::authz::{Allowed, PolicyEngine, Scope};
 use crate::stages::filter::Releasable;
-use crate::stages::redact::Redactor;
-use crate::stages::routing::{RequestBody, Route, RouteTable, WriteKind};
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::write::{self, Forward, Stamp, Stored, Verdict, WriteAudit, Writer};
 
@@ -423,7 +423,7 @@ impl Gateway {
                 other => other?,
             };
             for record in writes::prior_read_results(&answer.body)? {
-                let Some(id) = crate::stages::routing::record_id(res, &record) else {
+                let Some(id) = crate::routes::record_id(res, &record) else {
                     continue;
                 };
                 let key = match lookup {

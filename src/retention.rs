@@ -28,7 +28,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::diagnostic::{Problem, Problems, Report, TomlSource};
-use crate::stages::routing::{RequestBody, RouteTable};
+use crate::routes::{Computed, ComputedAttributes, RequestBody, RouteTable};
 
 /// The request header with which the retention run names the rule a write carries out;
 /// crmgate copies it into the audit record (only for the run's own app, only known rules).
@@ -537,14 +537,6 @@ fn has_value(v: Option<&Value>) -> bool {
     }
 }
 
-/// Which computed attribute a routes file attribute is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Computed {
-    DueForDeletion,
-    UnderHold,
-}
-
 /// The rules of one resource type with the clock: what computes the attributes at read
 /// time.
 #[derive(Debug)]
@@ -566,7 +558,20 @@ impl Evaluator {
         }
     }
 
-    pub fn value(&self, which: Computed, props: &Map<String, Value>) -> bool {
+    /// Give every resource type of `routes` its evaluator of these rules: from then on the
+    /// computed attributes `due_for_deletion` and `under_hold` follow them. Called once,
+    /// while the revision is being loaded.
+    pub fn attach(rules: &Arc<RetentionRules>, routes: &RouteTable, clock: Clock) {
+        routes.attach_computed(|resource| Box::new(Evaluator::new(rules.clone(), resource, clock)));
+    }
+}
+
+impl ComputedAttributes for Evaluator {
+    fn inputs(&self) -> &[String] {
+        &self.inputs
+    }
+
+    fn value(&self, which: Computed, props: &Map<String, Value>) -> bool {
         let v = self
             .rules
             .evaluate(&self.resource, props, self.clock.today());

@@ -1,4 +1,6 @@
-//! Stage 5, route: method + canonical path → the route of the vendor profile.
+//! The route table, built at start-up: method + canonical path → the route of the vendor
+//! profile (stage 5 asks [`RouteTable::find`] per request), and what the records of each
+//! resource type look like.
 //!
 //! The routes file (`policies/routes.toml`) is parsed at start-up into a [`RouteTable`]: each
 //! route names its Cedar action, its resource type, where the records sit in the JSON body
@@ -7,6 +9,7 @@
 //! group names is unclassified and removed.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -17,7 +20,6 @@ use serde_json::Value;
 
 use crate::diagnostic::{Problem, Problems, Report, TomlSource};
 use crate::error::RequestError;
-use crate::stages::retention::{Computed, Evaluator};
 
 /// Hash maps keyed by what requests and CRM records carry (group names, memo keys,
 /// attribute values, stopwords): foldhash, seeded at random per map. SipHash's cost per key
@@ -52,6 +54,26 @@ pub enum AttrType {
     Long,
 }
 
+/// Which computed attribute a routes file attribute is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Computed {
+    DueForDeletion,
+    UnderHold,
+}
+
+/// What computes a resource type's computed attributes from a record's properties. The
+/// deletion concept ([`crate::retention`]) implements it and attaches one per resource type
+/// when a revision is loaded ([`RouteTable::attach_computed`]): the routes know only this
+/// trait, so the import runs one way, from retention to routes.
+pub trait ComputedAttributes: Send + Sync + fmt::Debug {
+    /// The record properties the computation reads: asked of the upstream with the
+    /// attributes' own properties, whatever the client asked for.
+    fn inputs(&self) -> &[String];
+    /// The value of the computed attribute `which` for a record with these properties.
+    fn value(&self, which: Computed, props: &serde_json::Map<String, Value>) -> bool;
+}
+
 /// Where an attribute's value comes from in a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttrSource {
@@ -60,7 +82,7 @@ pub enum AttrSource {
     /// A top-level record field (`archived`).
     Field(String),
     /// Computed by crmgate from the record by the deletion concept
-    /// ([`crate::stages::retention`]): `false` while no retention rules are configured.
+    /// ([`crate::retention`]): `false` while no retention rules are configured.
     Computed(Computed),
 }
 
@@ -106,9 +128,9 @@ pub struct ResourceProfile {
     pub free_text: Vec<String>,
     /// What crmgate stamps on creates, if anything.
     pub provenance: Option<ProvenanceSpec>,
-    /// The deletion concept's rules for this type, set once when a revision is loaded
-    /// (before it serves a request): what the computed attributes are computed by.
-    pub retention: OnceLock<Evaluator>,
+    /// What computes this type's computed attributes (the deletion concept's rules), set
+    /// once when a revision is loaded, before it serves a request.
+    pub computed_by: OnceLock<Box<dyn ComputedAttributes>>,
 }
 
 impl ResourceProfile {
@@ -133,8 +155,8 @@ impl ResourceProfile {
     /// Properties crmgate must ask the upstream for so that the record's attributes can be
     /// extracted, whatever the client asked for.
     pub fn attribute_properties(&self) -> impl Iterator<Item = &str> {
-        let computed = match self.retention.get() {
-            Some(e) if self.has_computed() => e.inputs.as_slice(),
+        let computed = match self.computed_by.get() {
+            Some(e) if self.has_computed() => e.inputs(),
             _ => &[],
         };
         self.attributes
@@ -358,18 +380,13 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
-    /// Give every resource type its deletion-concept evaluator: from now on the computed
-    /// attributes follow the rules. Called once, while the revision is being loaded.
-    pub fn attach_retention(
-        &self,
-        rules: &Arc<crate::stages::retention::RetentionRules>,
-        clock: crate::stages::retention::Clock,
-    ) {
+    /// Give every resource type what computes its computed attributes (`make` is called
+    /// with the entity type): from now on they follow it. Called once, while the revision is
+    /// being loaded.
+    pub fn attach_computed(&self, make: impl Fn(&str) -> Box<dyn ComputedAttributes>) {
         for res in self.resources.values() {
             // A fresh table each load: the cell is empty, so this cannot be refused.
-            let _ = res
-                .retention
-                .set(Evaluator::new(rules.clone(), &res.entity_type, clock));
+            let _ = res.computed_by.set(make(&res.entity_type));
         }
     }
 
@@ -872,7 +889,7 @@ fn compile_resource(
         attributes,
         free_text: r.free_text,
         provenance,
-        retention: OnceLock::new(),
+        computed_by: OnceLock::new(),
     })
 }
 
@@ -1065,7 +1082,7 @@ pub fn computed(
 ) -> bool {
     let empty = serde_json::Map::new();
     resource
-        .retention
+        .computed_by
         .get()
         .is_some_and(|e| e.value(which, props.unwrap_or(&empty)))
 }

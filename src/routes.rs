@@ -20,9 +20,6 @@ use crate::diagnostic::{Problem, TomlSource};
 use crate::error::RequestError;
 
 mod load;
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-mod tests;
 
 /// Hash maps keyed by what requests and CRM records carry (group names, memo keys,
 /// attribute values, stopwords): foldhash, seeded at random per map. SipHash's cost per key
@@ -592,3 +589,7 @@ pub fn record_id(
         _ => None,
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests;

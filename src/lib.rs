@@ -23,12 +23,12 @@
 //! 6. **authorize** — [`stages::authz`]: Cedar; only an allow mints an `Allowed`, and only
 //!    that makes the `Permit` the upstream call consumes; record plans and what a caller
 //!    may select records by live in its `plan`.
-//! 7. **write path** — [`stages::write`]: per record `create`/`update`/`delete`/`merge` on
-//!    the stored record and the record as it would be, `write.<group>` per field group
-//!    (strip or refuse), provenance stamped on creates; free text through [`redact`];
-//!    retention rules ([`retention`]) add the computed attributes `due_for_deletion` and
-//!    `under_hold`. The pipeline's write branch reads the records first, writes the intent
-//!    to the audit log, then forwards once.
+//! 7. **write path** — [`stages::write_inputs`], each input of a write decided: per record
+//!    `create`/`update`/`delete`/`merge` on the stored record and the record as it would
+//!    be, `write.<group>` per field group (strip or refuse), provenance stamped on creates;
+//!    free text through [`redact`]; retention rules ([`retention`]) add the computed
+//!    attributes `due_for_deletion` and `under_hold`. The pipeline's write branch reads the
+//!    records first, writes the intent to the audit log, then forwards once.
 //! 8. **forward** — [`stages::upstream`]: sends exactly the permitted request with
 //!    crmgate's own headers and the vendor credential.
 //! 9. **filter** — [`stages::filter`]: row and field-group decisions, masks, record

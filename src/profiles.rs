@@ -8,7 +8,7 @@
 
 pub mod hubspot;
 
-/// The vendor's write bodies: parsed into [`crate::stages::write::WriteBody`], rebuilt from
+/// The vendor's write bodies: parsed into [`crate::stages::write_inputs::WriteBody`], rebuilt from
 /// what the write stage allowed, and the batch answers over them.
 pub use hubspot::write as writes;
 

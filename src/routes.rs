@@ -190,7 +190,7 @@ pub enum RequestBody {
     /// A batch read body (HubSpot `BatchReadInputSimplePublicObjectId`): ids or lookup
     /// values and properties; parsed strictly and rebuilt.
     BatchRead,
-    /// Write bodies (see [`crate::stages::write`]): one record to create, one to update
+    /// Write bodies (see [`crate::stages::write_inputs`]): one record to create, one to update
     /// (the path names it), one to archive (no body), batches of each, a GDPR deletion
     /// and a merge. Each is parsed strictly, decided per record and per field group, and
     /// rebuilt from what was allowed.

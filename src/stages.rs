@@ -14,4 +14,4 @@ pub mod pipeline;
 pub mod purpose;
 pub mod sanitize;
 pub mod upstream;
-pub mod write;
+pub mod write_inputs;

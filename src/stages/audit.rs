@@ -78,7 +78,7 @@ use tokio::sync::oneshot;
 use crate::admin::Health;
 use crate::config::AuditConfig;
 use crate::stages::filter::{GroupsAudit, RecordAudit};
-use crate::stages::write::WriteAudit;
+use crate::stages::write_inputs::WriteAudit;
 
 /// One audit record. Filled in as the request passes the stages; its place in the chain
 /// (`seq`, `prev`) is added by the sink that writes it ([`Framed`]).

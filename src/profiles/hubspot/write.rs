@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use super::{parse_strict, BATCH_MAX_INPUTS};
 use crate::error::RequestError;
 use crate::routes::{RequestBody, ResourceProfile};
-use crate::stages::write::{WriteBody, WriteInput};
+use crate::stages::write_inputs::{WriteBody, WriteInput};
 
 /// A property map: every value a string (or null, which HubSpot reads as "clear it").
 type Properties = IndexMap<String, Option<String>>;

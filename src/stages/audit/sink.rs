@@ -39,7 +39,7 @@ pub struct WriteIntent {
     pub route: Option<String>,
     pub resource: Option<String>,
     pub policy_revision: String,
-    pub writes: Vec<crate::stages::write::WriteAudit>,
+    pub writes: Vec<crate::stages::write_inputs::WriteAudit>,
 }
 
 impl AuditEvent {

@@ -1,6 +1,6 @@
 //! The write path of the pipeline (stage 7 and the forward and filter stages for writes):
 //! parse the body strictly, read the records it names with crmgate's own credential,
-//! decide every input ([`crate::stages::write`]), write the intent to the audit log and
+//! decide every input ([`crate::stages::write_inputs`]), write the intent to the audit log and
 //! only then forward, once; the records that come back are filtered like a read.
 //!
 //! It must never forward a write whose intent is not durable in the audit log, nor a body
@@ -28,7 +28,9 @@ use crate::stages::audit::{AuditEvent, AuditRecord, WriteIntent};
 use crate::stages::authz::{Allowed, PolicyEngine, Scope};
 use crate::stages::filter::Releasable;
 use crate::stages::sanitize::{self, Canonical};
-use crate::stages::write::{self, Forward, Stamp, Stored, Verdict, WriteAudit, Writer};
+use crate::stages::write_inputs::{
+    self as write, Forward, Stamp, Stored, Verdict, WriteAudit, Writer,
+};
 
 /// What a write needs besides its body.
 pub(super) struct WriteStep<'a> {

@@ -496,43 +496,10 @@ pub async fn apply(
         rechecked: false,
         today: Some(clock.today().to_string()),
     })?;
-    let mut done: BTreeSet<String> = BTreeSet::new();
-    let mut started: BTreeMap<String, Entry> = BTreeMap::new();
-    for l in lines {
-        let Some(entry) = l.entry else { continue };
-        match l.event.as_str() {
-            "started" => {
-                started.insert(entry.key(), entry);
-            }
-            "done" => {
-                started.remove(&entry.key());
-                done.insert(entry.key());
-            }
-            // A failed action may be tried again.
-            _ => {
-                started.remove(&entry.key());
-            }
-        }
-    }
+    let (mut done, started) = resume(lines);
     // Sent, perhaps carried out, never marked: read the record before anything else.
     for (key, entry) in started {
-        let collection = collection_of(&policies.routes, &entry.resource)?;
-        let mut path = format!("/crm/v3/objects/{collection}/{}", entry.id);
-        if !entry.properties.is_empty() {
-            let _ = write!(path, "?properties={}", entry.properties.join(","));
-        }
-        let answer = gate.send("GET", &path, None, None).await?;
-        let finished = match (entry.action.as_str(), answer.status) {
-            ("archive" | "gdpr_delete", 404) => true,
-            ("anonymise", 200) => entry.properties.iter().all(|p| {
-                answer
-                    .body
-                    .pointer(&format!("/properties/{p}"))
-                    .is_none_or(|v| v.is_null() || v.as_str() == Some(""))
-            }),
-            _ => false,
-        };
-        if finished {
+        if carried_out(policies, &mut gate, &entry).await? {
             checkpoint.mark(&CheckpointLine {
                 run: run.clone(),
                 at: now(),
@@ -557,31 +524,7 @@ pub async fn apply(
             continue;
         }
         progress.show(&format!("retention apply: {}/{total}", i + 1));
-        let collection = collection_of(&policies.routes, &entry.resource)?;
-        let (method, path, body) = match entry.action.as_str() {
-            "archive" => (
-                "DELETE",
-                format!("/crm/v3/objects/{collection}/{}", entry.id),
-                None,
-            ),
-            "gdpr_delete" => (
-                "POST",
-                format!("/crm/v3/objects/{collection}/gdpr-delete"),
-                Some(json!({ "objectId": entry.id })),
-            ),
-            _ => {
-                let props: Map<String, Value> = entry
-                    .properties
-                    .iter()
-                    .map(|p| (p.clone(), Value::String(String::new())))
-                    .collect();
-                (
-                    "PATCH",
-                    format!("/crm/v3/objects/{collection}/{}", entry.id),
-                    Some(json!({ "properties": props })),
-                )
-            }
-        };
+        let (method, path, body) = action_request(policies, entry)?;
         // Write-ahead: the mark is durable before the request leaves.
         checkpoint.mark(&CheckpointLine {
             run: run.clone(),
@@ -621,6 +564,89 @@ pub async fn apply(
     }
     progress.done();
     Ok(applied)
+}
+
+/// What the checkpoint file says of earlier runs: the entries done, and those started but
+/// never marked done or failed (sent, perhaps carried out), by key.
+fn resume(lines: Vec<CheckpointLine>) -> (BTreeSet<String>, BTreeMap<String, Entry>) {
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    let mut started: BTreeMap<String, Entry> = BTreeMap::new();
+    for l in lines {
+        let Some(entry) = l.entry else { continue };
+        match l.event.as_str() {
+            "started" => {
+                started.insert(entry.key(), entry);
+            }
+            "done" => {
+                started.remove(&entry.key());
+                done.insert(entry.key());
+            }
+            // A failed action may be tried again.
+            _ => {
+                started.remove(&entry.key());
+            }
+        }
+    }
+    (done, started)
+}
+
+/// Whether a started action was carried out: the record is gone, or its properties are
+/// empty, as the CRM answers now.
+async fn carried_out(
+    policies: &Policies,
+    gate: &mut Crmgate<'_>,
+    entry: &Entry,
+) -> Result<bool, String> {
+    let collection = collection_of(&policies.routes, &entry.resource)?;
+    let mut path = format!("/crm/v3/objects/{collection}/{}", entry.id);
+    if !entry.properties.is_empty() {
+        let _ = write!(path, "?properties={}", entry.properties.join(","));
+    }
+    let answer = gate.send("GET", &path, None, None).await?;
+    let finished = match (entry.action.as_str(), answer.status) {
+        ("archive" | "gdpr_delete", 404) => true,
+        ("anonymise", 200) => entry.properties.iter().all(|p| {
+            answer
+                .body
+                .pointer(&format!("/properties/{p}"))
+                .is_none_or(|v| v.is_null() || v.as_str() == Some(""))
+        }),
+        _ => false,
+    };
+    Ok(finished)
+}
+
+/// The request that carries out an entry's action: method, path and body.
+fn action_request(
+    policies: &Policies,
+    entry: &Entry,
+) -> Result<(&'static str, String, Option<Value>), String> {
+    let collection = collection_of(&policies.routes, &entry.resource)?;
+    let request = match entry.action.as_str() {
+        "archive" => (
+            "DELETE",
+            format!("/crm/v3/objects/{collection}/{}", entry.id),
+            None,
+        ),
+        "gdpr_delete" => (
+            "POST",
+            format!("/crm/v3/objects/{collection}/gdpr-delete"),
+            Some(json!({ "objectId": entry.id })),
+        ),
+        _ => {
+            let props: Map<String, Value> = entry
+                .properties
+                .iter()
+                .map(|p| (p.clone(), Value::String(String::new())))
+                .collect();
+            (
+                "PATCH",
+                format!("/crm/v3/objects/{collection}/{}", entry.id),
+                Some(json!({ "properties": props })),
+            )
+        }
+    };
+    Ok(request)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -672,88 +698,9 @@ fn sections(
     rules: &RetentionRules,
     runs: &[RunFigures],
 ) -> Vec<(String, Vec<String>, Vec<Vec<String>>)> {
-    let kinds = rules
-        .kinds
-        .iter()
-        .map(|k| {
-            let when: Vec<String> = k
-                .when
-                .iter()
-                .map(|(p, v)| {
-                    format!(
-                        "{p} ∈ {{{}}}",
-                        v.iter().cloned().collect::<Vec<_>>().join(", ")
-                    )
-                })
-                .collect();
-            let action = match k.action {
-                Action::Anonymise => format!("anonymise {}", k.groups.join(", ")),
-                a => a.name().to_string(),
-            };
-            vec![
-                k.name.clone(),
-                k.description.clone(),
-                format!("{} {}", k.resource, when.join("; ")),
-                if k.groups.is_empty() {
-                    "whole record".into()
-                } else {
-                    k.groups.join(", ")
-                },
-                k.start.describe(),
-                k.period.to_string(),
-                action,
-                k.legal_basis.clone(),
-            ]
-        })
-        .collect();
-    let holds = rules
-        .holds
-        .iter()
-        .map(|h| {
-            let what = match &h.rule {
-                HoldRule::Flag { property } => {
-                    format!("while `{property}` is true: the whole record")
-                }
-                HoldRule::Statutory {
-                    groups,
-                    start,
-                    period,
-                    ..
-                } => format!(
-                    "{} from the {}: the record and its {} data",
-                    period,
-                    start.describe(),
-                    groups.join(", ")
-                ),
-            };
-            vec![
-                h.name.clone(),
-                h.description.clone(),
-                h.resource.clone(),
-                what,
-                h.legal_basis.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    let figures = runs
-        .iter()
-        .rev()
-        .take(10)
-        .map(|r| {
-            let done: Vec<String> = r.done.iter().map(|(k, n)| format!("{k}: {n}")).collect();
-            vec![
-                r.at.clone(),
-                r.today.clone(),
-                r.run.clone(),
-                if done.is_empty() {
-                    "nothing".into()
-                } else {
-                    done.join(", ")
-                },
-                r.failed.to_string(),
-            ]
-        })
-        .collect();
+    let kinds = kind_rows(rules);
+    let holds = hold_rows(rules);
+    let figures = run_rows(runs);
     vec![
         (
             "Data kinds and rules".into(),
@@ -786,6 +733,99 @@ fn sections(
             figures,
         ),
     ]
+}
+
+/// One row per data kind: its rule, records, scope, start, period, action and basis.
+fn kind_rows(rules: &RetentionRules) -> Vec<Vec<String>> {
+    rules
+        .kinds
+        .iter()
+        .map(|k| {
+            let when: Vec<String> = k
+                .when
+                .iter()
+                .map(|(p, v)| {
+                    format!(
+                        "{p} ∈ {{{}}}",
+                        v.iter().cloned().collect::<Vec<_>>().join(", ")
+                    )
+                })
+                .collect();
+            let action = match k.action {
+                Action::Anonymise => format!("anonymise {}", k.groups.join(", ")),
+                a => a.name().to_string(),
+            };
+            vec![
+                k.name.clone(),
+                k.description.clone(),
+                format!("{} {}", k.resource, when.join("; ")),
+                if k.groups.is_empty() {
+                    "whole record".into()
+                } else {
+                    k.groups.join(", ")
+                },
+                k.start.describe(),
+                k.period.to_string(),
+                action,
+                k.legal_basis.clone(),
+            ]
+        })
+        .collect()
+}
+
+/// One row per hold: what it keeps, and why.
+fn hold_rows(rules: &RetentionRules) -> Vec<Vec<String>> {
+    rules
+        .holds
+        .iter()
+        .map(|h| {
+            let what = match &h.rule {
+                HoldRule::Flag { property } => {
+                    format!("while `{property}` is true: the whole record")
+                }
+                HoldRule::Statutory {
+                    groups,
+                    start,
+                    period,
+                    ..
+                } => format!(
+                    "{} from the {}: the record and its {} data",
+                    period,
+                    start.describe(),
+                    groups.join(", ")
+                ),
+            };
+            vec![
+                h.name.clone(),
+                h.description.clone(),
+                h.resource.clone(),
+                what,
+                h.legal_basis.clone().unwrap_or_default(),
+            ]
+        })
+        .collect()
+}
+
+/// The last ten runs, newest first, with the actions each carried out.
+fn run_rows(runs: &[RunFigures]) -> Vec<Vec<String>> {
+    runs.iter()
+        .rev()
+        .take(10)
+        .map(|r| {
+            let done: Vec<String> = r.done.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+            vec![
+                r.at.clone(),
+                r.today.clone(),
+                r.run.clone(),
+                if done.is_empty() {
+                    "nothing".into()
+                } else {
+                    done.join(", ")
+                },
+                r.failed.to_string(),
+            ]
+        })
+        .collect()
 }
 
 const INTRO: &str = "Retention rules per data kind (policies/retention.toml). From the day a \

@@ -42,9 +42,9 @@ pub const RULE_HEADER: &str = "x-crmgate-retention-rule";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
-    /// The vendor's delete (HubSpot: archived, restorable for 90 days).
+    /// The vendor's delete (a CRM may keep it restorable for a while).
     Archive,
-    /// Removed for good (HubSpot's GDPR delete).
+    /// Removed for good (the vendor's GDPR delete).
     GdprDelete,
     /// The kind's field groups are cleared; the record stays.
     Anonymise,

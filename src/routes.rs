@@ -316,7 +316,7 @@ pub struct ProvenanceSpec {
 pub struct Route {
     pub name: String,
     pub method: http::Method,
-    /// The path template as written (`/crm/v3/objects/contacts/{id}`).
+    /// The path template as written (`/objects/contacts/{id}`).
     pub path: String,
     segments: Vec<Segment>,
     /// Request-level Cedar action (`list`, `get`, `search`).
@@ -371,8 +371,8 @@ pub struct RouteMatch<'a> {
 #[derive(Debug)]
 pub struct RouteTable {
     routes: Vec<Route>,
-    /// Other spellings of a path prefix (HubSpot's date-versioned `/crm/objects/2026-03`
-    /// for `/crm/v3/objects`): rewritten to the target before routing.
+    /// Other spellings of a path prefix (a vendor's date-versioned API path for its
+    /// numbered one): rewritten to the target before routing.
     aliases: Vec<Alias>,
     resources: BTreeMap<String, Arc<ResourceProfile>>,
     /// The file as parsed: checks against the schema name the line of the key at fault.
@@ -490,7 +490,7 @@ impl Alias {
     }
 }
 
-/// `YYYY-MM`, as HubSpot's date-versioned API names its versions.
+/// `YYYY-MM`, as a date-versioned API names its versions.
 fn is_date_version(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 7

@@ -37,8 +37,8 @@ impl Day {
         (year_of_era + era * 400 + i64::from(month <= 2), month, day)
     }
 
-    /// `YYYY-MM-DD` (anything may follow: a timestamp), or epoch milliseconds as HubSpot
-    /// gives date-time properties.
+    /// `YYYY-MM-DD` (anything may follow: a timestamp), or epoch milliseconds as some CRMs
+    /// give date-time properties.
     pub fn parse(text: &str) -> Option<Day> {
         let text = text.trim();
         if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && text.len() > 8 {

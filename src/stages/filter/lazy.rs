@@ -59,7 +59,7 @@ impl<'de> Deserialize<'de> for Members<'de> {
                 f.write_str("an object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
-                // Room for a HubSpot record's usual properties (the JSON reader gives no hint).
+                // Room for a CRM record's usual properties (the JSON reader gives no hint).
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(32));
                 while let Some((k, v)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
                     out.push((k.0, v));
@@ -248,7 +248,7 @@ struct Names<'a> {
 }
 
 impl Default for Names<'_> {
-    /// Room for a record's usual names (HubSpot records carry a few dozen properties), so
+    /// Room for a record's usual names (CRM records carry a few dozen properties), so
     /// that a single record does not grow the table name by name.
     fn default() -> Self {
         Names {

@@ -29,7 +29,7 @@ pub struct Connection {
     pub key: String,
     /// A CA file to trust (the dev CA), besides the web PKI.
     pub ca: Option<PathBuf>,
-    /// Most requests per second (HubSpot allows 100 per 10 s for a private app).
+    /// Most requests per second (CRMs limit an app's rate: 100 per 10 s is common).
     pub rate: f64,
     /// Most pages read per resource type (a bound, not a target).
     pub max_pages: usize,

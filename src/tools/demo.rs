@@ -13,12 +13,12 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use democrm::DemoCrm;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, Secret};
 use crate::decide;
-use crate::democrm::{self, DemoCrm};
 use crate::stages::authz::Outcome;
 use crate::stages::pipeline::Policies;
 use crate::startup::app;
@@ -590,7 +590,7 @@ pub fn made_up_secret() -> Secret {
 
 /// `crmgate demo-crm`: the embedded demo CRM alone, as an upstream for experiments.
 pub async fn demo_crm(listen: SocketAddr, token: Option<String>) -> Result<(), String> {
-    let mut crm = democrm::DemoCrm::seeded();
+    let mut crm = DemoCrm::seeded();
     if let Some(t) = token {
         crm = crm.with_required_token(t);
     }

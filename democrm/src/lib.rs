@@ -1,7 +1,9 @@
-//! The embedded demo CRM: a HubSpot CRM v3-shaped HTTP API seeded with Santa
-//! Claus's company. It is the upstream of `crmgate demo` and of the integration
-//! tests, never used in production; it must never hold real persons' data, and it
-//! records everything it receives so a test can assert what reached the upstream.
+//! The demo CRM: a HubSpot CRM v3-shaped HTTP API seeded with Santa Claus's
+//! company, as its own crate. It is the upstream of `crmgate demo` and of the
+//! integration tests, never used in production; it must never hold real persons'
+//! data, it must never depend on crmgate (so nothing on the request path can import
+//! it by accident), and it records everything it receives so a test can assert what
+//! reached the upstream.
 //!
 //! # API (JSON, `Content-Type: application/json`; records in memory)
 //!

@@ -82,6 +82,7 @@ mod search;
 mod seed;
 #[cfg(test)]
 mod tests;
+pub mod tour;
 mod writes;
 
 use std::convert::Infallible;

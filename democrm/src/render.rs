@@ -124,31 +124,9 @@ pub(crate) fn render(
         Value::Object(properties.into_iter().collect()),
     );
     if !selection.history.is_empty() {
-        let mut history: BTreeMap<String, Value> = selection
-            .history
-            .iter()
-            .filter(|name| crm.knows(kind, name))
-            .map(|name| {
-                let versions = record
-                    .history
-                    .get(name.as_str())
-                    .map(|versions| versions.iter().map(version_json).collect())
-                    .unwrap_or_default();
-                (name.clone(), Value::Array(versions))
-            })
-            .collect();
-        for (name, value) in &crm.extra_properties {
-            let version = Version {
-                value: value.clone(),
-                timestamp: record.updated_at.clone(),
-                source_type: "INTEGRATION",
-                updated_by_user_id: None,
-            };
-            history.insert(name.clone(), Value::Array(vec![version_json(&version)]));
-        }
         out.insert(
             "propertiesWithHistory".into(),
-            Value::Object(history.into_iter().collect()),
+            properties_with_history(crm, kind, record, selection),
         );
     }
     out.insert("createdAt".into(), string(&record.created_at));
@@ -183,6 +161,39 @@ pub(crate) fn render(
         out.insert("associations".into(), Value::Object(associations));
     }
     Value::Object(out)
+}
+
+/// `propertiesWithHistory`: the versions of each requested property (newest first), and
+/// the vendor's extra properties with one version each.
+fn properties_with_history(
+    crm: &DemoCrm,
+    kind: ObjectType,
+    record: &Record,
+    selection: &Selection,
+) -> Value {
+    let mut history: BTreeMap<String, Value> = selection
+        .history
+        .iter()
+        .filter(|name| crm.knows(kind, name))
+        .map(|name| {
+            let versions = record
+                .history
+                .get(name.as_str())
+                .map(|versions| versions.iter().map(version_json).collect())
+                .unwrap_or_default();
+            (name.clone(), Value::Array(versions))
+        })
+        .collect();
+    for (name, value) in &crm.extra_properties {
+        let version = Version {
+            value: value.clone(),
+            timestamp: record.updated_at.clone(),
+            source_type: "INTEGRATION",
+            updated_by_user_id: None,
+        };
+        history.insert(name.clone(), Value::Array(vec![version_json(&version)]));
+    }
+    Value::Object(history.into_iter().collect())
 }
 
 /// The record named `key`: by id, or by the value of `id_property` (compared

@@ -5,6 +5,18 @@
 //! it by accident), and it records everything it receives so a test can assert what
 //! reached the upstream.
 //!
+//! # Map (imports run downwards only)
+//!
+//! `lib.rs` ([`serve`]: one request, read in full, recorded, answered) → `router`
+//! (the token check, the endpoints, the dispatch under the read or the write lock) →
+//! `reads` (list, get, batch read), `search`, `writes` → `checks` (what a write
+//! must be before anything changes) → `render` (records in the API's shape) →
+//! `reply` (answers, error and batch bodies), `query` (parameters, page sizes) →
+//! `crm` ([`DemoCrm`]'s state and recorder) → `seed` (the records, from the tables
+//! in `seed/rows.rs`), `model`, `dates`. Beside the router, `inspect` (what tests
+//! read of the store) uses `render`. [`tour`] is the demo's script in this API's
+//! dialect, run by `crmgate demo`; it imports nothing of the crate.
+//!
 //! # API (JSON, `Content-Type: application/json`; records in memory)
 //!
 //! Every path below is also served under HubSpot's date-versioned prefix

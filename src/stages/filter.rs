@@ -917,7 +917,7 @@ forbid (principal, action == Action::"read.phone", resource == Contact::"7");"#;
             "unexpected": 1
         }))
         .unwrap();
-        let keys = crate::stages::filter::masks::HashKeys::new(crate::config::Secret::new("k"));
+        let keys = crate::stages::filter::masks::HashKeys::new(crate::secret::Secret::new("k"));
         let hidden: HashSet<String> = ["consent_survey".to_string()].into();
         let none = Shown::none();
         for user in USERS {
@@ -958,7 +958,7 @@ forbid (principal, action == Action::"read.phone", resource == Contact::"7");"#;
         let list = route(&routes, "contacts.list");
         let records = demo_records();
         let page = serde_json::to_vec(&serde_json::json!({ "results": records })).unwrap();
-        let keys = crate::stages::filter::masks::HashKeys::new(crate::config::Secret::new("k"));
+        let keys = crate::stages::filter::masks::HashKeys::new(crate::secret::Secret::new("k"));
         let hidden = HashSet::new();
         let mut checked = 0;
         for user in USERS {
@@ -1028,7 +1028,7 @@ forbid (principal, action == Action::"read.phone", resource == Contact::"7");"#;
         let list = route(&routes, "contacts.list");
         let single = route(&routes, "contacts.get");
         let records = demo_records();
-        let keys = crate::stages::filter::masks::HashKeys::new(crate::config::Secret::new("k"));
+        let keys = crate::stages::filter::masks::HashKeys::new(crate::secret::Secret::new("k"));
         let mut rng = Rng(0x0bad_5eed_0000_0003);
         let lifecycles = ["customer", "lead", "subscriber", "other", "", "CUSTOMER"];
         for _ in 0..1500 {

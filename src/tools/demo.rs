@@ -16,9 +16,10 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
-use crate::config::{Config, Secret};
+use crate::config::Config;
 use crate::decide;
 use crate::democrm::{self, DemoCrm};
+use crate::secret::Secret;
 use crate::stages::authz::Outcome;
 use crate::stages::pipeline::Policies;
 use crate::startup::app;

@@ -9,7 +9,6 @@
 //! or a log.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -32,16 +31,8 @@ const MIGRATION_LOCK: i64 = 0x63_72_6d_67_61_74_65;
 /// Rows read per round trip when a chain is read back.
 const PAGE: i64 = 2000;
 
-/// Parse a connection URL without ever quoting it back.
-pub fn parse(url: &str) -> Result<Config, String> {
-    let cfg = Config::from_str(url).map_err(|_| {
-        "the url is not a PostgreSQL connection string (postgres://user@host:5432/db)".to_string()
-    })?;
-    if cfg.get_hosts().is_empty() {
-        return Err("the url names no host".into());
-    }
-    Ok(cfg)
-}
+/// Parse a connection URL without ever quoting it back (the configuration's check).
+pub use crate::config::central::parse_url as parse;
 
 /// The store as messages may name it: user, host, port and database, never the password.
 pub fn describe(url: &str) -> String {

@@ -46,6 +46,9 @@
 //! outgoing HTTPS connector), [`admin`] (`/healthz`, `/readyz`, `/metrics`), [`decide`]
 //! (the decision core as the tools ask it), [`tools`] (one module per subcommand) and
 //! [`democrm`] (the embedded demo CRM, which nothing on the request path imports).
+//! At the bottom, small shared types every room may use and that import nothing above
+//! them: [`secret`] (values never printed), [`fasthash`] (the request path's hash maps),
+//! [`jwk`] (OIDC signing keys and algorithms).
 //! Nothing here must ever let a request reach the CRM without a decision, a write without
 //! its durable intent, or a response leave without its audit record: the crate must never
 //! fail open.

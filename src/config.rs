@@ -305,7 +305,7 @@ impl PolicyFiles {
 }
 
 /// The audit log: a directory of hash-chained segments with signed checkpoints
-/// (see [`crate::stages::audit`]).
+/// (see [`crate::audit`]).
 #[derive(Debug, Clone)]
 pub struct AuditConfig {
     pub dir: PathBuf,
@@ -337,7 +337,7 @@ pub struct AuditConfig {
 }
 
 /// `[audit.central]`: ship the local log to PostgreSQL (see
-/// [`crate::stages::audit::central`]).
+/// [`crate::audit::central`]).
 #[derive(Debug, Clone)]
 pub struct CentralConfig {
     /// `postgres://…` connection URL; it may hold a password, so it is a secret.

@@ -33,8 +33,8 @@
 //!    crmgate's own headers and the vendor credential.
 //! 9. **filter** — [`stages::filter`]: row and field-group decisions, masks, record
 //!    selection.
-//! 10. **audit** — [`stages::audit`]: events through a sink, durable before the response
-//!     leaves; hash-chained segments with signed checkpoints.
+//! 10. **audit** — the pipeline hands the request's record to an [`audit::AuditSink`],
+//!     durable before the response leaves.
 //!
 //! [`stages::pipeline`] runs them: `handle` always writes one response and one audit record
 //! around `handle_inner`, which has one `?` per stage. [`error`] is the request path's one
@@ -46,6 +46,9 @@
 //! outgoing HTTPS connector), [`admin`] (`/healthz`, `/readyz`, `/metrics`), [`decide`]
 //! (the decision core as the tools ask it), [`tools`] (one module per subcommand) and
 //! [`democrm`] (the embedded demo CRM, which nothing on the request path imports).
+//! [`audit`] is the audit log as its own room: the event types ([`audit::event`], a leaf
+//! the stages fill in), the sink, the writer of hash-chained segments with signed
+//! checkpoints, verify, query and the central store's shipper.
 //! At the bottom, small shared types every room may use and that import nothing above
 //! them: [`secret`] (values never printed), [`fasthash`] (the request path's hash maps),
 //! [`jwk`] (OIDC signing keys and algorithms).
@@ -54,6 +57,7 @@
 //! fail open.
 
 pub mod admin;
+pub mod audit;
 pub mod config;
 pub mod decide;
 pub mod democrm;

@@ -30,11 +30,11 @@ use serde_json::Value;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::admin::{Health, Metrics};
+use crate::audit::{AuditEvent, AuditRecord, AuditSink};
 use crate::config::Config;
 use crate::error::RequestError;
 use crate::profiles::associations::Shown;
 use crate::profiles::{self, Answer, CountedSearch, Prepared, RefilledList};
-use crate::stages::audit::{AuditEvent, AuditRecord, AuditSink};
 use crate::stages::authz::{Allowed, Memo, PolicyEngine, Scope};
 use crate::stages::authz::{RowCondition, Selectability};
 pub use crate::stages::body::ResponseBody;

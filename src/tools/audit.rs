@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use crate::stages::audit::central::db;
-use crate::stages::audit::{query, signing, verify};
+use crate::audit::central::db;
+use crate::audit::{query, signing, verify};
 
 #[derive(Subcommand)]
 pub enum AuditCommand {

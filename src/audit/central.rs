@@ -35,8 +35,10 @@ use std::time::Duration;
 use ring::rand::SecureRandom;
 use serde_json::Value;
 
-use super::sink::{self, AuditEvent, AuditSink};
-use super::{list_segments, split_lines, AuditError, AuditLog, Progress};
+use super::chain::{list_segments, split_lines};
+use super::event::AuditEvent;
+use super::log::{AuditLog, Progress};
+use super::sink::{self, AuditError, AuditSink};
 use crate::admin::Health;
 use crate::config::central::check_replica_id;
 use crate::config::{AuditConfig, CentralConfig};

@@ -14,8 +14,10 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::chain::{
+    checkpoint_message, entry_head, line_hash, list_segments, split_lines, GENESIS,
+};
 use super::signing;
-use super::{checkpoint_message, entry_head, line_hash, list_segments, split_lines, GENESIS};
 
 /// The first thing wrong, located.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,22 +10,57 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{json, Map, Value};
 use tokio::sync::oneshot;
 
+use super::chain::{
+    checkpoint_message, entry_head, line_hash, list_segments, segment_name, split_lines, GENESIS,
+};
+use super::event::{AuditEvent, Framed};
 use super::lock::DirLock;
 use super::query::{self, SegIndex};
 use super::signing::SigningKey;
-use super::{
-    checkpoint_message, entry_head, line_hash, list_segments, segment_name, split_lines,
-    AuditError, AuditEvent, Framed, Msg, Progress, COMPONENT, GENESIS,
-};
+use super::sink::AuditError;
 use crate::admin::Health;
 use crate::config::AuditConfig;
+
+/// The [`Health`] component the audit log reports under.
+pub(super) const COMPONENT: &str = "audit";
+
+pub(super) enum Msg {
+    Write(Box<Job>),
+    /// An entry that is not a request record (`kind` and its fields): written after the
+    /// batch it arrives with (so a notice about a request follows its record); nobody waits.
+    Notice(serde_json::Map<String, serde_json::Value>),
+    /// Write a final checkpoint and the index, then answer.
+    Close(oneshot::Sender<()>),
+}
+
+/// How far the local log is durable: the sequence number after the last entry that is
+/// written (and fsync'd when configured). Readers of the log (the central shipper) read
+/// no further, so they never pass on an entry a crash could still take back.
+#[derive(Debug, Default)]
+pub struct Progress {
+    durable_next: AtomicU64,
+    /// Woken after every durable batch.
+    pub changed: tokio::sync::Notify,
+}
+
+impl Progress {
+    /// Entries `0..durable_next()` are durable.
+    pub fn durable_next(&self) -> u64 {
+        self.durable_next.load(Ordering::SeqCst)
+    }
+
+    pub(super) fn advance(&self, next: u64) {
+        self.durable_next.fetch_max(next, Ordering::SeqCst);
+        self.changed.notify_one();
+    }
+}
 
 pub(super) struct Job {
     pub event: AuditEvent,

@@ -15,9 +15,9 @@ use serde_json::Value;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, NoTls};
 
-use crate::stages::audit::line_hash;
-use crate::stages::audit::query::{record_keys, Filter, Hit};
-use crate::stages::audit::verify::{Chain, Problem, Report};
+use crate::audit::chain::line_hash;
+use crate::audit::query::{record_keys, Filter, Hit};
+use crate::audit::verify::{Chain, Problem, Report};
 
 /// The schema migrations shipped with crmgate: version, name, SQL. Applied in order, each
 /// once, recorded in `crmgate_schema_migrations`.

@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{list_segments, split_lines, AuditRecord};
+use super::chain::{list_segments, split_lines};
+use super::event::AuditRecord;
 
 /// The postings of one segment, built while it is written (or by reading it).
 #[derive(Debug, Default)]

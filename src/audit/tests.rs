@@ -16,6 +16,8 @@ use serde_json::Value;
 use super::query::{self, Filter};
 use super::verify::verify_dir;
 use super::*;
+use crate::admin::Health;
+use crate::config::AuditConfig;
 use crate::stages::filter::{GroupsAudit, RecordAudit};
 
 fn config(dir: &Path, checkpoint_every: u64, segment_max_bytes: u64) -> AuditConfig {

@@ -185,17 +185,21 @@ pub async fn last_stored(client: &Client, replica: &str) -> Result<Option<(u64, 
     Ok(Some((u64::try_from(seq).unwrap_or_default(), hash)))
 }
 
-/// Store `entries` (consecutive, of one replica) in one transaction; entries already
-/// there with the same hash are skipped (at least once becomes exactly once). Returns how
-/// many were new.
-pub async fn store(
-    client: &mut Client,
-    replica: &str,
-    entries: &[Entry],
-) -> Result<u64, StoreError> {
-    let Some(last) = entries.last() else {
-        return Ok(0);
-    };
+/// The entries of one insert, column by column (as `unnest` takes them).
+struct Columns {
+    seqs: Vec<i64>,
+    prevs: Vec<String>,
+    hashes: Vec<String>,
+    lines: Vec<String>,
+    /// kind, time, request_id, principal, department, purpose, decision.
+    cols: [Vec<Option<String>>; 7],
+    /// Each entry's record keys, as a JSON array.
+    keys: Vec<String>,
+    /// seq → hash, to tell an entry stored before from another one under its key.
+    by_seq: BTreeMap<u64, String>,
+}
+
+fn columns(entries: &[Entry]) -> Result<Columns, StoreError> {
     let n = entries.len();
     let mut seqs = Vec::with_capacity(n);
     let (mut prevs, mut hashes, mut lines) = (
@@ -234,6 +238,38 @@ pub async fn store(
         keys.push(Value::from(k).to_string());
         by_seq.insert(e.seq, hash);
     }
+    Ok(Columns {
+        seqs,
+        prevs,
+        hashes,
+        lines,
+        cols,
+        keys,
+        by_seq,
+    })
+}
+
+/// Store `entries` (consecutive, of one replica) in one transaction; entries already
+/// there with the same hash are skipped (at least once becomes exactly once). Returns how
+/// many were new.
+pub async fn store(
+    client: &mut Client,
+    replica: &str,
+    entries: &[Entry],
+) -> Result<u64, StoreError> {
+    let Some(last) = entries.last() else {
+        return Ok(0);
+    };
+    let n = entries.len();
+    let Columns {
+        seqs,
+        prevs,
+        hashes,
+        lines,
+        cols,
+        keys,
+        by_seq,
+    } = columns(entries)?;
     let [kind, time, request_id, principal, department, purpose, decision] = &cols;
     let tx = client
         .transaction()

@@ -10,6 +10,8 @@ use clap::Subcommand;
 use crate::audit::central::db;
 use crate::audit::{query, signing, verify};
 
+pub mod report;
+
 #[derive(Subcommand)]
 pub enum AuditCommand {
     /// Recompute the hash chain and checkpoint signatures; exit 0 only when all is intact.
@@ -244,10 +246,12 @@ fn query_and_print(
         }
         Output::SubjectReportHtml => print!(
             "{}",
-            query::render_subject_report_html(&hits, filter, &source)
+            report::render_subject_report_html(&hits, filter, &source)
         ),
-        Output::SubjectReport => print!("{}", query::render_subject_report(&hits, filter, &source)),
-        Output::Table => print!("{}", query::render_table(&hits, filter)),
+        Output::SubjectReport => {
+            print!("{}", report::render_subject_report(&hits, filter, &source))
+        }
+        Output::Table => print!("{}", report::render_table(&hits, filter)),
     }
     Ok(())
 }

@@ -44,8 +44,9 @@
 //! revision; TLS set-up), [`config`] (the typed configuration, parsed with the positions of
 //! [`diagnostic`]: every problem at its file and line), [`pki`] (certificate files and the
 //! outgoing HTTPS connector), [`admin`] (`/healthz`, `/readyz`, `/metrics`), [`decide`]
-//! (the decision core as the tools ask it), [`tools`] (one module per subcommand) and
-//! [`democrm`] (the embedded demo CRM, which nothing on the request path imports).
+//! (the decision core as the tools ask it) and [`tools`] (one module per subcommand). The demo
+//! CRM is its own workspace crate (`democrm/`): it depends on nothing of crmgate, and nothing
+//! on the request path imports it.
 //! [`audit`] is the audit log as its own room: the event types ([`audit::event`], a leaf
 //! the stages fill in), the sink, the writer of hash-chained segments with signed
 //! checkpoints, verify, query and the central store's shipper.
@@ -60,7 +61,6 @@ pub mod admin;
 pub mod audit;
 pub mod config;
 pub mod decide;
-pub mod democrm;
 pub mod diagnostic;
 pub mod error;
 pub mod fasthash;

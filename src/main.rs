@@ -68,7 +68,7 @@ enum Command {
         purpose: Option<String>,
         #[arg(long, default_value = "GET")]
         method: String,
-        /// Request path, e.g. `/crm/v3/objects/contacts/1001`.
+        /// Request path, as a client would send it to the CRM's API.
         #[arg(long)]
         path: String,
         /// A sample upstream response body (JSON file) to decide on.
@@ -101,7 +101,7 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Run only the embedded demo CRM (a HubSpot-shaped upstream for manual tests).
+    /// Run only the demo CRM (the vendor-shaped upstream of the demo, for manual tests).
     DemoCrm {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,

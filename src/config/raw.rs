@@ -135,7 +135,8 @@ impl Default for RawLimits {
     }
 }
 
-/// A refilled list page or a counted search: 50 pages of 200 is HubSpot's own search cap.
+/// A refilled list page or a counted search: 50 pages of 200 is the first vendor's own search
+/// cap.
 fn default_max_upstream_requests() -> usize {
     50
 }

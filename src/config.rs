@@ -13,7 +13,7 @@
 //! It must never accept an unknown key, let a secret's value reach a log or a message, or
 //! hold a live thing (a client, a connection, a cache).
 
-pub mod central;
+pub(crate) mod central;
 mod identity;
 mod load;
 mod raw;

@@ -99,12 +99,12 @@ pub(super) fn central_from(
 }
 
 /// Check a connection URL at start-up (before any port is bound).
-pub fn check_url(url: &str) -> Result<(), String> {
+pub(crate) fn check_url(url: &str) -> Result<(), String> {
     parse_url(url).map(|_| ())
 }
 
 /// A `postgres://…` connection URL as the client reads it; the message never quotes it.
-pub fn parse_url(url: &str) -> Result<tokio_postgres::Config, String> {
+pub(crate) fn parse_url(url: &str) -> Result<tokio_postgres::Config, String> {
     let cfg = tokio_postgres::Config::from_str(url).map_err(|_| {
         "the url is not a PostgreSQL connection string (postgres://user@host:5432/db)".to_string()
     })?;
@@ -115,7 +115,7 @@ pub fn parse_url(url: &str) -> Result<tokio_postgres::Config, String> {
 }
 
 /// A replica id: 1 to 128 characters of `A-Z a-z 0-9 . _ -`.
-pub fn check_replica_id(id: &str) -> Result<(), String> {
+pub(crate) fn check_replica_id(id: &str) -> Result<(), String> {
     let ok = !id.is_empty()
         && id.len() <= 128
         && id

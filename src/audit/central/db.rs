@@ -32,7 +32,7 @@ const MIGRATION_LOCK: i64 = 0x63_72_6d_67_61_74_65;
 const PAGE: i64 = 2000;
 
 /// Parse a connection URL without ever quoting it back (the configuration's check).
-pub use crate::config::central::parse_url as parse;
+pub(crate) use crate::config::central::parse_url as parse;
 
 /// The store as messages may name it: user, host, port and database, never the password.
 pub fn describe(url: &str) -> String {

@@ -19,7 +19,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::routes::FastHash;
+use crate::fasthash::FastHash;
 
 use matchers::{Hit, IdRule, Lexicon};
 use normal::{is_invisible, Normal};

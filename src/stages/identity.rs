@@ -60,6 +60,7 @@ pub async fn identify(
     headers: &HeaderMap,
     cert: Option<&ClientCert>,
     cfg: &Config,
+    jwks: &jwks::IssuerKeys,
     engine: &PolicyEngine,
     recognised: &mut Option<Recognised>,
 ) -> Result<Identified, RequestError> {
@@ -70,24 +71,25 @@ pub async fn identify(
             "more than one Authorization header".into(),
         ));
     }
-    let claim =
-        match (cert, authorization) {
-            (Some(_), Some(_)) => {
-                // Two credentials are ambiguous: which one would the policy see?
-                return Err(RequestError::AmbiguousCredentials(
-                    "a client certificate and an Authorization header: send one credential".into(),
-                ));
-            }
-            (Some(c), None) => certificate_claim(c, cfg)?,
-            (None, None) => return Err(RequestError::Unauthenticated(
+    let claim = match (cert, authorization) {
+        (Some(_), Some(_)) => {
+            // Two credentials are ambiguous: which one would the policy see?
+            return Err(RequestError::AmbiguousCredentials(
+                "a client certificate and an Authorization header: send one credential".into(),
+            ));
+        }
+        (Some(c), None) => certificate_claim(c, cfg)?,
+        (None, None) => {
+            return Err(RequestError::Unauthenticated(
                 "missing credentials: send a client certificate or `Authorization: Bearer <token>`"
                     .into(),
-            )),
-            (None, Some(value)) => match bearer_claim(value, cfg, engine, recognised).await? {
-                Bearer::Claim(claim) => claim,
-                Bearer::Identified(identified) => return Ok(identified),
-            },
-        };
+            ))
+        }
+        (None, Some(value)) => match bearer_claim(value, cfg, jwks, engine, recognised).await? {
+            Bearer::Claim(claim) => claim,
+            Bearer::Identified(identified) => return Ok(identified),
+        },
+    };
     admit(claim, engine, recognised)
 }
 
@@ -134,6 +136,7 @@ fn certificate_claim(c: &ClientCert, cfg: &Config) -> Result<Claim, RequestError
 async fn bearer_claim(
     value: &http::HeaderValue,
     cfg: &Config,
+    jwks: &jwks::IssuerKeys,
     engine: &PolicyEngine,
     recognised: &mut Option<Recognised>,
 ) -> Result<Bearer, RequestError> {
@@ -151,7 +154,7 @@ async fn bearer_claim(
         return Err(CredentialError::Malformed("empty bearer credential").into());
     }
     if !cfg.jwt.is_empty() && jwt::looks_like_jwt(token) {
-        let verified = jwt::verify(token, &cfg.jwt).await?;
+        let verified = jwt::verify(token, &cfg.jwt, jwks).await?;
         if verified.directory == Directory::Claims {
             let purpose = verified.purpose.clone();
             let principal = claims_principal(verified, engine, recognised)?;

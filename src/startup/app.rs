@@ -14,13 +14,13 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::admin::Health;
+use crate::audit::central::CentralSink;
+use crate::audit::{AuditLog, AuditSink};
 use crate::config::{Config, PolicyFiles};
 use crate::diagnostic::{Problem, Problems};
 use crate::redact::Redactor;
 use crate::retention::RetentionRules;
 use crate::routes::RouteTable;
-use crate::stages::audit::central::CentralSink;
-use crate::stages::audit::{AuditLog, AuditSink};
 use crate::stages::authz::PolicyEngine;
 use crate::stages::listen as server;
 use crate::stages::pipeline::{Gateway, Policies};

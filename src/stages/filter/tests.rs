@@ -235,7 +235,7 @@ fn the_fast_path_filters_the_demo_data_exactly_like_the_dom_path() {
         "unexpected": 1
     }))
     .unwrap();
-    let keys = crate::stages::filter::masks::HashKeys::new(crate::config::Secret::new("k"));
+    let keys = crate::stages::filter::masks::HashKeys::new(crate::secret::Secret::new("k"));
     let hidden: HashSet<String> = ["consent_survey".to_string()].into();
     let none = Shown::none();
     for user in USERS {
@@ -276,7 +276,7 @@ fn records_with_one_outcome_share_an_audit_view_that_serialises_as_their_groups(
     let list = route(&routes, "contacts.list");
     let records = demo_records();
     let page = serde_json::to_vec(&serde_json::json!({ "results": records })).unwrap();
-    let keys = crate::stages::filter::masks::HashKeys::new(crate::config::Secret::new("k"));
+    let keys = crate::stages::filter::masks::HashKeys::new(crate::secret::Secret::new("k"));
     let hidden = HashSet::new();
     let mut checked = 0;
     for user in USERS {
@@ -346,7 +346,7 @@ fn the_fast_path_filters_random_bodies_exactly_like_the_dom_path() {
     let list = route(&routes, "contacts.list");
     let single = route(&routes, "contacts.get");
     let records = demo_records();
-    let keys = crate::stages::filter::masks::HashKeys::new(crate::config::Secret::new("k"));
+    let keys = crate::stages::filter::masks::HashKeys::new(crate::secret::Secret::new("k"));
     let mut rng = Rng(0x0bad_5eed_0000_0003);
     let lifecycles = ["customer", "lead", "subscriber", "other", "", "CUSTOMER"];
     for _ in 0..1500 {

@@ -209,6 +209,9 @@ pub struct TlsFiles {
 pub struct UpstreamConfig {
     /// Scheme and authority of the CRM (`http://127.0.0.1:8080`); paths are appended as is.
     pub base: http::Uri,
+    /// The vendor profile that speaks the CRM's API (`[upstream] vendor`, default
+    /// `hubspot`); start-up refuses a name no profile has.
+    pub vendor: String,
     /// Injected as `Authorization: Bearer …` on every upstream request.
     pub credential: Option<Secret>,
     /// Extra CA for an HTTPS upstream with a private PKI.
@@ -417,6 +420,9 @@ struct RawListen {
 #[serde(deny_unknown_fields)]
 struct RawUpstream {
     url: String,
+    /// The CRM's API (`hubspot`): chosen among the vendor profiles at start-up.
+    #[serde(default = "default_vendor")]
+    vendor: String,
     credential_env: Option<String>,
     credential_file: Option<PathBuf>,
     ca_file: Option<PathBuf>,
@@ -429,6 +435,9 @@ struct RawUpstream {
     pool_idle_timeout_ms: u64,
 }
 
+fn default_vendor() -> String {
+    "hubspot".into()
+}
 fn default_upstream_timeout_ms() -> u64 {
     10_000
 }
@@ -1203,6 +1212,7 @@ impl Config {
             listen: ListenConfig { addr, tls },
             upstream: UpstreamConfig {
                 base,
+                vendor: raw.upstream.vendor,
                 credential,
                 ca_file: raw.upstream.ca_file.map(|p| rel(&p)),
                 timeout: Duration::from_millis(raw.upstream.timeout_ms),

@@ -58,6 +58,20 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
             None
         }
     };
+    if crate::profiles::select(&config.upstream.vendor).is_none() {
+        problems.push(config.problem(
+            "upstream.vendor",
+            format!(
+                "upstream.vendor: unknown vendor `{}` (crmgate speaks {})",
+                config.upstream.vendor,
+                crate::profiles::VENDORS
+                    .iter()
+                    .map(|v| format!("`{v}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
     if let Some(engine) = &engine {
         problems.extend(check_config_against_entities(config, engine));
     }
@@ -368,7 +382,9 @@ pub fn prepare(config: Config) -> Result<Prepared, String> {
         )?)),
         None => None,
     };
-    let upstream = Upstream::new(&config.upstream)?;
+    let vendor = crate::profiles::select(&config.upstream.vendor)
+        .ok_or_else(|| format!("upstream.vendor `{}` is not known", config.upstream.vendor))?;
+    let upstream = Upstream::new(&config.upstream, vendor.as_ref())?;
     let health = Health::new();
     let local = AuditLog::open(&config.audit, health.clone()).map_err(|e| e.to_string())?;
     // With a central store, the local log stays the durability point and a shipper
@@ -387,6 +403,7 @@ pub fn prepare(config: Config) -> Result<Prepared, String> {
         config,
         policies,
         upstream,
+        vendor,
         audit.clone(),
         health.clone(),
     ));

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use super::{parse_strict, BATCH_MAX_INPUTS};
 use crate::error::RequestError;
 use crate::stages::routing::{RequestBody, ResourceProfile};
+use crate::stages::vendor::{Decided, Outgoing};
 use crate::stages::write::{WriteBody, WriteInput};
 
 /// A property map: every value a string (or null, which HubSpot reads as "clear it").
@@ -354,17 +355,6 @@ pub fn prior_read_results(body: &[u8]) -> Result<Vec<Map<String, Value>>, Reques
         .collect()
 }
 
-/// One allowed input, as it goes upstream.
-pub struct Outgoing<'a> {
-    /// The record's id (updates, archives, merges), resolved by crmgate's own read.
-    pub id: Option<&'a str>,
-    /// The input's key as the client sent it (an upsert's lookup value).
-    pub key: Option<&'a str>,
-    pub properties: &'a IndexMap<String, Option<String>>,
-    pub associations: Option<&'a Vec<Value>>,
-    pub trace: Option<&'a str>,
-}
-
 /// The upstream body of a write, rebuilt from the allowed inputs. Lookups were resolved to
 /// record ids by crmgate's own read, so updates go by id (the record decided on).
 pub fn upstream_body(
@@ -475,15 +465,6 @@ pub fn upstream_body(
         .map_err(|e| RequestError::Internal(format!("serialize a write: {e}")))
 }
 
-/// What crmgate decided a written record on, to complete the CRM's answer with.
-pub struct Decided<'a> {
-    /// The record id (none for a create).
-    pub id: Option<&'a str>,
-    /// The lookup value of an upsert's input (lower-cased), where there is one.
-    pub key: Option<String>,
-    pub attributes: &'a Map<String, Value>,
-}
-
 /// The CRM answers a write with the properties written (and a few of its own), not
 /// necessarily those the policies read: where a record of the answer lacks an attribute
 /// property, it is taken from what crmgate decided the write on, so that the answer is
@@ -566,6 +547,7 @@ pub fn batch_error(
     trace: Option<&str>,
 ) -> Value {
     let p = e.problem(request_id);
+    let category = super::errors::category(e.status());
     let mut context = Map::new();
     if let Some(k) = key {
         context.insert("ids".into(), serde_json::json!([k]));
@@ -576,8 +558,8 @@ pub fn batch_error(
     }
     serde_json::json!({
         "status": "error",
-        "category": p.category,
-        "message": p.message,
+        "category": category,
+        "message": p.detail,
         "context": context,
         "errors": [],
         "links": {},

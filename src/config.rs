@@ -209,9 +209,9 @@ pub struct TlsFiles {
 pub struct UpstreamConfig {
     /// Scheme and authority of the CRM (`http://127.0.0.1:8080`); paths are appended as is.
     pub base: http::Uri,
-    /// The vendor profile that speaks the CRM's API (`[upstream] vendor`, default
-    /// `hubspot`); start-up refuses a name no profile has.
-    pub vendor: String,
+    /// The vendor profile that speaks the CRM's API (`[upstream] vendor`; none: the
+    /// default profile); start-up refuses a name no profile has.
+    pub vendor: Option<String>,
     /// Injected as `Authorization: Bearer …` on every upstream request.
     pub credential: Option<Secret>,
     /// Extra CA for an HTTPS upstream with a private PKI.
@@ -420,9 +420,9 @@ struct RawListen {
 #[serde(deny_unknown_fields)]
 struct RawUpstream {
     url: String,
-    /// The CRM's API (`hubspot`): chosen among the vendor profiles at start-up.
-    #[serde(default = "default_vendor")]
-    vendor: String,
+    /// The CRM's API: chosen among the vendor profiles at start-up (none: the default).
+    #[serde(default)]
+    vendor: Option<String>,
     credential_env: Option<String>,
     credential_file: Option<PathBuf>,
     ca_file: Option<PathBuf>,
@@ -435,9 +435,6 @@ struct RawUpstream {
     pool_idle_timeout_ms: u64,
 }
 
-fn default_vendor() -> String {
-    "hubspot".into()
-}
 fn default_upstream_timeout_ms() -> u64 {
     10_000
 }

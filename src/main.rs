@@ -67,7 +67,7 @@ enum Command {
         purpose: Option<String>,
         #[arg(long, default_value = "GET")]
         method: String,
-        /// Request path, e.g. `/crm/v3/objects/contacts/1001`.
+        /// Request path, as a client sends it to the CRM (a path of the routes file).
         #[arg(long)]
         path: String,
         /// A sample upstream response body (JSON file) to decide on.

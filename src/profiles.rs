@@ -22,6 +22,9 @@ use crate::stages::vendor::{CredentialSource, HeaderFuture, Vendor};
 /// The vendor names `[upstream] vendor` accepts.
 pub const VENDORS: &[&str] = &["hubspot"];
 
+/// The vendor of a configuration that names none.
+pub const DEFAULT_VENDOR: &str = "hubspot";
+
 /// The profile of the vendor `name` (`[upstream] vendor`), if crmgate has one. The one
 /// place a vendor's name maps to an implementation.
 pub fn select(name: &str) -> Option<Arc<dyn Vendor>> {

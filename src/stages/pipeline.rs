@@ -60,6 +60,9 @@ pub struct Policies {
     pub redactor: Option<Arc<Redactor>>,
     /// The deletion concept, if configured (its evaluators are attached to `routes`).
     pub retention: Option<Arc<crate::stages::retention::RetentionRules>>,
+    /// The CRM's API the routes are spelt in (`[upstream] vendor`), for the tools that
+    /// speak it as a client.
+    pub vendor: Arc<dyn Vendor>,
 }
 
 /// Everything a request needs, shared by all connections.
@@ -1495,7 +1498,8 @@ impl Step<'_> {
     }
 }
 
-/// The path as the audit record shows it. A lookup by a property (`…/{value}?idProperty=p`)
+/// The path as the audit record shows it. A lookup by a property (`…/{value}` and the
+/// vendor's lookup parameter naming `p`)
 /// names customer data in its last segment (an e-mail, an IBAN): that segment is replaced by
 /// a keyed pseudonym from the first moment the request is recorded, whether or not it
 /// passes a stage, so the value never enters the log in clear.

@@ -162,11 +162,11 @@ pub enum RecordSelector {
 pub enum RequestBody {
     /// No body is forwarded.
     None,
-    /// A search body (HubSpot `PublicObjectSearchRequest`): filters, sorts, free text,
-    /// properties and a page; parsed strictly and rebuilt (see [`crate::profiles::hubspot`]).
+    /// A search body: filters, sorts, free text, properties and a page; parsed strictly
+    /// and rebuilt by the vendor profile (see [`crate::stages::vendor`]).
     Search,
-    /// A batch read body (HubSpot `BatchReadInputSimplePublicObjectId`): ids or lookup
-    /// values and properties; parsed strictly and rebuilt.
+    /// A batch read body: ids or lookup values and properties; parsed strictly and
+    /// rebuilt by the vendor profile.
     BatchRead,
     /// Write bodies (see [`crate::stages::write`]): one record to create, one to update
     /// (the path names it), one to archive (no body), batches of each, a GDPR deletion
@@ -294,7 +294,7 @@ pub struct ProvenanceSpec {
 pub struct Route {
     pub name: String,
     pub method: http::Method,
-    /// The path template as written (`/crm/v3/objects/contacts/{id}`).
+    /// The path template as written (`/objects/contacts/{id}` under the CRM's prefix).
     pub path: String,
     segments: Vec<Segment>,
     /// Request-level Cedar action (`list`, `get`, `search`).
@@ -349,8 +349,8 @@ pub struct RouteMatch<'a> {
 #[derive(Debug)]
 pub struct RouteTable {
     routes: Vec<Route>,
-    /// Other spellings of a path prefix (HubSpot's date-versioned `/crm/objects/2026-03`
-    /// for `/crm/v3/objects`): rewritten to the target before routing.
+    /// Other spellings of a path prefix (a CRM's date-versioned prefix for its numbered
+    /// one): rewritten to the target before routing.
     aliases: Vec<Alias>,
     resources: BTreeMap<String, Arc<ResourceProfile>>,
     /// The file as parsed: checks against the schema name the line of the key at fault.

@@ -154,6 +154,57 @@ pub trait Vendor: Send + Sync {
 
     /// The credential crmgate presents to the CRM, from the configured secret.
     fn credential(&self, secret: Option<Secret>) -> Arc<dyn CredentialSource>;
+
+    // ---- a client's requests (the retention run reads and erases through crmgate) ---
+
+    /// A page of a collection's records with `properties`, at the vendor's cursor `after`.
+    fn list_request(
+        &self,
+        collection: &str,
+        properties: &[String],
+        after: Option<&str>,
+    ) -> ClientRequest;
+
+    /// The records of a list page (each with its id, if it has one) and the cursor of the
+    /// next page.
+    fn read_list(&self, page: &Value) -> ListPage;
+
+    /// One record with `properties` (none: the vendor's defaults).
+    fn get_request(&self, collection: &str, id: &str, properties: &[String]) -> ClientRequest;
+
+    /// A record's property values, as a get or a list answers it.
+    fn record_properties<'a>(&self, record: &'a Value) -> Option<&'a Map<String, Value>>;
+
+    /// The request that erases a record as `how` says.
+    fn erase_request(&self, collection: &str, id: &str, how: Erasure<'_>) -> ClientRequest;
+}
+
+/// A request a client of crmgate sends, in the vendor's spelling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientRequest {
+    pub method: &'static str,
+    pub path: String,
+    pub body: Option<Value>,
+}
+
+/// How a record is erased.
+#[derive(Debug, Clone, Copy)]
+pub enum Erasure<'a> {
+    /// Archived (the vendor's delete, undone within its recovery window).
+    Archive,
+    /// Deleted for good, as a data subject's erasure.
+    Erase,
+    /// These properties cleared (anonymised).
+    Clear(&'a [String]),
+}
+
+/// One page of a collection as a client reads it.
+#[derive(Debug, Default)]
+pub struct ListPage {
+    /// Each record's id (if it has one) and property values.
+    pub records: Vec<(Option<String>, Map<String, Value>)>,
+    /// The vendor's cursor of the next page.
+    pub next: Option<String>,
 }
 
 impl fmt::Debug for dyn Vendor {

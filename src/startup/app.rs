@@ -58,12 +58,18 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
             None
         }
     };
-    if crate::profiles::select(&config.upstream.vendor).is_none() {
+    let vendor_name = config
+        .upstream
+        .vendor
+        .as_deref()
+        .unwrap_or(crate::profiles::DEFAULT_VENDOR);
+    let vendor = crate::profiles::select(vendor_name);
+    if vendor.is_none() {
         problems.push(config.problem(
             "upstream.vendor",
             format!(
                 "upstream.vendor: unknown vendor `{}` (crmgate speaks {})",
-                config.upstream.vendor,
+                vendor_name,
                 crate::profiles::VENDORS
                     .iter()
                     .map(|v| format!("`{v}`"))
@@ -91,8 +97,8 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
     if let (Some(routes), Some(engine)) = (&routes, &engine) {
         problems.extend(check_redaction(config, routes, engine, redactor.as_deref()));
     }
-    match (routes, engine) {
-        (Some(routes), Some(engine)) if problems.is_empty() => {
+    match (routes, engine, vendor) {
+        (Some(routes), Some(engine), Some(vendor)) if problems.is_empty() => {
             let unlisted_key_owners = unlisted_key_owners(config, &engine);
             Ok(Policies {
                 routes,
@@ -100,6 +106,7 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
                 unlisted_key_owners,
                 redactor,
                 retention,
+                vendor,
             })
         }
         _ => Err(Problems(problems)),
@@ -382,8 +389,7 @@ pub fn prepare(config: Config) -> Result<Prepared, String> {
         )?)),
         None => None,
     };
-    let vendor = crate::profiles::select(&config.upstream.vendor)
-        .ok_or_else(|| format!("upstream.vendor `{}` is not known", config.upstream.vendor))?;
+    let vendor = policies.vendor.clone();
     let upstream = Upstream::new(&config.upstream, vendor.as_ref())?;
     let health = Health::new();
     let local = AuditLog::open(&config.audit, health.clone()).map_err(|e| e.to_string())?;

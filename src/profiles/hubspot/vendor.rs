@@ -18,7 +18,8 @@ use crate::stages::authz::RecordRead;
 use crate::stages::routing::{RequestBody, ResourceProfile, Route};
 use crate::stages::sanitize::Canonical;
 use crate::stages::vendor::{
-    AssociationShape, CredentialSource, Decided, Outgoing, Prepared, Vendor,
+    AssociationShape, ClientRequest, CredentialSource, Decided, Erasure, ListPage, Outgoing,
+    Prepared, Vendor,
 };
 use crate::stages::write::WriteBody;
 
@@ -164,5 +165,89 @@ impl Vendor for HubSpot {
 
     fn credential(&self, secret: Option<Secret>) -> Arc<dyn CredentialSource> {
         Arc::new(StaticBearer(secret))
+    }
+
+    fn list_request(
+        &self,
+        collection: &str,
+        properties: &[String],
+        after: Option<&str>,
+    ) -> ClientRequest {
+        let mut path = format!(
+            "/crm/v3/objects/{collection}?limit=100&properties={}",
+            properties.join(",")
+        );
+        if let Some(a) = after {
+            path.push_str("&after=");
+            path.push_str(a);
+        }
+        ClientRequest {
+            method: "GET",
+            path,
+            body: None,
+        }
+    }
+
+    fn read_list(&self, page: &Value) -> ListPage {
+        let empty = Map::new();
+        let records = page
+            .get("results")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                let id = r.get("id").and_then(Value::as_str).map(String::from);
+                let props = self.record_properties(r).unwrap_or(&empty).clone();
+                (id, props)
+            })
+            .collect();
+        let next = page
+            .pointer("/paging/next/after")
+            .and_then(Value::as_str)
+            .map(String::from);
+        ListPage { records, next }
+    }
+
+    fn get_request(&self, collection: &str, id: &str, properties: &[String]) -> ClientRequest {
+        let mut path = format!("/crm/v3/objects/{collection}/{id}");
+        if !properties.is_empty() {
+            path.push_str("?properties=");
+            path.push_str(&properties.join(","));
+        }
+        ClientRequest {
+            method: "GET",
+            path,
+            body: None,
+        }
+    }
+
+    fn record_properties<'a>(&self, record: &'a Value) -> Option<&'a Map<String, Value>> {
+        record.get("properties").and_then(Value::as_object)
+    }
+
+    fn erase_request(&self, collection: &str, id: &str, how: Erasure<'_>) -> ClientRequest {
+        match how {
+            Erasure::Archive => ClientRequest {
+                method: "DELETE",
+                path: format!("/crm/v3/objects/{collection}/{id}"),
+                body: None,
+            },
+            Erasure::Erase => ClientRequest {
+                method: "POST",
+                path: format!("/crm/v3/objects/{collection}/gdpr-delete"),
+                body: Some(serde_json::json!({ "objectId": id })),
+            },
+            Erasure::Clear(properties) => {
+                let props: Map<String, Value> = properties
+                    .iter()
+                    .map(|p| (p.clone(), Value::String(String::new())))
+                    .collect();
+                ClientRequest {
+                    method: "PATCH",
+                    path: format!("/crm/v3/objects/{collection}/{id}"),
+                    body: Some(serde_json::json!({ "properties": props })),
+                }
+            }
+        }
     }
 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::RequestError;
-use crate::stages::routing::{GroupId, RequestBody, ResourceProfile, Route};
+use crate::stages::routing::{GroupId, Operation, ResourceProfile, Route};
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::vendor::{Answer, BatchAnswer, CountedSearch, PageRead, Prepared};
 
@@ -415,7 +415,7 @@ pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, Re
         answer: Answer::Filtered,
     };
     match route.body {
-        RequestBody::None => {
+        Operation::Read => {
             if !body.is_empty() {
                 return Err(RequestError::BadRequest(
                     "this route takes no request body".into(),
@@ -442,7 +442,7 @@ pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, Re
                 }));
             }
         }
-        RequestBody::Search => {
+        Operation::Search => {
             let search = SearchRequest::parse(&body)?;
             for p in search.selected_by(&res.query_properties) {
                 prepared.selected_by.push(group_of(res, p)?);
@@ -458,7 +458,7 @@ pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, Re
                 properties: props,
             }));
         }
-        RequestBody::BatchRead => {
+        Operation::BatchRead => {
             let batch = BatchReadRequest::parse(&body)?;
             for p in batch.selected_by() {
                 prepared.selected_by.push(group_of(res, p)?);
@@ -475,7 +475,7 @@ pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, Re
             prepared.body = Some(Bytes::from(batch.upstream_body(&props)?));
             prepared.answer = Answer::Batch(Box::new(batch));
         }
-        _ => {
+        Operation::Write(..) => {
             return Err(RequestError::Internal(
                 "a write route is not prepared as a read".into(),
             ))

@@ -40,7 +40,7 @@ use crate::stages::filter::masks::{self, HashKeys, MaskKind, PurposeKey};
 use crate::stages::filter::{self, Filtered, FilteredDoc, RecordAudit, Releasable};
 use crate::stages::identity::ClientCert;
 use crate::stages::redact::Redactor;
-use crate::stages::routing::{RequestBody, ResourceProfile, Route, RouteTable};
+use crate::stages::routing::{Operation, ResourceProfile, Route, RouteTable};
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::upstream::{BufferTurn, Upstream};
 use crate::stages::vendor::{Answer, CountedSearch, Prepared, RefilledList, Shown, Vendor};
@@ -1404,7 +1404,7 @@ impl CursorBinding<'_> {
 /// is a list pushed down into a search on its behalf.
 fn search_permission(step: &Step<'_>, path: &str, rec: &mut AuditRecord) -> Option<Allowed> {
     let route = step.routes.routes().iter().find(|r| {
-        r.body == RequestBody::Search
+        r.body == Operation::Search
             && r.resource.entity_type == step.route.resource.entity_type
             && r.path == path
     })?;

@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use crate::config::Secret;
 use crate::error::RequestError;
 use crate::stages::authz::{RecordRead, RowCondition};
-use crate::stages::routing::{GroupId, RequestBody, ResourceProfile, Route};
+use crate::stages::routing::{GroupId, Operation, ResourceProfile, Route};
 use crate::stages::sanitize::Canonical;
 use crate::stages::write::WriteBody;
 
@@ -68,7 +68,7 @@ pub trait Vendor: Send + Sync {
     /// names; `query` the request's decoded query.
     fn parse_write(
         &self,
-        kind: RequestBody,
+        op: Operation,
         body: &[u8],
         id: Option<&str>,
         query: &[(String, String)],
@@ -77,7 +77,7 @@ pub trait Vendor: Send + Sync {
     /// The upstream body of a write, rebuilt from the allowed inputs only.
     fn upstream_write_body(
         &self,
-        kind: RequestBody,
+        op: Operation,
         inputs: &[Outgoing<'_>],
         lookup: Option<&str>,
         merge_into: Option<&str>,

@@ -15,7 +15,7 @@ use crate::config::Secret;
 use crate::error::RequestError;
 use crate::profiles::StaticBearer;
 use crate::stages::authz::RecordRead;
-use crate::stages::routing::{RequestBody, ResourceProfile, Route};
+use crate::stages::routing::{Operation, ResourceProfile, Route};
 use crate::stages::sanitize::Canonical;
 use crate::stages::vendor::{
     AssociationShape, ClientRequest, CredentialSource, Decided, Erasure, ListPage, Outgoing,
@@ -56,7 +56,7 @@ impl Vendor for HubSpot {
 
     fn parse_write(
         &self,
-        kind: RequestBody,
+        op: Operation,
         body: &[u8],
         id: Option<&str>,
         query: &[(String, String)],
@@ -65,17 +65,17 @@ impl Vendor for HubSpot {
             .iter()
             .find(|(k, _)| k == LOOKUP_PARAM)
             .map(|(_, v)| v.as_str());
-        write::parse(kind, body, id, id_property)
+        write::parse(op, body, id, id_property)
     }
 
     fn upstream_write_body(
         &self,
-        kind: RequestBody,
+        op: Operation,
         inputs: &[Outgoing<'_>],
         lookup: Option<&str>,
         merge_into: Option<&str>,
     ) -> Result<Option<Bytes>, RequestError> {
-        write::upstream_body(kind, inputs, lookup, merge_into)
+        write::upstream_body(op, inputs, lookup, merge_into)
     }
 
     fn complete_answer(

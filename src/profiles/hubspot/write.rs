@@ -15,9 +15,47 @@ use serde_json::{Map, Value};
 
 use super::{parse_strict, BATCH_MAX_INPUTS};
 use crate::error::RequestError;
-use crate::stages::routing::{RequestBody, ResourceProfile};
+use crate::stages::routing::{Cardinality, Operation, ResourceProfile, WriteOp};
 use crate::stages::vendor::{Decided, Outgoing};
 use crate::stages::write::{WriteBody, WriteInput};
+
+/// HubSpot's write bodies, one per write operation it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    Create,
+    Update,
+    Archive,
+    BatchCreate,
+    BatchUpdate,
+    BatchUpsert,
+    BatchArchive,
+    GdprDelete,
+    Merge,
+}
+
+impl Body {
+    /// The body of a write operation; a read, or a write HubSpot has no body for, is none.
+    fn of(op: Operation) -> Result<Body, RequestError> {
+        use Cardinality::{Batch, One};
+        match op {
+            Operation::Write(WriteOp::Create, One) => Ok(Body::Create),
+            Operation::Write(WriteOp::Update, One) => Ok(Body::Update),
+            Operation::Write(WriteOp::Archive, One) => Ok(Body::Archive),
+            Operation::Write(WriteOp::Create, Batch) => Ok(Body::BatchCreate),
+            Operation::Write(WriteOp::Update, Batch) => Ok(Body::BatchUpdate),
+            Operation::Write(WriteOp::Upsert, Batch) => Ok(Body::BatchUpsert),
+            Operation::Write(WriteOp::Archive, Batch) => Ok(Body::BatchArchive),
+            Operation::Write(WriteOp::Erase, One) => Ok(Body::GdprDelete),
+            Operation::Write(WriteOp::Merge, One) => Ok(Body::Merge),
+            Operation::Read | Operation::Search | Operation::BatchRead => Err(
+                RequestError::Internal("a read route has no write body".into()),
+            ),
+            Operation::Write(op, n) => Err(RequestError::Internal(format!(
+                "HubSpot has no write body for {op:?} ({n:?})"
+            ))),
+        }
+    }
+}
 
 /// A property map: every value a string (or null, which HubSpot reads as "clear it").
 type Properties = IndexMap<String, Option<String>>;
@@ -153,11 +191,12 @@ fn batch_size<T>(b: &Batch<T>, what: &str) -> Result<(), RequestError> {
 /// Parse a write body. `id` is the record the path names (update, archive), `id_property`
 /// the query's `idProperty` (update).
 pub fn parse(
-    kind: RequestBody,
+    op: Operation,
     body: &[u8],
     id: Option<&str>,
     id_property: Option<&str>,
 ) -> Result<WriteBody, RequestError> {
+    let kind = Body::of(op)?;
     let path_id = || {
         id.map(String::from)
             .ok_or_else(|| RequestError::Internal("a write route without a record id".into()))
@@ -168,7 +207,7 @@ pub fn parse(
         merge_into: None,
     };
     match kind {
-        RequestBody::Create => {
+        Body::Create => {
             let c: CreateInput = parse_strict(body, "create")?;
             Ok(single(WriteInput {
                 key: None,
@@ -177,7 +216,7 @@ pub fn parse(
                 trace: c.trace,
             }))
         }
-        RequestBody::Update => {
+        Body::Update => {
             let u: UpdateInput = parse_strict(body, "update")?;
             Ok(WriteBody {
                 inputs: vec![WriteInput {
@@ -190,7 +229,7 @@ pub fn parse(
                 merge_into: None,
             })
         }
-        RequestBody::Archive => {
+        Body::Archive => {
             if !body.is_empty() {
                 return Err(RequestError::BadRequest(
                     "an archive request takes no body".into(),
@@ -198,7 +237,7 @@ pub fn parse(
             }
             Ok(single(WriteInput::key(path_id()?)))
         }
-        RequestBody::BatchCreate => {
+        Body::BatchCreate => {
             let b: Batch<CreateInput> = parse_strict(body, "batch create")?;
             batch_size(&b, "batch create")?;
             let inputs = b
@@ -219,8 +258,8 @@ pub fn parse(
                 merge_into: None,
             })
         }
-        RequestBody::BatchUpdate | RequestBody::BatchUpsert => {
-            let what = if kind == RequestBody::BatchUpsert {
+        Body::BatchUpdate | Body::BatchUpsert => {
+            let what = if kind == Body::BatchUpsert {
                 "batch upsert"
             } else {
                 "batch update"
@@ -242,7 +281,7 @@ pub fn parse(
                     )))
                 }
             };
-            if kind == RequestBody::BatchUpsert && lookup_property.is_none() {
+            if kind == Body::BatchUpsert && lookup_property.is_none() {
                 return Err(RequestError::BadRequest(
                     "a batch upsert needs an `idProperty` (a unique property such as `email`)"
                         .into(),
@@ -266,7 +305,7 @@ pub fn parse(
                 merge_into: None,
             })
         }
-        RequestBody::BatchArchive => {
+        Body::BatchArchive => {
             let b: Batch<IdInput> = parse_strict(body, "batch archive")?;
             batch_size(&b, "batch archive")?;
             Ok(WriteBody {
@@ -279,7 +318,7 @@ pub fn parse(
                 merge_into: None,
             })
         }
-        RequestBody::GdprDelete => {
+        Body::GdprDelete => {
             let g: GdprDelete = parse_strict(body, "GDPR delete")?;
             Ok(WriteBody {
                 inputs: vec![WriteInput::key(g.object_id)],
@@ -287,7 +326,7 @@ pub fn parse(
                 merge_into: None,
             })
         }
-        RequestBody::Merge => {
+        Body::Merge => {
             let m: Merge = parse_strict(body, "merge")?;
             if m.primary == m.merged {
                 return Err(RequestError::BadRequest(
@@ -300,9 +339,6 @@ pub fn parse(
                 merge_into: Some(m.primary),
             })
         }
-        RequestBody::None | RequestBody::Search | RequestBody::BatchRead => Err(
-            RequestError::Internal("a read route has no write body".into()),
-        ),
     }
 }
 
@@ -358,11 +394,12 @@ pub fn prior_read_results(body: &[u8]) -> Result<Vec<Map<String, Value>>, Reques
 /// The upstream body of a write, rebuilt from the allowed inputs. Lookups were resolved to
 /// record ids by crmgate's own read, so updates go by id (the record decided on).
 pub fn upstream_body(
-    kind: RequestBody,
+    op: Operation,
     inputs: &[Outgoing<'_>],
     lookup: Option<&str>,
     merge_into: Option<&str>,
 ) -> Result<Option<Bytes>, RequestError> {
+    let kind = Body::of(op)?;
     let props = |o: &Outgoing<'_>| -> Value {
         Value::Object(
             o.properties
@@ -401,26 +438,26 @@ pub fn upstream_body(
         Value::Object(m)
     };
     let value = match kind {
-        RequestBody::Create => match inputs {
+        Body::Create => match inputs {
             [one] => create(one),
             _ => return Err(RequestError::Internal("a create of one record".into())),
         },
-        RequestBody::Update => match inputs {
+        Body::Update => match inputs {
             [one] => serde_json::json!({ "properties": props(one) }),
             _ => return Err(RequestError::Internal("an update of one record".into())),
         },
-        RequestBody::Archive => return Ok(None),
-        RequestBody::BatchCreate => {
+        Body::Archive => return Ok(None),
+        Body::BatchCreate => {
             serde_json::json!({ "inputs": inputs.iter().map(create).collect::<Vec<_>>() })
         }
-        RequestBody::BatchUpdate => {
+        Body::BatchUpdate => {
             let items = inputs
                 .iter()
                 .map(|o| Ok(keyed(need_id(o)?, None, o)))
                 .collect::<Result<Vec<_>, RequestError>>()?;
             serde_json::json!({ "inputs": items })
         }
-        RequestBody::BatchUpsert => {
+        Body::BatchUpsert => {
             // Upserts stay keyed by the lookup property: an input crmgate decided as a
             // create has no record id yet.
             let p = lookup
@@ -436,29 +473,24 @@ pub fn upstream_body(
                 .collect::<Result<Vec<_>, RequestError>>()?;
             serde_json::json!({ "inputs": items })
         }
-        RequestBody::BatchArchive => {
+        Body::BatchArchive => {
             let items = inputs
                 .iter()
                 .map(|o| Ok(serde_json::json!({ "id": need_id(o)? })))
                 .collect::<Result<Vec<_>, RequestError>>()?;
             serde_json::json!({ "inputs": items })
         }
-        RequestBody::GdprDelete => match inputs {
+        Body::GdprDelete => match inputs {
             [one] => serde_json::json!({ "objectId": need_id(one)? }),
             _ => return Err(RequestError::Internal("a GDPR delete of one record".into())),
         },
-        RequestBody::Merge => match inputs {
+        Body::Merge => match inputs {
             [one] => serde_json::json!({
                 "primaryObjectId": merge_into.ok_or_else(|| RequestError::Internal("a merge without its primary".into()))?,
                 "objectIdToMerge": need_id(one)?,
             }),
             _ => return Err(RequestError::Internal("a merge of one record".into())),
         },
-        RequestBody::None | RequestBody::Search | RequestBody::BatchRead => {
-            return Err(RequestError::Internal(
-                "a read route has no write body".into(),
-            ))
-        }
     };
     serde_json::to_vec(&value)
         .map(|b| Some(Bytes::from(b)))
@@ -633,11 +665,12 @@ pub fn batch_answer(
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use Cardinality::{Batch, One};
 
     #[test]
     fn write_bodies_are_parsed_strictly() {
         let with = parse(
-            RequestBody::Create,
+            Operation::Write(WriteOp::Create, One),
             br#"{"properties":{},"associations":[{"to":{"id":"2001"},"types":[{"associationCategory":"HUBSPOT_DEFINED","associationTypeId":279}]}]}"#,
             None,
             None,
@@ -648,7 +681,7 @@ mod tests {
             279
         );
         let ok = parse(
-            RequestBody::Create,
+            Operation::Write(WriteOp::Create, One),
             br#"{"properties":{"email":"a@b.example","firstname":null},"associations":[]}"#,
             None,
             None,
@@ -667,25 +700,31 @@ mod tests {
             br#"{"properties":{},"associations":[{"to":{"id":"2001","x":1},"types":[]}]}"#,
         ] {
             assert!(
-                parse(RequestBody::Create, bad, None, None).is_err(),
+                parse(Operation::Write(WriteOp::Create, One), bad, None, None).is_err(),
                 "{}",
                 String::from_utf8_lossy(bad)
             );
         }
         assert!(parse(
-            RequestBody::BatchUpsert,
+            Operation::Write(WriteOp::Upsert, Batch),
             br#"{"inputs":[{"id":"a","properties":{}}]}"#,
             None,
             None
         )
         .is_err());
         assert!(parse(
-            RequestBody::Merge,
+            Operation::Write(WriteOp::Merge, One),
             br#"{"primaryObjectId":"1","objectIdToMerge":"1"}"#,
             None,
             None
         )
         .is_err());
-        assert!(parse(RequestBody::Archive, b"{}", Some("1"), None).is_err());
+        assert!(parse(
+            Operation::Write(WriteOp::Archive, One),
+            b"{}",
+            Some("1"),
+            None
+        )
+        .is_err());
     }
 }

@@ -20,7 +20,7 @@ use crate::error::RequestError;
 use crate::stages::audit::AuditRecord;
 use crate::stages::authz::Planner;
 use crate::stages::filter::Filtered;
-use crate::stages::routing::{self, RequestBody};
+use crate::stages::routing::{self, Operation};
 use crate::stages::vendor::Shown;
 
 impl Gateway {
@@ -93,9 +93,11 @@ impl Gateway {
         if !request.allow {
             return Ok(Vec::new());
         }
-        let Some(read) = routes.routes().iter().find(|r| {
-            r.body == RequestBody::BatchRead && r.resource.entity_type == res.entity_type
-        }) else {
+        let Some(read) = routes
+            .routes()
+            .iter()
+            .find(|r| r.body == Operation::BatchRead && r.resource.entity_type == res.entity_type)
+        else {
             return Ok(Vec::new());
         };
         let mut properties: Vec<String> = res.attribute_properties().map(String::from).collect();

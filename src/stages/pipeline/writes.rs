@@ -24,7 +24,7 @@ use crate::stages::audit::{AuditEvent, AuditRecord, WriteIntent};
 use crate::stages::authz::{Allowed, PolicyEngine, Scope};
 use crate::stages::filter::Releasable;
 use crate::stages::redact::Redactor;
-use crate::stages::routing::{RequestBody, Route, RouteTable, WriteKind};
+use crate::stages::routing::{Cardinality, Operation, Route, RouteTable, WriteKind, WriteOp};
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::vendor::{Decided, Outgoing, Shown};
 use crate::stages::write::{self, Forward, Stamp, Stored, Verdict, WriteAudit, Writer};
@@ -46,6 +46,9 @@ pub(super) struct WriteStep<'a> {
     pub peer: SocketAddr,
 }
 
+/// The archive of one record (answered 204 whether or not the CRM has it).
+const ARCHIVE: Operation = Operation::Write(WriteOp::Archive, Cardinality::One);
+
 /// The header naming the field groups stripped from a write.
 pub const STRIPPED_HEADER: &str = "x-crmgate-stripped";
 /// The header telling what was redacted (field, category, count; never values).
@@ -65,7 +68,7 @@ impl Gateway {
         let kind = route
             .write()
             .ok_or_else(|| RequestError::Internal("not a write route".into()))?;
-        if route.body != RequestBody::Archive {
+        if route.body != ARCHIVE {
             check_json(headers)?;
         }
         let parsed = self
@@ -163,7 +166,7 @@ impl Gateway {
                 Verdict::Write(f) => forward.push(f),
                 // The CRM answers the archive of a missing id with 204: a hidden record
                 // answers the same, and nothing is forwarded.
-                Verdict::NotFound if route.body == RequestBody::Archive => {
+                Verdict::NotFound if route.body == ARCHIVE => {
                     return empty_response(StatusCode::NO_CONTENT, w.request_id);
                 }
                 Verdict::NotFound if !batch => {
@@ -271,7 +274,7 @@ impl Gateway {
         rec.latency_us.insert("upstream", micros(t));
         let upstream = match upstream {
             // The record went away between crmgate's read and the archive: as above.
-            Err(RequestError::UpstreamStatus(404)) if route.body == RequestBody::Archive => {
+            Err(RequestError::UpstreamStatus(404)) if route.body == ARCHIVE => {
                 rec.upstream_status = Some(404);
                 return empty_response(StatusCode::NO_CONTENT, w.request_id);
             }
@@ -352,7 +355,7 @@ impl Gateway {
             // Records the caller wrote but may not read: their ids (and what the spec
             // requires of a record), nothing else. An upsert says whether it created one:
             // the inputs crmgate decided on a stored record were updates.
-            let upsert = route.body == RequestBody::BatchUpsert;
+            let upsert = route.body == Operation::Write(WriteOp::Upsert, Cardinality::Batch);
             let stub = |id: &str| {
                 let new = upsert.then(|| !forward.iter().any(|f| f.id.as_deref() == Some(id)));
                 self.vendor.stub(res, id, &written_at, new)
@@ -386,7 +389,7 @@ impl Gateway {
             .routes
             .routes()
             .iter()
-            .find(|r| r.body == RequestBody::BatchRead && r.resource.entity_type == res.entity_type)
+            .find(|r| r.body == Operation::BatchRead && r.resource.entity_type == res.entity_type)
             .ok_or_else(|| {
                 RequestError::Internal(format!(
                     "no batch read route for `{}`: a write cannot read the records it names",

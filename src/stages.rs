@@ -20,6 +20,6 @@ pub mod retention;
 pub mod routing;
 pub mod sanitize;
 pub mod upstream;
-/// The vendor seam: what the stages ask of the CRM's API, implemented under `profiles/`.
+/// The vendor seam: what the stages ask of the CRM's API, implemented by a vendor profile.
 pub mod vendor;
 pub mod write;

@@ -2,9 +2,9 @@
 //!
 //! The stages know routes, records, properties, field groups and decisions; how a vendor
 //! spells a search, a batch, a write body, a lookup, a page, an error body or its
-//! credential is behind [`Vendor`], which a profile under `profiles/` implements and
-//! start-up chooses (`[upstream] vendor`). The gateway holds one `Arc<dyn Vendor>`. A new
-//! CRM is new files under `profiles/` and no edit here. This module must never name a
+//! credential is behind [`Vendor`], which a vendor profile implements and start-up
+//! chooses (`[upstream] vendor`). The gateway holds one `Arc<dyn Vendor>`. A new CRM is
+//! a new profile and no edit here. This module must never name a
 //! vendor, import a profile, or decide on access: it only carries what a profile prepared
 //! to the stages that decide.
 
@@ -27,8 +27,8 @@ use crate::stages::routing::{GroupId, Operation, ResourceProfile, Route};
 use crate::stages::sanitize::Canonical;
 use crate::stages::write::WriteBody;
 
-/// One CRM's API as the stages use it. Implemented under `profiles/`, chosen at start-up
-/// by `profiles::select`.
+/// One CRM's API as the stages use it. Implemented by a vendor profile, chosen at
+/// start-up by the profile selector.
 pub trait Vendor: Send + Sync {
     /// The name `[upstream] vendor` selects it by.
     fn name(&self) -> &'static str;

@@ -388,25 +388,7 @@ impl BatchAnswer for BatchReadRequest {
 pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, RequestError> {
     let res = &route.resource;
     let mut hidden = HashSet::new();
-    let mut query: Vec<(String, String)> = Vec::new();
-    let mut requested: Option<Vec<String>> = None;
-    let mut lookup = None;
-    for (k, v) in &c.query {
-        if route.properties_param.as_deref() == Some(k.as_str()) {
-            let list = requested.get_or_insert_with(Vec::new);
-            list.extend(
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(String::from),
-            );
-        } else {
-            if k == "idProperty" && !v.is_empty() && v != "hs_object_id" {
-                lookup = Some(v.clone());
-            }
-            query.push((k.clone(), v.clone()));
-        }
-    }
+    let (mut query, requested, lookup) = split_query(route, c);
     let mut prepared = Prepared {
         path_and_query: String::new(),
         body: None,
@@ -488,6 +470,34 @@ pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, Re
     };
     prepared.hidden = hidden;
     Ok(prepared)
+}
+
+/// A decoded query, its pairs in order.
+type Query = Vec<(String, String)>;
+
+/// The client's query without its property selection, the properties it selects (if it
+/// names any), and the lookup property the query names (`idProperty`), if any.
+fn split_query(route: &Route, c: &Canonical) -> (Query, Option<Vec<String>>, Option<String>) {
+    let mut query: Vec<(String, String)> = Vec::new();
+    let mut requested: Option<Vec<String>> = None;
+    let mut lookup = None;
+    for (k, v) in &c.query {
+        if route.properties_param.as_deref() == Some(k.as_str()) {
+            let list = requested.get_or_insert_with(Vec::new);
+            list.extend(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from),
+            );
+        } else {
+            if k == "idProperty" && !v.is_empty() && v != "hs_object_id" {
+                lookup = Some(v.clone());
+            }
+            query.push((k.clone(), v.clone()));
+        }
+    }
+    (query, requested, lookup)
 }
 
 /// Merge the attribute properties into the requested list; fill `hidden` with those the

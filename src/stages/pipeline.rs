@@ -1037,7 +1037,7 @@ impl Gateway {
             if walk.pages == max_pages
                 || walk.bytes >= self.config.limits.max_upstream_bytes_per_request
             {
-                // The bounds are the vendor's own (HubSpot searches stop at 10,000 results)
+                // The bounds are the vendor's own (a CRM's search may stop at 10,000 results)
                 // and the configured ones; a count past them cannot be given.
                 return Err(RequestError::BadRequest(format!(
                     "the search selects more records than crmgate counts per request ({} CRM \
@@ -1419,8 +1419,8 @@ fn search_permission(step: &Step<'_>, path: &str, rec: &mut AuditRecord) -> Opti
 
 /// crmgate's cursor: the CRM's page cursor and how many shown records of that page to skip,
 /// encrypted and sealed with the binding. The CRM's cursor is a position in everything the
-/// CRM holds (HubSpot's names the record a page starts at, which may be one the caller may
-/// not read): the client gets no readable part of it.
+/// CRM holds (it may name the record a page starts at, which may be one the caller may not
+/// read): the client gets no readable part of it.
 fn seal_cursor(
     after: Option<&str>,
     skip: usize,

@@ -237,74 +237,8 @@ pub fn parse(
             }
             Ok(single(WriteInput::key(path_id()?)))
         }
-        Body::BatchCreate => {
-            let b: Batch<CreateInput> = parse_strict(body, "batch create")?;
-            batch_size(&b, "batch create")?;
-            let inputs = b
-                .inputs
-                .into_iter()
-                .map(|c| {
-                    Ok(WriteInput {
-                        key: None,
-                        properties: strings(c.properties, "batch create")?,
-                        associations: associations(c.associations)?,
-                        trace: c.trace,
-                    })
-                })
-                .collect::<Result<_, RequestError>>()?;
-            Ok(WriteBody {
-                inputs,
-                lookup: None,
-                merge_into: None,
-            })
-        }
-        Body::BatchUpdate | Body::BatchUpsert => {
-            let what = if kind == Body::BatchUpsert {
-                "batch upsert"
-            } else {
-                "batch update"
-            };
-            let b: Batch<BatchUpdateInput> = parse_strict(body, what)?;
-            batch_size(&b, what)?;
-            // One lookup property per batch: the prior read and the answer are keyed by it.
-            let mut props: Vec<Option<String>> = b
-                .inputs
-                .iter()
-                .map(|i| lookup(i.id_property.clone()))
-                .collect();
-            props.dedup();
-            let lookup_property = match props.as_slice() {
-                [one] => one.clone(),
-                _ => {
-                    return Err(RequestError::BadRequest(format!(
-                        "every input of a {what} must name the same `idProperty`"
-                    )))
-                }
-            };
-            if kind == Body::BatchUpsert && lookup_property.is_none() {
-                return Err(RequestError::BadRequest(
-                    "a batch upsert needs an `idProperty` (a unique property such as `email`)"
-                        .into(),
-                ));
-            }
-            let inputs = b
-                .inputs
-                .into_iter()
-                .map(|i| {
-                    Ok(WriteInput {
-                        key: Some(i.id),
-                        properties: strings(i.properties, what)?,
-                        associations: None,
-                        trace: i.trace,
-                    })
-                })
-                .collect::<Result<_, RequestError>>()?;
-            Ok(WriteBody {
-                inputs,
-                lookup: lookup_property,
-                merge_into: None,
-            })
-        }
+        Body::BatchCreate => parse_batch_create(body),
+        Body::BatchUpdate | Body::BatchUpsert => parse_batch_update(kind, body),
         Body::BatchArchive => {
             let b: Batch<IdInput> = parse_strict(body, "batch archive")?;
             batch_size(&b, "batch archive")?;
@@ -340,6 +274,77 @@ pub fn parse(
             })
         }
     }
+}
+
+/// A batch create: each input a record to create.
+fn parse_batch_create(body: &[u8]) -> Result<WriteBody, RequestError> {
+    let b: Batch<CreateInput> = parse_strict(body, "batch create")?;
+    batch_size(&b, "batch create")?;
+    let inputs = b
+        .inputs
+        .into_iter()
+        .map(|c| {
+            Ok(WriteInput {
+                key: None,
+                properties: strings(c.properties, "batch create")?,
+                associations: associations(c.associations)?,
+                trace: c.trace,
+            })
+        })
+        .collect::<Result<_, RequestError>>()?;
+    Ok(WriteBody {
+        inputs,
+        lookup: None,
+        merge_into: None,
+    })
+}
+
+/// A batch update or upsert: each input names its record, all by the same `idProperty`.
+fn parse_batch_update(kind: Body, body: &[u8]) -> Result<WriteBody, RequestError> {
+    let what = if kind == Body::BatchUpsert {
+        "batch upsert"
+    } else {
+        "batch update"
+    };
+    let b: Batch<BatchUpdateInput> = parse_strict(body, what)?;
+    batch_size(&b, what)?;
+    // One lookup property per batch: the prior read and the answer are keyed by it.
+    let mut props: Vec<Option<String>> = b
+        .inputs
+        .iter()
+        .map(|i| lookup(i.id_property.clone()))
+        .collect();
+    props.dedup();
+    let lookup_property = match props.as_slice() {
+        [one] => one.clone(),
+        _ => {
+            return Err(RequestError::BadRequest(format!(
+                "every input of a {what} must name the same `idProperty`"
+            )))
+        }
+    };
+    if kind == Body::BatchUpsert && lookup_property.is_none() {
+        return Err(RequestError::BadRequest(
+            "a batch upsert needs an `idProperty` (a unique property such as `email`)".into(),
+        ));
+    }
+    let inputs = b
+        .inputs
+        .into_iter()
+        .map(|i| {
+            Ok(WriteInput {
+                key: Some(i.id),
+                properties: strings(i.properties, what)?,
+                associations: None,
+                trace: i.trace,
+            })
+        })
+        .collect::<Result<_, RequestError>>()?;
+    Ok(WriteBody {
+        inputs,
+        lookup: lookup_property,
+        merge_into: None,
+    })
 }
 
 /// The body of crmgate's own read of the records a write names (HubSpot's batch read),
@@ -391,6 +396,50 @@ pub fn prior_read_results(body: &[u8]) -> Result<Vec<Map<String, Value>>, Reques
         .collect()
 }
 
+/// An input's properties as HubSpot takes them (null clears one).
+fn props(o: &Outgoing<'_>) -> Value {
+    Value::Object(
+        o.properties
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().map_or(Value::Null, Value::String)))
+            .collect(),
+    )
+}
+
+/// The record id crmgate's own read resolved for an input.
+fn need_id(o: &Outgoing<'_>) -> Result<Value, RequestError> {
+    o.id.map(Value::from)
+        .ok_or_else(|| RequestError::Internal("an input without its record id".into()))
+}
+
+/// A batch input that names its record: by id, or by a lookup value and its property.
+fn keyed(id: Value, id_property: Option<&str>, o: &Outgoing<'_>) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), id);
+    if let Some(p) = id_property {
+        m.insert("idProperty".into(), Value::from(p));
+    }
+    m.insert("properties".into(), props(o));
+    if let Some(t) = o.trace {
+        m.insert("objectWriteTraceId".into(), Value::from(t));
+    }
+    Value::Object(m)
+}
+
+/// A record to create: its properties, associations and trace id.
+fn create(o: &Outgoing<'_>) -> Value {
+    let mut m = Map::new();
+    m.insert("properties".into(), props(o));
+    m.insert(
+        "associations".into(),
+        Value::Array(o.associations.cloned().unwrap_or_default()),
+    );
+    if let Some(t) = o.trace {
+        m.insert("objectWriteTraceId".into(), Value::from(t));
+    }
+    Value::Object(m)
+}
+
 /// The upstream body of a write, rebuilt from the allowed inputs. Lookups were resolved to
 /// record ids by crmgate's own read, so updates go by id (the record decided on).
 pub fn upstream_body(
@@ -400,43 +449,6 @@ pub fn upstream_body(
     merge_into: Option<&str>,
 ) -> Result<Option<Bytes>, RequestError> {
     let kind = Body::of(op)?;
-    let props = |o: &Outgoing<'_>| -> Value {
-        Value::Object(
-            o.properties
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone().map_or(Value::Null, Value::String)))
-                .collect(),
-        )
-    };
-    let need_id = |o: &Outgoing<'_>| -> Result<Value, RequestError> {
-        o.id.map(Value::from)
-            .ok_or_else(|| RequestError::Internal("an input without its record id".into()))
-    };
-    // A batch input that names its record: by id, or by a lookup value and its property.
-    let keyed = |id: Value, id_property: Option<&str>, o: &Outgoing<'_>| -> Value {
-        let mut m = Map::new();
-        m.insert("id".into(), id);
-        if let Some(p) = id_property {
-            m.insert("idProperty".into(), Value::from(p));
-        }
-        m.insert("properties".into(), props(o));
-        if let Some(t) = o.trace {
-            m.insert("objectWriteTraceId".into(), Value::from(t));
-        }
-        Value::Object(m)
-    };
-    let create = |o: &Outgoing<'_>| -> Value {
-        let mut m = Map::new();
-        m.insert("properties".into(), props(o));
-        m.insert(
-            "associations".into(),
-            Value::Array(o.associations.cloned().unwrap_or_default()),
-        );
-        if let Some(t) = o.trace {
-            m.insert("objectWriteTraceId".into(), Value::from(t));
-        }
-        Value::Object(m)
-    };
     let value = match kind {
         Body::Create => match inputs {
             [one] => create(one),

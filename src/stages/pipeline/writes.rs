@@ -572,7 +572,7 @@ fn unsent(rec: &mut AuditRecord, e: RequestError) -> RequestError {
     e
 }
 
-/// A key as the prior read's map holds it: lookup values compared without case (as HubSpot
+/// A key as the prior read's map holds it: lookup values compared without case (as a CRM
 /// compares e-mail addresses), ids as they are.
 fn norm(key: &str, lookup: bool) -> String {
     if lookup {

@@ -747,7 +747,7 @@ impl Gateway {
             key: &key,
             request_id,
             peer,
-            associations: canonical.query.iter().any(|(k, _)| k == "associations"),
+            associations: self.vendor.associations().requested(&canonical.query),
         };
         if let Answer::Refilled(list) = &prepared.answer {
             // Rows the caller may not see are dropped after the CRM chose its page: a page

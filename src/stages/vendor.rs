@@ -357,6 +357,8 @@ pub struct Decided<'a> {
 pub trait AssociationShape: Send + Sync {
     /// The record member holding associations.
     fn field(&self) -> &'static str;
+    /// Whether a request's decoded query asks for associations.
+    fn requested(&self, query: &[(String, String)]) -> bool;
     /// The ids every associations member of a body names, per association key. Only these
     /// can be decided; anything else the filter finds is dropped.
     fn named(&self, body: &[u8]) -> BTreeMap<String, BTreeSet<String>>;

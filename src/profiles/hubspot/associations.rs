@@ -26,6 +26,11 @@ impl AssociationShape for Associations {
         FIELD
     }
 
+    fn requested(&self, query: &[(String, String)]) -> bool {
+        // `?associations=contacts`
+        query.iter().any(|(k, _)| k == FIELD)
+    }
+
     fn named(&self, body: &[u8]) -> BTreeMap<String, BTreeSet<String>> {
         named(body)
     }

@@ -46,9 +46,10 @@
 //! [`diagnostic`]: every problem at its file and line), [`pki`] (certificate files and the
 //! outgoing HTTPS connector), [`profiles`] (one module per CRM vendor, each implementing
 //! the stages' `Vendor` seam; `profiles::select` maps `[upstream] vendor` to one),
-//! [`admin`] (`/healthz`, `/readyz`, `/metrics`), [`decide`]
-//! (the decision core as the tools ask it), [`tools`] (one module per subcommand) and
-//! [`democrm`] (the embedded demo CRM, which nothing on the request path imports).
+//! [`admin`] (`/healthz`, `/readyz`, `/metrics`), [`decide`] (the decision core as the
+//! tools ask it) and [`tools`] (one module per subcommand). The demo CRM is its own
+//! workspace crate (`democrm/`): it depends on nothing of crmgate, and nothing on the
+//! request path imports it.
 //! Nothing here must ever let a request reach the CRM without a decision, a write without
 //! its durable intent, or a response leave without its audit record: the crate must never
 //! fail open.
@@ -56,7 +57,6 @@
 pub mod admin;
 pub mod config;
 pub mod decide;
-pub mod democrm;
 pub mod diagnostic;
 pub mod error;
 pub mod pki;

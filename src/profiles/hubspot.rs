@@ -19,11 +19,11 @@ use crate::stages::routing::{GroupId, Operation, ResourceProfile, Route};
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::vendor::{Answer, BatchAnswer, CountedSearch, PageRead, Prepared};
 
-pub mod associations;
+mod associations;
 mod errors;
 mod pages;
 mod vendor;
-pub mod write;
+mod write;
 
 pub use vendor::HubSpot;
 

@@ -177,4 +177,35 @@ mod tests {
             assert!(allowed.permit(other.into(), None).is_err(), "{other}");
         }
     }
+
+    #[test]
+    fn only_a_write_makes_a_prior_read_and_it_reads_as_the_vendor_spells_it() {
+        let read = || RecordRead {
+            method: Method::POST,
+            path_and_query: "/objects/contacts/batch/read".into(),
+            body: Some(Bytes::from_static(b"{}")),
+        };
+        let list = Allowed::new("contacts.list", &Method::GET, "/objects/contacts", false);
+        assert!(list.prior_read(read()).is_err());
+        let write = Allowed::new(
+            "contacts.update",
+            &Method::PATCH,
+            "/objects/contacts/1",
+            true,
+        );
+        let p = write.prior_read(read()).unwrap();
+        assert_eq!(p.method(), Method::POST);
+        assert_eq!(p.path_and_query(), "/objects/contacts/batch/read");
+        assert_eq!(p.route(), "contacts.update (prior read)");
+        // crmgate's own read is never sent as a write.
+        assert!(!p.writes());
+        let get = RecordRead {
+            method: Method::GET,
+            path_and_query: "/objects/contacts/1?properties=a".into(),
+            body: None,
+        };
+        let p = list.associated_read(get).unwrap();
+        assert_eq!(p.method(), Method::GET);
+        assert!(!p.writes());
+    }
 }

@@ -371,14 +371,24 @@ pub struct Problem {
 pub struct RateLimit {
     /// `Retry-After` and the vendor's rate-limit headers, as the CRM sent them.
     pub headers: Vec<(HeaderName, HeaderValue)>,
-    /// The limit's name from the CRM's 429 body (`policyName`), upper-case letters and `_`.
+    /// The limit's name from the CRM's 429 body, upper-case letters and `_`.
     pub policy: Option<String>,
 }
 
+/// How a vendor spells its rate-limit signals.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimitShape {
+    /// The prefix of its rate-limit headers (lower case), passed on when numeric.
+    pub header_prefix: &'static str,
+    /// The member of its 429 body naming the limit that was reached.
+    pub name_member: &'static str,
+}
+
 impl RateLimit {
-    /// The retry signals of a CRM 429: its headers and (a bounded prefix of) its body.
-    /// `prefix` names the vendor's rate-limit headers (lower case).
-    pub fn from_answer(headers: &HeaderMap, body: &[u8], prefix: &str) -> RateLimit {
+    /// The retry signals of a CRM 429: its headers and (a bounded prefix of) its body, as
+    /// the vendor spells them.
+    pub fn from_answer(headers: &HeaderMap, body: &[u8], shape: &RateLimitShape) -> RateLimit {
+        let prefix = shape.header_prefix;
         let mut passed = Vec::new();
         if let Some(v) = headers.get(RETRY_AFTER) {
             if retry_after_is_valid(v.as_bytes()) {
@@ -402,7 +412,7 @@ impl RateLimit {
         // the rest of a CRM error body is never passed on.
         let policy = serde_json::from_slice::<serde_json::Value>(body)
             .ok()
-            .and_then(|v| v.get("policyName")?.as_str().map(String::from))
+            .and_then(|v| v.get(shape.name_member)?.as_str().map(String::from))
             .filter(|p| {
                 !p.is_empty()
                     && p.len() <= 64
@@ -450,6 +460,11 @@ fn retry_after_is_valid(v: &[u8]) -> bool {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    const SHAPE: RateLimitShape = RateLimitShape {
+        header_prefix: "x-hubspot-ratelimit-",
+        name_member: "policyName",
+    };
 
     /// Every variant with its status and kind: changing a mapping must change this table.
     #[test]
@@ -621,7 +636,7 @@ mod tests {
         let r = RateLimit::from_answer(
             &h,
             br#"{"policyName":"TEN_SECONDLY_ROLLING","message":"record 1001 ..."}"#,
-            "x-hubspot-ratelimit-",
+            &SHAPE,
         );
         let names: Vec<&str> = r.headers.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["retry-after", "x-hubspot-ratelimit-remaining"]);
@@ -633,17 +648,13 @@ mod tests {
         );
         assert!(e.detail().contains("10 seconds"));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon; id=1001"));
-        let r = RateLimit::from_answer(
-            &h,
-            br#"{"policyName":"daily limit of x@y"}"#,
-            "x-hubspot-ratelimit-",
-        );
+        let r = RateLimit::from_answer(&h, br#"{"policyName":"daily limit of x@y"}"#, &SHAPE);
         assert!(r.retry_after().is_none() && r.policy.is_none());
         h.insert(
             RETRY_AFTER,
             HeaderValue::from_static("Wed, 21 Oct 2026 07:28:00 GMT"),
         );
-        assert!(RateLimit::from_answer(&h, b"", "x-hubspot-ratelimit-")
+        assert!(RateLimit::from_answer(&h, b"", &SHAPE)
             .retry_after()
             .is_some());
     }

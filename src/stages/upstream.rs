@@ -24,7 +24,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
 use crate::config::UpstreamConfig;
-use crate::error::{RateLimit, RequestError};
+use crate::error::{RateLimit, RateLimitShape, RequestError};
 use crate::stages::authz::Permit;
 use crate::stages::vendor::{CredentialSource, Vendor};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -46,8 +46,8 @@ pub struct Upstream {
     authority: String,
     /// Where the `Authorization` header comes from (the vendor's credential).
     credential: Arc<dyn CredentialSource>,
-    /// The prefix of the vendor's rate-limit headers, passed on with a 429.
-    rate_limit_prefix: &'static str,
+    /// How the vendor spells its rate-limit signals, passed on with a 429.
+    rate_limit: RateLimitShape,
     timeout: Duration,
     max_body: usize,
 }
@@ -148,7 +148,7 @@ impl Upstream {
             scheme,
             authority,
             credential: vendor.credential(cfg.credential.clone()),
-            rate_limit_prefix: vendor.rate_limit_prefix(),
+            rate_limit: vendor.rate_limit(),
             timeout: cfg.timeout,
             max_body: cfg.max_body_bytes,
         })
@@ -219,7 +219,7 @@ impl Upstream {
                 return Err(RequestError::UpstreamRateLimited(RateLimit::from_answer(
                     &parts.headers,
                     &bytes,
-                    self.rate_limit_prefix,
+                    &self.rate_limit,
                 )));
             }
             if !status.is_success() {

@@ -21,7 +21,7 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use crate::config::Secret;
-use crate::error::RequestError;
+use crate::error::{RateLimitShape, RequestError};
 use crate::stages::authz::{RecordRead, RowCondition};
 use crate::stages::routing::{GroupId, Operation, ResourceProfile, Route};
 use crate::stages::sanitize::Canonical;
@@ -149,8 +149,9 @@ pub trait Vendor: Send + Sync {
     /// The body of crmgate's own error answer, in a shape the vendor's clients read.
     fn error_body(&self, e: &RequestError, request_id: &str) -> Vec<u8>;
 
-    /// The prefix of the vendor's rate-limit headers passed on with a 429.
-    fn rate_limit_prefix(&self) -> &'static str;
+    /// How the vendor spells its rate-limit signals (headers passed on with a 429, the
+    /// limit's name in its body).
+    fn rate_limit(&self) -> RateLimitShape;
 
     /// The credential crmgate presents to the CRM, from the configured secret.
     fn credential(&self, secret: Option<Secret>) -> Arc<dyn CredentialSource>;

@@ -7,10 +7,14 @@
 use http::StatusCode;
 use serde::Serialize;
 
-use crate::error::{Problem, RequestError};
+use crate::error::{Problem, RateLimitShape, RequestError};
 
-/// The prefix of HubSpot's rate-limit headers (`X-HubSpot-RateLimit-Remaining`, …).
-pub(super) const RATE_LIMIT_PREFIX: &str = "x-hubspot-ratelimit-";
+/// HubSpot's rate-limit signals: its headers (`X-HubSpot-RateLimit-Remaining`, …) and
+/// the limit's name in a 429's body (`policyName`).
+pub(super) const RATE_LIMIT: RateLimitShape = RateLimitShape {
+    header_prefix: "x-hubspot-ratelimit-",
+    name_member: "policyName",
+};
 
 /// HubSpot's error category for a status, as its own API answers it.
 pub(super) fn category(status: StatusCode) -> &'static str {

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::{associations, errors, write, BATCH_MAX_INPUTS};
 use crate::config::Secret;
-use crate::error::RequestError;
+use crate::error::{RateLimitShape, RequestError};
 use crate::profiles::StaticBearer;
 use crate::stages::authz::RecordRead;
 use crate::stages::routing::{Operation, ResourceProfile, Route};
@@ -159,8 +159,8 @@ impl Vendor for HubSpot {
         errors::body(e, request_id)
     }
 
-    fn rate_limit_prefix(&self) -> &'static str {
-        errors::RATE_LIMIT_PREFIX
+    fn rate_limit(&self) -> RateLimitShape {
+        errors::RATE_LIMIT
     }
 
     fn credential(&self, secret: Option<Secret>) -> Arc<dyn CredentialSource> {

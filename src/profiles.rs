@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use http::header::HeaderValue;
 
-use crate::config::Secret;
 use crate::error::RequestError;
+use crate::secret::Secret;
 use crate::stages::vendor::{CredentialSource, HeaderFuture, Vendor};
 
 /// The vendor names `[upstream] vendor` accepts.

@@ -5,7 +5,6 @@
 //! A stage must never import `startup`, `tools`, `decide`, a vendor profile or the demo CRM
 //! (a test checks): the CRM's API is reached through [`vendor`] only.
 
-pub mod audit;
 pub mod authz;
 pub mod body;
 pub mod filter;

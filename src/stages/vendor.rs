@@ -20,8 +20,8 @@ use http::StatusCode;
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
-use crate::config::Secret;
 use crate::error::{RateLimitShape, RequestError};
+use crate::secret::Secret;
 use crate::stages::authz::{RecordRead, RowCondition};
 use crate::stages::routing::{GroupId, Operation, ResourceProfile, Route};
 use crate::stages::sanitize::Canonical;

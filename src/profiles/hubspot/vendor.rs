@@ -11,9 +11,9 @@ use http::{Method, StatusCode};
 use serde_json::{Map, Value};
 
 use super::{associations, errors, write, BATCH_MAX_INPUTS};
-use crate::config::Secret;
 use crate::error::{RateLimitShape, RequestError};
 use crate::profiles::StaticBearer;
+use crate::secret::Secret;
 use crate::stages::authz::RecordRead;
 use crate::stages::routing::{Operation, ResourceProfile, Route};
 use crate::stages::sanitize::Canonical;

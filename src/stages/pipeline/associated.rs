@@ -16,8 +16,8 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::{micros, Gateway, Step};
+use crate::audit::AuditRecord;
 use crate::error::RequestError;
-use crate::stages::audit::AuditRecord;
 use crate::stages::authz::Planner;
 use crate::stages::filter::Filtered;
 use crate::stages::routing::{self, Operation};

@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 use crate::diagnostic::{Problems, Report, TomlSource};
-use crate::routes::{Computed, RequestBody, RouteTable};
+use crate::routes::{Cardinality, Computed, Operation, RouteTable, WriteOp};
 
 use super::{Action, Hold, HoldRule, Kind, Period, RetentionRules, Run, Start};
 
@@ -253,9 +253,9 @@ fn compile_kind(name: &str, k: RawKind, routes: &RouteTable, r: &mut Report<'_>)
         _ => {}
     }
     let body = match k.action {
-        Action::Archive => Some(RequestBody::Archive),
-        Action::GdprDelete => Some(RequestBody::GdprDelete),
-        Action::Anonymise => Some(RequestBody::Update),
+        Action::Archive => Some(Operation::Write(WriteOp::Archive, Cardinality::One)),
+        Action::GdprDelete => Some(Operation::Write(WriteOp::Erase, Cardinality::One)),
+        Action::Anonymise => Some(Operation::Write(WriteOp::Update, Cardinality::One)),
     };
     let has_route = routes
         .routes()

@@ -13,8 +13,8 @@ use crate::diagnostic::{Problems, Report, TomlSource};
 
 use super::{
     Alias, AliasSegment, AttrSource, AttrType, AttrValue, AttributeSpec, Computed, DeniedFields,
-    GroupId, GroupIndex, ProvenanceSpec, RecordSelector, RequestBody, ResourceProfile, Route,
-    RouteTable, Segment, MAX_GROUPS,
+    GroupId, GroupIndex, Operation, ProvenanceSpec, RawBody, RecordSelector, ResourceProfile,
+    Route, RouteTable, Segment, MAX_GROUPS,
 };
 
 impl RouteTable {
@@ -204,7 +204,7 @@ struct RawRoute {
     query: Vec<String>,
     properties_param: Option<String>,
     #[serde(default = "default_body")]
-    body: RequestBody,
+    body: RawBody,
     denied_fields: Option<DeniedFields>,
     #[serde(default)]
     shadow: bool,
@@ -215,8 +215,8 @@ struct RawRoute {
     passthrough: bool,
 }
 
-fn default_body() -> RequestBody {
-    RequestBody::None
+fn default_body() -> RawBody {
+    RawBody::None
 }
 
 fn compile_resource(
@@ -450,7 +450,7 @@ fn compile_attribute(
 fn check_prior_reads(routes: &[Route], written_at: &[String], report: &mut Report<'_>) {
     let batch_readable: HashSet<&str> = routes
         .iter()
-        .filter(|r| r.body == RequestBody::BatchRead)
+        .filter(|r| r.body == Operation::BatchRead)
         .map(|r| r.resource.entity_type.as_str())
         .collect();
     for (route, at) in routes.iter().zip(written_at) {
@@ -513,7 +513,7 @@ fn compile_route(
         envelope: r.envelope,
         query: r.query.into_iter().collect(),
         properties_param: r.properties_param,
-        body: r.body,
+        body: Operation::from(r.body),
         denied_fields: r.denied_fields.unwrap_or_default(),
         shadow: r.shadow,
         passthrough,
@@ -597,13 +597,13 @@ fn check_route_keys(r: &RawRoute, at: &str, ctx: &str, report: &mut Report<'_>) 
     let passthrough = r.passthrough;
     #[cfg(not(feature = "bench-reference"))]
     let passthrough = false;
-    if passthrough && (r.properties_param.is_some() || r.body != RequestBody::None) {
+    if passthrough && (r.properties_param.is_some() || r.body != RawBody::None) {
         report.at(
             &format!("{at}.passthrough"),
             format!("{ctx}: a passthrough route cannot have properties_param or a request body"),
         );
     }
-    let write = r.body.write_kind();
+    let write = Operation::from(r.body).write_kind();
     if write.is_some() && r.shadow {
         // fail closed: shadow mode forwards what the policy would refuse; for a write that
         // would change the CRM unauthorized.

@@ -44,7 +44,7 @@ pub struct ConnectionArgs {
     /// A CA file to trust for crmgate's certificate (the dev CA: `certs/ca.pem`).
     #[arg(long)]
     pub ca: Option<PathBuf>,
-    /// Most requests per second (HubSpot allows 100 per 10 s for a private app).
+    /// Most requests per second (a CRM's private app may be allowed 100 per 10 s).
     #[arg(long, default_value_t = 9.0)]
     pub rate: f64,
     /// Most pages read per resource type.

@@ -3,16 +3,15 @@
 //! repeats an action a restart finds carried out.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
 
 use crate::retention::Clock;
 use crate::stages::pipeline::Policies;
+use crate::stages::vendor::{ClientRequest, Erasure};
 
 use super::plan::{collection_of, plan_with, rules_of, Connection, Crmgate, Entry, Progress};
 
@@ -150,7 +149,7 @@ pub async fn apply(
             continue;
         }
         progress.show(&format!("retention apply: {}/{total}", i + 1));
-        let (method, path, body) = action_request(policies, entry)?;
+        let ClientRequest { method, path, body } = action_request(policies, entry)?;
         // Write-ahead: the mark is durable before the request leaves.
         checkpoint.mark(&CheckpointLine {
             run: run.clone(),
@@ -224,17 +223,17 @@ async fn carried_out(
     entry: &Entry,
 ) -> Result<bool, String> {
     let collection = collection_of(&policies.routes, &entry.resource)?;
-    let mut path = format!("/crm/v3/objects/{collection}/{}", entry.id);
-    if !entry.properties.is_empty() {
-        let _ = write!(path, "?properties={}", entry.properties.join(","));
-    }
-    let answer = gate.send("GET", &path, None, None).await?;
+    let get = policies
+        .vendor
+        .get_request(collection, &entry.id, &entry.properties);
+    let answer = gate.send(get.method, &get.path, get.body, None).await?;
     let finished = match (entry.action.as_str(), answer.status) {
         ("archive" | "gdpr_delete", 404) => true,
         ("anonymise", 200) => entry.properties.iter().all(|p| {
-            answer
-                .body
-                .pointer(&format!("/properties/{p}"))
+            policies
+                .vendor
+                .record_properties(&answer.body)
+                .and_then(|props| props.get(p))
                 .is_none_or(|v| v.is_null() || v.as_str() == Some(""))
         }),
         _ => false,
@@ -242,35 +241,13 @@ async fn carried_out(
     Ok(finished)
 }
 
-/// The request that carries out an entry's action: method, path and body.
-fn action_request(
-    policies: &Policies,
-    entry: &Entry,
-) -> Result<(&'static str, String, Option<Value>), String> {
+/// The request that carries out an entry's action, as the vendor spells it.
+fn action_request(policies: &Policies, entry: &Entry) -> Result<ClientRequest, String> {
     let collection = collection_of(&policies.routes, &entry.resource)?;
-    let request = match entry.action.as_str() {
-        "archive" => (
-            "DELETE",
-            format!("/crm/v3/objects/{collection}/{}", entry.id),
-            None,
-        ),
-        "gdpr_delete" => (
-            "POST",
-            format!("/crm/v3/objects/{collection}/gdpr-delete"),
-            Some(json!({ "objectId": entry.id })),
-        ),
-        _ => {
-            let props: Map<String, Value> = entry
-                .properties
-                .iter()
-                .map(|p| (p.clone(), Value::String(String::new())))
-                .collect();
-            (
-                "PATCH",
-                format!("/crm/v3/objects/{collection}/{}", entry.id),
-                Some(json!({ "properties": props })),
-            )
-        }
+    let how = match entry.action.as_str() {
+        "archive" => Erasure::Archive,
+        "gdpr_delete" => Erasure::Erase,
+        _ => Erasure::Clear(&entry.properties),
     };
-    Ok(request)
+    Ok(policies.vendor.erase_request(collection, &entry.id, how))
 }

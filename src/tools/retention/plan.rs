@@ -14,7 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::retention::{Clock, RetentionRules, RULE_HEADER};
 use crate::routes::RouteTable;
@@ -29,7 +29,7 @@ pub struct Connection {
     pub key: String,
     /// A CA file to trust (the dev CA), besides the web PKI.
     pub ca: Option<PathBuf>,
-    /// Most requests per second (CRMs limit an app's rate: 100 per 10 s is common).
+    /// Most requests per second (a CRM's private app may be allowed 100 per 10 s).
     pub rate: f64,
     /// Most pages read per resource type (a bound, not a target).
     pub max_pages: usize,
@@ -229,36 +229,23 @@ pub(super) async fn plan_with(
                     gate.conn.max_pages
                 ));
             }
-            let mut path = format!(
-                "/crm/v3/objects/{collection}?limit=100&properties={}",
-                props.join(",")
-            );
-            if let Some(a) = &after {
-                let _ = write!(path, "&after={a}");
-            }
-            let answer = gate.send("GET", &path, None, None).await?;
+            let list = policies
+                .vendor
+                .list_request(collection, &props, after.as_deref());
+            let path = list.path;
+            let answer = gate.send(list.method, &path, list.body, None).await?;
             if answer.status != 200 {
                 return Err(format!(
                     "GET {path}: status {}: {}",
                     answer.status, answer.body
                 ));
             }
-            let results = answer
-                .body
-                .get("results")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for record in &results {
+            let page = policies.vendor.read_list(&answer.body);
+            for (id, props) in &page.records {
                 records_read += 1;
-                let Some(id) = record.get("id").and_then(Value::as_str) else {
+                let Some(id) = id else {
                     continue;
                 };
-                let empty = Map::new();
-                let props = record
-                    .get("properties")
-                    .and_then(Value::as_object)
-                    .unwrap_or(&empty);
                 for item in rules.evaluate(resource, props, today).items {
                     entries.push(Entry {
                         rule: item.kind,
@@ -282,11 +269,7 @@ pub(super) async fn plan_with(
                 "retention plan: {collection}: {records_read} records read, {} due",
                 entries.iter().filter(|e| !e.is_held()).count()
             ));
-            after = answer
-                .body
-                .pointer("/paging/next/after")
-                .and_then(Value::as_str)
-                .map(String::from);
+            after = page.next;
             if after.is_none() {
                 break;
             }

@@ -19,8 +19,8 @@
 //! 4. **purpose** — [`stages::purpose`]: the declared or default purpose, from the registry.
 //! 5. **route** — [`routes::RouteTable::find`]: method + path → route, resource type,
 //!    field groups; the vendor ([`stages::vendor`], a trait a profile under [`profiles`]
-//!    implements, chosen at start-up by `[upstream] vendor`) prepares the upstream request (typed
-//!    search and batch bodies, what the request selects records by).
+//!    implements, chosen at start-up by `[upstream] vendor`) prepares the upstream request
+//!    (typed search and batch bodies, what the request selects records by).
 //! 6. **authorize** — [`stages::authz`]: Cedar; only an allow mints an `Allowed`, and only
 //!    that makes the `Permit` the upstream call consumes; record plans and what a caller
 //!    may select records by live in its `plan`.

@@ -57,7 +57,7 @@ fn h2_get(proxy: &Proxy, path: &str) -> http::Request<Full<Bytes>> {
 /// Every entry of the audit log (request records and the others), in log order.
 fn audit_entries(proxy: &Proxy) -> Vec<Value> {
     let mut out = Vec::new();
-    for (_, seg) in crmgate::stages::audit::list_segments(&proxy.audit_dir()).unwrap_or_default() {
+    for (_, seg) in crmgate::audit::list_segments(&proxy.audit_dir()).unwrap_or_default() {
         let text = std::fs::read_to_string(seg).unwrap_or_default();
         out.extend(
             text.lines()
@@ -83,7 +83,7 @@ async fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 /// A CRM that answers every request with contact 1001 after `delay`, counting requests.
 async fn slow_crm(delay: Duration) -> (std::net::SocketAddr, Arc<Mutex<usize>>) {
     let body = serde_json::to_vec(
-        &crmgate::democrm::DemoCrm::seeded()
+        &democrm::DemoCrm::seeded()
             .record_json("contacts", "1001")
             .unwrap(),
     )
@@ -200,7 +200,7 @@ async fn a_client_that_hangs_up_still_leaves_an_audit_record() {
     // Stopped first: the proxy writes `connection_events` entries every second, and a live
     // segment may end in a line still being written.
     proxy.stop();
-    let report = crmgate::stages::audit::verify::verify_dir(&proxy.audit_dir(), None).unwrap();
+    let report = crmgate::audit::verify::verify_dir(&proxy.audit_dir(), None).unwrap();
     assert!(report.problem.is_none(), "{report:?}");
 }
 
@@ -415,7 +415,7 @@ async fn one_address_cannot_take_every_slot() {
 
 /// 1000 demo contacts: a filtered list of several hundred KiB.
 fn big_list() -> Vec<u8> {
-    let crm = crmgate::democrm::DemoCrm::seeded();
+    let crm = democrm::DemoCrm::seeded();
     let originals: Vec<Value> = (1001..1200)
         .filter_map(|id| crm.record_json("contacts", &id.to_string()))
         .collect();
@@ -498,7 +498,7 @@ async fn slow_readers_cannot_hold_more_than_the_buffering_budget() {
 /// request is answered meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_waiting_for_a_slow_crm_holds_no_buffering_turn() {
-    let crm = crmgate::democrm::DemoCrm::seeded();
+    let crm = democrm::DemoCrm::seeded();
     let reply = |id: &str| {
         let body = serde_json::to_vec(&crm.record_json("contacts", id).unwrap()).unwrap();
         support::http_response("200 OK", &[("Content-Type", "application/json")], &body)
@@ -648,7 +648,7 @@ async fn refusals_by_the_http_layer_and_failed_handshakes_are_counted() {
     // Stopped first: the proxy writes `connection_events` entries every second, and a live
     // segment may end in a line still being written.
     proxy.stop();
-    let report = crmgate::stages::audit::verify::verify_dir(&proxy.audit_dir(), None).unwrap();
+    let report = crmgate::audit::verify::verify_dir(&proxy.audit_dir(), None).unwrap();
     assert!(report.problem.is_none(), "{report:?}");
 }
 

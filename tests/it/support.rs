@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use crmgate::democrm::{self, DemoCrm};
+use democrm::DemoCrm;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -598,7 +598,7 @@ pub async fn plain_get(addr: SocketAddr, path: &str) -> (u16, String) {
 /// Every entry of an audit directory (records, checkpoints, notices), in log order.
 pub fn audit_entries(dir: &Path) -> Vec<Value> {
     let mut out = Vec::new();
-    for (_, seg) in crmgate::stages::audit::list_segments(dir).unwrap_or_default() {
+    for (_, seg) in crmgate::audit::list_segments(dir).unwrap_or_default() {
         let text = std::fs::read_to_string(seg).unwrap_or_default();
         out.extend(
             text.lines()

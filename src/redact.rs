@@ -1,0 +1,298 @@
+//! Redaction, the library the write stage calls: finds sensitive data in free text — the
+//! special categories of GDPR Art. 9 in German and English, and identifiers with their
+//! checksums (IBAN, card, tax id, ID card, passport, phone, e-mail) — and blacks it out
+//! irreversibly with a marker naming the category in the text's language.
+//!
+//! The rules are data (`policies/redaction/*.toml`, see [`rules`]), compiled once by
+//! [`Redactor::load`], which also runs every rule's own examples. Matching works on a
+//! normalised view of the text ([`normal`]: NFKC, lower case, invisible characters removed)
+//! and maps each finding back to the original bytes, so `redact` replaces the whole original
+//! span. This module must never log, keep or return a matched value: a [`Scan`] holds
+//! categories and byte spans only, and its `Debug` shows no text.
+
+mod matchers;
+mod normal;
+mod rules;
+mod validators;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::fasthash::FastHash;
+
+use matchers::{Hit, IdRule, Lexicon};
+use normal::{is_invisible, Normal};
+
+/// The compiled redaction rules. Built once before the port is bound; `Send + Sync`, shared
+/// in an `Arc` by every request.
+pub struct Redactor {
+    categories: Vec<Category>,
+    languages: Vec<Language>,
+    /// Index into `languages` of the language assumed when no stopword decides.
+    default_language: usize,
+    lexicon: Lexicon,
+    identifiers: Vec<IdRule>,
+}
+
+struct Category {
+    name: Arc<str>,
+    /// The marker per language (same order as `Redactor::languages`).
+    markers: Vec<Arc<str>>,
+}
+
+struct Language {
+    name: Arc<str>,
+    stopwords: HashSet<String, FastHash>,
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redactor")
+            .field("categories", &self.categories())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Redactor {
+    /// The category names the rules define, in the order `categories.toml` lists them.
+    pub fn categories(&self) -> Vec<String> {
+        self.categories.iter().map(|c| c.name.to_string()).collect()
+    }
+
+    /// The languages markers exist for, the default first.
+    pub fn languages(&self) -> Vec<String> {
+        let mut out: Vec<String> = vec![];
+        if let Some(l) = self.languages.get(self.default_language) {
+            out.push(l.name.to_string());
+        }
+        for l in &self.languages {
+            if !out.iter().any(|o| **o == *l.name) {
+                out.push(l.name.to_string());
+            }
+        }
+        out
+    }
+
+    /// Scan one free-text value. `allow` lists categories this field may legitimately hold
+    /// (an e-mail field holding an e-mail address); they are not reported.
+    pub fn scan(&self, text: &str, allow: &[&str]) -> Scan {
+        let n = Normal::new(text);
+        let language = self.language_of(&n);
+        let mut hits: Vec<Hit> = Vec::new();
+        let shadow = n.ascii_shadow();
+        self.lexicon.find(&n, &shadow, &mut hits);
+        for rule in &self.identifiers {
+            rule.find(&n, &shadow, &mut hits);
+        }
+        let allowed = |c: usize| {
+            self.categories
+                .get(c)
+                .is_some_and(|c| allow.iter().any(|a| *a == &*c.name))
+        };
+        let mut spans: Vec<(usize, usize, usize)> = hits
+            .iter()
+            .filter(|h| !allowed(h.category))
+            .filter_map(|h| {
+                let (s, e) = n.original(h.start, h.end)?;
+                let (s, e) = absorb_invisible(text, s, e);
+                Some((s, e, h.category))
+            })
+            .collect();
+        // Longest first among equal starts, so that overlapping findings merge into the one
+        // that starts first and covers most; the merged span covers them all.
+        spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let mut findings: Vec<Finding> = Vec::new();
+        for (s, e, c) in spans {
+            if let Some(last) = findings.last_mut() {
+                if s < last.end {
+                    last.end = last.end.max(e);
+                    continue;
+                }
+            }
+            let Some(cat) = self.categories.get(c) else {
+                continue;
+            };
+            let marker = cat
+                .markers
+                .get(language)
+                .or_else(|| cat.markers.first())
+                .cloned()
+                .unwrap_or_else(|| Arc::from("[redacted]"));
+            findings.push(Finding {
+                category: cat.name.clone(),
+                marker,
+                start: s,
+                end: e,
+            });
+        }
+        Scan {
+            findings,
+            language: self
+                .languages
+                .get(language)
+                .map_or_else(|| Arc::from("en"), |l| l.name.clone()),
+            text_id: text_id(text),
+        }
+    }
+
+    /// The language with the most stopwords in the text; the default on a tie.
+    fn language_of(&self, n: &Normal) -> usize {
+        let mut counts = vec![0usize; self.languages.len()];
+        for w in n.text.split(|c: char| !normal::is_word(c)) {
+            if w.is_empty() {
+                continue;
+            }
+            for (i, l) in self.languages.iter().enumerate() {
+                if l.stopwords.contains(w) {
+                    if let Some(c) = counts.get_mut(i) {
+                        *c += 1;
+                    }
+                }
+            }
+        }
+        let default = counts.get(self.default_language).copied().unwrap_or(0);
+        let (best, max) = counts
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, c)| (**c, *i == self.default_language))
+            .map_or((self.default_language, 0), |(i, c)| (i, *c));
+        if max > default {
+            best
+        } else {
+            self.default_language
+        }
+    }
+}
+
+/// Widen an original span over invisible characters right before and after it, so that no
+/// hidden character of a match is left behind.
+fn absorb_invisible(text: &str, mut s: usize, mut e: usize) -> (usize, usize) {
+    while let Some(c) = text.get(..s).and_then(|p| p.chars().next_back()) {
+        if !is_invisible(c) {
+            break;
+        }
+        s -= c.len_utf8();
+    }
+    while let Some(c) = text.get(e..).and_then(|p| p.chars().next()) {
+        if !is_invisible(c) {
+            break;
+        }
+        e += c.len_utf8();
+    }
+    (s, e)
+}
+
+/// One finding: a category and a byte span of the original text. Never the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Finding {
+    category: Arc<str>,
+    marker: Arc<str>,
+    start: usize,
+    end: usize,
+}
+
+impl Finding {
+    pub fn category(&self) -> &str {
+        &self.category
+    }
+
+    /// The byte range of the original text this finding replaces.
+    pub fn span(&self) -> std::ops::Range<usize> {
+        self.start..self.end
+    }
+}
+
+impl fmt::Debug for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}..{}", self.category, self.start, self.end)
+    }
+}
+
+/// What one scan found: findings with byte spans in the original text, ordered and
+/// non-overlapping, and the language its markers are in.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Scan {
+    findings: Vec<Finding>,
+    language: Arc<str>,
+    /// Which text was scanned (length and a 64-bit hash, never shown): `redact` on another
+    /// text fails closed.
+    text_id: (usize, u64),
+}
+
+fn text_id(text: &str) -> (usize, u64) {
+    (text.len(), xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
+}
+
+impl fmt::Debug for Scan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scan")
+            .field("language", &self.language)
+            .field("findings", &self.findings)
+            .finish()
+    }
+}
+
+impl Scan {
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    /// Categories found with their counts, sorted by category name.
+    pub fn counts(&self) -> Vec<(String, usize)> {
+        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+        for f in &self.findings {
+            *counts.entry(&f.category).or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .map(|(c, n)| (c.to_string(), n))
+            .collect()
+    }
+
+    /// The findings, in text order.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// The language the markers are in (`en`, `de`, …).
+    pub fn language(&self) -> &str {
+        &self.language
+    }
+
+    /// Replace every finding by its category's marker, returning the new text. `text` must be
+    /// the text that was scanned: given another one (its spans would not fit, and its findings
+    /// are unknown), every byte of it is replaced — redaction fails closed, it never leaves a
+    /// value half blacked out.
+    pub fn redact(&self, text: &str) -> String {
+        if text_id(text) != self.text_id {
+            return self.redact_all();
+        }
+        if self.findings.is_empty() {
+            return text.to_string();
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for f in &self.findings {
+            match text.get(at..f.start) {
+                Some(keep) if text.is_char_boundary(f.end) => {
+                    out.push_str(keep);
+                    out.push_str(&f.marker);
+                    at = f.end;
+                }
+                _ => return self.redact_all(),
+            }
+        }
+        match text.get(at..) {
+            Some(rest) => out.push_str(rest),
+            None => return self.redact_all(),
+        }
+        out
+    }
+
+    fn redact_all(&self) -> String {
+        self.findings
+            .first()
+            .map_or_else(|| "[redacted]".to_string(), |f| f.marker.to_string())
+    }
+}

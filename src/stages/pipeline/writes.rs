@@ -19,10 +19,10 @@ use serde_json::Value;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::{json_response, micros, record_filtering, Body, Gateway, Policies, Step};
+use crate::audit::{AuditEvent, AuditRecord, WriteIntent};
 use crate::error::RequestError;
 use crate::profiles::associations::Shown;
 use crate::profiles::writes;
-use crate::stages::audit::{AuditEvent, AuditRecord, WriteIntent};
 use crate::stages::authz::{Allowed, PolicyEngine, Scope};
 use crate::stages::filter::Releasable;
 use crate::stages::redact::Redactor;

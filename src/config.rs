@@ -215,6 +215,9 @@ pub struct TlsFiles {
 pub struct UpstreamConfig {
     /// Scheme and authority of the CRM (`http://127.0.0.1:8080`); paths are appended as is.
     pub base: http::Uri,
+    /// The vendor profile that speaks the CRM's API (`[upstream] vendor`; none: the
+    /// default profile); start-up refuses a name no profile has.
+    pub vendor: Option<String>,
     /// Injected as `Authorization: Bearer …` on every upstream request.
     pub credential: Option<Secret>,
     /// Extra CA for an HTTPS upstream with a private PKI.
@@ -272,7 +275,7 @@ pub struct PolicyFiles {
     pub retention: Option<PathBuf>,
     /// Where the deletion concept's "today" comes from (`[retention] today`: a fixed day,
     /// for tests; else the system date).
-    pub retention_clock: crate::stages::retention::Clock,
+    pub retention_clock: crate::retention::Clock,
     /// How often to look for changed files (hot reload); `None` = only on SIGHUP.
     pub watch_interval: Option<Duration>,
     /// How long changed files must stay unchanged before a revision is built from them: a

@@ -17,20 +17,21 @@
 //! 3. **identify** — [`stages::identity`]: mTLS certificate, OIDC JWT or API key → one
 //!    `User`/`App` entity.
 //! 4. **purpose** — [`stages::purpose`]: the declared or default purpose, from the registry.
-//! 5. **route** — [`stages::routing`]: method + path → route, resource type, field groups;
-//!    the vendor profile ([`profiles`]) prepares the upstream request (typed search and
-//!    batch bodies, what the request selects records by).
+//! 5. **route** — [`routes::RouteTable::find`]: method + path → route, resource type,
+//!    field groups; the vendor ([`stages::vendor`], a trait a profile under [`profiles`]
+//!    implements, chosen at start-up by `[upstream] vendor`) prepares the upstream request
+//!    (typed search and batch bodies, what the request selects records by).
 //! 6. **authorize** — [`stages::authz`]: Cedar; only an allow mints an `Allowed`, and only
 //!    that makes the `Permit` the upstream call consumes; record plans and what a caller
 //!    may select records by live in its `plan`.
-//! 7. **write path** — [`stages::write`]: per record `create`/`update`/`delete`/`merge` on
-//!    the stored record and the record as it would be, `write.<group>` per field group
-//!    (strip or refuse), provenance stamped on creates; free text through
-//!    [`stages::redact`]; retention rules ([`stages::retention`]) add the computed
+//! 7. **write path** — [`stages::write_inputs`], each input of a write decided: per record
+//!    `create`/`update`/`delete`/`merge` on the stored record and the record as it would
+//!    be, `write.<group>` per field group (strip or refuse), provenance stamped on creates;
+//!    free text through [`redact`]; retention rules ([`retention`]) add the computed
 //!    attributes `due_for_deletion` and `under_hold`. The pipeline's write branch reads the
 //!    records first, writes the intent to the audit log, then forwards once.
 //! 8. **forward** — [`stages::upstream`]: sends exactly the permitted request with
-//!    crmgate's own headers and the vendor credential.
+//!    crmgate's own headers and the vendor's credential source.
 //! 9. **filter** — [`stages::filter`]: row and field-group decisions, masks, record
 //!    selection.
 //! 10. **audit** — the pipeline hands the request's record to an [`audit::AuditSink`],
@@ -40,10 +41,18 @@
 //! around `handle_inner`, which has one `?` per stage. [`error`] is the request path's one
 //! error enum with its status table.
 //!
+//! The engines the stages use, built at start-up and immutable per policy revision, below
+//! the stages (they never import one): [`routes`] (the route table, resource profiles and
+//! attribute extraction, compiled from the routes file), [`retention`] (the deletion
+//! concept's rules and their evaluator, which computes the attributes the routes declare)
+//! and [`redact`] (the redaction rules and detector).
+//!
 //! Around the request path: [`startup`] (assembling the gateway and reloading a policy
 //! revision; TLS set-up), [`config`] (the typed configuration, parsed with the positions of
 //! [`diagnostic`]: every problem at its file and line), [`pki`] (certificate files and the
-//! outgoing HTTPS connector), [`admin`] (`/healthz`, `/readyz`, `/metrics`), [`decide`]
+//! outgoing HTTPS connector), [`profiles`] (one module per CRM vendor, each implementing
+//! the stages' `Vendor` seam; `profiles::select` maps `[upstream] vendor` to one),
+//! [`admin`] (`/healthz`, `/readyz`, `/metrics`), [`decide`]
 //! (the decision core as the tools ask it) and [`tools`] (one module per subcommand). The demo
 //! CRM is its own workspace crate (`democrm/`): it depends on nothing of crmgate, and nothing
 //! on the request path imports it.
@@ -67,6 +76,11 @@ pub mod fasthash;
 pub mod jwk;
 pub mod pki;
 pub mod profiles;
+/// Sensitive data in free text found and blacked out before a write is forwarded.
+pub mod redact;
+/// The deletion concept: retention rules, and the computed `due_for_deletion` / `under_hold`.
+pub mod retention;
+pub mod routes;
 pub mod secret;
 pub mod stages;
 pub mod startup;

@@ -2,7 +2,8 @@
 //! stage with one job; [`pipeline`] runs them. No stage imports start-up or a tool, and none
 //! can reach the demo CRM.
 //!
-//! A stage must never import `startup`, `tools`, `decide` or the demo CRM (a test checks).
+//! A stage must never import `startup`, `tools`, `decide`, a vendor profile or the demo CRM
+//! (a test checks): the CRM's API is reached through [`vendor`] only.
 
 pub mod authz;
 pub mod body;
@@ -11,11 +12,8 @@ pub mod identity;
 pub mod listen;
 pub mod pipeline;
 pub mod purpose;
-/// Stage 7: sensitive data in free text found and blacked out before a write is forwarded.
-pub mod redact;
-/// The deletion concept: retention rules, and the computed `due_for_deletion` / `under_hold`.
-pub mod retention;
-pub mod routing;
 pub mod sanitize;
 pub mod upstream;
-pub mod write;
+/// The vendor seam: what the stages ask of the CRM's API, implemented by a vendor profile.
+pub mod vendor;
+pub mod write_inputs;

@@ -25,8 +25,8 @@ use super::{
     Purpose, TlsFiles, UpstreamConfig,
 };
 use crate::diagnostic::{Problems, Report, TomlSource};
+use crate::retention::{Clock, Day};
 use crate::secret::Secret;
-use crate::stages::retention::{Clock, Day};
 
 /// Where a section's secret comes from, as its keys say: an environment variable or a file.
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -186,6 +186,7 @@ fn upstream_from(
     };
     Some(UpstreamConfig {
         base: base?,
+        vendor: raw.vendor,
         credential: credential?,
         ca_file: raw.ca_file.map(|p| rel(&p)),
         timeout: Duration::from_millis(raw.timeout_ms),

@@ -18,12 +18,12 @@ use crate::audit::central::CentralSink;
 use crate::audit::{AuditLog, AuditSink};
 use crate::config::{Config, PolicyFiles};
 use crate::diagnostic::{Problem, Problems};
+use crate::redact::Redactor;
+use crate::retention::RetentionRules;
+use crate::routes::RouteTable;
 use crate::stages::authz::PolicyEngine;
 use crate::stages::listen as server;
 use crate::stages::pipeline::{Gateway, Policies};
-use crate::stages::redact::Redactor;
-use crate::stages::retention::RetentionRules;
-use crate::stages::routing::RouteTable;
 use crate::stages::upstream::Upstream;
 use crate::startup::tls;
 
@@ -41,7 +41,11 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
         (Some(path), Some(routes)) => match RetentionRules::load(path, routes) {
             Ok(rules) => {
                 let rules = Arc::new(rules);
-                routes.attach_retention(&rules, config.policies.retention_clock);
+                crate::retention::Evaluator::attach(
+                    &rules,
+                    routes,
+                    config.policies.retention_clock,
+                );
                 Some(rules)
             }
             Err(Problems(p)) => {
@@ -58,6 +62,26 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
             None
         }
     };
+    let vendor_name = config
+        .upstream
+        .vendor
+        .as_deref()
+        .unwrap_or(crate::profiles::DEFAULT_VENDOR);
+    let vendor = crate::profiles::select(vendor_name);
+    if vendor.is_none() {
+        problems.push(config.problem(
+            "upstream.vendor",
+            format!(
+                "upstream.vendor: unknown vendor `{}` (crmgate speaks {})",
+                vendor_name,
+                crate::profiles::VENDORS
+                    .iter()
+                    .map(|v| format!("`{v}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
     if let Some(engine) = &engine {
         problems.extend(check_config_against_entities(config, engine));
     }
@@ -77,8 +101,8 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
     if let (Some(routes), Some(engine)) = (&routes, &engine) {
         problems.extend(check_redaction(config, routes, engine, redactor.as_deref()));
     }
-    match (routes, engine) {
-        (Some(routes), Some(engine)) if problems.is_empty() => {
+    match (routes, engine, vendor) {
+        (Some(routes), Some(engine), Some(vendor)) if problems.is_empty() => {
             let unlisted_key_owners = unlisted_key_owners(config, &engine);
             Ok(Policies {
                 routes,
@@ -86,6 +110,7 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
                 unlisted_key_owners,
                 redactor,
                 retention,
+                vendor,
             })
         }
         _ => Err(Problems(problems)),
@@ -368,7 +393,8 @@ pub fn prepare(config: Config) -> Result<Prepared, String> {
         )?)),
         None => None,
     };
-    let upstream = Upstream::new(&config.upstream)?;
+    let vendor = policies.vendor.clone();
+    let upstream = Upstream::new(&config.upstream, vendor.as_ref())?;
     let health = Health::new();
     let local = AuditLog::open(&config.audit, health.clone()).map_err(|e| e.to_string())?;
     // With a central store, the local log stays the durability point and a shipper
@@ -387,6 +413,7 @@ pub fn prepare(config: Config) -> Result<Prepared, String> {
         config,
         policies,
         upstream,
+        vendor,
         audit.clone(),
         health.clone(),
     ));

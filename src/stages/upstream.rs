@@ -200,61 +200,7 @@ impl Upstream {
                 .request(request)
                 .await
                 .map_err(|e| RequestError::UpstreamUnavailable(format!("{e:?}")))?;
-            let (parts, body) = response.into_parts();
-            let status = parts.status;
-            if status == StatusCode::PARTIAL_CONTENT {
-                // fail closed: a partial body cannot be filtered record by record.
-                return Err(RequestError::Unfilterable("partial content (206)".into()));
-            }
-            if status == StatusCode::NO_CONTENT {
-                // An archive or deletion: nothing to filter, nothing released.
-                return Ok((status, None));
-            }
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                // The CRM's rate limit: its retry signals go back to the client (checked
-                // one by one), so that the client waits instead of crmgate retrying for it.
-                // Of the body only the limit's name is read, from at most 16 KiB.
-                let read = Limited::new(body, RATE_LIMIT_BODY).collect().await;
-                let bytes = read.map(|c| c.to_bytes()).unwrap_or_default();
-                return Err(RequestError::UpstreamRateLimited(RateLimit::from_answer(
-                    &parts.headers,
-                    &bytes,
-                    &self.rate_limit,
-                )));
-            }
-            if !status.is_success() {
-                // fail closed: the error body is not passed through (it may quote record
-                // data); crmgate answers with its own problem body and the status. It is
-                // read all the same, as a record's would be: the connection stays reusable,
-                // and a missing record's 404 costs the reading a hidden record's answer does.
-                let _ = Limited::new(body, self.max_body).collect().await;
-                return Err(RequestError::UpstreamStatus(status.as_u16()));
-            }
-            if let Some(enc) = parts.headers.get(CONTENT_ENCODING) {
-                if !enc.as_bytes().eq_ignore_ascii_case(b"identity") {
-                    return Err(RequestError::Unfilterable(format!(
-                        "compressed with `{}`",
-                        String::from_utf8_lossy(enc.as_bytes())
-                    )));
-                }
-            }
-            let is_json = parts
-                .headers
-                .get(CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| {
-                    v.split(';')
-                        .next()
-                        .unwrap_or("")
-                        .trim()
-                        .to_ascii_lowercase()
-                })
-                .is_some_and(|m| m == "application/json" || m.ends_with("+json"));
-            // fail closed: only JSON can be filtered; anything else is never released.
-            if !is_json {
-                return Err(RequestError::Unfilterable("not JSON".into()));
-            }
-            Ok((status, Some(body)))
+            self.answer_head(response).await
         };
         let (status, body) = tokio::time::timeout(self.timeout, head)
             .await
@@ -285,5 +231,68 @@ impl Upstream {
             })?
             .to_bytes();
         Ok(UpstreamResponse { status, body })
+    }
+
+    /// What crmgate does with the CRM's response head: a body it may filter (JSON, not
+    /// compressed, a success), nothing for a 204, or the error that answers the client.
+    async fn answer_head(
+        &self,
+        response: http::Response<hyper::body::Incoming>,
+    ) -> Result<(StatusCode, Option<hyper::body::Incoming>), RequestError> {
+        let (parts, body) = response.into_parts();
+        let status = parts.status;
+        if status == StatusCode::PARTIAL_CONTENT {
+            // fail closed: a partial body cannot be filtered record by record.
+            return Err(RequestError::Unfilterable("partial content (206)".into()));
+        }
+        if status == StatusCode::NO_CONTENT {
+            // An archive or deletion: nothing to filter, nothing released.
+            return Ok((status, None));
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            // The CRM's rate limit: its retry signals go back to the client (checked
+            // one by one), so that the client waits instead of crmgate retrying for it.
+            // Of the body only the limit's name is read, from at most 16 KiB.
+            let read = Limited::new(body, RATE_LIMIT_BODY).collect().await;
+            let bytes = read.map(|c| c.to_bytes()).unwrap_or_default();
+            return Err(RequestError::UpstreamRateLimited(RateLimit::from_answer(
+                &parts.headers,
+                &bytes,
+                &self.rate_limit,
+            )));
+        }
+        if !status.is_success() {
+            // fail closed: the error body is not passed through (it may quote record
+            // data); crmgate answers with its own problem body and the status. It is
+            // read all the same, as a record's would be: the connection stays reusable,
+            // and a missing record's 404 costs the reading a hidden record's answer does.
+            let _ = Limited::new(body, self.max_body).collect().await;
+            return Err(RequestError::UpstreamStatus(status.as_u16()));
+        }
+        if let Some(enc) = parts.headers.get(CONTENT_ENCODING) {
+            if !enc.as_bytes().eq_ignore_ascii_case(b"identity") {
+                return Err(RequestError::Unfilterable(format!(
+                    "compressed with `{}`",
+                    String::from_utf8_lossy(enc.as_bytes())
+                )));
+            }
+        }
+        let is_json = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .is_some_and(|m| m == "application/json" || m.ends_with("+json"));
+        // fail closed: only JSON can be filtered; anything else is never released.
+        if !is_json {
+            return Err(RequestError::Unfilterable("not JSON".into()));
+        }
+        Ok((status, Some(body)))
     }
 }

@@ -238,9 +238,8 @@ fn no_import_runs_back_up_between_rooms() {
 fn the_request_path_imports_nothing_that_runs_above_it() {
     let sources = crate_sources(&repo(), &repo().join("src"));
     let graph = import_graph(&sources);
-    let above = [
-        "startup", "tools", "decide", "profiles", "admin", "main", "democrm",
-    ];
+    // `admin` (health and metrics counters) imports nothing of the crate: a leaf, below.
+    let above = ["startup", "tools", "decide", "profiles", "main", "democrm"];
     let mut bad = Vec::new();
     for (from, to) in &graph {
         if !from.starts_with("src/stages") {

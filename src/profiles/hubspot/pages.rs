@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::{Filter, Operator, Scalar, SEARCH_MAX_LIMIT};
+use super::search::{Filter, Operator, Scalar, SEARCH_MAX_LIMIT};
 use crate::error::RequestError;
 use crate::routes::{AttrSource, AttrValue, ResourceProfile};
 use crate::stages::authz::{RowCondition, OTHER_VALUE};

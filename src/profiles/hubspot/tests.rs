@@ -2,7 +2,12 @@
 //! properties. Test code only: it must never be compiled into the proxy.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use super::*;
+use std::collections::{BTreeSet, HashSet};
+
+use serde_json::Value;
+
+use super::read::*;
+use super::search::*;
 
 #[test]
 fn properties_fetched_only_for_the_policies_are_hidden_and_others_are_not() {

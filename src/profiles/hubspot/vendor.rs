@@ -10,9 +10,10 @@ use bytes::Bytes;
 use http::{Method, StatusCode};
 use serde_json::{Map, Value};
 
-use super::{associations, errors, write, BATCH_MAX_INPUTS};
+use super::read::BATCH_MAX_INPUTS;
+use super::{associations, errors, write};
 use crate::error::{RateLimitShape, RequestError};
-use crate::profiles::StaticBearer;
+use crate::profiles::credential::StaticBearer;
 use crate::routes::{Operation, ResourceProfile, Route};
 use crate::secret::Secret;
 use crate::stages::authz::RecordRead;
@@ -43,7 +44,7 @@ impl Vendor for HubSpot {
         c: &Canonical,
         body: Bytes,
     ) -> Result<Prepared, RequestError> {
-        super::prepare(route, c, body)
+        super::read::prepare(route, c, body)
     }
 
     fn lookup_param(&self) -> Option<&'static str> {
@@ -116,7 +117,7 @@ impl Vendor for HubSpot {
     }
 
     fn not_found_entries(&self, res: &ResourceProfile, keys: &[String]) -> Vec<Value> {
-        super::not_found_errors(&res.entity_type.to_uppercase(), keys)
+        super::read::not_found_errors(&res.entity_type.to_uppercase(), keys)
     }
 
     fn batch_max_inputs(&self) -> usize {

@@ -13,7 +13,8 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{parse_strict, BATCH_MAX_INPUTS};
+use super::read::BATCH_MAX_INPUTS;
+use super::strict::parse_strict;
 use crate::error::RequestError;
 use crate::routes::{Cardinality, Operation, ResourceProfile, WriteOp};
 use crate::stages::vendor::{Decided, Outgoing};

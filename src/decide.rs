@@ -6,16 +6,15 @@
 //! `explain`, `matrix`, `test` and the demo tour ask here; a differential test holds them
 //! against the proxy's real responses. This module must never decide anything itself.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use crate::config::Config;
 use crate::error::RequestError;
-use crate::stages::authz::{
-    Decision, Outcome, Planner, PolicyEngine, PrincipalInfo, RecordPlan, Scope,
-};
+use crate::policy::decision::{Decision, Outcome, RecordPlan, WriteDecision};
+use crate::policy::plan::Planner;
+use crate::policy::{PolicyEngine, PrincipalInfo, Scope};
 use crate::stages::purpose;
 use crate::stages::routing::{extract_attributes, record_id, ResourceProfile};
 
@@ -108,28 +107,55 @@ pub fn record(
     record_of(engine, scope, resource, obj)
 }
 
-/// A write decision on a record: `action` (`create`, `update`, `delete`, `merge`,
-/// `redact.<category>`) and, per field group of the resource, its `write.<group>`.
+/// The record-level write actions, as the write stage names them.
+const WRITE_ACTIONS: [&str; 4] = ["create", "update", "delete", "merge"];
+
+/// A write decision on a record (as the CRM holds it, or for a create as it would be), asked
+/// as the proxy's write stage asks it: the same [`PolicyEngine::decide_write`] and memo, with
+/// the id the write stage shows Cedar (none for a create, which names no stored record).
+/// It holds `action` (`create`, `update`, `delete`, `merge`) on the record, the row decision
+/// `read`, and `write.<group>` for every field group of the resource.
 pub fn write(
     engine: &PolicyEngine,
     scope: &Scope,
     resource: &ResourceProfile,
     record: &Value,
     action: &str,
-) -> Result<(Decision, BTreeMap<String, Decision>), String> {
+) -> Result<Arc<WriteDecision>, String> {
     let Value::Object(obj) = record else {
         return Err("a record is not a JSON object".into());
     };
-    let id = record_id(resource, obj).unwrap_or_else(|| "(new record)".into());
+    let Some(action) = WRITE_ACTIONS.into_iter().find(|a| *a == action) else {
+        return Err(format!(
+            "unknown write action `{action}` (known: {}, redact.<category>)",
+            WRITE_ACTIONS.join(", ")
+        ));
+    };
+    let id = (action != "create")
+        .then(|| record_id(resource, obj))
+        .flatten();
     let attrs = extract_attributes(resource, obj);
-    let named = crate::stages::authz::named_attributes(resource, &attrs);
-    let decide = |a: &str| engine.decide_record(scope, a, &resource.entity_type, &id, &named);
-    let groups = resource
-        .groups
-        .iter()
-        .map(|g| (g.clone(), decide(&format!("write.{g}"))))
-        .collect();
-    Ok((decide(action), groups))
+    let groups = match resource.groups.len() {
+        n if n >= 64 => u64::MAX,
+        n => (1u64 << n) - 1,
+    };
+    Ok(engine.decide_write(scope, resource, id.as_deref(), &attrs, action, groups))
+}
+
+/// May the caller's free text holding `category` be stored redacted in this record? The
+/// write stage's own question ([`PolicyEngine::may_redact`]), on the record as it would be.
+pub fn redaction(
+    engine: &PolicyEngine,
+    scope: &Scope,
+    resource: &ResourceProfile,
+    record: &Value,
+    category: &str,
+) -> Result<Decision, String> {
+    let Value::Object(obj) = record else {
+        return Err("a record is not a JSON object".into());
+    };
+    let attrs = extract_attributes(resource, obj);
+    Ok(engine.may_redact(scope, resource, &attrs, category))
 }
 
 /// [`record`] for a record object.

@@ -20,9 +20,9 @@
 //! 5. **route** — [`stages::routing`]: method + path → route, resource type, field groups;
 //!    the vendor profile ([`profiles`]) prepares the upstream request (typed search and
 //!    batch bodies, what the request selects records by).
-//! 6. **authorize** — [`stages::authz`]: Cedar; only an allow mints an `Allowed`, and only
-//!    that makes the `Permit` the upstream call consumes; record plans and what a caller
-//!    may select records by live in its `plan`.
+//! 6. **authorize** — [`stages::authz`]: the request-level decision of the policy engine
+//!    ([`policy`]); only an allow mints an `Allowed`, and only that makes the `Permit` the
+//!    upstream call consumes.
 //! 7. **write path** — [`stages::write`]: per record `create`/`update`/`delete`/`merge` on
 //!    the stored record and the record as it would be, `write.<group>` per field group
 //!    (strip or refuse), provenance stamped on creates; free text through
@@ -39,6 +39,11 @@
 //! [`stages::pipeline`] runs them: `handle` always writes one response and one audit record
 //! around `handle_inner`, which has one `?` per stage. [`error`] is the request path's one
 //! error enum with its status table.
+//!
+//! The engines the stages ask: [`policy`] (the Cedar engine of one revision, loaded and
+//! checked at start-up: request, record and write decisions, each memoised per revision;
+//! record plans and what a caller may select records by in [`policy::plan`], mask kinds in
+//! [`policy::obligations`]).
 //!
 //! Around the request path: [`startup`] (assembling the gateway and reloading a policy
 //! revision; TLS set-up), [`config`] (the typed configuration, parsed with the positions of
@@ -57,6 +62,7 @@ pub mod democrm;
 pub mod diagnostic;
 pub mod error;
 pub mod pki;
+pub mod policy;
 pub mod profiles;
 pub mod stages;
 pub mod startup;

@@ -23,7 +23,7 @@ use http::StatusCode;
 use serde_json::Value;
 
 use crate::error::RequestError;
-use crate::stages::authz::RowCondition;
+use crate::policy::plan::RowCondition;
 use crate::stages::routing::{GroupId, ResourceProfile, Route};
 use crate::stages::sanitize::Canonical;
 

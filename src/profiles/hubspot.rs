@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use super::{Answer, BatchAnswer, CountedSearch, PageRead, Prepared, PushedList, RefilledList};
 use crate::error::RequestError;
-use crate::stages::authz::{RowCondition, OTHER_VALUE};
+use crate::policy::plan::{RowCondition, OTHER_VALUE};
 use crate::stages::routing::{AttrSource, AttrValue};
 use crate::stages::routing::{GroupId, RequestBody, ResourceProfile, Route};
 use crate::stages::sanitize::{self, Canonical};

@@ -21,8 +21,10 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::error::RequestError;
+use crate::policy::decision::{Outcome, RecordPlan};
+use crate::policy::plan::Planner;
+use crate::policy::{PolicyEngine, Scope};
 use crate::profiles::associations::{self, Shown};
-use crate::stages::authz::{Outcome, Planner, PolicyEngine, RecordPlan, Scope};
 use crate::stages::routing::{RecordSelector, ResourceProfile, Route};
 use masks::PurposeKey;
 use records::Token;
@@ -685,7 +687,7 @@ impl Run<'_> {
 mod tests {
     use super::*;
     use crate::config::PolicyFiles;
-    use crate::stages::authz::Decision;
+    use crate::policy::decision::Decision;
     use crate::stages::routing::RouteTable;
     use crate::stages::routing::{AttrType, AttrValue};
     use std::path::Path;

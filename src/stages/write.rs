@@ -25,7 +25,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::RequestError;
-use crate::stages::authz::{PolicyEngine, Scope};
+use crate::policy::{PolicyEngine, Scope};
 use crate::stages::redact::Redactor;
 use crate::stages::routing::{extract_attributes, DeniedFields, ResourceProfile, WriteKind};
 

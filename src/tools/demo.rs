@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use crate::config::{Config, Secret};
 use crate::decide;
 use crate::democrm::{self, DemoCrm};
-use crate::stages::authz::Outcome;
+use crate::policy::decision::Outcome;
 use crate::stages::pipeline::Policies;
 use crate::startup::app;
 

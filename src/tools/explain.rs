@@ -15,7 +15,8 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::decide;
-use crate::stages::authz::{Decision, PolicyEngine};
+use crate::policy::decision::Decision;
+use crate::policy::PolicyEngine;
 use crate::stages::filter::records;
 use crate::stages::pipeline::Policies;
 use crate::stages::routing::RecordSelector;

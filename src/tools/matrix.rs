@@ -14,7 +14,8 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::decide;
-use crate::stages::authz::{cartesian, Outcome, Planner};
+use crate::policy::decision::Outcome;
+use crate::policy::plan::{cartesian, Planner};
 use crate::stages::pipeline::Policies;
 use crate::stages::routing::{AttrType, AttrValue, ResourceProfile};
 
@@ -275,7 +276,7 @@ pub fn compute(config: &Config, policies: &Policies) -> Matrix {
 fn representative(
     policies: &Policies,
     dept: &str,
-) -> Option<std::sync::Arc<crate::stages::authz::PrincipalInfo>> {
+) -> Option<std::sync::Arc<crate::policy::PrincipalInfo>> {
     let mut members: Vec<_> = policies
         .engine
         .principals()

@@ -59,11 +59,11 @@ fn observe(
     Some(out)
 }
 
-fn seen_of(o: crmgate::stages::authz::Outcome) -> Seen {
+fn seen_of(o: crmgate::policy::decision::Outcome) -> Seen {
     match o {
-        crmgate::stages::authz::Outcome::Clear => Seen::Clear,
-        crmgate::stages::authz::Outcome::Masked(_) => Seen::Masked,
-        crmgate::stages::authz::Outcome::Removed => Seen::Removed,
+        crmgate::policy::decision::Outcome::Clear => Seen::Clear,
+        crmgate::policy::decision::Outcome::Masked(_) => Seen::Masked,
+        crmgate::policy::decision::Outcome::Removed => Seen::Removed,
     }
 }
 

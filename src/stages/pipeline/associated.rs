@@ -17,10 +17,10 @@ use bytes::Bytes;
 
 use super::{micros, Gateway, Step};
 use crate::error::RequestError;
+use crate::policy::plan::Planner;
 use crate::profiles::associations::{self, Shown};
 use crate::profiles::writes;
 use crate::stages::audit::AuditRecord;
-use crate::stages::authz::Planner;
 use crate::stages::filter::Filtered;
 use crate::stages::routing::{self, RequestBody};
 

@@ -512,39 +512,10 @@ impl Gateway {
         Err(RequestError::UpstreamStatus(400))
     }
 
-    /// The provenance stamp of a create by this caller for this purpose.
+    /// The provenance stamp of a create by this caller for this purpose, now.
     fn stamp(&self, scope: &Scope) -> Stamp {
-        let p = &scope.principal;
-        let is_app = p.uid.type_name().to_string() == "App";
-        let configured = if is_app {
-            self.config.apps.get(&p.id)
-        } else {
-            p.department
-                .as_deref()
-                .and_then(|d| self.config.departments.get(d))
-        };
-        let source = configured
-            .and_then(|c| c.data_source.clone())
-            .unwrap_or_else(|| {
-                if is_app {
-                    format!("crmgate:app:{}", p.id)
-                } else {
-                    format!(
-                        "crmgate:department:{}",
-                        p.department.as_deref().unwrap_or("none")
-                    )
-                }
-            });
-        Stamp {
-            source,
-            at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-            basis: self
-                .config
-                .purposes
-                .get(&scope.purpose)
-                .map(|p| p.legal_basis.clone())
-                .unwrap_or_default(),
-        }
+        let at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        Stamp::of(&self.config, scope, at)
     }
 
     /// A batch of which nothing was forwarded: its errors, 207 (or, with none, 204).

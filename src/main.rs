@@ -70,7 +70,8 @@ enum Command {
         /// Request path, e.g. `/crm/v3/objects/contacts/1001`.
         #[arg(long)]
         path: String,
-        /// A sample upstream response body (JSON file) to decide on.
+        /// A sample upstream response body (JSON file) to decide on; for a write route,
+        /// `{"request": <the body sent>, "stored": [<the records it names>]}`.
         #[arg(long)]
         sample: Option<PathBuf>,
         /// `text` or `json`.

@@ -9,8 +9,9 @@ use std::fmt;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
+use crate::fasthash::FastMap;
 use crate::policy::decision::{Decision, RecordPlan, WriteDecision};
-use crate::stages::routing::{AttrValue, FastMap};
+use crate::stages::routing::AttrValue;
 
 /// A bounded map shared by all requests of one policy revision. It lives inside the
 /// [`crate::policy::PolicyEngine`], so a new revision (a reload) starts with an empty memo:

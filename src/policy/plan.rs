@@ -7,10 +7,11 @@
 
 use std::sync::Arc;
 
+use crate::fasthash::FastMap;
 use crate::policy::decision::{Decision, Outcome, RecordPlan};
 use crate::policy::memo::PlanMemoKey;
 use crate::policy::{PolicyEngine, Scope};
-use crate::stages::routing::{AttrType, AttrValue, FastMap, ResourceProfile};
+use crate::stages::routing::{AttrType, AttrValue, ResourceProfile};
 
 type PlanKey = (Vec<Option<AttrValue>>, Option<String>);
 

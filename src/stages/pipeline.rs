@@ -30,6 +30,7 @@ use serde_json::Value;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::admin::{Health, Metrics};
+use crate::audit::{AuditEvent, AuditRecord, AuditSink};
 use crate::config::Config;
 use crate::error::RequestError;
 use crate::policy::memo::Memo;
@@ -38,7 +39,6 @@ use crate::policy::plan::{RowCondition, Selectability};
 use crate::policy::{PolicyEngine, Scope};
 use crate::profiles::associations::Shown;
 use crate::profiles::{self, Answer, CountedSearch, Prepared, RefilledList};
-use crate::stages::audit::{AuditEvent, AuditRecord, AuditSink};
 use crate::stages::authz::Allowed;
 pub use crate::stages::body::ResponseBody;
 use crate::stages::filter::masks::{self, HashKeys, PurposeKey};
@@ -70,6 +70,9 @@ pub struct Policies {
 #[derive(Debug)]
 pub struct Gateway {
     pub config: Config,
+    /// The JWKS clients and caches of the issuers with a `jwks_url`, built from the
+    /// configuration at start-up and kept across policy reloads.
+    jwks: identity::jwks::IssuerKeys,
     policies: RwLock<Arc<Policies>>,
     upstream: Upstream,
     /// Where audit events go (the local hash-chained log first): the response waits for it.
@@ -227,6 +230,7 @@ impl Gateway {
             buffering: Arc::new(Semaphore::new(config.limits.max_buffered_responses)),
             in_flight: Arc::new(InFlight::default()),
             decoys: Mutex::new(HashMap::new()),
+            jwks: identity::jwks::IssuerKeys::start(&config.jwt),
             config,
         }
     }
@@ -573,8 +577,15 @@ impl Gateway {
 
         // 3. identify, 4. purpose: before routing, so an unknown caller learns nothing.
         let mut recognised = None;
-        let identified =
-            identity::identify(&parts.headers, client_cert, cfg, engine, &mut recognised).await;
+        let identified = identity::identify(
+            &parts.headers,
+            client_cert,
+            cfg,
+            &self.jwks,
+            engine,
+            &mut recognised,
+        )
+        .await;
         let identity::Identified {
             principal,
             credential,
@@ -1789,7 +1800,7 @@ fn retention_rule(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
+    use crate::secret::Secret;
     use crate::stages::filter::masks::HashKeys;
 
     #[test]

@@ -17,9 +17,10 @@ use democrm::{tour, DemoCrm};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
-use crate::config::{Config, Secret};
+use crate::config::Config;
 use crate::decide;
 use crate::policy::decision::Outcome;
+use crate::secret::Secret;
 use crate::stages::pipeline::Policies;
 use crate::startup::app;
 

@@ -290,10 +290,9 @@ async fn the_demo_stopped_with_sigterm_ends_its_audit_log_with_a_signed_checkpoi
         "the demo did not stop cleanly: {status:?}"
     );
     let audit = dir.path().join("audit");
-    let key =
-        crmgate::stages::audit::signing::read_public_key(&dir.path().join("audit-signing.key.pub"))
-            .unwrap();
-    let report = crmgate::stages::audit::verify::verify_dir(&audit, Some(&key)).unwrap();
+    let key = crmgate::audit::signing::read_public_key(&dir.path().join("audit-signing.key.pub"))
+        .unwrap();
+    let report = crmgate::audit::verify::verify_dir(&audit, Some(&key)).unwrap();
     assert!(report.intact(), "{report}");
     assert_eq!(
         report.uncovered, 0,
@@ -378,7 +377,7 @@ async fn idle_connections_to_the_crm_close_after_the_configured_idle_timeout() {
 }
 
 /// What the first request of a caller, purpose and resource type costs in Cedar evaluations
-/// for working out what it may select and see ([`crmgate::stages::authz::selectability`]):
+/// for working out what it may select and see ([`crmgate::policy::plan::selectability`]):
 /// thousands, once per revision. A reload computes them for the callers of the active
 /// revision before it swaps the new one in, so that their first list after a reload does
 /// not stall.

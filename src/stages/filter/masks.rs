@@ -15,8 +15,8 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::config::Secret;
 use crate::policy::obligations::MaskKind;
+use crate::secret::Secret;
 
 /// The placeholder of the `redact` mask.
 pub const REDACTED: &str = "[redacted]";

@@ -16,11 +16,11 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::{micros, Gateway, Step};
+use crate::audit::AuditRecord;
 use crate::error::RequestError;
 use crate::policy::plan::Planner;
 use crate::profiles::associations::{self, Shown};
 use crate::profiles::writes;
-use crate::stages::audit::AuditRecord;
 use crate::stages::filter::Filtered;
 use crate::stages::routing::{self, RequestBody};
 

@@ -19,11 +19,11 @@ use serde_json::Value;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::{json_response, micros, record_filtering, Body, Gateway, Policies, Step};
+use crate::audit::{AuditEvent, AuditRecord, WriteIntent};
 use crate::error::RequestError;
 use crate::policy::{PolicyEngine, Scope};
 use crate::profiles::associations::Shown;
 use crate::profiles::writes;
-use crate::stages::audit::{AuditEvent, AuditRecord, WriteIntent};
 use crate::stages::authz::Allowed;
 use crate::stages::filter::Releasable;
 use crate::stages::redact::Redactor;

@@ -12,7 +12,7 @@ use crate::policy::{PolicyEngine, Scope};
 use crate::stages::routing::Route;
 
 mod permit;
-pub use permit::{Allowed, Permit};
+pub use permit::{Allowed, Permit, RecordRead};
 
 // The authorize call is written here, beside the proofs, and not in the policy room: only
 // this module may mint an `Allowed`.

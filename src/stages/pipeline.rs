@@ -37,17 +37,16 @@ use crate::policy::memo::Memo;
 use crate::policy::obligations::MaskKind;
 use crate::policy::plan::{RowCondition, Selectability};
 use crate::policy::{PolicyEngine, Scope};
-use crate::profiles::associations::Shown;
-use crate::profiles::{self, Answer, CountedSearch, Prepared, RefilledList};
 use crate::stages::authz::Allowed;
 pub use crate::stages::body::ResponseBody;
 use crate::stages::filter::masks::{self, HashKeys, PurposeKey};
 use crate::stages::filter::{self, Filtered, FilteredDoc, RecordAudit, Releasable};
 use crate::stages::identity::ClientCert;
 use crate::stages::redact::Redactor;
-use crate::stages::routing::{RequestBody, ResourceProfile, Route, RouteTable};
+use crate::stages::routing::{Operation, ResourceProfile, Route, RouteTable};
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::upstream::{BufferTurn, Upstream};
+use crate::stages::vendor::{Answer, CountedSearch, Prepared, RefilledList, Shown, Vendor};
 use crate::stages::{identity, purpose};
 
 mod associated;
@@ -64,6 +63,9 @@ pub struct Policies {
     pub redactor: Option<Arc<Redactor>>,
     /// The deletion concept, if configured (its evaluators are attached to `routes`).
     pub retention: Option<Arc<crate::stages::retention::RetentionRules>>,
+    /// The CRM's API the routes are spelt in (`[upstream] vendor`), for the tools that
+    /// speak it as a client.
+    pub vendor: Arc<dyn Vendor>,
 }
 
 /// Everything a request needs, shared by all connections.
@@ -75,6 +77,8 @@ pub struct Gateway {
     jwks: identity::jwks::IssuerKeys,
     policies: RwLock<Arc<Policies>>,
     upstream: Upstream,
+    /// The CRM's API: how its requests, answers, lookups and errors are spelt.
+    vendor: Arc<dyn Vendor>,
     /// Where audit events go (the local hash-chained log first): the response waits for it.
     audit: Arc<dyn AuditSink>,
     hash_keys: HashKeys,
@@ -208,6 +212,7 @@ impl Gateway {
         config: Config,
         policies: Policies,
         upstream: Upstream,
+        vendor: Arc<dyn Vendor>,
         audit: Arc<dyn AuditSink>,
         health: Health,
     ) -> Gateway {
@@ -218,6 +223,7 @@ impl Gateway {
         Gateway {
             policies: RwLock::new(Arc::new(policies)),
             upstream,
+            vendor,
             audit,
             hash_keys,
             lookup_key,
@@ -243,6 +249,20 @@ impl Gateway {
     /// The counters `/metrics` exports (the listener counts connection events into them).
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.health.metrics
+    }
+
+    /// The path as the audit record shows it, its lookup value pseudonymised (see
+    /// [`audit_path`]).
+    fn audit_path(&self, path: &str, query: Option<&str>) -> String {
+        let vendor = self.vendor.as_ref();
+        let is_lookup = |p: &str| vendor.is_lookup(p);
+        audit_path(
+            path,
+            query,
+            &self.lookup_key,
+            vendor.lookup_param(),
+            &is_lookup,
+        )
     }
 
     /// Wait until every request that has passed the front door is done (written to the
@@ -390,6 +410,7 @@ impl Gateway {
                 let request_id = uuid::Uuid::new_v4().simple().to_string();
                 tracing::error!(request_id = %request_id, panicked = e.is_panic(), "request task failed");
                 problem_response(
+                    self.vendor.as_ref(),
                     &RequestError::Internal("the request task failed".into()),
                     &request_id,
                 )
@@ -406,7 +427,7 @@ impl Gateway {
         uri: &http::Uri,
         client_cancelled: bool,
     ) -> Response<Body> {
-        let path = audit_path(uri.path(), uri.query(), &self.lookup_key);
+        let path = self.audit_path(uri.path(), uri.query());
         let request_id = uuid::Uuid::new_v4().simple().to_string();
         tracing::error!(request_id = %request_id, "request handling panicked outside the stages; answering 500");
         let e = RequestError::Internal("the request handling panicked".into());
@@ -426,10 +447,14 @@ impl Gateway {
         };
         // fail closed: without its record, not even the 500 is released as such.
         let response = match self.audit.write(AuditEvent::Request(Box::new(rec))).await {
-            Ok(()) => problem_response(&e, &request_id),
+            Ok(()) => problem_response(self.vendor.as_ref(), &e, &request_id),
             Err(err) => {
                 tracing::error!(request_id = %request_id, error = %err, "audit write failed; answering 503");
-                problem_response(&RequestError::AuditUnavailable, &request_id)
+                problem_response(
+                    self.vendor.as_ref(),
+                    &RequestError::AuditUnavailable,
+                    &request_id,
+                )
             }
         };
         self.health
@@ -462,7 +487,7 @@ impl Gateway {
                 .and_then(|v| v.to_str().ok())
                 .map(|s| s.chars().take(128).collect()),
             method: req.method().to_string(),
-            path: audit_path(req.uri().path(), req.uri().query(), &self.lookup_key),
+            path: self.audit_path(req.uri().path(), req.uri().query()),
             policy_revision: policies.engine.revision().to_string(),
             decision: "error",
             ..AuditRecord::default()
@@ -490,7 +515,7 @@ impl Gateway {
             Ok(resp) => resp,
             Err(e) => {
                 if let Some(c) = &canonical {
-                    name_refused(&mut rec, &policies, c);
+                    name_refused(&mut rec, &policies, c, self.vendor.as_ref());
                 }
                 rec.reason = Some(e.kind());
                 // A request the CRM refused (its 429, an error status) records what it
@@ -508,7 +533,7 @@ impl Gateway {
                 ) {
                     tracing::warn!(request_id = %request_id, reason = e.kind(), detail = ?e.internal_detail(), "request failed");
                 }
-                problem_response(&e, &request_id)
+                problem_response(self.vendor.as_ref(), &e, &request_id)
             }
         };
         rec.status = response.status().as_u16();
@@ -525,7 +550,11 @@ impl Gateway {
             Ok(()) => response,
             Err(e) => {
                 tracing::error!(request_id = %request_id, error = %e, "audit write failed; answering 503");
-                problem_response(&RequestError::AuditUnavailable, &request_id)
+                problem_response(
+                    self.vendor.as_ref(),
+                    &RequestError::AuditUnavailable,
+                    &request_id,
+                )
             }
         };
         self.health
@@ -571,7 +600,7 @@ impl Gateway {
         if let Some(segments) = policies.routes.resolve_alias(&canonical.segments) {
             canonical = canonical.with_segments(segments);
         }
-        rec.path = lookup_path(&canonical, &self.lookup_key);
+        rec.path = lookup_path(&canonical, &self.lookup_key, self.vendor.as_ref());
         // Kept by the caller: a refusal from here on names the records the path names.
         let canonical: &Canonical = named.insert(canonical);
 
@@ -691,7 +720,7 @@ impl Gateway {
 
         // 7. (read routes) ask the CRM for what the client asked for plus what the policies
         // need to decide; remember what to hide again.
-        let prepared = profiles::prepare(route, canonical, body)?;
+        let prepared = self.vendor.prepare_read(route, canonical, body)?;
         // What the request selects, orders or looks up records by must be clear to the
         // caller in every record it may see, decided from the policies — not from the records
         // that happen to match, which would make the refusal itself an oracle.
@@ -732,7 +761,7 @@ impl Gateway {
             key: &key,
             request_id,
             peer,
-            associations: canonical.query.iter().any(|(k, _)| k == "associations"),
+            associations: self.vendor.associations().requested(&canonical.query),
         };
         if let Answer::Refilled(list) = &prepared.answer {
             // Rows the caller may not see are dropped after the CRM chose its page: a page
@@ -1022,7 +1051,7 @@ impl Gateway {
             if walk.pages == max_pages
                 || walk.bytes >= self.config.limits.max_upstream_bytes_per_request
             {
-                // The bounds are the vendor's own (HubSpot searches stop at 10,000 results)
+                // The bounds are the vendor's own (a CRM's search may stop at 10,000 results)
                 // and the configured ones; a count past them cannot be given.
                 return Err(RequestError::BadRequest(format!(
                     "the search selects more records than crmgate counts per request ({} CRM \
@@ -1287,8 +1316,8 @@ struct WalkedPage {
 }
 
 /// Reads a filtered page's records and the CRM's next cursor (the vendor profile's).
-type ReadPage<'a> =
-    &'a (dyn for<'b> Fn(&'b [u8]) -> Result<crate::profiles::PageRead<'b>, RequestError> + Sync);
+type ReadPage<'a> = &'a (dyn for<'b> Fn(&'b [u8]) -> Result<crate::stages::vendor::PageRead<'b>, RequestError>
+         + Sync);
 
 impl Gateway {
     /// Send one permitted page request of a walk, filter the answer and account for it.
@@ -1389,7 +1418,7 @@ impl CursorBinding<'_> {
 /// is a list pushed down into a search on its behalf.
 fn search_permission(step: &Step<'_>, path: &str, rec: &mut AuditRecord) -> Option<Allowed> {
     let route = step.routes.routes().iter().find(|r| {
-        r.body == RequestBody::Search
+        r.body == Operation::Search
             && r.resource.entity_type == step.route.resource.entity_type
             && r.path == path
     })?;
@@ -1404,8 +1433,8 @@ fn search_permission(step: &Step<'_>, path: &str, rec: &mut AuditRecord) -> Opti
 
 /// crmgate's cursor: the CRM's page cursor and how many shown records of that page to skip,
 /// encrypted and sealed with the binding. The CRM's cursor is a position in everything the
-/// CRM holds (HubSpot's names the record a page starts at, which may be one the caller may
-/// not read): the client gets no readable part of it.
+/// CRM holds (it may name the record a page starts at, which may be one the caller may not
+/// read): the client gets no readable part of it.
 fn seal_cursor(
     after: Option<&str>,
     skip: usize,
@@ -1483,22 +1512,31 @@ impl Step<'_> {
     }
 }
 
-/// The path as the audit record shows it. A lookup by a property (`…/{value}?idProperty=p`)
+/// The path as the audit record shows it. A lookup by a property (`…/{value}` and the
+/// vendor's lookup parameter naming `p`)
 /// names customer data in its last segment (an e-mail, an IBAN): that segment is replaced by
 /// a keyed pseudonym from the first moment the request is recorded, whether or not it
 /// passes a stage, so the value never enters the log in clear.
-fn audit_path(path: &str, query: Option<&str>, key: &PurposeKey) -> String {
+/// `param` is the vendor's lookup parameter, `is_lookup` tells a lookup property from the
+/// record id.
+fn audit_path(
+    path: &str,
+    query: Option<&str>,
+    key: &PurposeKey,
+    param: Option<&str>,
+    is_lookup: &dyn Fn(&str) -> bool,
+) -> String {
     let path: String = path.chars().take(2048).collect();
-    let lookup = query.and_then(|q| {
+    let lookup = query.zip(param).and_then(|(q, param)| {
         // As `form_urlencoded::parse(q).find(…)`, but a pair is decoded only when its key
-        // may be `idProperty` (every request passes here; most name no lookup).
+        // may be the lookup parameter (every request passes here; most name no lookup).
         q.split('&')
             .filter(|pair| {
                 let key = pair.split_once('=').map_or(*pair, |(k, _)| k);
-                key == "idProperty" || key.contains(['%', '+'])
+                key == param || key.contains(['%', '+'])
             })
             .flat_map(|pair| form_urlencoded::parse(pair.as_bytes()))
-            .find(|(k, v)| k == "idProperty" && !v.is_empty() && v != "hs_object_id")
+            .find(|(k, v)| k == param && is_lookup(v))
             .map(|(_, v)| v.into_owned())
     });
     match (lookup, path.rsplit_once('/')) {
@@ -1508,13 +1546,10 @@ fn audit_path(path: &str, query: Option<&str>, key: &PurposeKey) -> String {
 }
 
 /// [`audit_path`] for the canonical request (its decoded query).
-fn lookup_path(c: &Canonical, key: &PurposeKey) -> String {
-    let lookup = c
-        .query
-        .iter()
-        .find(|(k, v)| k == "idProperty" && !v.is_empty() && v != "hs_object_id");
+fn lookup_path(c: &Canonical, key: &PurposeKey, vendor: &dyn Vendor) -> String {
+    let lookup = vendor.lookup(&c.query);
     match (lookup, c.segments.split_last()) {
-        (Some((_, p)), Some((value, _))) => {
+        (Some(p), Some((value, _))) => {
             let head = c.path.rsplit_once('/').map_or("", |(h, _)| h);
             pseudonymised(head, p, value, key)
         }
@@ -1528,7 +1563,12 @@ fn lookup_path(c: &Canonical, key: &PurposeKey) -> String {
 /// written) or the path names its record by a property value (a value never goes into the
 /// log; the path holds its pseudonym). So a refused request shows in `audit query --user`,
 /// `--record` and in the data subject's report.
-fn name_refused(rec: &mut AuditRecord, policies: &Policies, canonical: &Canonical) {
+fn name_refused(
+    rec: &mut AuditRecord,
+    policies: &Policies,
+    canonical: &Canonical,
+    vendor: &dyn Vendor,
+) {
     if rec.principal.is_none() {
         return;
     }
@@ -1541,10 +1581,7 @@ fn name_refused(rec: &mut AuditRecord, policies: &Policies, canonical: &Canonica
         rec.action = Some(route.action.clone());
         rec.resource = Some(route.resource.entity_type.clone());
     }
-    let by_value = canonical
-        .query
-        .iter()
-        .any(|(k, v)| k == "idProperty" && !v.is_empty() && v != "hs_object_id");
+    let by_value = vendor.lookup(&canonical.query).is_some();
     let listed = !rec.records.is_empty()
         || !rec.rows_dropped.is_empty()
         || rec.writes.iter().any(|w| w.id.is_some());
@@ -1722,8 +1759,8 @@ fn json_response(
 
 /// The problem response for an error. Built from constants and the error's own text, so it
 /// cannot fail; if it somehow did, a bare status is sent.
-pub fn problem_response(e: &RequestError, request_id: &str) -> Response<Body> {
-    let body = serde_json::to_vec(&e.problem(request_id)).unwrap_or_default();
+pub fn problem_response(vendor: &dyn Vendor, e: &RequestError, request_id: &str) -> Response<Body> {
+    let body = vendor.error_body(e, request_id);
     let mut resp = Response::new(ResponseBody::new(body));
     *resp.status_mut() = e.status();
     let h = resp.headers_mut();
@@ -1806,6 +1843,7 @@ mod tests {
     #[test]
     fn audit_paths_pseudonymise_lookups_however_the_key_is_spelt() {
         let key = HashKeys::new(Secret::new("0123456789abcdef0123")).for_purpose("t");
+        let by_id = |v: &str| !v.is_empty() && v != "hs_object_id";
         let path = "/crm/v3/objects/contacts/santa@northpole.example";
         let expected = pseudonymised(
             "/crm/v3/objects/contacts",
@@ -1822,7 +1860,7 @@ mod tests {
             "&&idProperty=email&",
             "idProperty=em%61il",
         ] {
-            let got = audit_path(path, Some(q), &key);
+            let got = audit_path(path, Some(q), &key, Some("idProperty"), &by_id);
             assert_eq!(got, expected, "{q}");
             assert!(!got.contains("santa"), "{q}");
         }
@@ -1832,8 +1870,15 @@ mod tests {
             "idproperty=email",
             "a=b",
         ] {
-            assert_eq!(audit_path(path, Some(q), &key), path, "{q}");
+            assert_eq!(
+                audit_path(path, Some(q), &key, Some("idProperty"), &by_id),
+                path,
+                "{q}"
+            );
         }
-        assert_eq!(audit_path(path, None, &key), path);
+        assert_eq!(
+            audit_path(path, None, &key, Some("idProperty"), &by_id),
+            path
+        );
     }
 }

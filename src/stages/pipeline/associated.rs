@@ -19,10 +19,9 @@ use super::{micros, Gateway, Step};
 use crate::audit::AuditRecord;
 use crate::error::RequestError;
 use crate::policy::plan::Planner;
-use crate::profiles::associations::{self, Shown};
-use crate::profiles::writes;
 use crate::stages::filter::Filtered;
-use crate::stages::routing::{self, RequestBody};
+use crate::stages::routing::{self, Operation};
+use crate::stages::vendor::Shown;
 
 impl Gateway {
     /// Filter an upstream body for the request: first decide the associated records it
@@ -38,7 +37,7 @@ impl Gateway {
             self.associated_shown(step, body, rec).await
         } else {
             // fail closed: an answer that names associations nobody asked for shows none.
-            Shown::none()
+            Shown::nothing(self.vendor.associations())
         };
         let t = Instant::now();
         let filtered = step.filter(body, &shown)?;
@@ -47,8 +46,10 @@ impl Gateway {
 
     /// The associated records of `body` the caller may be named.
     async fn associated_shown(&self, step: &Step<'_>, body: &[u8], rec: &mut AuditRecord) -> Shown {
-        let mut shown = Shown::none();
-        for (key, ids) in associations::named(body) {
+        let shape = self.vendor.associations();
+        let named = shape.named(body);
+        let mut shown = Shown::nothing(shape);
+        for (key, ids) in named {
             match self.decide_associated(step, &key, &ids, rec).await {
                 Ok(allowed) => shown.allow(&key, allowed),
                 Err(e) => {
@@ -92,9 +93,11 @@ impl Gateway {
         if !request.allow {
             return Ok(Vec::new());
         }
-        let Some(read) = routes.routes().iter().find(|r| {
-            r.body == RequestBody::BatchRead && r.resource.entity_type == res.entity_type
-        }) else {
+        let Some(read) = routes
+            .routes()
+            .iter()
+            .find(|r| r.body == Operation::BatchRead && r.resource.entity_type == res.entity_type)
+        else {
             return Ok(Vec::new());
         };
         let mut properties: Vec<String> = res.attribute_properties().map(String::from).collect();
@@ -103,17 +106,16 @@ impl Gateway {
         let ids: Vec<String> = ids.iter().cloned().collect();
         let mut planner = Planner::new(step.engine, step.scope, res);
         let mut allowed = Vec::new();
-        let chunks = ids.chunks(crate::profiles::hubspot::BATCH_MAX_INPUTS);
+        let chunks = ids.chunks(self.vendor.batch_max_inputs());
         for (n, chunk) in chunks.enumerate() {
             if n >= self.config.limits.max_upstream_requests_per_request {
                 // fail closed: ids past the bound stay undecided and are left out.
                 break;
             }
-            let body = writes::prior_read_body(chunk, None, &properties)?;
-            let permit = step
-                .allowed
-                .for_associated_read(&read.path)
-                .permit(read.path.clone(), Some(body))?;
+            let read = self
+                .vendor
+                .record_read(&read.path, chunk, None, &properties)?;
+            let permit = step.allowed.associated_read(read)?;
             let t = Instant::now();
             let answer = self
                 .upstream
@@ -121,11 +123,11 @@ impl Gateway {
                 .await;
             *rec.latency_us.entry("associated_read").or_insert(0) += micros(t);
             let answer = match answer {
-                // HubSpot answers 404 when none of the ids exists.
+                // A batch read may answer 404 when none of the ids exists.
                 Err(RequestError::UpstreamStatus(404)) => continue,
                 other => other?,
             };
-            for record in writes::prior_read_results(&answer.body)? {
+            for record in self.vendor.read_records(&answer.body)? {
                 let Some(id) = routing::record_id(res, &record) else {
                     continue;
                 };

@@ -22,13 +22,12 @@ use super::{json_response, micros, record_filtering, Body, Gateway, Policies, St
 use crate::audit::{AuditEvent, AuditRecord, WriteIntent};
 use crate::error::RequestError;
 use crate::policy::{PolicyEngine, Scope};
-use crate::profiles::associations::Shown;
-use crate::profiles::writes;
 use crate::stages::authz::Allowed;
 use crate::stages::filter::Releasable;
 use crate::stages::redact::Redactor;
-use crate::stages::routing::{RequestBody, Route, RouteTable, WriteKind};
+use crate::stages::routing::{Cardinality, Operation, Route, RouteTable, WriteKind, WriteOp};
 use crate::stages::sanitize::{self, Canonical};
+use crate::stages::vendor::{Decided, Outgoing, Shown};
 use crate::stages::write::{self, Forward, Stamp, Stored, Verdict, WriteAudit, Writer};
 
 /// What a write needs besides its body.
@@ -47,6 +46,9 @@ pub(super) struct WriteStep<'a> {
     pub request_id: &'a str,
     pub peer: SocketAddr,
 }
+
+/// The archive of one record (answered 204 whether or not the CRM has it).
+const ARCHIVE: Operation = Operation::Write(WriteOp::Archive, Cardinality::One);
 
 /// The header naming the field groups stripped from a write.
 pub const STRIPPED_HEADER: &str = "x-crmgate-stripped";
@@ -67,17 +69,13 @@ impl Gateway {
         let kind = route
             .write()
             .ok_or_else(|| RequestError::Internal("not a write route".into()))?;
-        if route.body != RequestBody::Archive {
+        if route.body != ARCHIVE {
             check_json(headers)?;
         }
-        let lookup_param = w
-            .canonical
-            .query
-            .iter()
-            .find(|(k, _)| k == "idProperty")
-            .map(|(_, v)| v.as_str());
-        let parsed = writes::parse(route.body, &body, w.id, lookup_param)?;
-        // A write that names its records by a property value (`idProperty=email`) selects
+        let parsed = self
+            .vendor
+            .parse_write(route.body, &body, w.id, &w.canonical.query)?;
+        // A write that names its records by a property value (a lookup by `email`) selects
         // them by it: the caller must see that property in clear in every record it may
         // see, or the answer (404 or not) would be an oracle for the value.
         if let Some(p) = parsed.lookup.as_deref() {
@@ -164,13 +162,12 @@ impl Gateway {
         let mut forward: Vec<Forward> = Vec::new();
         let mut not_found: Vec<String> = Vec::new();
         let mut errors: Vec<Value> = Vec::new();
-        let label = res.entity_type.to_uppercase();
         for (key, index, trace, verdict) in verdicts {
             match verdict {
                 Verdict::Write(f) => forward.push(f),
-                // HubSpot answers the archive of a missing id with 204: a hidden record
+                // The CRM answers the archive of a missing id with 204: a hidden record
                 // answers the same, and nothing is forwarded.
-                Verdict::NotFound if route.body == RequestBody::Archive => {
+                Verdict::NotFound if route.body == ARCHIVE => {
                     return empty_response(StatusCode::NO_CONTENT, w.request_id);
                 }
                 Verdict::NotFound if !batch => {
@@ -181,7 +178,7 @@ impl Gateway {
                     return Err(unsent(rec, e));
                 }
                 Verdict::NotFound => not_found.extend(key),
-                Verdict::Refused(e) => errors.push(writes::batch_error(
+                Verdict::Refused(e) => errors.push(self.vendor.batch_error(
                     &e,
                     w.request_id,
                     index,
@@ -198,9 +195,7 @@ impl Gateway {
         }
         if !not_found.is_empty() && kind != WriteKind::Delete {
             // The same entry whether the CRM lacks the record or the policy hides it.
-            errors.extend(crate::profiles::hubspot::not_found_errors(
-                &label, &not_found,
-            ));
+            errors.extend(self.vendor.not_found_entries(res, &not_found));
         }
         // Hidden or missing records of a batch archive are answered as the CRM answers
         // missing ones: nothing to do, no error.
@@ -208,10 +203,10 @@ impl Gateway {
         // The associations a write makes name records: only ones the caller may read.
         self.check_association_targets(w, &forward, rec).await?;
 
-        let outgoing: Vec<writes::Outgoing<'_>> = forward
+        let outgoing: Vec<Outgoing<'_>> = forward
             .iter()
             .skip(usize::from(parsed.merge_into.is_some()))
-            .map(|f| writes::Outgoing {
+            .map(|f| Outgoing {
                 id: f.id.as_deref(),
                 key: f.key.as_deref(),
                 properties: &f.properties,
@@ -224,13 +219,15 @@ impl Gateway {
             rec.decision = if errors.is_empty() { "allow" } else { "deny" };
             return self.batch_without_upstream(w, errors, buffering);
         }
-        let upstream_body = writes::upstream_body(
-            route.body,
-            &outgoing,
-            parsed.lookup.as_deref(),
-            parsed.merge_into.as_deref(),
-        )
-        .map_err(|e| unsent(rec, e))?;
+        let upstream_body = self
+            .vendor
+            .upstream_write_body(
+                route.body,
+                &outgoing,
+                parsed.lookup.as_deref(),
+                parsed.merge_into.as_deref(),
+            )
+            .map_err(|e| unsent(rec, e))?;
         drop(outgoing);
 
         // Write-ahead: the intent is durable before the CRM is called.
@@ -278,7 +275,7 @@ impl Gateway {
         rec.latency_us.insert("upstream", micros(t));
         let upstream = match upstream {
             // The record went away between crmgate's read and the archive: as above.
-            Err(RequestError::UpstreamStatus(404)) if route.body == RequestBody::Archive => {
+            Err(RequestError::UpstreamStatus(404)) if route.body == ARCHIVE => {
                 rec.upstream_status = Some(404);
                 return empty_response(StatusCode::NO_CONTENT, w.request_id);
             }
@@ -301,7 +298,7 @@ impl Gateway {
             if errors.is_empty() {
                 empty_response(upstream.status, w.request_id)?
             } else {
-                let (answer, _) = writes::batch_answer(
+                let (answer, _) = self.vendor.batch_answer(
                     Value::Null,
                     Vec::new(),
                     errors,
@@ -315,9 +312,9 @@ impl Gateway {
                 json_response(status, body, w.request_id, Some(buffering))?
             }
         } else {
-            let decided: Vec<writes::Decided<'_>> = forward
+            let decided: Vec<Decided<'_>> = forward
                 .iter()
-                .map(|f| writes::Decided {
+                .map(|f| Decided {
                     id: f.id.as_deref(),
                     key: parsed
                         .lookup
@@ -327,7 +324,7 @@ impl Gateway {
                     attributes: &f.decided,
                 })
                 .collect();
-            let (answer, hidden) = writes::complete_answer(
+            let (answer, hidden) = self.vendor.complete_answer(
                 res,
                 &upstream.body,
                 route.is_single(),
@@ -351,7 +348,7 @@ impl Gateway {
             };
             let t = Instant::now();
             // fail closed: a write's answer names no associated record (none is decided).
-            let filtered = step.filter(&answer, &Shown::none());
+            let filtered = step.filter(&answer, &Shown::nothing(self.vendor.associations()));
             rec.latency_us.insert("filter", micros(t));
             let filtered = filtered?;
             record_filtering(rec, &filtered);
@@ -359,15 +356,16 @@ impl Gateway {
             // Records the caller wrote but may not read: their ids (and what the spec
             // requires of a record), nothing else. An upsert says whether it created one:
             // the inputs crmgate decided on a stored record were updates.
-            let upsert = route.body == RequestBody::BatchUpsert;
+            let upsert = route.body == Operation::Write(WriteOp::Upsert, Cardinality::Batch);
             let stub = |id: &str| {
                 let new = upsert.then(|| !forward.iter().any(|f| f.id.as_deref() == Some(id)));
-                writes::stub(res, id, &written_at, new)
+                self.vendor.stub(res, id, &written_at, new)
             };
             if batch {
                 let stubs: Vec<Value> = filtered.dropped.iter().map(|id| stub(id)).collect();
                 let (body, status) = filtered.reshape(|doc| {
-                    writes::batch_answer(doc, stubs, errors, upstream.status, &written_at)
+                    self.vendor
+                        .batch_answer(doc, stubs, errors, upstream.status, &written_at)
                 })?;
                 json_response(status, body, w.request_id, Some(buffering))?
             } else {
@@ -392,7 +390,7 @@ impl Gateway {
             .routes
             .routes()
             .iter()
-            .find(|r| r.body == RequestBody::BatchRead && r.resource.entity_type == res.entity_type)
+            .find(|r| r.body == Operation::BatchRead && r.resource.entity_type == res.entity_type)
             .ok_or_else(|| {
                 RequestError::Internal(format!(
                     "no batch read route for `{}`: a write cannot read the records it names",
@@ -406,12 +404,11 @@ impl Gateway {
         properties.sort();
         properties.dedup();
         let mut stored = HashMap::new();
-        for chunk in keys.chunks(crate::profiles::hubspot::BATCH_MAX_INPUTS) {
-            let body = writes::prior_read_body(chunk, lookup, &properties)?;
-            let permit = w
-                .allowed
-                .for_prior_read(&read_route.path)
-                .permit(read_route.path.clone(), Some(body))?;
+        for chunk in keys.chunks(self.vendor.batch_max_inputs()) {
+            let read = self
+                .vendor
+                .record_read(&read_route.path, chunk, lookup, &properties)?;
+            let permit = w.allowed.prior_read(read)?;
             let t = Instant::now();
             let answer = self
                 .upstream
@@ -419,11 +416,11 @@ impl Gateway {
                 .await;
             *rec.latency_us.entry("prior_read").or_insert(0) += micros(t);
             let answer = match answer {
-                // HubSpot answers 404 when none of the ids exists.
+                // A batch read may answer 404 when none of the ids exists.
                 Err(RequestError::UpstreamStatus(404)) => continue,
                 other => other?,
             };
-            for record in writes::prior_read_results(&answer.body)? {
+            for record in self.vendor.read_records(&answer.body)? {
                 let Some(id) = crate::stages::routing::record_id(res, &record) else {
                     continue;
                 };
@@ -460,11 +457,7 @@ impl Gateway {
             .iter()
             .filter_map(|f| f.associations.as_ref())
             .flatten()
-            .filter_map(|a| match a.get("to")?.get("id")? {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
+            .filter_map(|a| self.vendor.association_target(a))
             .collect();
         if targets.is_empty() {
             return Ok(());
@@ -484,8 +477,9 @@ impl Gateway {
             peer: w.peer,
             associations: true,
         };
-        // HubSpot's body names the target's type only by an association type id: a target
-        // is readable if the caller may read it as a record of another type.
+        // A write's association may name the target's type only by the vendor's association
+        // type id: a target is readable if the caller may read it as a record of another
+        // type.
         let mut readable = BTreeSet::new();
         let res = &w.route.resource;
         let others: Vec<String> = w
@@ -532,7 +526,8 @@ impl Gateway {
         }
         let at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
         let (answer, _) =
-            writes::batch_answer(Value::Null, Vec::new(), errors, StatusCode::OK, &at)?;
+            self.vendor
+                .batch_answer(Value::Null, Vec::new(), errors, StatusCode::OK, &at)?;
         let body = Releasable::without_records(&answer)?;
         let status = StatusCode::MULTI_STATUS;
         json_response(status, body, w.request_id, Some(buffering))
@@ -549,7 +544,7 @@ fn unsent(rec: &mut AuditRecord, e: RequestError) -> RequestError {
     e
 }
 
-/// A key as the prior read's map holds it: lookup values compared without case (as HubSpot
+/// A key as the prior read's map holds it: lookup values compared without case (as a CRM
 /// compares e-mail addresses), ids as they are.
 fn norm(key: &str, lookup: bool) -> String {
     if lookup {

@@ -17,10 +17,12 @@ use crate::error::RequestError;
 use crate::policy::decision::{Decision, Outcome, RecordPlan, WriteDecision};
 use crate::policy::plan::Planner;
 use crate::policy::{PolicyEngine, PrincipalInfo, Scope};
+use crate::routes::{extract_attributes, record_id, ResourceProfile, Route};
 use crate::stages::pipeline::Policies;
 use crate::stages::purpose;
-use crate::stages::routing::{extract_attributes, record_id, ResourceProfile, Route};
-use crate::stages::write::{Stamp, Stored, Verdict, WriteAudit, WriteBody, WriteInput, Writer};
+use crate::stages::write_inputs::{
+    Stamp, Stored, Verdict, WriteAudit, WriteBody, WriteInput, Writer,
+};
 
 /// Who asks, and for which purpose, resolved as the proxy resolves a request.
 pub fn subject(

@@ -17,17 +17,17 @@
 //! 3. **identify** — [`stages::identity`]: mTLS certificate, OIDC JWT or API key → one
 //!    `User`/`App` entity.
 //! 4. **purpose** — [`stages::purpose`]: the declared or default purpose, from the registry.
-//! 5. **route** — [`stages::routing`]: method + path → route, resource type, field groups;
-//!    the vendor ([`stages::vendor`], a trait a profile under [`profiles`] implements,
-//!    chosen at start-up by `[upstream] vendor`) prepares the upstream request (typed
-//!    search and batch bodies, what the request selects records by).
+//! 5. **route** — [`routes::RouteTable::find`]: method + path → route, resource type,
+//!    field groups; the vendor ([`stages::vendor`], a trait a profile under [`profiles`]
+//!    implements, chosen at start-up by `[upstream] vendor`) prepares the upstream request
+//!    (typed search and batch bodies, what the request selects records by).
 //! 6. **authorize** — [`stages::authz`]: the request-level decision of the policy engine
 //!    ([`policy`]); only an allow mints an `Allowed`, and only that makes the `Permit` the
 //!    upstream call consumes.
-//! 7. **write path** — [`stages::write`]: per record `create`/`update`/`delete`/`merge` on
-//!    the stored record and the record as it would be, `write.<group>` per field group
-//!    (strip or refuse), provenance stamped on creates; free text through
-//!    [`stages::redact`]; retention rules ([`stages::retention`]) add the computed
+//! 7. **write path** — [`stages::write_inputs`], each input of a write decided: per record
+//!    `create`/`update`/`delete`/`merge` on the stored record and the record as it would
+//!    be, `write.<group>` per field group (strip or refuse), provenance stamped on creates;
+//!    free text through [`redact`]; retention rules ([`retention`]) add the computed
 //!    attributes `due_for_deletion` and `under_hold`. The pipeline's write branch reads the
 //!    records first, writes the intent to the audit log, then forwards once.
 //! 8. **forward** — [`stages::upstream`]: sends exactly the permitted request with
@@ -41,10 +41,14 @@
 //! around `handle_inner`, which has one `?` per stage. [`error`] is the request path's one
 //! error enum with its status table.
 //!
-//! The engines the stages ask: [`policy`] (the Cedar engine of one revision, loaded and
-//! checked at start-up: request, record and write decisions, each memoised per revision;
-//! record plans and what a caller may select records by in [`policy::plan`], mask kinds in
-//! [`policy::obligations`]).
+//! The engines the stages use, built at start-up and immutable per policy revision, below
+//! the stages (they never import one): [`routes`] (the route table, resource profiles and
+//! attribute extraction, compiled from the routes file), [`retention`] (the deletion
+//! concept's rules and their evaluator, which computes the attributes the routes declare),
+//! [`redact`] (the redaction rules and detector) and [`policy`] (the Cedar engine of one
+//! revision, loaded and checked at start-up: request, record and write decisions, each
+//! memoised per revision; record plans and what a caller may select records by in
+//! [`policy::plan`], mask kinds in [`policy::obligations`]).
 //!
 //! Around the request path: [`startup`] (assembling the gateway and reloading a policy
 //! revision; TLS set-up), [`config`] (the typed configuration, parsed with the positions of
@@ -76,6 +80,11 @@ pub mod jwk;
 pub mod pki;
 pub mod policy;
 pub mod profiles;
+/// Sensitive data in free text found and blacked out before a write is forwarded.
+pub mod redact;
+/// The deletion concept: retention rules, and the computed `due_for_deletion` / `under_hold`.
+pub mod retention;
+pub mod routes;
 pub mod secret;
 pub mod stages;
 pub mod startup;

@@ -29,7 +29,7 @@ use crate::error::RequestError;
 use crate::policy::decision::Decision;
 use crate::policy::memo::{Memo, PlanMemo, RedactMemo, RequestKey, WriteMemo};
 use crate::policy::obligations::MaskKind;
-use crate::stages::routing::AttrValue;
+use crate::routes::AttrValue;
 
 mod check;
 pub mod decision;
@@ -455,7 +455,7 @@ fn flatten(e: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
     use crate::config::PolicyFiles;
-    use crate::stages::routing::RouteTable;
+    use crate::routes::RouteTable;
 
     #[test]
     fn principals_with_one_uid_but_other_attributes_never_share_a_memo_key() {
@@ -468,7 +468,7 @@ mod tests {
             routes: repo.join("routes.toml"),
             redaction: None,
             retention: None,
-            retention_clock: crate::stages::retention::Clock::System,
+            retention_clock: crate::retention::Clock::System,
             watch_interval: None,
             reload_settle: std::time::Duration::ZERO,
             confirm_file: "policies.confirm".into(),

@@ -12,7 +12,7 @@ use cedar_policy::{Entities, Entity, EntityUid, RestrictedExpression, Schema};
 use crate::config::PolicyFiles;
 use crate::diagnostic::Problem;
 use crate::policy::{flatten, uid};
-use crate::stages::routing::{AttrType, ResourceProfile, RouteTable, WriteKind};
+use crate::routes::{AttrType, ResourceProfile, RouteTable, WriteKind};
 
 /// What every check reads: the routes, the schema and its actions, and where to report.
 struct Check<'a> {

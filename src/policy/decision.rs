@@ -5,7 +5,7 @@
 //! A value here must never say allow where its Cedar decision denied or errored.
 
 use crate::policy::obligations::MaskKind;
-use crate::stages::routing::GroupId;
+use crate::routes::GroupId;
 
 /// The outcome of one Cedar decision.
 #[derive(Debug, Clone, PartialEq, Eq)]

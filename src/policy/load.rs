@@ -23,7 +23,7 @@ use crate::policy::check::check_routes_against_schema;
 use crate::policy::memo::{Memo, PLAN_MEMO_ENTRIES, REQUEST_MEMO_ENTRIES};
 use crate::policy::obligations::MaskKind;
 use crate::policy::{flatten, PolicyEngine, PolicyInfo, PrincipalInfo};
-use crate::stages::routing::RouteTable;
+use crate::routes::RouteTable;
 
 /// One file's share of the revision hash: its kind, length and text, so that text moved
 /// from one file to another is a new revision too.

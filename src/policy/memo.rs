@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::fasthash::FastMap;
 use crate::policy::decision::{Decision, RecordPlan, WriteDecision};
-use crate::stages::routing::AttrValue;
+use crate::routes::AttrValue;
 
 /// A bounded map shared by all requests of one policy revision. It lives inside the
 /// [`crate::policy::PolicyEngine`], so a new revision (a reload) starts with an empty memo:

@@ -11,7 +11,7 @@ use crate::fasthash::FastMap;
 use crate::policy::decision::{Decision, Outcome, RecordPlan};
 use crate::policy::memo::PlanMemoKey;
 use crate::policy::{PolicyEngine, Scope};
-use crate::stages::routing::{AttrType, AttrValue, ResourceProfile};
+use crate::routes::{AttrType, AttrValue, ResourceProfile};
 
 type PlanKey = (Vec<Option<AttrValue>>, Option<String>);
 

@@ -16,7 +16,7 @@ use crate::policy::decision::{Decision, WriteDecision};
 use crate::policy::memo::{RedactKey, WriteKey};
 use crate::policy::plan::UNOBSERVED_ID;
 use crate::policy::{PolicyEngine, Scope};
-use crate::stages::routing::{AttrValue, ResourceProfile};
+use crate::routes::{AttrValue, ResourceProfile};
 
 impl PolicyEngine {
     /// Decide `action` on a record of `res` with these attributes, the row decision, and

@@ -9,7 +9,7 @@
 
 use crate::policy::decision::Decision;
 use crate::policy::{PolicyEngine, Scope};
-use crate::stages::routing::Route;
+use crate::routes::Route;
 
 mod permit;
 pub use permit::{Allowed, Permit, RecordRead};

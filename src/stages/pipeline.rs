@@ -37,13 +37,13 @@ use crate::policy::memo::Memo;
 use crate::policy::obligations::MaskKind;
 use crate::policy::plan::{RowCondition, Selectability};
 use crate::policy::{PolicyEngine, Scope};
+use crate::redact::Redactor;
+use crate::routes::{Operation, ResourceProfile, Route, RouteTable};
 use crate::stages::authz::Allowed;
 pub use crate::stages::body::ResponseBody;
 use crate::stages::filter::masks::{self, HashKeys, PurposeKey};
 use crate::stages::filter::{self, Filtered, FilteredDoc, RecordAudit, Releasable};
 use crate::stages::identity::ClientCert;
-use crate::stages::redact::Redactor;
-use crate::stages::routing::{Operation, ResourceProfile, Route, RouteTable};
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::upstream::{BufferTurn, Upstream};
 use crate::stages::vendor::{Answer, CountedSearch, Prepared, RefilledList, Shown, Vendor};
@@ -62,7 +62,7 @@ pub struct Policies {
     /// The redaction rules for free text written through crmgate.
     pub redactor: Option<Arc<Redactor>>,
     /// The deletion concept, if configured (its evaluators are attached to `routes`).
-    pub retention: Option<Arc<crate::stages::retention::RetentionRules>>,
+    pub retention: Option<Arc<crate::retention::RetentionRules>>,
     /// The CRM's API the routes are spelt in (`[upstream] vendor`), for the tools that
     /// speak it as a client.
     pub vendor: Arc<dyn Vendor>,
@@ -1806,9 +1806,7 @@ fn retention_rule(
     purpose: &str,
     policies: &Policies,
 ) -> Result<Option<String>, RequestError> {
-    let mut values = headers
-        .get_all(crate::stages::retention::RULE_HEADER)
-        .iter();
+    let mut values = headers.get_all(crate::retention::RULE_HEADER).iter();
     let Some(value) = values.next() else {
         return Ok(None);
     };

@@ -23,11 +23,11 @@ use crate::decide;
 use crate::error::RequestError;
 use crate::policy::decision::Decision;
 use crate::policy::{PolicyEngine, Scope};
+use crate::routes::{RecordSelector, ResourceProfile, Route, WriteKind};
 use crate::stages::filter::records;
 use crate::stages::pipeline::Policies;
-use crate::stages::routing::{RecordSelector, ResourceProfile, Route, WriteKind};
 use crate::stages::sanitize;
-use crate::stages::write::{Verdict, WriteAudit};
+use crate::stages::write_inputs::{Verdict, WriteAudit};
 use crate::tools::policytest;
 
 /// A policy that took part in a decision, with where it is written.

@@ -17,8 +17,8 @@ use crate::decide;
 use crate::policy::decision::{Outcome, RecordPlan};
 use crate::policy::plan::{cartesian, Planner};
 use crate::policy::{PolicyEngine, Scope};
+use crate::routes::{AttrType, AttrValue, ResourceProfile};
 use crate::stages::pipeline::Policies;
-use crate::stages::routing::{AttrType, AttrValue, ResourceProfile};
 
 /// One cell of the matrix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

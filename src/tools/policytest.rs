@@ -21,8 +21,8 @@ use crate::decide;
 use crate::error::RequestError;
 use crate::policy::decision::Outcome;
 use crate::policy::{PolicyEngine, Scope};
+use crate::routes::ResourceProfile;
 use crate::stages::pipeline::Policies;
-use crate::stages::routing::ResourceProfile;
 
 /// One test case.
 #[derive(Debug, Deserialize)]

@@ -19,8 +19,8 @@ use super::{micros, Gateway, Step};
 use crate::audit::AuditRecord;
 use crate::error::RequestError;
 use crate::policy::plan::Planner;
+use crate::routes::{self, Operation};
 use crate::stages::filter::Filtered;
-use crate::stages::routing::{self, Operation};
 use crate::stages::vendor::Shown;
 
 impl Gateway {
@@ -128,14 +128,14 @@ impl Gateway {
                 other => other?,
             };
             for record in self.vendor.read_records(&answer.body)? {
-                let Some(id) = routing::record_id(res, &record) else {
+                let Some(id) = routes::record_id(res, &record) else {
                     continue;
                 };
                 if !chunk.contains(&id) {
                     continue;
                 }
                 rec.associated_read.push(format!("{key}/{id}"));
-                let attrs = routing::extract_attributes(res, &record);
+                let attrs = routes::extract_attributes(res, &record);
                 let plan = planner.plan(&id, attrs);
                 rec.cedar_errors.extend(plan.row.errors.iter().cloned());
                 if plan.row.allow {

@@ -1,6 +1,6 @@
 //! The write path of the pipeline (stage 7 and the forward and filter stages for writes):
 //! parse the body strictly, read the records it names with crmgate's own credential,
-//! decide every input ([`crate::stages::write`]), write the intent to the audit log and
+//! decide every input ([`crate::stages::write_inputs`]), write the intent to the audit log and
 //! only then forward, once; the records that come back are filtered like a read.
 //!
 //! It must never forward a write whose intent is not durable in the audit log, nor a body
@@ -22,13 +22,15 @@ use super::{json_response, micros, record_filtering, Body, Gateway, Policies, St
 use crate::audit::{AuditEvent, AuditRecord, WriteIntent};
 use crate::error::RequestError;
 use crate::policy::{PolicyEngine, Scope};
+use crate::redact::Redactor;
+use crate::routes::{Cardinality, Operation, Route, RouteTable, WriteKind, WriteOp};
 use crate::stages::authz::Allowed;
 use crate::stages::filter::Releasable;
-use crate::stages::redact::Redactor;
-use crate::stages::routing::{Cardinality, Operation, Route, RouteTable, WriteKind, WriteOp};
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::vendor::{Decided, Outgoing, Shown};
-use crate::stages::write::{self, Forward, Stamp, Stored, Verdict, WriteAudit, Writer};
+use crate::stages::write_inputs::{
+    self as write, Forward, Stamp, Stored, Verdict, WriteAudit, Writer,
+};
 
 /// What a write needs besides its body.
 pub(super) struct WriteStep<'a> {
@@ -421,7 +423,7 @@ impl Gateway {
                 other => other?,
             };
             for record in self.vendor.read_records(&answer.body)? {
-                let Some(id) = crate::stages::routing::record_id(res, &record) else {
+                let Some(id) = crate::routes::record_id(res, &record) else {
                     continue;
                 };
                 let key = match lookup {

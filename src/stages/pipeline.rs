@@ -33,12 +33,15 @@ use crate::admin::{Health, Metrics};
 use crate::audit::{AuditEvent, AuditRecord, AuditSink};
 use crate::config::Config;
 use crate::error::RequestError;
+use crate::policy::memo::Memo;
+use crate::policy::obligations::MaskKind;
+use crate::policy::plan::{RowCondition, Selectability};
+use crate::policy::{PolicyEngine, Scope};
 use crate::redact::Redactor;
 use crate::routes::{Operation, ResourceProfile, Route, RouteTable};
-use crate::stages::authz::{Allowed, Memo, PolicyEngine, Scope};
-use crate::stages::authz::{RowCondition, Selectability};
+use crate::stages::authz::Allowed;
 pub use crate::stages::body::ResponseBody;
-use crate::stages::filter::masks::{self, HashKeys, MaskKind, PurposeKey};
+use crate::stages::filter::masks::{self, HashKeys, PurposeKey};
 use crate::stages::filter::{self, Filtered, FilteredDoc, RecordAudit, Releasable};
 use crate::stages::identity::ClientCert;
 use crate::stages::sanitize::{self, Canonical};
@@ -1250,7 +1253,7 @@ fn compute_selectability(
     if let Some(s) = memo.get(&key) {
         return (s, 0);
     }
-    let (s, evaluations) = crate::stages::authz::selectability(engine, scope, res);
+    let (s, evaluations) = crate::policy::plan::selectability(engine, scope, res);
     memo.insert(key, s.clone());
     (s, evaluations)
 }

@@ -18,8 +18,8 @@ use bytes::Bytes;
 use super::{micros, Gateway, Step};
 use crate::audit::AuditRecord;
 use crate::error::RequestError;
+use crate::policy::plan::Planner;
 use crate::routes::{self, Operation};
-use crate::stages::authz::Planner;
 use crate::stages::filter::Filtered;
 use crate::stages::vendor::Shown;
 

@@ -21,9 +21,10 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::{json_response, micros, record_filtering, Body, Gateway, Policies, Step};
 use crate::audit::{AuditEvent, AuditRecord, WriteIntent};
 use crate::error::RequestError;
+use crate::policy::{PolicyEngine, Scope};
 use crate::redact::Redactor;
 use crate::routes::{Cardinality, Operation, Route, RouteTable, WriteKind, WriteOp};
-use crate::stages::authz::{Allowed, PolicyEngine, Scope};
+use crate::stages::authz::Allowed;
 use crate::stages::filter::Releasable;
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::vendor::{Decided, Outgoing, Shown};
@@ -507,39 +508,10 @@ impl Gateway {
         Err(RequestError::UpstreamStatus(400))
     }
 
-    /// The provenance stamp of a create by this caller for this purpose.
+    /// The provenance stamp of a create by this caller for this purpose, now.
     fn stamp(&self, scope: &Scope) -> Stamp {
-        let p = &scope.principal;
-        let is_app = p.uid.type_name().to_string() == "App";
-        let configured = if is_app {
-            self.config.apps.get(&p.id)
-        } else {
-            p.department
-                .as_deref()
-                .and_then(|d| self.config.departments.get(d))
-        };
-        let source = configured
-            .and_then(|c| c.data_source.clone())
-            .unwrap_or_else(|| {
-                if is_app {
-                    format!("crmgate:app:{}", p.id)
-                } else {
-                    format!(
-                        "crmgate:department:{}",
-                        p.department.as_deref().unwrap_or("none")
-                    )
-                }
-            });
-        Stamp {
-            source,
-            at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-            basis: self
-                .config
-                .purposes
-                .get(&scope.purpose)
-                .map(|p| p.legal_basis.clone())
-                .unwrap_or_default(),
-        }
+        let at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        Stamp::of(&self.config, scope, at)
     }
 
     /// A batch of which nothing was forwarded: its errors, 207 (or, with none, 204).

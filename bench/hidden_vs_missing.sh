@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Probe: does a hidden record answer 404 in the same time as a missing one? Not part of CI
-# or `cargo test` (timings depend on the machine); the figures go into README.md's threat
-# model.
+# or `cargo test` (timings depend on the machine); the figures go into docs/threat-model.md
+# ("Timing of hidden vs missing records").
 #
 #   bench/hidden_vs_missing.sh                  # 1,000 alternating samples per pair
 #   SAMPLES=300 bench/hidden_vs_missing.sh

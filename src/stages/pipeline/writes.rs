@@ -23,7 +23,6 @@ use crate::config::Config;
 use crate::error::RequestError;
 use crate::profiles::associations::Shown;
 use crate::profiles::writes;
-use crate::stages::audit::AuditEvent;
 use crate::stages::authz::{Allowed, PolicyEngine, Scope};
 use crate::stages::filter::Releasable;
 use crate::stages::redact::Redactor;
@@ -37,6 +36,10 @@ use super::ctx::{micros, RequestCtx, Step};
 use super::respond::{empty_response, json_response, with_notices, Body};
 use super::revision::Policies;
 use super::shared::Shared;
+
+mod intent;
+
+use intent::DurableIntent;
 
 /// What a write needs besides its body.
 pub(super) struct WriteStep<'a> {
@@ -151,8 +154,8 @@ pub(super) async fn handle(
         ctx.decide(decided.errors.is_empty());
         return batch_without_upstream(w, decided.errors, buffering);
     };
-    make_durable(sh, w, ctx).await?;
-    let upstream = match forward_once(sh, w, upstream_body, ctx).await? {
+    let durable = intent::make_durable(sh, w.request_id, ctx).await?;
+    let upstream = match forward_once(sh, w, upstream_body, durable, ctx).await? {
         Sent::Answer(upstream) => upstream,
         Sent::Answered(response) => return Ok(response),
     };
@@ -360,31 +363,14 @@ fn upstream_body(
     .map_err(|e| ctx.unsent(e))
 }
 
-/// Write-ahead: the intent is durable before the CRM is called.
-/// fail closed: without it nothing is forwarded.
-async fn make_durable(
-    sh: &Shared,
-    w: &WriteStep<'_>,
-    ctx: &mut RequestCtx,
-) -> Result<(), RequestError> {
-    let intent = ctx.write_intent();
-    if let Err(e) = sh
-        .audit
-        .write(AuditEvent::WriteIntent(Box::new(intent)))
-        .await
-    {
-        tracing::error!(request_id = %w.request_id, error = %e, "write intent not durable; the write is not forwarded");
-        return Err(ctx.unsent(RequestError::AuditUnavailable));
-    }
-    Ok(())
-}
-
-/// Forward the write once, exactly as permitted. A record that went away between
+/// Forward the write once, exactly as permitted, and only with the proof that its intent
+/// is durable (consumed: one intent, one forward). A record that went away between
 /// crmgate's read and the write is answered as a missing one.
 async fn forward_once(
     sh: &Shared,
     w: &WriteStep<'_>,
     upstream_body: Option<Bytes>,
+    _durable: DurableIntent,
     ctx: &mut RequestCtx,
 ) -> Result<Sent, RequestError> {
     let route = w.route;

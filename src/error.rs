@@ -1,9 +1,11 @@
 //! Request-path errors: one enum, one status table, one problem body.
 //!
 //! Every way a request can fail maps here to exactly one HTTP status, one problem `type` and
-//! one audit outcome. The table in [`RequestError::status`] has no catch-all arm, so adding a
-//! variant forces a decision, and `tests::status_table_is_pinned` pins every row. This module
-//! must never put upstream data, secrets or field values into a message.
+//! one audit outcome ([`RequestError::audit_decision`], [`RequestError::kind`] as the
+//! reason, [`RequestError::audit_detail`]). The tables in [`RequestError::status`] and
+//! `audit_decision` have no catch-all arm, so adding a variant forces a decision, and
+//! `tests::status_table_is_pinned` pins every row. This module must never put upstream
+//! data, secrets or field values into a message.
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use http::StatusCode;

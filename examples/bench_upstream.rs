@@ -27,7 +27,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use crmgate::democrm::DemoCrm;
+use democrm::DemoCrm;
 use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;

@@ -52,8 +52,9 @@
 //! revision; TLS set-up), [`config`] (the typed configuration, parsed with the positions of
 //! [`diagnostic`]: every problem at its file and line), [`pki`] (certificate files and the
 //! outgoing HTTPS connector), [`admin`] (`/healthz`, `/readyz`, `/metrics`), [`decide`]
-//! (the decision core as the tools ask it), [`tools`] (one module per subcommand) and
-//! [`democrm`] (the embedded demo CRM, which nothing on the request path imports).
+//! (the decision core as the tools ask it) and [`tools`] (one module per subcommand). The demo
+//! CRM is its own workspace crate (`democrm/`): it depends on nothing of crmgate, and nothing
+//! on the request path imports it.
 //! Nothing here must ever let a request reach the CRM without a decision, a write without
 //! its durable intent, or a response leave without its audit record: the crate must never
 //! fail open.
@@ -61,7 +62,6 @@
 pub mod admin;
 pub mod config;
 pub mod decide;
-pub mod democrm;
 pub mod diagnostic;
 pub mod error;
 pub mod pki;

@@ -834,7 +834,7 @@ forbid (principal, action == Action::"read.phone", resource == Contact::"7");"#;
     }
 
     fn demo_records() -> Vec<Value> {
-        let crm = crate::democrm::DemoCrm::seeded();
+        let crm = democrm::DemoCrm::seeded();
         (1001..1200)
             .filter_map(|id| crm.record_json("contacts", &id.to_string()))
             .collect()

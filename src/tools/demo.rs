@@ -13,12 +13,12 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use democrm::{tour, DemoCrm};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, Secret};
 use crate::decide;
-use crate::democrm::{self, DemoCrm};
 use crate::stages::authz::Outcome;
 use crate::stages::pipeline::Policies;
 use crate::startup::app;
@@ -35,7 +35,7 @@ pub const PERSONAS: [(&str, &str); 7] = [
 ];
 
 /// The contact the tour shows.
-pub const TOUR_CONTACT: &str = "1001";
+pub const TOUR_CONTACT: &str = tour::CONTACT;
 
 /// One row of the tour: persona × purpose → per field group outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,27 +176,31 @@ pub fn curl_examples(addr: SocketAddr, ca: &Path) -> String {
     let ca_path = ca;
     let ca = ca.display();
     let mut s = String::from("Try it (demo API keys are `demo-key-<user>`):\n\n");
-    let examples = [
-        ("noelle", None, "/crm/v3/objects/contacts?limit=5&properties=firstname,lastname,email,billing_iban,date_of_birth"),
-        ("penny", None, "/crm/v3/objects/contacts/1001?properties=firstname,lastname,billing_iban,payment_method,date_of_birth"),
-        ("tinsel", Some("greetings"), "/crm/v3/objects/contacts/1001?properties=firstname,lastname,email,date_of_birth,billing_iban"),
-        ("rudolph", Some("customer_visit"), "/crm/v3/objects/contacts/1001?properties=firstname,lastname,address,city,photo_url"),
-        ("holly", Some("prospect_management"), "/crm/v3/objects/contacts/1031?properties=firstname,lastname,email,phone,wish_text"),
-        ("santa", Some("contract_fulfilment"), "/crm/v3/objects/contacts?limit=3"),
-        ("grinch", None, "/crm/v3/objects/contacts"),
-    ];
-    for (user, purpose, path) in examples {
-        let purpose = purpose
+    // The requests as the demo CRM's API spells them (`democrm::tour`).
+    let purpose_header = |purpose: Option<&str>| {
+        purpose
             .map(|p| format!(" -H 'X-Purpose: {p}'"))
-            .unwrap_or_default();
+            .unwrap_or_default()
+    };
+    for tour::Example {
+        user,
+        purpose,
+        path,
+    } in tour::READS
+    {
+        let purpose = purpose_header(purpose);
         let _ = writeln!(
             s,
             "  curl -s --cacert {ca} -H 'Authorization: Bearer demo-key-{user}'{purpose} '{base}{path}'"
         );
     }
+    let (search, body) = (tour::SEARCH, tour::SEARCH_BODY);
     let _ = writeln!(
         s,
-        "  curl -s --cacert {ca} -H 'Authorization: Bearer demo-key-holly' -H 'X-Purpose: prospect_management' -H 'Content-Type: application/json' \\\n    -d '{{\"filterGroups\":[{{\"filters\":[{{\"propertyName\":\"lifecyclestage\",\"operator\":\"EQ\",\"value\":\"lead\"}}]}}],\"properties\":[\"firstname\",\"email\",\"wish_text\"]}}' '{base}/crm/v3/objects/contacts/search'"
+        "  curl -s --cacert {ca} -H 'Authorization: Bearer demo-key-{}'{} -H 'Content-Type: application/json' \\\n    -d '{body}' '{base}{}'",
+        search.user,
+        purpose_header(search.purpose),
+        search.path,
     );
     // The other credentials: a client certificate (mTLS), a dev OIDC token, a service key.
     let dir = ca_path
@@ -204,50 +208,43 @@ pub fn curl_examples(addr: SocketAddr, ca: &Path) -> String {
         .unwrap_or(Path::new("certs"))
         .display()
         .to_string();
+    let (certificate, token, service) =
+        (tour::CERTIFICATE_PATH, tour::TOKEN_PATH, tour::SERVICE_PATH);
     let _ = writeln!(
         s,
-        "\n  curl -s --cacert {ca} --cert {dir}/client-rudolph.pem --key {dir}/client-rudolph.key '{base}/crm/v3/objects/contacts/1001?properties=firstname,photo_url'\n  \
-         curl -s --cacert {ca} -H \"Authorization: Bearer $(cargo run -q -- certs token --dir {dir} --user holly)\" '{base}/crm/v3/objects/contacts?limit=3'\n  \
-         curl -s --cacert {ca} -H 'Authorization: Bearer demo-key-newsletter' '{base}/crm/v3/objects/contacts?limit=10'"
+        "\n  curl -s --cacert {ca} --cert {dir}/client-rudolph.pem --key {dir}/client-rudolph.key '{base}{certificate}'\n  \
+         curl -s --cacert {ca} -H \"Authorization: Bearer $(cargo run -q -- certs token --dir {dir} --user holly)\" '{base}{token}'\n  \
+         curl -s --cacert {ca} -H 'Authorization: Bearer demo-key-newsletter' '{base}{service}'"
     );
     // A cursor is crmgate's own, sealed to the caller, purpose and policy revision: the next
     // page is asked for with the one the answer gives, never with a number.
-    let _ = writeln!(
-        s,
-        "
-  The next page: add `&after=` with the answer's `paging.next.after`."
-    );
+    let _ = writeln!(s, "\n  {}", tour::NEXT_PAGE);
     s
 }
 
 /// The wish the tour's form sends: an illness and an IBAN a child's parent volunteered.
-pub const TOUR_WISH: &str = "Dear Santa, my son has asthma, so nothing with feathers please. \
-A wooden sledge would be wonderful. You can charge our account DE89 3704 0044 0532 0130 00.";
+pub const TOUR_WISH: &str = tour::WISH;
 
 /// The write tour: two requests through the real pipeline (authorized, redacted, audited
 /// like any other): the wish-list form creates a prospect, and marketing tries to edit a
 /// customer.
 pub async fn write_tour(gateway: &crate::stages::pipeline::Gateway, crm: &DemoCrm) -> String {
     let mut s = String::from("Writes through crmgate\n\n");
-    let body = serde_json::json!({"properties": {
-        "firstname": "Emil", "lastname": "Tannenbaum", "email": "emil.tannenbaum@example.org",
-        "lifecyclestage": "lead", "consent_marketing": "false", "wish_text": TOUR_WISH,
-        "data_source": "purchased_list"
-    }});
     let (status, headers, answer) = tour_request(
         gateway,
         "POST",
-        "/crm/v3/objects/contacts",
+        tour::CONTACTS_PATH,
         "demo-key-wishlist",
         None,
-        Some(body),
+        Some(tour::wish_list_create()),
     )
     .await;
     let _ = writeln!(
         s,
-        "  The wish-list form creates a prospect (POST /crm/v3/objects/contacts, its service key):\n    \
+        "  The wish-list form creates a prospect (POST {}, its service key):\n    \
          wish sent:   {TOUR_WISH}\n    \
          answer:      {status}; the form is told  x-crmgate-redacted: {}",
+        tour::CONTACTS_PATH,
         header(&headers, "x-crmgate-redacted"),
     );
     let stored = answer
@@ -275,10 +272,10 @@ pub async fn write_tour(gateway: &crate::stages::pipeline::Gateway, crm: &DemoCr
     let (status, _, problem) = tour_request(
         gateway,
         "PATCH",
-        &format!("/crm/v3/objects/contacts/{TOUR_CONTACT}"),
+        &tour::contact_path(TOUR_CONTACT),
         "demo-key-tinsel",
         Some("greetings"),
-        Some(serde_json::json!({"properties": {"lastname": "Humbug"}})),
+        Some(tour::rename_customer()),
     )
     .await;
     let _ = writeln!(
@@ -291,7 +288,7 @@ pub async fn write_tour(gateway: &crate::stages::pipeline::Gateway, crm: &DemoCr
 }
 
 /// The prospect the deletion-concept tour shows: no activity since 2022-12-10.
-pub const TOUR_DUE_CONTACT: &str = "1046";
+pub const TOUR_DUE_CONTACT: &str = tour::DUE_CONTACT;
 
 /// The deletion concept in the tour: a record past its retention is invisible to customer
 /// service before anything was deleted; the deletion run still reads it, and the rules say
@@ -308,7 +305,7 @@ pub async fn retention_tour(
         return String::new();
     };
     let mut s = String::from("The deletion concept (policies/retention.toml)\n\n");
-    let path = format!("/crm/v3/objects/contacts/{TOUR_DUE_CONTACT}");
+    let path = tour::contact_path(TOUR_DUE_CONTACT);
     let (status, _, _) = tour_request(
         gateway,
         "GET",
@@ -327,7 +324,7 @@ pub async fn retention_tour(
     let (status, _, record) = tour_request(
         gateway,
         "GET",
-        &format!("{path}?properties={}", inputs.join(",")),
+        &tour::contact_read_path(TOUR_DUE_CONTACT, &inputs),
         "demo-key-retention",
         None,
         None,
@@ -473,26 +470,8 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         config.admin.addr = addr;
     }
 
-    let token = config
-        .upstream
-        .credential
-        .as_ref()
-        .map(|s| s.expose().to_string())
-        .unwrap_or_default();
-    let crm = Arc::new(DemoCrm::seeded().with_required_token(token));
-    let crm_listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| format!("demo CRM: {e}"))?;
-    let crm_addr = crm_listener.local_addr().map_err(|e| e.to_string())?;
-    config.upstream.base = format!("http://{crm_addr}")
-        .parse()
-        .map_err(|e| format!("demo CRM address: {e}"))?;
+    let (crm, crm_addr) = start_demo_crm(&mut config).await?;
     let tour_record = crm.record_json("contacts", TOUR_CONTACT);
-    tokio::spawn(democrm::serve(
-        crm.clone(),
-        crm_listener,
-        std::future::pending::<()>(),
-    ));
 
     let ca = config
         .listen
@@ -524,7 +503,8 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
 
     println!("crmgate demo: Santa's company\n");
     println!(
-        "  demo CRM (HubSpot-shaped, {} contacts): http://{crm_addr}",
+        "  demo CRM ({}, {} contacts): http://{crm_addr}",
+        tour::API_SHAPE,
         crm.contact_count()
     );
     println!(
@@ -561,6 +541,31 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// The demo CRM on a loopback port, requiring the upstream credential crmgate injects; the
+/// configuration's upstream then points at it.
+async fn start_demo_crm(config: &mut Config) -> Result<(Arc<DemoCrm>, SocketAddr), String> {
+    let token = config
+        .upstream
+        .credential
+        .as_ref()
+        .map(|s| s.expose().to_string())
+        .unwrap_or_default();
+    let crm = Arc::new(DemoCrm::seeded().with_required_token(token));
+    let crm_listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("demo CRM: {e}"))?;
+    let crm_addr = crm_listener.local_addr().map_err(|e| e.to_string())?;
+    config.upstream.base = format!("http://{crm_addr}")
+        .parse()
+        .map_err(|e| format!("demo CRM address: {e}"))?;
+    tokio::spawn(democrm::serve(
+        crm.clone(),
+        crm_listener,
+        std::future::pending::<()>(),
+    ));
+    Ok((crm, crm_addr))
+}
+
 /// `policies/../certs/ca.pem` → `certs/ca.pem`, for paths shown to a person.
 fn tidy(p: &Path) -> std::path::PathBuf {
     let mut out = std::path::PathBuf::new();
@@ -590,7 +595,7 @@ pub fn made_up_secret() -> Secret {
 
 /// `crmgate demo-crm`: the embedded demo CRM alone, as an upstream for experiments.
 pub async fn demo_crm(listen: SocketAddr, token: Option<String>) -> Result<(), String> {
-    let mut crm = democrm::DemoCrm::seeded();
+    let mut crm = DemoCrm::seeded();
     if let Some(t) = token {
         crm = crm.with_required_token(t);
     }

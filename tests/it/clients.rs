@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crmgate::democrm::{self, DemoCrm};
+use democrm::DemoCrm;
 use serde_json::Value;
 
 use crate::support::repo;

@@ -83,7 +83,7 @@ async fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 /// A CRM that answers every request with contact 1001 after `delay`, counting requests.
 async fn slow_crm(delay: Duration) -> (std::net::SocketAddr, Arc<Mutex<usize>>) {
     let body = serde_json::to_vec(
-        &crmgate::democrm::DemoCrm::seeded()
+        &democrm::DemoCrm::seeded()
             .record_json("contacts", "1001")
             .unwrap(),
     )
@@ -415,7 +415,7 @@ async fn one_address_cannot_take_every_slot() {
 
 /// 1000 demo contacts: a filtered list of several hundred KiB.
 fn big_list() -> Vec<u8> {
-    let crm = crmgate::democrm::DemoCrm::seeded();
+    let crm = democrm::DemoCrm::seeded();
     let originals: Vec<Value> = (1001..1200)
         .filter_map(|id| crm.record_json("contacts", &id.to_string()))
         .collect();
@@ -498,7 +498,7 @@ async fn slow_readers_cannot_hold_more_than_the_buffering_budget() {
 /// request is answered meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_waiting_for_a_slow_crm_holds_no_buffering_turn() {
-    let crm = crmgate::democrm::DemoCrm::seeded();
+    let crm = democrm::DemoCrm::seeded();
     let reply = |id: &str| {
         let body = serde_json::to_vec(&crm.record_json("contacts", id).unwrap()).unwrap();
         support::http_response("200 OK", &[("Content-Type", "application/json")], &body)

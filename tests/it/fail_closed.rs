@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crmgate::democrm::DemoCrm;
+use democrm::DemoCrm;
 use serde_json::{json, Value};
 
 use crate::support::{http_response, Options, Proxy, RawUpstream, Upstream, UPSTREAM_TOKEN};

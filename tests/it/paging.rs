@@ -161,7 +161,7 @@ async fn a_tampered_or_foreign_cursor_is_refused() {
 async fn a_pushed_down_query_never_widens_what_is_shown() {
     // A consenting prospect marketing would see, but which one policy singles out by id:
     // the row condition pushed into the CRM's search admits it, the full decision does not.
-    let crm = crmgate::democrm::DemoCrm::seeded();
+    let crm = democrm::DemoCrm::seeded();
     let target = (1001..=1070)
         .filter_map(|id| crm.record_json("contacts", &id.to_string()))
         .find(|r| {

@@ -36,7 +36,8 @@ fn no_stage_imports_start_up_a_tool_or_the_demo_crm() {
         for forbidden in [
             "crate::startup",
             "crate::tools",
-            "crate::democrm",
+            // The demo CRM is its own crate (`democrm/`).
+            "democrm::",
             "crate::decide",
         ] {
             assert!(
@@ -49,9 +50,28 @@ fn no_stage_imports_start_up_a_tool_or_the_demo_crm() {
 }
 
 #[test]
+fn the_demo_crm_depends_on_nothing_of_crmgate() {
+    // A dev-dependency would be no cargo cycle, yet would let the demo reach into the proxy.
+    let manifest = std::fs::read_to_string(repo().join("democrm/Cargo.toml")).unwrap();
+    for line in manifest
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+    {
+        let name = line.split('=').next().unwrap_or_default().trim();
+        assert!(
+            !(name.starts_with("crmgate")
+                || line.contains(".crmgate]")
+                || line.contains("path = \"..")),
+            "democrm/Cargo.toml depends on crmgate: {line}"
+        );
+    }
+}
+
+#[test]
 fn every_module_says_what_it_must_never_do() {
     let mut files = Vec::new();
     rust_files(&repo().join("src"), &mut files);
+    rust_files(&repo().join("democrm/src"), &mut files);
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         let header: Vec<&str> = text.lines().take_while(|l| l.starts_with("//!")).collect();

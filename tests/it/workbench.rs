@@ -183,7 +183,7 @@ fn policy_ids(g: &Value) -> Vec<String> {
 fn explain_names_outcome_mask_and_deciding_policies_per_group() {
     let dir = tempfile::tempdir().unwrap();
     let sample = dir.path().join("1001.json");
-    let record = crmgate::democrm::DemoCrm::seeded()
+    let record = democrm::DemoCrm::seeded()
         .record_json("contacts", "1001")
         .unwrap();
     std::fs::write(&sample, record.to_string()).unwrap();

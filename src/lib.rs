@@ -34,8 +34,8 @@
 //! 9. **filter** — [`stages::filter`]: row and field-group decisions, masks, record
 //!    selection; a list or search whose rows the caller may not all see is refilled and
 //!    counted over what it is shown (the pipeline's `paging`).
-//! 10. **audit** — [`stages::audit`]: events through a sink, durable before the response
-//!     leaves; hash-chained segments with signed checkpoints.
+//! 10. **audit** — the pipeline hands the request's record to an [`audit::AuditSink`],
+//!     durable before the response leaves.
 //!
 //! [`stages::pipeline`] runs them: `handle` always writes one response and one audit record
 //! around `handle_inner`, which has one `?` per stage and ends in one `match` on what was
@@ -55,17 +55,27 @@
 //! (the decision core as the tools ask it) and [`tools`] (one module per subcommand). The demo
 //! CRM is its own workspace crate (`democrm/`): it depends on nothing of crmgate, and nothing
 //! on the request path imports it.
+//! [`audit`] is the audit log as its own room: the event types ([`audit::event`], a leaf
+//! the stages fill in), the sink, the writer of hash-chained segments with signed
+//! checkpoints, verify, query and the central store's shipper.
+//! At the bottom, small shared types every room may use and that import nothing above
+//! them: [`secret`] (values never printed), [`fasthash`] (the request path's hash maps),
+//! [`jwk`] (OIDC signing keys and algorithms).
 //! Nothing here must ever let a request reach the CRM without a decision, a write without
 //! its durable intent, or a response leave without its audit record: the crate must never
 //! fail open.
 
 pub mod admin;
+pub mod audit;
 pub mod config;
 pub mod decide;
 pub mod diagnostic;
 pub mod error;
+pub mod fasthash;
+pub mod jwk;
 pub mod pki;
 pub mod profiles;
+pub mod secret;
 pub mod stages;
 pub mod startup;
 pub mod tools;

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crmgate::tools::audit::{self, AuditCommand};
+use crmgate::tools::cli::{ConfigArgs, ExplainFormat, MatrixFormat};
 use crmgate::tools::retention::{self, RetentionCommand};
 use crmgate::tools::{certs, cli, demo, explain, serve};
 
@@ -34,14 +35,14 @@ struct Cli {
 enum Command {
     /// Run the proxy.
     Serve {
-        #[arg(long, default_value = "policies/crmgate.toml")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArgs,
     },
     /// Validate configuration, routes, schema, policies and entities, reporting every
     /// problem with file and line. Exit 0 ok, 1 error, 3 invalid.
     Check {
-        #[arg(long, default_value = "policies/crmgate.toml")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArgs,
         /// `route=FILE`: a sample upstream body; lists its properties no group classifies.
         #[arg(long)]
         sample: Vec<String>,
@@ -52,13 +53,13 @@ enum Command {
         /// Directory of `*.json` test files.
         #[arg(default_value = "policies/tests")]
         dir: PathBuf,
-        #[arg(long, default_value = "policies/crmgate.toml")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArgs,
     },
     /// Explain, per record and field group, what a persona sees for a purpose and why.
     Explain {
-        #[arg(long, default_value = "policies/crmgate.toml")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArgs,
         /// User or app id (`penny`).
         #[arg(long)]
         user: String,
@@ -67,20 +68,20 @@ enum Command {
         purpose: Option<String>,
         #[arg(long, default_value = "GET")]
         method: String,
-        /// Request path, e.g. `/crm/v3/objects/contacts/1001`.
+        /// Request path, as a client would send it to the CRM's API.
         #[arg(long)]
         path: String,
         /// A sample upstream response body (JSON file) to decide on.
         #[arg(long)]
         sample: Option<PathBuf>,
-        /// `text` or `json`.
-        #[arg(long, default_value = "text")]
-        format: String,
+        /// The output format.
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+        format: ExplainFormat,
     },
     /// Santa's company: the demo CRM, crmgate in front of it, and a tour.
     Demo {
-        #[arg(long, default_value = "policies/crmgate.toml")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArgs,
         /// Where crmgate listens (default: the config's listen.addr).
         #[arg(long)]
         listen: Option<SocketAddr>,
@@ -91,16 +92,16 @@ enum Command {
     },
     /// The access matrix: department × purpose × resource type × field group.
     Matrix {
-        #[arg(long, default_value = "policies/crmgate.toml")]
-        config: PathBuf,
-        /// `markdown`, `html` or `json`.
-        #[arg(long, default_value = "markdown")]
-        format: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// The output format.
+        #[arg(long, value_enum, default_value_t = MatrixFormat::Markdown)]
+        format: MatrixFormat,
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Run only the embedded demo CRM (a HubSpot-shaped upstream for manual tests).
+    /// Run only the demo CRM (the vendor-shaped upstream of the demo, for manual tests).
     DemoCrm {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
@@ -161,14 +162,16 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        Command::Serve { config } => runtime().and_then(|rt| rt.block_on(serve::serve(&config))),
-        Command::Check { config, sample } => return cli::check(&config, &sample),
-        Command::Test { dir, config } => return cli::test(&config, &dir),
+        Command::Serve { config } => {
+            runtime().and_then(|rt| rt.block_on(serve::serve(&config.path)))
+        }
+        Command::Check { config, sample } => return cli::check(&config.path, &sample),
+        Command::Test { dir, config } => return cli::test(&config.path, &dir),
         Command::Matrix {
             config,
             format,
             out,
-        } => return cli::matrix(&config, &format, out),
+        } => return cli::matrix(&config.path, format, out),
         Command::Explain {
             config,
             user,
@@ -185,7 +188,12 @@ fn main() -> ExitCode {
                 path,
                 sample: None,
             };
-            return cli::explain(&config, question, sample, format == "json");
+            return cli::explain(
+                &config.path,
+                question,
+                sample,
+                format == ExplainFormat::Json,
+            );
         }
         Command::Demo {
             config,
@@ -193,7 +201,7 @@ fn main() -> ExitCode {
             admin,
         } => runtime().and_then(|rt| {
             rt.block_on(demo::run(demo::DemoOptions {
-                config,
+                config: config.path,
                 listen,
                 admin,
             }))

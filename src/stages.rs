@@ -4,7 +4,6 @@
 //!
 //! A stage must never import `startup`, `tools`, `decide` or the demo CRM (a test checks).
 
-pub mod audit;
 pub mod authz;
 pub mod body;
 pub mod filter;

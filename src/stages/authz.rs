@@ -155,7 +155,7 @@ impl Scope {
     }
 }
 
-pub use crate::stages::routing::{FastHash, FastMap};
+use crate::fasthash::FastMap;
 
 /// A bounded map shared by all requests of one policy revision. It lives inside the
 /// [`PolicyEngine`], so a new revision (a reload) starts with an empty memo: a decision is

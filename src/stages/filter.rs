@@ -16,10 +16,9 @@ use std::ops::Range;
 
 use std::sync::Arc;
 
-use serde::Serialize;
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+pub use crate::audit::event::{GroupsAudit, RecordAudit};
 use crate::error::RequestError;
 use crate::profiles::associations::{self, Shown};
 use crate::stages::authz::{Outcome, Planner, PolicyEngine, RecordPlan, Scope};
@@ -30,79 +29,6 @@ use records::Token;
 mod lazy;
 pub mod masks;
 pub mod records;
-
-/// The audit view of one returned record: its id and what happened to its field groups
-/// (group names and mask kinds, never values). Records with the same outcome share one
-/// [`GroupsAudit`], so a page of a hundred records makes and writes a few, not a hundred.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordAudit {
-    pub id: String,
-    groups: Arc<GroupsAudit>,
-}
-
-/// What happened to a record's field groups, with its JSON text written once.
-#[derive(Debug)]
-pub struct GroupsAudit {
-    pub clear: Vec<String>,
-    pub masked: BTreeMap<String, String>,
-    pub removed: Vec<String>,
-    /// `clear`, `masked` and `removed` as JSON, in that order.
-    json: [Box<RawValue>; 3],
-}
-
-impl PartialEq for GroupsAudit {
-    fn eq(&self, other: &Self) -> bool {
-        (&self.clear, &self.masked, &self.removed) == (&other.clear, &other.masked, &other.removed)
-    }
-}
-impl Eq for GroupsAudit {}
-
-impl GroupsAudit {
-    pub fn new(
-        clear: Vec<String>,
-        masked: BTreeMap<String, String>,
-        removed: Vec<String>,
-    ) -> Arc<GroupsAudit> {
-        // Vectors of strings and a map of strings always serialise; `null` is unreachable.
-        let raw = |v: Result<String, serde_json::Error>| {
-            RawValue::from_string(v.unwrap_or_else(|_| "null".into())).unwrap_or_default()
-        };
-        let json = [
-            raw(serde_json::to_string(&clear)),
-            raw(serde_json::to_string(&masked)),
-            raw(serde_json::to_string(&removed)),
-        ];
-        Arc::new(GroupsAudit {
-            clear,
-            masked,
-            removed,
-            json,
-        })
-    }
-}
-
-impl RecordAudit {
-    pub fn new(id: String, groups: Arc<GroupsAudit>) -> RecordAudit {
-        RecordAudit { id, groups }
-    }
-
-    pub fn groups(&self) -> &GroupsAudit {
-        &self.groups
-    }
-}
-
-impl Serialize for RecordAudit {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let [clear, masked, removed] = &self.groups.json;
-        let mut m = s.serialize_map(Some(4))?;
-        m.serialize_entry("id", &self.id)?;
-        m.serialize_entry("clear", clear)?;
-        m.serialize_entry("masked", masked)?;
-        m.serialize_entry("removed", removed)?;
-        m.end()
-    }
-}
 
 /// A body crmgate may hand to a client. Only this module makes one: from what the filter
 /// kept ([`Filtered::release`], [`Filtered::reshape`], [`Releasable::compose`]), or the
@@ -917,7 +843,7 @@ forbid (principal, action == Action::"read.phone", resource == Contact::"7");"#;
             "unexpected": 1
         }))
         .unwrap();
-        let keys = crate::stages::filter::masks::HashKeys::new(crate::config::Secret::new("k"));
+        let keys = crate::stages::filter::masks::HashKeys::new(crate::secret::Secret::new("k"));
         let hidden: HashSet<String> = ["consent_survey".to_string()].into();
         let none = Shown::none();
         for user in USERS {
@@ -958,7 +884,7 @@ forbid (principal, action == Action::"read.phone", resource == Contact::"7");"#;
         let list = route(&routes, "contacts.list");
         let records = demo_records();
         let page = serde_json::to_vec(&serde_json::json!({ "results": records })).unwrap();
-        let keys = crate::stages::filter::masks::HashKeys::new(crate::config::Secret::new("k"));
+        let keys = crate::stages::filter::masks::HashKeys::new(crate::secret::Secret::new("k"));
         let hidden = HashSet::new();
         let mut checked = 0;
         for user in USERS {
@@ -1028,7 +954,7 @@ forbid (principal, action == Action::"read.phone", resource == Contact::"7");"#;
         let list = route(&routes, "contacts.list");
         let single = route(&routes, "contacts.get");
         let records = demo_records();
-        let keys = crate::stages::filter::masks::HashKeys::new(crate::config::Secret::new("k"));
+        let keys = crate::stages::filter::masks::HashKeys::new(crate::secret::Secret::new("k"));
         let mut rng = Rng(0x0bad_5eed_0000_0003);
         let lifecycles = ["customer", "lead", "subscriber", "other", "", "CUSTOMER"];
         for _ in 0..1500 {

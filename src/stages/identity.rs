@@ -60,6 +60,7 @@ pub async fn identify(
     headers: &HeaderMap,
     cert: Option<&ClientCert>,
     cfg: &Config,
+    jwks: &jwks::IssuerKeys,
     engine: &PolicyEngine,
     recognised: &mut Option<Recognised>,
 ) -> Result<Identified, RequestError> {
@@ -115,7 +116,7 @@ pub async fn identify(
                 return Err(CredentialError::Malformed("empty bearer credential").into());
             }
             if !cfg.jwt.is_empty() && jwt::looks_like_jwt(token) {
-                let verified = jwt::verify(token, &cfg.jwt).await?;
+                let verified = jwt::verify(token, &cfg.jwt, jwks).await?;
                 if verified.directory == Directory::Claims {
                     let purpose = verified.purpose.clone();
                     let principal = claims_principal(verified, engine, recognised)?;

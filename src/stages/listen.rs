@@ -45,8 +45,8 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
 use crate::admin::Metrics;
+use crate::audit::AuditSink;
 use crate::config::Limits;
-use crate::stages::audit::AuditSink;
 use crate::stages::identity::ClientCert;
 use crate::stages::pipeline::Gateway;
 

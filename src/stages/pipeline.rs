@@ -37,10 +37,10 @@ use bytes::Bytes;
 use http::{Request, Response};
 
 use crate::admin::{Health, Metrics};
+use crate::audit::{AuditEvent, AuditRecord, AuditSink};
 use crate::config::Config;
 use crate::error::RequestError;
 use crate::profiles::{self, Answer};
-use crate::stages::audit::{AuditEvent, AuditRecord, AuditSink};
 use crate::stages::authz::{Allowed, PolicyEngine, Scope};
 use crate::stages::identity::ClientCert;
 use crate::stages::routing::Route;
@@ -374,7 +374,7 @@ impl Gateway {
 
         // 3. identify, 4. purpose: before routing, so an unknown caller learns nothing.
         let (principal, declared) =
-            inbound::identify(&parts.headers, client_cert, cfg, engine, ctx).await?;
+            inbound::identify(&parts.headers, client_cert, cfg, &sh.jwks, engine, ctx).await?;
         let declared = (path_purpose, declared);
         let purpose = inbound::purpose(&parts.headers, declared, &principal, cfg, policies, ctx)?;
 

@@ -21,7 +21,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::diagnostic::Problem;
-use crate::stages::authz::FastHash;
+use crate::fasthash::FastHash;
 
 use matchers::{Hit, IdRule, Lexicon};
 use normal::{is_invisible, Normal};

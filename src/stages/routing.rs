@@ -6,7 +6,7 @@
 //! into a field group. A request that matches no route is never forwarded; a field that no
 //! group names is unclassified and removed.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -17,15 +17,8 @@ use serde_json::Value;
 
 use crate::diagnostic::{Problem, Problems, Report, TomlSource};
 use crate::error::RequestError;
+use crate::fasthash::FastMap;
 use crate::stages::retention::{Computed, Evaluator};
-
-/// Hash maps keyed by what requests and CRM records carry (group names, memo keys,
-/// attribute values, stopwords): foldhash, seeded at random per map. SipHash's cost per key
-/// showed in profiles of record filtering (xxh3's streaming hasher was slower still on these
-/// short keys); the random seed keeps collisions unpredictable to whoever writes the CRM's
-/// records.
-pub type FastHash = foldhash::fast::RandomState;
-pub type FastMap<K, V> = HashMap<K, V, FastHash>;
 
 /// Property or field name → its field group: looked up for every name of every record.
 pub type GroupIndex = FastMap<String, GroupId>;

@@ -25,8 +25,9 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
-use crate::config::{Secret, UpstreamConfig};
+use crate::config::UpstreamConfig;
 use crate::error::{RateLimit, RequestError};
+use crate::secret::Secret;
 use crate::stages::authz::Permit;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 

@@ -18,12 +18,10 @@
 //! This module must never let a property through that no decision covered, and never
 //! forward a free-text value it did not scan.
 
-use std::collections::BTreeMap;
-
 use indexmap::IndexMap;
-use serde::Serialize;
 use serde_json::{Map, Value};
 
+pub use crate::audit::event::WriteAudit;
 use crate::error::RequestError;
 use crate::stages::authz::{PolicyEngine, Scope};
 use crate::stages::redact::Redactor;
@@ -104,31 +102,6 @@ pub struct Forward {
     pub decided: Map<String, Value>,
     pub associations: Option<Vec<Value>>,
     pub trace: Option<String>,
-}
-
-/// The audit view of one input: names, categories and counts, never values.
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct WriteAudit {
-    /// The record (for a create: filled in once the CRM has answered, when it can be told).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    pub action: &'static str,
-    /// `forwarded`, `not-found` or `refused`; `not-sent` when the request ended before
-    /// the write was sent (a merge whose other record is not found, say), with `reason`.
-    pub outcome: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<&'static str>,
-    pub written: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub stripped: Vec<String>,
-    /// Property → category → number of passages redacted.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub redacted: BTreeMap<String, BTreeMap<String, usize>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub stamped: Vec<String>,
-    /// Stamped properties the client sent values for: dropped, and replaced by the stamp.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub replaced: Vec<String>,
 }
 
 /// Decides the inputs of one write request.

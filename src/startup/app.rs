@@ -14,10 +14,10 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::admin::Health;
+use crate::audit::central::CentralSink;
+use crate::audit::{AuditLog, AuditSink};
 use crate::config::{Config, PolicyFiles};
 use crate::diagnostic::{Problem, Problems};
-use crate::stages::audit::central::CentralSink;
-use crate::stages::audit::{AuditLog, AuditSink};
 use crate::stages::authz::PolicyEngine;
 use crate::stages::listen as server;
 use crate::stages::pipeline::{Gateway, Policies};

@@ -7,8 +7,10 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use crate::stages::audit::central::db;
-use crate::stages::audit::{query, signing, verify};
+use crate::audit::central::db;
+use crate::audit::{query, signing, verify};
+
+pub mod report;
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
@@ -101,39 +103,7 @@ pub fn run(command: AuditCommand) -> Result<(), String> {
             dir: None,
             db: Some(url),
             public_key,
-        } => {
-            let key = public_key
-                .map(|p| signing::read_public_key(&p))
-                .transpose()?;
-            let reports = with_db(&url, async |c| db::verify(c, key.as_deref()).await)?;
-            if reports.is_empty() {
-                return Err(format!("{} holds no audit entries", db::describe(&url)));
-            }
-            if let Some(note) = reports.first().and_then(|r| r.report.notes.first()) {
-                println!("note: {note}");
-            }
-            for r in &reports {
-                for n in r.report.notes.iter().skip(usize::from(key.is_none())) {
-                    println!("note: replica `{}`: {n}", r.replica);
-                }
-                println!("{r}");
-            }
-            let bad = reports.iter().filter(|r| !r.report.intact()).count();
-            if bad == 0 {
-                println!(
-                    "intact: {} replicas in {}",
-                    reports.len(),
-                    db::describe(&url)
-                );
-                Ok(())
-            } else {
-                Err(format!(
-                    "{bad} of {} replicas in {} are not intact",
-                    reports.len(),
-                    db::describe(&url)
-                ))
-            }
-        }
+        } => verify_db(&url, public_key),
         AuditCommand::Verify {
             dir, public_key, ..
         } => {
@@ -172,35 +142,13 @@ pub fn run(command: AuditCommand) -> Result<(), String> {
                 since: since.as_deref().map(query::parse_time).transpose()?,
                 until: until.as_deref().map(query::parse_time).transpose()?,
             };
-            let (hits, source) = match (&dir, &url) {
-                (None, Some(url)) => (
-                    with_db(url, async |c| db::query(c, &filter).await)?,
-                    format!(
-                        "the central audit store {} (all replicas)",
-                        db::describe(url)
-                    ),
-                ),
-                (Some(dir), _) => (
-                    query::query(dir, &filter)?.0,
-                    format!("the audit log `{}`", dir.display()),
-                ),
-                (None, None) => return Err("give an audit directory or --db".into()),
+            let output = match (json, subject_report, html) {
+                (true, _, _) => Output::Json,
+                (false, true, true) => Output::SubjectReportHtml,
+                (false, true, false) => Output::SubjectReport,
+                (false, false, _) => Output::Table,
             };
-            if json {
-                for h in &hits {
-                    println!("{}", h.line);
-                }
-            } else if subject_report && html {
-                print!(
-                    "{}",
-                    query::render_subject_report_html(&hits, &filter, &source)
-                );
-            } else if subject_report {
-                print!("{}", query::render_subject_report(&hits, &filter, &source));
-            } else {
-                print!("{}", query::render_table(&hits, &filter));
-            }
-            Ok(())
+            query_and_print(dir, url, &filter, output)
         }
         AuditCommand::Keygen { out } => {
             let key = signing::SigningKey::generate(&out)?;
@@ -223,4 +171,87 @@ pub fn run(command: AuditCommand) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// `audit verify --db`: every replica's chain in the central store.
+fn verify_db(url: &str, public_key: Option<PathBuf>) -> Result<(), String> {
+    let key = public_key
+        .map(|p| signing::read_public_key(&p))
+        .transpose()?;
+    let reports = with_db(url, async |c| db::verify(c, key.as_deref()).await)?;
+    if reports.is_empty() {
+        return Err(format!("{} holds no audit entries", db::describe(url)));
+    }
+    if let Some(note) = reports.first().and_then(|r| r.report.notes.first()) {
+        println!("note: {note}");
+    }
+    for r in &reports {
+        for n in r.report.notes.iter().skip(usize::from(key.is_none())) {
+            println!("note: replica `{}`: {n}", r.replica);
+        }
+        println!("{r}");
+    }
+    let bad = reports.iter().filter(|r| !r.report.intact()).count();
+    if bad == 0 {
+        println!(
+            "intact: {} replicas in {}",
+            reports.len(),
+            db::describe(url)
+        );
+        Ok(())
+    } else {
+        Err(format!(
+            "{bad} of {} replicas in {} are not intact",
+            reports.len(),
+            db::describe(url)
+        ))
+    }
+}
+
+/// How `audit query` prints what it found.
+enum Output {
+    Json,
+    SubjectReport,
+    SubjectReportHtml,
+    Table,
+}
+
+/// `audit query`: the matching records of a log directory (which wins) or of the central
+/// store, printed as `output` says.
+fn query_and_print(
+    dir: Option<PathBuf>,
+    url: Option<String>,
+    filter: &query::Filter,
+    output: Output,
+) -> Result<(), String> {
+    let (hits, source) = match (&dir, &url) {
+        (None, Some(url)) => (
+            with_db(url, async |c| db::query(c, filter).await)?,
+            format!(
+                "the central audit store {} (all replicas)",
+                db::describe(url)
+            ),
+        ),
+        (Some(dir), _) => (
+            query::query(dir, filter)?.0,
+            format!("the audit log `{}`", dir.display()),
+        ),
+        (None, None) => return Err("give an audit directory or --db".into()),
+    };
+    match output {
+        Output::Json => {
+            for h in &hits {
+                println!("{}", h.line);
+            }
+        }
+        Output::SubjectReportHtml => print!(
+            "{}",
+            report::render_subject_report_html(&hits, filter, &source)
+        ),
+        Output::SubjectReport => {
+            print!("{}", report::render_subject_report(&hits, filter, &source))
+        }
+        Output::Table => print!("{}", report::render_table(&hits, filter)),
+    }
+    Ok(())
 }

@@ -19,6 +19,41 @@ use crate::stages::routing::RecordSelector;
 use crate::startup::app;
 use crate::tools::{explain, policytest};
 
+/// `--config`: the configuration file every subcommand that loads one takes, with one
+/// default (flattened into each subcommand's arguments).
+#[derive(clap::Args, Debug, Clone)]
+pub struct ConfigArgs {
+    /// The configuration file.
+    #[arg(
+        id = "config",
+        long = "config",
+        value_name = "CONFIG",
+        default_value = "policies/crmgate.toml"
+    )]
+    pub path: PathBuf,
+}
+
+/// `explain --format`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExplainFormat {
+    /// For a person.
+    Text,
+    /// The explanation as JSON.
+    Json,
+}
+
+/// `matrix --format`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatrixFormat {
+    /// A Markdown table.
+    #[value(alias = "md")]
+    Markdown,
+    /// An HTML page.
+    Html,
+    /// The matrix as JSON.
+    Json,
+}
+
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_TESTS_FAILED: u8 = 2;
@@ -230,26 +265,22 @@ pub fn explain(
 }
 
 /// `crmgate matrix`: the access matrix as Markdown (default), HTML or JSON.
-pub fn matrix(config_path: &Path, format: &str, out: Option<PathBuf>) -> ExitCode {
+pub fn matrix(config_path: &Path, format: MatrixFormat, out: Option<PathBuf>) -> ExitCode {
     let (config, policies) = match load(config_path) {
         Ok(x) => x,
         Err(code) => return ExitCode::from(code),
     };
     let m = crate::tools::matrix::compute(&config, &policies);
     let text = match format {
-        "markdown" | "md" => crate::tools::matrix::markdown(&m),
-        "html" => crate::tools::matrix::html(&m),
-        "json" => match serde_json::to_string_pretty(&m) {
+        MatrixFormat::Markdown => crate::tools::matrix::markdown(&m),
+        MatrixFormat::Html => crate::tools::matrix::html(&m),
+        MatrixFormat::Json => match serde_json::to_string_pretty(&m) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(EXIT_ERROR);
             }
         },
-        other => {
-            eprintln!("error: unknown format `{other}` (markdown, html, json)");
-            return ExitCode::from(EXIT_ERROR);
-        }
     };
     match out {
         Some(path) => {

@@ -17,8 +17,9 @@ use democrm::{tour, DemoCrm};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
-use crate::config::{Config, Secret};
+use crate::config::Config;
 use crate::decide;
+use crate::secret::Secret;
 use crate::stages::authz::Outcome;
 use crate::stages::pipeline::Policies;
 use crate::startup::app;

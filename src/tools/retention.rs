@@ -32,6 +32,7 @@ use serde_json::{json, Map, Value};
 use crate::stages::pipeline::Policies;
 use crate::stages::retention::{Action, Clock, Day, HoldRule, RetentionRules, RULE_HEADER};
 use crate::stages::routing::RouteTable;
+use crate::tools::cli::ConfigArgs;
 
 /// Where crmgate is and how the deletion run signs in.
 #[derive(Debug, Clone)]
@@ -894,23 +895,44 @@ impl ConnectionArgs {
     }
 }
 
+/// `retention plan --format`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanFormat {
+    /// A table for a person.
+    Table,
+    /// The plan as JSON.
+    Json,
+    /// One line per record due.
+    Csv,
+}
+
+/// `retention report --format`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// The document as Markdown.
+    #[value(alias = "md")]
+    Markdown,
+    /// The document as an HTML page.
+    Html,
+}
+
 #[derive(clap::Subcommand, Debug)]
 pub enum RetentionCommand {
     /// What each rule finds due (and what a hold keeps), read through a running crmgate.
     /// Changes nothing.
     Plan {
-        #[arg(long, default_value = "policies/crmgate.toml")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArgs,
         #[command(flatten)]
         conn: ConnectionArgs,
-        /// `table`, `json` or `csv`.
-        #[arg(long, default_value = "table")]
-        format: String,
+        /// The output format.
+        #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
+        format: PlanFormat,
     },
     /// Carry the plan out through crmgate's write path, resumable from a checkpoint file.
     Apply {
-        #[arg(long, default_value = "policies/crmgate.toml")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArgs,
         #[command(flatten)]
         conn: ConnectionArgs,
         /// Write-ahead checkpoint (JSON lines); a restart resumes from it.
@@ -923,11 +945,11 @@ pub enum RetentionCommand {
     /// The deletion concept as a document (Markdown or HTML) with the figures of the last
     /// runs (from checkpoint files).
     Report {
-        #[arg(long, default_value = "policies/crmgate.toml")]
-        config: PathBuf,
-        /// `markdown` or `html`.
-        #[arg(long, default_value = "markdown")]
-        format: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// The output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+        format: ReportFormat,
         /// Checkpoint files of runs (`apply --checkpoint`).
         #[arg(long)]
         checkpoint: Vec<PathBuf>,
@@ -960,15 +982,16 @@ pub fn run(cmd: RetentionCommand) -> Result<(), String> {
             conn,
             format,
         } => {
-            let (config, policies) = load(&config)?;
+            let (config, policies) = load(&config.path)?;
             let clock = config.policies.retention_clock;
             let p = runtime()?.block_on(plan(&policies, clock, &conn.connection()))?;
             let rules = rules_of(&policies)?;
-            let text = match format.as_str() {
-                "json" => serde_json::to_string_pretty(&p).map_err(|e| e.to_string())? + "\n",
-                "csv" => render_csv(&p),
-                "table" => render_table(rules, &p),
-                other => return Err(format!("unknown format `{other}` (table, json, csv)")),
+            let text = match format {
+                PlanFormat::Json => {
+                    serde_json::to_string_pretty(&p).map_err(|e| e.to_string())? + "\n"
+                }
+                PlanFormat::Csv => render_csv(&p),
+                PlanFormat::Table => render_table(rules, &p),
             };
             print!("{text}");
             Ok(())
@@ -979,7 +1002,7 @@ pub fn run(cmd: RetentionCommand) -> Result<(), String> {
             checkpoint,
             crash_after,
         } => {
-            let (config, policies) = load(&config)?;
+            let (config, policies) = load(&config.path)?;
             let clock = config.policies.retention_clock;
             let opts = ApplyOptions {
                 checkpoint,
@@ -1009,13 +1032,12 @@ pub fn run(cmd: RetentionCommand) -> Result<(), String> {
             checkpoint,
             out,
         } => {
-            let (_, policies) = load(&config)?;
+            let (_, policies) = load(&config.path)?;
             let rules = rules_of(&policies)?;
             let runs = figures_of(&checkpoint)?;
-            let text = match format.as_str() {
-                "markdown" | "md" => markdown(rules, &runs),
-                "html" => html(rules, &runs),
-                other => return Err(format!("unknown format `{other}` (markdown, html)")),
+            let text = match format {
+                ReportFormat::Markdown => markdown(rules, &runs),
+                ReportFormat::Html => html(rules, &runs),
             };
             match out {
                 Some(path) => {

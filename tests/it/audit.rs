@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use crmgate::stages::audit::verify::verify_dir;
+use crmgate::audit::verify::verify_dir;
 use http_body_util::{BodyExt, Full};
 use serde_json::Value;
 
@@ -25,7 +25,7 @@ fn request_id(reply: &crate::support::Reply) -> String {
 }
 
 fn public_key(dir: &Path) -> Vec<u8> {
-    crmgate::stages::audit::signing::read_public_key(&dir.join("audit-signing.key.pub")).unwrap()
+    crmgate::audit::signing::read_public_key(&dir.join("audit-signing.key.pub")).unwrap()
 }
 
 fn crmgate_bin() -> Command {
@@ -616,9 +616,7 @@ async fn after_kill_9_under_load_every_received_response_has_its_record_and_the_
         String::from_utf8_lossy(&out.stdout)
     );
     // Tampering makes it fail.
-    let (_, seg) = crmgate::stages::audit::list_segments(&dir)
-        .unwrap()
-        .remove(1);
+    let (_, seg) = crmgate::audit::list_segments(&dir).unwrap().remove(1);
     let text = std::fs::read_to_string(&seg).unwrap();
     std::fs::write(&seg, text.replacen("noelle", "grinch", 1)).unwrap();
     let out = crmgate_bin()
@@ -782,10 +780,7 @@ async fn audit_verify_names_the_line_of_the_changed_entry() {
         assert_eq!(proxy.get(CONTACT, "noelle", None).await.status, 200);
     }
     let dir = proxy.audit_dir();
-    let (_, seg) = crmgate::stages::audit::list_segments(&dir)
-        .unwrap()
-        .pop()
-        .unwrap();
+    let (_, seg) = crmgate::audit::list_segments(&dir).unwrap().pop().unwrap();
     let name = seg.file_name().unwrap().to_string_lossy().into_owned();
     let text = std::fs::read_to_string(&seg).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use crmgate::stages::audit::central::db;
+use crmgate::audit::central::db;
 use http_body_util::{BodyExt, Full};
 use serde_json::Value;
 
@@ -265,16 +265,13 @@ async fn texts(url: &str, sql: &str) -> Vec<String> {
 /// The entries of a local log: seq → line hash.
 fn local_entries(dir: &Path) -> BTreeMap<u64, String> {
     let mut out = BTreeMap::new();
-    for (_, seg) in crmgate::stages::audit::list_segments(dir).unwrap() {
+    for (_, seg) in crmgate::audit::list_segments(dir).unwrap() {
         let data = std::fs::read(seg).unwrap();
-        let (lines, torn) = crmgate::stages::audit::split_lines(&data);
+        let (lines, torn) = crmgate::audit::split_lines(&data);
         assert!(torn.is_empty());
         for (_, line) in lines {
             let v: Value = serde_json::from_slice(line).unwrap();
-            out.insert(
-                v["seq"].as_u64().unwrap(),
-                crmgate::stages::audit::line_hash(line),
-            );
+            out.insert(v["seq"].as_u64().unwrap(), crmgate::audit::line_hash(line));
         }
     }
     out

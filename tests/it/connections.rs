@@ -57,7 +57,7 @@ fn h2_get(proxy: &Proxy, path: &str) -> http::Request<Full<Bytes>> {
 /// Every entry of the audit log (request records and the others), in log order.
 fn audit_entries(proxy: &Proxy) -> Vec<Value> {
     let mut out = Vec::new();
-    for (_, seg) in crmgate::stages::audit::list_segments(&proxy.audit_dir()).unwrap_or_default() {
+    for (_, seg) in crmgate::audit::list_segments(&proxy.audit_dir()).unwrap_or_default() {
         let text = std::fs::read_to_string(seg).unwrap_or_default();
         out.extend(
             text.lines()
@@ -200,7 +200,7 @@ async fn a_client_that_hangs_up_still_leaves_an_audit_record() {
     // Stopped first: the proxy writes `connection_events` entries every second, and a live
     // segment may end in a line still being written.
     proxy.stop();
-    let report = crmgate::stages::audit::verify::verify_dir(&proxy.audit_dir(), None).unwrap();
+    let report = crmgate::audit::verify::verify_dir(&proxy.audit_dir(), None).unwrap();
     assert!(report.problem.is_none(), "{report:?}");
 }
 
@@ -648,7 +648,7 @@ async fn refusals_by_the_http_layer_and_failed_handshakes_are_counted() {
     // Stopped first: the proxy writes `connection_events` entries every second, and a live
     // segment may end in a line still being written.
     proxy.stop();
-    let report = crmgate::stages::audit::verify::verify_dir(&proxy.audit_dir(), None).unwrap();
+    let report = crmgate::audit::verify::verify_dir(&proxy.audit_dir(), None).unwrap();
     assert!(report.problem.is_none(), "{report:?}");
 }
 

@@ -290,10 +290,9 @@ async fn the_demo_stopped_with_sigterm_ends_its_audit_log_with_a_signed_checkpoi
         "the demo did not stop cleanly: {status:?}"
     );
     let audit = dir.path().join("audit");
-    let key =
-        crmgate::stages::audit::signing::read_public_key(&dir.path().join("audit-signing.key.pub"))
-            .unwrap();
-    let report = crmgate::stages::audit::verify::verify_dir(&audit, Some(&key)).unwrap();
+    let key = crmgate::audit::signing::read_public_key(&dir.path().join("audit-signing.key.pub"))
+        .unwrap();
+    let report = crmgate::audit::verify::verify_dir(&audit, Some(&key)).unwrap();
     assert!(report.intact(), "{report}");
     assert_eq!(
         report.uncovered, 0,

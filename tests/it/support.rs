@@ -598,7 +598,7 @@ pub async fn plain_get(addr: SocketAddr, path: &str) -> (u16, String) {
 /// Every entry of an audit directory (records, checkpoints, notices), in log order.
 pub fn audit_entries(dir: &Path) -> Vec<Value> {
     let mut out = Vec::new();
-    for (_, seg) in crmgate::stages::audit::list_segments(dir).unwrap_or_default() {
+    for (_, seg) in crmgate::audit::list_segments(dir).unwrap_or_default() {
         let text = std::fs::read_to_string(seg).unwrap_or_default();
         out.extend(
             text.lines()

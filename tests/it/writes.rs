@@ -51,7 +51,7 @@ async fn patch(proxy: &Proxy, user: &str, path: &str, body: Value) -> crate::sup
 
 /// Every entry of the audit log (requests, intents, checkpoints), in order.
 fn log_entries(proxy: &Proxy) -> Vec<Value> {
-    crmgate::stages::audit::list_segments(&proxy.audit_dir())
+    crmgate::audit::list_segments(&proxy.audit_dir())
         .unwrap()
         .iter()
         .flat_map(|(_, p)| {

@@ -7,7 +7,8 @@
 
 use std::sync::Arc;
 
-use super::{Decision, FastMap, Memo, PolicyEngine, Scope};
+use super::{Decision, Memo, PolicyEngine, Scope};
+use crate::fasthash::FastMap;
 use crate::stages::filter::masks::MaskKind;
 use crate::stages::routing::{AttrType, AttrValue, GroupId, ResourceProfile};
 

@@ -16,7 +16,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// Mask kinds, ordered from least to most restrictive: when several satisfied permits carry
 /// masks, the greatest one applies (XACML-style obligations, most restrictive wins).

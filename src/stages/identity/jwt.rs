@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use crate::config::{Directory, JwtIssuer, KeySet};
 use crate::error::{CredentialError, RequestError};
-use crate::stages::identity::jwks::JwtKey;
-use crate::stages::identity::jwks::KeyLookupError;
+use crate::jwk::JwtKey;
+use crate::stages::identity::jwks::{IssuerKeys, KeyLookupError};
 
 /// What a verified token says about its bearer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +39,11 @@ pub fn looks_like_jwt(token: &str) -> bool {
 }
 
 /// Verify a token against the configured issuers.
-pub async fn verify(token: &str, issuers: &[JwtIssuer]) -> Result<Verified, RequestError> {
+pub async fn verify(
+    token: &str,
+    issuers: &[JwtIssuer],
+    remote: &IssuerKeys,
+) -> Result<Verified, RequestError> {
     let (issuer, alg) = select_issuer(token, issuers)?;
     let kid = decode_kid(token)?;
     let key = match &issuer.keys {
@@ -47,12 +51,15 @@ pub async fn verify(token: &str, issuers: &[JwtIssuer]) -> Result<Verified, Requ
             .get(&kid)
             .cloned()
             .ok_or(CredentialError::TokenUnknownKid)?,
-        KeySet::Remote(remote) => remote.key(&kid).await.map_err(|e| match e {
-            KeyLookupError::UnknownKid => {
-                RequestError::Credential(CredentialError::TokenUnknownKid)
-            }
-            KeyLookupError::Unavailable(_) => RequestError::KeysUnavailable,
-        })?,
+        KeySet::Remote(_) => remote
+            .key(&issuer.issuer, &kid)
+            .await
+            .map_err(|e| match e {
+                KeyLookupError::UnknownKid => {
+                    RequestError::Credential(CredentialError::TokenUnknownKid)
+                }
+                KeyLookupError::Unavailable(_) => RequestError::KeysUnavailable,
+            })?,
     };
     Ok(check(token, issuer, alg, &key)?)
 }

@@ -17,9 +17,9 @@ use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 
+use crate::audit::{AuditRecord, WouldHave, WriteIntent};
 use crate::error::RequestError;
 use crate::profiles::associations::Shown;
-use crate::stages::audit::{AuditRecord, WouldHave, WriteIntent};
 use crate::stages::authz::{Allowed, Decision, PolicyEngine, PrincipalInfo, Scope};
 use crate::stages::filter::masks::{self, MaskKind, PurposeKey};
 use crate::stages::filter::{self, Filtered, RecordAudit};

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use crate::config::{Config, Limits};
 use crate::error::RequestError;
 use crate::stages::authz::{PolicyEngine, PrincipalInfo};
+use crate::stages::identity::jwks::IssuerKeys;
 use crate::stages::identity::{self, ClientCert};
 use crate::stages::purpose;
 use crate::stages::routing::{ResourceProfile, Route, RouteTable};
@@ -52,11 +53,12 @@ pub(super) async fn identify(
     headers: &http::HeaderMap,
     client_cert: Option<&ClientCert>,
     cfg: &Config,
+    jwks: &IssuerKeys,
     engine: &PolicyEngine,
     ctx: &mut RequestCtx,
 ) -> Result<(Arc<PrincipalInfo>, Option<String>), RequestError> {
     let mut recognised = None;
-    match identity::identify(headers, client_cert, cfg, engine, &mut recognised).await {
+    match identity::identify(headers, client_cert, cfg, jwks, engine, &mut recognised).await {
         Ok(i) => {
             ctx.identified(&i.principal, i.credential, true);
             Ok((i.principal, i.purpose))

@@ -12,9 +12,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use bytes::Bytes;
 use tokio::sync::Semaphore;
 
+use crate::audit::AuditSink;
 use crate::config::Config;
-use crate::stages::audit::AuditSink;
 use crate::stages::filter::masks::{HashKeys, PurposeKey};
+use crate::stages::identity::jwks::IssuerKeys;
 use crate::stages::routing::Route;
 use crate::stages::upstream::Upstream;
 
@@ -25,6 +26,9 @@ use super::revision::Selector;
 pub(super) struct Shared {
     pub(super) config: Arc<Config>,
     pub(super) upstream: Upstream,
+    /// The JWKS clients and caches of the issuers with a `jwks_url`, built from the
+    /// configuration at start-up and kept across policy reloads.
+    pub(super) jwks: IssuerKeys,
     /// Where audit events go (the local hash-chained log first): the response waits for it.
     pub(super) audit: Arc<dyn AuditSink>,
     pub(super) hash_keys: HashKeys,
@@ -64,6 +68,7 @@ impl Shared {
             selector: Selector::new(),
             buffering: Arc::new(Semaphore::new(config.limits.max_buffered_responses)),
             decoys: Mutex::new(HashMap::new()),
+            jwks: IssuerKeys::start(&config.jwt),
             config,
         }
     }

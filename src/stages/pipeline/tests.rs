@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::ctx::{audit_path, pseudonymised};
-use crate::config::Secret;
+use crate::secret::Secret;
 use crate::stages::filter::masks::HashKeys;
 #[test]
 fn audit_paths_pseudonymise_lookups_however_the_key_is_spelt() {

@@ -23,7 +23,7 @@ use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use crate::diagnostic::{Problem, TomlSource};
-use crate::stages::authz::FastHash;
+use crate::fasthash::FastHash;
 
 use super::matchers::{IdRule, Kind, LexRule, Lexicon};
 use super::normal::Normal;

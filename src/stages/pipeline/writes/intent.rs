@@ -5,8 +5,8 @@
 //! This module must never make a `DurableIntent` for an intent the audit log did not
 //! confirm: without it nothing is forwarded (fail closed).
 
+use crate::audit::AuditEvent;
 use crate::error::RequestError;
-use crate::stages::audit::AuditEvent;
 
 use super::super::ctx::RequestCtx;
 use super::super::shared::Shared;

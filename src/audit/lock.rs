@@ -13,7 +13,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use super::AuditError;
+use super::sink::AuditError;
 
 /// The lock file's name in the audit directory.
 pub const LOCK_FILE: &str = "crmgate.lock";

@@ -35,9 +35,12 @@ use std::time::Duration;
 use ring::rand::SecureRandom;
 use serde_json::Value;
 
-use super::sink::{self, AuditEvent, AuditSink};
-use super::{list_segments, split_lines, AuditError, AuditLog, Progress};
+use super::chain::{list_segments, split_lines};
+use super::event::AuditEvent;
+use super::log::{AuditLog, Progress};
+use super::sink::{self, AuditError, AuditSink};
 use crate::admin::Health;
+use crate::config::central::check_replica_id;
 use crate::config::{AuditConfig, CentralConfig};
 
 /// The [`Health`] component the central store reports under.
@@ -52,28 +55,6 @@ const POSITION_FILE: &str = "central.pos";
 
 /// How long shutdown waits for the shipper to store the last entries.
 const DRAIN: Duration = Duration::from_secs(10);
-
-/// Check a connection URL at start-up (before any port is bound).
-pub fn check_url(url: &str) -> Result<(), String> {
-    db::parse(url).map(|_| ())
-}
-
-/// A replica id: 1 to 128 characters of `A-Z a-z 0-9 . _ -`.
-pub fn check_replica_id(id: &str) -> Result<(), String> {
-    let ok = !id.is_empty()
-        && id.len() <= 128
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{}` is not a replica id (1 to 128 of A-Z a-z 0-9 . _ -)",
-            id.chars().take(64).collect::<String>()
-        ))
-    }
-}
 
 /// The host name, as the environment or the kernel tells it.
 fn host_name() -> String {
@@ -617,6 +598,7 @@ impl Shipper {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use crate::config::central::check_url;
 
     #[test]
     fn a_replica_id_is_kept_with_its_audit_directory() {

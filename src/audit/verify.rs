@@ -14,8 +14,10 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::chain::{
+    checkpoint_message, entry_head, line_hash, list_segments, split_lines, GENESIS,
+};
 use super::signing;
-use super::{checkpoint_message, entry_head, line_hash, list_segments, split_lines, GENESIS};
 
 /// The first thing wrong, located.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +152,6 @@ impl<'k> Chain<'k> {
         fallback: u64,
         next_line: impl FnOnce() -> Option<Vec<u8>>,
     ) -> Result<(), (u64, String)> {
-        let r = &mut self.report;
         let next = self.expected.unwrap_or(fallback);
         let Ok(v) = serde_json::from_slice::<Value>(line) else {
             return Err((next, "not a JSON entry (changed or truncated)".into()));
@@ -160,7 +161,7 @@ impl<'k> Chain<'k> {
         };
         match self.expected {
             None => {
-                r.first_seq = Some(seq);
+                self.report.first_seq = Some(seq);
             }
             Some(e) if seq > e => {
                 return Err((
@@ -204,63 +205,68 @@ impl<'k> Chain<'k> {
             }
         }
         match kind {
-            Some("checkpoint") => {
-                let sig = v.get("sig").and_then(Value::as_str).unwrap_or_default();
-                let time = v.get("time").and_then(Value::as_str).unwrap_or_default();
-                let prev_sig = v
-                    .get("prev_sig")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                let since = self
-                    .last_checkpoint_seq
-                    .map_or(r.first_seq.unwrap_or_default(), |c| c + 1);
-                let chain_ok = match &self.last_sig {
-                    Some(s) => s == prev_sig,
-                    None => r.first_seq != Some(0) || prev_sig.is_empty(),
-                };
-                if !chain_ok {
-                    return Err((
-                        since,
-                        format!("checkpoint seq {seq}: `prev_sig` is not the previous checkpoint's signature (checkpoint chain broken)"),
-                    ));
-                }
-                let embedded = v
-                    .get("public_key")
-                    .and_then(Value::as_str)
-                    .and_then(|k| hex::decode(k).ok())
-                    .unwrap_or_default();
-                let key = self.public_key.unwrap_or(&embedded);
-                if !signing::verify(
-                    key,
-                    &checkpoint_message(seq, claimed_prev, time, prev_sig),
-                    sig,
-                ) {
-                    return Err((
-                        since,
-                        format!(
-                            "checkpoint seq {seq}: bad signature; entries {since}..={seq} are not vouched for"
-                        ),
-                    ));
-                }
-                self.last_sig = Some(sig.to_string());
-                self.last_checkpoint_seq = Some(seq);
-                r.checkpoints += 1;
-                r.uncovered = 0;
-            }
+            Some("checkpoint") => self.checkpoint(&v, seq, claimed_prev)?,
             Some("retention") => {
                 self.first_kept = v.get("first_kept_seq").and_then(Value::as_u64);
-                r.uncovered += 1;
+                self.report.uncovered += 1;
             }
-            Some(_) => r.uncovered += 1,
+            Some(_) => self.report.uncovered += 1,
             None => {
-                r.records += 1;
-                r.uncovered += 1;
+                self.report.records += 1;
+                self.report.uncovered += 1;
             }
         }
-        r.entries += 1;
-        r.last_seq = Some(seq);
+        self.report.entries += 1;
+        self.report.last_seq = Some(seq);
         self.expected = Some(seq + 1);
         self.prev = Some(line_hash(line));
+        Ok(())
+    }
+
+    /// A checkpoint entry: it continues the checkpoint chain, and its signature (by the
+    /// given key, else the one it names) vouches for the entries since the last one.
+    fn checkpoint(&mut self, v: &Value, seq: u64, claimed_prev: &str) -> Result<(), (u64, String)> {
+        let sig = v.get("sig").and_then(Value::as_str).unwrap_or_default();
+        let time = v.get("time").and_then(Value::as_str).unwrap_or_default();
+        let prev_sig = v
+            .get("prev_sig")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let since = self
+            .last_checkpoint_seq
+            .map_or(self.report.first_seq.unwrap_or_default(), |c| c + 1);
+        let chain_ok = match &self.last_sig {
+            Some(s) => s == prev_sig,
+            None => self.report.first_seq != Some(0) || prev_sig.is_empty(),
+        };
+        if !chain_ok {
+            return Err((
+                since,
+                format!("checkpoint seq {seq}: `prev_sig` is not the previous checkpoint's signature (checkpoint chain broken)"),
+            ));
+        }
+        let embedded = v
+            .get("public_key")
+            .and_then(Value::as_str)
+            .and_then(|k| hex::decode(k).ok())
+            .unwrap_or_default();
+        let key = self.public_key.unwrap_or(&embedded);
+        if !signing::verify(
+            key,
+            &checkpoint_message(seq, claimed_prev, time, prev_sig),
+            sig,
+        ) {
+            return Err((
+                since,
+                format!(
+                    "checkpoint seq {seq}: bad signature; entries {since}..={seq} are not vouched for"
+                ),
+            ));
+        }
+        self.last_sig = Some(sig.to_string());
+        self.last_checkpoint_seq = Some(seq);
+        self.report.checkpoints += 1;
+        self.report.uncovered = 0;
         Ok(())
     }
 

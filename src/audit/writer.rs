@@ -10,22 +10,69 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{json, Map, Value};
 use tokio::sync::oneshot;
 
+use super::chain::{
+    checkpoint_message, entry_head, line_hash, list_segments, segment_name, split_lines, GENESIS,
+};
+use super::event::{AuditEvent, Framed};
 use super::lock::DirLock;
 use super::query::{self, SegIndex};
 use super::signing::SigningKey;
-use super::{
-    checkpoint_message, entry_head, line_hash, list_segments, segment_name, split_lines,
-    AuditError, AuditEvent, Framed, Msg, Progress, COMPONENT, GENESIS,
-};
+use super::sink::AuditError;
 use crate::admin::Health;
 use crate::config::AuditConfig;
+
+/// The [`Health`] component the audit log reports under.
+pub(super) const COMPONENT: &str = "audit";
+
+pub(super) enum Msg {
+    Write(Box<Job>),
+    /// An entry that is not a request record (`kind` and its fields): written after the
+    /// batch it arrives with (so a notice about a request follows its record); nobody waits.
+    Notice(serde_json::Map<String, serde_json::Value>),
+    /// Write a final checkpoint and the index, then answer.
+    Close(oneshot::Sender<()>),
+}
+
+/// How far the local log is durable: the sequence number after the last entry that is
+/// written (and fsync'd when configured). Readers of the log (the central shipper) read
+/// no further, so they never pass on an entry a crash could still take back.
+#[derive(Debug, Default)]
+pub struct Progress {
+    durable_next: AtomicU64,
+    /// Woken after every durable batch.
+    pub changed: tokio::sync::Notify,
+}
+
+impl Progress {
+    /// Entries `0..durable_next()` are durable.
+    pub fn durable_next(&self) -> u64 {
+        self.durable_next.load(Ordering::SeqCst)
+    }
+
+    pub(super) fn advance(&self, next: u64) {
+        self.durable_next.fetch_max(next, Ordering::SeqCst);
+        self.changed.notify_one();
+    }
+}
+
+/// One group commit's lines, framed but not yet written, and the state after them.
+struct Batch {
+    buf: Vec<u8>,
+    /// (offset in the segment, seq) of each job's record, for the segment's index.
+    indexed: Vec<(u64, u64)>,
+    seq: u64,
+    prev: String,
+    uncovered: u64,
+    /// The signature of the checkpoint the batch ends with, if it does.
+    sig: Option<String>,
+}
 
 pub(super) struct Job {
     pub event: AuditEvent,
@@ -95,6 +142,57 @@ pub(super) fn notice(kind: &str, fields: Value) -> Map<String, Value> {
     m
 }
 
+/// Where the chain of the segments `segs` ends, walking back from the end: the `seq` and
+/// `prev` of the next entry (the last entry continues the chain), the last checkpoint's
+/// signature (it continues the checkpoint chain) and how many entries follow it.
+fn chain_end(segs: &[(u64, PathBuf)]) -> Result<(u64, String, String, u64), String> {
+    // Walk back from the end: the last entry continues the chain, the last checkpoint
+    // continues the checkpoint chain.
+    let (mut seq, mut prev) = (0, GENESIS.to_string());
+    let (mut last_sig, mut uncovered, mut found_last) = (String::new(), 0u64, false);
+    'segments: for (_, path) in segs.iter().rev() {
+        let data = std::fs::read(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
+        let (lines, _) = split_lines(&data);
+        for (_, line) in lines.iter().rev() {
+            let v: Value = serde_json::from_slice(line).map_err(|e| {
+                format!(
+                    "`{}` ends in an unreadable entry ({e}); run `crmgate audit verify`",
+                    path.display()
+                )
+            })?;
+            let (s, kind) = entry_head(&v);
+            if !found_last {
+                let s =
+                    s.ok_or_else(|| format!("`{}`: last entry has no `seq`", path.display()))?;
+                seq = s + 1;
+                prev = line_hash(line);
+                found_last = true;
+            }
+            if kind == Some("checkpoint") {
+                last_sig = v
+                    .get("sig")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                break 'segments;
+            }
+            uncovered += 1;
+        }
+    }
+    Ok((seq, prev, last_sig, uncovered))
+}
+
+/// Closed segments without an index (after a crash) get one now.
+fn index_closed(segs: &[(u64, PathBuf)]) {
+    for (_, path) in segs {
+        if !query::index_path(path).exists() {
+            if let Err(e) = query::build_index(path).and_then(|i| query::write_index(path, &i)) {
+                tracing::warn!(segment = %path.display(), error = %e, "cannot index audit segment");
+            }
+        }
+    }
+}
+
 impl Writer {
     /// Take over the directory: cut a torn tail, find where the chain ends, open a new
     /// segment and write a `start` entry (and a `recovery` entry for what was cut).
@@ -126,39 +224,7 @@ impl Writer {
             segs.pop();
         }
 
-        // Walk back from the end: the last entry continues the chain, the last checkpoint
-        // continues the checkpoint chain.
-        let (mut seq, mut prev) = (0, GENESIS.to_string());
-        let (mut last_sig, mut uncovered, mut found_last) = (String::new(), 0u64, false);
-        'segments: for (_, path) in segs.iter().rev() {
-            let data = std::fs::read(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
-            let (lines, _) = split_lines(&data);
-            for (_, line) in lines.iter().rev() {
-                let v: Value = serde_json::from_slice(line).map_err(|e| {
-                    format!(
-                        "`{}` ends in an unreadable entry ({e}); run `crmgate audit verify`",
-                        path.display()
-                    )
-                })?;
-                let (s, kind) = entry_head(&v);
-                if !found_last {
-                    let s =
-                        s.ok_or_else(|| format!("`{}`: last entry has no `seq`", path.display()))?;
-                    seq = s + 1;
-                    prev = line_hash(line);
-                    found_last = true;
-                }
-                if kind == Some("checkpoint") {
-                    last_sig = v
-                        .get("sig")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string();
-                    break 'segments;
-                }
-                uncovered += 1;
-            }
-        }
+        let (seq, prev, last_sig, uncovered) = chain_end(&segs)?;
 
         let mut w = Writer {
             lock: Some(lock),
@@ -177,15 +243,7 @@ impl Writer {
             cfg,
         };
         w.progress.advance(w.seq);
-        // Closed segments without an index (after a crash) get one now.
-        for (_, path) in &segs {
-            if !query::index_path(path).exists() {
-                if let Err(e) = query::build_index(path).and_then(|i| query::write_index(path, &i))
-                {
-                    tracing::warn!(segment = %path.display(), error = %e, "cannot index audit segment");
-                }
-            }
-        }
+        index_closed(&segs);
         w.notices.push(notice(
             "start",
             json!({ "version": env!("CARGO_PKG_VERSION"), "pid": std::process::id() }),
@@ -302,10 +360,63 @@ impl Writer {
                 self.fail(e.clone(), None, jobs.len() as u64);
             })?;
         }
+        let Some(seg_len) = self.seg.as_ref().map(|s| s.len) else {
+            return Err("no open segment".into());
+        };
+        let batch = self.frame(jobs, seg_len, force_checkpoint)?;
+        if batch.buf.is_empty() {
+            return Ok(());
+        }
         let Some(seg) = self.seg.as_mut() else {
             return Err("no open segment".into());
         };
 
+        let fsync = self.cfg.fsync;
+        let written = seg
+            .file
+            .write_all(&batch.buf)
+            .and_then(|()| seg.file.flush())
+            .and_then(|()| if fsync { seg.file.sync_data() } else { Ok(()) });
+        if let Err(e) = written {
+            // Never write or fsync this file again: after a failed fsync the kernel may
+            // have dropped the dirty pages and a retry could report success for lost data.
+            let reason = format!("audit log write failed: {e}");
+            let failed = self.seg.take().map(|s| (s.path, s.len, s.index));
+            self.fail(reason.clone(), failed, jobs.len() as u64);
+            return Err(reason);
+        }
+
+        for ((offset, s), job) in batch.indexed.into_iter().zip(jobs.iter()) {
+            match &job.event {
+                AuditEvent::Request(r) => seg.index.add(r, offset, s),
+                // The request's own record (which follows) is what queries find.
+                AuditEvent::WriteIntent(_) => {}
+            }
+        }
+        seg.len += batch.buf.len() as u64;
+        self.seq = batch.seq;
+        // Only now, written and fsync'd, may a reader ship these entries.
+        self.progress.advance(batch.seq);
+        self.prev = batch.prev;
+        self.uncovered = batch.uncovered;
+        self.notices.clear();
+        if let Some(s) = batch.sig {
+            self.last_sig = s;
+            self.last_checkpoint = Instant::now();
+        }
+        if self.broken.take().is_some() {
+            self.health.restore(COMPONENT);
+            tracing::warn!("audit log writable again; continued in a new segment");
+        }
+        self.clear_stall();
+        Ok(())
+    }
+
+    /// The next batch's lines, chained on from the current state (which is not changed):
+    /// a recovery entry after an outage, pending notices, `jobs`' records, and a
+    /// checkpoint when one is due (or `force_checkpoint`). `seg_len` is where it will start
+    /// in the open segment (for the index).
+    fn frame(&self, jobs: &[Job], seg_len: u64, force_checkpoint: bool) -> Result<Batch, String> {
         let (mut seq, mut prev) = (self.seq, self.prev.clone());
         let mut uncovered = self.uncovered;
         let mut buf: Vec<u8> = Vec::with_capacity(jobs.len() * 1024 + 512);
@@ -328,9 +439,9 @@ impl Writer {
             push(&mut buf, line, &mut seq, &mut prev);
             uncovered += 1;
         }
-        for job in jobs.iter_mut() {
+        for job in jobs {
             let start = buf.len();
-            indexed.push((seg.len + start as u64, seq));
+            indexed.push((seg_len + start as u64, seq));
             // Serialised straight into the batch (a list's record is kilobytes).
             serde_json::to_writer(
                 &mut buf,
@@ -365,49 +476,14 @@ impl Writer {
             uncovered = 0;
             sig = Some(s);
         }
-        if buf.is_empty() {
-            return Ok(());
-        }
-
-        let fsync = self.cfg.fsync;
-        let written = seg
-            .file
-            .write_all(&buf)
-            .and_then(|()| seg.file.flush())
-            .and_then(|()| if fsync { seg.file.sync_data() } else { Ok(()) });
-        if let Err(e) = written {
-            // Never write or fsync this file again: after a failed fsync the kernel may
-            // have dropped the dirty pages and a retry could report success for lost data.
-            let reason = format!("audit log write failed: {e}");
-            let failed = self.seg.take().map(|s| (s.path, s.len, s.index));
-            self.fail(reason.clone(), failed, jobs.len() as u64);
-            return Err(reason);
-        }
-
-        for ((offset, s), job) in indexed.into_iter().zip(jobs.iter()) {
-            match &job.event {
-                AuditEvent::Request(r) => seg.index.add(r, offset, s),
-                // The request's own record (which follows) is what queries find.
-                AuditEvent::WriteIntent(_) => {}
-            }
-        }
-        seg.len += buf.len() as u64;
-        self.seq = seq;
-        // Only now, written and fsync'd, may a reader ship these entries.
-        self.progress.advance(seq);
-        self.prev = prev;
-        self.uncovered = uncovered;
-        self.notices.clear();
-        if let Some(s) = sig {
-            self.last_sig = s;
-            self.last_checkpoint = Instant::now();
-        }
-        if self.broken.take().is_some() {
-            self.health.restore(COMPONENT);
-            tracing::warn!("audit log writable again; continued in a new segment");
-        }
-        self.clear_stall();
-        Ok(())
+        Ok(Batch {
+            buf,
+            indexed,
+            seq,
+            prev,
+            uncovered,
+            sig,
+        })
     }
 
     fn fail(&mut self, reason: String, segment: Option<(PathBuf, u64, SegIndex)>, refused: u64) {

@@ -9,16 +9,15 @@
 //! or a log.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, NoTls};
 
-use crate::stages::audit::line_hash;
-use crate::stages::audit::query::{record_keys, Filter, Hit};
-use crate::stages::audit::verify::{Chain, Problem, Report};
+use crate::audit::chain::line_hash;
+use crate::audit::query::{record_keys, Filter, Hit};
+use crate::audit::verify::{Chain, Problem, Report};
 
 /// The schema migrations shipped with crmgate: version, name, SQL. Applied in order, each
 /// once, recorded in `crmgate_schema_migrations`.
@@ -32,16 +31,8 @@ const MIGRATION_LOCK: i64 = 0x63_72_6d_67_61_74_65;
 /// Rows read per round trip when a chain is read back.
 const PAGE: i64 = 2000;
 
-/// Parse a connection URL without ever quoting it back.
-pub fn parse(url: &str) -> Result<Config, String> {
-    let cfg = Config::from_str(url).map_err(|_| {
-        "the url is not a PostgreSQL connection string (postgres://user@host:5432/db)".to_string()
-    })?;
-    if cfg.get_hosts().is_empty() {
-        return Err("the url names no host".into());
-    }
-    Ok(cfg)
-}
+/// Parse a connection URL without ever quoting it back (the configuration's check).
+pub(crate) use crate::config::central::parse_url as parse;
 
 /// The store as messages may name it: user, host, port and database, never the password.
 pub fn describe(url: &str) -> String {
@@ -194,17 +185,21 @@ pub async fn last_stored(client: &Client, replica: &str) -> Result<Option<(u64, 
     Ok(Some((u64::try_from(seq).unwrap_or_default(), hash)))
 }
 
-/// Store `entries` (consecutive, of one replica) in one transaction; entries already
-/// there with the same hash are skipped (at least once becomes exactly once). Returns how
-/// many were new.
-pub async fn store(
-    client: &mut Client,
-    replica: &str,
-    entries: &[Entry],
-) -> Result<u64, StoreError> {
-    let Some(last) = entries.last() else {
-        return Ok(0);
-    };
+/// The entries of one insert, column by column (as `unnest` takes them).
+struct Columns {
+    seqs: Vec<i64>,
+    prevs: Vec<String>,
+    hashes: Vec<String>,
+    lines: Vec<String>,
+    /// kind, time, request_id, principal, department, purpose, decision.
+    cols: [Vec<Option<String>>; 7],
+    /// Each entry's record keys, as a JSON array.
+    keys: Vec<String>,
+    /// seq → hash, to tell an entry stored before from another one under its key.
+    by_seq: BTreeMap<u64, String>,
+}
+
+fn columns(entries: &[Entry]) -> Result<Columns, StoreError> {
     let n = entries.len();
     let mut seqs = Vec::with_capacity(n);
     let (mut prevs, mut hashes, mut lines) = (
@@ -243,6 +238,38 @@ pub async fn store(
         keys.push(Value::from(k).to_string());
         by_seq.insert(e.seq, hash);
     }
+    Ok(Columns {
+        seqs,
+        prevs,
+        hashes,
+        lines,
+        cols,
+        keys,
+        by_seq,
+    })
+}
+
+/// Store `entries` (consecutive, of one replica) in one transaction; entries already
+/// there with the same hash are skipped (at least once becomes exactly once). Returns how
+/// many were new.
+pub async fn store(
+    client: &mut Client,
+    replica: &str,
+    entries: &[Entry],
+) -> Result<u64, StoreError> {
+    let Some(last) = entries.last() else {
+        return Ok(0);
+    };
+    let n = entries.len();
+    let Columns {
+        seqs,
+        prevs,
+        hashes,
+        lines,
+        cols,
+        keys,
+        by_seq,
+    } = columns(entries)?;
     let [kind, time, request_id, principal, department, purpose, decision] = &cols;
     let tx = client
         .transaction()

@@ -16,6 +16,8 @@ use serde_json::Value;
 use super::query::{self, Filter};
 use super::verify::verify_dir;
 use super::*;
+use crate::admin::Health;
+use crate::config::AuditConfig;
 use crate::stages::filter::{GroupsAudit, RecordAudit};
 
 fn config(dir: &Path, checkpoint_every: u64, segment_max_bytes: u64) -> AuditConfig {
@@ -425,10 +427,12 @@ async fn query_finds_a_subjects_records_through_the_index_and_without_it() {
     let (hits2, stats2) = query::query(&cfg.dir, &filter).unwrap();
     assert_eq!(hits2.len(), hits.len());
     assert_eq!(stats2.indexed_segments, 0);
-    let report = query::render_subject_report(&hits, &filter, "the audit log");
+    let report =
+        crate::tools::audit::report::render_subject_report(&hits, &filter, "the audit log");
     assert!(report.contains("## Accesses (5)"), "{report}");
     assert!(report.contains("phone (partial)"), "{report}");
-    let html = query::render_subject_report_html(&hits, &filter, "the audit log");
+    let html =
+        crate::tools::audit::report::render_subject_report_html(&hits, &filter, "the audit log");
     assert_eq!(html.matches("<tr>").count(), 1 + 5, "{html}");
     assert!(html.contains("<td>holly</td>"), "{html}");
     assert!(!html.contains("| holly"), "{html}");
@@ -447,14 +451,15 @@ fn a_shadow_release_in_an_older_record_counts_as_shown_in_full() {
         record: Some(query::parse_record("contact/1001").unwrap()),
         ..Filter::default()
     };
-    let report = query::render_subject_report(&hits, &filter, "the audit log `log`");
+    let report =
+        crate::tools::audit::report::render_subject_report(&hits, &filter, "the audit log `log`");
     assert!(report.contains("## Accesses (1)"), "{report}");
     assert!(report.contains("not shown it (0)"), "{report}");
     assert!(
         report.contains("| unfiltered (shadow route): all field groups | - |"),
         "{report}"
     );
-    assert!(query::render_table(&hits, &filter).contains("unfiltered"));
+    assert!(crate::tools::audit::report::render_table(&hits, &filter).contains("unfiltered"));
 }
 
 #[tokio::test]

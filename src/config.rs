@@ -215,6 +215,9 @@ pub struct TlsFiles {
 pub struct UpstreamConfig {
     /// Scheme and authority of the CRM (`http://127.0.0.1:8080`); paths are appended as is.
     pub base: http::Uri,
+    /// The vendor profile that speaks the CRM's API (`[upstream] vendor`; none: the
+    /// default profile); start-up refuses a name no profile has.
+    pub vendor: Option<String>,
     /// Injected as `Authorization: Bearer …` on every upstream request.
     pub credential: Option<Secret>,
     /// Extra CA for an HTTPS upstream with a private PKI.

@@ -291,27 +291,20 @@ impl RequestError {
         }
     }
 
-    /// The problem document for this error: RFC 9457 and, in the same object, the fields of
-    /// HubSpot's published `Error` schema (`message`, `correlationId`, `category`), so that
-    /// a CRM client shows crmgate's message as it would the vendor's.
+    /// The problem document for this error (RFC 9457). The vendor profile adds the
+    /// members of its own error shape, so that a CRM client shows crmgate's message as it
+    /// would the vendor's.
     pub fn problem(&self, request_id: &str) -> Problem {
-        let status = self.status();
-        let detail = self.detail();
         Problem {
             kind: format!("urn:crmgate:problem:{}", self.kind()),
             title: self.title(),
-            status: status.as_u16(),
-            message: detail.clone(),
-            detail,
-            // HubSpot's correlation ids are UUIDs in hyphenated form.
-            correlation_id: uuid::Uuid::try_parse(request_id)
-                .map_or_else(|_| request_id.to_string(), |u| u.hyphenated().to_string()),
-            category: vendor_category(status),
-            policy_name: match self {
+            status: self.status().as_u16(),
+            detail: self.detail(),
+            request_id: request_id.to_string(),
+            limit: match self {
                 Self::UpstreamRateLimited(r) => r.policy.clone(),
                 _ => None,
             },
-            request_id: request_id.to_string(),
         }
     }
 }
@@ -407,20 +400,8 @@ fn upstream_status(code: u16) -> StatusCode {
     }
 }
 
-/// HubSpot's error category for a status, as its own API answers it.
-fn vendor_category(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        401 => "INVALID_AUTHENTICATION",
-        403 => "MISSING_SCOPES",
-        404 => "OBJECT_NOT_FOUND",
-        409 => "CONFLICT",
-        429 => "RATE_LIMITS",
-        400..=499 => "VALIDATION_ERROR",
-        _ => "INTERNAL_ERROR",
-    }
-}
-
-/// An `application/problem+json` body (RFC 9457) that is also a HubSpot `Error`.
+/// An `application/problem+json` body (RFC 9457); the vendor profile serialises it with
+/// the members of its own error shape.
 #[derive(Debug, Serialize)]
 pub struct Problem {
     #[serde(rename = "type")]
@@ -429,36 +410,37 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     pub request_id: String,
-    /// HubSpot `Error.message`: the same text as `detail`.
-    pub message: String,
-    /// HubSpot `Error.correlationId`: the request id, as a hyphenated UUID.
-    #[serde(rename = "correlationId")]
-    pub correlation_id: String,
-    /// HubSpot `Error.category`.
-    pub category: &'static str,
-    /// On a CRM 429: the name of the limit that was reached, as HubSpot's 429 body names it
-    /// (`TEN_SECONDLY_ROLLING`, `DAILY`), which HubSpot's clients read to decide on a retry.
-    #[serde(rename = "policyName", skip_serializing_if = "Option::is_none")]
-    pub policy_name: Option<String>,
+    /// On a CRM 429: the name of the limit that was reached, as the CRM's 429 body named
+    /// it, which its clients read to decide on a retry (the profile says where it goes).
+    #[serde(skip)]
+    pub limit: Option<String>,
 }
 
 /// The CRM's retry signals of a 429, each checked to be what its name says: a number of
-/// seconds or an HTTP date, and numbers in HubSpot's `X-HubSpot-RateLimit-*` headers. Nothing
+/// seconds or an HTTP date, and numbers in the vendor's rate-limit headers. Nothing
 /// else of the CRM's answer (headers, body) is passed on.
 #[derive(Debug, Clone, Default)]
 pub struct RateLimit {
-    /// `Retry-After` and `x-hubspot-ratelimit-*`, as the CRM sent them.
+    /// `Retry-After` and the vendor's rate-limit headers, as the CRM sent them.
     pub headers: Vec<(HeaderName, HeaderValue)>,
-    /// The limit's name from the CRM's 429 body (`policyName`), upper-case letters and `_`.
+    /// The limit's name from the CRM's 429 body, upper-case letters and `_`.
     pub policy: Option<String>,
 }
 
-/// The prefix of HubSpot's rate-limit headers (`X-HubSpot-RateLimit-Remaining`, …).
-const RATE_LIMIT_PREFIX: &str = "x-hubspot-ratelimit-";
+/// How a vendor spells its rate-limit signals.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimitShape {
+    /// The prefix of its rate-limit headers (lower case), passed on when numeric.
+    pub header_prefix: &'static str,
+    /// The member of its 429 body naming the limit that was reached.
+    pub name_member: &'static str,
+}
 
 impl RateLimit {
-    /// The retry signals of a CRM 429: its headers and (a bounded prefix of) its body.
-    pub fn from_answer(headers: &HeaderMap, body: &[u8]) -> RateLimit {
+    /// The retry signals of a CRM 429: its headers and (a bounded prefix of) its body, as
+    /// the vendor spells them.
+    pub fn from_answer(headers: &HeaderMap, body: &[u8], shape: &RateLimitShape) -> RateLimit {
+        let prefix = shape.header_prefix;
         let mut passed = Vec::new();
         if let Some(v) = headers.get(RETRY_AFTER) {
             if retry_after_is_valid(v.as_bytes()) {
@@ -469,7 +451,8 @@ impl RateLimit {
             let digits = !value.is_empty()
                 && value.len() <= 20
                 && value.as_bytes().iter().all(u8::is_ascii_digit);
-            if name.as_str().starts_with(RATE_LIMIT_PREFIX)
+            if !prefix.is_empty()
+                && name.as_str().starts_with(prefix)
                 && name.as_str().len() <= 64
                 && digits
                 && passed.len() < 16
@@ -481,7 +464,7 @@ impl RateLimit {
         // the rest of a CRM error body is never passed on.
         let policy = serde_json::from_slice::<serde_json::Value>(body)
             .ok()
-            .and_then(|v| v.get("policyName")?.as_str().map(String::from))
+            .and_then(|v| v.get(shape.name_member)?.as_str().map(String::from))
             .filter(|p| {
                 !p.is_empty()
                     && p.len() <= 64
@@ -529,6 +512,11 @@ fn retry_after_is_valid(v: &[u8]) -> bool {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    const SHAPE: RateLimitShape = RateLimitShape {
+        header_prefix: "x-hubspot-ratelimit-",
+        name_member: "policyName",
+    };
 
     /// Every variant with its status and kind: changing a mapping must change this table.
     #[test]
@@ -717,20 +705,26 @@ mod tests {
         let r = RateLimit::from_answer(
             &h,
             br#"{"policyName":"TEN_SECONDLY_ROLLING","message":"record 1001 ..."}"#,
+            &SHAPE,
         );
         let names: Vec<&str> = r.headers.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["retry-after", "x-hubspot-ratelimit-remaining"]);
         assert_eq!(r.policy.as_deref(), Some("TEN_SECONDLY_ROLLING"));
         let e = RequestError::UpstreamRateLimited(r);
-        assert_eq!(e.problem("r").category, "RATE_LIMITS");
+        assert_eq!(
+            e.problem("r").limit.as_deref(),
+            Some("TEN_SECONDLY_ROLLING")
+        );
         assert!(e.detail().contains("10 seconds"));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon; id=1001"));
-        let r = RateLimit::from_answer(&h, br#"{"policyName":"daily limit of x@y"}"#);
+        let r = RateLimit::from_answer(&h, br#"{"policyName":"daily limit of x@y"}"#, &SHAPE);
         assert!(r.retry_after().is_none() && r.policy.is_none());
         h.insert(
             RETRY_AFTER,
             HeaderValue::from_static("Wed, 21 Oct 2026 07:28:00 GMT"),
         );
-        assert!(RateLimit::from_answer(&h, b"").retry_after().is_some());
+        assert!(RateLimit::from_answer(&h, b"", &SHAPE)
+            .retry_after()
+            .is_some());
     }
 }

@@ -18,8 +18,9 @@
 //!    `User`/`App` entity.
 //! 4. **purpose** — [`stages::purpose`]: the declared or default purpose, from the registry.
 //! 5. **route** — [`stages::routing`]: method + path → route, resource type, field groups;
-//!    the vendor profile ([`profiles`]) prepares the upstream request (typed search and
-//!    batch bodies, what the request selects records by).
+//!    the vendor ([`stages::vendor`], a trait a profile under [`profiles`] implements,
+//!    chosen at start-up by `[upstream] vendor`) prepares the upstream request (typed
+//!    search and batch bodies, what the request selects records by).
 //! 6. **authorize** — [`stages::authz`]: Cedar; only an allow mints an `Allowed`, and only
 //!    that makes the `Permit` the upstream call consumes; record plans and what a caller
 //!    may select records by live in its `plan`.
@@ -30,7 +31,7 @@
 //!    attributes `due_for_deletion` and `under_hold`. The pipeline's write branch reads the
 //!    records first, writes the intent to the audit log, then forwards once.
 //! 8. **forward** — [`stages::upstream`]: sends exactly the permitted request with
-//!    crmgate's own headers and the vendor credential.
+//!    crmgate's own headers and the vendor's credential source.
 //! 9. **filter** — [`stages::filter`]: row and field-group decisions, masks, record
 //!    selection; a list or search whose rows the caller may not all see is refilled and
 //!    counted over what it is shown (the pipeline's `paging`).
@@ -51,7 +52,9 @@
 //! Around the request path: [`startup`] (assembling the gateway and reloading a policy
 //! revision; TLS set-up), [`config`] (the typed configuration, parsed with the positions of
 //! [`diagnostic`]: every problem at its file and line), [`pki`] (certificate files and the
-//! outgoing HTTPS connector), [`admin`] (`/healthz`, `/readyz`, `/metrics`), [`decide`]
+//! outgoing HTTPS connector), [`profiles`] (one module per CRM vendor, each implementing
+//! the stages' `Vendor` seam; `profiles::select` maps `[upstream] vendor` to one),
+//! [`admin`] (`/healthz`, `/readyz`, `/metrics`), [`decide`]
 //! (the decision core as the tools ask it) and [`tools`] (one module per subcommand). The demo
 //! CRM is its own workspace crate (`democrm/`): it depends on nothing of crmgate, and nothing
 //! on the request path imports it.

@@ -2,7 +2,8 @@
 //! stage with one job; [`pipeline`] runs them. No stage imports start-up or a tool, and none
 //! can reach the demo CRM.
 //!
-//! A stage must never import `startup`, `tools`, `decide` or the demo CRM (a test checks).
+//! A stage must never import `startup`, `tools`, `decide`, a vendor profile or the demo CRM
+//! (a test checks): the CRM's API is reached through [`vendor`] only.
 
 pub mod authz;
 pub mod body;
@@ -18,4 +19,6 @@ pub mod retention;
 pub mod routing;
 pub mod sanitize;
 pub mod upstream;
+/// The vendor seam: what the stages ask of the CRM's API, implemented by a vendor profile.
+pub mod vendor;
 pub mod write;

@@ -59,6 +59,9 @@ pub(super) struct RawListen {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawUpstream {
     pub(super) url: String,
+    /// The CRM's API: chosen among the vendor profiles at start-up (none: the default).
+    #[serde(default)]
+    pub(super) vendor: Option<String>,
     pub(super) credential_env: Option<String>,
     pub(super) credential_file: Option<PathBuf>,
     pub(super) ca_file: Option<PathBuf>,

@@ -12,273 +12,22 @@ use std::collections::{BTreeSet, HashSet};
 use bytes::Bytes;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::{Answer, BatchAnswer, CountedSearch, PageRead, Prepared, PushedList, RefilledList};
 use crate::error::RequestError;
-use crate::stages::authz::{RowCondition, OTHER_VALUE};
-use crate::stages::routing::{AttrSource, AttrValue};
-use crate::stages::routing::{GroupId, RequestBody, ResourceProfile, Route};
+use crate::stages::routing::{GroupId, Operation, ResourceProfile, Route};
 use crate::stages::sanitize::{self, Canonical};
+use crate::stages::vendor::{Answer, BatchAnswer, CountedSearch, PageRead, Prepared};
 
-pub mod associations;
-pub mod write;
+mod associations;
+mod errors;
+mod pages;
+mod vendor;
+mod write;
 
-/// HubSpot's cap and default for a list page (`limit`).
-const LIST_MAX_LIMIT: usize = 100;
-const LIST_DEFAULT_LIMIT: usize = 10;
-/// Most vendor pages one refilled client page may take.
-const LIST_MAX_PAGES: usize = 20;
+pub use vendor::HubSpot;
 
-/// A HubSpot list (`GET …/{type}`) crmgate refills: the client's query without its page.
-struct RefilledPlan {
-    path: String,
-    /// The client's other query parameters (properties and the like), in order.
-    base: Vec<(String, String)>,
-    limit: usize,
-    cursor: Option<String>,
-}
-
-impl RefilledList for RefilledPlan {
-    fn limit(&self) -> usize {
-        self.limit
-    }
-
-    fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
-    }
-
-    fn max_pages(&self) -> usize {
-        LIST_MAX_PAGES
-    }
-
-    fn page_request(&self, after: Option<&str>) -> String {
-        let mut q = self.base.clone();
-        q.push(("limit".into(), LIST_MAX_LIMIT.to_string()));
-        if let Some(a) = after {
-            q.push(("after".into(), a.to_string()));
-        }
-        format!("{}?{}", self.path, sanitize::encode_query(&q))
-    }
-
-    fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError> {
-        read_results_page(filtered)
-    }
-
-    fn pushdown(&self, res: &ResourceProfile, rows: &RowCondition) -> Option<Box<dyn PushedList>> {
-        // A search returns neither history, associations nor archived records.
-        if self
-            .base
-            .iter()
-            .any(|(k, _)| k == "propertiesWithHistory" || k == "associations" || k == "archived")
-        {
-            return None;
-        }
-        let filters = pushable_filters(res, rows);
-        if filters.is_empty() {
-            return None;
-        }
-        let properties = self
-            .base
-            .iter()
-            .find(|(k, _)| k == "properties")
-            .map(|(_, v)| v.split(',').map(String::from).collect())
-            .unwrap_or_default();
-        Some(Box::new(PushedSearch {
-            path: format!("{}/search", self.path),
-            filters,
-            properties,
-        }))
-    }
-
-    fn answer(&self, records: &[&[u8]], next: Option<String>) -> Result<Vec<u8>, RequestError> {
-        let paging = next.map(|next| {
-            let link = format!(
-                "{}?{}",
-                self.path,
-                sanitize::encode_query(&[("after".to_string(), next.clone())])
-            );
-            (
-                "paging",
-                serde_json::json!({"next": {"after": next, "link": link}}),
-            )
-        });
-        results_answer(&[], records, paging.as_slice())
-    }
-}
-
-/// A list pushed down into a HubSpot search: the row condition as one filter group, in
-/// record-id order like a list.
-struct PushedSearch {
-    path: String,
-    filters: Vec<Filter>,
-    properties: Vec<String>,
-}
-
-impl PushedList for PushedSearch {
-    fn path(&self) -> &str {
-        &self.path
-    }
-
-    fn page_body(&self, after: Option<&str>) -> Result<Bytes, RequestError> {
-        let mut body = serde_json::json!({
-            "filterGroups": [{"filters": self.filters}],
-            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-            "properties": self.properties,
-            "limit": SEARCH_MAX_LIMIT,
-        });
-        if let (Some(a), Some(obj)) = (after, body.as_object_mut()) {
-            obj.insert("after".into(), Value::from(a));
-        }
-        serde_json::to_vec(&body)
-            .map(Bytes::from)
-            .map_err(|e| RequestError::Internal(format!("serialize a pushed-down search: {e}")))
-    }
-
-    fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError> {
-        read_results_page(filtered)
-    }
-}
-
-/// A filtered page's `results` and the cursor of the next page. The records stay JSON text
-/// (borrowed from the filtered body): they are copied into the answer, never rebuilt.
-fn read_results_page(filtered: &[u8]) -> Result<PageRead<'_>, RequestError> {
-    #[derive(Deserialize)]
-    struct Page<'a> {
-        // The filter keeps a key only on the way to a record: an empty page has no
-        // `results`.
-        #[serde(borrow, default)]
-        results: Option<Vec<&'a RawValue>>,
-        #[serde(default)]
-        paging: Option<Value>,
-    }
-    let page: Page<'_> = serde_json::from_slice(filtered).map_err(|e| {
-        RequestError::Unfilterable(format!("a page whose `results` is not a list ({e})"))
-    })?;
-    let records = page.results.unwrap_or_default();
-    let next = page
-        .paging
-        .as_ref()
-        .and_then(|p| p.pointer("/next/after"))
-        .and_then(|a| match a {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        });
-    Ok(PageRead { records, next })
-}
-
-/// An answer object: the members `before`, then `results` (the records' JSON text as the
-/// filter wrote it), then the members `after`.
-fn results_answer(
-    before: &[(&str, Value)],
-    records: &[&[u8]],
-    after: &[(&str, Value)],
-) -> Result<Vec<u8>, RequestError> {
-    let size: usize = records.iter().map(|r| r.len() + 1).sum();
-    let mut out = Vec::with_capacity(size + 256);
-    let member = |out: &mut Vec<u8>, (k, v): &(&str, Value)| {
-        serde_json::to_writer(&mut *out, k)?;
-        out.push(b':');
-        serde_json::to_writer(&mut *out, v)
-    };
-    let fail = |e: serde_json::Error| RequestError::Internal(format!("serialize an answer: {e}"));
-    out.push(b'{');
-    for m in before {
-        member(&mut out, m).map_err(fail)?;
-        out.push(b',');
-    }
-    out.extend_from_slice(b"\"results\":[");
-    for (i, r) in records.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(r);
-    }
-    out.push(b']');
-    for m in after {
-        out.push(b',');
-        member(&mut out, m).map_err(fail)?;
-    }
-    out.push(b'}');
-    Ok(out)
-}
-
-/// The part of a row condition HubSpot's search can carry: one filter per property
-/// attribute whose shown values are all named values, none of them the default (a record
-/// without the property has the default, and no filter would admit it). Whatever is left
-/// out only widens the query: the rows are decided one by one all the same.
-fn pushable_filters(res: &ResourceProfile, rows: &RowCondition) -> Vec<Filter> {
-    let mut filters = Vec::new();
-    for (i, values) in rows {
-        let Some(spec) = res.attributes.get(*i) else {
-            continue;
-        };
-        let AttrSource::Property(property) = &spec.source else {
-            continue;
-        };
-        let mut texts = Vec::new();
-        for v in values {
-            let text = match v {
-                Some(AttrValue::Str(s)) if s != OTHER_VALUE && !s.is_empty() => s.clone(),
-                Some(AttrValue::Bool(b)) => b.to_string(),
-                Some(AttrValue::Long(l)) => l.to_string(),
-                _ => {
-                    texts.clear();
-                    break;
-                }
-            };
-            if spec.default.as_ref() == v.as_ref() {
-                texts.clear();
-                break;
-            }
-            texts.push(text);
-        }
-        match texts.len() {
-            0 => {}
-            1 => filters.push(Filter {
-                property_name: property.clone(),
-                operator: Operator::Eq,
-                value: texts.pop().map(Scalar::Str),
-                high_value: None,
-                values: None,
-            }),
-            _ => filters.push(Filter {
-                property_name: property.clone(),
-                operator: Operator::In,
-                value: None,
-                high_value: None,
-                values: Some(texts.into_iter().map(Scalar::Str).collect()),
-            }),
-        }
-    }
-    filters
-}
-
-/// The client's list page: `limit` (1 to HubSpot's 100) and its cursor.
-fn list_page(query: &[(String, String)]) -> Result<(usize, Option<String>), RequestError> {
-    let mut limit = LIST_DEFAULT_LIMIT;
-    let mut cursor = None;
-    for (k, v) in query {
-        match k.as_str() {
-            "limit" => {
-                limit = v
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|l| (1..=LIST_MAX_LIMIT).contains(l))
-                    .ok_or_else(|| {
-                        RequestError::BadRequest(format!(
-                            "`limit` must be between 1 and {LIST_MAX_LIMIT}"
-                        ))
-                    })?;
-            }
-            "after" => cursor = Some(v.clone()),
-            _ => {}
-        }
-    }
-    Ok((limit, cursor))
-}
+use pages::{list_page, read_results_page, results_answer, RefilledPlan};
 
 /// HubSpot's cap on a search page (`limit`).
 pub const SEARCH_MAX_LIMIT: u64 = 200;
@@ -639,25 +388,7 @@ impl BatchAnswer for BatchReadRequest {
 pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, RequestError> {
     let res = &route.resource;
     let mut hidden = HashSet::new();
-    let mut query: Vec<(String, String)> = Vec::new();
-    let mut requested: Option<Vec<String>> = None;
-    let mut lookup = None;
-    for (k, v) in &c.query {
-        if route.properties_param.as_deref() == Some(k.as_str()) {
-            let list = requested.get_or_insert_with(Vec::new);
-            list.extend(
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(String::from),
-            );
-        } else {
-            if k == "idProperty" && !v.is_empty() && v != "hs_object_id" {
-                lookup = Some(v.clone());
-            }
-            query.push((k.clone(), v.clone()));
-        }
-    }
+    let (mut query, requested, lookup) = split_query(route, c);
     let mut prepared = Prepared {
         path_and_query: String::new(),
         body: None,
@@ -666,7 +397,7 @@ pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, Re
         answer: Answer::Filtered,
     };
     match route.body {
-        RequestBody::None => {
+        Operation::Read => {
             if !body.is_empty() {
                 return Err(RequestError::BadRequest(
                     "this route takes no request body".into(),
@@ -693,7 +424,7 @@ pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, Re
                 }));
             }
         }
-        RequestBody::Search => {
+        Operation::Search => {
             let search = SearchRequest::parse(&body)?;
             for p in search.selected_by(&res.query_properties) {
                 prepared.selected_by.push(group_of(res, p)?);
@@ -709,7 +440,7 @@ pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, Re
                 properties: props,
             }));
         }
-        RequestBody::BatchRead => {
+        Operation::BatchRead => {
             let batch = BatchReadRequest::parse(&body)?;
             for p in batch.selected_by() {
                 prepared.selected_by.push(group_of(res, p)?);
@@ -726,7 +457,7 @@ pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, Re
             prepared.body = Some(Bytes::from(batch.upstream_body(&props)?));
             prepared.answer = Answer::Batch(Box::new(batch));
         }
-        _ => {
+        Operation::Write(..) => {
             return Err(RequestError::Internal(
                 "a write route is not prepared as a read".into(),
             ))
@@ -739,6 +470,34 @@ pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, Re
     };
     prepared.hidden = hidden;
     Ok(prepared)
+}
+
+/// A decoded query, its pairs in order.
+type Query = Vec<(String, String)>;
+
+/// The client's query without its property selection, the properties it selects (if it
+/// names any), and the lookup property the query names (`idProperty`), if any.
+fn split_query(route: &Route, c: &Canonical) -> (Query, Option<Vec<String>>, Option<String>) {
+    let mut query: Vec<(String, String)> = Vec::new();
+    let mut requested: Option<Vec<String>> = None;
+    let mut lookup = None;
+    for (k, v) in &c.query {
+        if route.properties_param.as_deref() == Some(k.as_str()) {
+            let list = requested.get_or_insert_with(Vec::new);
+            list.extend(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from),
+            );
+        } else {
+            if k == "idProperty" && !v.is_empty() && v != "hs_object_id" {
+                lookup = Some(v.clone());
+            }
+            query.push((k.clone(), v.clone()));
+        }
+    }
+    (query, requested, lookup)
 }
 
 /// Merge the attribute properties into the requested list; fill `hidden` with those the
@@ -860,109 +619,4 @@ fn batch_envelope(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn properties_fetched_only_for_the_policies_are_hidden_and_others_are_not() {
-        let routes = crate::stages::routing::RouteTable::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/routes.toml"),
-        )
-        .unwrap();
-        let route = routes
-            .routes()
-            .iter()
-            .find(|r| r.name == "contacts.get")
-            .unwrap();
-        let res = &route.resource;
-        let attrs: Vec<String> = res.attribute_properties().map(String::from).collect();
-        assert!(!attrs.is_empty());
-        // Asked for one attribute property: every other one is fetched and hidden.
-        let asked = attrs[0].clone();
-        let mut hidden = HashSet::new();
-        let props =
-            with_attribute_properties(res, Some(vec!["email".into(), asked.clone()]), &mut hidden);
-        for a in &attrs {
-            assert!(props.contains(a), "{a} fetched");
-            let expected = *a != asked && !res.always_properties.contains(a);
-            assert_eq!(hidden.contains(a), expected, "{a}");
-        }
-        assert!(!hidden.contains("email"));
-        assert_eq!(props.iter().filter(|p| **p == asked).count(), 1);
-        // Nothing asked: the defaults are shown, the other attribute properties hidden.
-        let mut hidden = HashSet::new();
-        let props = with_attribute_properties(res, None, &mut hidden);
-        for a in &attrs {
-            assert!(props.contains(a));
-            assert_eq!(
-                hidden.contains(a),
-                !res.default_properties.contains(a),
-                "{a}"
-            );
-        }
-    }
-
-    #[test]
-    fn search_bodies_are_parsed_strictly() {
-        let ok = br#"{"filterGroups":[{"filters":[{"propertyName":"email","operator":"EQ","value":"a@b"}]}],"sorts":[{"propertyName":"lastname","direction":"DESCENDING"}],"query":"x","properties":["email"],"limit":5,"after":"10"}"#;
-        let s = SearchRequest::parse(ok).unwrap();
-        assert_eq!(
-            s.selected_by(&["firstname".into()]),
-            BTreeSet::from(["email", "lastname", "firstname"])
-        );
-        assert_eq!(s.page(), (Some("10".to_string()), 5));
-        for bad in [
-            &br#"{"sorts":["billing_iban"]}"#[..],
-            br#"{"sorts":"billing_iban"}"#,
-            br#"{"filterGroups":{"filters":[]}}"#,
-            br#"{"filterGroups":[{"filters":[{"propertyName":"x","operator":"LIKE"}]}]}"#,
-            br#"{"filterGroups":[{"filters":[{"propertyName":"x"}]}]}"#,
-            br#"{"filterGroups":[{"filters":[{"propertyName":"x","operator":"EQ","extra":1}]}]}"#,
-            br#"{"unknown":1}"#,
-            br#"{"limit":0}"#,
-            br#"{"limit":201}"#,
-            br#"{"query":"a","query":"b"}"#,
-            br#"[]"#,
-        ] {
-            assert!(
-                SearchRequest::parse(bad).is_err(),
-                "{}",
-                String::from_utf8_lossy(bad)
-            );
-        }
-    }
-
-    #[test]
-    fn the_upstream_search_body_is_rebuilt_from_the_typed_value() {
-        let s = SearchRequest::parse(br#"{"filterGroups":[{"filters":[{"propertyName":"email","operator":"HAS_PROPERTY"}]}],"properties":["email"],"after":3}"#).unwrap();
-        let body: Value = serde_json::from_slice(
-            &s.upstream_body(
-                &["email".into(), "lifecyclestage".into()],
-                200,
-                Some("0".into()),
-            )
-            .unwrap(),
-        )
-        .unwrap();
-        assert_eq!(
-            body,
-            serde_json::json!({
-                "filterGroups":[{"filters":[{"propertyName":"email","operator":"HAS_PROPERTY"}]}],
-                "properties":["email","lifecyclestage"],"limit":200,"after":"0"
-            })
-        );
-    }
-
-    #[test]
-    fn batch_reads_name_their_lookup_property() {
-        let b = BatchReadRequest::parse(
-            br#"{"inputs":[{"id":"a@b"},{"id":"a@b"},{"id":7}],"properties":["email"],"idProperty":"email"}"#,
-        )
-        .unwrap();
-        assert_eq!(b.keys(), vec!["a@b".to_string(), "7".to_string()]);
-        assert_eq!(b.selected_by(), BTreeSet::from(["email"]));
-        assert!(BatchReadRequest::parse(br#"{"inputs":[{"id":"1","x":1}]}"#).is_err());
-        assert!(BatchReadRequest::parse(br#"{"properties":[]}"#).is_err());
-    }
-}
+mod tests;

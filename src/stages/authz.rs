@@ -112,7 +112,7 @@ impl Decision {
 mod permit;
 mod plan;
 mod write;
-pub use permit::{Allowed, Permit};
+pub use permit::{Allowed, Permit, RecordRead};
 pub use plan::{
     cartesian, selectability, Outcome, PlanMemo, PlanMemoKey, Planner, RecordPlan, RowCondition,
     Selectability, OTHER_VALUE, UNOBSERVED_ID,

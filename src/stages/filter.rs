@@ -20,9 +20,9 @@ use serde_json::{Map, Value};
 
 pub use crate::audit::event::{GroupsAudit, RecordAudit};
 use crate::error::RequestError;
-use crate::profiles::associations::{self, Shown};
 use crate::stages::authz::{Outcome, Planner, PolicyEngine, RecordPlan, Scope};
 use crate::stages::routing::{RecordSelector, ResourceProfile, Route};
+use crate::stages::vendor::{Named, Shown};
 use masks::PurposeKey;
 use records::Token;
 
@@ -102,7 +102,7 @@ pub struct Filtered {
     /// A single-record route whose record the row decision denied.
     pub single_denied: bool,
     /// Associated records the kept records name: shown, or left out (hidden or missing).
-    pub associations: associations::Named,
+    pub associations: Named,
     /// Where the kept records' JSON text lies in the body, in order, when the fast path
     /// filtered a list (they are elements of one array there).
     spans: Option<Vec<Range<usize>>>,
@@ -119,7 +119,7 @@ impl Filtered {
             errors: BTreeSet::new(),
             unclassified: BTreeSet::new(),
             single_denied: false,
-            associations: associations::Named::default(),
+            associations: Named::default(),
             spans: None,
         }
     }
@@ -240,15 +240,11 @@ pub fn rehearse_hidden(
 
 /// Replace an associations value by the part naming records the caller may read; `false`
 /// when none is left (the field is then removed).
-fn keep_associated(
-    value: Option<&mut Value>,
-    shown: &Shown,
-    named: &mut associations::Named,
-) -> bool {
+fn keep_associated(value: Option<&mut Value>, shown: &Shown, named: &mut Named) -> bool {
     let Some(v) = value else {
         return false;
     };
-    match associations::filter(v, shown, named) {
+    match shown.filter(v, named) {
         Some(kept) => {
             *v = kept;
             true
@@ -467,7 +463,7 @@ impl Run<'_> {
                 // Typed fields are kept or removed, never masked into a string.
                 // Associated ids name records: only those the caller may read are kept.
                 plan.outcome(g) == Outcome::Clear
-                    && (k != associations::FIELD
+                    && (!self.shown.is_field(&k)
                         || keep_associated(
                             record.get_mut(&k),
                             self.shown,

@@ -40,12 +40,12 @@ use crate::admin::{Health, Metrics};
 use crate::audit::{AuditEvent, AuditRecord, AuditSink};
 use crate::config::Config;
 use crate::error::RequestError;
-use crate::profiles::{self, Answer};
 use crate::stages::authz::{Allowed, PolicyEngine, Scope};
 use crate::stages::identity::ClientCert;
 use crate::stages::routing::Route;
 use crate::stages::sanitize::Canonical;
 use crate::stages::upstream::{BufferTurn, Upstream};
+use crate::stages::vendor::{Answer, Vendor};
 
 mod associated;
 mod ctx;
@@ -63,7 +63,7 @@ pub use crate::stages::body::ResponseBody;
 pub use respond::{problem_response, Body, REDACTED_HEADER, STRIPPED_HEADER};
 pub use revision::{warn_shadow_routes, Policies, ReloadStatus};
 
-use ctx::{audit_path, RequestCtx, Step};
+use ctx::{vendor_audit_path, RequestCtx, Step};
 use guards::{CancelOnDrop, CatchUnwind, InFlight};
 use revision::Revisions;
 use shared::Shared;
@@ -87,13 +87,14 @@ impl Gateway {
         config: Config,
         policies: Policies,
         upstream: Upstream,
+        vendor: Arc<dyn Vendor>,
         audit: Arc<dyn AuditSink>,
         health: Health,
     ) -> Gateway {
         health.metrics.set_revision(policies.engine.revision());
         let config = Arc::new(config);
         Gateway {
-            shared: Shared::new(config.clone(), upstream, audit),
+            shared: Shared::new(config.clone(), upstream, vendor, audit),
             revisions: Revisions::new(policies),
             health,
             in_flight: Arc::new(InFlight::default()),
@@ -220,6 +221,7 @@ impl Gateway {
                 let request_id = uuid::Uuid::new_v4().simple().to_string();
                 tracing::error!(request_id = %request_id, panicked = e.is_panic(), "request task failed");
                 problem_response(
+                    self.shared.vendor.as_ref(),
                     &RequestError::Internal("the request task failed".into()),
                     &request_id,
                 )
@@ -236,7 +238,8 @@ impl Gateway {
         uri: &http::Uri,
         client_cancelled: bool,
     ) -> Response<Body> {
-        let path = audit_path(uri.path(), uri.query(), &self.shared.lookup_key);
+        let sh = &self.shared;
+        let path = vendor_audit_path(uri.path(), uri.query(), &sh.lookup_key, sh.vendor.as_ref());
         let request_id = uuid::Uuid::new_v4().simple().to_string();
         tracing::error!(request_id = %request_id, "request handling panicked outside the stages; answering 500");
         let e = RequestError::Internal("the request handling panicked".into());
@@ -261,10 +264,14 @@ impl Gateway {
             .write(AuditEvent::Request(Box::new(rec)))
             .await
         {
-            Ok(()) => problem_response(&e, &request_id),
+            Ok(()) => problem_response(sh.vendor.as_ref(), &e, &request_id),
             Err(err) => {
                 tracing::error!(request_id = %request_id, error = %err, "audit write failed; answering 503");
-                problem_response(&RequestError::AuditUnavailable, &request_id)
+                problem_response(
+                    sh.vendor.as_ref(),
+                    &RequestError::AuditUnavailable,
+                    &request_id,
+                )
             }
         };
         self.health
@@ -287,7 +294,9 @@ impl Gateway {
         let policies = self.policies();
         let (parts, body) = req.into_parts();
         let revision = policies.engine.revision().to_string();
-        let mut ctx = RequestCtx::arrive(&parts, peer, revision, &self.shared.lookup_key);
+        let sh = &self.shared;
+        let mut ctx =
+            RequestCtx::arrive(&parts, peer, revision, &sh.lookup_key, sh.vendor.as_ref());
         let request_id = ctx.request_id.clone();
         let result = CatchUnwind(Box::pin(self.handle_inner(
             parts,
@@ -314,7 +323,10 @@ impl Gateway {
                 ) {
                     tracing::warn!(request_id = %request_id, reason = e.kind(), detail = ?e.internal_detail(), "request failed");
                 }
-                (problem_response(&e, &request_id), Some(e))
+                (
+                    problem_response(sh.vendor.as_ref(), &e, &request_id),
+                    Some(e),
+                )
             }
         };
         // The client went away while this request was being handled: it is still recorded,
@@ -322,7 +334,7 @@ impl Gateway {
         // reading its body, has said so already.)
         let gone = cancelled.is_some_and(|c| c.load(Ordering::SeqCst));
         let status = response.status().as_u16();
-        let rec = ctx.into_record(&policies, status, failed.as_ref(), gone);
+        let rec = ctx.into_record(&policies, sh.vendor.as_ref(), status, failed.as_ref(), gone);
         let (decision, evaluations, dropped) =
             (rec.decision, rec.cedar_evaluations, rec.rows_dropped.len());
 
@@ -336,7 +348,11 @@ impl Gateway {
             Ok(()) => response,
             Err(e) => {
                 tracing::error!(request_id = %request_id, error = %e, "audit write failed; answering 503");
-                problem_response(&RequestError::AuditUnavailable, &request_id)
+                problem_response(
+                    sh.vendor.as_ref(),
+                    &RequestError::AuditUnavailable,
+                    &request_id,
+                )
             }
         };
         self.health
@@ -370,7 +386,7 @@ impl Gateway {
         // 2. sanitize: one reading of the request; its canonical path is all later stages
         // see. Kept by the context: a refusal from here on names the records it names.
         let (canonical, path_purpose) = inbound::canonical(&parts, &policies.routes)?;
-        let canonical = ctx.sanitized(canonical, &sh.lookup_key);
+        let canonical = ctx.sanitized(canonical, &sh.lookup_key, sh.vendor.as_ref());
 
         // 3. identify, 4. purpose: before routing, so an unknown caller learns nothing.
         let (principal, declared) =
@@ -413,7 +429,7 @@ impl Gateway {
         // 7. (read routes) ask the CRM for what the client asked for plus what the policies
         // need to decide; remember what to hide again. What the request selects records by
         // must be clear to the caller.
-        let prepared = profiles::prepare(route, &canonical, body)?;
+        let prepared = sh.vendor.prepare_read(route, &canonical, body)?;
         let selectable = read::selectable(sh, policies, &scope, route, &prepared, ctx).await?;
 
         // 8. forward, 9. filter. Only so many bodies are buffered at once (memory stays
@@ -432,7 +448,7 @@ impl Gateway {
             key: &key,
             request_id,
             peer,
-            associations: canonical.query.iter().any(|(k, _)| k == "associations"),
+            associations: sh.vendor.associations().requested(&canonical.query),
         };
         match &prepared.answer {
             // Rows the caller may not see are dropped after the CRM chose its page: a page

@@ -16,7 +16,7 @@ use crate::stages::authz::PrincipalInfo;
 pub const HEADER: &str = "x-purpose";
 
 /// The first path segment of a purpose declared in the base URL:
-/// `/purpose/<name>/crm/v3/…` (for clients that cannot add a header).
+/// `/purpose/<name>/<the CRM's path>` (for clients that cannot add a header).
 pub const PATH_PREFIX: &str = "purpose";
 
 /// Take a purpose declared in the path off the canonical segments: `/purpose/<name>/…`

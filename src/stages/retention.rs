@@ -28,7 +28,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::diagnostic::{Problem, Problems, Report, TomlSource};
-use crate::stages::routing::{RequestBody, RouteTable};
+use crate::stages::routing::{Cardinality, Operation, RouteTable, WriteOp};
 
 /// The request header with which the retention run names the rule a write carries out;
 /// crmgate copies it into the audit record (only for the run's own app, only known rules).
@@ -769,9 +769,9 @@ fn compile_kind(name: &str, k: RawKind, routes: &RouteTable, r: &mut Report<'_>)
         _ => {}
     }
     let body = match k.action {
-        Action::Archive => Some(RequestBody::Archive),
-        Action::GdprDelete => Some(RequestBody::GdprDelete),
-        Action::Anonymise => Some(RequestBody::Update),
+        Action::Archive => Some(Operation::Write(WriteOp::Archive, Cardinality::One)),
+        Action::GdprDelete => Some(Operation::Write(WriteOp::Erase, Cardinality::One)),
+        Action::Anonymise => Some(Operation::Write(WriteOp::Update, Cardinality::One)),
     };
     let has_route = routes
         .routes()

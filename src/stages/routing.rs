@@ -149,22 +149,52 @@ pub enum RecordSelector {
     Path { source: String, query: JpQuery },
 }
 
-/// How a request body names the properties to return.
+/// What a route does, in the stages' words: the vendor profile spells each as its own
+/// request body, parses it strictly and rebuilds it (see [`crate::stages::vendor`]). The
+/// routes file names it by the route's `body` key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// No body is forwarded: a list or a get (the route's record selector tells which).
+    Read,
+    /// A search: filters, sorts, free text, properties and a page.
+    Search,
+    /// A read of records named by their ids or lookup values, with properties.
+    BatchRead,
+    /// A write (see [`crate::stages::write`]) of one record or of a batch: parsed
+    /// strictly, decided per record and per field group, and rebuilt from what was allowed.
+    Write(WriteOp, Cardinality),
+}
+
+/// What a write operation does to the records it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOp {
+    Create,
+    /// Changes the record the path (or an input) names.
+    Update,
+    /// Creates or updates, by a lookup property.
+    Upsert,
+    /// Archives (the vendor's delete).
+    Archive,
+    /// Deletes for good, as a data subject's erasure (a GDPR delete).
+    Erase,
+    /// Merges one record into another.
+    Merge,
+}
+
+/// One record, or a batch of them (answered per input, 207 when some failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cardinality {
+    One,
+    Batch,
+}
+
+/// The routes file's `body` key, as written: read into an [`Operation`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RequestBody {
-    /// No body is forwarded.
+enum RawBody {
     None,
-    /// A search body (HubSpot `PublicObjectSearchRequest`): filters, sorts, free text,
-    /// properties and a page; parsed strictly and rebuilt (see [`crate::profiles::hubspot`]).
     Search,
-    /// A batch read body (HubSpot `BatchReadInputSimplePublicObjectId`): ids or lookup
-    /// values and properties; parsed strictly and rebuilt.
     BatchRead,
-    /// Write bodies (see [`crate::stages::write`]): one record to create, one to update
-    /// (the path names it), one to archive (no body), batches of each, a GDPR deletion
-    /// and a merge. Each is parsed strictly, decided per record and per field group, and
-    /// rebuilt from what was allowed.
     Create,
     Update,
     Archive,
@@ -174,6 +204,26 @@ pub enum RequestBody {
     BatchArchive,
     GdprDelete,
     Merge,
+}
+
+impl From<RawBody> for Operation {
+    fn from(b: RawBody) -> Operation {
+        use Cardinality::{Batch, One};
+        match b {
+            RawBody::None => Operation::Read,
+            RawBody::Search => Operation::Search,
+            RawBody::BatchRead => Operation::BatchRead,
+            RawBody::Create => Operation::Write(WriteOp::Create, One),
+            RawBody::Update => Operation::Write(WriteOp::Update, One),
+            RawBody::Archive => Operation::Write(WriteOp::Archive, One),
+            RawBody::BatchCreate => Operation::Write(WriteOp::Create, Batch),
+            RawBody::BatchUpdate => Operation::Write(WriteOp::Update, Batch),
+            RawBody::BatchUpsert => Operation::Write(WriteOp::Upsert, Batch),
+            RawBody::BatchArchive => Operation::Write(WriteOp::Archive, Batch),
+            RawBody::GdprDelete => Operation::Write(WriteOp::Erase, One),
+            RawBody::Merge => Operation::Write(WriteOp::Merge, One),
+        }
+    }
 }
 
 /// What a write route does to records: the record-level Cedar action it is decided by.
@@ -201,61 +251,56 @@ impl WriteKind {
     }
 }
 
-impl RequestBody {
-    /// The write this body makes, if it is a write.
+impl Operation {
+    /// The write this operation makes, if it is a write.
     pub fn write_kind(self) -> Option<WriteKind> {
         match self {
-            RequestBody::None | RequestBody::Search | RequestBody::BatchRead => None,
-            RequestBody::Create | RequestBody::BatchCreate => Some(WriteKind::Create),
-            RequestBody::Update | RequestBody::BatchUpdate => Some(WriteKind::Update),
-            RequestBody::BatchUpsert => Some(WriteKind::Upsert),
-            RequestBody::Archive | RequestBody::BatchArchive | RequestBody::GdprDelete => {
-                Some(WriteKind::Delete)
-            }
-            RequestBody::Merge => Some(WriteKind::Merge),
+            Operation::Read | Operation::Search | Operation::BatchRead => None,
+            Operation::Write(op, _) => Some(match op {
+                WriteOp::Create => WriteKind::Create,
+                WriteOp::Update => WriteKind::Update,
+                WriteOp::Upsert => WriteKind::Upsert,
+                WriteOp::Archive | WriteOp::Erase => WriteKind::Delete,
+                WriteOp::Merge => WriteKind::Merge,
+            }),
         }
     }
 
     /// Whether the write names stored records, which crmgate reads before it decides
     /// (everything but creates).
     pub fn reads_records_first(self) -> bool {
-        !matches!(
-            self,
-            RequestBody::None
-                | RequestBody::Search
-                | RequestBody::BatchRead
-                | RequestBody::Create
-                | RequestBody::BatchCreate
-        )
+        matches!(self, Operation::Write(op, _) if op != WriteOp::Create)
     }
 
     /// The name the routes file gives it (`body = "batch_update"`).
     pub fn name(self) -> &'static str {
+        use Cardinality::{Batch, One};
         match self {
-            RequestBody::None => "none",
-            RequestBody::Search => "search",
-            RequestBody::BatchRead => "batch_read",
-            RequestBody::Create => "create",
-            RequestBody::Update => "update",
-            RequestBody::Archive => "archive",
-            RequestBody::BatchCreate => "batch_create",
-            RequestBody::BatchUpdate => "batch_update",
-            RequestBody::BatchUpsert => "batch_upsert",
-            RequestBody::BatchArchive => "batch_archive",
-            RequestBody::GdprDelete => "gdpr_delete",
-            RequestBody::Merge => "merge",
+            Operation::Read => "none",
+            Operation::Search => "search",
+            Operation::BatchRead => "batch_read",
+            Operation::Write(op, One) => match op {
+                WriteOp::Create => "create",
+                WriteOp::Update => "update",
+                WriteOp::Upsert => "upsert",
+                WriteOp::Archive => "archive",
+                WriteOp::Erase => "gdpr_delete",
+                WriteOp::Merge => "merge",
+            },
+            Operation::Write(op, Batch) => match op {
+                WriteOp::Create => "batch_create",
+                WriteOp::Update => "batch_update",
+                WriteOp::Upsert => "batch_upsert",
+                WriteOp::Archive => "batch_archive",
+                WriteOp::Erase => "batch_gdpr_delete",
+                WriteOp::Merge => "batch_merge",
+            },
         }
     }
 
     /// A batch of writes (answered per input, 207 when some failed).
     pub fn is_batch(self) -> bool {
-        matches!(
-            self,
-            RequestBody::BatchCreate
-                | RequestBody::BatchUpdate
-                | RequestBody::BatchUpsert
-                | RequestBody::BatchArchive
-        )
+        matches!(self, Operation::Write(_, Cardinality::Batch))
     }
 }
 
@@ -287,7 +332,7 @@ pub struct ProvenanceSpec {
 pub struct Route {
     pub name: String,
     pub method: http::Method,
-    /// The path template as written (`/crm/v3/objects/contacts/{id}`).
+    /// The path template as written (`/objects/contacts/{id}` under the CRM's prefix).
     pub path: String,
     segments: Vec<Segment>,
     /// Request-level Cedar action (`list`, `get`, `search`).
@@ -301,7 +346,7 @@ pub struct Route {
     pub query: HashSet<String>,
     /// Query parameter naming properties (`properties`), if the route has one.
     pub properties_param: Option<String>,
-    pub body: RequestBody,
+    pub body: Operation,
     /// Write routes: strip or refuse properties of groups the caller may not write.
     pub denied_fields: DeniedFields,
     /// Shadow mode: decide and audit what would be filtered, but release the upstream body
@@ -342,8 +387,8 @@ pub struct RouteMatch<'a> {
 #[derive(Debug)]
 pub struct RouteTable {
     routes: Vec<Route>,
-    /// Other spellings of a path prefix (HubSpot's date-versioned `/crm/objects/2026-03`
-    /// for `/crm/v3/objects`): rewritten to the target before routing.
+    /// Other spellings of a path prefix (a CRM's date-versioned prefix for its numbered
+    /// one): rewritten to the target before routing.
     aliases: Vec<Alias>,
     resources: BTreeMap<String, Arc<ResourceProfile>>,
     /// The file as parsed: checks against the schema name the line of the key at fault.
@@ -676,7 +721,7 @@ struct RawRoute {
     query: Vec<String>,
     properties_param: Option<String>,
     #[serde(default = "default_body")]
-    body: RequestBody,
+    body: RawBody,
     denied_fields: Option<DeniedFields>,
     #[serde(default)]
     shadow: bool,
@@ -687,8 +732,8 @@ struct RawRoute {
     passthrough: bool,
 }
 
-fn default_body() -> RequestBody {
-    RequestBody::None
+fn default_body() -> RawBody {
+    RawBody::None
 }
 
 fn compile_resource(
@@ -877,7 +922,7 @@ fn compile_resource(
 fn check_prior_reads(routes: &[Route], written_at: &[String], report: &mut Report<'_>) {
     let batch_readable: HashSet<&str> = routes
         .iter()
-        .filter(|r| r.body == RequestBody::BatchRead)
+        .filter(|r| r.body == Operation::BatchRead)
         .map(|r| r.resource.entity_type.as_str())
         .collect();
     for (route, at) in routes.iter().zip(written_at) {
@@ -981,13 +1026,14 @@ fn compile_route(
     let passthrough = r.passthrough;
     #[cfg(not(feature = "bench-reference"))]
     let passthrough = false;
-    if passthrough && (r.properties_param.is_some() || r.body != RequestBody::None) {
+    if passthrough && (r.properties_param.is_some() || r.body != RawBody::None) {
         report.at(
             &format!("{at}.passthrough"),
             format!("{ctx}: a passthrough route cannot have properties_param or a request body"),
         );
     }
-    let write = r.body.write_kind();
+    let body = Operation::from(r.body);
+    let write = body.write_kind();
     if write.is_some() && r.shadow {
         // fail closed: shadow mode forwards what the policy would refuse; for a write that
         // would change the CRM unauthorized.
@@ -1018,7 +1064,7 @@ fn compile_route(
         envelope: r.envelope,
         query: r.query.into_iter().collect(),
         properties_param: r.properties_param,
-        body: r.body,
+        body,
         denied_fields: r.denied_fields.unwrap_or_default(),
         shadow: r.shadow,
         passthrough,

@@ -1,7 +1,7 @@
 //! Stage 8, forward: the one way to the CRM.
 //!
 //! Requests are built from scratch, never copied from the client: crmgate's own headers
-//! only (the vendor credential it injects, `Accept-Encoding: identity`, its request id, the
+//! only (the vendor credential it injects, from the vendor's credential source, `Accept-Encoding: identity`, its request id, the
 //! socket peer), no Range, nothing the client sent about identity or hops. Forwarding needs
 //! a [`Permit`], which only the authorization stage can mint, and sends the request it
 //! carries. The response is buffered with
@@ -13,9 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{
-    HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE,
-};
+use http::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
@@ -26,9 +24,9 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
 use crate::config::UpstreamConfig;
-use crate::error::{RateLimit, RequestError};
-use crate::secret::Secret;
+use crate::error::{RateLimit, RateLimitShape, RequestError};
 use crate::stages::authz::Permit;
+use crate::stages::vendor::{CredentialSource, Vendor};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A buffered upstream response that passed the framing checks.
@@ -46,7 +44,10 @@ pub struct Upstream {
     once: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     scheme: String,
     authority: String,
-    credential: Option<Secret>,
+    /// Where the `Authorization` header comes from (the vendor's credential).
+    credential: Arc<dyn CredentialSource>,
+    /// How the vendor spells its rate-limit signals, passed on with a 429.
+    rate_limit: RateLimitShape,
     timeout: Duration,
     max_body: usize,
 }
@@ -108,7 +109,7 @@ impl BufferTurn {
 
 impl Upstream {
     /// Build the client: HTTP or HTTPS (rustls, the web PKI plus an optional private CA).
-    pub fn new(cfg: &UpstreamConfig) -> Result<Upstream, String> {
+    pub fn new(cfg: &UpstreamConfig, vendor: &dyn Vendor) -> Result<Upstream, String> {
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         if let Some(ca) = &cfg.ca_file {
@@ -146,7 +147,8 @@ impl Upstream {
             once,
             scheme,
             authority,
-            credential: cfg.credential.clone(),
+            credential: vendor.credential(cfg.credential.clone()),
+            rate_limit: vendor.rate_limit(),
             timeout: cfg.timeout,
             max_body: cfg.max_body_bytes,
         })
@@ -181,14 +183,7 @@ impl Upstream {
             .header(ACCEPT_ENCODING, "identity")
             .header("x-request-id", request_id)
             .header("x-forwarded-for", peer.to_string());
-        if let Some(cred) = &self.credential {
-            let mut v =
-                HeaderValue::from_str(&format!("Bearer {}", cred.expose())).map_err(|_| {
-                    RequestError::Internal(
-                        "the upstream credential is not a valid header value".into(),
-                    )
-                })?;
-            v.set_sensitive(true);
+        if let Some(v) = self.credential.header().await? {
             builder = builder.header(AUTHORIZATION, v);
         }
         if body.is_some() {
@@ -224,6 +219,7 @@ impl Upstream {
                 return Err(RequestError::UpstreamRateLimited(RateLimit::from_answer(
                     &parts.headers,
                     &bytes,
+                    &self.rate_limit,
                 )));
             }
             if !status.is_success() {

@@ -58,6 +58,26 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
             None
         }
     };
+    let vendor_name = config
+        .upstream
+        .vendor
+        .as_deref()
+        .unwrap_or(crate::profiles::DEFAULT_VENDOR);
+    let vendor = crate::profiles::select(vendor_name);
+    if vendor.is_none() {
+        problems.push(config.problem(
+            "upstream.vendor",
+            format!(
+                "upstream.vendor: unknown vendor `{}` (crmgate speaks {})",
+                vendor_name,
+                crate::profiles::VENDORS
+                    .iter()
+                    .map(|v| format!("`{v}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
     if let Some(engine) = &engine {
         problems.extend(check_config_against_entities(config, engine));
     }
@@ -77,8 +97,8 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
     if let (Some(routes), Some(engine)) = (&routes, &engine) {
         problems.extend(check_redaction(config, routes, engine, redactor.as_deref()));
     }
-    match (routes, engine) {
-        (Some(routes), Some(engine)) if problems.is_empty() => {
+    match (routes, engine, vendor) {
+        (Some(routes), Some(engine), Some(vendor)) if problems.is_empty() => {
             let unlisted_key_owners = unlisted_key_owners(config, &engine);
             Ok(Policies {
                 routes,
@@ -86,6 +106,7 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
                 unlisted_key_owners,
                 redactor,
                 retention,
+                vendor,
             })
         }
         _ => Err(Problems(problems)),
@@ -368,7 +389,8 @@ pub fn prepare(config: Config) -> Result<Prepared, String> {
         )?)),
         None => None,
     };
-    let upstream = Upstream::new(&config.upstream)?;
+    let vendor = policies.vendor.clone();
+    let upstream = Upstream::new(&config.upstream, vendor.as_ref())?;
     let health = Health::new();
     let local = AuditLog::open(&config.audit, health.clone()).map_err(|e| e.to_string())?;
     // With a central store, the local log stays the durability point and a shipper
@@ -387,6 +409,7 @@ pub fn prepare(config: Config) -> Result<Prepared, String> {
         config,
         policies,
         upstream,
+        vendor,
         audit.clone(),
         health.clone(),
     ));

@@ -27,11 +27,12 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::stages::pipeline::Policies;
 use crate::stages::retention::{Action, Clock, Day, HoldRule, RetentionRules, RULE_HEADER};
 use crate::stages::routing::RouteTable;
+use crate::stages::vendor::{ClientRequest, Erasure};
 use crate::tools::cli::ConfigArgs;
 
 /// Where crmgate is and how the deletion run signs in.
@@ -43,7 +44,7 @@ pub struct Connection {
     pub key: String,
     /// A CA file to trust (the dev CA), besides the web PKI.
     pub ca: Option<PathBuf>,
-    /// Most requests per second (HubSpot allows 100 per 10 s for a private app).
+    /// Most requests per second (a CRM's private app may be allowed 100 per 10 s).
     pub rate: f64,
     /// Most pages read per resource type (a bound, not a target).
     pub max_pages: usize,
@@ -243,36 +244,23 @@ async fn plan_with(
                     gate.conn.max_pages
                 ));
             }
-            let mut path = format!(
-                "/crm/v3/objects/{collection}?limit=100&properties={}",
-                props.join(",")
-            );
-            if let Some(a) = &after {
-                let _ = write!(path, "&after={a}");
-            }
-            let answer = gate.send("GET", &path, None, None).await?;
+            let list = policies
+                .vendor
+                .list_request(collection, &props, after.as_deref());
+            let path = list.path;
+            let answer = gate.send(list.method, &path, list.body, None).await?;
             if answer.status != 200 {
                 return Err(format!(
                     "GET {path}: status {}: {}",
                     answer.status, answer.body
                 ));
             }
-            let results = answer
-                .body
-                .get("results")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for record in &results {
+            let page = policies.vendor.read_list(&answer.body);
+            for (id, props) in &page.records {
                 records_read += 1;
-                let Some(id) = record.get("id").and_then(Value::as_str) else {
+                let Some(id) = id else {
                     continue;
                 };
-                let empty = Map::new();
-                let props = record
-                    .get("properties")
-                    .and_then(Value::as_object)
-                    .unwrap_or(&empty);
                 for item in rules.evaluate(resource, props, today).items {
                     entries.push(Entry {
                         rule: item.kind,
@@ -296,11 +284,7 @@ async fn plan_with(
                 "retention plan: {collection}: {records_read} records read, {} due",
                 entries.iter().filter(|e| !e.is_held()).count()
             ));
-            after = answer
-                .body
-                .pointer("/paging/next/after")
-                .and_then(Value::as_str)
-                .map(String::from);
+            after = page.next;
             if after.is_none() {
                 break;
             }
@@ -518,17 +502,17 @@ pub async fn apply(
     // Sent, perhaps carried out, never marked: read the record before anything else.
     for (key, entry) in started {
         let collection = collection_of(&policies.routes, &entry.resource)?;
-        let mut path = format!("/crm/v3/objects/{collection}/{}", entry.id);
-        if !entry.properties.is_empty() {
-            let _ = write!(path, "?properties={}", entry.properties.join(","));
-        }
-        let answer = gate.send("GET", &path, None, None).await?;
+        let get = policies
+            .vendor
+            .get_request(collection, &entry.id, &entry.properties);
+        let answer = gate.send(get.method, &get.path, get.body, None).await?;
         let finished = match (entry.action.as_str(), answer.status) {
             ("archive" | "gdpr_delete", 404) => true,
             ("anonymise", 200) => entry.properties.iter().all(|p| {
-                answer
-                    .body
-                    .pointer(&format!("/properties/{p}"))
+                policies
+                    .vendor
+                    .record_properties(&answer.body)
+                    .and_then(|props| props.get(p))
                     .is_none_or(|v| v.is_null() || v.as_str() == Some(""))
             }),
             _ => false,
@@ -559,30 +543,13 @@ pub async fn apply(
         }
         progress.show(&format!("retention apply: {}/{total}", i + 1));
         let collection = collection_of(&policies.routes, &entry.resource)?;
-        let (method, path, body) = match entry.action.as_str() {
-            "archive" => (
-                "DELETE",
-                format!("/crm/v3/objects/{collection}/{}", entry.id),
-                None,
-            ),
-            "gdpr_delete" => (
-                "POST",
-                format!("/crm/v3/objects/{collection}/gdpr-delete"),
-                Some(json!({ "objectId": entry.id })),
-            ),
-            _ => {
-                let props: Map<String, Value> = entry
-                    .properties
-                    .iter()
-                    .map(|p| (p.clone(), Value::String(String::new())))
-                    .collect();
-                (
-                    "PATCH",
-                    format!("/crm/v3/objects/{collection}/{}", entry.id),
-                    Some(json!({ "properties": props })),
-                )
-            }
+        let how = match entry.action.as_str() {
+            "archive" => Erasure::Archive,
+            "gdpr_delete" => Erasure::Erase,
+            _ => Erasure::Clear(&entry.properties),
         };
+        let ClientRequest { method, path, body } =
+            policies.vendor.erase_request(collection, &entry.id, how);
         // Write-ahead: the mark is durable before the request leaves.
         checkpoint.mark(&CheckpointLine {
             run: run.clone(),
@@ -875,7 +842,7 @@ pub struct ConnectionArgs {
     /// A CA file to trust for crmgate's certificate (the dev CA: `certs/ca.pem`).
     #[arg(long)]
     pub ca: Option<PathBuf>,
-    /// Most requests per second (HubSpot allows 100 per 10 s for a private app).
+    /// Most requests per second (a CRM's private app may be allowed 100 per 10 s).
     #[arg(long, default_value_t = 9.0)]
     pub rate: f64,
     /// Most pages read per resource type.

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crmgate::stages::vendor::Vendor;
 use serde_json::{json, Value};
 
 use crate::support::{http_response, repo, Options, Proxy, RawUpstream, Upstream};
@@ -403,7 +404,10 @@ async fn every_error_on_a_hubspot_route_is_a_hubspot_error() {
         Some(error_schema.clone())
     );
     for e in one_of_each_error() {
-        let body = serde_json::to_value(e.problem("0f8fad5bd9cb469fa16570867728950e")).unwrap();
+        let body: Value = serde_json::from_slice(
+            &crmgate::profiles::hubspot::HubSpot.error_body(&e, "0f8fad5bd9cb469fa16570867728950e"),
+        )
+        .unwrap();
         let mut out = Vec::new();
         violations(&spec, &error_schema, &body, "$", &mut out);
         assert!(out.is_empty(), "{}: {}\n{body}", e.kind(), out.join("\n"));

@@ -694,3 +694,35 @@ fn each_problem_is_reported_once_at_its_own_line_and_hides_no_other() {
     );
     assert!(stderr.contains("3 problem(s) found"), "{stderr}");
 }
+
+/// `[upstream] vendor` names the CRM's API; a name no vendor profile has is a problem at its
+/// line, for `check` and for `serve` (which never binds).
+#[test]
+fn an_unknown_vendor_is_reported_at_its_line() {
+    let dir = shipped_copy();
+    let d = dir.path();
+    edit(
+        d,
+        "crmgate.toml",
+        "vendor = \"hubspot\"",
+        "vendor = \"hubspotty\"",
+    );
+    let (code, stderr) = check(d);
+    assert_eq!(code, Some(3), "{stderr}");
+    let line = line_of(d, "crmgate.toml", "vendor = \"hubspotty\"");
+    assert_reported(
+        d,
+        &stderr,
+        "crmgate.toml",
+        line,
+        "upstream.vendor: unknown vendor `hubspotty` (crmgate speaks `hubspot`)",
+    );
+    let stderr = serve_refuses(d);
+    assert_reported_after_prefix(
+        d,
+        &stderr,
+        "crmgate.toml",
+        line,
+        "unknown vendor `hubspotty`",
+    );
+}

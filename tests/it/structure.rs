@@ -84,3 +84,57 @@ fn every_module_says_what_it_must_never_do() {
         );
     }
 }
+
+/// The vendor seam: a new CRM is a new profile (files under `src/profiles/`) and no edit
+/// under `src/stages/`. No stage names a profile or HubSpot, only the stages' `Vendor`
+/// trait; only profiles implement it; and `profiles::select` is the one place a vendor's
+/// name maps to its implementation.
+#[test]
+fn a_new_vendor_needs_no_edit_under_stages() {
+    let mut stages = Vec::new();
+    rust_files(&repo().join("src/stages"), &mut stages);
+    stages.push(repo().join("src/stages.rs"));
+    for f in &stages {
+        let code = code(f);
+        for forbidden in ["crate::profiles", "profiles::", "hubspot"] {
+            assert!(
+                !code.contains(forbidden),
+                "{} names `{forbidden}`: a stage speaks to the CRM through `stages::vendor` only",
+                f.display()
+            );
+        }
+    }
+    let profiles = repo().join("src/profiles");
+    let selector = repo().join("src/profiles.rs");
+    let mut all = Vec::new();
+    rust_files(&repo().join("src"), &mut all);
+    let mut selects = 0;
+    for f in &all {
+        let code = code(f);
+        if code.contains("impl Vendor for") {
+            assert!(
+                f.starts_with(&profiles),
+                "{} implements `Vendor` outside `src/profiles/`",
+                f.display()
+            );
+        }
+        if *f != selector && !f.starts_with(&profiles) {
+            for forbidden in ["hubspot::", "\"hubspot\""] {
+                assert!(
+                    !code.contains(forbidden),
+                    "{} names `{forbidden}`: only `profiles::select` maps a vendor's name to its profile",
+                    f.display()
+                );
+            }
+        }
+        if *f == selector {
+            selects += code
+                .matches("pub fn select(name: &str) -> Option<Arc<dyn Vendor>>")
+                .count();
+        }
+    }
+    assert_eq!(
+        selects, 1,
+        "`profiles::select` maps vendor names to profiles"
+    );
+}

@@ -9,41 +9,35 @@
 //! record cannot be told from a missing one. This module must never pass an id that has no
 //! verdict, nor the CRM's association paging (it would count hidden records).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
+
+use crate::stages::vendor::{AssociationShape, Named, Shown};
 
 /// The record member holding associations.
 pub const FIELD: &str = "associations";
 
-/// Which associated records the caller may be named, per association key (the other type's
-/// collection, `contacts`): the ids whose read decision allows them for this caller and
-/// purpose. An id without a verdict is not shown.
-#[derive(Debug, Default)]
-pub struct Shown {
-    by_type: HashMap<String, HashSet<String>>,
-}
+/// HubSpot's associations, as the stages' filter reads them.
+pub(super) struct Associations;
 
-impl Shown {
-    /// Nothing is shown (no decisions were made).
-    pub fn none() -> Shown {
-        Shown::default()
+impl AssociationShape for Associations {
+    fn field(&self) -> &'static str {
+        FIELD
     }
 
-    pub fn allow(&mut self, key: &str, ids: impl IntoIterator<Item = String>) {
-        self.by_type.entry(key.to_string()).or_default().extend(ids);
+    fn requested(&self, query: &[(String, String)]) -> bool {
+        // `?associations=contacts`
+        query.iter().any(|(k, _)| k == FIELD)
     }
 
-    fn contains(&self, key: &str, id: &str) -> bool {
-        self.by_type.get(key).is_some_and(|ids| ids.contains(id))
+    fn named(&self, body: &[u8]) -> BTreeMap<String, BTreeSet<String>> {
+        named(body)
     }
-}
 
-/// What the filter did with associated ids, for the audit record (`type/id`, no values).
-#[derive(Debug, Default)]
-pub struct Named {
-    pub shown: Vec<String>,
-    pub dropped: Vec<String>,
+    fn filter(&self, value: &Value, shown: &Shown, named: &mut Named) -> Option<Value> {
+        filter(value, shown, named)
+    }
 }
 
 /// The ids every associations member of a body names, per association key. Only these can

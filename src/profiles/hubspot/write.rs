@@ -15,8 +15,47 @@ use serde_json::{Map, Value};
 
 use super::{parse_strict, BATCH_MAX_INPUTS};
 use crate::error::RequestError;
-use crate::stages::routing::{RequestBody, ResourceProfile};
+use crate::stages::routing::{Cardinality, Operation, ResourceProfile, WriteOp};
+use crate::stages::vendor::{Decided, Outgoing};
 use crate::stages::write::{WriteBody, WriteInput};
+
+/// HubSpot's write bodies, one per write operation it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    Create,
+    Update,
+    Archive,
+    BatchCreate,
+    BatchUpdate,
+    BatchUpsert,
+    BatchArchive,
+    GdprDelete,
+    Merge,
+}
+
+impl Body {
+    /// The body of a write operation; a read, or a write HubSpot has no body for, is none.
+    fn of(op: Operation) -> Result<Body, RequestError> {
+        use Cardinality::{Batch, One};
+        match op {
+            Operation::Write(WriteOp::Create, One) => Ok(Body::Create),
+            Operation::Write(WriteOp::Update, One) => Ok(Body::Update),
+            Operation::Write(WriteOp::Archive, One) => Ok(Body::Archive),
+            Operation::Write(WriteOp::Create, Batch) => Ok(Body::BatchCreate),
+            Operation::Write(WriteOp::Update, Batch) => Ok(Body::BatchUpdate),
+            Operation::Write(WriteOp::Upsert, Batch) => Ok(Body::BatchUpsert),
+            Operation::Write(WriteOp::Archive, Batch) => Ok(Body::BatchArchive),
+            Operation::Write(WriteOp::Erase, One) => Ok(Body::GdprDelete),
+            Operation::Write(WriteOp::Merge, One) => Ok(Body::Merge),
+            Operation::Read | Operation::Search | Operation::BatchRead => Err(
+                RequestError::Internal("a read route has no write body".into()),
+            ),
+            Operation::Write(op, n) => Err(RequestError::Internal(format!(
+                "HubSpot has no write body for {op:?} ({n:?})"
+            ))),
+        }
+    }
+}
 
 /// A property map: every value a string (or null, which HubSpot reads as "clear it").
 type Properties = IndexMap<String, Option<String>>;
@@ -152,11 +191,12 @@ fn batch_size<T>(b: &Batch<T>, what: &str) -> Result<(), RequestError> {
 /// Parse a write body. `id` is the record the path names (update, archive), `id_property`
 /// the query's `idProperty` (update).
 pub fn parse(
-    kind: RequestBody,
+    op: Operation,
     body: &[u8],
     id: Option<&str>,
     id_property: Option<&str>,
 ) -> Result<WriteBody, RequestError> {
+    let kind = Body::of(op)?;
     let path_id = || {
         id.map(String::from)
             .ok_or_else(|| RequestError::Internal("a write route without a record id".into()))
@@ -167,7 +207,7 @@ pub fn parse(
         merge_into: None,
     };
     match kind {
-        RequestBody::Create => {
+        Body::Create => {
             let c: CreateInput = parse_strict(body, "create")?;
             Ok(single(WriteInput {
                 key: None,
@@ -176,7 +216,7 @@ pub fn parse(
                 trace: c.trace,
             }))
         }
-        RequestBody::Update => {
+        Body::Update => {
             let u: UpdateInput = parse_strict(body, "update")?;
             Ok(WriteBody {
                 inputs: vec![WriteInput {
@@ -189,7 +229,7 @@ pub fn parse(
                 merge_into: None,
             })
         }
-        RequestBody::Archive => {
+        Body::Archive => {
             if !body.is_empty() {
                 return Err(RequestError::BadRequest(
                     "an archive request takes no body".into(),
@@ -197,75 +237,9 @@ pub fn parse(
             }
             Ok(single(WriteInput::key(path_id()?)))
         }
-        RequestBody::BatchCreate => {
-            let b: Batch<CreateInput> = parse_strict(body, "batch create")?;
-            batch_size(&b, "batch create")?;
-            let inputs = b
-                .inputs
-                .into_iter()
-                .map(|c| {
-                    Ok(WriteInput {
-                        key: None,
-                        properties: strings(c.properties, "batch create")?,
-                        associations: associations(c.associations)?,
-                        trace: c.trace,
-                    })
-                })
-                .collect::<Result<_, RequestError>>()?;
-            Ok(WriteBody {
-                inputs,
-                lookup: None,
-                merge_into: None,
-            })
-        }
-        RequestBody::BatchUpdate | RequestBody::BatchUpsert => {
-            let what = if kind == RequestBody::BatchUpsert {
-                "batch upsert"
-            } else {
-                "batch update"
-            };
-            let b: Batch<BatchUpdateInput> = parse_strict(body, what)?;
-            batch_size(&b, what)?;
-            // One lookup property per batch: the prior read and the answer are keyed by it.
-            let mut props: Vec<Option<String>> = b
-                .inputs
-                .iter()
-                .map(|i| lookup(i.id_property.clone()))
-                .collect();
-            props.dedup();
-            let lookup_property = match props.as_slice() {
-                [one] => one.clone(),
-                _ => {
-                    return Err(RequestError::BadRequest(format!(
-                        "every input of a {what} must name the same `idProperty`"
-                    )))
-                }
-            };
-            if kind == RequestBody::BatchUpsert && lookup_property.is_none() {
-                return Err(RequestError::BadRequest(
-                    "a batch upsert needs an `idProperty` (a unique property such as `email`)"
-                        .into(),
-                ));
-            }
-            let inputs = b
-                .inputs
-                .into_iter()
-                .map(|i| {
-                    Ok(WriteInput {
-                        key: Some(i.id),
-                        properties: strings(i.properties, what)?,
-                        associations: None,
-                        trace: i.trace,
-                    })
-                })
-                .collect::<Result<_, RequestError>>()?;
-            Ok(WriteBody {
-                inputs,
-                lookup: lookup_property,
-                merge_into: None,
-            })
-        }
-        RequestBody::BatchArchive => {
+        Body::BatchCreate => parse_batch_create(body),
+        Body::BatchUpdate | Body::BatchUpsert => parse_batch_update(kind, body),
+        Body::BatchArchive => {
             let b: Batch<IdInput> = parse_strict(body, "batch archive")?;
             batch_size(&b, "batch archive")?;
             Ok(WriteBody {
@@ -278,7 +252,7 @@ pub fn parse(
                 merge_into: None,
             })
         }
-        RequestBody::GdprDelete => {
+        Body::GdprDelete => {
             let g: GdprDelete = parse_strict(body, "GDPR delete")?;
             Ok(WriteBody {
                 inputs: vec![WriteInput::key(g.object_id)],
@@ -286,7 +260,7 @@ pub fn parse(
                 merge_into: None,
             })
         }
-        RequestBody::Merge => {
+        Body::Merge => {
             let m: Merge = parse_strict(body, "merge")?;
             if m.primary == m.merged {
                 return Err(RequestError::BadRequest(
@@ -299,10 +273,78 @@ pub fn parse(
                 merge_into: Some(m.primary),
             })
         }
-        RequestBody::None | RequestBody::Search | RequestBody::BatchRead => Err(
-            RequestError::Internal("a read route has no write body".into()),
-        ),
     }
+}
+
+/// A batch create: each input a record to create.
+fn parse_batch_create(body: &[u8]) -> Result<WriteBody, RequestError> {
+    let b: Batch<CreateInput> = parse_strict(body, "batch create")?;
+    batch_size(&b, "batch create")?;
+    let inputs = b
+        .inputs
+        .into_iter()
+        .map(|c| {
+            Ok(WriteInput {
+                key: None,
+                properties: strings(c.properties, "batch create")?,
+                associations: associations(c.associations)?,
+                trace: c.trace,
+            })
+        })
+        .collect::<Result<_, RequestError>>()?;
+    Ok(WriteBody {
+        inputs,
+        lookup: None,
+        merge_into: None,
+    })
+}
+
+/// A batch update or upsert: each input names its record, all by the same `idProperty`.
+fn parse_batch_update(kind: Body, body: &[u8]) -> Result<WriteBody, RequestError> {
+    let what = if kind == Body::BatchUpsert {
+        "batch upsert"
+    } else {
+        "batch update"
+    };
+    let b: Batch<BatchUpdateInput> = parse_strict(body, what)?;
+    batch_size(&b, what)?;
+    // One lookup property per batch: the prior read and the answer are keyed by it.
+    let mut props: Vec<Option<String>> = b
+        .inputs
+        .iter()
+        .map(|i| lookup(i.id_property.clone()))
+        .collect();
+    props.dedup();
+    let lookup_property = match props.as_slice() {
+        [one] => one.clone(),
+        _ => {
+            return Err(RequestError::BadRequest(format!(
+                "every input of a {what} must name the same `idProperty`"
+            )))
+        }
+    };
+    if kind == Body::BatchUpsert && lookup_property.is_none() {
+        return Err(RequestError::BadRequest(
+            "a batch upsert needs an `idProperty` (a unique property such as `email`)".into(),
+        ));
+    }
+    let inputs = b
+        .inputs
+        .into_iter()
+        .map(|i| {
+            Ok(WriteInput {
+                key: Some(i.id),
+                properties: strings(i.properties, what)?,
+                associations: None,
+                trace: i.trace,
+            })
+        })
+        .collect::<Result<_, RequestError>>()?;
+    Ok(WriteBody {
+        inputs,
+        lookup: lookup_property,
+        merge_into: None,
+    })
 }
 
 /// The body of crmgate's own read of the records a write names (HubSpot's batch read),
@@ -354,83 +396,80 @@ pub fn prior_read_results(body: &[u8]) -> Result<Vec<Map<String, Value>>, Reques
         .collect()
 }
 
-/// One allowed input, as it goes upstream.
-pub struct Outgoing<'a> {
-    /// The record's id (updates, archives, merges), resolved by crmgate's own read.
-    pub id: Option<&'a str>,
-    /// The input's key as the client sent it (an upsert's lookup value).
-    pub key: Option<&'a str>,
-    pub properties: &'a IndexMap<String, Option<String>>,
-    pub associations: Option<&'a Vec<Value>>,
-    pub trace: Option<&'a str>,
+/// An input's properties as HubSpot takes them (null clears one).
+fn props(o: &Outgoing<'_>) -> Value {
+    Value::Object(
+        o.properties
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().map_or(Value::Null, Value::String)))
+            .collect(),
+    )
+}
+
+/// The record id crmgate's own read resolved for an input.
+fn need_id(o: &Outgoing<'_>) -> Result<Value, RequestError> {
+    o.id.map(Value::from)
+        .ok_or_else(|| RequestError::Internal("an input without its record id".into()))
+}
+
+/// A batch input that names its record: by id, or by a lookup value and its property.
+fn keyed(id: Value, id_property: Option<&str>, o: &Outgoing<'_>) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), id);
+    if let Some(p) = id_property {
+        m.insert("idProperty".into(), Value::from(p));
+    }
+    m.insert("properties".into(), props(o));
+    if let Some(t) = o.trace {
+        m.insert("objectWriteTraceId".into(), Value::from(t));
+    }
+    Value::Object(m)
+}
+
+/// A record to create: its properties, associations and trace id.
+fn create(o: &Outgoing<'_>) -> Value {
+    let mut m = Map::new();
+    m.insert("properties".into(), props(o));
+    m.insert(
+        "associations".into(),
+        Value::Array(o.associations.cloned().unwrap_or_default()),
+    );
+    if let Some(t) = o.trace {
+        m.insert("objectWriteTraceId".into(), Value::from(t));
+    }
+    Value::Object(m)
 }
 
 /// The upstream body of a write, rebuilt from the allowed inputs. Lookups were resolved to
 /// record ids by crmgate's own read, so updates go by id (the record decided on).
 pub fn upstream_body(
-    kind: RequestBody,
+    op: Operation,
     inputs: &[Outgoing<'_>],
     lookup: Option<&str>,
     merge_into: Option<&str>,
 ) -> Result<Option<Bytes>, RequestError> {
-    let props = |o: &Outgoing<'_>| -> Value {
-        Value::Object(
-            o.properties
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone().map_or(Value::Null, Value::String)))
-                .collect(),
-        )
-    };
-    let need_id = |o: &Outgoing<'_>| -> Result<Value, RequestError> {
-        o.id.map(Value::from)
-            .ok_or_else(|| RequestError::Internal("an input without its record id".into()))
-    };
-    // A batch input that names its record: by id, or by a lookup value and its property.
-    let keyed = |id: Value, id_property: Option<&str>, o: &Outgoing<'_>| -> Value {
-        let mut m = Map::new();
-        m.insert("id".into(), id);
-        if let Some(p) = id_property {
-            m.insert("idProperty".into(), Value::from(p));
-        }
-        m.insert("properties".into(), props(o));
-        if let Some(t) = o.trace {
-            m.insert("objectWriteTraceId".into(), Value::from(t));
-        }
-        Value::Object(m)
-    };
-    let create = |o: &Outgoing<'_>| -> Value {
-        let mut m = Map::new();
-        m.insert("properties".into(), props(o));
-        m.insert(
-            "associations".into(),
-            Value::Array(o.associations.cloned().unwrap_or_default()),
-        );
-        if let Some(t) = o.trace {
-            m.insert("objectWriteTraceId".into(), Value::from(t));
-        }
-        Value::Object(m)
-    };
+    let kind = Body::of(op)?;
     let value = match kind {
-        RequestBody::Create => match inputs {
+        Body::Create => match inputs {
             [one] => create(one),
             _ => return Err(RequestError::Internal("a create of one record".into())),
         },
-        RequestBody::Update => match inputs {
+        Body::Update => match inputs {
             [one] => serde_json::json!({ "properties": props(one) }),
             _ => return Err(RequestError::Internal("an update of one record".into())),
         },
-        RequestBody::Archive => return Ok(None),
-        RequestBody::BatchCreate => {
+        Body::Archive => return Ok(None),
+        Body::BatchCreate => {
             serde_json::json!({ "inputs": inputs.iter().map(create).collect::<Vec<_>>() })
         }
-        RequestBody::BatchUpdate => {
+        Body::BatchUpdate => {
             let items = inputs
                 .iter()
                 .map(|o| Ok(keyed(need_id(o)?, None, o)))
                 .collect::<Result<Vec<_>, RequestError>>()?;
             serde_json::json!({ "inputs": items })
         }
-        RequestBody::BatchUpsert => {
+        Body::BatchUpsert => {
             // Upserts stay keyed by the lookup property: an input crmgate decided as a
             // create has no record id yet.
             let p = lookup
@@ -446,42 +485,28 @@ pub fn upstream_body(
                 .collect::<Result<Vec<_>, RequestError>>()?;
             serde_json::json!({ "inputs": items })
         }
-        RequestBody::BatchArchive => {
+        Body::BatchArchive => {
             let items = inputs
                 .iter()
                 .map(|o| Ok(serde_json::json!({ "id": need_id(o)? })))
                 .collect::<Result<Vec<_>, RequestError>>()?;
             serde_json::json!({ "inputs": items })
         }
-        RequestBody::GdprDelete => match inputs {
+        Body::GdprDelete => match inputs {
             [one] => serde_json::json!({ "objectId": need_id(one)? }),
             _ => return Err(RequestError::Internal("a GDPR delete of one record".into())),
         },
-        RequestBody::Merge => match inputs {
+        Body::Merge => match inputs {
             [one] => serde_json::json!({
                 "primaryObjectId": merge_into.ok_or_else(|| RequestError::Internal("a merge without its primary".into()))?,
                 "objectIdToMerge": need_id(one)?,
             }),
             _ => return Err(RequestError::Internal("a merge of one record".into())),
         },
-        RequestBody::None | RequestBody::Search | RequestBody::BatchRead => {
-            return Err(RequestError::Internal(
-                "a read route has no write body".into(),
-            ))
-        }
     };
     serde_json::to_vec(&value)
         .map(|b| Some(Bytes::from(b)))
         .map_err(|e| RequestError::Internal(format!("serialize a write: {e}")))
-}
-
-/// What crmgate decided a written record on, to complete the CRM's answer with.
-pub struct Decided<'a> {
-    /// The record id (none for a create).
-    pub id: Option<&'a str>,
-    /// The lookup value of an upsert's input (lower-cased), where there is one.
-    pub key: Option<String>,
-    pub attributes: &'a Map<String, Value>,
 }
 
 /// The CRM answers a write with the properties written (and a few of its own), not
@@ -566,6 +591,7 @@ pub fn batch_error(
     trace: Option<&str>,
 ) -> Value {
     let p = e.problem(request_id);
+    let category = super::errors::category(e.status());
     let mut context = Map::new();
     if let Some(k) = key {
         context.insert("ids".into(), serde_json::json!([k]));
@@ -576,8 +602,8 @@ pub fn batch_error(
     }
     serde_json::json!({
         "status": "error",
-        "category": p.category,
-        "message": p.message,
+        "category": category,
+        "message": p.detail,
         "context": context,
         "errors": [],
         "links": {},
@@ -651,11 +677,12 @@ pub fn batch_answer(
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use Cardinality::{Batch, One};
 
     #[test]
     fn write_bodies_are_parsed_strictly() {
         let with = parse(
-            RequestBody::Create,
+            Operation::Write(WriteOp::Create, One),
             br#"{"properties":{},"associations":[{"to":{"id":"2001"},"types":[{"associationCategory":"HUBSPOT_DEFINED","associationTypeId":279}]}]}"#,
             None,
             None,
@@ -666,7 +693,7 @@ mod tests {
             279
         );
         let ok = parse(
-            RequestBody::Create,
+            Operation::Write(WriteOp::Create, One),
             br#"{"properties":{"email":"a@b.example","firstname":null},"associations":[]}"#,
             None,
             None,
@@ -685,25 +712,31 @@ mod tests {
             br#"{"properties":{},"associations":[{"to":{"id":"2001","x":1},"types":[]}]}"#,
         ] {
             assert!(
-                parse(RequestBody::Create, bad, None, None).is_err(),
+                parse(Operation::Write(WriteOp::Create, One), bad, None, None).is_err(),
                 "{}",
                 String::from_utf8_lossy(bad)
             );
         }
         assert!(parse(
-            RequestBody::BatchUpsert,
+            Operation::Write(WriteOp::Upsert, Batch),
             br#"{"inputs":[{"id":"a","properties":{}}]}"#,
             None,
             None
         )
         .is_err());
         assert!(parse(
-            RequestBody::Merge,
+            Operation::Write(WriteOp::Merge, One),
             br#"{"primaryObjectId":"1","objectIdToMerge":"1"}"#,
             None,
             None
         )
         .is_err());
-        assert!(parse(RequestBody::Archive, b"{}", Some("1"), None).is_err());
+        assert!(parse(
+            Operation::Write(WriteOp::Archive, One),
+            b"{}",
+            Some("1"),
+            None
+        )
+        .is_err());
     }
 }

@@ -11,6 +11,15 @@ use http::Method;
 
 use crate::error::RequestError;
 
+/// A read of stored records crmgate makes for itself (never released to the client), as
+/// the vendor spells it: see [`Allowed::prior_read`] and [`Allowed::associated_read`].
+#[derive(Debug)]
+pub struct RecordRead {
+    pub method: Method,
+    pub path_and_query: String,
+    pub body: Option<Bytes>,
+}
+
 /// The request-level decision allowed `method` on `path` (a canonical path, no query).
 #[derive(Debug)]
 pub struct Allowed {
@@ -36,28 +45,42 @@ impl Allowed {
         &self.route
     }
 
-    /// crmgate's own read of the records an allowed write names (`POST <path>`, the
-    /// collection's batch read), so that the write can be decided on them as they are.
-    /// Only a write's allow makes one; its answer is never released to the client.
-    pub fn for_prior_read(&self, path: &str) -> Allowed {
-        Allowed::new(
-            &format!("{} (prior read)", self.route),
-            &Method::POST,
-            path,
-            false,
-        )
+    /// crmgate's own read of the records an allowed write names (the collection's batch
+    /// read, as the vendor spells it: method, path and body from [`RecordRead`]), so that
+    /// the write can be decided on them as they are. Only a write's allow makes one; its
+    /// answer is never released to the client.
+    pub fn prior_read(&self, read: RecordRead) -> Result<Permit, RequestError> {
+        if !self.writes {
+            // fail closed: only a write reads the records it names first.
+            return Err(RequestError::Internal(format!(
+                "route `{}` is not a write: it makes no prior read",
+                self.route
+            )));
+        }
+        self.own_read("prior read", read)
     }
 
     /// crmgate's own read of the records an allowed read's answer names as associated
-    /// (`POST <path>`, the other type's batch read), so that each is decided as a GET of it
-    /// by this caller would be. Its answer is never released to the client.
-    pub fn for_associated_read(&self, path: &str) -> Allowed {
+    /// (the other type's batch read, as the vendor spells it), so that each is decided as
+    /// a GET of it by this caller would be. Its answer is never released to the client.
+    pub fn associated_read(&self, read: RecordRead) -> Result<Permit, RequestError> {
+        self.own_read("associated read", read)
+    }
+
+    /// A read crmgate makes for itself on the strength of this decision: a decision of its
+    /// own, on the read's method and path, never one that writes.
+    fn own_read(&self, what: &str, read: RecordRead) -> Result<Permit, RequestError> {
+        let path = read
+            .path_and_query
+            .split_once('?')
+            .map_or(read.path_and_query.as_str(), |(p, _)| p);
         Allowed::new(
-            &format!("{} (associated read)", self.route),
-            &Method::POST,
+            &format!("{} ({what})", self.route),
+            &read.method,
             path,
             false,
         )
+        .permit(read.path_and_query, read.body)
     }
 
     /// Bind the decision to the exact upstream request crmgate built for it: the same method
@@ -153,5 +176,36 @@ mod tests {
         ] {
             assert!(allowed.permit(other.into(), None).is_err(), "{other}");
         }
+    }
+
+    #[test]
+    fn only_a_write_makes_a_prior_read_and_it_reads_as_the_vendor_spells_it() {
+        let read = || RecordRead {
+            method: Method::POST,
+            path_and_query: "/objects/contacts/batch/read".into(),
+            body: Some(Bytes::from_static(b"{}")),
+        };
+        let list = Allowed::new("contacts.list", &Method::GET, "/objects/contacts", false);
+        assert!(list.prior_read(read()).is_err());
+        let write = Allowed::new(
+            "contacts.update",
+            &Method::PATCH,
+            "/objects/contacts/1",
+            true,
+        );
+        let p = write.prior_read(read()).unwrap();
+        assert_eq!(p.method(), Method::POST);
+        assert_eq!(p.path_and_query(), "/objects/contacts/batch/read");
+        assert_eq!(p.route(), "contacts.update (prior read)");
+        // crmgate's own read is never sent as a write.
+        assert!(!p.writes());
+        let get = RecordRead {
+            method: Method::GET,
+            path_and_query: "/objects/contacts/1?properties=a".into(),
+            body: None,
+        };
+        let p = list.associated_read(get).unwrap();
+        assert_eq!(p.method(), Method::GET);
+        assert!(!p.writes());
     }
 }

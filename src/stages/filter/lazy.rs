@@ -20,7 +20,6 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{note_all, Outcome, Run};
-use crate::profiles::associations;
 use crate::stages::filter::masks;
 use crate::stages::routing::typed_owned;
 use crate::stages::routing::{computed, AttrSource, AttrValue, GroupId};
@@ -600,10 +599,10 @@ impl<'r> Run<'r> {
                 present |= 1 << g;
                 // Typed fields are kept or removed, never masked into a string.
                 let keep = plan.outcome(g) == Outcome::Clear;
-                if keep && *k == associations::FIELD {
+                if keep && self.shown.is_field(k) {
                     // Associated ids name records: only those the caller may read.
                     let v = serde_json::from_str::<Value>(raw.get()).ok()?;
-                    match associations::filter(&v, self.shown, &mut self.out.associations) {
+                    match self.shown.filter(&v, &mut self.out.associations) {
                         Some(kept) => {
                             serde_json::to_writer(&mut *out, &kept).ok()?;
                             true

@@ -16,11 +16,10 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::error::RequestError;
-use crate::profiles::associations::{self, Shown};
-use crate::profiles::writes;
 use crate::stages::authz::Planner;
 use crate::stages::filter::Filtered;
-use crate::stages::routing::{self, RequestBody};
+use crate::stages::routing::{self, Operation};
+use crate::stages::vendor::Shown;
 
 use super::ctx::{micros, RequestCtx, Step};
 use super::shared::Shared;
@@ -38,7 +37,7 @@ pub(super) async fn filter_answer(
         associated_shown(sh, step, body, ctx).await
     } else {
         // fail closed: an answer that names associations nobody asked for shows none.
-        Shown::none()
+        Shown::nothing(sh.vendor.associations())
     };
     let t = Instant::now();
     let filtered = step.filter(body, &shown)?;
@@ -52,8 +51,10 @@ async fn associated_shown(
     body: &[u8],
     ctx: &mut RequestCtx,
 ) -> Shown {
-    let mut shown = Shown::none();
-    for (key, ids) in associations::named(body) {
+    let shape = sh.vendor.associations();
+    let named = shape.named(body);
+    let mut shown = Shown::nothing(shape);
+    for (key, ids) in named {
         match decide_associated(sh, step, &key, &ids, ctx).await {
             Ok(allowed) => shown.allow(&key, allowed),
             Err(e) => {
@@ -100,7 +101,7 @@ pub(super) async fn decide_associated(
     let Some(read) = routes
         .routes()
         .iter()
-        .find(|r| r.body == RequestBody::BatchRead && r.resource.entity_type == res.entity_type)
+        .find(|r| r.body == Operation::BatchRead && r.resource.entity_type == res.entity_type)
     else {
         return Ok(Vec::new());
     };
@@ -110,17 +111,16 @@ pub(super) async fn decide_associated(
     let ids: Vec<String> = ids.iter().cloned().collect();
     let mut planner = Planner::new(step.engine, step.scope, res);
     let mut allowed = Vec::new();
-    let chunks = ids.chunks(crate::profiles::hubspot::BATCH_MAX_INPUTS);
+    let chunks = ids.chunks(sh.vendor.batch_max_inputs());
     for (n, chunk) in chunks.enumerate() {
         if n >= sh.config.limits.max_upstream_requests_per_request {
             // fail closed: ids past the bound stay undecided and are left out.
             break;
         }
-        let body = writes::prior_read_body(chunk, None, &properties)?;
-        let permit = step
-            .allowed
-            .for_associated_read(&read.path)
-            .permit(read.path.clone(), Some(body))?;
+        let read = sh
+            .vendor
+            .record_read(&read.path, chunk, None, &properties)?;
+        let permit = step.allowed.associated_read(read)?;
         let t = Instant::now();
         let answer = sh
             .upstream
@@ -132,7 +132,7 @@ pub(super) async fn decide_associated(
             Err(RequestError::UpstreamStatus(404)) => continue,
             other => other?,
         };
-        for record in writes::prior_read_results(&answer.body)? {
+        for record in sh.vendor.read_records(&answer.body)? {
             let Some(id) = routing::record_id(res, &record) else {
                 continue;
             };

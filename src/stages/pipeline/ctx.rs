@@ -19,12 +19,12 @@ use bytes::Bytes;
 
 use crate::audit::{AuditRecord, WouldHave, WriteIntent};
 use crate::error::RequestError;
-use crate::profiles::associations::Shown;
 use crate::stages::authz::{Allowed, Decision, PolicyEngine, PrincipalInfo, Scope};
 use crate::stages::filter::masks::{self, MaskKind, PurposeKey};
 use crate::stages::filter::{self, Filtered, RecordAudit};
 use crate::stages::routing::{Route, RouteTable};
 use crate::stages::sanitize::Canonical;
+use crate::stages::vendor::{Shown, Vendor};
 use crate::stages::write::WriteAudit;
 
 use super::revision::Policies;
@@ -106,6 +106,7 @@ impl RequestCtx {
         peer: SocketAddr,
         policy_revision: String,
         lookup_key: &PurposeKey,
+        vendor: &dyn Vendor,
     ) -> RequestCtx {
         RequestCtx {
             started: Instant::now(),
@@ -118,7 +119,7 @@ impl RequestCtx {
                 .and_then(|v| v.to_str().ok())
                 .map(|s| s.chars().take(128).collect()),
             method: head.method.to_string(),
-            path: audit_path(head.uri.path(), head.uri.query(), lookup_key),
+            path: vendor_audit_path(head.uri.path(), head.uri.query(), lookup_key, vendor),
             policy_revision,
             canonical: None,
             who: None,
@@ -149,8 +150,13 @@ impl RequestCtx {
 
     /// Stage 2, sanitize: the canonical request, kept for a refusal to name; the recorded path
     /// becomes its own (a looked-up value pseudonymised).
-    pub(super) fn sanitized(&mut self, c: Canonical, lookup_key: &PurposeKey) -> Arc<Canonical> {
-        self.path = lookup_path(&c, lookup_key);
+    pub(super) fn sanitized(
+        &mut self,
+        c: Canonical,
+        lookup_key: &PurposeKey,
+        vendor: &dyn Vendor,
+    ) -> Arc<Canonical> {
+        self.path = lookup_path(&c, lookup_key, vendor);
         let c = Arc::new(c);
         self.canonical = Some(c.clone());
         c
@@ -285,13 +291,14 @@ impl RequestCtx {
     pub(super) fn into_record(
         mut self,
         policies: &Policies,
+        vendor: &dyn Vendor,
         status: u16,
         outcome: Option<&RequestError>,
         cancelled: bool,
     ) -> AuditRecord {
         if let Some(e) = outcome {
             if let Some(c) = self.canonical.take() {
-                self.name_refused(policies, &c);
+                self.name_refused(policies, &c, vendor);
             }
             // A request the CRM refused (its 429, an error status) records what it
             // answered, also when a walk's earlier pages were answered.
@@ -369,7 +376,7 @@ impl RequestCtx {
     /// written) or the path names its record by a property value (a value never goes into the
     /// log; the path holds its pseudonym). So a refused request shows in `audit query --user`,
     /// `--record` and in the data subject's report.
-    fn name_refused(&mut self, policies: &Policies, canonical: &Canonical) {
+    fn name_refused(&mut self, policies: &Policies, canonical: &Canonical, vendor: &dyn Vendor) {
         if self.who.is_none() {
             return;
         }
@@ -380,10 +387,7 @@ impl RequestCtx {
         if self.routed.is_none() {
             self.routed(route);
         }
-        let by_value = canonical
-            .query
-            .iter()
-            .any(|(k, v)| k == "idProperty" && !v.is_empty() && v != "hs_object_id");
+        let by_value = vendor.lookup(&canonical.query).is_some();
         let listed = !self.records.is_empty()
             || !self.rows_dropped.is_empty()
             || self.writes.iter().any(|w| w.id.is_some());
@@ -426,22 +430,42 @@ impl Step<'_> {
     }
 }
 
-/// The path as the audit record shows it. A lookup by a property (`…/{value}?idProperty=p`)
+/// [`audit_path`] as the vendor spells lookups.
+pub(super) fn vendor_audit_path(
+    path: &str,
+    query: Option<&str>,
+    key: &PurposeKey,
+    vendor: &dyn Vendor,
+) -> String {
+    let is_lookup = |p: &str| vendor.is_lookup(p);
+    audit_path(path, query, key, vendor.lookup_param(), &is_lookup)
+}
+
+/// The path as the audit record shows it. A lookup by a property (`…/{value}` and the
+/// vendor's lookup parameter naming `p`)
 /// names customer data in its last segment (an e-mail, an IBAN): that segment is replaced by
 /// a keyed pseudonym from the first moment the request is recorded, whether or not it
 /// passes a stage, so the value never enters the log in clear.
-pub(super) fn audit_path(path: &str, query: Option<&str>, key: &PurposeKey) -> String {
+/// `param` is the vendor's lookup parameter, `is_lookup` tells a lookup property from the
+/// record id.
+pub(super) fn audit_path(
+    path: &str,
+    query: Option<&str>,
+    key: &PurposeKey,
+    param: Option<&str>,
+    is_lookup: &dyn Fn(&str) -> bool,
+) -> String {
     let path: String = path.chars().take(2048).collect();
-    let lookup = query.and_then(|q| {
+    let lookup = query.zip(param).and_then(|(q, param)| {
         // As `form_urlencoded::parse(q).find(…)`, but a pair is decoded only when its key
-        // may be `idProperty` (every request passes here; most name no lookup).
+        // may be the lookup parameter (every request passes here; most name no lookup).
         q.split('&')
             .filter(|pair| {
                 let key = pair.split_once('=').map_or(*pair, |(k, _)| k);
-                key == "idProperty" || key.contains(['%', '+'])
+                key == param || key.contains(['%', '+'])
             })
             .flat_map(|pair| form_urlencoded::parse(pair.as_bytes()))
-            .find(|(k, v)| k == "idProperty" && !v.is_empty() && v != "hs_object_id")
+            .find(|(k, v)| k == param && is_lookup(v))
             .map(|(_, v)| v.into_owned())
     });
     match (lookup, path.rsplit_once('/')) {
@@ -451,13 +475,10 @@ pub(super) fn audit_path(path: &str, query: Option<&str>, key: &PurposeKey) -> S
 }
 
 /// [`audit_path`] for the canonical request (its decoded query).
-pub(super) fn lookup_path(c: &Canonical, key: &PurposeKey) -> String {
-    let lookup = c
-        .query
-        .iter()
-        .find(|(k, v)| k == "idProperty" && !v.is_empty() && v != "hs_object_id");
+pub(super) fn lookup_path(c: &Canonical, key: &PurposeKey, vendor: &dyn Vendor) -> String {
+    let lookup = vendor.lookup(&c.query);
     match (lookup, c.segments.split_last()) {
-        (Some((_, p)), Some((value, _))) => {
+        (Some(p), Some((value, _))) => {
             let head = c.path.rsplit_once('/').map_or("", |(h, _)| h);
             pseudonymised(head, p, value, key)
         }

@@ -16,11 +16,11 @@ use std::time::Instant;
 use http::{Response, StatusCode};
 
 use crate::error::RequestError;
-use crate::profiles::{CountedSearch, Prepared, PushedList, RefilledList};
 use crate::stages::authz::{Allowed, Permit, RowCondition, Selectability};
 use crate::stages::filter::{FilteredDoc, RecordAudit, Releasable};
-use crate::stages::routing::{RequestBody, Route};
+use crate::stages::routing::{Operation, Route};
 use crate::stages::upstream::BufferTurn;
+use crate::stages::vendor::{CountedSearch, PageRead, Prepared, PushedList, RefilledList};
 
 use super::associated::filter_answer;
 use super::ctx::{micros, RequestCtx, Step};
@@ -310,8 +310,7 @@ struct WalkedPage {
 }
 
 /// Reads a filtered page's records and the CRM's next cursor (the vendor profile's).
-type ReadPage<'a> =
-    &'a (dyn for<'b> Fn(&'b [u8]) -> Result<crate::profiles::PageRead<'b>, RequestError> + Sync);
+type ReadPage<'a> = &'a (dyn for<'b> Fn(&'b [u8]) -> Result<PageRead<'b>, RequestError> + Sync);
 
 /// Send one permitted page request of a walk, filter the answer and account for it.
 async fn walk_page(
@@ -388,7 +387,7 @@ async fn walk_page(
 /// is a list pushed down into a search on its behalf.
 fn search_permission(step: &Step<'_>, path: &str, ctx: &mut RequestCtx) -> Option<Allowed> {
     let route = step.routes.routes().iter().find(|r| {
-        r.body == RequestBody::Search
+        r.body == Operation::Search
             && r.resource.entity_type == step.route.resource.entity_type
             && r.path == path
     })?;

@@ -14,11 +14,11 @@ use std::time::Instant;
 use http::Response;
 
 use crate::error::RequestError;
-use crate::profiles::{Answer, Prepared};
 use crate::stages::authz::{Scope, Selectability};
 use crate::stages::filter::{self, Releasable};
 use crate::stages::routing::Route;
 use crate::stages::upstream::BufferTurn;
+use crate::stages::vendor::{Answer, Prepared};
 
 use super::associated::filter_answer;
 use super::ctx::{micros, RequestCtx, Step};

@@ -12,6 +12,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use crate::error::RequestError;
 use crate::stages::body::ResponseBody;
 use crate::stages::filter::Releasable;
+use crate::stages::vendor::Vendor;
 use crate::stages::write::{self, WriteAudit};
 
 /// The body of every response the pipeline gives (see [`crate::stages::body`]).
@@ -46,8 +47,8 @@ pub(super) fn json_response(
 
 /// The problem response for an error. Built from constants and the error's own text, so it
 /// cannot fail; if it somehow did, a bare status is sent.
-pub fn problem_response(e: &RequestError, request_id: &str) -> Response<Body> {
-    let body = serde_json::to_vec(&e.problem(request_id)).unwrap_or_default();
+pub fn problem_response(vendor: &dyn Vendor, e: &RequestError, request_id: &str) -> Response<Body> {
+    let body = vendor.error_body(e, request_id);
     let mut resp = Response::new(ResponseBody::new(body));
     *resp.status_mut() = e.status();
     let h = resp.headers_mut();

@@ -17,6 +17,7 @@ use crate::error::RequestError;
 use crate::stages::authz::{Memo, PolicyEngine, Scope, Selectability};
 use crate::stages::redact::Redactor;
 use crate::stages::routing::{ResourceProfile, RouteTable};
+use crate::stages::vendor::Vendor;
 
 /// One consistent revision of routes and policies: a request is decided by one revision.
 #[derive(Debug)]
@@ -29,6 +30,9 @@ pub struct Policies {
     pub redactor: Option<Arc<Redactor>>,
     /// The deletion concept, if configured (its evaluators are attached to `routes`).
     pub retention: Option<Arc<crate::stages::retention::RetentionRules>>,
+    /// The CRM's API the routes are spelt in (`[upstream] vendor`), for the tools that
+    /// speak it as a client.
+    pub vendor: Arc<dyn Vendor>,
 }
 
 /// What hot reloads did: for logs, metrics and `/readyz`.

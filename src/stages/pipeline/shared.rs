@@ -18,6 +18,7 @@ use crate::stages::filter::masks::{HashKeys, PurposeKey};
 use crate::stages::identity::jwks::IssuerKeys;
 use crate::stages::routing::Route;
 use crate::stages::upstream::Upstream;
+use crate::stages::vendor::Vendor;
 
 use super::revision::Selector;
 
@@ -26,6 +27,8 @@ use super::revision::Selector;
 pub(super) struct Shared {
     pub(super) config: Arc<Config>,
     pub(super) upstream: Upstream,
+    /// The CRM's API: how its requests, answers, lookups and errors are spelt.
+    pub(super) vendor: Arc<dyn Vendor>,
     /// The JWKS clients and caches of the issuers with a `jwks_url`, built from the
     /// configuration at start-up and kept across policy reloads.
     pub(super) jwks: IssuerKeys,
@@ -54,6 +57,7 @@ impl Shared {
     pub(super) fn new(
         config: Arc<Config>,
         upstream: Upstream,
+        vendor: Arc<dyn Vendor>,
         audit: Arc<dyn AuditSink>,
     ) -> Shared {
         let hash_keys = HashKeys::new(config.hash_key.clone());
@@ -61,6 +65,7 @@ impl Shared {
         let cursor_key = hash_keys.for_purpose("crmgate/cursor/v1");
         Shared {
             upstream,
+            vendor,
             audit,
             hash_keys,
             lookup_key,

@@ -9,6 +9,7 @@ use crate::stages::filter::masks::HashKeys;
 #[test]
 fn audit_paths_pseudonymise_lookups_however_the_key_is_spelt() {
     let key = HashKeys::new(Secret::new("0123456789abcdef0123")).for_purpose("t");
+    let by_id = |v: &str| !v.is_empty() && v != "hs_object_id";
     let path = "/crm/v3/objects/contacts/santa@northpole.example";
     let expected = pseudonymised(
         "/crm/v3/objects/contacts",
@@ -25,7 +26,7 @@ fn audit_paths_pseudonymise_lookups_however_the_key_is_spelt() {
         "&&idProperty=email&",
         "idProperty=em%61il",
     ] {
-        let got = audit_path(path, Some(q), &key);
+        let got = audit_path(path, Some(q), &key, Some("idProperty"), &by_id);
         assert_eq!(got, expected, "{q}");
         assert!(!got.contains("santa"), "{q}");
     }
@@ -35,7 +36,14 @@ fn audit_paths_pseudonymise_lookups_however_the_key_is_spelt() {
         "idproperty=email",
         "a=b",
     ] {
-        assert_eq!(audit_path(path, Some(q), &key), path, "{q}");
+        assert_eq!(
+            audit_path(path, Some(q), &key, Some("idProperty"), &by_id),
+            path,
+            "{q}"
+        );
     }
-    assert_eq!(audit_path(path, None, &key), path);
+    assert_eq!(
+        audit_path(path, None, &key, Some("idProperty"), &by_id),
+        path
+    );
 }

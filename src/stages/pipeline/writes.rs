@@ -21,14 +21,13 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use crate::config::Config;
 use crate::error::RequestError;
-use crate::profiles::associations::Shown;
-use crate::profiles::writes;
 use crate::stages::authz::{Allowed, PolicyEngine, Scope};
 use crate::stages::filter::Releasable;
 use crate::stages::redact::Redactor;
-use crate::stages::routing::{RequestBody, Route, RouteTable, WriteKind};
+use crate::stages::routing::{Cardinality, Operation, Route, RouteTable, WriteKind, WriteOp};
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::upstream::{BufferTurn, UpstreamResponse};
+use crate::stages::vendor::{Decided as DecidedInput, Outgoing, Shown};
 use crate::stages::write::{self, Forward, Stamp, Stored, Verdict, WriteBody, Writer};
 
 use super::associated::decide_associated;
@@ -68,6 +67,9 @@ impl WriteStep<'_> {
         self.policies.redactor.as_deref()
     }
 }
+
+/// The archive of one record (answered 204 whether or not the CRM has it).
+const ARCHIVE: Operation = Operation::Write(WriteOp::Archive, Cardinality::One);
 
 /// One input as decided: the record it names, its position in the request, its trace id,
 /// and what became of it (a batch's error entries name the input by all three).
@@ -109,16 +111,12 @@ pub(super) async fn handle(
     let kind = route
         .write()
         .ok_or_else(|| RequestError::Internal("not a write route".into()))?;
-    if route.body != RequestBody::Archive {
+    if route.body != ARCHIVE {
         check_json(headers)?;
     }
-    let lookup_param = w
-        .canonical
-        .query
-        .iter()
-        .find(|(k, _)| k == "idProperty")
-        .map(|(_, v)| v.as_str());
-    let parsed = writes::parse(route.body, &body, w.id, lookup_param)?;
+    let parsed = sh
+        .vendor
+        .parse_write(route.body, &body, w.id, &w.canonical.query)?;
     check_lookup(sh, w, parsed.lookup.as_deref(), ctx).await?;
     let stored = read_first(sh, w, &parsed, ctx).await?;
     let WriteBody {
@@ -136,7 +134,7 @@ pub(super) async fn handle(
         &stored,
         ctx,
     );
-    let (forward, errors) = match triage(w, kind, verdicts, merge_into.is_some(), ctx)? {
+    let (forward, errors) = match triage(sh, w, kind, verdicts, merge_into.is_some(), ctx)? {
         Triaged::Send(forward, errors) => (forward, errors),
         Triaged::Answered(response) => return Ok(response),
     };
@@ -149,10 +147,10 @@ pub(super) async fn handle(
         lookup,
         merge_into,
     };
-    let Some(upstream_body) = upstream_body(w, &decided, ctx)? else {
+    let Some(upstream_body) = upstream_body(sh, w, &decided, ctx)? else {
         // Nothing to forward (every input of a batch refused or not found).
         ctx.decide(decided.errors.is_empty());
-        return batch_without_upstream(w, decided.errors, buffering);
+        return batch_without_upstream(sh, w, decided.errors, buffering);
     };
     let durable = intent::make_durable(sh, w.request_id, ctx).await?;
     let upstream = match forward_once(sh, w, upstream_body, durable, ctx).await? {
@@ -163,7 +161,7 @@ pub(super) async fn handle(
     Ok(with_notices(response, &ctx.writes))
 }
 
-/// A write that names its records by a property value (`idProperty=email`) selects them by
+/// A write that names its records by a property value (a lookup by `email`) selects them by
 /// it: the caller must see that property in clear in every record it may see, or the
 /// answer (404 or not) would be an oracle for the value.
 async fn check_lookup(
@@ -277,6 +275,7 @@ fn decide(
 /// What goes upstream, and what the client hears about the rest. A single input refused
 /// or not found ends the write before anything is sent.
 fn triage(
+    sh: &Shared,
     w: &WriteStep<'_>,
     kind: WriteKind,
     verdicts: Vec<InputVerdict>,
@@ -288,13 +287,12 @@ fn triage(
     let mut forward: Vec<Forward> = Vec::new();
     let mut not_found: Vec<String> = Vec::new();
     let mut errors: Vec<Value> = Vec::new();
-    let label = route.resource.entity_type.to_uppercase();
     for (key, index, trace, verdict) in verdicts {
         match verdict {
             Verdict::Write(f) => forward.push(f),
             // The CRM answers the archive of a missing id with 204: a hidden record
             // answers the same, and nothing is forwarded.
-            Verdict::NotFound if route.body == RequestBody::Archive => {
+            Verdict::NotFound if route.body == ARCHIVE => {
                 return Ok(Triaged::Answered(empty_response(
                     StatusCode::NO_CONTENT,
                     w.request_id,
@@ -306,7 +304,7 @@ fn triage(
                 return Err(ctx.unsent(e));
             }
             Verdict::NotFound => not_found.extend(key),
-            Verdict::Refused(e) => errors.push(writes::batch_error(
+            Verdict::Refused(e) => errors.push(sh.vendor.batch_error(
                 &e,
                 w.request_id,
                 index,
@@ -322,9 +320,7 @@ fn triage(
     }
     if !not_found.is_empty() && kind != WriteKind::Delete {
         // The same entry whether the CRM lacks the record or the policy hides it.
-        errors.extend(crate::profiles::hubspot::not_found_errors(
-            &label, &not_found,
-        ));
+        errors.extend(sh.vendor.not_found_entries(&route.resource, &not_found));
     }
     // Hidden or missing records of a batch archive are answered as the CRM answers
     // missing ones: nothing to do, no error.
@@ -334,15 +330,16 @@ fn triage(
 /// The body that goes upstream, rebuilt from the decided inputs only; `None` when there
 /// is nothing to forward.
 fn upstream_body(
+    sh: &Shared,
     w: &WriteStep<'_>,
     d: &Decided,
     ctx: &mut RequestCtx,
 ) -> Result<Option<Option<Bytes>>, RequestError> {
-    let outgoing: Vec<writes::Outgoing<'_>> = d
+    let outgoing: Vec<Outgoing<'_>> = d
         .forward
         .iter()
         .skip(usize::from(d.merge_into.is_some()))
-        .map(|f| writes::Outgoing {
+        .map(|f| Outgoing {
             id: f.id.as_deref(),
             key: f.key.as_deref(),
             properties: &f.properties,
@@ -353,14 +350,15 @@ fn upstream_body(
     if outgoing.is_empty() {
         return Ok(None);
     }
-    writes::upstream_body(
-        w.route.body,
-        &outgoing,
-        d.lookup.as_deref(),
-        d.merge_into.as_deref(),
-    )
-    .map(Some)
-    .map_err(|e| ctx.unsent(e))
+    sh.vendor
+        .upstream_write_body(
+            w.route.body,
+            &outgoing,
+            d.lookup.as_deref(),
+            d.merge_into.as_deref(),
+        )
+        .map(Some)
+        .map_err(|e| ctx.unsent(e))
 }
 
 /// Forward the write once, exactly as permitted, and only with the proof that its intent
@@ -395,7 +393,7 @@ async fn forward_once(
     ctx.took("upstream", micros(t));
     let upstream = match upstream {
         // The record went away between crmgate's read and the archive: as above.
-        Err(RequestError::UpstreamStatus(404)) if route.body == RequestBody::Archive => {
+        Err(RequestError::UpstreamStatus(404)) if route.body == ARCHIVE => {
             ctx.upstream_status = Some(404);
             return Ok(Sent::Answered(empty_response(
                 StatusCode::NO_CONTENT,
@@ -434,7 +432,7 @@ fn answer(
         if d.errors.is_empty() {
             return empty_response(upstream.status, w.request_id);
         }
-        let (answer, _) = writes::batch_answer(
+        let (answer, _) = sh.vendor.batch_answer(
             Value::Null,
             Vec::new(),
             d.errors,
@@ -447,10 +445,10 @@ fn answer(
         );
         return json_response(status, body, w.request_id, Some(buffering));
     }
-    let decided: Vec<writes::Decided<'_>> = d
+    let decided: Vec<DecidedInput<'_>> = d
         .forward
         .iter()
-        .map(|f| writes::Decided {
+        .map(|f| DecidedInput {
             id: f.id.as_deref(),
             key: d
                 .lookup
@@ -460,7 +458,7 @@ fn answer(
             attributes: &f.decided,
         })
         .collect();
-    let (answer, hidden) = writes::complete_answer(
+    let (answer, hidden) = sh.vendor.complete_answer(
         res,
         &upstream.body,
         route.is_single(),
@@ -484,7 +482,7 @@ fn answer(
     };
     let t = Instant::now();
     // fail closed: a write's answer names no associated record (none is decided).
-    let filtered = step.filter(&answer, &Shown::none());
+    let filtered = step.filter(&answer, &Shown::nothing(sh.vendor.associations()));
     ctx.took("filter", micros(t));
     let filtered = filtered?;
     ctx.filtered(&filtered);
@@ -492,15 +490,16 @@ fn answer(
     // Records the caller wrote but may not read: their ids (and what the spec requires of
     // a record), nothing else. An upsert says whether it created one: the inputs crmgate
     // decided on a stored record were updates.
-    let upsert = route.body == RequestBody::BatchUpsert;
+    let upsert = route.body == Operation::Write(WriteOp::Upsert, Cardinality::Batch);
     let stub = |id: &str| {
         let new = upsert.then(|| !d.forward.iter().any(|f| f.id.as_deref() == Some(id)));
-        writes::stub(res, id, &written_at, new)
+        sh.vendor.stub(res, id, &written_at, new)
     };
     if route.body.is_batch() {
         let stubs: Vec<Value> = filtered.dropped.iter().map(|id| stub(id)).collect();
         let (body, status) = filtered.reshape(|doc| {
-            writes::batch_answer(doc, stubs, d.errors, upstream.status, &written_at)
+            sh.vendor
+                .batch_answer(doc, stubs, d.errors, upstream.status, &written_at)
         })?;
         json_response(status, body, w.request_id, Some(buffering))
     } else {
@@ -523,7 +522,7 @@ async fn prior_read(
         .routes()
         .routes()
         .iter()
-        .find(|r| r.body == RequestBody::BatchRead && r.resource.entity_type == res.entity_type)
+        .find(|r| r.body == Operation::BatchRead && r.resource.entity_type == res.entity_type)
         .ok_or_else(|| {
             RequestError::Internal(format!(
                 "no batch read route for `{}`: a write cannot read the records it names",
@@ -537,12 +536,11 @@ async fn prior_read(
     properties.sort();
     properties.dedup();
     let mut stored = HashMap::new();
-    for chunk in keys.chunks(crate::profiles::hubspot::BATCH_MAX_INPUTS) {
-        let body = writes::prior_read_body(chunk, lookup, &properties)?;
-        let permit = w
-            .allowed
-            .for_prior_read(&read_route.path)
-            .permit(read_route.path.clone(), Some(body))?;
+    for chunk in keys.chunks(sh.vendor.batch_max_inputs()) {
+        let read = sh
+            .vendor
+            .record_read(&read_route.path, chunk, lookup, &properties)?;
+        let permit = w.allowed.prior_read(read)?;
         let t = Instant::now();
         let answer = sh
             .upstream
@@ -554,7 +552,7 @@ async fn prior_read(
             Err(RequestError::UpstreamStatus(404)) => continue,
             other => other?,
         };
-        for record in writes::prior_read_results(&answer.body)? {
+        for record in sh.vendor.read_records(&answer.body)? {
             let Some(id) = crate::stages::routing::record_id(res, &record) else {
                 continue;
             };
@@ -591,11 +589,7 @@ async fn check_association_targets(
         .iter()
         .filter_map(|f| f.associations.as_ref())
         .flatten()
-        .filter_map(|a| match a.get("to")?.get("id")? {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
+        .filter_map(|a| sh.vendor.association_target(a))
         .collect();
     if targets.is_empty() {
         return Ok(());
@@ -679,6 +673,7 @@ fn stamp(config: &Config, scope: &Scope) -> Stamp {
 
 /// A batch of which nothing was forwarded: its errors, 207 (or, with none, 204).
 fn batch_without_upstream(
+    sh: &Shared,
     w: &WriteStep<'_>,
     errors: Vec<Value>,
     buffering: OwnedSemaphorePermit,
@@ -689,7 +684,9 @@ fn batch_without_upstream(
         return empty_response(StatusCode::NO_CONTENT, w.request_id);
     }
     let at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
-    let (answer, _) = writes::batch_answer(Value::Null, Vec::new(), errors, StatusCode::OK, &at)?;
+    let (answer, _) =
+        sh.vendor
+            .batch_answer(Value::Null, Vec::new(), errors, StatusCode::OK, &at)?;
     let body = Releasable::without_records(&answer)?;
     let status = StatusCode::MULTI_STATUS;
     json_response(status, body, w.request_id, Some(buffering))

@@ -1,0 +1,429 @@
+//! The vendor seam: what the stages ask of the CRM's API, in the stages' own words.
+//!
+//! The stages know routes, records, properties, field groups and decisions; how a vendor
+//! spells a search, a batch, a write body, a lookup, a page, an error body or its
+//! credential is behind [`Vendor`], which a vendor profile implements and start-up
+//! chooses (`[upstream] vendor`). The gateway holds one `Arc<dyn Vendor>`. A new CRM is
+//! a new profile and no edit here. This module must never name a
+//! vendor, import a profile, or decide on access: it only carries what a profile prepared
+//! to the stages that decide.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::HeaderValue;
+use http::StatusCode;
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+use crate::error::{RateLimitShape, RequestError};
+use crate::secret::Secret;
+use crate::stages::authz::{RecordRead, RowCondition};
+use crate::stages::routing::{GroupId, Operation, ResourceProfile, Route};
+use crate::stages::sanitize::Canonical;
+use crate::stages::write::WriteBody;
+
+/// One CRM's API as the stages use it. Implemented by a vendor profile, chosen at
+/// start-up by the profile selector.
+pub trait Vendor: Send + Sync {
+    /// The name `[upstream] vendor` selects it by.
+    fn name(&self) -> &'static str;
+
+    // ---- reads ---------------------------------------------------------------------
+
+    /// The upstream request of a read route in the vendor's shape: the client's query and
+    /// body parsed strictly and rebuilt, the properties the policies need added (and
+    /// hidden again), and what the request selects records by.
+    fn prepare_read(
+        &self,
+        route: &Route,
+        c: &Canonical,
+        body: Bytes,
+    ) -> Result<Prepared, RequestError>;
+
+    /// The query parameter that names a lookup property (records named by a property value
+    /// instead of their id), if the vendor has one.
+    fn lookup_param(&self) -> Option<&'static str>;
+
+    /// Whether `property`, named by [`Vendor::lookup_param`], looks records up by a value
+    /// (and not by the record id under another name, nor by nothing).
+    fn is_lookup(&self, property: &str) -> bool;
+
+    /// The lookup property a request's decoded query names, if any.
+    fn lookup<'a>(&self, query: &'a [(String, String)]) -> Option<&'a str> {
+        let param = self.lookup_param()?;
+        query
+            .iter()
+            .find(|(k, v)| k == param && self.is_lookup(v))
+            .map(|(_, v)| v.as_str())
+    }
+
+    // ---- writes --------------------------------------------------------------------
+
+    /// Parse a write body strictly into the neutral form. `id` is the record the path
+    /// names; `query` the request's decoded query.
+    fn parse_write(
+        &self,
+        op: Operation,
+        body: &[u8],
+        id: Option<&str>,
+        query: &[(String, String)],
+    ) -> Result<WriteBody, RequestError>;
+
+    /// The upstream body of a write, rebuilt from the allowed inputs only.
+    fn upstream_write_body(
+        &self,
+        op: Operation,
+        inputs: &[Outgoing<'_>],
+        lookup: Option<&str>,
+        merge_into: Option<&str>,
+    ) -> Result<Option<Bytes>, RequestError>;
+
+    /// The CRM's answer to a write completed with the attribute properties crmgate decided
+    /// the write on; returns the body and the properties added (hidden again by the filter).
+    fn complete_answer(
+        &self,
+        res: &ResourceProfile,
+        body: &[u8],
+        single: bool,
+        lookup: Option<&str>,
+        decided: &[Decided<'_>],
+    ) -> Result<(Bytes, HashSet<String>), RequestError>;
+
+    /// A batch error entry for an input crmgate did not forward.
+    fn batch_error(
+        &self,
+        e: &RequestError,
+        request_id: &str,
+        index: usize,
+        key: Option<&str>,
+        trace: Option<&str>,
+    ) -> Value;
+
+    /// A record the caller wrote but may not read, as a write's answer names it.
+    fn stub(&self, res: &ResourceProfile, id: &str, at: &str, new: Option<bool>) -> Value;
+
+    /// The answer of a batch write over what the caller is shown and crmgate's errors.
+    fn batch_answer(
+        &self,
+        filtered: Value,
+        stubs: Vec<Value>,
+        errors: Vec<Value>,
+        upstream_status: StatusCode,
+        at: &str,
+    ) -> Result<(Value, StatusCode), RequestError>;
+
+    /// The batch errors for inputs the caller gets no record for: the same entry whether
+    /// the CRM lacks the record or the policy hides it.
+    fn not_found_entries(&self, res: &ResourceProfile, keys: &[String]) -> Vec<Value>;
+
+    /// Most records one batch (and one of crmgate's own reads) may name.
+    fn batch_max_inputs(&self) -> usize;
+
+    /// crmgate's own read of stored records (before a write, or of associated records):
+    /// the request, at the collection's batch-read route `read_path`, for `keys` (ids, or
+    /// values of `lookup`) and the properties the policies decide by.
+    fn record_read(
+        &self,
+        read_path: &str,
+        keys: &[String],
+        lookup: Option<&str>,
+        properties: &[String],
+    ) -> Result<RecordRead, RequestError>;
+
+    /// The records of the answer to a [`Vendor::record_read`].
+    fn read_records(&self, body: &[u8]) -> Result<Vec<Map<String, Value>>, RequestError>;
+
+    /// The record a write's association names (its id), if the value names one.
+    fn association_target(&self, association: &Value) -> Option<String>;
+
+    // ---- associations, errors, the credential --------------------------------------
+
+    /// How the vendor spells associations on a record.
+    fn associations(&self) -> Arc<dyn AssociationShape>;
+
+    /// The body of crmgate's own error answer, in a shape the vendor's clients read.
+    fn error_body(&self, e: &RequestError, request_id: &str) -> Vec<u8>;
+
+    /// How the vendor spells its rate-limit signals (headers passed on with a 429, the
+    /// limit's name in its body).
+    fn rate_limit(&self) -> RateLimitShape;
+
+    /// The credential crmgate presents to the CRM, from the configured secret.
+    fn credential(&self, secret: Option<Secret>) -> Arc<dyn CredentialSource>;
+
+    // ---- a client's requests (the retention run reads and erases through crmgate) ---
+
+    /// A page of a collection's records with `properties`, at the vendor's cursor `after`.
+    fn list_request(
+        &self,
+        collection: &str,
+        properties: &[String],
+        after: Option<&str>,
+    ) -> ClientRequest;
+
+    /// The records of a list page (each with its id, if it has one) and the cursor of the
+    /// next page.
+    fn read_list(&self, page: &Value) -> ListPage;
+
+    /// One record with `properties` (none: the vendor's defaults).
+    fn get_request(&self, collection: &str, id: &str, properties: &[String]) -> ClientRequest;
+
+    /// A record's property values, as a get or a list answers it.
+    fn record_properties<'a>(&self, record: &'a Value) -> Option<&'a Map<String, Value>>;
+
+    /// The request that erases a record as `how` says.
+    fn erase_request(&self, collection: &str, id: &str, how: Erasure<'_>) -> ClientRequest;
+}
+
+/// A request a client of crmgate sends, in the vendor's spelling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientRequest {
+    pub method: &'static str,
+    pub path: String,
+    pub body: Option<Value>,
+}
+
+/// How a record is erased.
+#[derive(Debug, Clone, Copy)]
+pub enum Erasure<'a> {
+    /// Archived (the vendor's delete, undone within its recovery window).
+    Archive,
+    /// Deleted for good, as a data subject's erasure.
+    Erase,
+    /// These properties cleared (anonymised).
+    Clear(&'a [String]),
+}
+
+/// One page of a collection as a client reads it.
+#[derive(Debug, Default)]
+pub struct ListPage {
+    /// Each record's id (if it has one) and property values.
+    pub records: Vec<(Option<String>, Map<String, Value>)>,
+    /// The vendor's cursor of the next page.
+    pub next: Option<String>,
+}
+
+impl fmt::Debug for dyn Vendor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vendor")
+            .field("name", &self.name())
+            .finish()
+    }
+}
+
+/// The future of a credential header.
+pub type HeaderFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<HeaderValue>, RequestError>> + Send + 'a>>;
+
+/// Where the `Authorization` header of upstream requests comes from: a static token today;
+/// a token refreshed on expiry (OAuth 2.0) fits the same seam.
+pub trait CredentialSource: Send + Sync + fmt::Debug {
+    /// The header value for the next request (marked sensitive), or none.
+    fn header(&self) -> HeaderFuture<'_>;
+}
+
+/// What goes upstream for a read route, and what the later stages must know about it.
+pub struct Prepared {
+    pub path_and_query: String,
+    /// The rebuilt body (never the client's bytes).
+    pub body: Option<Bytes>,
+    /// Properties fetched only for the policies: removed again before the client sees them.
+    pub hidden: HashSet<String>,
+    /// The field group of every property the request selects, orders or looks up records by.
+    pub selected_by: Vec<GroupId>,
+    /// How the answer is made from what the filter kept.
+    pub answer: Answer,
+}
+
+impl Prepared {
+    /// The field groups (bitmask) the request selects records by.
+    pub fn selection(&self) -> u64 {
+        self.selected_by.iter().fold(0, |m, g| m | (1u64 << g))
+    }
+}
+
+/// How the client's answer is made.
+pub enum Answer {
+    /// The filtered body, as the filter left it.
+    Filtered,
+    /// A search whose count and paging crmgate answers over what the caller is shown,
+    /// unless the policies show it every record.
+    Counted(Box<dyn CountedSearch>),
+    /// A batch whose envelope (errors, status) crmgate rebuilds over what is shown.
+    Batch(Box<dyn BatchAnswer>),
+    /// A list crmgate pages itself over what the caller is shown, unless the policies show
+    /// it every record: pages come back full, and its cursor is crmgate's own.
+    Refilled(Box<dyn RefilledList>),
+}
+
+/// One filtered page of a walk, as a vendor reads it: its records as JSON text borrowed
+/// from the filtered body (never parsed into a tree: they are copied into the client's
+/// answer as the filter wrote them), and the vendor's cursor of the next page.
+pub struct PageRead<'a> {
+    pub records: Vec<&'a serde_json::value::RawValue>,
+    pub next: Option<String>,
+}
+
+/// A list crmgate fetches page by page from the vendor and refills to the client's size.
+pub trait RefilledList: Send + Sync {
+    /// The client's page size.
+    fn limit(&self) -> usize;
+    /// The client's cursor, as it sent it (crmgate's own, sealed), if any.
+    fn cursor(&self) -> Option<&str>;
+    /// Most vendor pages one client page may take.
+    fn max_pages(&self) -> usize;
+    /// The upstream path and query of the vendor's page at `after` (first page: `None`).
+    fn page_request(&self, after: Option<&str>) -> String;
+    /// A filtered page's records, and the vendor's cursor of its next page.
+    fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError>;
+    /// The client's answer: its records (filtered JSON text, copied as it is), and
+    /// crmgate's cursor of the next page if any.
+    fn answer(&self, records: &[&[u8]], next: Option<String>) -> Result<Vec<u8>, RequestError>;
+    /// The same list as a vendor query that carries the row condition (only the part the
+    /// vendor can express; the rows that come back are still decided one by one), if any.
+    fn pushdown(&self, res: &ResourceProfile, rows: &RowCondition) -> Option<Box<dyn PushedList>>;
+}
+
+/// A list pushed down into the vendor's query language: pages of a search.
+pub trait PushedList: Send + Sync {
+    /// The vendor's search path for the collection.
+    fn path(&self) -> &str;
+    /// The search body for the page at `after`.
+    fn page_body(&self, after: Option<&str>) -> Result<Bytes, RequestError>;
+    /// A filtered page's records, and the vendor's cursor of its next page.
+    fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError>;
+}
+
+/// A search crmgate can walk page by page and count itself.
+pub trait CountedSearch: Send + Sync {
+    /// Records per upstream page, and most pages one search may take (the vendor's caps).
+    fn page_size(&self) -> usize;
+    fn max_pages(&self) -> usize;
+    /// The upstream body for the page at `cursor` (the first page: `None`).
+    fn page_body(&self, cursor: Option<String>) -> Result<Bytes, RequestError>;
+    /// A filtered page's records, and the cursor of the vendor's next page.
+    fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError>;
+    /// The client's page: its cursor as it sent it (crmgate's own, sealed), if any, and its
+    /// size.
+    fn client_page(&self) -> (Option<String>, usize);
+    /// The client's answer: its page of the shown records, the count of them all, and
+    /// crmgate's cursor of the next page if there is one.
+    fn answer(
+        &self,
+        total: usize,
+        page: &[&[u8]],
+        next: Option<String>,
+    ) -> Result<Vec<u8>, RequestError>;
+}
+
+/// A batch answer rebuilt over what the caller is shown.
+pub trait BatchAnswer: Send + Sync {
+    /// The answer's body and status, from the filtered body (and the upstream body, read
+    /// only to tell which input each shown record answers).
+    fn rebuild(
+        &self,
+        res: &ResourceProfile,
+        upstream: &[u8],
+        filtered: Value,
+    ) -> Result<(Value, StatusCode), RequestError>;
+}
+
+/// One allowed write input, as it goes upstream.
+pub struct Outgoing<'a> {
+    /// The record's id (updates, archives, merges), resolved by crmgate's own read.
+    pub id: Option<&'a str>,
+    /// The input's key as the client sent it (an upsert's lookup value).
+    pub key: Option<&'a str>,
+    pub properties: &'a IndexMap<String, Option<String>>,
+    pub associations: Option<&'a Vec<Value>>,
+    pub trace: Option<&'a str>,
+}
+
+/// What crmgate decided a written record on, to complete the CRM's answer with.
+pub struct Decided<'a> {
+    /// The record id (none for a create).
+    pub id: Option<&'a str>,
+    /// The lookup value of an upsert's input (lower-cased), where there is one.
+    pub key: Option<String>,
+    pub attributes: &'a Map<String, Value>,
+}
+
+/// How a vendor spells the associations on a record (the ids of records of other types
+/// it names). The filter calls it on the member [`AssociationShape::field`] names.
+pub trait AssociationShape: Send + Sync {
+    /// The record member holding associations.
+    fn field(&self) -> &'static str;
+    /// Whether a request's decoded query asks for associations.
+    fn requested(&self, query: &[(String, String)]) -> bool;
+    /// The ids every associations member of a body names, per association key. Only these
+    /// can be decided; anything else the filter finds is dropped.
+    fn named(&self, body: &[u8]) -> BTreeMap<String, BTreeSet<String>>;
+    /// A record's associations as the caller may see them, `None` when nothing is left
+    /// (the member is then omitted).
+    fn filter(&self, value: &Value, shown: &Shown, named: &mut Named) -> Option<Value>;
+}
+
+/// Which associated records the caller may be named, per association key (the other type's
+/// collection, `contacts`): the ids whose read decision allows them for this caller and
+/// purpose. An id without a verdict is not shown.
+#[derive(Default)]
+pub struct Shown {
+    by_type: HashMap<String, HashSet<String>>,
+    /// How the vendor spells associations; none only for bodies that are never released
+    /// (a rehearsal of the filter's work).
+    shape: Option<Arc<dyn AssociationShape>>,
+}
+
+impl fmt::Debug for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shown")
+            .field("by_type", &self.by_type)
+            .finish()
+    }
+}
+
+impl Shown {
+    /// Nothing is shown, and no member is read as associations: only for work whose
+    /// body is never released.
+    pub fn none() -> Shown {
+        Shown::default()
+    }
+
+    /// Nothing is shown yet, associations read in the vendor's `shape`.
+    pub fn nothing(shape: Arc<dyn AssociationShape>) -> Shown {
+        Shown {
+            by_type: HashMap::new(),
+            shape: Some(shape),
+        }
+    }
+
+    pub fn allow(&mut self, key: &str, ids: impl IntoIterator<Item = String>) {
+        self.by_type.entry(key.to_string()).or_default().extend(ids);
+    }
+
+    pub fn contains(&self, key: &str, id: &str) -> bool {
+        self.by_type.get(key).is_some_and(|ids| ids.contains(id))
+    }
+
+    /// Whether `member` of a record holds associations.
+    pub fn is_field(&self, member: &str) -> bool {
+        self.shape.as_ref().is_some_and(|s| s.field() == member)
+    }
+
+    /// An associations member as the caller may see it (see [`AssociationShape::filter`]).
+    pub fn filter(&self, value: &Value, named: &mut Named) -> Option<Value> {
+        self.shape.as_ref()?.filter(value, self, named)
+    }
+}
+
+/// What the filter did with associated ids, for the audit record (`type/id`, no values).
+#[derive(Debug, Default)]
+pub struct Named {
+    pub shown: Vec<String>,
+    pub dropped: Vec<String>,
+}

@@ -275,7 +275,7 @@ pub struct PolicyFiles {
     pub retention: Option<PathBuf>,
     /// Where the deletion concept's "today" comes from (`[retention] today`: a fixed day,
     /// for tests; else the system date).
-    pub retention_clock: crate::stages::retention::Clock,
+    pub retention_clock: crate::retention::Clock,
     /// How often to look for changed files (hot reload); `None` = only on SIGHUP.
     pub watch_interval: Option<Duration>,
     /// How long changed files must stay unchanged before a revision is built from them: a

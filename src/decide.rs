@@ -13,11 +13,11 @@ use serde_json::{Map, Value};
 
 use crate::config::Config;
 use crate::error::RequestError;
+use crate::routes::{extract_attributes, record_id, ResourceProfile};
 use crate::stages::authz::{
     Decision, Outcome, Planner, PolicyEngine, PrincipalInfo, RecordPlan, Scope,
 };
 use crate::stages::purpose;
-use crate::stages::routing::{extract_attributes, record_id, ResourceProfile};
 
 /// Who asks, and for which purpose, resolved as the proxy resolves a request.
 pub fn subject(

@@ -17,17 +17,17 @@
 //! 3. **identify** — [`stages::identity`]: mTLS certificate, OIDC JWT or API key → one
 //!    `User`/`App` entity.
 //! 4. **purpose** — [`stages::purpose`]: the declared or default purpose, from the registry.
-//! 5. **route** — [`stages::routing`]: method + path → route, resource type, field groups;
-//!    the vendor ([`stages::vendor`], a trait a profile under [`profiles`] implements,
-//!    chosen at start-up by `[upstream] vendor`) prepares the upstream request (typed
-//!    search and batch bodies, what the request selects records by).
+//! 5. **route** — [`routes::RouteTable::find`]: method + path → route, resource type,
+//!    field groups; the vendor ([`stages::vendor`], a trait a profile under [`profiles`]
+//!    implements, chosen at start-up by `[upstream] vendor`) prepares the upstream request
+//!    (typed search and batch bodies, what the request selects records by).
 //! 6. **authorize** — [`stages::authz`]: Cedar; only an allow mints an `Allowed`, and only
 //!    that makes the `Permit` the upstream call consumes; record plans and what a caller
 //!    may select records by live in its `plan`.
-//! 7. **write path** — [`stages::write`]: per record `create`/`update`/`delete`/`merge` on
-//!    the stored record and the record as it would be, `write.<group>` per field group
-//!    (strip or refuse), provenance stamped on creates; free text through
-//!    [`stages::redact`]; retention rules ([`stages::retention`]) add the computed
+//! 7. **write path** — [`stages::write_inputs`], each input of a write decided: per record
+//!    `create`/`update`/`delete`/`merge` on the stored record and the record as it would
+//!    be, `write.<group>` per field group (strip or refuse), provenance stamped on creates;
+//!    free text through [`redact`]; retention rules ([`retention`]) add the computed
 //!    attributes `due_for_deletion` and `under_hold`. The pipeline's write branch reads the
 //!    records first, writes the intent to the audit log, then forwards once.
 //! 8. **forward** — [`stages::upstream`]: sends exactly the permitted request with
@@ -48,6 +48,12 @@
 //! first, decide, durable intent, forward once, answer), `associated`, `revision` (policy
 //! revisions, reloads, selectability), `guards`, `respond`. [`error`] is the request
 //! path's one error enum with its status table and audit outcome.
+//!
+//! The engines the stages use, built at start-up and immutable per policy revision, below
+//! the stages (they never import one): [`routes`] (the route table, resource profiles and
+//! attribute extraction, compiled from the routes file), [`retention`] (the deletion
+//! concept's rules and their evaluator, which computes the attributes the routes declare)
+//! and [`redact`] (the redaction rules and detector).
 //!
 //! Around the request path: [`startup`] (assembling the gateway and reloading a policy
 //! revision; TLS set-up), [`config`] (the typed configuration, parsed with the positions of
@@ -78,6 +84,11 @@ pub mod fasthash;
 pub mod jwk;
 pub mod pki;
 pub mod profiles;
+/// Sensitive data in free text found and blacked out before a write is forwarded.
+pub mod redact;
+/// The deletion concept: retention rules, and the computed `due_for_deletion` / `under_hold`.
+pub mod retention;
+pub mod routes;
 pub mod secret;
 pub mod stages;
 pub mod startup;

@@ -12,13 +12,8 @@ pub mod identity;
 pub mod listen;
 pub mod pipeline;
 pub mod purpose;
-/// Stage 7: sensitive data in free text found and blacked out before a write is forwarded.
-pub mod redact;
-/// The deletion concept: retention rules, and the computed `due_for_deletion` / `under_hold`.
-pub mod retention;
-pub mod routing;
 pub mod sanitize;
 pub mod upstream;
 /// The vendor seam: what the stages ask of the CRM's API, implemented by a vendor profile.
 pub mod vendor;
-pub mod write;
+pub mod write_inputs;

@@ -25,8 +25,8 @@ use super::{
     Purpose, TlsFiles, UpstreamConfig,
 };
 use crate::diagnostic::{Problems, Report, TomlSource};
+use crate::retention::{Clock, Day};
 use crate::secret::Secret;
-use crate::stages::retention::{Clock, Day};
 
 /// Where a section's secret comes from, as its keys say: an environment variable or a file.
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::RequestError;
-use crate::stages::routing::{GroupId, Operation, ResourceProfile, Route};
+use crate::routes::{GroupId, Operation, ResourceProfile, Route};
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::vendor::{Answer, BatchAnswer, CountedSearch, PageRead, Prepared};
 

@@ -27,8 +27,8 @@ use sha2::{Digest, Sha256};
 use crate::config::PolicyFiles;
 use crate::diagnostic::{json_array_elements, line_col};
 use crate::error::RequestError;
+use crate::routes::{AttrType, AttrValue, Route, RouteTable};
 use crate::stages::filter::masks::MaskKind;
-use crate::stages::routing::{AttrType, AttrValue, Route, RouteTable};
 
 /// Start-up problems of the policy folder are the one problem type of every start-up file.
 pub use crate::diagnostic::{Problem, Problems};
@@ -1037,7 +1037,7 @@ fn check_routes_against_schema(
         if let Some(kind) = route.write() {
             written.insert(&route.resource.entity_type);
             let needed: &[&str] = match kind {
-                crate::stages::routing::WriteKind::Upsert => &["create", "update"],
+                crate::routes::WriteKind::Upsert => &["create", "update"],
                 k => &[k.action()],
             };
             for a in needed {
@@ -1285,7 +1285,7 @@ mod tests {
             routes: repo.join("routes.toml"),
             redaction: None,
             retention: None,
-            retention_clock: crate::stages::retention::Clock::System,
+            retention_clock: crate::retention::Clock::System,
             watch_interval: None,
             reload_settle: std::time::Duration::ZERO,
             confirm_file: "policies.confirm".into(),

@@ -71,88 +71,146 @@ pub async fn identify(
             "more than one Authorization header".into(),
         ));
     }
-    // `credential` names the kind of credential for the audit record: `mtls`, `jwt`, `api_key`.
-    let (id, kind, claimed_departments, roles, credential, purpose) = match (cert, authorization) {
+    let claim = match (cert, authorization) {
         (Some(_), Some(_)) => {
             // Two credentials are ambiguous: which one would the policy see?
             return Err(RequestError::AmbiguousCredentials(
                 "a client certificate and an Authorization header: send one credential".into(),
             ));
         }
-        (Some(c), None) => {
-            let mapping = cfg.mtls.as_ref().map(|m| m.user_from).ok_or_else(|| {
-                RequestError::Internal("a client certificate on a listener without mtls".into())
-            })?;
-            let user = c.user(mapping).ok_or(RequestError::Credential(
-                CredentialError::CertificateUnmapped,
-            ))?;
-            (
-                user,
-                Kind::User,
-                Some(("certificate OU", c.ous.clone())),
-                None,
-                "mtls",
-                None,
-            )
-        }
+        (Some(c), None) => certificate_claim(c, cfg)?,
         (None, None) => {
             return Err(RequestError::Unauthenticated(
                 "missing credentials: send a client certificate or `Authorization: Bearer <token>`"
                     .into(),
             ))
         }
-        (None, Some(value)) => {
-            // fail closed: a credential that is there but unusable is refused as such, never
-            // treated as "no credential".
-            let value = value
-                .to_str()
-                .map_err(|_| CredentialError::Malformed("not readable text"))?;
-            let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-            if !scheme.eq_ignore_ascii_case("bearer") {
-                return Err(CredentialError::Malformed("unsupported scheme, use `Bearer`").into());
-            }
-            let token = token.trim();
-            if token.is_empty() {
-                return Err(CredentialError::Malformed("empty bearer credential").into());
-            }
-            if !cfg.jwt.is_empty() && jwt::looks_like_jwt(token) {
-                let verified = jwt::verify(token, &cfg.jwt, jwks).await?;
-                if verified.directory == Directory::Claims {
-                    let purpose = verified.purpose.clone();
-                    let principal = claims_principal(verified, engine, recognised)?;
-                    return Ok(Identified {
-                        principal,
-                        credential: "jwt",
-                        purpose,
-                    });
-                }
-                let departments = verified
-                    .department
-                    .map(|d| ("token's department claim", vec![d]));
-                (
-                    verified.user,
-                    Kind::User,
-                    departments,
-                    verified.roles,
-                    "jwt",
-                    verified.purpose,
-                )
-            } else {
-                let digest = api_key_digest(token);
-                let owner = cfg
-                    .api_keys
-                    .get(&digest)
-                    .ok_or(RequestError::Credential(CredentialError::UnknownApiKey))?;
-                let kind = if cfg.app_keys.contains(owner) {
-                    Kind::App
-                } else {
-                    Kind::User
-                };
-                let purpose = cfg.api_key_purposes.get(&digest).cloned();
-                (owner.clone(), kind, None, None, "api_key", purpose)
-            }
-        }
+        (None, Some(value)) => match bearer_claim(value, cfg, jwks, engine, recognised).await? {
+            Bearer::Claim(claim) => claim,
+            Bearer::Identified(identified) => return Ok(identified),
+        },
     };
+    admit(claim, engine, recognised)
+}
+
+/// What a verified credential says: the principal it names and what it claims about
+/// them, still to be checked against the directory.
+struct Claim {
+    id: String,
+    kind: Kind,
+    /// What the credential claims the department is, and where it says so.
+    departments: Option<(&'static str, Vec<String>)>,
+    /// Roles from an issuer configured as their source: they replace the directory's.
+    roles: Option<Vec<String>>,
+    /// The kind of credential for the audit record: `mtls`, `jwt`, `api_key`.
+    credential: &'static str,
+    purpose: Option<String>,
+}
+
+/// A bearer credential's outcome: a claim about a directory principal, or (a token whose
+/// issuer is the directory) the principal the token itself describes.
+enum Bearer {
+    Claim(Claim),
+    Identified(Identified),
+}
+
+/// A verified client certificate: the user its subject maps to, its OUs as departments.
+fn certificate_claim(c: &ClientCert, cfg: &Config) -> Result<Claim, RequestError> {
+    let mapping = cfg.mtls.as_ref().map(|m| m.user_from).ok_or_else(|| {
+        RequestError::Internal("a client certificate on a listener without mtls".into())
+    })?;
+    let user = c.user(mapping).ok_or(RequestError::Credential(
+        CredentialError::CertificateUnmapped,
+    ))?;
+    Ok(Claim {
+        id: user,
+        kind: Kind::User,
+        departments: Some(("certificate OU", c.ous.clone())),
+        roles: None,
+        credential: "mtls",
+        purpose: None,
+    })
+}
+
+/// An `Authorization: Bearer` credential: a JWT from a configured issuer, or an API key.
+async fn bearer_claim(
+    value: &http::HeaderValue,
+    cfg: &Config,
+    jwks: &jwks::IssuerKeys,
+    engine: &PolicyEngine,
+    recognised: &mut Option<Recognised>,
+) -> Result<Bearer, RequestError> {
+    // fail closed: a credential that is there but unusable is refused as such, never
+    // treated as "no credential".
+    let value = value
+        .to_str()
+        .map_err(|_| CredentialError::Malformed("not readable text"))?;
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(CredentialError::Malformed("unsupported scheme, use `Bearer`").into());
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(CredentialError::Malformed("empty bearer credential").into());
+    }
+    if !cfg.jwt.is_empty() && jwt::looks_like_jwt(token) {
+        let verified = jwt::verify(token, &cfg.jwt, jwks).await?;
+        if verified.directory == Directory::Claims {
+            let purpose = verified.purpose.clone();
+            let principal = claims_principal(verified, engine, recognised)?;
+            return Ok(Bearer::Identified(Identified {
+                principal,
+                credential: "jwt",
+                purpose,
+            }));
+        }
+        let departments = verified
+            .department
+            .map(|d| ("token's department claim", vec![d]));
+        return Ok(Bearer::Claim(Claim {
+            id: verified.user,
+            kind: Kind::User,
+            departments,
+            roles: verified.roles,
+            credential: "jwt",
+            purpose: verified.purpose,
+        }));
+    }
+    let digest = api_key_digest(token);
+    let owner = cfg
+        .api_keys
+        .get(&digest)
+        .ok_or(RequestError::Credential(CredentialError::UnknownApiKey))?;
+    let kind = if cfg.app_keys.contains(owner) {
+        Kind::App
+    } else {
+        Kind::User
+    };
+    Ok(Bearer::Claim(Claim {
+        id: owner.clone(),
+        kind,
+        departments: None,
+        roles: None,
+        credential: "api_key",
+        purpose: cfg.api_key_purposes.get(&digest).cloned(),
+    }))
+}
+
+/// The claimed principal as the directory knows it: known, of the right kind, active, in
+/// the department the credential claims (if it claims one).
+fn admit(
+    claim: Claim,
+    engine: &PolicyEngine,
+    recognised: &mut Option<Recognised>,
+) -> Result<Identified, RequestError> {
+    let Claim {
+        id,
+        kind,
+        departments: claimed_departments,
+        roles,
+        credential,
+        purpose,
+    } = claim;
     let principal = engine
         .principal(&id)
         .filter(|p| {

@@ -323,18 +323,7 @@ impl Conn {
         tokio::pin!(conn);
 
         let limits = &self.limits;
-        let tick = [
-            limits.first_request_timeout,
-            limits.idle_timeout,
-            limits.send_timeout,
-            limits.max_connection_age,
-        ]
-        .into_iter()
-        .min()
-        .unwrap_or(Duration::from_secs(1))
-        .div_f32(4.0)
-        .clamp(Duration::from_millis(10), Duration::from_secs(1));
-        let mut ticker = tokio::time::interval(tick);
+        let mut ticker = tokio::time::interval(watchdog_tick(limits));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut stop = self.stop.clone();
         let mut stopping = *stop.borrow();
@@ -386,6 +375,22 @@ impl Conn {
             }
         }
     }
+}
+
+/// How often a connection's watchdog looks: a quarter of the shortest deadline, between
+/// 10 ms and 1 s.
+fn watchdog_tick(limits: &Limits) -> Duration {
+    [
+        limits.first_request_timeout,
+        limits.idle_timeout,
+        limits.send_timeout,
+        limits.max_connection_age,
+    ]
+    .into_iter()
+    .min()
+    .unwrap_or(Duration::from_secs(1))
+    .div_f32(4.0)
+    .clamp(Duration::from_millis(10), Duration::from_secs(1))
 }
 
 /// What the connection's IO and requests tell the watchdog.

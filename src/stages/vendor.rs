@@ -21,11 +21,11 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use crate::error::{RateLimitShape, RequestError};
+use crate::routes::{GroupId, Operation, ResourceProfile, Route};
 use crate::secret::Secret;
 use crate::stages::authz::{RecordRead, RowCondition};
-use crate::stages::routing::{GroupId, Operation, ResourceProfile, Route};
 use crate::stages::sanitize::Canonical;
-use crate::stages::write::WriteBody;
+use crate::stages::write_inputs::WriteBody;
 
 /// One CRM's API as the stages use it. Implemented by a vendor profile, chosen at
 /// start-up by the profile selector.

@@ -18,12 +18,12 @@ use crate::audit::central::CentralSink;
 use crate::audit::{AuditLog, AuditSink};
 use crate::config::{Config, PolicyFiles};
 use crate::diagnostic::{Problem, Problems};
+use crate::redact::Redactor;
+use crate::retention::RetentionRules;
+use crate::routes::RouteTable;
 use crate::stages::authz::PolicyEngine;
 use crate::stages::listen as server;
 use crate::stages::pipeline::{Gateway, Policies};
-use crate::stages::redact::Redactor;
-use crate::stages::retention::RetentionRules;
-use crate::stages::routing::RouteTable;
 use crate::stages::upstream::Upstream;
 use crate::startup::tls;
 
@@ -41,7 +41,11 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
         (Some(path), Some(routes)) => match RetentionRules::load(path, routes) {
             Ok(rules) => {
                 let rules = Arc::new(rules);
-                routes.attach_retention(&rules, config.policies.retention_clock);
+                crate::retention::Evaluator::attach(
+                    &rules,
+                    routes,
+                    config.policies.retention_clock,
+                );
                 Some(rules)
             }
             Err(Problems(p)) => {

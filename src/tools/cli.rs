@@ -13,9 +13,9 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::diagnostic::Problems;
+use crate::routes::RecordSelector;
 use crate::stages::filter::records;
 use crate::stages::pipeline::Policies;
-use crate::stages::routing::RecordSelector;
 use crate::startup::app;
 use crate::tools::{explain, policytest};
 

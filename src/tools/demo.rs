@@ -297,7 +297,7 @@ pub const TOUR_DUE_CONTACT: &str = tour::DUE_CONTACT;
 /// pipeline, audited.
 pub async fn retention_tour(
     gateway: &crate::stages::pipeline::Gateway,
-    clock: crate::stages::retention::Clock,
+    clock: crate::retention::Clock,
     base: &str,
     ca: &Path,
 ) -> String {

@@ -15,10 +15,10 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::decide;
+use crate::routes::RecordSelector;
 use crate::stages::authz::{Decision, PolicyEngine};
 use crate::stages::filter::records;
 use crate::stages::pipeline::Policies;
-use crate::stages::routing::RecordSelector;
 use crate::stages::sanitize;
 use crate::tools::policytest;
 

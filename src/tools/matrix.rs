@@ -14,9 +14,9 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::decide;
+use crate::routes::{AttrType, AttrValue, ResourceProfile};
 use crate::stages::authz::{cartesian, Outcome, Planner};
 use crate::stages::pipeline::Policies;
-use crate::stages::routing::{AttrType, AttrValue, ResourceProfile};
 
 /// One cell of the matrix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -19,7 +19,7 @@ enum Seen {
 
 /// The proxy's answer for one record: hidden, or per observable group what was seen.
 fn observe(
-    resource: &crmgate::stages::routing::ResourceProfile,
+    resource: &crmgate::routes::ResourceProfile,
     stored: &Value,
     reply: Option<&Value>,
 ) -> Option<BTreeMap<String, Seen>> {

@@ -1,4 +1,4 @@
-//! Redaction of sensitive free text (`stages::redact`): the labelled corpus with its floors,
+//! Redaction of sensitive free text (`redact`): the labelled corpus with its floors,
 //! what a redacted text still holds, the markers' language, and the problems a rules file
 //! reports. The corpus never holds real people's data: identifiers are synthetic, with
 //! computed checksums.
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use crmgate::stages::redact::{Redactor, Scan};
+use crmgate::redact::{Redactor, Scan};
 use serde::Deserialize;
 
 use crate::support::repo;

@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crmgate::retention::{Clock, RetentionRules};
+use crmgate::routes::RouteTable;
 use crmgate::stages::pipeline::Policies;
-use crmgate::stages::retention::{Clock, RetentionRules};
-use crmgate::stages::routing::RouteTable;
 use crmgate::tools::retention::{self as tool, ApplyOptions, Connection, Plan};
 use serde_json::{json, Value};
 

@@ -16,8 +16,12 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The code of a file without its unit tests.
+/// The code of a file without its unit tests. A `tests.rs` child holds a module's unit
+/// tests alone (declared `#[cfg(test)] mod tests;` by its parent): all of it is test code.
 fn code(p: &Path) -> String {
+    if p.file_name().is_some_and(|n| n == "tests.rs") {
+        return String::new();
+    }
     let text = std::fs::read_to_string(p).unwrap();
     match text.find("#[cfg(test)]") {
         Some(i) => text[..i].to_string(),

@@ -6,7 +6,7 @@ use super::*;
 
 #[test]
 fn properties_fetched_only_for_the_policies_are_hidden_and_others_are_not() {
-    let routes = crate::stages::routing::RouteTable::load(
+    let routes = crate::routes::RouteTable::load(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/routes.toml"),
     )
     .unwrap();

@@ -13,15 +13,15 @@ use serde_json::{Map, Value};
 use super::{associations, errors, write, BATCH_MAX_INPUTS};
 use crate::error::{RateLimitShape, RequestError};
 use crate::profiles::StaticBearer;
+use crate::routes::{Operation, ResourceProfile, Route};
 use crate::secret::Secret;
 use crate::stages::authz::RecordRead;
-use crate::stages::routing::{Operation, ResourceProfile, Route};
 use crate::stages::sanitize::Canonical;
 use crate::stages::vendor::{
     AssociationShape, ClientRequest, CredentialSource, Decided, Erasure, ListPage, Outgoing,
     Prepared, Vendor,
 };
-use crate::stages::write::WriteBody;
+use crate::stages::write_inputs::WriteBody;
 
 /// The query parameter (and batch member) naming a lookup property.
 const LOOKUP_PARAM: &str = "idProperty";

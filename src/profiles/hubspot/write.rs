@@ -15,9 +15,9 @@ use serde_json::{Map, Value};
 
 use super::{parse_strict, BATCH_MAX_INPUTS};
 use crate::error::RequestError;
-use crate::stages::routing::{Cardinality, Operation, ResourceProfile, WriteOp};
+use crate::routes::{Cardinality, Operation, ResourceProfile, WriteOp};
 use crate::stages::vendor::{Decided, Outgoing};
-use crate::stages::write::{WriteBody, WriteInput};
+use crate::stages::write_inputs::{WriteBody, WriteInput};
 
 /// HubSpot's write bodies, one per write operation it has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use super::{Decision, Memo, PolicyEngine, Scope};
 use crate::fasthash::FastMap;
+use crate::routes::{AttrType, AttrValue, GroupId, ResourceProfile};
 use crate::stages::filter::masks::MaskKind;
-use crate::stages::routing::{AttrType, AttrValue, GroupId, ResourceProfile};
 
 /// What happens to one field group of one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

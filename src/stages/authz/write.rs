@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use super::{Decision, Memo, PolicyEngine, Scope, UNOBSERVED_ID};
-use crate::stages::routing::{AttrValue, ResourceProfile};
+use crate::routes::{AttrValue, ResourceProfile};
 
 /// The decisions on writing one record.
 #[derive(Debug, Clone)]

@@ -19,10 +19,10 @@ use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::{note_all, Outcome, Run};
+use super::{note_all, Outcome, RecordPlan, Run};
+use crate::routes::typed_owned;
+use crate::routes::{computed, AttrSource, AttrValue, GroupId};
 use crate::stages::filter::masks;
-use crate::stages::routing::typed_owned;
-use crate::stages::routing::{computed, AttrSource, AttrValue, GroupId};
 
 /// An object key, borrowed from the body when it holds no escape sequence.
 struct Key<'a>(Cow<'a, str>);
@@ -58,7 +58,7 @@ impl<'de> Deserialize<'de> for Members<'de> {
                 f.write_str("an object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
-                // Room for a HubSpot record's usual properties (the JSON reader gives no hint).
+                // Room for a CRM record's usual properties (the JSON reader gives no hint).
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(32));
                 while let Some((k, v)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
                     out.push((k.0, v));
@@ -247,7 +247,7 @@ struct Names<'a> {
 }
 
 impl Default for Names<'_> {
-    /// Room for a record's usual names (HubSpot records carry a few dozen properties), so
+    /// Room for a record's usual names (CRM records carry a few dozen properties), so
     /// that a single record does not grow the table name by name.
     fn default() -> Self {
         Names {
@@ -269,17 +269,6 @@ fn value_of(raw: &RawValue) -> Option<Value> {
         }
     }
     serde_json::from_str(text).ok()
-}
-
-/// The body's records as `$.<key>[*]` selects them, when `source` is exactly that form.
-pub(super) fn simple_array_key(source: &str) -> Option<&str> {
-    let key = source.strip_prefix("$.")?.strip_suffix("[*]")?;
-    let mut bytes = key.bytes();
-    let first = bytes.next()?;
-    (first.is_ascii_alphabetic() || first == b'_')
-        .then_some(())
-        .filter(|()| bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-        .map(|()| key)
 }
 
 #[expect(
@@ -425,47 +414,117 @@ impl<'r> Run<'r> {
             _ => return None,
         };
         let props = record.properties();
-
-        // The attribute values, exactly as `extract_attributes` reads them from a DOM.
-        let mut raw_attrs: Vec<Option<&RawValue>> = vec![None; res.attributes.len()];
         // Per property: its group (`None`: removed) and the attributes read from it.
-        let mut infos: Vec<(Option<GroupId>, u64)> = Vec::new();
-        if let Some(props) = props {
-            infos.reserve(props.0.len());
-            for (i, (name, _)) in props.0.iter().enumerate() {
-                // An escaped name is rare enough to leave to the DOM path.
-                let Cow::Borrowed(name) = name else {
-                    return None;
-                };
-                let name: &'a str = name;
-                let (group, attrs, slot) = match names.prev.get(i) {
-                    Some(&(n, g, a, s)) if n == name => (g, a, s),
-                    _ => {
-                        let next_slot = names.info.len();
-                        let info = names
-                            .info
-                            .entry(name)
-                            .or_insert_with(|| self.name_info(name, next_slot));
-                        let found = (name, info.group, info.attrs, info.slot);
-                        match names.prev.get_mut(i) {
-                            Some(p) => *p = found,
-                            None => names.prev.push(found),
-                        }
-                        (found.1, found.2, found.3)
-                    }
-                };
-                infos.push((group, attrs));
-                if names.stamps.len() <= slot {
-                    names.stamps.resize(slot + 1, 0);
-                }
-                let stamp = names.stamps.get_mut(slot)?;
-                if *stamp == seq {
-                    // A name given twice: which value counts is the DOM path's call.
-                    return None;
-                }
-                *stamp = seq;
+        let infos = match props {
+            Some(props) => self.property_infos(props, names, seq)?,
+            None => Vec::new(),
+        };
+        let attrs = self.lazy_attributes(&record, props, &infos)?;
+
+        let plan = self.planner.plan(&id, attrs);
+        note_all(&mut self.out.policies, &plan.row.policies);
+        note_all(&mut self.out.errors, &plan.row.errors);
+        // A rehearsal stops at the row decision, as a hidden record does.
+        if !plan.row.allow || self.row_only {
+            self.out.dropped.push(id);
+            return Some(false);
+        }
+        for (_, d) in &plan.groups {
+            note_all(&mut self.out.errors, &d.errors);
+        }
+
+        let mut present: u64 = 0;
+        out.push(b'{');
+        let mut first = true;
+        for (k, member) in &record.0 {
+            let mark = out.len();
+            if !first {
+                out.push(b',');
             }
-            for ((_, value), &(_, bits)) in props.0.iter().zip(&infos) {
+            push_key(out, k)?;
+            let raw = match member {
+                Member::Raw(raw) => raw,
+                Member::Properties(_) => {
+                    // (the record's one properties member: `props`)
+                    match props {
+                        Some(props) => {
+                            self.write_properties(props, &infos, names, &plan, &mut present, out)?;
+                        }
+                        None => out.extend_from_slice(b"null"),
+                    }
+                    first = false;
+                    continue;
+                }
+            };
+            if self.write_member(k, raw, &plan, &mut present, out)? {
+                first = false;
+            } else {
+                out.truncate(mark);
+            }
+        }
+        out.push(b'}');
+        let view = self.audit_view(id, &plan, present);
+        self.out.records.push(view);
+        Some(true)
+    }
+
+    /// Per property of a record, in order: its group (`None`: removed) and the bits of the
+    /// attributes read from it. `None` for what the DOM path must decide: an escaped name,
+    /// a name given twice.
+    fn property_infos<'a>(
+        &self,
+        props: &Members<'a>,
+        names: &mut Names<'a>,
+        seq: usize,
+    ) -> Option<Vec<(Option<GroupId>, u64)>> {
+        let mut infos = Vec::with_capacity(props.0.len());
+        for (i, (name, _)) in props.0.iter().enumerate() {
+            // An escaped name is rare enough to leave to the DOM path.
+            let Cow::Borrowed(name) = name else {
+                return None;
+            };
+            let name: &'a str = name;
+            let (group, attrs, slot) = match names.prev.get(i) {
+                Some(&(n, g, a, s)) if n == name => (g, a, s),
+                _ => {
+                    let next_slot = names.info.len();
+                    let info = names
+                        .info
+                        .entry(name)
+                        .or_insert_with(|| self.name_info(name, next_slot));
+                    let found = (name, info.group, info.attrs, info.slot);
+                    match names.prev.get_mut(i) {
+                        Some(p) => *p = found,
+                        None => names.prev.push(found),
+                    }
+                    (found.1, found.2, found.3)
+                }
+            };
+            infos.push((group, attrs));
+            if names.stamps.len() <= slot {
+                names.stamps.resize(slot + 1, 0);
+            }
+            let stamp = names.stamps.get_mut(slot)?;
+            if *stamp == seq {
+                // A name given twice: which value counts is the DOM path's call.
+                return None;
+            }
+            *stamp = seq;
+        }
+        Some(infos)
+    }
+
+    /// The record's attribute values, exactly as `extract_attributes` reads them from a DOM.
+    fn lazy_attributes(
+        &self,
+        record: &Record<'_>,
+        props: Option<&Members<'_>>,
+        infos: &[(Option<GroupId>, u64)],
+    ) -> Option<Vec<Option<AttrValue>>> {
+        let res = self.resource;
+        let mut raw_attrs: Vec<Option<&RawValue>> = vec![None; res.attributes.len()];
+        if let Some(props) = props {
+            for ((_, value), &(_, bits)) in props.0.iter().zip(infos) {
                 if bits != 0 {
                     for (i, slot) in raw_attrs.iter_mut().enumerate() {
                         if bits & (1 << i) != 0 {
@@ -476,11 +535,11 @@ impl<'r> Run<'r> {
             }
         }
         // Computed attributes read several properties: those, as a map, as the DOM has it.
-        let computed_inputs = match (res.retention.get(), &props) {
+        let computed_inputs = match (res.computed_by.get(), props) {
             (Some(e), Some(props)) if res.has_computed() => {
                 let mut m = serde_json::Map::new();
                 for (name, value) in &props.0 {
-                    if e.inputs.iter().any(|i| i == name.as_ref()) {
+                    if e.inputs().iter().any(|i| i == name.as_ref()) {
                         m.insert(name.to_string(), value_of(value)?);
                     }
                 }
@@ -512,123 +571,107 @@ impl<'r> Run<'r> {
                     .or_else(|| spec.default.clone()),
             );
         }
+        Some(attrs)
+    }
 
-        let plan = self.planner.plan(&id, attrs);
-        note_all(&mut self.out.policies, &plan.row.policies);
-        note_all(&mut self.out.errors, &plan.row.errors);
-        // A rehearsal stops at the row decision, as a hidden record does.
-        if !plan.row.allow || self.row_only {
-            self.out.dropped.push(id);
-            return Some(false);
-        }
-        for (_, d) in &plan.groups {
-            note_all(&mut self.out.errors, &d.errors);
-        }
-
-        let mut present: u64 = 0;
+    /// Write the record's properties member as the plan shows it: removed groups left out,
+    /// masked ones masked, unclassified names noted once.
+    fn write_properties(
+        &mut self,
+        props: &Members<'_>,
+        infos: &[(Option<GroupId>, u64)],
+        names: &mut Names<'_>,
+        plan: &RecordPlan,
+        present: &mut u64,
+        out: &mut Vec<u8>,
+    ) -> Option<()> {
         out.push(b'{');
-        let mut first = true;
-        for (k, member) in &record.0 {
-            let mark = out.len();
-            if !first {
+        let mut first_prop = true;
+        for ((name, value), (group, _)) in props.0.iter().zip(infos) {
+            let Some(g) = group else {
+                if let Some(info) = names.info.get_mut(name.as_ref()) {
+                    if info.unclassified {
+                        self.out.unclassified.insert(name.to_string());
+                        info.unclassified = false;
+                    }
+                }
+                continue;
+            };
+            *present |= 1 << g;
+            let masked = match plan.outcome(*g) {
+                Outcome::Removed => continue,
+                Outcome::Clear => None,
+                Outcome::Masked(kind) => {
+                    let v = value_of(value)?;
+                    match masks::apply(kind, &v, self.key) {
+                        Some(m) => Some(m),
+                        None => continue,
+                    }
+                }
+            };
+            if !first_prop {
                 out.push(b',');
             }
-            push_key(out, k)?;
-            let raw = match member {
-                Member::Raw(raw) => raw,
-                Member::Properties(_) => {
-                    // (the record's one properties member: `props`)
-                    match props {
-                        Some(props) => {
-                            out.push(b'{');
-                            let mut first_prop = true;
-                            for ((name, value), (group, _)) in props.0.iter().zip(&infos) {
-                                let Some(g) = group else {
-                                    if let Some(info) = names.info.get_mut(name.as_ref()) {
-                                        if info.unclassified {
-                                            self.out.unclassified.insert(name.to_string());
-                                            info.unclassified = false;
-                                        }
-                                    }
-                                    continue;
-                                };
-                                present |= 1 << g;
-                                let masked = match plan.outcome(*g) {
-                                    Outcome::Removed => continue,
-                                    Outcome::Clear => None,
-                                    Outcome::Masked(kind) => {
-                                        let v = value_of(value)?;
-                                        match masks::apply(kind, &v, self.key) {
-                                            Some(m) => Some(m),
-                                            None => continue,
-                                        }
-                                    }
-                                };
-                                if !first_prop {
-                                    out.push(b',');
-                                }
-                                first_prop = false;
-                                push_key(out, name)?;
-                                match masked {
-                                    None => out.extend_from_slice(value.get().as_bytes()),
-                                    Some(m) => serde_json::to_writer(&mut *out, &m).ok()?,
-                                }
-                            }
-                            out.push(b'}');
-                        }
-                        None => out.extend_from_slice(b"null"),
-                    }
-                    first = false;
-                    continue;
-                }
-            };
-            let keep = if *k == res.id_field {
-                out.extend_from_slice(raw.get().as_bytes());
-                true
-            } else if res.history_field.as_deref() == Some(k.as_ref()) {
-                match serde_json::from_str::<Value>(raw.get()).ok()? {
-                    Value::Object(mut hist) => {
-                        self.filter_properties(&mut hist, &plan, &mut present, true);
-                        serde_json::to_writer(&mut *out, &hist).ok()?;
-                    }
-                    Value::Null => out.extend_from_slice(b"null"),
-                    _ => return None,
-                }
-                true
-            } else if let Some(&g) = res.field_groups.get(k.as_ref()) {
-                present |= 1 << g;
-                // Typed fields are kept or removed, never masked into a string.
-                let keep = plan.outcome(g) == Outcome::Clear;
-                if keep && self.shown.is_field(k) {
-                    // Associated ids name records: only those the caller may read.
-                    let v = serde_json::from_str::<Value>(raw.get()).ok()?;
-                    match self.shown.filter(&v, &mut self.out.associations) {
-                        Some(kept) => {
-                            serde_json::to_writer(&mut *out, &kept).ok()?;
-                            true
-                        }
-                        None => false,
-                    }
-                } else {
-                    if keep {
-                        out.extend_from_slice(raw.get().as_bytes());
-                    }
-                    keep
-                }
-            } else {
-                self.out.unclassified.insert(k.to_string());
-                false
-            };
-            if keep {
-                first = false;
-            } else {
-                out.truncate(mark);
+            first_prop = false;
+            push_key(out, name)?;
+            match masked {
+                None => out.extend_from_slice(value.get().as_bytes()),
+                Some(m) => serde_json::to_writer(&mut *out, &m).ok()?,
             }
         }
         out.push(b'}');
-        let view = self.audit_view(id, &plan, present);
-        self.out.records.push(view);
-        Some(true)
+        Some(())
+    }
+
+    /// Write the value of a record member other than the properties (its key is written
+    /// already); `Some(false)` when the member is not kept (the caller takes its key back).
+    fn write_member(
+        &mut self,
+        k: &str,
+        raw: &RawValue,
+        plan: &RecordPlan,
+        present: &mut u64,
+        out: &mut Vec<u8>,
+    ) -> Option<bool> {
+        let res = self.resource;
+        let keep = if k == res.id_field {
+            out.extend_from_slice(raw.get().as_bytes());
+            true
+        } else if res.history_field.as_deref() == Some(k) {
+            match serde_json::from_str::<Value>(raw.get()).ok()? {
+                Value::Object(mut hist) => {
+                    self.filter_properties(&mut hist, plan, present, true);
+                    serde_json::to_writer(&mut *out, &hist).ok()?;
+                }
+                Value::Null => out.extend_from_slice(b"null"),
+                _ => return None,
+            }
+            true
+        } else if let Some(&g) = res.field_groups.get(k) {
+            *present |= 1 << g;
+            // Typed fields are kept or removed, never masked into a string.
+            let keep = plan.outcome(g) == Outcome::Clear;
+            if keep && self.shown.is_field(k) {
+                // Associated ids name records: only those the caller may read.
+                let v = serde_json::from_str::<Value>(raw.get()).ok()?;
+                match self.shown.filter(&v, &mut self.out.associations) {
+                    Some(kept) => {
+                        serde_json::to_writer(&mut *out, &kept).ok()?;
+                        true
+                    }
+                    None => false,
+                }
+            } else {
+                if keep {
+                    out.extend_from_slice(raw.get().as_bytes());
+                }
+                keep
+            }
+        } else {
+            self.out.unclassified.insert(k.to_string());
+            false
+        };
+        Some(keep)
     }
 
     fn name_info(&self, name: &str, slot: usize) -> NameInfo {

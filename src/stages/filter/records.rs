@@ -96,6 +96,17 @@ pub fn parse_normalized(path: &str) -> Result<Vec<Token>, String> {
     Ok(tokens)
 }
 
+/// The body's records as `$.<key>[*]` selects them, when `source` is exactly that form.
+pub(super) fn simple_array_key(source: &str) -> Option<&str> {
+    let key = source.strip_prefix("$.")?.strip_suffix("[*]")?;
+    let mut bytes = key.bytes();
+    let first = bytes.next()?;
+    (first.is_ascii_alphabetic() || first == b'_')
+        .then_some(())
+        .filter(|()| bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .map(|()| key)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {

@@ -16,9 +16,9 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::error::RequestError;
+use crate::routes::{self, Operation};
 use crate::stages::authz::Planner;
 use crate::stages::filter::Filtered;
-use crate::stages::routing::{self, Operation};
 use crate::stages::vendor::Shown;
 
 use super::ctx::{micros, RequestCtx, Step};
@@ -133,14 +133,14 @@ pub(super) async fn decide_associated(
             other => other?,
         };
         for record in sh.vendor.read_records(&answer.body)? {
-            let Some(id) = routing::record_id(res, &record) else {
+            let Some(id) = routes::record_id(res, &record) else {
                 continue;
             };
             if !chunk.contains(&id) {
                 continue;
             }
             ctx.associated_read.push(format!("{key}/{id}"));
-            let attrs = routing::extract_attributes(res, &record);
+            let attrs = routes::extract_attributes(res, &record);
             let plan = planner.plan(&id, attrs);
             ctx.cedar_errors.extend(plan.row.errors.iter().cloned());
             if plan.row.allow {

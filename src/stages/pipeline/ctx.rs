@@ -19,13 +19,13 @@ use bytes::Bytes;
 
 use crate::audit::{AuditRecord, WouldHave, WriteIntent};
 use crate::error::RequestError;
+use crate::routes::{Route, RouteTable};
 use crate::stages::authz::{Allowed, Decision, PolicyEngine, PrincipalInfo, Scope};
 use crate::stages::filter::masks::{self, MaskKind, PurposeKey};
 use crate::stages::filter::{self, Filtered, RecordAudit};
-use crate::stages::routing::{Route, RouteTable};
 use crate::stages::sanitize::Canonical;
 use crate::stages::vendor::{Shown, Vendor};
-use crate::stages::write::WriteAudit;
+use crate::stages::write_inputs::WriteAudit;
 
 use super::revision::Policies;
 

@@ -14,11 +14,11 @@ use std::sync::Arc;
 
 use crate::config::{Config, Limits};
 use crate::error::RequestError;
+use crate::routes::{ResourceProfile, Route, RouteTable};
 use crate::stages::authz::{PolicyEngine, PrincipalInfo};
 use crate::stages::identity::jwks::IssuerKeys;
 use crate::stages::identity::{self, ClientCert};
 use crate::stages::purpose;
-use crate::stages::routing::{ResourceProfile, Route, RouteTable};
 use crate::stages::sanitize::{self, Canonical};
 
 use super::ctx::RequestCtx;
@@ -238,9 +238,7 @@ pub(super) fn retention_rule(
     purpose: &str,
     policies: &Policies,
 ) -> Result<Option<String>, RequestError> {
-    let mut values = headers
-        .get_all(crate::stages::retention::RULE_HEADER)
-        .iter();
+    let mut values = headers.get_all(crate::retention::RULE_HEADER).iter();
     let Some(value) = values.next() else {
         return Ok(None);
     };

@@ -16,9 +16,9 @@ use std::time::Instant;
 use http::{Response, StatusCode};
 
 use crate::error::RequestError;
+use crate::routes::{Operation, Route};
 use crate::stages::authz::{Allowed, Permit, RowCondition, Selectability};
 use crate::stages::filter::{FilteredDoc, RecordAudit, Releasable};
-use crate::stages::routing::{Operation, Route};
 use crate::stages::upstream::BufferTurn;
 use crate::stages::vendor::{CountedSearch, PageRead, Prepared, PushedList, RefilledList};
 

@@ -13,7 +13,7 @@ use crate::error::RequestError;
 use crate::stages::body::ResponseBody;
 use crate::stages::filter::Releasable;
 use crate::stages::vendor::Vendor;
-use crate::stages::write::{self, WriteAudit};
+use crate::stages::write_inputs::{self as write, WriteAudit};
 
 /// The body of every response the pipeline gives (see [`crate::stages::body`]).
 pub type Body = ResponseBody;

@@ -14,9 +14,9 @@ use std::time::Instant;
 
 use crate::admin::Health;
 use crate::error::RequestError;
+use crate::redact::Redactor;
+use crate::routes::{ResourceProfile, RouteTable};
 use crate::stages::authz::{Memo, PolicyEngine, Scope, Selectability};
-use crate::stages::redact::Redactor;
-use crate::stages::routing::{ResourceProfile, RouteTable};
 use crate::stages::vendor::Vendor;
 
 /// One consistent revision of routes and policies: a request is decided by one revision.
@@ -29,7 +29,7 @@ pub struct Policies {
     /// The redaction rules for free text written through crmgate.
     pub redactor: Option<Arc<Redactor>>,
     /// The deletion concept, if configured (its evaluators are attached to `routes`).
-    pub retention: Option<Arc<crate::stages::retention::RetentionRules>>,
+    pub retention: Option<Arc<crate::retention::RetentionRules>>,
     /// The CRM's API the routes are spelt in (`[upstream] vendor`), for the tools that
     /// speak it as a client.
     pub vendor: Arc<dyn Vendor>,

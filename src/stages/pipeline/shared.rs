@@ -14,9 +14,9 @@ use tokio::sync::Semaphore;
 
 use crate::audit::AuditSink;
 use crate::config::Config;
+use crate::routes::Route;
 use crate::stages::filter::masks::{HashKeys, PurposeKey};
 use crate::stages::identity::jwks::IssuerKeys;
-use crate::stages::routing::Route;
 use crate::stages::upstream::Upstream;
 use crate::stages::vendor::Vendor;
 

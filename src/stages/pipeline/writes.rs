@@ -1,7 +1,7 @@
 //! The write path of the pipeline (stage 7 and the forward and filter stages for writes),
 //! in its steps: parse the body strictly; check that a lookup property is clear to the
 //! caller; read the records it names first, with crmgate's own credential; decide every
-//! input ([`crate::stages::write`]); make the intent durable in the audit log and only
+//! input ([`crate::stages::write_inputs`]); make the intent durable in the audit log and only
 //! then forward, once; answer with the records that come back, filtered like a read.
 //!
 //! It must never forward a write whose intent is not durable in the audit log, nor a body
@@ -21,14 +21,16 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use crate::config::Config;
 use crate::error::RequestError;
+use crate::redact::Redactor;
+use crate::routes::{Cardinality, Operation, Route, RouteTable, WriteKind, WriteOp};
 use crate::stages::authz::{Allowed, PolicyEngine, Scope};
 use crate::stages::filter::Releasable;
-use crate::stages::redact::Redactor;
-use crate::stages::routing::{Cardinality, Operation, Route, RouteTable, WriteKind, WriteOp};
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::upstream::{BufferTurn, UpstreamResponse};
 use crate::stages::vendor::{Decided as DecidedInput, Outgoing, Shown};
-use crate::stages::write::{self, Forward, Stamp, Stored, Verdict, WriteBody, Writer};
+use crate::stages::write_inputs::{
+    self as write, Forward, Stamp, Stored, Verdict, WriteBody, Writer,
+};
 
 use super::associated::decide_associated;
 use super::ctx::{micros, RequestCtx, Step};
@@ -553,7 +555,7 @@ async fn prior_read(
             other => other?,
         };
         for record in sh.vendor.read_records(&answer.body)? {
-            let Some(id) = crate::stages::routing::record_id(res, &record) else {
+            let Some(id) = crate::routes::record_id(res, &record) else {
                 continue;
             };
             let key = match lookup {

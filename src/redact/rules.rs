@@ -146,97 +146,103 @@ impl Builder {
     }
 }
 
-pub(super) fn load(dir: &Path) -> Result<Redactor, Vec<Problem>> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| vec![Problem::file(dir, format!("cannot read: {e}"))])?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .filter(|p| p.file_name().is_none_or(|n| n != CATEGORIES))
-        .collect();
-    files.sort();
+impl Redactor {
+    /// Load every rules file from `dir` (e.g. `policies/redaction/`): `categories.toml`
+    /// (markers, labels, languages) and every other `*.toml` (lexicon and identifier rules).
+    /// Every problem is reported at once with its file, line and column, including each rule
+    /// example that is not found and each counterexample that is.
+    pub fn load(dir: &Path) -> Result<Redactor, Vec<Problem>> {
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| vec![Problem::file(dir, format!("cannot read: {e}"))])?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .filter(|p| p.file_name().is_none_or(|n| n != CATEGORIES))
+            .collect();
+        files.sort();
 
-    let mut b = Builder::default();
-    let cat_path = dir.join(CATEGORIES);
-    let (categories, languages, default_language) = match read_categories(&cat_path, &mut b) {
-        Some(c) => c,
-        None => return Err(b.problems),
-    };
-    let index: HashMap<&str, usize> = categories
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (&*c.name, i))
-        .collect();
-
-    for path in &files {
-        let mut src = match TomlSource::read(path) {
-            Ok(s) => s,
-            Err(p) => {
-                b.problems.push(p);
-                continue;
-            }
+        let mut b = Builder::default();
+        let cat_path = dir.join(CATEGORIES);
+        let (categories, languages, default_language) = match read_categories(&cat_path, &mut b) {
+            Some(c) => c,
+            None => return Err(b.problems),
         };
-        let parsed = src.deserialize::<RawRuleFile>();
-        b.problems.extend(parsed.problems);
-        let source = b.sources.len();
-        b.sources.push(src);
-        let Some(raw) = parsed.value else { continue };
-        for (i, rule) in raw.lexicon.into_iter().enumerate() {
-            lexicon_rule(&mut b, source, &format!("lexicon.{i}"), rule, &index);
-        }
-        for (i, rule) in raw.identifier.into_iter().enumerate() {
-            identifier_rule(&mut b, source, &format!("identifier.{i}"), rule, &index);
-        }
-    }
+        let index: HashMap<&str, usize> = categories
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (&*c.name, i))
+            .collect();
 
-    let lexicon = match compile_lexicon(&mut b) {
-        Some(l) => l,
-        None => return Err(sorted(b.problems)),
-    };
-    let redactor = Redactor {
-        categories,
-        languages,
-        default_language,
-        lexicon,
-        identifiers: std::mem::take(&mut b.identifiers),
-    };
-    // The rules' own tests, run on the whole rule set as a request would: an example found
-    // only by another rule of its category still counts as found.
-    for ex in std::mem::take(&mut b.examples) {
-        for (j, text) in ex.examples.iter().enumerate() {
-            let found = redactor
-                .scan(text, &[])
-                .findings()
-                .iter()
-                .any(|f| f.category() == ex.category);
-            if !found {
-                b.at(
-                    ex.source,
-                    &format!("{}.examples.{j}", ex.at),
-                    format!("example `{text}` is not found as `{}`", ex.category),
-                );
+        for path in &files {
+            let mut src = match TomlSource::read(path) {
+                Ok(s) => s,
+                Err(p) => {
+                    b.problems.push(p);
+                    continue;
+                }
+            };
+            let parsed = src.deserialize::<RawRuleFile>();
+            b.problems.extend(parsed.problems);
+            let source = b.sources.len();
+            b.sources.push(src);
+            let Some(raw) = parsed.value else { continue };
+            for (i, rule) in raw.lexicon.into_iter().enumerate() {
+                lexicon_rule(&mut b, source, &format!("lexicon.{i}"), rule, &index);
+            }
+            for (i, rule) in raw.identifier.into_iter().enumerate() {
+                identifier_rule(&mut b, source, &format!("identifier.{i}"), rule, &index);
             }
         }
-        for (j, text) in ex.counterexamples.iter().enumerate() {
-            let found = redactor
-                .scan(text, &[])
-                .findings()
-                .iter()
-                .any(|f| f.category() == ex.category);
-            if found {
-                b.at(
-                    ex.source,
-                    &format!("{}.counterexamples.{j}", ex.at),
-                    format!("counterexample `{text}` is found as `{}`", ex.category),
-                );
+
+        let lexicon = match compile_lexicon(&mut b) {
+            Some(l) => l,
+            None => return Err(sorted(b.problems)),
+        };
+        let redactor = Redactor {
+            categories,
+            languages,
+            default_language,
+            lexicon,
+            identifiers: std::mem::take(&mut b.identifiers),
+        };
+        // The rules' own tests, run on the whole rule set as a request would: an example found
+        // only by another rule of its category still counts as found.
+        for ex in std::mem::take(&mut b.examples) {
+            for (j, text) in ex.examples.iter().enumerate() {
+                let found = redactor
+                    .scan(text, &[])
+                    .findings()
+                    .iter()
+                    .any(|f| f.category() == ex.category);
+                if !found {
+                    b.at(
+                        ex.source,
+                        &format!("{}.examples.{j}", ex.at),
+                        format!("example `{text}` is not found as `{}`", ex.category),
+                    );
+                }
+            }
+            for (j, text) in ex.counterexamples.iter().enumerate() {
+                let found = redactor
+                    .scan(text, &[])
+                    .findings()
+                    .iter()
+                    .any(|f| f.category() == ex.category);
+                if found {
+                    b.at(
+                        ex.source,
+                        &format!("{}.counterexamples.{j}", ex.at),
+                        format!("counterexample `{text}` is found as `{}`", ex.category),
+                    );
+                }
             }
         }
-    }
-    if b.problems.is_empty() {
-        Ok(redactor)
-    } else {
-        Err(sorted(b.problems))
+        if b.problems.is_empty() {
+            Ok(redactor)
+        } else {
+            Err(sorted(b.problems))
+        }
     }
 }
 

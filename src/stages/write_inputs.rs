@@ -1,4 +1,4 @@
-//! Stage 7, write: what of a create, update, delete or merge may reach the CRM.
+//! Stage 7, write inputs: what of a create, update, delete or merge may reach the CRM.
 //!
 //! Every input of a write is decided on its own ([`Writer::decide`]):
 //! - the record-level action (`create`, `update`, `delete`, `merge`) on the record as the
@@ -23,9 +23,9 @@ use serde_json::{Map, Value};
 
 pub use crate::audit::event::WriteAudit;
 use crate::error::RequestError;
+use crate::redact::Redactor;
+use crate::routes::{extract_attributes, AttrValue, DeniedFields, ResourceProfile, WriteKind};
 use crate::stages::authz::{PolicyEngine, Scope};
-use crate::stages::redact::Redactor;
-use crate::stages::routing::{extract_attributes, DeniedFields, ResourceProfile, WriteKind};
 
 /// A write request in vendor-neutral form (the vendor profile parses it).
 #[derive(Debug)]
@@ -86,6 +86,12 @@ pub enum Verdict {
     NotFound,
     /// Refused (record-level deny, denied groups on a refusing route, sensitive text the
     /// policy does not let crmgate redact).
+    Refused(RequestError),
+}
+
+/// Why an input stops before it is forwarded: the two verdicts that are not a write.
+enum Stop {
+    NotFound,
     Refused(RequestError),
 }
 
@@ -153,10 +159,28 @@ impl Writer<'_> {
         action: &'static str,
         audit: &mut WriteAudit,
     ) -> Verdict {
+        match self.forward(input, stored, action, audit) {
+            Ok(forward) => Verdict::Write(forward),
+            Err(Stop::NotFound) => Verdict::NotFound,
+            Err(Stop::Refused(e)) => Verdict::Refused(e),
+        }
+    }
+
+    /// The input as it goes upstream, or the verdict that stops it (not found, refused).
+    /// Order matters: provenance first (a client's values for stamped properties never
+    /// count), then the record-level decisions, the field groups, and the free text last
+    /// (only what may be written is scanned and redacted).
+    fn forward(
+        &mut self,
+        input: WriteInput,
+        stored: Option<&Stored>,
+        action: &'static str,
+        audit: &mut WriteAudit,
+    ) -> Result<Forward, Stop> {
         let res = self.res;
         let creating = action == "create";
         if !creating && stored.is_none() {
-            return Verdict::NotFound;
+            return Err(Stop::NotFound);
         }
         let WriteInput {
             key,
@@ -169,63 +193,83 @@ impl Writer<'_> {
         // stamped properties are crmgate's, so a client's values for them are dropped before
         // anything is decided: they are replaced whatever the route's `denied_fields` says,
         // and neither refuse the write nor count as stripped.
-        let stamped: Vec<(String, String)> = if creating {
-            res.provenance
-                .iter()
-                .flat_map(|p| {
-                    [
-                        Some((p.source.clone(), self.stamp.source.clone())),
-                        p.at.clone().map(|a| (a, self.stamp.at.clone())),
-                        p.basis.clone().map(|b| (b, self.stamp.basis.clone())),
-                    ]
-                })
-                .flatten()
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let stamped = if creating { self.stamps() } else { Vec::new() };
         for (name, _) in &stamped {
             if properties.shift_remove(name).is_some() {
                 audit.replaced.push(name.clone());
             }
         }
 
-        // What the input names, by field group; unclassified names are never written.
-        let mut groups = 0u64;
-        let mut unclassified: Vec<String> = Vec::new();
-        for name in properties.keys() {
-            match res.property_groups.get(name) {
-                Some(&g) => groups |= 1u64 << g,
-                None => unclassified.push(name.clone()),
-            }
-        }
-        let has_associations = associations.as_ref().is_some_and(|a| !a.is_empty());
-        if has_associations {
-            match res.field_groups.get("associations") {
-                Some(&g) => groups |= 1u64 << g,
-                None => unclassified.push("associations".into()),
-            }
-        }
-
-        // The record as it would be afterwards: what a create or update is decided on.
-        let after = {
-            let mut record = stored.map(|s| s.record.clone()).unwrap_or_default();
-            let props = record
-                .entry(res.properties_field.clone())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if let Value::Object(props) = props {
-                for (k, v) in &properties {
-                    props.insert(k.clone(), v.clone().map_or(Value::Null, Value::String));
-                }
-                for (k, v) in &stamped {
-                    props.insert(k.clone(), Value::String(v.clone()));
-                }
-            }
-            record
-        };
+        let (groups, unclassified) = named_groups(res, &properties, associations.as_ref());
+        let after = record_after(res, stored, &properties, &stamped);
         let after_attrs = extract_attributes(res, &after);
-        let id = stored.map(|s| s.id.as_str());
+        let writable = self.writable(stored, action, groups, &after_attrs)?;
+        self.deny_groups(
+            groups & !writable,
+            &unclassified,
+            writable,
+            &mut properties,
+            audit,
+        )?;
+        let associations = associations.filter(|_| {
+            res.field_groups
+                .get("associations")
+                .is_some_and(|&g| writable & (1u64 << g) != 0)
+        });
+        self.redact_free_text(&mut properties, &after_attrs, audit)?;
 
+        for (k, v) in stamped {
+            properties.insert(k.clone(), Some(v));
+            audit.stamped.push(k);
+        }
+        audit.written = written_groups(res, &properties, associations.is_some());
+        let decided = after
+            .get(&res.properties_field)
+            .and_then(Value::as_object)
+            .map(|props| {
+                res.attribute_properties()
+                    .filter_map(|p| props.get(p).map(|v| (p.to_string(), v.clone())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Forward {
+            id: stored.map(|s| s.id.clone()),
+            key,
+            decided,
+            properties,
+            associations,
+            trace,
+        })
+    }
+
+    /// The provenance properties of a create with the values crmgate stamps on them.
+    fn stamps(&self) -> Vec<(String, String)> {
+        self.res
+            .provenance
+            .iter()
+            .flat_map(|p| {
+                [
+                    Some((p.source.clone(), self.stamp.source.clone())),
+                    p.at.clone().map(|a| (a, self.stamp.at.clone())),
+                    p.basis.clone().map(|b| (b, self.stamp.basis.clone())),
+                ]
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// The record-level decisions: on the stored record (a record the caller may not see
+    /// is not found), and for a create or update on the record as it would be. Returns the
+    /// field groups every decision lets the caller write.
+    fn writable(
+        &mut self,
+        stored: Option<&Stored>,
+        action: &'static str,
+        groups: u64,
+        after_attrs: &[Option<AttrValue>],
+    ) -> Result<u64, Stop> {
+        let res = self.res;
+        let id = stored.map(|s| s.id.as_str());
         let mut writable = u64::MAX;
         if let Some(s) = stored {
             let before = extract_attributes(res, &s.record);
@@ -235,67 +279,82 @@ impl Writer<'_> {
             self.account(&d.policies, &d.errors);
             // A record the caller may not see is not there, whatever else is decided.
             if !d.read.allow {
-                return Verdict::NotFound;
+                return Err(Stop::NotFound);
             }
             if !d.record.allow {
-                return Verdict::Refused(self.forbidden(action));
+                return Err(Stop::Refused(self.forbidden(action)));
             }
             writable &= d.writable;
         }
-        if creating || action == "update" {
+        if action == "create" || action == "update" {
             let d = self
                 .engine
-                .decide_write(self.scope, res, id, &after_attrs, action, groups);
+                .decide_write(self.scope, res, id, after_attrs, action, groups);
             self.account(&d.policies, &d.errors);
             // fail closed: the record must be allowed as it would be, too (an update may
             // not move a record where the caller could not have created or updated it).
             if !d.record.allow {
-                return Verdict::Refused(self.forbidden(action));
+                return Err(Stop::Refused(self.forbidden(action)));
             }
             writable &= d.writable;
         }
+        Ok(writable)
+    }
 
-        // Field groups the caller may not write: refuse, or strip them.
-        let denied = groups & !writable;
-        if denied != 0 || !unclassified.is_empty() {
-            let mut names: Vec<String> = res
-                .groups
-                .iter()
-                .enumerate()
-                .filter(|(g, _)| denied & (1u64 << g) != 0)
-                .map(|(_, n)| n.clone())
-                .collect();
-            if !unclassified.is_empty() {
-                names.push("unclassified".into());
-            }
-            match self.denied_fields {
-                DeniedFields::Refuse => {
-                    return Verdict::Refused(RequestError::WriteRefused {
-                        groups: names
-                            .iter()
-                            .map(|n| format!("`{n}`"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        purpose: self.scope.purpose.clone(),
-                    })
-                }
-                DeniedFields::Strip => {
-                    properties.retain(|k, _| {
-                        res.property_groups
-                            .get(k)
-                            .is_some_and(|&g| writable & (1u64 << g) != 0)
-                    });
-                    audit.stripped = names;
-                }
+    /// Field groups the caller may not write (`denied`) and unclassified names: refuse the
+    /// write, or strip them, as the route says.
+    fn deny_groups(
+        &self,
+        denied: u64,
+        unclassified: &[String],
+        writable: u64,
+        properties: &mut IndexMap<String, Option<String>>,
+        audit: &mut WriteAudit,
+    ) -> Result<(), Stop> {
+        let res = self.res;
+        if denied == 0 && unclassified.is_empty() {
+            return Ok(());
+        }
+        let mut names: Vec<String> = res
+            .groups
+            .iter()
+            .enumerate()
+            .filter(|(g, _)| denied & (1u64 << g) != 0)
+            .map(|(_, n)| n.clone())
+            .collect();
+        if !unclassified.is_empty() {
+            names.push("unclassified".into());
+        }
+        match self.denied_fields {
+            DeniedFields::Refuse => Err(Stop::Refused(RequestError::WriteRefused {
+                groups: names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                purpose: self.scope.purpose.clone(),
+            })),
+            DeniedFields::Strip => {
+                properties.retain(|k, _| {
+                    res.property_groups
+                        .get(k)
+                        .is_some_and(|&g| writable & (1u64 << g) != 0)
+                });
+                audit.stripped = names;
+                Ok(())
             }
         }
-        let associations = associations.filter(|_| {
-            res.field_groups
-                .get("associations")
-                .is_some_and(|&g| writable & (1u64 << g) != 0)
-        });
+    }
 
-        // Free text: scanned, and redacted where the policy lets crmgate redact it.
+    /// Free text: scanned, and redacted where the policy lets crmgate redact it; refused
+    /// (naming fields and categories, never text) where it does not.
+    fn redact_free_text(
+        &mut self,
+        properties: &mut IndexMap<String, Option<String>>,
+        after_attrs: &[Option<AttrValue>],
+        audit: &mut WriteAudit,
+    ) -> Result<(), Stop> {
+        let res = self.res;
         let mut refused_fields: Vec<String> = Vec::new();
         let mut refused_categories: Vec<String> = Vec::new();
         for field in &res.free_text {
@@ -304,9 +363,9 @@ impl Writer<'_> {
             };
             let Some(redactor) = self.redactor else {
                 // fail closed: free text is never forwarded unscanned.
-                return Verdict::Refused(RequestError::Internal(
+                return Err(Stop::Refused(RequestError::Internal(
                     "no redaction rules are loaded for a free-text write".into(),
-                ));
+                )));
             };
             let scan = redactor.scan(text, &[]);
             if scan.is_clean() {
@@ -317,7 +376,7 @@ impl Writer<'_> {
             for (category, _) in &counts {
                 let d = self
                     .engine
-                    .may_redact(self.scope, res, &after_attrs, category);
+                    .may_redact(self.scope, res, after_attrs, category);
                 self.account(&d.policies, &d.errors);
                 if !(d.allow && d.errors.is_empty()) {
                     refused_here = true;
@@ -337,44 +396,12 @@ impl Writer<'_> {
         if !refused_fields.is_empty() {
             refused_categories.sort();
             refused_categories.dedup();
-            return Verdict::Refused(RequestError::SensitiveRefused {
+            return Err(Stop::Refused(RequestError::SensitiveRefused {
                 fields: refused_fields.join(", "),
                 categories: refused_categories.join(", "),
-            });
+            }));
         }
-
-        for (k, v) in stamped {
-            properties.insert(k.clone(), Some(v));
-            audit.stamped.push(k);
-        }
-        let mut written: Vec<String> = properties
-            .keys()
-            .filter_map(|k| res.property_groups.get(k))
-            .filter_map(|&g| res.groups.get(g).cloned())
-            .collect();
-        if associations.is_some() {
-            written.push("associations".into());
-        }
-        written.sort();
-        written.dedup();
-        audit.written = written;
-        let decided = after
-            .get(&res.properties_field)
-            .and_then(Value::as_object)
-            .map(|props| {
-                res.attribute_properties()
-                    .filter_map(|p| props.get(p).map(|v| (p.to_string(), v.clone())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Verdict::Write(Forward {
-            id: stored.map(|s| s.id.clone()),
-            key,
-            decided,
-            properties,
-            associations,
-            trace,
-        })
+        Ok(())
     }
 
     fn account(&mut self, policies: &[String], errors: &[String]) {
@@ -389,6 +416,72 @@ impl Writer<'_> {
             purpose: self.scope.purpose.clone(),
         }
     }
+}
+
+/// What an input names, by field group (a bit per group), and the names no group
+/// classifies (never written).
+fn named_groups(
+    res: &ResourceProfile,
+    properties: &IndexMap<String, Option<String>>,
+    associations: Option<&Vec<Value>>,
+) -> (u64, Vec<String>) {
+    let mut groups = 0u64;
+    let mut unclassified: Vec<String> = Vec::new();
+    for name in properties.keys() {
+        match res.property_groups.get(name) {
+            Some(&g) => groups |= 1u64 << g,
+            None => unclassified.push(name.clone()),
+        }
+    }
+    let has_associations = associations.is_some_and(|a| !a.is_empty());
+    if has_associations {
+        match res.field_groups.get("associations") {
+            Some(&g) => groups |= 1u64 << g,
+            None => unclassified.push("associations".into()),
+        }
+    }
+    (groups, unclassified)
+}
+
+/// The record as it would be afterwards: what a create or update is decided on.
+fn record_after(
+    res: &ResourceProfile,
+    stored: Option<&Stored>,
+    properties: &IndexMap<String, Option<String>>,
+    stamped: &[(String, String)],
+) -> Map<String, Value> {
+    let mut record = stored.map(|s| s.record.clone()).unwrap_or_default();
+    let props = record
+        .entry(res.properties_field.clone())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(props) = props {
+        for (k, v) in properties {
+            props.insert(k.clone(), v.clone().map_or(Value::Null, Value::String));
+        }
+        for (k, v) in stamped {
+            props.insert(k.clone(), Value::String(v.clone()));
+        }
+    }
+    record
+}
+
+/// The field groups a forwarded input writes, sorted, for the audit record.
+fn written_groups(
+    res: &ResourceProfile,
+    properties: &IndexMap<String, Option<String>>,
+    associations: bool,
+) -> Vec<String> {
+    let mut written: Vec<String> = properties
+        .keys()
+        .filter_map(|k| res.property_groups.get(k))
+        .filter_map(|&g| res.groups.get(g).cloned())
+        .collect();
+    if associations {
+        written.push("associations".into());
+    }
+    written.sort();
+    written.dedup();
+    written
 }
 
 /// The `x-crmgate-redacted` header value: `field=category:count;…` per input, inputs

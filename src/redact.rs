@@ -1,7 +1,7 @@
-//! Stage 7 (write path): finds sensitive data in free text — the special categories of GDPR
-//! Art. 9 in German and English, and identifiers with their checksums (IBAN, card, tax id,
-//! ID card, passport, phone, e-mail) — and blacks it out irreversibly with a marker naming the
-//! category in the text's language.
+//! Redaction, the library the write stage calls: finds sensitive data in free text — the
+//! special categories of GDPR Art. 9 in German and English, and identifiers with their
+//! checksums (IBAN, card, tax id, ID card, passport, phone, e-mail) — and blacks it out
+//! irreversibly with a marker naming the category in the text's language.
 //!
 //! The rules are data (`policies/redaction/*.toml`, see [`rules`]), compiled once by
 //! [`Redactor::load`], which also runs every rule's own examples. Matching works on a
@@ -17,10 +17,8 @@ mod validators;
 
 use std::collections::HashSet;
 use std::fmt;
-use std::path::Path;
 use std::sync::Arc;
 
-use crate::diagnostic::Problem;
 use crate::fasthash::FastHash;
 
 use matchers::{Hit, IdRule, Lexicon};
@@ -57,14 +55,6 @@ impl fmt::Debug for Redactor {
 }
 
 impl Redactor {
-    /// Load every rules file from `dir` (e.g. `policies/redaction/`): `categories.toml`
-    /// (markers, labels, languages) and every other `*.toml` (lexicon and identifier rules).
-    /// Every problem is reported at once with its file, line and column, including each rule
-    /// example that is not found and each counterexample that is.
-    pub fn load(dir: &Path) -> Result<Redactor, Vec<Problem>> {
-        rules::load(dir)
-    }
-
     /// The category names the rules define, in the order `categories.toml` lists them.
     pub fn categories(&self) -> Vec<String> {
         self.categories.iter().map(|c| c.name.to_string()).collect()

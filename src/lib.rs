@@ -21,9 +21,9 @@
 //!    field groups; the vendor ([`stages::vendor`], a trait a profile under [`profiles`]
 //!    implements, chosen at start-up by `[upstream] vendor`) prepares the upstream request
 //!    (typed search and batch bodies, what the request selects records by).
-//! 6. **authorize** — [`stages::authz`]: Cedar; only an allow mints an `Allowed`, and only
-//!    that makes the `Permit` the upstream call consumes; record plans and what a caller
-//!    may select records by live in its `plan`.
+//! 6. **authorize** — [`stages::authz`]: the request-level decision of the policy engine
+//!    ([`policy`]); only an allow mints an `Allowed`, and only that makes the `Permit` the
+//!    upstream call consumes.
 //! 7. **write path** — [`stages::write_inputs`], each input of a write decided: per record
 //!    `create`/`update`/`delete`/`merge` on the stored record and the record as it would
 //!    be, `write.<group>` per field group (strip or refuse), provenance stamped on creates;
@@ -52,8 +52,11 @@
 //! The engines the stages use, built at start-up and immutable per policy revision, below
 //! the stages (they never import one): [`routes`] (the route table, resource profiles and
 //! attribute extraction, compiled from the routes file), [`retention`] (the deletion
-//! concept's rules and their evaluator, which computes the attributes the routes declare)
-//! and [`redact`] (the redaction rules and detector).
+//! concept's rules and their evaluator, which computes the attributes the routes declare),
+//! [`redact`] (the redaction rules and detector) and [`policy`] (the Cedar engine of one
+//! revision, loaded and checked at start-up: request, record and write decisions, each
+//! memoised per revision; record plans and what a caller may select records by in
+//! [`policy::plan`], mask kinds in [`policy::obligations`]).
 //!
 //! Around the request path: [`startup`] (assembling the gateway and reloading a policy
 //! revision; TLS set-up), [`config`] (the typed configuration, parsed with the positions of
@@ -83,6 +86,7 @@ pub mod error;
 pub mod fasthash;
 pub mod jwk;
 pub mod pki;
+pub mod policy;
 pub mod profiles;
 /// Sensitive data in free text found and blacked out before a write is forwarded.
 pub mod redact;

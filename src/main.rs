@@ -71,7 +71,8 @@ enum Command {
         /// Request path, as a client would send it to the CRM's API.
         #[arg(long)]
         path: String,
-        /// A sample upstream response body (JSON file) to decide on.
+        /// A sample upstream response body (JSON file) to decide on; for a write route,
+        /// `{"request": <the body sent>, "stored": [<the records it names>]}`.
         #[arg(long)]
         sample: Option<PathBuf>,
         /// The output format.

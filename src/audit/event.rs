@@ -65,7 +65,7 @@ pub struct AuditRecord {
     /// Cedar evaluations this request's decisions cost (request, records, field groups).
     pub cedar_evaluations: usize,
     /// Cedar evaluations of the one-off analysis of what this caller may select records by
-    /// and whether it sees every record ([`crate::stages::authz::selectability`]): made once
+    /// and whether it sees every record ([`crate::policy::plan::selectability`]): made once
     /// per caller, purpose and policy revision, then memoised.
     #[serde(skip_serializing_if = "is_zero")]
     pub analysis_evaluations: usize,

@@ -20,8 +20,10 @@ use serde_json::{Map, Value};
 
 pub use crate::audit::event::{GroupsAudit, RecordAudit};
 use crate::error::RequestError;
+use crate::policy::decision::{Outcome, RecordPlan};
+use crate::policy::plan::Planner;
+use crate::policy::{PolicyEngine, Scope};
 use crate::routes::{RecordSelector, ResourceProfile, Route};
-use crate::stages::authz::{Outcome, Planner, PolicyEngine, RecordPlan, Scope};
 use crate::stages::vendor::{Named, Shown};
 use masks::PurposeKey;
 use records::Token;

@@ -22,7 +22,7 @@ use http::HeaderMap;
 
 use crate::config::{api_key_digest, Config, Directory};
 use crate::error::{CredentialError, RequestError};
-use crate::stages::authz::{PolicyEngine, PrincipalInfo};
+use crate::policy::{PolicyEngine, PrincipalInfo};
 
 pub use cert::ClientCert;
 

@@ -11,7 +11,7 @@ use http::HeaderMap;
 
 use crate::config::{DepartmentPurposes, Purpose};
 use crate::error::RequestError;
-use crate::stages::authz::PrincipalInfo;
+use crate::policy::PrincipalInfo;
 
 pub const HEADER: &str = "x-purpose";
 

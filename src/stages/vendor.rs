@@ -21,9 +21,10 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use crate::error::{RateLimitShape, RequestError};
+use crate::policy::plan::RowCondition;
 use crate::routes::{GroupId, Operation, ResourceProfile, Route};
 use crate::secret::Secret;
-use crate::stages::authz::{RecordRead, RowCondition};
+use crate::stages::authz::RecordRead;
 use crate::stages::sanitize::Canonical;
 use crate::stages::write_inputs::WriteBody;
 

@@ -22,10 +22,11 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 pub use crate::audit::event::WriteAudit;
+use crate::config::Config;
 use crate::error::RequestError;
+use crate::policy::{PolicyEngine, Scope};
 use crate::redact::Redactor;
 use crate::routes::{extract_attributes, AttrValue, DeniedFields, ResourceProfile, WriteKind};
-use crate::stages::authz::{PolicyEngine, Scope};
 
 /// A write request in vendor-neutral form (the vendor profile parses it).
 #[derive(Debug)]
@@ -75,6 +76,45 @@ pub struct Stamp {
     pub source: String,
     pub at: String,
     pub basis: String,
+}
+
+impl Stamp {
+    /// The provenance stamp of a create by this caller for this purpose, at `at`: the data
+    /// source configured for its app or department (else `crmgate:app:<id>` or
+    /// `crmgate:department:<name>`) and the declared purpose's lawful basis. The proxy and
+    /// `explain` both stamp with this, so what a create is decided on is the same for both.
+    pub fn of(config: &Config, scope: &Scope, at: String) -> Stamp {
+        let p = &scope.principal;
+        let is_app = p.uid.type_name().to_string() == "App";
+        let configured = if is_app {
+            config.apps.get(&p.id)
+        } else {
+            p.department
+                .as_deref()
+                .and_then(|d| config.departments.get(d))
+        };
+        let source = configured
+            .and_then(|c| c.data_source.clone())
+            .unwrap_or_else(|| {
+                if is_app {
+                    format!("crmgate:app:{}", p.id)
+                } else {
+                    format!(
+                        "crmgate:department:{}",
+                        p.department.as_deref().unwrap_or("none")
+                    )
+                }
+            });
+        Stamp {
+            source,
+            at,
+            basis: config
+                .purposes
+                .get(&scope.purpose)
+                .map(|p| p.legal_basis.clone())
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// What became of one input.

@@ -19,8 +19,8 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::decide;
+use crate::policy::decision::Outcome;
 use crate::secret::Secret;
-use crate::stages::authz::Outcome;
 use crate::stages::pipeline::Policies;
 use crate::startup::app;
 

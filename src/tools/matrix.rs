@@ -14,8 +14,10 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::decide;
+use crate::policy::decision::{Outcome, RecordPlan};
+use crate::policy::plan::{cartesian, Planner};
+use crate::policy::{PolicyEngine, Scope};
 use crate::routes::{AttrType, AttrValue, ResourceProfile};
-use crate::stages::authz::{cartesian, Outcome, Planner};
 use crate::stages::pipeline::Policies;
 
 /// One cell of the matrix.
@@ -201,58 +203,7 @@ pub fn compute(config: &Config, policies: &Policies) -> Matrix {
                     });
                     continue;
                 }
-                let mut planner = Planner::new(engine, &scope, res);
-                let plans: Vec<_> = combos
-                    .iter()
-                    .map(|c| (c, planner.plan("matrix-sample", c.clone())))
-                    .collect();
-                let all: Vec<&Vec<Option<AttrValue>>> = plans.iter().map(|(c, _)| *c).collect();
-                let visible: Vec<_> = plans.iter().filter(|(_, p)| p.row.allow).collect();
-                let visible_combos: Vec<&Vec<Option<AttrValue>>> =
-                    visible.iter().map(|(c, _)| *c).collect();
-                let row = if visible.is_empty() {
-                    Cell::Never
-                } else if visible.len() == plans.len() {
-                    Cell::Clear
-                } else {
-                    Cell::Conditional {
-                        when: summarise(res, &visible_combos, &all),
-                        shows: vec!["records".into()],
-                    }
-                };
-                let groups = res
-                    .groups
-                    .iter()
-                    .enumerate()
-                    .map(|(g, name)| {
-                        let outcomes: Vec<(&Vec<Option<AttrValue>>, Outcome)> =
-                            visible.iter().map(|(c, p)| (*c, p.outcome(g))).collect();
-                        let kinds: BTreeSet<String> =
-                            outcomes.iter().map(|(_, o)| outcome_label(*o)).collect();
-                        let cell = match kinds.len() {
-                            0 => Cell::Never,
-                            1 => match outcomes.first().map(|(_, o)| *o) {
-                                Some(Outcome::Clear) => Cell::Clear,
-                                Some(Outcome::Masked(k)) => Cell::Masked {
-                                    mask: k.name().into(),
-                                },
-                                _ => Cell::Never,
-                            },
-                            _ => {
-                                let shown: Vec<&Vec<Option<AttrValue>>> = outcomes
-                                    .iter()
-                                    .filter(|(_, o)| *o != Outcome::Removed)
-                                    .map(|(c, _)| *c)
-                                    .collect();
-                                Cell::Conditional {
-                                    when: summarise(res, &shown, &visible_combos),
-                                    shows: kinds.into_iter().filter(|k| k != "never").collect(),
-                                }
-                            }
-                        };
-                        (name.clone(), cell)
-                    })
-                    .collect();
+                let (row, groups) = cells(engine, &scope, res, &combos);
                 rows.push(Row {
                     department: dept.clone(),
                     principal: principal.id.clone(),
@@ -271,11 +222,83 @@ pub fn compute(config: &Config, policies: &Policies) -> Matrix {
     }
 }
 
+/// The row cell and the field-group cells of one subject and purpose on one resource type,
+/// from the plans of every attribute combination.
+fn cells(
+    engine: &PolicyEngine,
+    scope: &Scope,
+    res: &ResourceProfile,
+    combos: &[Vec<Option<AttrValue>>],
+) -> (Cell, Vec<(String, Cell)>) {
+    let mut planner = Planner::new(engine, scope, res);
+    let plans: Vec<_> = combos
+        .iter()
+        .map(|c| (c, planner.plan("matrix-sample", c.clone())))
+        .collect();
+    let all: Vec<&Vec<Option<AttrValue>>> = plans.iter().map(|(c, _)| *c).collect();
+    let visible: Vec<(&Vec<Option<AttrValue>>, &RecordPlan)> = plans
+        .iter()
+        .filter(|(_, p)| p.row.allow)
+        .map(|(c, p)| (*c, &**p))
+        .collect();
+    let visible_combos: Vec<&Vec<Option<AttrValue>>> = visible.iter().map(|(c, _)| *c).collect();
+    let row = if visible.is_empty() {
+        Cell::Never
+    } else if visible.len() == plans.len() {
+        Cell::Clear
+    } else {
+        Cell::Conditional {
+            when: summarise(res, &visible_combos, &all),
+            shows: vec!["records".into()],
+        }
+    };
+    let groups = res
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(g, name)| (name.clone(), group_cell(res, &visible, &visible_combos, g)))
+        .collect();
+    (row, groups)
+}
+
+/// One field group's cell over the visible combinations.
+fn group_cell(
+    res: &ResourceProfile,
+    visible: &[(&Vec<Option<AttrValue>>, &RecordPlan)],
+    visible_combos: &[&Vec<Option<AttrValue>>],
+    g: usize,
+) -> Cell {
+    let outcomes: Vec<(&Vec<Option<AttrValue>>, Outcome)> =
+        visible.iter().map(|(c, p)| (*c, p.outcome(g))).collect();
+    let kinds: BTreeSet<String> = outcomes.iter().map(|(_, o)| outcome_label(*o)).collect();
+    match kinds.len() {
+        0 => Cell::Never,
+        1 => match outcomes.first().map(|(_, o)| *o) {
+            Some(Outcome::Clear) => Cell::Clear,
+            Some(Outcome::Masked(k)) => Cell::Masked {
+                mask: k.name().into(),
+            },
+            _ => Cell::Never,
+        },
+        _ => {
+            let shown: Vec<&Vec<Option<AttrValue>>> = outcomes
+                .iter()
+                .filter(|(_, o)| *o != Outcome::Removed)
+                .map(|(c, _)| *c)
+                .collect();
+            Cell::Conditional {
+                when: summarise(res, &shown, visible_combos),
+                shows: kinds.into_iter().filter(|k| k != "never").collect(),
+            }
+        }
+    }
+}
+
 /// The first active user (by id) of a department.
 fn representative(
     policies: &Policies,
     dept: &str,
-) -> Option<std::sync::Arc<crate::stages::authz::PrincipalInfo>> {
+) -> Option<std::sync::Arc<crate::policy::PrincipalInfo>> {
     let mut members: Vec<_> = policies
         .engine
         .principals()

@@ -19,7 +19,9 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::decide;
 use crate::error::RequestError;
-use crate::stages::authz::Outcome;
+use crate::policy::decision::Outcome;
+use crate::policy::{PolicyEngine, Scope};
+use crate::routes::ResourceProfile;
 use crate::stages::pipeline::Policies;
 
 /// One test case.
@@ -224,29 +226,13 @@ fn run_case_into(
         }
         (Some(record), Some(action)) => {
             // A write case: the record-level action (`create`, `update`, `delete`, `merge`,
-            // `redact.<category>`) on the record, and per field group its `write.<group>`.
+            // `redact.<category>`) on the record, and per field group its `write.<group>`,
+            // asked as the proxy's write stage asks them.
             let ty = case.request.resource_type.as_deref().unwrap_or("Contact");
             let Some(resource) = policies.routes.resource(ty) else {
                 return vec![format!("unknown resource type `{ty}`")];
             };
-            let (d, groups) = match decide::write(engine, &scope, resource, record, action) {
-                Ok(x) => x,
-                Err(e) => return vec![format!("`record`: {e}")],
-            };
-            touched.extend(d.policies.iter().cloned());
-            let mut failures = compare(case, d.allow, &d.policies, &d.errors, None);
-            for (group, want) in &case.fields {
-                let Some(g) = groups.get(group) else {
-                    failures.push(format!("field group `{group}` does not exist"));
-                    continue;
-                };
-                touched.extend(g.policies.iter().cloned());
-                let got = if g.allow { "allow" } else { "deny" };
-                if want != got {
-                    failures.push(format!("write.{group}: expected {want}, got {got}"));
-                }
-            }
-            failures
+            write_case(engine, &scope, resource, record, action, case, touched)
         }
         (None, Some(action)) => {
             let collection = case.request.collection.as_deref().unwrap_or("contacts");
@@ -256,6 +242,54 @@ fn run_case_into(
         }
         _ => vec!["give either `record` or `request.action` (with `request.collection`)".into()],
     }
+}
+
+/// A write case's differences: the record-level decision, and per field group named in
+/// `fields` its `write.<group>` decision (`allow` or `deny`).
+fn write_case(
+    engine: &PolicyEngine,
+    scope: &Scope,
+    resource: &ResourceProfile,
+    record: &Value,
+    action: &str,
+    case: &Case,
+    touched: &mut Vec<String>,
+) -> Vec<String> {
+    if let Some(category) = action.strip_prefix("redact.") {
+        let d = match decide::redaction(engine, scope, resource, record, category) {
+            Ok(d) => d,
+            Err(e) => return vec![format!("`record`: {e}")],
+        };
+        touched.extend(d.policies.iter().cloned());
+        let mut failures = compare(case, d.allow, &d.policies, &d.errors, None);
+        if !case.fields.is_empty() {
+            failures.push("a `redact.<category>` case decides no field group".into());
+        }
+        return failures;
+    }
+    let w = match decide::write(engine, scope, resource, record, action) {
+        Ok(w) => w,
+        Err(e) => return vec![format!("`record`: {e}")],
+    };
+    let d = &w.record;
+    touched.extend(d.policies.iter().cloned());
+    let mut failures = compare(case, d.allow, &d.policies, &d.errors, None);
+    for (group, want) in &case.fields {
+        let Some(g) = resource
+            .group_id(group)
+            .and_then(|id| w.groups.iter().find(|(g, _)| *g == id))
+            .map(|(_, d)| d)
+        else {
+            failures.push(format!("field group `{group}` does not exist"));
+            continue;
+        };
+        touched.extend(g.policies.iter().cloned());
+        let got = if g.allow { "allow" } else { "deny" };
+        if want != got {
+            failures.push(format!("write.{group}: expected {want}, got {got}"));
+        }
+    }
+    failures
 }
 
 /// The differences between what a case expects and what was decided.

@@ -1,7 +1,10 @@
 //! One decision core: for every demo persona × every purpose its department may declare ×
 //! every demo contact and company, the proxy's real response (over a socket, from the demo
 //! CRM) and what `explain`, `matrix`, `test` and the demo tour say agree, row by row and
-//! field group by field group.
+//! field group by field group. And for writes: for every persona and purpose, creates,
+//! updates and batches (fields the caller may and may not write, free text to redact) are
+//! decided by `explain` and `test` exactly as the proxy decides them — its status, the
+//! groups it strips or refuses, and each input's write decision in its audit record.
 
 use std::collections::BTreeMap;
 
@@ -59,11 +62,11 @@ fn observe(
     Some(out)
 }
 
-fn seen_of(o: crmgate::stages::authz::Outcome) -> Seen {
+fn seen_of(o: crmgate::policy::decision::Outcome) -> Seen {
     match o {
-        crmgate::stages::authz::Outcome::Clear => Seen::Clear,
-        crmgate::stages::authz::Outcome::Masked(_) => Seen::Masked,
-        crmgate::stages::authz::Outcome::Removed => Seen::Removed,
+        crmgate::policy::decision::Outcome::Clear => Seen::Clear,
+        crmgate::policy::decision::Outcome::Masked(_) => Seen::Masked,
+        crmgate::policy::decision::Outcome::Removed => Seen::Removed,
     }
 }
 
@@ -241,4 +244,265 @@ async fn the_proxy_explain_matrix_test_and_tour_agree_on_every_demo_record() {
     // Every pair was compared, and both shown and hidden records occurred.
     assert!(compared > 1000, "{compared}");
     assert!(shown > 100 && shown < compared, "{shown} of {compared}");
+}
+
+/// The write requests of the write differential, for one caller: a create, updates of
+/// stored records (fields the caller may and may not write, free text to redact), a batch
+/// update and a batch create. `ids` are stored contacts of different kinds; `n` keeps the
+/// e-mail addresses of each caller's requests apart.
+fn write_requests(ids: &[String], n: usize) -> Vec<(&'static str, String, Value)> {
+    const CONTACTS: &str = "/crm/v3/objects/contacts";
+    let wish = "Ich habe Diabetes und wünsche mir zuckerfreie Plätzchen. \
+                Meine IBAN: DE89 3704 0044 0532 0130 00.";
+    let (a, b, c) = (&ids[0], &ids[1], &ids[2]);
+    vec![
+        (
+            "POST",
+            CONTACTS.to_string(),
+            json!({"properties": {
+                "firstname": "Ada", "lastname": "Frost", "email": format!("ada{n}@example.org"),
+                "lifecyclestage": "lead", "wish_text": wish, "consent_marketing": "true",
+                "billing_iban": "DE89370400440532013000", "photo_url": "https://img.example/a.jpg",
+                "made_up_property": "x", "data_source": "order"
+            }}),
+        ),
+        (
+            "PATCH",
+            format!("{CONTACTS}/{a}"),
+            json!({"properties": {"email": format!("new{n}@example.org"), "phone": "+49 30 1234"}}),
+        ),
+        (
+            "PATCH",
+            format!("{CONTACTS}/{b}"),
+            json!({"properties": {"billing_iban": "DE89370400440532013000"}}),
+        ),
+        (
+            "PATCH",
+            format!("{CONTACTS}/{c}"),
+            json!({"properties": {"wish_text": "Sie ist Muslima und fastet im Ramadan."}}),
+        ),
+        (
+            "PATCH",
+            format!("{CONTACTS}/{a}"),
+            json!({"properties": {"consent_greetings": "true", "firstname": "Eve"}}),
+        ),
+        (
+            "POST",
+            format!("{CONTACTS}/batch/update"),
+            json!({"inputs": [
+                {"id": a, "properties": {"email": format!("b{n}@example.org")}},
+                {"id": b, "properties": {"billing_iban": "DE89370400440532013000"}},
+                {"id": c, "properties": {"firstname": "Cy", "wish_text": wish}},
+                {"id": "999999", "properties": {"firstname": "Nobody"}}
+            ]}),
+        ),
+        (
+            "POST",
+            format!("{CONTACTS}/batch/create"),
+            json!({"inputs": [
+                {"properties": {"firstname": "Bo", "email": format!("bo{n}@example.org"),
+                                "lifecyclestage": "lead"}},
+                {"properties": {"firstname": "Di", "billing_iban": "DE89370400440532013000",
+                                "lifecyclestage": "customer", "wish_text": wish}}
+            ]}),
+        ),
+    ]
+}
+
+/// What the audit record says of a write input, without the id a create learns only from
+/// the CRM's answer.
+fn comparable(mut w: Value) -> Value {
+    if let Some(o) = w.as_object_mut() {
+        o.remove("id");
+    }
+    w
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_explain_and_test_agree_on_every_write_decision() {
+    let proxy = Proxy::start().await;
+    let config = &proxy.gateway().config;
+    let policies = proxy.gateway().policies();
+    // Stored contacts of different kinds: a customer, a lead and a subscriber.
+    let records = crate::support::demo_records(proxy.crm());
+    let ids: Vec<String> = ["customer", "lead", "subscriber"]
+        .iter()
+        .map(|stage| {
+            records
+                .iter()
+                .find(|(c, _, r)| *c == "contacts" && r["properties"]["lifecyclestage"] == *stage)
+                .map(|(_, _, r)| r["id"].as_str().unwrap().to_string())
+                .unwrap_or_else(|| panic!("no demo {stage}"))
+        })
+        .collect();
+    // Every staff persona (by API key) with every purpose of its department, and the form.
+    let mut callers: Vec<(String, String, String)> = Vec::new();
+    for user in [
+        "noelle", "rudolph", "tinsel", "holly", "penny", "santa", "grinch",
+    ] {
+        let principal = policies.engine.principal(user).unwrap();
+        let dept = principal.department.clone().unwrap();
+        for purpose in &config.departments[&dept].purposes {
+            callers.push((user.into(), user.into(), purpose.clone()));
+        }
+    }
+    for purpose in &config.apps["wishlist_form"].purposes {
+        callers.push(("wishlist_form".into(), "wishlist".into(), purpose.clone()));
+    }
+    let (mut compared, mut forwarded, mut refused, mut stripped, mut redacted) = (0, 0, 0, 0, 0);
+    for (n, (principal, key, purpose)) in callers.iter().enumerate() {
+        for (method, path, body) in write_requests(&ids, n) {
+            let case = format!("{principal}/{purpose} {method} {path} {body}");
+            // The records the write names, as the CRM holds them right now.
+            let named: Vec<String> = match body.get("inputs") {
+                Some(inputs) => inputs
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|i| i["id"].as_str().map(String::from))
+                    .collect(),
+                None => path
+                    .rsplit('/')
+                    .next()
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
+            };
+            let stored: Vec<Value> = named
+                .iter()
+                .filter_map(|id| proxy.crm().record_json("contacts", id))
+                .collect();
+            let question = crmgate::tools::explain::Question {
+                user: principal.clone(),
+                purpose: Some(purpose.clone()),
+                method: method.into(),
+                path: path.clone(),
+                sample: Some(json!({"request": body, "stored": stored})),
+            };
+            let explained = crmgate::tools::explain::explain(config, &policies, &question);
+            let reply = proxy
+                .request(method, &path, Some(key), Some(purpose), Some(body.clone()))
+                .await;
+            let explained = match explained {
+                Ok(e) => e,
+                Err(e) => {
+                    // Refused before any write decision (an inactive account): the same
+                    // status from both.
+                    assert!(e.contains(&reply.status.to_string()), "{case}: {e}");
+                    compared += 1;
+                    continue;
+                }
+            };
+            if !explained.request.allow {
+                assert_eq!(reply.status, 403, "{case}: {}", reply.text());
+                compared += 1;
+                continue;
+            }
+            let audit = proxy.audit_of(&reply);
+            let proxy_writes: Vec<Value> = audit["writes"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{case}: no writes in {audit}"))
+                .iter()
+                .cloned()
+                .map(comparable)
+                .collect();
+            let said: Vec<Value> = explained
+                .writes
+                .iter()
+                .map(|w| comparable(serde_json::to_value(&w.audit).unwrap()))
+                .collect();
+            // The write decision of every input: action, outcome and reason, the field groups
+            // written and stripped, what was redacted and stamped.
+            assert_eq!(said, proxy_writes, "{case}: explain's inputs");
+            // The status of a single write, and the groups named as stripped.
+            if body.get("inputs").is_none() {
+                let w = &explained.writes[0];
+                match w.status {
+                    Some(status) => assert_eq!(reply.status, status, "{case}: {}", reply.text()),
+                    None => assert!(
+                        reply.status == 200 || reply.status == 201,
+                        "{case}: {} {}",
+                        reply.status,
+                        reply.text()
+                    ),
+                }
+                let header = reply
+                    .headers
+                    .get("x-crmgate-stripped")
+                    .map(|h| h.to_str().unwrap().to_string());
+                let mut groups = w.audit.stripped.clone();
+                groups.sort();
+                let expected =
+                    (w.status.is_none() && !groups.is_empty()).then(|| groups.join(", "));
+                assert_eq!(header, expected, "{case}: stripped groups");
+                if let Some(refusal) = &w.refusal {
+                    // The refused groups, as the proxy names them to the client.
+                    for group in refusal.split('`').skip(1).step_by(2) {
+                        assert!(reply.text().contains(group), "{case}: {refusal}");
+                    }
+                }
+            }
+            for w in &explained.writes {
+                match w.audit.outcome {
+                    "forwarded" => forwarded += 1,
+                    "refused" => refused += 1,
+                    _ => {}
+                }
+                stripped += usize::from(!w.audit.stripped.is_empty());
+                redacted += usize::from(!w.audit.redacted.is_empty());
+            }
+
+            // `crmgate test`, on an update of a stored record that keeps its attributes: its
+            // record-level decision and each named group's `write.<group>` are the proxy's.
+            if method == "PATCH" && body["properties"].get("consent_greetings").is_none() {
+                let w = &explained.writes[0];
+                if w.audit.outcome != "not-found" {
+                    // Refused for its groups or its free text: the record itself was allowed.
+                    let record_allowed = w.audit.outcome == "forwarded"
+                        || matches!(
+                            w.audit.reason,
+                            Some("write-refused" | "sensitive-data-refused")
+                        );
+                    let resource = policies.routes.resource("Contact").unwrap();
+                    let mut fields = serde_json::Map::new();
+                    if w.audit.outcome == "forwarded" {
+                        for g in &w.audit.written {
+                            fields.insert(g.clone(), json!("allow"));
+                        }
+                    } else if let (Some(refusal), Some("write-refused")) =
+                        (&w.refusal, w.audit.reason)
+                    {
+                        for g in refusal.split('`').skip(1).step_by(2) {
+                            if resource.groups.iter().any(|x| x == g) {
+                                fields.insert(g.into(), json!("deny"));
+                            }
+                        }
+                    }
+                    let test_case: crmgate::tools::policytest::Case =
+                        serde_json::from_value(json!({
+                            "name": case,
+                            "request": {"principal": principal, "purpose": purpose,
+                                        "action": "update"},
+                            "record": stored[0],
+                            "decision": if record_allowed { "allow" } else { "deny" },
+                            "fields": fields,
+                        }))
+                        .unwrap();
+                    let (failures, _) =
+                        crmgate::tools::policytest::run_case(config, &policies, &test_case);
+                    assert!(
+                        failures.is_empty(),
+                        "{case}: `crmgate test` says {failures:?}"
+                    );
+                }
+            }
+            compared += 1;
+        }
+    }
+    // Every kind of outcome occurred.
+    assert!(compared > 100, "{compared}");
+    assert!(
+        forwarded > 10 && refused > 10 && stripped > 3 && redacted > 3,
+        "forwarded {forwarded}, refused {refused}, stripped {stripped}, redacted {redacted}"
+    );
 }

@@ -377,7 +377,7 @@ async fn idle_connections_to_the_crm_close_after_the_configured_idle_timeout() {
 }
 
 /// What the first request of a caller, purpose and resource type costs in Cedar evaluations
-/// for working out what it may select and see ([`crmgate::stages::authz::selectability`]):
+/// for working out what it may select and see ([`crmgate::policy::plan::selectability`]):
 /// thousands, once per revision. A reload computes them for the callers of the active
 /// revision before it swaps the new one in, so that their first list after a reload does
 /// not stall.

@@ -237,6 +237,72 @@ fn explain_names_outcome_mask_and_deciding_policies_per_group() {
     assert!(e["records"][0]["groups"].as_array().unwrap().is_empty());
 }
 
+/// `crmgate explain` on a write: each input's outcome, the groups stripped or refused and
+/// what is redacted, from the request body and the records it names as the CRM holds them.
+#[test]
+fn explain_says_what_becomes_of_each_input_of_a_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let stored = democrm::DemoCrm::seeded()
+        .record_json("contacts", "1001")
+        .unwrap();
+    let explain = |user: &str, method: &str, path: &str, sample: Value| {
+        let file = dir.path().join("write.json");
+        std::fs::write(&file, sample.to_string()).unwrap();
+        let out = crmgate()
+            .args(["explain", "--config"])
+            .arg(shipped_config())
+            .args([
+                "--user", user, "--method", method, "--path", path, "--sample",
+            ])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+
+    // Customer service may not write billing details: the update is refused, and why.
+    let text = explain(
+        "holly",
+        "PATCH",
+        "/crm/v3/objects/contacts/1001",
+        serde_json::json!({
+            "request": {"properties": {"billing_iban": "DE89370400440532013000"}},
+            "stored": [stored],
+        }),
+    );
+    assert!(
+        text.contains("input 1001 (update): REFUSED (403)"),
+        "{text}"
+    );
+    assert!(text.contains("`billing`"), "{text}");
+
+    // The wish-list form's create: what it may not write is stripped, the wish redacted.
+    let text = explain(
+        "wishlist_form",
+        "POST",
+        "/crm/v3/objects/contacts",
+        serde_json::json!({"request": {"properties": {
+            "firstname": "Ada", "email": "ada@example.org", "lifecyclestage": "lead",
+            "billing_iban": "DE89370400440532013000",
+            "wish_text": "Ich habe Diabetes und wünsche mir zuckerfreie Plätzchen."
+        }}}),
+    );
+    assert!(
+        text.contains("input new record (create): forwarded once"),
+        "{text}"
+    );
+    assert!(text.contains("  stripped: billing"), "{text}");
+    assert!(
+        text.contains("  redacted in wish_text: health: 1"),
+        "{text}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_access_matrix_agrees_with_what_the_proxy_returns() {
     let (config, policies) = load_shipped();

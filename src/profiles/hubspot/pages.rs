@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::{Filter, Operator, Scalar, SEARCH_MAX_LIMIT};
 use crate::error::RequestError;
+use crate::policy::plan::{RowCondition, OTHER_VALUE};
 use crate::routes::{AttrSource, AttrValue, ResourceProfile};
-use crate::stages::authz::{RowCondition, OTHER_VALUE};
 use crate::stages::sanitize;
 use crate::stages::vendor::{PageRead, PushedList, RefilledList};
 

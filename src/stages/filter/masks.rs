@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 
 use hmac::{Hmac, Mac};
@@ -16,70 +15,11 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::Value;
 use sha2::Sha256;
 
+use crate::policy::obligations::MaskKind;
 use crate::secret::Secret;
-
-/// Mask kinds, ordered from least to most restrictive: when several satisfied permits carry
-/// masks, the greatest one applies (XACML-style obligations, most restrictive wins).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum MaskKind {
-    /// Dates: only day and month (`--12-24`), for birthday greetings.
-    MonthDay,
-    /// Dates: only the year (`1985`).
-    Year,
-    /// A hint of the value: `s***@northpole.example`, `***1234`, `E***`.
-    Partial,
-    /// A keyed pseudonym (HMAC-SHA256, one key per purpose): stable, joinable within a
-    /// purpose, not across purposes, not reversible without the key.
-    Hash,
-    /// A fixed placeholder.
-    Redact,
-    /// JSON `null`.
-    Null,
-}
 
 /// The placeholder of the `redact` mask.
 pub const REDACTED: &str = "[redacted]";
-
-impl MaskKind {
-    pub const ALL: [MaskKind; 6] = [
-        MaskKind::MonthDay,
-        MaskKind::Year,
-        MaskKind::Partial,
-        MaskKind::Hash,
-        MaskKind::Redact,
-        MaskKind::Null,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            MaskKind::MonthDay => "month_day",
-            MaskKind::Year => "year",
-            MaskKind::Partial => "partial",
-            MaskKind::Hash => "hash",
-            MaskKind::Redact => "redact",
-            MaskKind::Null => "null",
-        }
-    }
-}
-
-impl fmt::Display for MaskKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for MaskKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        MaskKind::ALL
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| {
-                let known: Vec<&str> = MaskKind::ALL.iter().map(|k| k.name()).collect();
-                format!("unknown mask `{s}`; known masks: {}", known.join(", "))
-            })
-    }
-}
 
 /// Per-purpose pseudonym keys, derived from the configured master key.
 #[derive(Clone)]

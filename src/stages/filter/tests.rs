@@ -3,9 +3,9 @@
 
 use super::*;
 use crate::config::PolicyFiles;
+use crate::policy::decision::Decision;
 use crate::routes::RouteTable;
 use crate::routes::{AttrType, AttrValue};
-use crate::stages::authz::Decision;
 use std::path::Path;
 
 fn engine(extra_policy: &str) -> (PolicyEngine, RouteTable, tempfile::TempDir) {

@@ -16,8 +16,8 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::error::RequestError;
+use crate::policy::plan::Planner;
 use crate::routes::{self, Operation};
-use crate::stages::authz::Planner;
 use crate::stages::filter::Filtered;
 use crate::stages::vendor::Shown;
 

@@ -19,9 +19,12 @@ use bytes::Bytes;
 
 use crate::audit::{AuditRecord, WouldHave, WriteIntent};
 use crate::error::RequestError;
+use crate::policy::decision::Decision;
+use crate::policy::obligations::MaskKind;
+use crate::policy::{PolicyEngine, PrincipalInfo, Scope};
 use crate::routes::{Route, RouteTable};
-use crate::stages::authz::{Allowed, Decision, PolicyEngine, PrincipalInfo, Scope};
-use crate::stages::filter::masks::{self, MaskKind, PurposeKey};
+use crate::stages::authz::Allowed;
+use crate::stages::filter::masks::{self, PurposeKey};
 use crate::stages::filter::{self, Filtered, RecordAudit};
 use crate::stages::sanitize::Canonical;
 use crate::stages::vendor::{Shown, Vendor};

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use crate::config::{Config, Limits};
 use crate::error::RequestError;
+use crate::policy::{PolicyEngine, PrincipalInfo};
 use crate::routes::{ResourceProfile, Route, RouteTable};
-use crate::stages::authz::{PolicyEngine, PrincipalInfo};
 use crate::stages::identity::jwks::IssuerKeys;
 use crate::stages::identity::{self, ClientCert};
 use crate::stages::purpose;

@@ -16,8 +16,9 @@ use std::time::Instant;
 use http::{Response, StatusCode};
 
 use crate::error::RequestError;
+use crate::policy::plan::{RowCondition, Selectability};
 use crate::routes::{Operation, Route};
-use crate::stages::authz::{Allowed, Permit, RowCondition, Selectability};
+use crate::stages::authz::{Allowed, Permit};
 use crate::stages::filter::{FilteredDoc, RecordAudit, Releasable};
 use crate::stages::upstream::BufferTurn;
 use crate::stages::vendor::{CountedSearch, PageRead, Prepared, PushedList, RefilledList};

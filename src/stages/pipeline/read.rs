@@ -14,8 +14,9 @@ use std::time::Instant;
 use http::Response;
 
 use crate::error::RequestError;
+use crate::policy::plan::Selectability;
+use crate::policy::Scope;
 use crate::routes::Route;
-use crate::stages::authz::{Scope, Selectability};
 use crate::stages::filter::{self, Releasable};
 use crate::stages::upstream::BufferTurn;
 use crate::stages::vendor::{Answer, Prepared};

@@ -14,9 +14,11 @@ use std::time::Instant;
 
 use crate::admin::Health;
 use crate::error::RequestError;
+use crate::policy::memo::Memo;
+use crate::policy::plan::Selectability;
+use crate::policy::{PolicyEngine, Scope};
 use crate::redact::Redactor;
 use crate::routes::{ResourceProfile, RouteTable};
-use crate::stages::authz::{Memo, PolicyEngine, Scope, Selectability};
 use crate::stages::vendor::Vendor;
 
 /// One consistent revision of routes and policies: a request is decided by one revision.
@@ -274,7 +276,7 @@ fn compute_selectability(
     if let Some(s) = memo.get(&key) {
         return (s, 0);
     }
-    let (s, evaluations) = crate::stages::authz::selectability(engine, scope, res);
+    let (s, evaluations) = crate::policy::plan::selectability(engine, scope, res);
     memo.insert(key, s.clone());
     (s, evaluations)
 }

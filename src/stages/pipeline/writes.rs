@@ -21,9 +21,10 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use crate::config::Config;
 use crate::error::RequestError;
+use crate::policy::{PolicyEngine, Scope};
 use crate::redact::Redactor;
 use crate::routes::{Cardinality, Operation, Route, RouteTable, WriteKind, WriteOp};
-use crate::stages::authz::{Allowed, PolicyEngine, Scope};
+use crate::stages::authz::Allowed;
 use crate::stages::filter::Releasable;
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::upstream::{BufferTurn, UpstreamResponse};
@@ -639,38 +640,10 @@ async fn check_association_targets(
     Err(RequestError::UpstreamStatus(400))
 }
 
-/// The provenance stamp of a create by this caller for this purpose.
+/// The provenance stamp of a create by this caller for this purpose, now.
 fn stamp(config: &Config, scope: &Scope) -> Stamp {
-    let p = &scope.principal;
-    let is_app = p.uid.type_name().to_string() == "App";
-    let configured = if is_app {
-        config.apps.get(&p.id)
-    } else {
-        p.department
-            .as_deref()
-            .and_then(|d| config.departments.get(d))
-    };
-    let source = configured
-        .and_then(|c| c.data_source.clone())
-        .unwrap_or_else(|| {
-            if is_app {
-                format!("crmgate:app:{}", p.id)
-            } else {
-                format!(
-                    "crmgate:department:{}",
-                    p.department.as_deref().unwrap_or("none")
-                )
-            }
-        });
-    Stamp {
-        source,
-        at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        basis: config
-            .purposes
-            .get(&scope.purpose)
-            .map(|p| p.legal_basis.clone())
-            .unwrap_or_default(),
-    }
+    let at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    Stamp::of(config, scope, at)
 }
 
 /// A batch of which nothing was forwarded: its errors, 207 (or, with none, 204).

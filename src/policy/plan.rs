@@ -1,59 +1,19 @@
-//! Record decisions, part of stage 6/9's decision core: one record's plan (row decision and
-//! one outcome per field group, with the policies and Cedar errors behind each), memoised by
-//! exactly the inputs Cedar can observe, and [`selectability`] (what a caller may select
+//! Record decisions, part of the decision core (stages 6 and 9 ask it): one record's plan
+//! (row decision and one outcome per field group, with the policies and Cedar errors behind
+//! each), memoised by exactly the inputs Cedar can observe, and [`selectability`] (what a caller may select
 //! records by). The proxy's filter, `explain`, `matrix`, `test` and the demo tour all ask
 //! here, so they cannot drift apart. This module must never answer a decision from anything
 //! but Cedar on these inputs (or a memo of that), and never turn an error into an allow.
 
 use std::sync::Arc;
 
-use super::{Decision, Memo, PolicyEngine, Scope};
 use crate::fasthash::FastMap;
-use crate::routes::{AttrType, AttrValue, GroupId, ResourceProfile};
-use crate::stages::filter::masks::MaskKind;
-
-/// What happens to one field group of one record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Clear,
-    Masked(MaskKind),
-    Removed,
-}
-
-impl Outcome {
-    pub(crate) fn from_decision(d: &Decision) -> Outcome {
-        match (d.allow, d.mask) {
-            (true, None) => Outcome::Clear,
-            (true, Some(k)) => Outcome::Masked(k),
-            (false, _) => Outcome::Removed,
-        }
-    }
-}
-
-/// All decisions for records that share the same Cedar inputs.
-#[derive(Debug)]
-pub struct RecordPlan {
-    pub row: Decision,
-    /// Indexed by [`GroupId`]; empty when the row is denied.
-    pub groups: Vec<(Outcome, Decision)>,
-}
-
-impl RecordPlan {
-    pub fn outcome(&self, g: GroupId) -> Outcome {
-        self.groups.get(g).map_or(Outcome::Removed, |(o, _)| *o)
-    }
-}
+use crate::policy::decision::{Decision, Outcome, RecordPlan};
+use crate::policy::memo::PlanMemoKey;
+use crate::policy::{PolicyEngine, Scope};
+use crate::routes::{AttrType, AttrValue, ResourceProfile};
 
 type PlanKey = (Vec<Option<AttrValue>>, Option<String>);
-
-/// The key of a plan across requests: everything Cedar can observe when deciding on a
-/// record — the scope's memo key (principal and context), the resource's entity type, its
-/// extracted attributes, and its id only where a policy can observe ids of that type. The
-/// action is not in the key: a plan holds the decisions of every record action.
-pub type PlanMemoKey = (Arc<str>, String, Vec<Option<AttrValue>>, Option<String>);
-
-/// Record plans memoised across the requests of one policy revision (held by the engine).
-pub type PlanMemo = Memo<PlanMemoKey, Arc<RecordPlan>>;
 
 /// The record id Cedar is shown where no policy can observe record ids.
 pub const UNOBSERVED_ID: &str = "(any record)";
@@ -87,7 +47,7 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Records were selected by these field groups (bitmask of [`GroupId`]s).
+    /// Records were selected by these field groups (bitmask of group ids).
     pub fn with_selection(mut self, selection: u64) -> Self {
         self.selection = selection;
         self
@@ -185,7 +145,7 @@ impl<'a> Planner<'a> {
 /// from the records that happen to match, so the answer itself reveals nothing about them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selectability {
-    /// Field groups (bitmask of [`GroupId`]s) clear in every record the caller may see,
+    /// Field groups (bitmask of group ids) clear in every record the caller may see,
     /// whatever its attributes: filtering, sorting or looking up by them shows nothing the
     /// caller does not see anyway.
     pub clear: u64,

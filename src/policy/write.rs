@@ -1,5 +1,6 @@
-//! Write decisions (stage 7): may this caller create, update, delete or merge this record,
-//! and which of the field groups it sends may it write?
+//! Write decisions: may this caller create, update, delete or merge this record, and which of
+//! the field groups it sends may it write? The write stage asks here, and `crmgate test` and
+//! `explain` ask the same function, so they cannot drift from the proxy.
 //!
 //! A record to be written is described to Cedar like a record read: its attributes are
 //! extracted by the routes file (for an update, from the record as the CRM holds it now),
@@ -11,38 +12,11 @@
 
 use std::sync::Arc;
 
-use super::{Decision, Memo, PolicyEngine, Scope, UNOBSERVED_ID};
+use crate::policy::decision::{Decision, WriteDecision};
+use crate::policy::memo::{RedactKey, WriteKey};
+use crate::policy::plan::UNOBSERVED_ID;
+use crate::policy::{PolicyEngine, Scope};
 use crate::routes::{AttrValue, ResourceProfile};
-
-/// The decisions on writing one record.
-#[derive(Debug, Clone)]
-pub struct WriteDecision {
-    /// The record-level decision (`create`, `update`, `delete`, `merge`).
-    pub record: Decision,
-    /// The row decision `read`: a record the caller may not see is "not found".
-    pub read: Decision,
-    /// Field groups (bitmask) whose `write.<group>` is allowed, of those asked about.
-    pub writable: u64,
-    /// Determining policies and errors of every decision above.
-    pub policies: Vec<String>,
-    pub errors: Vec<String>,
-    /// Cedar evaluations this decision cost (0 from the memo).
-    pub evaluations: usize,
-}
-
-/// Scope, action, attributes, id (where observable) and the groups asked about.
-pub(super) type WriteKey = (
-    Arc<str>,
-    &'static str,
-    Vec<Option<AttrValue>>,
-    Option<String>,
-    u64,
-);
-pub(super) type WriteMemo = Memo<WriteKey, Arc<WriteDecision>>;
-
-/// Scope, category and attributes of a `redact.<category>` decision.
-pub(super) type RedactKey = (Arc<str>, String, Vec<Option<AttrValue>>);
-pub(super) type RedactMemo = Memo<RedactKey, Decision>;
 
 impl PolicyEngine {
     /// Decide `action` on a record of `res` with these attributes, the row decision, and
@@ -82,6 +56,7 @@ impl PolicyEngine {
         let mut writable = 0u64;
         let mut policies: Vec<String> = Vec::new();
         let mut errors: Vec<String> = Vec::new();
+        let mut decided: Vec<(usize, Decision)> = Vec::new();
         for (g, name) in res.groups.iter().enumerate() {
             if groups & (1u64 << g) == 0 {
                 continue;
@@ -91,8 +66,9 @@ impl PolicyEngine {
             if d.allow && d.errors.is_empty() {
                 writable |= 1u64 << g;
             }
-            policies.extend(d.policies);
-            errors.extend(d.errors);
+            policies.extend(d.policies.iter().cloned());
+            errors.extend(d.errors.iter().cloned());
+            decided.push((g, d));
         }
         policies.extend(record.policies.iter().cloned());
         policies.extend(read.policies.iter().cloned());
@@ -106,6 +82,7 @@ impl PolicyEngine {
             record,
             read,
             writable,
+            groups: decided,
             policies,
             errors,
             evaluations: scope.evaluations().saturating_sub(before),

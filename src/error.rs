@@ -1,9 +1,11 @@
 //! Request-path errors: one enum, one status table, one problem body.
 //!
 //! Every way a request can fail maps here to exactly one HTTP status, one problem `type` and
-//! one audit outcome. The table in [`RequestError::status`] has no catch-all arm, so adding a
-//! variant forces a decision, and `tests::status_table_is_pinned` pins every row. This module
-//! must never put upstream data, secrets or field values into a message.
+//! one audit outcome ([`RequestError::audit_decision`], [`RequestError::kind`] as the
+//! reason, [`RequestError::audit_detail`]). The tables in [`RequestError::status`] and
+//! `audit_decision` have no catch-all arm, so adding a variant forces a decision, and
+//! `tests::status_table_is_pinned` pins every row. This module must never put upstream
+//! data, secrets or field values into a message.
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use http::StatusCode;
@@ -217,6 +219,56 @@ impl RequestError {
         match self {
             Self::UpstreamUnavailable(d) | Self::Internal(d) => Some(d),
             _ => None,
+        }
+    }
+
+    /// The decision the audit record of a request that ended in this error states. A
+    /// refusal by policy (of the request, of a write's field groups or its free text) is
+    /// `deny` whatever came before; any other error keeps the decision the stages reached
+    /// before it (`allowed`: `Some(true)` allow, `Some(false)` deny), or is `error` when
+    /// none was reached. No catch-all arm: a new variant must say which it is.
+    pub fn audit_decision(&self, allowed: Option<bool>) -> &'static str {
+        let reached = match allowed {
+            Some(true) => "allow",
+            Some(false) => "deny",
+            None => "error",
+        };
+        match self {
+            Self::Forbidden { .. } | Self::WriteRefused { .. } | Self::SensitiveRefused { .. } => {
+                "deny"
+            }
+            Self::BadRequest(_)
+            | Self::MethodNotAllowed(_)
+            | Self::RequestTimeout(_)
+            | Self::PayloadTooLarge(_)
+            | Self::Unauthenticated(_)
+            | Self::Credential(_)
+            | Self::AmbiguousCredentials(_)
+            | Self::BadFraming(_)
+            | Self::KeysUnavailable
+            | Self::InactivePrincipal(_)
+            | Self::UnknownPurpose(_)
+            | Self::PurposeNotAllowed { .. }
+            | Self::NoRoute { .. }
+            | Self::HiddenSelection { .. }
+            | Self::UnsupportedMediaType(_)
+            | Self::RecordNotFound
+            | Self::UpstreamStatus(_)
+            | Self::UpstreamRateLimited(_)
+            | Self::UpstreamUnavailable(_)
+            | Self::UpstreamTimeout(_)
+            | Self::Unfilterable(_)
+            | Self::AuditUnavailable
+            | Self::Internal(_) => reached,
+        }
+    }
+
+    /// The audit record's `detail` for this error: its message and, for the operator, the
+    /// internal detail the client is never told.
+    pub fn audit_detail(&self) -> String {
+        match self.internal_detail() {
+            Some(internal) => format!("{self}: {internal}"),
+            None => self.to_string(),
         }
     }
 
@@ -610,6 +662,23 @@ mod tests {
             assert_eq!(p.kind, format!("urn:crmgate:problem:{kind}"));
             assert_eq!(p.request_id, "rid");
         }
+    }
+
+    #[test]
+    fn a_refusal_by_policy_is_recorded_as_a_denial_whatever_was_decided_before() {
+        let forbidden = RequestError::Forbidden {
+            action: "read".into(),
+            resource: "contacts".into(),
+            purpose: "p".into(),
+        };
+        assert_eq!(forbidden.audit_decision(None), "deny");
+        assert_eq!(forbidden.audit_decision(Some(true)), "deny");
+        let missing = RequestError::RecordNotFound;
+        assert_eq!(missing.audit_decision(None), "error");
+        assert_eq!(missing.audit_decision(Some(true)), "allow");
+        assert_eq!(missing.audit_decision(Some(false)), "deny");
+        let internal = RequestError::Internal("boom".into());
+        assert_eq!(internal.audit_detail(), "internal error: boom");
     }
 
     #[test]

@@ -33,13 +33,21 @@
 //! 8. **forward** — [`stages::upstream`]: sends exactly the permitted request with
 //!    crmgate's own headers and the vendor's credential source.
 //! 9. **filter** — [`stages::filter`]: row and field-group decisions, masks, record
-//!    selection.
+//!    selection; a list or search whose rows the caller may not all see is refilled and
+//!    counted over what it is shown (the pipeline's `paging`).
 //! 10. **audit** — the pipeline hands the request's record to an [`audit::AuditSink`],
 //!     durable before the response leaves.
 //!
 //! [`stages::pipeline`] runs them: `handle` always writes one response and one audit record
-//! around `handle_inner`, which has one `?` per stage. [`error`] is the request path's one
-//! error enum with its status table.
+//! around `handle_inner`, which has one `?` per stage and ends in one `match` on what was
+//! prepared. Each stage writes its output into the request context (`pipeline/ctx.rs`),
+//! from which the audit record is derived. Its rooms: `inbound` (what the request brings),
+//! `read` (forward and filter), `paging` — the **refill** of a list and the **counted**
+//! search, when the caller may not see every record the CRM pages over: crmgate pages and
+//! counts over what it shows, with its own sealed cursors (`cursor`) — `writes` (read
+//! first, decide, durable intent, forward once, answer), `associated`, `revision` (policy
+//! revisions, reloads, selectability), `guards`, `respond`. [`error`] is the request
+//! path's one error enum with its status table and audit outcome.
 //!
 //! The engines the stages use, built at start-up and immutable per policy revision, below
 //! the stages (they never import one): [`routes`] (the route table, resource profiles and

@@ -15,135 +15,139 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::{micros, Gateway, Step};
-use crate::audit::AuditRecord;
 use crate::error::RequestError;
 use crate::policy::plan::Planner;
 use crate::routes::{self, Operation};
 use crate::stages::filter::Filtered;
 use crate::stages::vendor::Shown;
 
-impl Gateway {
-    /// Filter an upstream body for the request: first decide the associated records it
-    /// names (when the request asked for associations), then filter with those verdicts.
-    /// Also returns the filter's own time (µs), the associated read not included.
-    pub(super) async fn filter_answer(
-        &self,
-        step: &Step<'_>,
-        body: &Bytes,
-        rec: &mut AuditRecord,
-    ) -> Result<(Filtered, u64), RequestError> {
-        let shown = if step.associations {
-            self.associated_shown(step, body, rec).await
-        } else {
-            // fail closed: an answer that names associations nobody asked for shows none.
-            Shown::nothing(self.vendor.associations())
-        };
+use super::ctx::{micros, RequestCtx, Step};
+use super::shared::Shared;
+
+/// Filter an upstream body for the request: first decide the associated records it
+/// names (when the request asked for associations), then filter with those verdicts.
+/// Also returns the filter's own time (µs), the associated read not included.
+pub(super) async fn filter_answer(
+    sh: &Shared,
+    step: &Step<'_>,
+    body: &Bytes,
+    ctx: &mut RequestCtx,
+) -> Result<(Filtered, u64), RequestError> {
+    let shown = if step.associations {
+        associated_shown(sh, step, body, ctx).await
+    } else {
+        // fail closed: an answer that names associations nobody asked for shows none.
+        Shown::nothing(sh.vendor.associations())
+    };
+    let t = Instant::now();
+    let filtered = step.filter(body, &shown)?;
+    Ok((filtered, micros(t)))
+}
+
+/// The associated records of `body` the caller may be named.
+async fn associated_shown(
+    sh: &Shared,
+    step: &Step<'_>,
+    body: &[u8],
+    ctx: &mut RequestCtx,
+) -> Shown {
+    let shape = sh.vendor.associations();
+    let named = shape.named(body);
+    let mut shown = Shown::nothing(shape);
+    for (key, ids) in named {
+        match decide_associated(sh, step, &key, &ids, ctx).await {
+            Ok(allowed) => shown.allow(&key, allowed),
+            Err(e) => {
+                // fail closed: the type's ids stay undecided and are left out.
+                tracing::warn!(request_id = %step.request_id, associated = %key, reason = e.kind(), "associated records could not be decided; they are left out");
+                ctx.detail = Some(format!(
+                    "associated `{key}` records could not be decided ({}); left out",
+                    e.kind()
+                ));
+            }
+        }
+    }
+    shown
+}
+
+/// The ids of one associated type the caller may read.
+pub(super) async fn decide_associated(
+    sh: &Shared,
+    step: &Step<'_>,
+    key: &str,
+    ids: &BTreeSet<String>,
+    ctx: &mut RequestCtx,
+) -> Result<Vec<String>, RequestError> {
+    let routes = step.routes;
+    // A type crmgate has no profile of cannot be decided: nothing of it is shown.
+    let Some(res) = routes.resources().find(|r| r.collection == key) else {
+        return Ok(Vec::new());
+    };
+    // The caller's GET of such a record: without a route, or refused, none is shown.
+    let Some(get) = routes.routes().iter().find(|r| {
+        r.resource.entity_type == res.entity_type
+            && r.is_single()
+            && r.method == http::Method::GET
+            && r.write().is_none()
+    }) else {
+        return Ok(Vec::new());
+    };
+    let request = step
+        .engine
+        .decide_request(step.scope, &get.action, &res.collection);
+    if !request.allow {
+        return Ok(Vec::new());
+    }
+    let Some(read) = routes
+        .routes()
+        .iter()
+        .find(|r| r.body == Operation::BatchRead && r.resource.entity_type == res.entity_type)
+    else {
+        return Ok(Vec::new());
+    };
+    let mut properties: Vec<String> = res.attribute_properties().map(String::from).collect();
+    properties.sort();
+    properties.dedup();
+    let ids: Vec<String> = ids.iter().cloned().collect();
+    let mut planner = Planner::new(step.engine, step.scope, res);
+    let mut allowed = Vec::new();
+    let chunks = ids.chunks(sh.vendor.batch_max_inputs());
+    for (n, chunk) in chunks.enumerate() {
+        if n >= sh.config.limits.max_upstream_requests_per_request {
+            // fail closed: ids past the bound stay undecided and are left out.
+            break;
+        }
+        let read = sh
+            .vendor
+            .record_read(&read.path, chunk, None, &properties)?;
+        let permit = step.allowed.associated_read(read)?;
         let t = Instant::now();
-        let filtered = step.filter(body, &shown)?;
-        Ok((filtered, micros(t)))
-    }
-
-    /// The associated records of `body` the caller may be named.
-    async fn associated_shown(&self, step: &Step<'_>, body: &[u8], rec: &mut AuditRecord) -> Shown {
-        let shape = self.vendor.associations();
-        let named = shape.named(body);
-        let mut shown = Shown::nothing(shape);
-        for (key, ids) in named {
-            match self.decide_associated(step, &key, &ids, rec).await {
-                Ok(allowed) => shown.allow(&key, allowed),
-                Err(e) => {
-                    // fail closed: the type's ids stay undecided and are left out.
-                    tracing::warn!(request_id = %step.request_id, associated = %key, reason = e.kind(), "associated records could not be decided; they are left out");
-                    rec.detail = Some(format!(
-                        "associated `{key}` records could not be decided ({}); left out",
-                        e.kind()
-                    ));
-                }
-            }
-        }
-        shown
-    }
-
-    /// The ids of one associated type the caller may read.
-    pub(super) async fn decide_associated(
-        &self,
-        step: &Step<'_>,
-        key: &str,
-        ids: &BTreeSet<String>,
-        rec: &mut AuditRecord,
-    ) -> Result<Vec<String>, RequestError> {
-        let routes = step.routes;
-        // A type crmgate has no profile of cannot be decided: nothing of it is shown.
-        let Some(res) = routes.resources().find(|r| r.collection == key) else {
-            return Ok(Vec::new());
+        let answer = sh
+            .upstream
+            .send(permit, step.request_id, step.peer.ip(), None)
+            .await;
+        *ctx.latency_us.entry("associated_read").or_insert(0) += micros(t);
+        let answer = match answer {
+            // The CRM may answer 404 when none of the ids exists.
+            Err(RequestError::UpstreamStatus(404)) => continue,
+            other => other?,
         };
-        // The caller's GET of such a record: without a route, or refused, none is shown.
-        let Some(get) = routes.routes().iter().find(|r| {
-            r.resource.entity_type == res.entity_type
-                && r.is_single()
-                && r.method == http::Method::GET
-                && r.write().is_none()
-        }) else {
-            return Ok(Vec::new());
-        };
-        let request = step
-            .engine
-            .decide_request(step.scope, &get.action, &res.collection);
-        if !request.allow {
-            return Ok(Vec::new());
-        }
-        let Some(read) = routes
-            .routes()
-            .iter()
-            .find(|r| r.body == Operation::BatchRead && r.resource.entity_type == res.entity_type)
-        else {
-            return Ok(Vec::new());
-        };
-        let mut properties: Vec<String> = res.attribute_properties().map(String::from).collect();
-        properties.sort();
-        properties.dedup();
-        let ids: Vec<String> = ids.iter().cloned().collect();
-        let mut planner = Planner::new(step.engine, step.scope, res);
-        let mut allowed = Vec::new();
-        let chunks = ids.chunks(self.vendor.batch_max_inputs());
-        for (n, chunk) in chunks.enumerate() {
-            if n >= self.config.limits.max_upstream_requests_per_request {
-                // fail closed: ids past the bound stay undecided and are left out.
-                break;
-            }
-            let read = self
-                .vendor
-                .record_read(&read.path, chunk, None, &properties)?;
-            let permit = step.allowed.associated_read(read)?;
-            let t = Instant::now();
-            let answer = self
-                .upstream
-                .send(permit, step.request_id, step.peer.ip(), None)
-                .await;
-            *rec.latency_us.entry("associated_read").or_insert(0) += micros(t);
-            let answer = match answer {
-                // A batch read may answer 404 when none of the ids exists.
-                Err(RequestError::UpstreamStatus(404)) => continue,
-                other => other?,
+        for record in sh.vendor.read_records(&answer.body)? {
+            let Some(id) = routes::record_id(res, &record) else {
+                continue;
             };
-            for record in self.vendor.read_records(&answer.body)? {
-                let Some(id) = routes::record_id(res, &record) else {
-                    continue;
-                };
-                if !chunk.contains(&id) {
-                    continue;
-                }
-                rec.associated_read.push(format!("{key}/{id}"));
-                let attrs = routes::extract_attributes(res, &record);
-                let plan = planner.plan(&id, attrs);
-                rec.cedar_errors.extend(plan.row.errors.iter().cloned());
-                if plan.row.allow {
-                    allowed.push(id);
-                }
+            if !chunk.contains(&id) {
+                continue;
+            }
+            ctx.associated_read.push(format!("{key}/{id}"));
+            let attrs = routes::extract_attributes(res, &record);
+            let plan = planner.plan(&id, attrs);
+            ctx.cedar_errors.extend(plan.row.errors.iter().cloned());
+            if plan.row.allow {
+                allowed.push(id);
             }
         }
-        rec.cedar_evaluations += planner.evaluations;
-        Ok(allowed)
     }
+    ctx.cedar_evaluations += planner.evaluations;
+    Ok(allowed)
 }

@@ -1,0 +1,402 @@
+//! The paging engine: crmgate refills a list and counts a search itself when the caller
+//! may not see every record the CRM would page over. **Refill** (a list): fetch the CRM's
+//! pages from the client's position on, filter each, and answer `limit` shown records with
+//! crmgate's own sealed cursor ([`super::cursor`]); where it can, the row condition is
+//! pushed down into the vendor's search so the CRM sends mostly records the caller may
+//! see. **Count** (a search): walk the whole result (bounded), filter each page, and
+//! answer the client's page with `total` and paging counted over what it is shown.
+//!
+//! No side channel: a page, a `total` or a cursor must never reflect a record the caller
+//! may not see, and a walk that fails releases none of the pages it read.
+
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::{Response, StatusCode};
+
+use crate::error::RequestError;
+use crate::policy::plan::{RowCondition, Selectability};
+use crate::routes::{Operation, Route};
+use crate::stages::authz::{Allowed, Permit};
+use crate::stages::filter::{FilteredDoc, RecordAudit, Releasable};
+use crate::stages::upstream::BufferTurn;
+use crate::stages::vendor::{CountedSearch, PageRead, Prepared, PushedList, RefilledList};
+
+use super::associated::filter_answer;
+use super::ctx::{micros, RequestCtx, Step};
+use super::cursor::{open_cursor, seal_cursor, CursorBinding};
+use super::respond::{json_response, Body};
+use super::shared::Shared;
+
+/// Whether crmgate pages a list or counts a search itself: unless the policies show the
+/// caller every record (or the route is in shadow mode), rows it may not see would be
+/// dropped after the CRM chose its page, and the CRM's counts would include them.
+pub(super) fn walks(route: &Route, selectable: Option<&Selectability>) -> bool {
+    !route.shadow && !selectable.is_some_and(|s| s.every_row_visible)
+}
+
+/// A search whose matches the caller may not all see: fetch every page of the CRM's
+/// result (bounded), filter each, and answer the client's page out of what it is shown,
+/// with `total` and paging counted over that alone.
+pub(super) async fn search(
+    sh: &Shared,
+    step: &Step<'_>,
+    search: &dyn CountedSearch,
+    prepared: &Prepared,
+    ctx: &mut RequestCtx,
+    mut turn: BufferTurn,
+) -> Result<Response<Body>, RequestError> {
+    // The client's position is crmgate's sealed cursor, not an offset it may choose:
+    // bound like a list's to the route, the policy revision, the caller and purpose.
+    let (cursor, limit) = search.client_page();
+    let binding = CursorBinding {
+        route: &step.route.name,
+        revision: step.engine.revision(),
+        scope: step.scope.memo_key(),
+        mode: "counted",
+    };
+    let offset = match cursor.as_deref() {
+        None => 0,
+        Some(c) => open_cursor(c, &binding, &sh.cursor_key)?.1,
+    };
+    let mut docs = Vec::new();
+    let mut spans = Vec::new();
+    let mut total = 0usize;
+    let mut audits = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut walk = Walk::default();
+    loop {
+        let max_pages = search
+            .max_pages()
+            .min(sh.config.limits.max_upstream_requests_per_request);
+        if walk.pages == max_pages || walk.bytes >= sh.config.limits.max_upstream_bytes_per_request
+        {
+            // The bounds are the vendor's own (a vendor's search may stop at a fixed number of results)
+            // and the configured ones; a count past them cannot be given.
+            return Err(RequestError::BadRequest(format!(
+                "the search selects more records than crmgate counts per request ({} CRM \
+                 pages of {}); narrow it",
+                walk.pages,
+                search.page_size()
+            )));
+        }
+        let body = search.page_body(cursor.take())?;
+        let permit = step
+            .allowed
+            .permit(prepared.path_and_query.clone(), Some(body))?;
+        let page = walk_page(sh, step, permit, &mut walk, ctx, &mut turn, &|v| {
+            search.read_page(v)
+        })
+        .await
+        .inspect_err(|_| ctx.nothing_released())?;
+        let results = page.audits.len();
+        total += results;
+        docs.push(page.doc);
+        spans.push(page.records);
+        audits.extend(page.audits);
+        cursor = page.next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    walk.record(ctx);
+    ctx.detail = Some(format!(
+        "search counted over what the caller is shown ({} CRM pages)",
+        walk.pages
+    ));
+    let end = offset.saturating_add(limit);
+    let next = (end < total)
+        .then(|| seal_cursor(None, end, &binding, &sh.cursor_key))
+        .transpose()?;
+    ctx.records = audits.into_iter().skip(offset).take(limit).collect();
+    // The client's page, made of the filtered pages only.
+    let body = Releasable::compose(&docs, |docs| {
+        let pages = page_records(docs, &spans)?;
+        let page: Vec<&[u8]> = pages
+            .into_iter()
+            .flatten()
+            .skip(offset)
+            .take(limit)
+            .collect();
+        search.answer(total, &page, next.clone())
+    })?;
+    json_response(
+        StatusCode::OK,
+        body,
+        step.request_id,
+        Some(turn.into_permit().await?),
+    )
+}
+
+/// A list whose rows the caller may not all see: fetch the CRM's pages from the
+/// client's position on, filter each, and answer `limit` shown records (the last page
+/// may be shorter) with crmgate's own sealed cursor. One record beyond the page is
+/// looked for, so that a cursor is given only when a further page has a record.
+pub(super) async fn list(
+    sh: &Shared,
+    step: &Step<'_>,
+    list: &dyn RefilledList,
+    rows: Option<Arc<RowCondition>>,
+    ctx: &mut RequestCtx,
+    mut turn: BufferTurn,
+) -> Result<Response<Body>, RequestError> {
+    let pushed = pushdown(step, list, rows, ctx);
+    let binding = CursorBinding {
+        route: &step.route.name,
+        revision: step.engine.revision(),
+        scope: step.scope.memo_key(),
+        mode: if pushed.is_some() { "search" } else { "list" },
+    };
+    let (mut after, mut skip) = match list.cursor() {
+        None => (None, 0),
+        Some(c) => open_cursor(c, &binding, &sh.cursor_key)?,
+    };
+    let limit = list.limit();
+    let first_skip = skip;
+    // The filtered pages read, and each shown record's position in them: (the CRM's
+    // page cursor, its index among that page's shown records).
+    let mut docs = Vec::new();
+    let mut spans = Vec::new();
+    let mut shown: Vec<(Option<String>, usize)> = Vec::new();
+    let mut audits = Vec::new();
+    let mut walk = Walk::default();
+    let mut exhausted = false;
+    let bounds = &sh.config.limits;
+    while shown.len() <= limit {
+        // The configured bounds of CRM requests and bytes per client request; the page
+        // then ends short, with a cursor where the walk stopped.
+        if walk.pages
+            >= list
+                .max_pages()
+                .min(bounds.max_upstream_requests_per_request)
+            || walk.bytes >= bounds.max_upstream_bytes_per_request
+        {
+            break;
+        }
+        let permit = match &pushed {
+            Some((p, a)) => a.permit(p.path().to_string(), Some(p.page_body(after.as_deref())?))?,
+            None => step
+                .allowed
+                .permit(list.page_request(after.as_deref()), None)?,
+        };
+        let page = walk_page(sh, step, permit, &mut walk, ctx, &mut turn, &|v| {
+            list.read_page(v)
+        })
+        .await
+        .inspect_err(|_| ctx.nothing_released())?;
+        for (i, a) in page.audits.into_iter().enumerate().skip(skip) {
+            shown.push((after.clone(), i));
+            audits.push(a);
+        }
+        docs.push(page.doc);
+        spans.push(page.records);
+        skip = 0;
+        match page.next {
+            Some(n) => after = Some(n),
+            None => {
+                exhausted = true;
+                break;
+            }
+        }
+    }
+    // Where the next client page starts: the first shown record not returned, or, when
+    // the page bound stopped the walk first, the CRM page after the last one read.
+    let next = match shown.get(limit) {
+        Some((a, i)) => Some(seal_cursor(a.as_deref(), *i, &binding, &sh.cursor_key)?),
+        None if !exhausted => Some(seal_cursor(after.as_deref(), 0, &binding, &sh.cursor_key)?),
+        None => None,
+    };
+    audits.truncate(limit);
+    ctx.records = audits;
+    walk.record(ctx);
+    ctx.detail = Some(refill_detail(walk.pages, pushed.is_some()));
+    // The client's page, made of the filtered pages only.
+    let body = Releasable::compose(&docs, |docs| {
+        let mut records = Vec::with_capacity(limit);
+        for (n, p) in page_records(docs, &spans)?.into_iter().enumerate() {
+            let skip = if n == 0 { first_skip } else { 0 };
+            records.extend(p.into_iter().skip(skip));
+        }
+        records.truncate(limit);
+        list.answer(&records, next)
+    })?;
+    json_response(
+        StatusCode::OK,
+        body,
+        step.request_id,
+        Some(turn.into_permit().await?),
+    )
+}
+
+/// Push the row condition down into the vendor's search where it can carry it and the
+/// caller may search: the CRM then sends (mostly) records the caller may see. An
+/// optimisation only — every row that comes back is still decided one by one. With the
+/// search's own authorization, from which its pages' permits are made.
+fn pushdown(
+    step: &Step<'_>,
+    list: &dyn RefilledList,
+    rows: Option<Arc<RowCondition>>,
+    ctx: &mut RequestCtx,
+) -> Option<(Box<dyn PushedList>, Allowed)> {
+    let pushed = rows
+        .as_deref()
+        .and_then(|r| list.pushdown(&step.route.resource, r))?;
+    let search = search_permission(step, pushed.path(), ctx)?;
+    Some((pushed, search))
+}
+
+/// The record's note on a refilled list.
+fn refill_detail(pages: usize, pushed: bool) -> String {
+    format!(
+        "list refilled over what the caller is shown ({} CRM pages{})",
+        pages,
+        if pushed {
+            ", row condition pushed into the CRM's search"
+        } else {
+            ""
+        }
+    )
+}
+
+/// Where `part` (a slice of `whole`) lies in it; `None` when it is not a slice of it.
+fn span_in(whole: &[u8], part: &[u8]) -> Option<Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= whole.len()).then_some(start..end)
+}
+
+/// The records of walked pages, as JSON text slices of their documents.
+fn page_records<'d>(
+    docs: &'d [FilteredDoc],
+    spans: &[Vec<Range<usize>>],
+) -> Result<Vec<Vec<&'d [u8]>>, RequestError> {
+    docs.iter()
+        .zip(spans)
+        .map(|(doc, spans)| {
+            spans
+                .iter()
+                .map(|r| doc.bytes().get(r.clone()))
+                .collect::<Option<Vec<_>>>()
+                // fail closed
+                .ok_or_else(|| RequestError::Internal("a record outside its page".into()))
+        })
+        .collect()
+}
+
+/// The tallies of a walk over the CRM's pages (a counted search, a refilled list).
+#[derive(Default)]
+struct Walk {
+    pages: usize,
+    bytes: usize,
+    upstream_us: u64,
+    filter_us: u64,
+}
+
+impl Walk {
+    fn record(&self, ctx: &mut RequestCtx) {
+        ctx.took("upstream", self.upstream_us);
+        ctx.took("filter", self.filter_us);
+    }
+}
+
+/// One CRM page of a walk, filtered: the document, the audit view of its shown records (in
+/// the order of its records) and the CRM's cursor of the next page.
+struct WalkedPage {
+    doc: FilteredDoc,
+    /// Where each shown record's JSON text lies in the document.
+    records: Vec<Range<usize>>,
+    audits: Vec<RecordAudit>,
+    next: Option<String>,
+}
+
+/// Reads a filtered page's records and the CRM's next cursor (the vendor profile's).
+type ReadPage<'a> = &'a (dyn for<'b> Fn(&'b [u8]) -> Result<PageRead<'b>, RequestError> + Sync);
+
+/// Send one permitted page request of a walk, filter the answer and account for it.
+async fn walk_page(
+    sh: &Shared,
+    step: &Step<'_>,
+    permit: Permit,
+    walk: &mut Walk,
+    ctx: &mut RequestCtx,
+    turn: &mut BufferTurn,
+    read: ReadPage<'_>,
+) -> Result<WalkedPage, RequestError> {
+    walk.pages += 1;
+    let t = Instant::now();
+    let upstream = sh
+        .upstream
+        .send(permit, step.request_id, step.peer.ip(), Some(turn))
+        .await;
+    walk.upstream_us += micros(t);
+    let upstream = upstream?;
+    ctx.upstream_status = Some(upstream.status.as_u16());
+    walk.bytes = walk.bytes.saturating_add(upstream.body.len());
+    let (mut filtered, filter_us) = filter_answer(sh, step, &upstream.body, ctx).await?;
+    walk.filter_us += filter_us;
+    ctx.filtered(&filtered);
+    let spans = filtered.take_spans();
+    let doc = filtered.take_doc();
+    let (records, next) = if let Some((first, last)) = spans
+        .as_ref()
+        .and_then(|s| Some((s.first()?.start, s.last()?.end)))
+    {
+        // The filter knows where its records lie: the vendor reads the rest alone (the
+        // envelope around an empty records array), not the records a second time.
+        let bytes = doc.bytes();
+        let (Some(head), Some(tail)) = (bytes.get(..first), bytes.get(last..)) else {
+            return Err(RequestError::Internal(
+                "a record outside its filtered page".into(),
+            ));
+        };
+        let skeleton = [head, tail].concat();
+        let page = read(&skeleton)?;
+        if !page.records.is_empty() {
+            // fail closed: records the spans do not account for.
+            return Err(RequestError::Internal(
+                "a filtered page with records outside its spans".into(),
+            ));
+        }
+        (spans.unwrap_or_default(), page.next)
+    } else {
+        let page = read(doc.bytes())?;
+        // fail closed: a record not found inside the filtered body is not released.
+        let records = page
+            .records
+            .iter()
+            .map(|r| span_in(doc.bytes(), r.get().as_bytes()))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| RequestError::Internal("a record outside its filtered page".into()))?;
+        (records, page.next)
+    };
+    if records.len() != filtered.records.len() {
+        // fail closed: the audit would not describe what is released.
+        return Err(RequestError::Internal(
+            "a page and its audit disagree".into(),
+        ));
+    }
+    Ok(WalkedPage {
+        doc,
+        records,
+        audits: filtered.records,
+        next,
+    })
+}
+
+/// May the caller search the collection (its search route's request decision)? Only then
+/// is a list pushed down into a search on its behalf.
+fn search_permission(step: &Step<'_>, path: &str, ctx: &mut RequestCtx) -> Option<Allowed> {
+    let route = step.routes.routes().iter().find(|r| {
+        r.body == Operation::Search
+            && r.resource.entity_type == step.route.resource.entity_type
+            && r.path == path
+    })?;
+    let (decision, allowed) =
+        step.engine
+            .authorize_request(step.scope, route, &http::Method::POST, path);
+    if allowed.is_some() {
+        ctx.policies.extend(decision.policies.iter().cloned());
+    }
+    allowed
+}

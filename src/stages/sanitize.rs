@@ -43,7 +43,7 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'+')
     .remove(b'!');
 
-/// Characters escaped in a query component (`,` stays: HubSpot lists use it).
+/// Characters escaped in a query component (`,` stays: vendors list values with it).
 const QUERY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')

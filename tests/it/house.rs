@@ -15,7 +15,7 @@ pub struct Source {
     /// The file's code without comments, string contents or `#[cfg(test)]` items (positions
     /// and line breaks kept).
     pub code: String,
-    /// The same with string contents kept.
+    /// The same with comments and string contents kept.
     pub text: String,
 }
 
@@ -38,7 +38,7 @@ pub fn crate_sources(repo: &Path, root: &Path) -> Vec<Source> {
         }
         let raw = std::fs::read_to_string(&f).unwrap();
         let code = scrub(&raw, false);
-        let text = scrub(&raw, true);
+        let text = raw.clone();
         let (code, text) = without_test_items(code, text);
         out.push(Source {
             rel: f

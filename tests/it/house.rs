@@ -125,9 +125,7 @@ pub fn scrub(src: &str, keep_strings: bool) -> String {
                 j += 1;
             }
             if b.get(j) == Some(&'"') {
-                for k in i..=j {
-                    out.push(b[k]);
-                }
+                out.extend(&b[i..=j]);
                 let mut k = j + 1;
                 loop {
                     if k >= b.len() {
@@ -183,12 +181,8 @@ pub fn scrub(src: &str, keep_strings: bool) -> String {
             };
             if let Some(end) = end {
                 out.push('\'');
-                for k in i + 1..end {
-                    if keep_strings {
-                        out.push(b[k]);
-                    } else {
-                        out.push(' ');
-                    }
+                for &ch in &b[i + 1..end] {
+                    out.push(if keep_strings { ch } else { ' ' });
                 }
                 out.push('\'');
                 i = end + 1;

@@ -11,13 +11,16 @@
 //! the type's ids stay undecided, and the filter leaves them out (fail closed).
 
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
+use serde_json::{Map, Value};
 
 use crate::error::RequestError;
 use crate::policy::plan::Planner;
 use crate::routes::{self, Operation};
+use crate::stages::authz::Permit;
 use crate::stages::filter::Filtered;
 use crate::stages::vendor::Shown;
 
@@ -121,18 +124,15 @@ pub(super) async fn decide_associated(
             .vendor
             .record_read(&read.path, chunk, None, &properties)?;
         let permit = step.allowed.associated_read(read)?;
-        let t = Instant::now();
-        let answer = sh
-            .upstream
-            .send(permit, step.request_id, step.peer.ip(), None)
-            .await;
-        *ctx.latency_us.entry("associated_read").or_insert(0) += micros(t);
-        let answer = match answer {
-            // The CRM may answer 404 when none of the ids exists.
-            Err(RequestError::UpstreamStatus(404)) => continue,
-            other => other?,
-        };
-        for record in sh.vendor.read_records(&answer.body)? {
+        let records = read_records(
+            sh,
+            permit,
+            (step.request_id, step.peer.ip()),
+            ctx,
+            "associated_read",
+        )
+        .await?;
+        for record in records {
             let Some(id) = routes::record_id(res, &record) else {
                 continue;
             };
@@ -150,4 +150,23 @@ pub(super) async fn decide_associated(
     }
     ctx.cedar_evaluations += planner.evaluations;
     Ok(allowed)
+}
+
+/// crmgate's own read of stored records (the read before a write, the read of associated
+/// records): sent as `permit` allows, timed under `stage`, the records of its answer. A 404
+/// is no record: the CRM may answer so when none of the ids exists.
+pub(super) async fn read_records(
+    sh: &Shared,
+    permit: Permit,
+    (request_id, peer): (&str, IpAddr),
+    ctx: &mut RequestCtx,
+    stage: &'static str,
+) -> Result<Vec<Map<String, Value>>, RequestError> {
+    let t = Instant::now();
+    let answer = sh.upstream.send(permit, request_id, peer, None).await;
+    *ctx.latency_us.entry(stage).or_insert(0) += micros(t);
+    match answer {
+        Err(RequestError::UpstreamStatus(404)) => Ok(Vec::new()),
+        other => sh.vendor.read_records(&other?.body),
+    }
 }

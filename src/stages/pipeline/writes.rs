@@ -33,7 +33,7 @@ use crate::stages::write_inputs::{
     self as write, Forward, Stamp, Stored, Verdict, WriteBody, Writer,
 };
 
-use super::associated::decide_associated;
+use super::associated::{decide_associated, read_records};
 use super::ctx::{micros, RequestCtx, Step};
 use super::respond::{empty_response, json_response, with_notices, Body};
 use super::revision::Policies;
@@ -544,18 +544,9 @@ async fn prior_read(
             .vendor
             .record_read(&read_route.path, chunk, lookup, &properties)?;
         let permit = w.allowed.prior_read(read)?;
-        let t = Instant::now();
-        let answer = sh
-            .upstream
-            .send(permit, w.request_id, w.peer.ip(), None)
-            .await;
-        *ctx.latency_us.entry("prior_read").or_insert(0) += micros(t);
-        let answer = match answer {
-            // The CRM may answer 404 when none of the ids exists.
-            Err(RequestError::UpstreamStatus(404)) => continue,
-            other => other?,
-        };
-        for record in sh.vendor.read_records(&answer.body)? {
+        let records =
+            read_records(sh, permit, (w.request_id, w.peer.ip()), ctx, "prior_read").await?;
+        for record in records {
             let Some(id) = crate::routes::record_id(res, &record) else {
                 continue;
             };

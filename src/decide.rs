@@ -21,7 +21,7 @@ use crate::routes::{extract_attributes, record_id, ResourceProfile, Route};
 use crate::stages::pipeline::Policies;
 use crate::stages::purpose;
 use crate::stages::write_inputs::{
-    Stamp, Stored, Verdict, WriteAudit, WriteBody, WriteInput, Writer,
+    stored_key, Stamp, Stored, Verdict, WriteAudit, WriteBody, WriteInput, Writer,
 };
 
 /// Who asks, and for which purpose, resolved as the proxy resolves a request.
@@ -200,34 +200,15 @@ pub fn write_request(
     let kind = route.write().ok_or("not a write route")?;
     let lookup = body.lookup.as_deref();
     // Keyed as the write stage keys its own read: by id, or by the lookup value (any case).
-    let key_of = |k: &str| match lookup {
-        Some(_) => k.to_lowercase(),
-        None => k.to_string(),
-    };
     let mut by_key: HashMap<String, Stored> = HashMap::new();
     for record in stored {
         let Value::Object(obj) = record else {
             return Err("a stored record is not a JSON object".into());
         };
-        let id = record_id(res, obj).ok_or("a stored record has no id")?;
-        let key = match lookup {
-            None => id.clone(),
-            Some(p) => match obj
-                .get(&res.properties_field)
-                .and_then(|props| props.get(p))
-                .and_then(Value::as_str)
-            {
-                Some(v) => key_of(v),
-                None => continue,
-            },
-        };
-        by_key.insert(
-            key,
-            Stored {
-                id,
-                record: obj.clone(),
-            },
-        );
+        record_id(res, obj).ok_or("a stored record has no id")?;
+        if let Some((key, stored)) = Stored::keyed(res, obj.clone(), lookup) {
+            by_key.insert(key, stored);
+        }
     }
     let at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let stamp = Stamp::of(config, scope, at);
@@ -246,7 +227,9 @@ pub fn write_request(
     let mut out = Vec::new();
     for input in merge.into_iter().chain(body.inputs) {
         let key = input.key.clone();
-        let s = key.as_deref().and_then(|k| by_key.get(&key_of(k)));
+        let s = key
+            .as_deref()
+            .and_then(|k| by_key.get(&stored_key(k, lookup.is_some())));
         let (verdict, audit) = writer.decide(input, s);
         out.push(InputEvaluation {
             key,

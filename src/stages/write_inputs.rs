@@ -70,6 +70,40 @@ pub struct Stored {
     pub record: Map<String, Value>,
 }
 
+impl Stored {
+    /// A record of crmgate's read before a write, under the key the write names it by:
+    /// its id, or with a lookup the lookup property's value ([`stored_key`]). `None` for a
+    /// record without an id or without that property.
+    pub fn keyed(
+        res: &ResourceProfile,
+        record: Map<String, Value>,
+        lookup: Option<&str>,
+    ) -> Option<(String, Stored)> {
+        let id = crate::routes::record_id(res, &record)?;
+        let key = match lookup {
+            None => id.clone(),
+            Some(p) => stored_key(
+                record
+                    .get(&res.properties_field)
+                    .and_then(|props| props.get(p))
+                    .and_then(Value::as_str)?,
+                true,
+            ),
+        };
+        Some((key, Stored { id, record }))
+    }
+}
+
+/// A key as the read before a write holds it: lookup values compared without case (as the
+/// CRM compares e-mail addresses), ids as they are.
+pub fn stored_key(key: &str, lookup: bool) -> String {
+    if lookup {
+        key.to_lowercase()
+    } else {
+        key.to_string()
+    }
+}
+
 /// The provenance values crmgate stamps on a create.
 #[derive(Debug, Clone)]
 pub struct Stamp {

@@ -30,7 +30,7 @@ use crate::stages::sanitize::{self, Canonical};
 use crate::stages::upstream::{BufferTurn, UpstreamResponse};
 use crate::stages::vendor::{Decided as DecidedInput, Outgoing, Shown};
 use crate::stages::write_inputs::{
-    self as write, Forward, Stamp, Stored, Verdict, WriteBody, Writer,
+    self as write, stored_key, Forward, Stamp, Stored, Verdict, WriteBody, Writer,
 };
 
 use super::associated::{decide_associated, read_records};
@@ -250,7 +250,7 @@ fn decide(
     if let Some(primary) = merge_into {
         let (v, a) = writer.decide(
             write::WriteInput::key(primary.to_string()),
-            stored.get(&norm(primary, by_lookup)),
+            stored.get(&stored_key(primary, by_lookup)),
         );
         verdicts.push((Some(primary.to_string()), 0, None, v));
         audits.push(a);
@@ -258,7 +258,9 @@ fn decide(
     for (index, input) in inputs.into_iter().enumerate() {
         let key = input.key.clone();
         let trace = input.trace.clone();
-        let s = key.as_deref().and_then(|k| stored.get(&norm(k, by_lookup)));
+        let s = key
+            .as_deref()
+            .and_then(|k| stored.get(&stored_key(k, by_lookup)));
         let (v, a) = writer.decide(input, s);
         verdicts.push((key, index, trace, v));
         audits.push(a);
@@ -546,23 +548,12 @@ async fn prior_read(
         let permit = w.allowed.prior_read(read)?;
         let records =
             read_records(sh, permit, (w.request_id, w.peer.ip()), ctx, "prior_read").await?;
-        for record in records {
-            let Some(id) = crate::routes::record_id(res, &record) else {
-                continue;
-            };
-            let key = match lookup {
-                None => id.clone(),
-                Some(p) => match record
-                    .get(&res.properties_field)
-                    .and_then(|props| props.get(p))
-                    .and_then(Value::as_str)
-                {
-                    Some(v) => norm(v, true),
-                    None => continue,
-                },
-            };
-            ctx.prior_read.push(id.clone());
-            stored.insert(key, Stored { id, record });
+        for (key, record) in records
+            .into_iter()
+            .filter_map(|r| Stored::keyed(res, r, lookup))
+        {
+            ctx.prior_read.push(record.id.clone());
+            stored.insert(key, record);
         }
     }
     Ok(stored)
@@ -656,16 +647,6 @@ fn batch_without_upstream(
     let body = Releasable::without_records(&answer)?;
     let status = StatusCode::MULTI_STATUS;
     json_response(status, body, w.request_id, Some(buffering))
-}
-
-/// A key as the prior read's map holds it: lookup values compared without case (as the CRM
-/// compares e-mail addresses), ids as they are.
-fn norm(key: &str, lookup: bool) -> String {
-    if lookup {
-        key.to_lowercase()
-    } else {
-        key.to_string()
-    }
 }
 
 /// The ids of the records a create made, into the audit of its inputs (in order where the

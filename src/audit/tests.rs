@@ -436,6 +436,8 @@ async fn query_finds_a_subjects_records_through_the_index_and_without_it() {
     assert_eq!(html.matches("<tr>").count(), 1 + 5, "{html}");
     assert!(html.contains("<td>holly</td>"), "{html}");
     assert!(!html.contains("| holly"), "{html}");
+    assert!(html.contains("<code>crmgate audit verify</code>"), "{html}");
+    assert!(!html.contains('`'), "{html}");
 }
 
 #[test]

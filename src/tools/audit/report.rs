@@ -238,6 +238,24 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Markdown's inline code (`` `crmgate audit verify` ``) as `<code>`, in escaped text; a
+/// line with an odd number of backticks is left as it is.
+fn inline_code(esc: &str) -> String {
+    let parts: Vec<&str> = esc.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        return esc.to_string();
+    }
+    let mut out = String::with_capacity(esc.len() + 16);
+    for (i, part) in parts.iter().enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{part}</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
 /// The subject report as a self-contained HTML page (the Markdown report, rendered).
 pub fn render_subject_report_html(hits: &[Hit], filter: &Filter, source: &str) -> String {
     let md = render_subject_report(hits, filter, source);
@@ -275,6 +293,7 @@ pub fn render_subject_report_html(hits: &[Hit], filter: &Filter, source: &str) -
             out.push_str("</table>\n");
             in_table = false;
         }
+        let esc = inline_code(&esc);
         if let Some(h) = esc.strip_prefix("## ") {
             let _ = writeln!(out, "<h2>{h}</h2>");
         } else if let Some(h) = esc.strip_prefix("# ") {

@@ -578,7 +578,15 @@ async fn refusals_by_the_http_layer_and_failed_handshakes_are_counted() {
     );
     let too_large = proxy.raw(big.as_bytes()).await;
     assert_eq!(too_large.status, 431);
-    // Beyond the per-address limit.
+    // Beyond the per-address limit, once the connections above are closed on the proxy's
+    // side too (a slot is free only when the proxy has seen its connection end).
+    for _ in 0..100 {
+        let metrics = support::plain_get(proxy.admin, "/metrics").await.1;
+        if metrics.contains("crmgate_connections_open 0\n") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let _a = tls_connect(&proxy, None).await;
     let _b = tls_connect(&proxy, None).await;
     let mut third = TcpStream::connect(proxy.addr).await.unwrap();

@@ -90,6 +90,22 @@ impl Query {
         }
     }
 
+    /// The same query with `fields` as its select list (`Id` alone when there are none): a
+    /// `COUNT()` read as records, so that crmgate counts what the caller is shown.
+    pub fn with_fields(&self, fields: Vec<FieldPath>) -> Query {
+        let select = if fields.is_empty() {
+            vec![SelectItem::Field(FieldPath {
+                parts: vec!["Id".to_string()],
+            })]
+        } else {
+            fields.into_iter().map(SelectItem::Field).collect()
+        };
+        Query {
+            select,
+            ..self.clone()
+        }
+    }
+
     pub fn limit(&self) -> Option<u64> {
         self.limit
     }

@@ -837,9 +837,23 @@ fn fields_added_for_the_policies_are_added_once_and_never_to_a_count() {
         q.render(),
         "SELECT Id, lifecycle__C, Owner_Department__c FROM Contact"
     );
-    let mut count = ok("SELECT COUNT() FROM Contact");
+    let mut count = ok("SELECT COUNT() FROM Contact WHERE Email != NULL LIMIT 5");
     assert!(!count.add_field(path("Lifecycle__c")));
-    assert_eq!(count.render(), "SELECT COUNT() FROM Contact");
+    assert_eq!(
+        count.render(),
+        "SELECT COUNT() FROM Contact WHERE Email != NULL LIMIT 5"
+    );
+    // A count is read as records when crmgate counts what the caller is shown.
+    let records = count.with_fields(vec![path("Id"), path("Lifecycle__c")]);
+    assert!(!records.is_count());
+    assert_eq!(
+        records.without_paging().render(),
+        "SELECT Id, Lifecycle__c FROM Contact WHERE Email != NULL"
+    );
+    assert_eq!(
+        count.with_fields(Vec::new()).render(),
+        "SELECT Id FROM Contact WHERE Email != NULL LIMIT 5"
+    );
 }
 
 fn contact_profile() -> std::sync::Arc<crate::routes::ResourceProfile> {

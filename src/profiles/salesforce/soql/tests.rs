@@ -966,3 +966,135 @@ fn the_row_condition_is_pushed_down_as_exact_values_and_nothing_else() {
     );
     assert_eq!(ok(&q.render()), q);
 }
+
+/// A pushed-down condition on a flat record (field → value, `None` for null), the way
+/// the CRM evaluates `=`, `IN`, `OR` and `AND` (the only forms a pushdown writes).
+fn holds(
+    c: &Condition,
+    record: &std::collections::HashMap<String, crate::routes::AttrValue>,
+) -> bool {
+    use crate::routes::AttrValue;
+    let lit = |l: &Literal| match l {
+        Literal::Null => None,
+        Literal::String(s) => Some(AttrValue::Str(s.value())),
+        Literal::Bool(b) => Some(AttrValue::Bool(*b)),
+        Literal::Number(n) => Some(AttrValue::Long(n.parse().unwrap())),
+        other => panic!("a pushdown wrote {other:?}"),
+    };
+    match c {
+        Condition::And(cs) => cs.iter().all(|c| holds(c, record)),
+        Condition::Or(cs) => cs.iter().any(|c| holds(c, record)),
+        Condition::Compare {
+            field,
+            op: CompareOp::Eq,
+            value,
+        } => record.get(&field.dotted()).cloned() == lit(value),
+        Condition::In {
+            field,
+            negated: false,
+            values,
+        } => {
+            let v = record.get(&field.dotted()).cloned();
+            v.is_some() && values.iter().any(|l| lit(l) == v)
+        }
+        other => panic!("a pushdown wrote {other:?}"),
+    }
+}
+
+#[test]
+fn a_pushed_down_row_condition_never_hides_a_record_the_caller_may_see() {
+    use crate::policy::plan::OTHER_VALUE;
+    use crate::routes::{AttrSource, AttrType, AttrValue};
+    let res = contact_profile();
+    let field_of = |p: &str| Some(format!("F_{p}"));
+    // Each pushable attribute's domain: its values, a value the routes file does not
+    // declare, and no value.
+    let domains: Vec<(usize, Vec<Option<AttrValue>>)> = res
+        .attributes
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| !matches!(a.source, AttrSource::Computed(_)))
+        .map(|(i, a)| {
+            let mut d: Vec<Option<AttrValue>> = match a.kind {
+                AttrType::Bool => vec![Some(AttrValue::Bool(false)), Some(AttrValue::Bool(true))],
+                _ => a.values.iter().cloned().map(Some).collect(),
+            };
+            if a.kind == AttrType::String {
+                d.push(Some(AttrValue::Str("undeclared".into())));
+            }
+            d.push(None);
+            (i, d)
+        })
+        .collect();
+    let attribute = |i: usize, stored: Option<&AttrValue>| -> Option<AttrValue> {
+        stored
+            .cloned()
+            .or_else(|| res.attributes[i].default.clone())
+    };
+    let admits = |shown: &[Option<AttrValue>], v: &Option<AttrValue>| {
+        shown.contains(v)
+            || shown.contains(&Some(AttrValue::Str(OTHER_VALUE.into())))
+                && matches!(v, Some(AttrValue::Str(s)) if !res.attributes.iter().any(|a| a.values.contains(&AttrValue::Str(s.clone()))))
+    };
+    let mut r = Rng(0x0bad_cafe_f00d);
+    let mut pushed_some = 0;
+    for _ in 0..400 {
+        // A row condition: some attributes, each with some of its values shown (as the
+        // planner's attribute values: a missing value is the default where there is one).
+        let mut rows = Vec::new();
+        for (i, d) in &domains {
+            if !r.chance(40) {
+                continue;
+            }
+            let mut shown: Vec<Option<AttrValue>> = Vec::new();
+            for v in d {
+                let v = match v {
+                    Some(AttrValue::Str(s)) if s == "undeclared" => {
+                        Some(AttrValue::Str(OTHER_VALUE.into()))
+                    }
+                    None => attribute(*i, None),
+                    v => v.clone(),
+                };
+                if r.chance(50) && !shown.contains(&v) {
+                    shown.push(v);
+                }
+            }
+            if !shown.is_empty() {
+                rows.push((*i, shown));
+            }
+        }
+        let Some(pushed) = pushdown(&res, &rows, field_of) else {
+            continue;
+        };
+        pushed_some += 1;
+        for _ in 0..50 {
+            let mut record = std::collections::HashMap::new();
+            let mut visible = true;
+            for (i, d) in &domains {
+                let stored = r.pick(d).clone();
+                let (AttrSource::Property(p) | AttrSource::Field(p)) = &res.attributes[*i].source
+                else {
+                    unreachable!()
+                };
+                if let Some(v) = &stored {
+                    record.insert(format!("F_{p}"), v.clone());
+                }
+                let value = attribute(*i, stored.as_ref());
+                if let Some((_, shown)) = rows.iter().find(|(j, _)| j == i) {
+                    visible &= admits(shown, &value);
+                }
+            }
+            if visible {
+                assert!(
+                    holds(&pushed, &record),
+                    "`{}` hides the visible record {record:?} (rows {rows:?})",
+                    pushed.render()
+                );
+            }
+        }
+    }
+    assert!(
+        pushed_some > 100,
+        "only {pushed_some} conditions were pushed"
+    );
+}

@@ -171,6 +171,10 @@ fn malformed_strings_and_escapes_are_refused() {
         ("SELECT Id FROM Contact WHERE Name = 'a\\%'", "escape"),
         ("SELECT Id FROM Contact WHERE Name IN ('a\\_')", "escape"),
         (
+            "SELECT Id FROM Contact WHERE Tags__c INCLUDES ('a\\%')",
+            "escape",
+        ),
+        (
             "SELECT Id FROM Contact WHERE Name = 'a\0b'",
             "NUL character",
         ),

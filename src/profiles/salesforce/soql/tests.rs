@@ -421,6 +421,31 @@ fn hostile_nesting_lists_and_lengths_answer_an_error_and_never_panic() {
         vec!["a = 1"; 5_000].join(" AND ")
     );
     assert_eq!(ok(&many_ands).filters_by().len(), 5_000);
+    // The most conditions 100,000 characters hold, governed in linear time.
+    let most: Vec<String> = (0..7_000).map(|i| format!("f{} = 1", i % 3_000)).collect();
+    let most = format!("SELECT Id FROM Contact WHERE {}", most.join(" OR "));
+    let started = std::time::Instant::now();
+    let q = ok(&most);
+    assert_eq!(
+        (q.filters_by().len(), q.selected_by().len()),
+        (7_000, 3_000)
+    );
+    assert_eq!(q.fields().len(), 3_001);
+    assert_eq!(ok(&q.render()), q);
+    eprintln!("the largest query took {:?}", started.elapsed());
+    // Rebuilt with canonical spacing (and a row condition), a query can outgrow the limit:
+    // the checked rendering refuses it rather than send what the CRM would refuse.
+    let tight: Vec<String> = (0..9_000).map(|i| format!("f{}=1", i % 3_000)).collect();
+    let tight = ok(&format!(
+        "SELECT Id FROM Contact WHERE {}",
+        tight.join(" OR ")
+    ));
+    assert!(tight.render().chars().count() > MAX_QUERY_CHARS);
+    assert_eq!(
+        tight.render_checked().unwrap_err().construct,
+        "query length"
+    );
+    assert_eq!(q.render_checked(), Ok(q.render()));
     let order: Vec<String> = (0..=MAX_ORDER_ITEMS).map(|i| format!("f{i}")).collect();
     let e = refused(&format!(
         "SELECT Id FROM Contact ORDER BY {}",

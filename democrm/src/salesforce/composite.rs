@@ -193,7 +193,10 @@ pub(crate) fn retrieve(
     if ids_list.len() > MAX_RECORDS {
         return Err(too_many());
     }
-    let columns = field_columns(kind, &fields.join(","))?;
+    let mut columns = field_columns(kind, &fields.join(","))?;
+    if !columns.iter().any(|c| c.field.name == "Id") {
+        columns.extend(field_columns(kind, "Id")?);
+    }
     let store = crm.read_store();
     let records = ids_list
         .iter()

@@ -19,7 +19,6 @@ use crate::seed;
 pub(super) const V: &str = "/services/data/v62.0";
 
 pub(super) struct Sf {
-    #[allow(dead_code, reason = "the writes and token tests read it")]
     pub(super) crm: Arc<SalesforceCrm>,
     addr: SocketAddr,
     _stop: oneshot::Sender<()>,

@@ -115,6 +115,14 @@ use tokio::net::TcpListener;
 pub use crate::crm::ReceivedRequest;
 pub use crm::{SalesforceCrm, CLIENT_ID};
 
+impl SalesforceCrm {
+    /// The 18-character ids a SOQL query answers on the store (live records, every
+    /// page; empty when the query is refused), for tests asserting what it holds.
+    pub fn query_ids(&self, soql: &str) -> Vec<String> {
+        query::ids(self, soql)
+    }
+}
+
 /// Request bodies above this are refused (a collection holds at most 200 records).
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 

@@ -413,6 +413,7 @@ async fn salesforce_clients_through_crmgate_see_what_the_tour_shows() {
             };
             let env = [
                 ("CRMGATE_SF_SKIP_WRITES", "1".to_string()),
+                ("CRMGATE_SF_GET", SCROOGE.to_string()),
                 (
                     "CRMGATE_SF_REFUSED",
                     format!("SELECT Id FROM Contact WHERE {refused_by} != null"),

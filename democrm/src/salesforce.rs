@@ -8,14 +8,14 @@
 //! # Map (imports run downwards only)
 //!
 //! [`serve`] (one request, read in full, recorded, answered) → `router` (token
-//! endpoint, versions, the bearer check, the endpoints) → `oauth`, `query`
-//! (SOQL → rows → pages), `sobjects` (one record), `composite` (collections),
-//! `describe` → `writes` (create, update, delete on the store) → `checks` (what a
-//! write must be) → `filter` (a bound `WHERE`), `render` (records in the API's
-//! shape) → `columns` (a field or a parent's field) → `soql` (the parser) and
-//! `crm` ([`SalesforceCrm`]'s state) → `store` (records, seeded from the HubSpot
-//! demo's `seed`) → `ids`, `fields` (the model: types, fields, their access),
-//! `reply` (Salesforce's error shapes).
+//! endpoint, versions, the bearer check, the endpoints) → `oauth`, `query` (SOQL →
+//! rows → pages), `sobjects` (one record), `composite` (collections), `describe` →
+//! `writes` (create, update, delete on the store) → `checks` (what a write must be)
+//! → `filter` (a bound `WHERE`), `render` (records in the API's shape) → `columns`
+//! (a field or a parent's field) → `soql` (the parser) and `crm` ([`SalesforceCrm`]'s
+//! state) → `store` (records, seeded from the HubSpot demo's `seed`), `jwt` (a JWT
+//! bearer assertion's check) → `ids`, `fields` (the model: types, fields, their
+//! access), `reply` (Salesforce's error shapes).
 //!
 //! # Model (see `fields.rs`)
 //!
@@ -34,7 +34,7 @@
 //!
 //! | Method and path | What | Status |
 //! |---|---|---|
-//! | `POST /services/oauth2/token` | form: `grant_type=client_credentials`, `client_id=crmgate-demo`, `client_secret` → `access_token`, `instance_url` (`http://` + Host), `id`, `token_type` `Bearer`, `issued_at`, `signature`, `scope`; tokens expire after [`SalesforceCrm::with_token_ttl`] (default 2 h); every grant is counted ([`SalesforceCrm::token_grants`]) | 200; 400 `invalid_client`, `unsupported_grant_type` |
+//! | `POST /services/oauth2/token` | form: `grant_type=client_credentials`, `client_id=crmgate-demo`, `client_secret` → `access_token`, `instance_url` (`http://` + Host), `id`, `token_type` `Bearer`, `issued_at`, `signature`, `scope`; tokens expire after [`SalesforceCrm::with_token_ttl`] (default 2 h); every grant is counted ([`SalesforceCrm::token_grants`]); with [`SalesforceCrm::with_jwt_bearer_key`] also `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` with an RS256/ES256 `assertion` (`iss` `crmgate-demo`, `sub`, `aud`, `exp`) | 200; 400 `invalid_client`, `invalid_grant`, `unsupported_grant_type` |
 //! | `GET /services/data` | the versions list | 200 |
 //! | `GET …/vNN.N` | the version's resources | 200 |
 //! | `GET …/query?q=` | SOQL (below) → `totalSize`, `done`, `nextRecordsUrl` (when more), `records`; live records only; pages of 2000 ([`SalesforceCrm::with_page_size`]; `Sforce-Query-Options: batchSize=N` within 200..2000, or from the page size) | 200; 400 `MALFORMED_QUERY`, `INVALID_FIELD`, `INVALID_TYPE`, `INVALID_QUERY_FILTER_OPERATOR` |
@@ -88,6 +88,7 @@ mod describe;
 mod fields;
 mod filter;
 mod ids;
+mod jwt;
 mod oauth;
 mod query;
 mod render;

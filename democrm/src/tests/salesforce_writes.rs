@@ -626,3 +626,109 @@ async fn tokens_are_granted_to_the_client_and_expire() {
     assert!(sf.crm.received().len() >= 10);
     assert!(!format!("{:?}", sf.crm).contains("s3cret"));
 }
+
+/// Base64 of `bytes`, standard with padding or URL-safe without.
+fn base64(bytes: &[u8], url_safe: bool) -> String {
+    let alphabet: &[u8] = if url_safe {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    } else {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    };
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n =
+            chunk.iter().fold(0_u32, |n, &b| (n << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(char::from(alphabet[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+        if !url_safe {
+            out.push_str(&"=".repeat(3 - chunk.len()));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn jwt_bearer_assertions_signed_with_the_given_key_get_tokens() {
+    use ring::rand::SystemRandom;
+    use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    let rng = SystemRandom::new();
+    let alg = &ECDSA_P256_SHA256_FIXED_SIGNING;
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
+    let pair = EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).unwrap();
+    // SubjectPublicKeyInfo of a P-256 key: the algorithm, the curve, the point.
+    let mut spki = hex_bytes("3059301306072a8648ce3d020106082a8648ce3d030107034200");
+    spki.extend_from_slice(pair.public_key().as_ref());
+    let pem = format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        base64(&spki, false)
+    );
+    let sf = start(
+        SalesforceCrm::seeded()
+            .with_oauth("unused-secret")
+            .with_jwt_bearer_key(&pem)
+            .unwrap(),
+    )
+    .await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let sign = |claims: Value| {
+        let head = base64(br#"{"alg":"ES256","typ":"JWT"}"#, true);
+        let body = base64(claims.to_string().as_bytes(), true);
+        let message = format!("{head}.{body}");
+        let signature = pair.sign(&rng, message.as_bytes()).unwrap();
+        format!("{message}.{}", base64(signature.as_ref(), true))
+    };
+    let good = json!({"iss": "crmgate-demo", "sub": "integration@north.example", "aud": "https://login.salesforce.com", "exp": now + 180});
+    let granted = jwt_grant(&sf, sign(good.clone())).await;
+    assert_eq!(granted.status, 200, "{}", granted.json);
+    assert_eq!(sf.crm.token_grants(), 1);
+    let bearer = format!("Bearer {}", granted.json["access_token"].as_str().unwrap());
+    let read = sf
+        .call(
+            "GET",
+            &format!("{V}/sobjects/Account/001Dm0000002001"),
+            &[("authorization", &bearer)],
+            None,
+        )
+        .await;
+    assert_eq!(read.status, 200);
+    let mut expired = good.clone();
+    expired["exp"] = json!(now - 1);
+    let mut stranger = good.clone();
+    stranger["iss"] = json!("someone-else");
+    let mut tampered = sign(good.clone());
+    tampered.replace_range(tampered.len() - 4.., "AAAA");
+    for (assertion, reason) in [
+        (sign(expired), "expired authorization code"),
+        (sign(stranger), "invalid client credentials"),
+        (tampered, "invalid assertion signature"),
+        ("not.a.jwt".to_string(), "invalid assertion"),
+    ] {
+        let refused = jwt_grant(&sf, assertion).await;
+        assert_eq!(refused.status, 400);
+        assert_eq!(refused.json["error"], "invalid_grant");
+        assert_eq!(refused.json["error_description"], reason);
+    }
+    assert_eq!(sf.crm.token_grants(), 1);
+    assert!(SalesforceCrm::seeded()
+        .with_jwt_bearer_key("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")
+        .is_err());
+}
+
+async fn jwt_grant(sf: &Sf, assertion: String) -> Answer {
+    let form = format!(
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={assertion}"
+    );
+    sf.call("POST", "/services/oauth2/token", &[], Some(&form))
+        .await
+}
+
+fn hex_bytes(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}

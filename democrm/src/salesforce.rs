@@ -49,6 +49,7 @@
 //! | `DELETE …/sobjects/{Type}/{id}` (also by `{Field}/{value}`) | to the recycle bin | 204; 404 `NOT_FOUND` / `ENTITY_IS_DELETED` |
 //! | `PATCH …/sobjects/{Type}/{Field}/{value}` | upsert by `External_Id__c` (or `Email`, `Id`) → `{id, success, errors, created}` | 201 created; 200 updated; 300; 400; 404 unknown field |
 //! | `POST` / `PATCH …/composite/sobjects` | `{allOrNone, records: [{attributes: {type}, …}]}` (≤ 200; updates carry `id`) → `[{id, success, errors: [{statusCode, message, fields}]}]`; `allOrNone` rolls all back on one failure | 200; 400 `EXCEEDED_ID_LIMIT` |
+//! | `PATCH …/composite/sobjects/{Type}/{Field}` | upsert: each record carries its key (`External_Id__c`, `Email`) → `[{id, success, errors, created}]`; several matches `DUPLICATE_EXTERNAL_ID` | 200 |
 //! | `DELETE …/composite/sobjects?ids=a,b&allOrNone=` | the same answers | 200 |
 //! | `GET …/composite/sobjects/{Type}?ids=&fields=` / `POST` `{ids, fields}` | the records in order, `null` for an id not found | 200 |
 //!

@@ -33,6 +33,7 @@ enum Route {
     CollectionUpdate,
     CollectionDelete,
     CollectionRetrieve(SObject),
+    CollectionUpsert(SObject, String),
 }
 
 /// `v62.0` and the like.
@@ -78,6 +79,9 @@ fn route(method: &Method, rest: &[String]) -> Option<Route> {
         (&Method::POST, ["composite", "sobjects"]) => Route::CollectionCreate,
         (&Method::PATCH, ["composite", "sobjects"]) => Route::CollectionUpdate,
         (&Method::DELETE, ["composite", "sobjects"]) => Route::CollectionDelete,
+        (&Method::PATCH, ["composite", "sobjects", t, f]) => {
+            Route::CollectionUpsert(kind(t)?, owned(f))
+        }
         (&Method::GET | &Method::POST, ["composite", "sobjects", t]) => {
             Route::CollectionRetrieve(kind(t)?)
         }
@@ -154,6 +158,7 @@ fn dispatch(
         Route::DeleteBy(kind, f, v) => sobjects::delete_by(crm, version, kind, &f, &v),
         Route::CollectionCreate => composite::create(crm, &json(body)?),
         Route::CollectionUpdate => composite::update(crm, &json(body)?),
+        Route::CollectionUpsert(kind, f) => composite::upsert(crm, kind, &f, &json(body)?),
         Route::CollectionDelete => {
             let all_or_none = query
                 .first("allOrNone")

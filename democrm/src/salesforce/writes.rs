@@ -133,3 +133,49 @@ pub(crate) fn matching(store: &SfStore, kind: SObject, field: &Field, value: &st
         .map(|record| record.number)
         .collect()
 }
+
+/// What an upsert did.
+pub(crate) enum Upserted {
+    Created(String),
+    Updated(String),
+    /// Several live records hold the value: nothing changed.
+    Several(Vec<u64>),
+}
+
+/// Updates the one live record whose lookup field holds `value`, or creates one
+/// holding it (never for `Id`: an unknown id is `NOT_FOUND`).
+pub(crate) fn upsert(
+    store: &mut SfStore,
+    kind: SObject,
+    field: &'static Field,
+    value: &str,
+    body: &Value,
+) -> Result<Upserted, SfError> {
+    let body = without(body, field.name);
+    match matching(store, kind, field, value).as_slice() {
+        [] if field.name == "Id" => Err(SfError::not_found()),
+        [] => {
+            let key = (field, Value::String(value.to_string()));
+            create_with(store, kind, &body, &[key]).map(Upserted::Created)
+        }
+        [number] => {
+            update(store, kind, *number, &body, false)?;
+            Ok(Upserted::Updated(ids::id18(kind, *number)))
+        }
+        numbers => Ok(Upserted::Several(numbers.to_vec())),
+    }
+}
+
+/// The body without the member `name` (any case).
+fn without(body: &Value, name: &str) -> Value {
+    match body {
+        Value::Object(members) => Value::Object(
+            members
+                .iter()
+                .filter(|(key, _)| !key.eq_ignore_ascii_case(name))
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}

@@ -732,3 +732,69 @@ fn hex_bytes(text: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
         .collect()
 }
+
+#[tokio::test]
+async fn collection_upserts_answer_created_per_record() {
+    let sf = start(SalesforceCrm::seeded()).await;
+    for _ in 0..2 {
+        assert_eq!(
+            sf.send(
+                "POST",
+                &format!("{V}/sobjects/Lead"),
+                &json!({"LastName": "Twin", "Company": "North", "Email": "twin@north.example"})
+            )
+            .await
+            .status,
+            201
+        );
+    }
+    let url = format!("{V}/composite/sobjects/Contact/External_Id__c");
+    let answer = sf
+        .send("PATCH", &url, &json!({"allOrNone": false, "records": [
+            {"attributes": {"type": "Contact"}, "External_Id__c": "C-1001", "Title": "Partner"},
+            {"attributes": {"type": "Contact"}, "External_Id__c": "C-7001", "LastName": "Marley"},
+            {"attributes": {"type": "Contact"}, "LastName": "No key"},
+            {"attributes": {"type": "Contact"}, "External_Id__c": "C-7002", "FirstName": "No last name"},
+        ]}))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    let results = answer.json.as_array().unwrap();
+    assert_eq!(
+        results[0],
+        json!({"id": "003Dm0000001001IAA", "success": true, "errors": [], "created": false})
+    );
+    assert_eq!(results[1]["created"], true);
+    assert_eq!(results[2]["errors"][0]["statusCode"], "MISSING_ARGUMENT");
+    assert_eq!(
+        results[3]["errors"][0]["statusCode"],
+        "REQUIRED_FIELD_MISSING"
+    );
+    assert_eq!(
+        sf.crm.record("003Dm0000001001").unwrap()["Title"],
+        "Partner"
+    );
+    let leads = format!("{V}/composite/sobjects/Lead/Email");
+    let several = sf
+        .send("PATCH", &leads, &json!({"records": [{"attributes": {"type": "Lead"}, "Email": "twin@north.example", "Title": "x"}]}))
+        .await;
+    assert_eq!(
+        several.json[0]["errors"][0]["statusCode"],
+        "DUPLICATE_EXTERNAL_ID"
+    );
+    let mixed = sf
+        .send(
+            "PATCH",
+            &url,
+            &json!({"records": [{"attributes": {"type": "Lead"}, "External_Id__c": "x"}]}),
+        )
+        .await;
+    assert_sf_error(&mixed, 400, "INVALID_TYPE");
+    let unknown = sf
+        .send(
+            "PATCH",
+            &format!("{V}/composite/sobjects/Contact/LastName"),
+            &json!({"records": []}),
+        )
+        .await;
+    assert_sf_error(&unknown, 404, "NOT_FOUND");
+}

@@ -57,6 +57,8 @@
 //! [`SalesforceCrm::with_static_token`]) every request under `…/vNN.N` needs
 //! `Authorization: Bearer <token>` valid at that moment, else 401
 //! `INVALID_SESSION_ID` "Session expired or invalid".
+//! With [`SalesforceCrm::with_extra_field`] every record answered carries a field
+//! "Salesforce added", whatever was asked for (crmgate must not pass it on unknown).
 //!
 //! Writes: every member must be a field of the type (else `INVALID_FIELD`) and
 //! writable (`Id`, `Name` of a person, `CreatedDate`, `LastModifiedDate`,

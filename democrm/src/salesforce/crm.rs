@@ -35,6 +35,8 @@ pub struct SalesforceCrm {
     pub(crate) token_ttl: Duration,
     /// The key JWT bearer assertions are checked against, when that grant is open.
     pub(crate) jwt_key: Option<PublicKey>,
+    /// Fields "the vendor added": carried by every record answered.
+    pub(crate) extra_fields: Vec<(String, Value)>,
     /// Whether every data request must carry a valid token.
     pub(crate) auth_required: bool,
     static_tokens: Vec<String>,
@@ -67,6 +69,7 @@ impl SalesforceCrm {
             client_secret: DEFAULT_SECRET.into(),
             token_ttl: Duration::from_secs(2 * 3600),
             jwt_key: None,
+            extra_fields: Vec::new(),
             auth_required: false,
             static_tokens: Vec::new(),
             tokens: Mutex::new(HashMap::new()),
@@ -95,6 +98,20 @@ impl SalesforceCrm {
                 .ok_or("not an RSA or P-256 public key in PEM (`-----BEGIN PUBLIC KEY-----`)")?,
         );
         Ok(self)
+    }
+
+    /// Simulates Salesforce adding a field: every record answered (reads, queries,
+    /// collections; parents nested in a query too) carries it, whatever was asked
+    /// for. A later value for the same name wins.
+    pub fn with_extra_field(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<Value>,
+    ) -> SalesforceCrm {
+        let name = name.into();
+        self.extra_fields.retain(|(known, _)| *known != name);
+        self.extra_fields.push((name, value.into()));
+        self
     }
 
     /// How long an issued token is valid (default two hours).

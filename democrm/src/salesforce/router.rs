@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::crm::SalesforceCrm;
 use super::fields::SObject;
 use super::reply::{SfAnswer, SfError};
-use super::{composite, describe, oauth, query, sobjects};
+use super::{composite, describe, oauth, query, render, sobjects};
 use crate::query::{percent_decode, Query};
 use crate::reply::Reply;
 
@@ -122,7 +122,14 @@ pub(crate) fn respond(
                 None => {
                     let query = Query::parse(uri.query());
                     match route(method, rest) {
-                        Some(route) => dispatch(crm, version, route, &query, headers, body),
+                        Some(route) => {
+                            dispatch(crm, version, route, &query, headers, body).map(|mut reply| {
+                                if !crm.extra_fields.is_empty() && reply.status.is_success() {
+                                    render::add_extra_fields(&mut reply.body, &crm.extra_fields);
+                                }
+                                reply
+                            })
+                        }
                         None => Err(SfError::not_found()),
                     }
                 }

@@ -38,15 +38,17 @@ pub(crate) fn create_with(
     {
         values.insert(field.name, value);
     }
+    // One instant for the creation and the first modification stamps.
     let now = Value::String(store::datetime(dates::now_millis()));
-    values.insert("CreatedDate", now);
+    for stamp in ["CreatedDate", "LastModifiedDate", "SystemModstamp"] {
+        values.insert(stamp, now.clone());
+    }
     let mut record = SfRecord {
         kind,
         number: 0,
         values: values.into_iter().filter(|(_, v)| !v.is_null()).collect(),
         deleted: false,
     };
-    record.touch();
     checks::complete(store, &record)?;
     record.number = store.allocate(kind);
     let id = record.id();

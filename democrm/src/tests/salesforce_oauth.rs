@@ -27,7 +27,7 @@ async fn tokens_are_granted_to_the_client_and_expire() {
     let sf = start(
         SalesforceCrm::seeded()
             .with_oauth("s3cret")
-            .with_token_ttl(Duration::from_millis(300)),
+            .with_token_ttl(Duration::from_millis(1500)),
     )
     .await;
     let url = format!("{V}/sobjects/Contact/003Dm0000001001");
@@ -90,7 +90,7 @@ async fn tokens_are_granted_to_the_client_and_expire() {
         .await;
     assert_sf_error(&wrong, 401, "INVALID_SESSION_ID");
 
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1700)).await;
     let expired = sf
         .call("GET", &url, &[("authorization", &bearer)], None)
         .await;

@@ -393,18 +393,35 @@ async fn crmgate_for_salesforce() -> (Arc<SalesforceCrm>, ChildGuard, String, te
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn salesforce_clients_through_crmgate_see_what_the_tour_shows() {
-    if !repo().join("policies/salesforce/routes.toml").exists() {
+async fn simple_salesforce_through_crmgate_sees_what_the_tour_shows() {
+    through_crmgate_the_tour("python").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsforce_through_crmgate_sees_what_the_tour_shows() {
+    through_crmgate_the_tour("node").await;
+}
+
+/// Whether this tree has crmgate's Salesforce profile (its routes file).
+fn has_salesforce_profile() -> bool {
+    let present = repo().join("policies/salesforce/routes.toml").exists();
+    if !present {
         eprintln!("skipped: no Salesforce profile in this tree");
+    }
+    present
+}
+
+async fn through_crmgate_the_tour(name: &str) {
+    if !has_salesforce_profile() {
         return;
     }
+    let Some(found) = client(name) else {
+        missing(name);
+        return;
+    };
     let (crm, _child, base, _dir) = crmgate_for_salesforce().await;
     let stored = crm.record(SCROOGE).unwrap();
-    for name in ["python", "node"] {
-        let Some(found) = client(name) else {
-            missing(name);
-            continue;
-        };
+    {
         for (user, purpose, groups) in tour() {
             let refused_by = if user == "penny" {
                 "Photo_URL__c"
@@ -474,17 +491,25 @@ async fn salesforce_clients_through_crmgate_see_what_the_tour_shows() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn salesforce_clients_write_through_crmgate_redacted_and_audited() {
-    if !repo().join("policies/salesforce/routes.toml").exists() {
-        eprintln!("skipped: no Salesforce profile in this tree");
+async fn simple_salesforce_writes_through_crmgate_redacted() {
+    through_crmgate_the_writes("python").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsforce_writes_through_crmgate_redacted() {
+    through_crmgate_the_writes("node").await;
+}
+
+async fn through_crmgate_the_writes(name: &str) {
+    if !has_salesforce_profile() {
         return;
     }
+    let Some(found) = client(name) else {
+        missing(name);
+        return;
+    };
     let (crm, _child, base, _dir) = crmgate_for_salesforce().await;
-    for name in ["python", "node"] {
-        let Some(found) = client(name) else {
-            missing(name);
-            continue;
-        };
+    {
         let lines = run(
             found,
             format!("{base}/purpose/prospect_management"),

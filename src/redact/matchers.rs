@@ -211,7 +211,12 @@ pub(crate) struct IdRule {
     /// after an IBAN's country and check digits are part of an (invalid) IBAN.
     pub(crate) not_after: Option<Regex>,
     pub(crate) not_before: Option<Regex>,
+    /// What widens a finding when it follows it (a card's security code).
+    pub(crate) tail: Option<Regex>,
 }
+
+/// Bytes after an identifier searched for its tail.
+const TAIL_WINDOW: usize = 80;
 
 impl IdRule {
     /// `shadow` is `n`'s ASCII shadow ([`Normal::ascii_shadow`]), where the pattern runs;
@@ -246,6 +251,12 @@ impl IdRule {
             if self.require_context && !near(&self.context) {
                 continue;
             }
+            let e = self.tail.as_ref().map_or(e, |t| {
+                let after = text
+                    .get(e..ceil_boundary(text, e + TAIL_WINDOW))
+                    .unwrap_or("");
+                t.find(after).map_or(e, |m| e + m.end())
+            });
             out.push(Hit {
                 category: self.category,
                 start: s,

@@ -105,6 +105,10 @@ struct RawIdentifier {
     /// A regular expression that must not match the text right after a candidate (write it
     /// starting with `^`).
     not_before: Option<String>,
+    /// A regular expression for what belongs to the identifier when it follows it (a card's
+    /// expiry date and security code): matched right after a candidate, it widens the
+    /// finding (write it starting with `^`).
+    tail: Option<String>,
     #[serde(default)]
     examples: Vec<String>,
     #[serde(default)]
@@ -482,7 +486,14 @@ fn identifier_rule(
         .not_before
         .as_ref()
         .map(|p| regex(b, source, &format!("{at}.not_before"), p));
-    if matches!(not_after, Some(None)) || matches!(not_before, Some(None)) {
+    let tail = raw
+        .tail
+        .as_ref()
+        .map(|p| regex(b, source, &format!("{at}.tail"), p));
+    if matches!(not_after, Some(None))
+        || matches!(not_before, Some(None))
+        || matches!(tail, Some(None))
+    {
         return;
     }
     if raw.require_context && raw.context.is_empty() {
@@ -511,6 +522,7 @@ fn identifier_rule(
         window: raw.window,
         not_after: not_after.flatten(),
         not_before: not_before.flatten(),
+        tail: tail.flatten(),
     });
     b.examples.push(Examples {
         source,

@@ -723,3 +723,97 @@ fn every_encoding_is_read_and_its_whole_original_span_is_replaced() {
         assert!(redactor().scan(text, &[]).is_clean(), "{text}");
     }
 }
+
+const CONTACTS: &str = "/crm/v3/objects/contacts";
+
+fn prospect(firstname: &str, city: &str, wish: &str) -> serde_json::Value {
+    serde_json::json!({"properties": {
+        "firstname": firstname, "lastname": "Frost", "email": "ada.frost@example.org",
+        "lifecyclestage": "lead", "wish_text": wish, "consent_marketing": "true",
+        "city": city
+    }})
+}
+
+/// Every request body the CRM received.
+fn ledger(proxy: &crate::support::Proxy) -> Vec<String> {
+    proxy
+        .crm()
+        .received()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect()
+}
+
+/// Identifiers are looked for in every string property of a write, not only in free text:
+/// an IBAN in the first name and a card number in the city never reach the CRM; an e-mail
+/// address in the `email` property is what that property is for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identifiers_in_any_property_of_a_write_are_redacted() {
+    let proxy = crate::support::Proxy::start().await;
+    let r = proxy
+        .post(
+            CONTACTS,
+            "wishlist",
+            None,
+            prospect(
+                "Ada DE89 3704 0044 0532 0130 00",
+                "Köln 4111/1111/1111/1111",
+                "Lebkuchen, bitte.",
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let notice = r.headers["x-crmgate-redacted"].to_str().unwrap();
+    assert!(notice.contains("firstname=iban:1"), "{notice}");
+    let ledger = ledger(&proxy);
+    for secret in ["0532", "3704", "4111"] {
+        assert!(
+            ledger.iter().all(|b| !b.contains(secret)),
+            "{secret} reached the CRM: {ledger:?}"
+        );
+    }
+    assert!(ledger.iter().any(|b| b.contains("ada.frost@example.org")));
+    // The whole write is German (`Köln`, `bitte`): the markers are too.
+    assert!(
+        ledger.iter().any(|b| b.contains("[geschwärzt: IBAN]")),
+        "{ledger:?}"
+    );
+}
+
+/// Markers are longer than a short word: a text of many short findings grows. A body that
+/// would exceed what the CRM accepts is refused (413) before its write intent is logged,
+/// and nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redacted_body_never_exceeds_the_upstream_limit_after_its_intent() {
+    let proxy = crate::support::Proxy::start_with(crate::support::Options {
+        extra_config: "[limits]\nmax_request_body_bytes = 1200\n".into(),
+        ..crate::support::Options::default()
+    })
+    .await;
+    let wish = "HIV, ".repeat(100);
+    let body = prospect("Ada", "Bonn", &wish);
+    assert!(body.to_string().len() < 1000);
+    let r = proxy.post(CONTACTS, "wishlist", None, body).await;
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert!(!r.text().contains("HIV"), "{}", r.text());
+    assert!(proxy
+        .crm()
+        .received()
+        .iter()
+        .all(|r| r.method != "POST" || r.path_and_query.contains("/batch/read")));
+    let log: String = std::fs::read_dir(proxy.audit_dir())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    assert!(!log.contains("\"write_intent\""), "an intent was logged");
+    // The same write with few findings goes through.
+    let ok = proxy
+        .post(
+            CONTACTS,
+            "wishlist",
+            None,
+            prospect("Ada", "Bonn", "Er hat HIV."),
+        )
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.text());
+}

@@ -25,7 +25,7 @@ use serde::Deserialize;
 use crate::diagnostic::{Problem, TomlSource};
 use crate::fasthash::FastHash;
 
-use super::matchers::{IdRule, Kind, LexRule, Lexicon};
+use super::matchers::{IdRule, Kind, LexRule, Lexicon, Phrase};
 use super::normal::Normal;
 use super::validators::Validator;
 use super::{Category, Language, Redactor};
@@ -53,6 +53,25 @@ struct RawRuleFile {
     lexicon: Vec<RawLexicon>,
     #[serde(default)]
     identifier: Vec<RawIdentifier>,
+    #[serde(default)]
+    phrase: Vec<RawPhrase>,
+}
+
+/// How a finding of some categories grows to the whole phrase it is part of.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPhrase {
+    categories: Vec<String>,
+    /// Words or phrases that join a finding when they stand right before it.
+    #[serde(default)]
+    before: Vec<String>,
+    /// Words or phrases that join a finding when they follow it.
+    #[serde(default)]
+    after: Vec<String>,
+    /// Regular expressions that join a finding when they match right after it (write them
+    /// starting with `^`).
+    #[serde(default)]
+    after_patterns: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +158,7 @@ struct Builder {
     excepts: BTreeMap<String, Vec<usize>>,
     patterns: Vec<(usize, Regex, bool)>,
     identifiers: Vec<IdRule>,
+    phrases: Vec<(usize, Phrase)>,
     examples: Vec<Examples>,
 }
 
@@ -196,6 +216,9 @@ impl Redactor {
             }
             for (i, rule) in raw.identifier.into_iter().enumerate() {
                 identifier_rule(&mut b, source, &format!("identifier.{i}"), rule, &index);
+            }
+            for (i, rule) in raw.phrase.into_iter().enumerate() {
+                phrase_rule(&mut b, source, &format!("phrase.{i}"), rule, &index);
             }
         }
 
@@ -533,6 +556,37 @@ fn identifier_rule(
     });
 }
 
+fn phrase_rule(
+    b: &mut Builder,
+    source: usize,
+    at: &str,
+    raw: RawPhrase,
+    index: &HashMap<&str, usize>,
+) {
+    let mut after_patterns = Vec::new();
+    for (j, p) in raw.after_patterns.iter().enumerate() {
+        if let Some(re) = regex(b, source, &format!("{at}.after_patterns.{j}"), p) {
+            after_patterns.push(re);
+        }
+    }
+    let words = |list: &[String]| -> Vec<String> {
+        list.iter()
+            .map(|w| normalise(w))
+            .filter(|w| !w.is_empty())
+            .collect()
+    };
+    let phrase = Phrase {
+        before: words(&raw.before),
+        after: words(&raw.after),
+        after_patterns,
+    };
+    for (j, name) in raw.categories.iter().enumerate() {
+        if let Some(c) = category_of(b, source, &format!("{at}.categories.{j}"), name, index) {
+            b.phrases.push((c, phrase.clone()));
+        }
+    }
+}
+
 fn compile_lexicon(b: &mut Builder) -> Option<Lexicon> {
     let terms = std::mem::take(&mut b.terms);
     let excepts = std::mem::take(&mut b.excepts);
@@ -568,5 +622,6 @@ fn compile_lexicon(b: &mut Builder) -> Option<Lexicon> {
         excepts: except_ac,
         except_rules: excepts.into_values().collect(),
         patterns,
+        phrases: std::mem::take(&mut b.phrases),
     })
 }

@@ -40,11 +40,17 @@ struct Category {
     name: Arc<str>,
     /// The marker per language (same order as `Redactor::languages`).
     markers: Vec<Arc<str>>,
+    /// The label per language (same order).
+    labels: Vec<Arc<str>>,
 }
 
 struct Language {
     name: Arc<str>,
     stopwords: HashSet<String, FastHash>,
+    /// The notice for the person whose text was redacted, with `{categories}`.
+    notice: Option<Arc<str>>,
+    /// How the last two of a list are joined (`and`, `und`).
+    and: Arc<str>,
 }
 
 impl fmt::Debug for Redactor {
@@ -79,6 +85,36 @@ impl Redactor {
     /// (an e-mail field holding an e-mail address); they are not reported.
     pub fn scan(&self, text: &str, allow: &[&str]) -> Scan {
         self.scan_in(text, allow, Look::Everything, None)
+    }
+
+    /// The notice for the person whose write was redacted, in `language` (`de`, `en`; else
+    /// the default): which kinds of data were removed and why, never a value. `None` when
+    /// nothing was removed or the rules define no notice.
+    pub fn notice(&self, language: &str, categories: &[&str]) -> Option<String> {
+        let lang = self
+            .languages
+            .iter()
+            .position(|l| &*l.name == language)
+            .unwrap_or(self.default_language);
+        let l = self.languages.get(lang)?;
+        let template = l.notice.as_deref()?;
+        let mut labels: Vec<&str> = Vec::new();
+        for c in &self.categories {
+            if categories.contains(&&*c.name) {
+                if let Some(label) = c.labels.get(lang) {
+                    if !labels.contains(&&**label) {
+                        labels.push(label);
+                    }
+                }
+            }
+        }
+        let (last, rest) = labels.split_last()?;
+        let list = if rest.is_empty() {
+            (*last).to_string()
+        } else {
+            format!("{} {} {last}", rest.join(", "), l.and)
+        };
+        Some(template.replace("{categories}", &list))
     }
 
     /// The language a text is in (`de`, `en`): the one with most stopwords; on a tie German

@@ -43,6 +43,12 @@ struct RawCategories {
     markers: BTreeMap<String, String>,
     #[serde(default)]
     stopwords: BTreeMap<String, Vec<String>>,
+    /// Per language: the notice for the person (`{categories}`), and the word joining the
+    /// last two categories of a list.
+    #[serde(default)]
+    notices: BTreeMap<String, String>,
+    #[serde(default)]
+    and: BTreeMap<String, String>,
     categories: indexmap::IndexMap<String, BTreeMap<String, String>>,
 }
 
@@ -299,15 +305,6 @@ fn read_categories(path: &Path, b: &mut Builder) -> Option<Categories> {
     if names.is_empty() {
         b.at(source, "markers", "no marker is defined".into());
     }
-    for (lang, template) in &raw.markers {
-        if !template.contains("{label}") {
-            b.at(
-                source,
-                &format!("markers.{lang}"),
-                format!("marker of `{lang}` has no `{{label}}`"),
-            );
-        }
-    }
     let default_language = names
         .iter()
         .position(|n| *n == raw.default_language)
@@ -319,15 +316,7 @@ fn read_categories(path: &Path, b: &mut Builder) -> Option<Categories> {
             );
             0
         });
-    for lang in raw.stopwords.keys() {
-        if !raw.markers.contains_key(lang) {
-            b.at(
-                source,
-                &format!("stopwords.{lang}"),
-                format!("stopwords of `{lang}`, a language without a marker"),
-            );
-        }
-    }
+    check_languages(b, source, &raw);
     let mut categories = Vec::new();
     for (name, labels) in &raw.categories {
         for lang in labels.keys() {
@@ -340,9 +329,13 @@ fn read_categories(path: &Path, b: &mut Builder) -> Option<Categories> {
             }
         }
         let mut markers = Vec::new();
+        let mut label_list = Vec::new();
         for (lang, template) in &raw.markers {
             match labels.get(lang) {
-                Some(label) => markers.push(Arc::from(template.replace("{label}", label))),
+                Some(label) => {
+                    markers.push(Arc::from(template.replace("{label}", label)));
+                    label_list.push(Arc::from(label.as_str()));
+                }
                 None => b.at(
                     source,
                     &format!("categories.{name}"),
@@ -353,6 +346,7 @@ fn read_categories(path: &Path, b: &mut Builder) -> Option<Categories> {
         categories.push(Category {
             name: Arc::from(name.as_str()),
             markers,
+            labels: label_list,
         });
     }
     let languages = names
@@ -366,9 +360,49 @@ fn read_categories(path: &Path, b: &mut Builder) -> Option<Categories> {
                 .flatten()
                 .map(|w| Normal::new(w).text.trim().to_string())
                 .collect::<HashSet<String, FastHash>>(),
+            notice: raw.notices.get(n).map(|t| Arc::from(t.as_str())),
+            and: Arc::from(raw.and.get(n).map_or("and", String::as_str)),
         })
         .collect();
     (b.problems.len() == before).then_some((categories, languages, default_language))
+}
+
+/// Every language-keyed table names a language with a marker; templates hold their
+/// placeholder.
+fn check_languages(b: &mut Builder, source: usize, raw: &RawCategories) {
+    for (lang, template) in &raw.markers {
+        if !template.contains("{label}") {
+            b.at(
+                source,
+                &format!("markers.{lang}"),
+                format!("marker of `{lang}` has no `{{label}}`"),
+            );
+        }
+    }
+    for (lang, template) in &raw.notices {
+        if !raw.markers.contains_key(lang) {
+            b.at(
+                source,
+                &format!("notices.{lang}"),
+                format!("notice in `{lang}`, a language without a marker"),
+            );
+        } else if !template.contains("{categories}") {
+            b.at(
+                source,
+                &format!("notices.{lang}"),
+                format!("notice of `{lang}` has no `{{categories}}`"),
+            );
+        }
+    }
+    for lang in raw.stopwords.keys().chain(raw.and.keys()) {
+        if !raw.markers.contains_key(lang) {
+            b.at(
+                source,
+                &format!("stopwords.{lang}"),
+                format!("`{lang}` is a language without a marker"),
+            );
+        }
+    }
 }
 
 /// A term as it will be matched: normalised like the text.

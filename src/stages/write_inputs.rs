@@ -482,6 +482,14 @@ impl Writer<'_> {
                 .redacted
                 .insert(field.clone(), counts.into_iter().collect());
         }
+        if let (Some(r), Some(lang)) = (self.redactor, language.as_deref()) {
+            let cats: Vec<&str> = audit
+                .redacted
+                .values()
+                .flat_map(|c| c.keys().map(String::as_str))
+                .collect();
+            audit.notice = r.notice(lang, &cats).map(|n| (lang.to_string(), n));
+        }
         if !refused_fields.is_empty() {
             refused_categories.sort();
             refused_categories.dedup();
@@ -592,6 +600,20 @@ pub fn redaction_notice(audits: &[WriteAudit]) -> Option<String> {
         })
         .collect();
     (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// The notices for the people whose texts were redacted, each once, in input order, and
+/// the language of the first.
+pub fn person_notice(audits: &[WriteAudit]) -> Option<(String, String)> {
+    let mut notices: Vec<&str> = Vec::new();
+    let mut language = None;
+    for (lang, n) in audits.iter().filter_map(|a| a.notice.as_ref()) {
+        language.get_or_insert(lang.clone());
+        if !notices.contains(&n.as_str()) {
+            notices.push(n);
+        }
+    }
+    language.map(|l| (l, notices.join(" ")))
 }
 
 /// The `x-crmgate-stripped` header value: the field groups stripped from any input.

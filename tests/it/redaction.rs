@@ -868,3 +868,43 @@ fn workplaces_customers_and_names_are_not_findings() {
         assert!(scan.is_clean(), "{text}: {scan:?}");
     }
 }
+
+/// The person is told, in the language of what they wrote, which kinds of data were removed
+/// and why — never the value.
+#[test]
+fn the_notice_names_kinds_in_the_language_of_the_text() {
+    let de = redactor().notice("de", &["health", "iban"]).unwrap();
+    assert!(de.contains("Gesundheit und IBAN"), "{de}");
+    assert!(de.contains("Art. 9 DSGVO"), "{de}");
+    let en = redactor().notice("en", &["religion"]).unwrap();
+    assert!(en.contains("religion or belief"), "{en}");
+    assert!(redactor().notice("en", &[]).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redacted_write_answers_with_a_notice_for_the_person() {
+    let proxy = crate::support::Proxy::start().await;
+    let r = proxy
+        .post(
+            CONTACTS,
+            "wishlist",
+            None,
+            prospect(
+                "Ada",
+                "Köln",
+                "Ich habe Diabetes und wünsche mir ein Puzzle. IBAN DE89 3704 0044 0532 0130 00",
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let raw = r.headers["x-crmgate-redaction-notice"].to_str().unwrap();
+    let encoded = raw.strip_prefix("UTF-8'de'").expect(raw);
+    let notice = percent_encoding::percent_decode_str(encoded)
+        .decode_utf8()
+        .unwrap();
+    assert!(notice.contains("Gesundheit"), "{notice}");
+    assert!(notice.contains("IBAN"), "{notice}");
+    for value in ["Diabetes", "3704", "0532"] {
+        assert!(!notice.contains(value), "{notice}");
+    }
+}

@@ -7,7 +7,7 @@
 #   PROFILE=dev bench/redaction.sh [BASE]  # the test profile, quicker to build
 #
 # Prints one line per run and the ratio after/before of the means. Both sides share
-# CARGO_TARGET_DIR, so dependencies are built once.
+# CARGO_TARGET_DIR, so dependencies are built once; each side's test binary is kept aside.
 set -eu
 base=${1:-main}
 profile=${PROFILE:-release}
@@ -21,17 +21,30 @@ cleanup() {
 trap cleanup EXIT
 flag=""
 [ "$profile" = release ] && flag=--release
-run() {
-    (cd "$1" && cargo test --locked $flag --test it scan_time_of_a_2kb_text -- --ignored \
-        --nocapture 2>/dev/null | sed -n 's/.*: \([0-9.]*\) µs per text.*/\1/p')
+# Build each side and keep its test binary: both sides share CARGO_TARGET_DIR (and the same
+# artifact name), so a build of one would otherwise stand for the other. Touching the
+# sources makes cargo rebuild the side it is asked for.
+build() {
+    touch "$1/src/lib.rs" "$1/tests/it/main.rs"
+    (cd "$1" && cargo test --locked $flag --test it --no-run 2>&1 |
+        sed -n 's/.*Executable tests\/it\/main.rs (\(.*\))/\1/p' | tail -1)
 }
-# Build both first, so that no run pays for a build.
-run "$tmp/base" >/dev/null
-run "$root" >/dev/null
+cp "$(build "$tmp/base")" "$tmp/it-before"
+cp "$(build "$root")" "$tmp/it-after"
+run() {
+    "$1" scan_time_of_a_2kb_text --ignored --nocapture 2>/dev/null |
+        sed -n 's/.*: \([0-9.]*\) µs per text.*/\1/p'
+}
 a=""
 b=""
 for side in A B B A; do
-    if [ "$side" = A ]; then t=$(run "$tmp/base"); a="$a $t"; else t=$(run "$root"); b="$b $t"; fi
+    if [ "$side" = A ]; then
+        t=$(run "$tmp/it-before")
+        a="$a $t"
+    else
+        t=$(run "$tmp/it-after")
+        b="$b $t"
+    fi
     echo "$side ($([ "$side" = A ] && echo "$base" || echo this tree)): $t µs per 2 KB text"
 done
 echo "$a" "|" "$b" | awk -F'|' '{

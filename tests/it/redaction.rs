@@ -213,6 +213,21 @@ fn corpus_meets_the_recall_and_false_redaction_floors() {
     // independent sample.
     let demo = measure(r, cases.iter().filter(|c| c.id.starts_with("demo-")));
     demo.print("the demo CRM's wish texts:");
+    // Per language, the recall table alone (`category de en` found/expected).
+    let de = measure(r, cases.iter().filter(|c| c.lang == "de"));
+    let en = measure(r, cases.iter().filter(|c| c.lang == "en"));
+    println!("per language:");
+    for cat in ART9.iter().chain(IDENTIFIERS) {
+        let (dn, df, _) = de.recall(cat);
+        let (en_n, en_f, _) = en.recall(cat);
+        println!("  {cat:<18} de {df:>3}/{dn:<3} en {en_f:>3}/{en_n:<3}");
+    }
+    for (lang, fig) in [("de", &de), ("en", &en)] {
+        println!(
+            "  {lang}: keep spans lost {}/{}, negative texts redacted {}/{}",
+            fig.keep_lost, fig.keep_total, fig.negatives_touched, fig.negatives
+        );
+    }
     let all = measure(r, cases.iter());
     all.print("whole corpus:");
     let mut failures = Vec::new();

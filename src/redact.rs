@@ -10,6 +10,7 @@
 //! span. This module must never log, keep or return a matched value: a [`Scan`] holds
 //! categories and byte spans only, and its `Debug` shows no text.
 
+mod html;
 mod matchers;
 mod normal;
 mod rules;
@@ -39,11 +40,17 @@ struct Category {
     name: Arc<str>,
     /// The marker per language (same order as `Redactor::languages`).
     markers: Vec<Arc<str>>,
+    /// The label per language (same order).
+    labels: Vec<Arc<str>>,
 }
 
 struct Language {
     name: Arc<str>,
     stopwords: HashSet<String, FastHash>,
+    /// The notice for the person whose text was redacted, with `{categories}`.
+    notice: Option<Arc<str>>,
+    /// How the last two of a list are joined (`and`, `und`).
+    and: Arc<str>,
 }
 
 impl fmt::Debug for Redactor {
@@ -77,11 +84,62 @@ impl Redactor {
     /// Scan one free-text value. `allow` lists categories this field may legitimately hold
     /// (an e-mail field holding an e-mail address); they are not reported.
     pub fn scan(&self, text: &str, allow: &[&str]) -> Scan {
+        self.scan_in(text, allow, Look::Everything, None)
+    }
+
+    /// The notice for the person whose write was redacted, in `language` (`de`, `en`; else
+    /// the default): which kinds of data were removed and why, never a value. `None` when
+    /// nothing was removed or the rules define no notice.
+    pub fn notice(&self, language: &str, categories: &[&str]) -> Option<String> {
+        let lang = self
+            .languages
+            .iter()
+            .position(|l| &*l.name == language)
+            .unwrap_or(self.default_language);
+        let l = self.languages.get(lang)?;
+        let template = l.notice.as_deref()?;
+        let mut labels: Vec<&str> = Vec::new();
+        for c in &self.categories {
+            if categories.contains(&&*c.name) {
+                if let Some(label) = c.labels.get(lang) {
+                    if !labels.contains(&&**label) {
+                        labels.push(label);
+                    }
+                }
+            }
+        }
+        let (last, rest) = labels.split_last()?;
+        let list = if rest.is_empty() {
+            (*last).to_string()
+        } else {
+            format!("{} {} {last}", rest.join(", "), l.and)
+        };
+        Some(template.replace("{categories}", &list))
+    }
+
+    /// The language a text is in (`de`, `en`): the one with most stopwords; on a tie German
+    /// where the text has a German letter (`ä`, `ö`, `ü`, `ß`), else the default.
+    pub fn language(&self, text: &str) -> String {
         let n = Normal::new(text);
-        let language = self.language_of(&n);
+        self.languages
+            .get(self.language_of(&n))
+            .map_or_else(|| "en".to_string(), |l| l.name.to_string())
+    }
+
+    /// Scan one value for what `look` says, with markers in `language` (a name
+    /// [`Redactor::languages`] lists; none or an unknown one: the text's own language).
+    /// A write scans its free text for everything and every other string property for
+    /// identifiers, in the language of the whole write (a first name alone has none).
+    pub fn scan_in(&self, text: &str, allow: &[&str], look: Look, language: Option<&str>) -> Scan {
+        let n = Normal::new(text);
+        let language = language
+            .and_then(|l| self.languages.iter().position(|x| *x.name == *l))
+            .unwrap_or_else(|| self.language_of(&n));
         let mut hits: Vec<Hit> = Vec::new();
         let shadow = n.ascii_shadow();
-        self.lexicon.find(&n, &shadow, &mut hits);
+        if look == Look::Everything {
+            self.lexicon.find(&n, &shadow, &mut hits);
+        }
         for rule in &self.identifiers {
             rule.find(&n, &shadow, &mut hits);
         }
@@ -158,11 +216,63 @@ impl Redactor {
             .max_by_key(|(i, c)| (**c, *i == self.default_language))
             .map_or((self.default_language, 0), |(i, c)| (i, *c));
         if max > default {
-            best
-        } else {
-            self.default_language
+            return best;
+        }
+        // A short text without stopwords (`Oma hat Zucker`, a first name): German letters
+        // tell German.
+        let german = self.languages.iter().position(|l| &*l.name == "de");
+        match german {
+            Some(de)
+                if max == default
+                    && counts.get(de).copied() == Some(max)
+                    && n.text.contains(['ä', 'ö', 'ü', 'ß']) =>
+            {
+                de
+            }
+            _ => self.default_language,
         }
     }
+}
+
+/// What a scan looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Look {
+    /// Special categories and identifiers: free text.
+    Everything,
+    /// Identifiers only (IBAN, card, tax and social security numbers, ID documents): every
+    /// other string property of a write.
+    Identifiers,
+}
+
+/// The identifier categories a property's name says it holds (`billing_iban` an IBAN,
+/// `email` an e-mail address): a value there is what the field is for, not a leak. Phone
+/// numbers and e-mail addresses are no secret outside free text: allowed everywhere else.
+pub fn held_by_field(field: &str) -> Vec<&'static str> {
+    const NAMED: &[(&str, &[&str])] = &[
+        ("iban", &["iban", "bank", "account", "konto"]),
+        ("card", &["card", "karte"]),
+        ("tax_id", &["tax", "vat", "steuer", "ust"]),
+        (
+            "social_security",
+            &[
+                "ssn",
+                "social_security",
+                "nino",
+                "national_insurance",
+                "sozialversicherung",
+            ],
+        ),
+        ("passport", &["passport", "reisepass"]),
+        ("id_card", &["id_card", "idcard", "ausweis", "identity"]),
+    ];
+    let f = field.to_ascii_lowercase();
+    let mut out = vec!["phone", "email"];
+    for (category, names) in NAMED {
+        if names.iter().any(|n| f.contains(n)) {
+            out.push(category);
+        }
+    }
+    out
 }
 
 /// Widen an original span over invisible characters right before and after it, so that no

@@ -293,4 +293,8 @@ pub struct WriteAudit {
     /// Stamped properties the client sent values for: dropped, and replaced by the stamp.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub replaced: Vec<String>,
+    /// The notice for the person whose text was redacted, with its language (kinds and
+    /// why; never a value): answered to the client, not audited.
+    #[serde(skip)]
+    pub notice: Option<(String, String)>,
 }

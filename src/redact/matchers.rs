@@ -55,9 +55,82 @@ pub(crate) struct Lexicon {
     /// Per regular expression: its rule, and whether it runs on the ASCII shadow (it is
     /// written in ASCII: `\w` and `[a-z]` then also match the `x` a non-ASCII letter became).
     pub(crate) patterns: Vec<(usize, Regex, bool)>,
+    /// Per category: how its findings grow to the whole phrase.
+    pub(crate) phrases: Vec<(usize, Phrase)>,
+}
+
+/// What joins a finding of some category: words right before it (an article, the relation
+/// that makes it personal: `member of the`), words and expressions right after it (the
+/// qualifier, value or procedure: `mellitus`, `Typ 2`, `HbA1c 8,1 %`, `surgery`).
+#[derive(Clone)]
+pub(crate) struct Phrase {
+    pub(crate) before: Vec<String>,
+    pub(crate) after: Vec<String>,
+    pub(crate) after_patterns: Vec<Regex>,
+}
+
+impl Phrase {
+    /// The start of the longest `before` word ending right before `s` (one space or
+    /// hyphen between).
+    fn start(&self, text: &str, s: usize) -> Option<usize> {
+        let head = text.get(..s)?;
+        let head = head
+            .strip_suffix(' ')
+            .or_else(|| head.strip_suffix('-'))
+            .unwrap_or(head);
+        self.before
+            .iter()
+            .filter(|w| head.ends_with(w.as_str()))
+            .map(|w| head.len() - w.len())
+            .filter(|&i| starts_word(text, i))
+            .min()
+    }
+
+    /// The end of the longest `after` word or expression starting right after `e`.
+    fn end(&self, text: &str, e: usize) -> Option<usize> {
+        let tail = text.get(e..)?;
+        let gap = usize::from(tail.starts_with(' ') || tail.starts_with('-'));
+        let rest = tail.get(gap..)?;
+        let words = self
+            .after
+            .iter()
+            .filter(|w| rest.starts_with(w.as_str()))
+            .map(|w| e + gap + w.len())
+            .filter(|&i| ends_word(text, i));
+        let patterns = self
+            .after_patterns
+            .iter()
+            .filter_map(|re| re.find(tail))
+            .filter(|m| m.start() == 0 && m.end() > 0)
+            .map(|m| e + m.end());
+        words.chain(patterns).max()
+    }
 }
 
 impl Lexicon {
+    /// Grow a finding of `category` to its whole phrase, step by step (`type 1` + `diabetes`
+    /// + `mellitus`), never past what the phrase rules name.
+    fn widen(&self, text: &str, category: usize, mut s: usize, mut e: usize) -> (usize, usize) {
+        const STEPS: usize = 8;
+        for _ in 0..STEPS {
+            let mut grown = false;
+            for (_, p) in self.phrases.iter().filter(|(c, _)| *c == category) {
+                if let Some(ns) = p.start(text, s).filter(|&ns| ns < s) {
+                    s = ns;
+                    grown = true;
+                }
+                if let Some(ne) = p.end(text, e).filter(|&ne| ne > e) {
+                    e = ne;
+                    grown = true;
+                }
+            }
+            if !grown {
+                break;
+            }
+        }
+        (s, e)
+    }
+
     /// `shadow` is `n`'s ASCII shadow ([`Normal::ascii_shadow`]).
     pub(crate) fn find(&self, n: &Normal, shadow: &str, out: &mut Vec<Hit>) {
         let text = n.text.as_str();
@@ -117,6 +190,10 @@ impl Lexicon {
             if !r.except_near.is_empty() && near_any(text, s, e, r.near, &r.except_near) {
                 continue;
             }
+            if after_title(text, s) {
+                continue;
+            }
+            let (s, e) = self.widen(text, r.category, s, e);
             out.push(Hit {
                 category: r.category,
                 start: s,
@@ -176,6 +253,24 @@ fn word_start(text: &str, to: usize) -> usize {
     })
 }
 
+/// Forms of address: the word after one is a name (`Mr Parkinson`, `Frau Krebs`), not a
+/// finding.
+const TITLES: &[&str] = &[
+    "mr", "mrs", "miss", "mx", "dr", "prof", "herr", "herrn", "frau", "fr", "hr", "sir", "lady",
+];
+
+/// Whether the word before byte `s` is a form of address.
+fn after_title(text: &str, s: usize) -> bool {
+    let head = text.get(..s).unwrap_or("");
+    let head = head.trim_end_matches([' ', '.']);
+    if head.len() + 1 > s {
+        // No space or dot between: the match is part of a word or compound.
+        return false;
+    }
+    let word = head.rsplit(|c: char| !is_word(c)).next().unwrap_or("");
+    TITLES.contains(&word)
+}
+
 /// Whether a word of the match itself (a compound's other parts), or one of the `near` words
 /// before `s` or after `e`, starts with one of `terms`.
 fn near_any(text: &str, s: usize, e: usize, near: usize, terms: &[String]) -> bool {
@@ -211,7 +306,12 @@ pub(crate) struct IdRule {
     /// after an IBAN's country and check digits are part of an (invalid) IBAN.
     pub(crate) not_after: Option<Regex>,
     pub(crate) not_before: Option<Regex>,
+    /// What widens a finding when it follows it (a card's security code).
+    pub(crate) tail: Option<Regex>,
 }
+
+/// Bytes after an identifier searched for its tail.
+const TAIL_WINDOW: usize = 80;
 
 impl IdRule {
     /// `shadow` is `n`'s ASCII shadow ([`Normal::ascii_shadow`]), where the pattern runs;
@@ -246,6 +346,12 @@ impl IdRule {
             if self.require_context && !near(&self.context) {
                 continue;
             }
+            let e = self.tail.as_ref().map_or(e, |t| {
+                let after = text
+                    .get(e..ceil_boundary(text, e + TAIL_WINDOW))
+                    .unwrap_or("");
+                t.find(after).map_or(e, |m| e + m.end())
+            });
             out.push(Hit {
                 category: self.category,
                 start: s,

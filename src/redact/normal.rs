@@ -11,6 +11,8 @@ use std::borrow::Cow;
 use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::UnicodeNormalization;
 
+use super::html;
+
 /// A text as the detector sees it.
 pub(crate) struct Normal {
     pub(crate) text: String,
@@ -92,22 +94,37 @@ fn is_apostrophe(c: char) -> bool {
 
 impl Normal {
     pub(crate) fn new(original: &str) -> Normal {
-        let mut text = String::with_capacity(original.len());
-        let mut origin = Vec::with_capacity(original.len());
-        let mut chars = original.char_indices().peekable();
+        // HTML as a browser would show it; `at` maps a range of what is read back to the
+        // original bytes.
+        let decoded = html::decode(original);
+        let src: &str = decoded.as_ref().map_or(original, |d| d.text.as_str());
+        let at = |s: usize, e: usize| -> (usize, usize) {
+            match &decoded {
+                None => (s, e),
+                Some(d) => (
+                    d.origin.get(s).map_or(s, |o| o.0),
+                    e.checked_sub(1)
+                        .and_then(|x| d.origin.get(x))
+                        .map_or(e, |o| o.1),
+                ),
+            }
+        };
+        let mut text = String::with_capacity(src.len());
+        let mut origin = Vec::with_capacity(src.len());
+        let mut chars = src.char_indices().peekable();
         let mut cluster = String::new();
         while let Some((start, c)) = chars.next() {
             // ASCII not followed by a combining mark is its own NFKC form: the common case,
             // without the normaliser (and no ASCII character is invisible).
             if c.is_ascii() && chars.peek().is_none_or(|&(_, m)| m.is_ascii()) {
                 let l = c.to_ascii_lowercase();
-                let end = start + 1;
+                let (s, e) = at(start, start + 1);
                 if l.is_ascii_whitespace() {
                     if !text.is_empty() && !text.ends_with(' ') {
-                        push(&mut text, &mut origin, ' ', start, end);
+                        push(&mut text, &mut origin, ' ', s, e);
                     }
                 } else {
-                    push(&mut text, &mut origin, l, start, end);
+                    push(&mut text, &mut origin, l, s, e);
                 }
                 continue;
             }
@@ -132,6 +149,7 @@ impl Normal {
                     break;
                 }
             }
+            let (s, e) = at(start, end);
             for n in cluster.nfkc() {
                 for l in n.to_lowercase() {
                     let l = if is_dash(l) {
@@ -145,9 +163,19 @@ impl Normal {
                         if text.is_empty() || text.ends_with(' ') {
                             continue;
                         }
-                        push(&mut text, &mut origin, ' ', start, end);
-                    } else if !is_invisible(l) {
-                        push(&mut text, &mut origin, l, start, end);
+                        push(&mut text, &mut origin, ' ', s, e);
+                    } else if is_invisible(l) {
+                        continue;
+                    } else if l.is_ascii() || keeps_marks(l) {
+                        push(&mut text, &mut origin, l, s, e);
+                    } else {
+                        // Accents are not read (`Diabe\u{301}tes`, `Sámi`): the base letters
+                        // alone, marks that compose with nothing included.
+                        for b in std::iter::once(l).nfd() {
+                            if canonical_combining_class(b) == 0 {
+                                push(&mut text, &mut origin, b, s, e);
+                            }
+                        }
                     }
                 }
             }
@@ -157,47 +185,47 @@ impl Normal {
         n
     }
 
-    /// Runs of four or more single letters or digits with one space between them
-    /// (`D I A B E T E S`, `D E 8 9 3 7 …`) are read as one word: the spaces go.
+    /// Runs of four or more single letters or digits with the same kind of short
+    /// separator between them — spaces, dots, dashes, slashes, stars, underscores
+    /// (`D I A B E T E S`, `c.a.n.c.e.r`, `D-i-a-b-e-t-e-s`, `D E 8 9 3 7 …`) — are read as
+    /// one word: the separators go.
     fn join_spaced_letters(&mut self) {
         const MIN_RUN: usize = 4;
-        // Byte offsets of the spaces to drop.
-        let mut dropped: Vec<usize> = Vec::new();
-        // Spaces after single-character tokens of the current run.
-        let mut run: Vec<usize> = Vec::new();
+        // Byte ranges of the separators to drop.
+        let mut dropped: Vec<(usize, usize)> = Vec::new();
+        // The separators between the single-character words of the current run, and how
+        // many words it has.
+        let mut run: Vec<(usize, usize)> = Vec::new();
         let mut run_len = 0;
-        let bytes = self.text.as_bytes();
-        let flush = |run: &mut Vec<usize>, run_len: &mut usize, dropped: &mut Vec<usize>| {
+        let flush = |run: &mut Vec<(usize, usize)>,
+                     run_len: &mut usize,
+                     dropped: &mut Vec<(usize, usize)>| {
             if *run_len >= MIN_RUN {
-                // The space after the last token of the run stays.
-                dropped.extend(run.iter().take(run_len.saturating_sub(1)));
+                dropped.append(run);
             }
             run.clear();
             *run_len = 0;
         };
-        let mut start = 0;
-        while start < self.text.len() {
-            let end = self
-                .text
-                .get(start..)
-                .and_then(|r| r.find(' '))
-                .map_or(self.text.len(), |i| start + i);
-            let token = self.text.get(start..end).unwrap_or("");
-            // One letter or digit, perhaps with punctuation after it (`S,`), which then ends
-            // the run.
-            let mut chars = token.chars();
-            let single = chars.next().is_some_and(is_word) && !chars.clone().any(is_word);
-            let last = chars.next().is_some();
-            if single {
-                run_len += 1;
-                run.push(end);
-                if last {
-                    flush(&mut run, &mut run_len, &mut dropped);
-                }
-            } else {
+        let mut words = WordRuns::new(&self.text).peekable();
+        while let Some((_, e, single)) = words.next() {
+            if !single {
                 flush(&mut run, &mut run_len, &mut dropped);
+                continue;
             }
-            start = end + 1;
+            run_len += 1;
+            let gap = match words.peek() {
+                Some(&(ns, _, true)) => self.text.get(e..ns).map(|g| (g, ns)),
+                _ => None,
+            };
+            // The same separator all along: `z. B. u.s.a.` is no spaced-out word.
+            let same = |g: &str| {
+                run.first()
+                    .is_none_or(|&(fs, fe)| self.text.get(fs..fe) == Some(g))
+            };
+            match gap {
+                Some((g, ns)) if is_letter_gap(g) && same(g) => run.push((e, ns)),
+                _ => flush(&mut run, &mut run_len, &mut dropped),
+            }
         }
         flush(&mut run, &mut run_len, &mut dropped);
         if dropped.is_empty() {
@@ -206,14 +234,13 @@ impl Normal {
         let mut text = String::with_capacity(self.text.len());
         let mut origin = Vec::with_capacity(self.origin.len());
         let mut last = 0;
-        for &d in &dropped {
-            // Spaces are one byte: everything between two dropped spaces is kept whole.
-            if bytes.get(d) != Some(&b' ') {
+        for &(ds, de) in &dropped {
+            if ds < last || !self.text.is_char_boundary(ds) || !self.text.is_char_boundary(de) {
                 continue;
             }
-            text.push_str(self.text.get(last..d).unwrap_or(""));
-            origin.extend_from_slice(self.origin.get(last..d).unwrap_or(&[]));
-            last = d + 1;
+            text.push_str(self.text.get(last..ds).unwrap_or(""));
+            origin.extend_from_slice(self.origin.get(last..ds).unwrap_or(&[]));
+            last = de;
         }
         text.push_str(self.text.get(last..).unwrap_or(""));
         origin.extend_from_slice(self.origin.get(last..).unwrap_or(&[]));
@@ -253,6 +280,54 @@ impl Normal {
         let first = self.origin.get(start)?;
         let last = self.origin.get(end.checked_sub(1)?)?;
         Some((first.0, last.1))
+    }
+}
+
+/// Letters whose marks are read: the German umlauts the lexicons are written with.
+fn keeps_marks(c: char) -> bool {
+    matches!(c, 'ä' | 'ö' | 'ü')
+}
+
+/// A separator between the single letters of a spaced-out word: one to three spaces, dots,
+/// dashes, slashes, stars, underscores, middle dots or bullets.
+fn is_letter_gap(g: &str) -> bool {
+    let n = g.chars().count();
+    (1..=3).contains(&n)
+        && g.chars().all(|c| {
+            matches!(
+                c,
+                ' ' | '.' | '-' | '_' | '*' | '/' | '|' | '+' | '~' | '·' | '•'
+            )
+        })
+}
+
+/// The runs of word characters of a text: start, end, and whether it is one character.
+struct WordRuns<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> WordRuns<'a> {
+    fn new(text: &'a str) -> Self {
+        WordRuns { text, at: 0 }
+    }
+}
+
+impl Iterator for WordRuns<'_> {
+    type Item = (usize, usize, bool);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.text.get(self.at..)?;
+        let (i, _) = rest.char_indices().find(|(_, c)| is_word(*c))?;
+        let s = self.at + i;
+        let tail = self.text.get(s..)?;
+        let len = tail
+            .char_indices()
+            .find(|(_, c)| !is_word(*c))
+            .map_or(tail.len(), |(j, _)| j);
+        let single = tail.chars().next().is_some_and(|c| c.len_utf8() == len);
+        self.at = s + len;
+        Some((s, s + len, single))
     }
 }
 
@@ -353,6 +428,28 @@ mod tests {
         let s = n.ascii_shadow();
         assert_eq!(s.len(), n.text.len());
         assert_eq!(s, "grxxxxe ### 4111");
+    }
+
+    #[test]
+    fn html_references_and_tags_are_read_and_map_to_the_whole_original() {
+        for t in [
+            "Diab&#101;tes",
+            "&#x64;iabetes",
+            "Dia&shy;betes",
+            "Dia<b></b>betes",
+            "Diabe\u{301}tes",
+            "D-i-a-b-e-t-e-s",
+            "d.i.a.b.e.t.e.s",
+            "D. I. A. B. E. T. E. S",
+            "D*i*a*b*e*t*e*s",
+        ] {
+            let n = Normal::new(t);
+            assert_eq!(n.text, "diabetes", "{t}");
+            assert_eq!(n.original(0, n.text.len()), Some((0, t.len())), "{t}");
+        }
+        assert_eq!(Normal::new("DE89&nbsp;3704").text, "de89 3704");
+        assert_eq!(Normal::new("Grüße, Sámi").text, "grüße, sami");
+        assert_eq!(Normal::new("z. B. U.S.A. a-b-c").text, "z. b. u.s.a. a-b-c");
     }
 
     #[test]

@@ -25,7 +25,7 @@ use serde::Deserialize;
 use crate::diagnostic::{Problem, TomlSource};
 use crate::fasthash::FastHash;
 
-use super::matchers::{IdRule, Kind, LexRule, Lexicon};
+use super::matchers::{IdRule, Kind, LexRule, Lexicon, Phrase};
 use super::normal::Normal;
 use super::validators::Validator;
 use super::{Category, Language, Redactor};
@@ -43,6 +43,12 @@ struct RawCategories {
     markers: BTreeMap<String, String>,
     #[serde(default)]
     stopwords: BTreeMap<String, Vec<String>>,
+    /// Per language: the notice for the person (`{categories}`), and the word joining the
+    /// last two categories of a list.
+    #[serde(default)]
+    notices: BTreeMap<String, String>,
+    #[serde(default)]
+    and: BTreeMap<String, String>,
     categories: indexmap::IndexMap<String, BTreeMap<String, String>>,
 }
 
@@ -53,6 +59,25 @@ struct RawRuleFile {
     lexicon: Vec<RawLexicon>,
     #[serde(default)]
     identifier: Vec<RawIdentifier>,
+    #[serde(default)]
+    phrase: Vec<RawPhrase>,
+}
+
+/// How a finding of some categories grows to the whole phrase it is part of.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPhrase {
+    categories: Vec<String>,
+    /// Words or phrases that join a finding when they stand right before it.
+    #[serde(default)]
+    before: Vec<String>,
+    /// Words or phrases that join a finding when they follow it.
+    #[serde(default)]
+    after: Vec<String>,
+    /// Regular expressions that join a finding when they match right after it (write them
+    /// starting with `^`).
+    #[serde(default)]
+    after_patterns: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -105,6 +130,10 @@ struct RawIdentifier {
     /// A regular expression that must not match the text right after a candidate (write it
     /// starting with `^`).
     not_before: Option<String>,
+    /// A regular expression for what belongs to the identifier when it follows it (a card's
+    /// expiry date and security code): matched right after a candidate, it widens the
+    /// finding (write it starting with `^`).
+    tail: Option<String>,
     #[serde(default)]
     examples: Vec<String>,
     #[serde(default)]
@@ -135,6 +164,7 @@ struct Builder {
     excepts: BTreeMap<String, Vec<usize>>,
     patterns: Vec<(usize, Regex, bool)>,
     identifiers: Vec<IdRule>,
+    phrases: Vec<(usize, Phrase)>,
     examples: Vec<Examples>,
 }
 
@@ -192,6 +222,9 @@ impl Redactor {
             }
             for (i, rule) in raw.identifier.into_iter().enumerate() {
                 identifier_rule(&mut b, source, &format!("identifier.{i}"), rule, &index);
+            }
+            for (i, rule) in raw.phrase.into_iter().enumerate() {
+                phrase_rule(&mut b, source, &format!("phrase.{i}"), rule, &index);
             }
         }
 
@@ -272,15 +305,6 @@ fn read_categories(path: &Path, b: &mut Builder) -> Option<Categories> {
     if names.is_empty() {
         b.at(source, "markers", "no marker is defined".into());
     }
-    for (lang, template) in &raw.markers {
-        if !template.contains("{label}") {
-            b.at(
-                source,
-                &format!("markers.{lang}"),
-                format!("marker of `{lang}` has no `{{label}}`"),
-            );
-        }
-    }
     let default_language = names
         .iter()
         .position(|n| *n == raw.default_language)
@@ -292,15 +316,7 @@ fn read_categories(path: &Path, b: &mut Builder) -> Option<Categories> {
             );
             0
         });
-    for lang in raw.stopwords.keys() {
-        if !raw.markers.contains_key(lang) {
-            b.at(
-                source,
-                &format!("stopwords.{lang}"),
-                format!("stopwords of `{lang}`, a language without a marker"),
-            );
-        }
-    }
+    check_languages(b, source, &raw);
     let mut categories = Vec::new();
     for (name, labels) in &raw.categories {
         for lang in labels.keys() {
@@ -313,9 +329,13 @@ fn read_categories(path: &Path, b: &mut Builder) -> Option<Categories> {
             }
         }
         let mut markers = Vec::new();
+        let mut label_list = Vec::new();
         for (lang, template) in &raw.markers {
             match labels.get(lang) {
-                Some(label) => markers.push(Arc::from(template.replace("{label}", label))),
+                Some(label) => {
+                    markers.push(Arc::from(template.replace("{label}", label)));
+                    label_list.push(Arc::from(label.as_str()));
+                }
                 None => b.at(
                     source,
                     &format!("categories.{name}"),
@@ -326,6 +346,7 @@ fn read_categories(path: &Path, b: &mut Builder) -> Option<Categories> {
         categories.push(Category {
             name: Arc::from(name.as_str()),
             markers,
+            labels: label_list,
         });
     }
     let languages = names
@@ -339,9 +360,49 @@ fn read_categories(path: &Path, b: &mut Builder) -> Option<Categories> {
                 .flatten()
                 .map(|w| Normal::new(w).text.trim().to_string())
                 .collect::<HashSet<String, FastHash>>(),
+            notice: raw.notices.get(n).map(|t| Arc::from(t.as_str())),
+            and: Arc::from(raw.and.get(n).map_or("and", String::as_str)),
         })
         .collect();
     (b.problems.len() == before).then_some((categories, languages, default_language))
+}
+
+/// Every language-keyed table names a language with a marker; templates hold their
+/// placeholder.
+fn check_languages(b: &mut Builder, source: usize, raw: &RawCategories) {
+    for (lang, template) in &raw.markers {
+        if !template.contains("{label}") {
+            b.at(
+                source,
+                &format!("markers.{lang}"),
+                format!("marker of `{lang}` has no `{{label}}`"),
+            );
+        }
+    }
+    for (lang, template) in &raw.notices {
+        if !raw.markers.contains_key(lang) {
+            b.at(
+                source,
+                &format!("notices.{lang}"),
+                format!("notice in `{lang}`, a language without a marker"),
+            );
+        } else if !template.contains("{categories}") {
+            b.at(
+                source,
+                &format!("notices.{lang}"),
+                format!("notice of `{lang}` has no `{{categories}}`"),
+            );
+        }
+    }
+    for lang in raw.stopwords.keys().chain(raw.and.keys()) {
+        if !raw.markers.contains_key(lang) {
+            b.at(
+                source,
+                &format!("stopwords.{lang}"),
+                format!("`{lang}` is a language without a marker"),
+            );
+        }
+    }
 }
 
 /// A term as it will be matched: normalised like the text.
@@ -482,7 +543,14 @@ fn identifier_rule(
         .not_before
         .as_ref()
         .map(|p| regex(b, source, &format!("{at}.not_before"), p));
-    if matches!(not_after, Some(None)) || matches!(not_before, Some(None)) {
+    let tail = raw
+        .tail
+        .as_ref()
+        .map(|p| regex(b, source, &format!("{at}.tail"), p));
+    if matches!(not_after, Some(None))
+        || matches!(not_before, Some(None))
+        || matches!(tail, Some(None))
+    {
         return;
     }
     if raw.require_context && raw.context.is_empty() {
@@ -511,6 +579,7 @@ fn identifier_rule(
         window: raw.window,
         not_after: not_after.flatten(),
         not_before: not_before.flatten(),
+        tail: tail.flatten(),
     });
     b.examples.push(Examples {
         source,
@@ -519,6 +588,37 @@ fn identifier_rule(
         examples: raw.examples,
         counterexamples: raw.counterexamples,
     });
+}
+
+fn phrase_rule(
+    b: &mut Builder,
+    source: usize,
+    at: &str,
+    raw: RawPhrase,
+    index: &HashMap<&str, usize>,
+) {
+    let mut after_patterns = Vec::new();
+    for (j, p) in raw.after_patterns.iter().enumerate() {
+        if let Some(re) = regex(b, source, &format!("{at}.after_patterns.{j}"), p) {
+            after_patterns.push(re);
+        }
+    }
+    let words = |list: &[String]| -> Vec<String> {
+        list.iter()
+            .map(|w| normalise(w))
+            .filter(|w| !w.is_empty())
+            .collect()
+    };
+    let phrase = Phrase {
+        before: words(&raw.before),
+        after: words(&raw.after),
+        after_patterns,
+    };
+    for (j, name) in raw.categories.iter().enumerate() {
+        if let Some(c) = category_of(b, source, &format!("{at}.categories.{j}"), name, index) {
+            b.phrases.push((c, phrase.clone()));
+        }
+    }
 }
 
 fn compile_lexicon(b: &mut Builder) -> Option<Lexicon> {
@@ -556,5 +656,6 @@ fn compile_lexicon(b: &mut Builder) -> Option<Lexicon> {
         excepts: except_ac,
         except_rules: excepts.into_values().collect(),
         patterns,
+        phrases: std::mem::take(&mut b.phrases),
     })
 }

@@ -25,6 +25,15 @@ pub(crate) enum Validator {
     DePassport,
     /// Phone number: 8–15 digits, international or national prefix.
     Phone,
+    /// German pension insurance number (Rentenversicherungs-/Sozialversicherungsnummer):
+    /// area, date of birth, initial, serial and a check digit.
+    DePension,
+    /// US social security number: area, group, serial, none of them all zeros, no area
+    /// 666 or 9xx.
+    UsSsn,
+    /// UK National Insurance number: two letters of the allowed prefixes, six digits, a
+    /// suffix A–D.
+    UkNino,
     /// E-mail address: a local part, one `@` (or `at`), a domain with a dot.
     Email,
 }
@@ -39,6 +48,9 @@ impl Validator {
         "de_passport",
         "phone",
         "email",
+        "de_pension",
+        "us_ssn",
+        "uk_nino",
     ];
 
     pub(crate) fn by_name(name: &str) -> Option<Validator> {
@@ -51,6 +63,9 @@ impl Validator {
             "de_passport" => Validator::DePassport,
             "phone" => Validator::Phone,
             "email" => Validator::Email,
+            "de_pension" => Validator::DePension,
+            "us_ssn" => Validator::UsSsn,
+            "uk_nino" => Validator::UkNino,
             _ => return None,
         })
     }
@@ -67,6 +82,9 @@ impl Validator {
             Validator::DeIdCard => id_document(candidate, false),
             Validator::DePassport => id_document(candidate, true),
             Validator::Phone => phone(candidate),
+            Validator::DePension => de_pension(candidate),
+            Validator::UsSsn => us_ssn(candidate),
+            Validator::UkNino => uk_nino(candidate),
         }
     }
 }
@@ -128,15 +146,36 @@ fn iban(candidate: &str) -> Option<usize> {
             continue;
         }
         let body: Vec<char> = chars.iter().take(n).map(|(c, _)| *c).collect();
-        if body
-            .get(2..4)
-            .is_some_and(|d| d.iter().all(char::is_ascii_digit))
-            && mod97(&body) == 1
-        {
+        if valid_iban(&body) {
+            return Some(end);
+        }
+        // Letters that look like digits (O for 0, l or I for 1) where the checksum
+        // confirms them.
+        let fixed: Vec<char> = body
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| if i < 2 { c } else { digitish(c).unwrap_or(c) })
+            .collect();
+        if fixed != body && valid_iban(&fixed) {
             return Some(end);
         }
     }
     None
+}
+
+fn valid_iban(body: &[char]) -> bool {
+    body.get(2..4)
+        .is_some_and(|d| d.iter().all(char::is_ascii_digit))
+        && mod97(body) == 1
+}
+
+/// The digit a letter is written for, in identifiers typed by hand: O for 0, l and I for 1.
+fn digitish(c: char) -> Option<char> {
+    match c {
+        'o' => Some('0'),
+        'l' | 'i' => Some('1'),
+        _ => None,
+    }
 }
 
 /// The IBAN's remainder: the first four characters moved to the end, letters as 10..35.
@@ -165,7 +204,20 @@ fn card(candidate: &str) -> Option<usize> {
     if !candidate.is_ascii() {
         return None;
     }
-    let ds = digits(candidate);
+    // Digits, and letters typed for digits (O, l, I) where the Luhn check confirms them;
+    // at most two of those.
+    let ds: Vec<(u32, usize)> = candidate
+        .char_indices()
+        .filter_map(|(i, c)| {
+            c.to_digit(10)
+                .or_else(|| digitish(c).and_then(|d| d.to_digit(10)))
+                .map(|d| (d, i + 1))
+        })
+        .collect();
+    let letters = candidate.chars().filter(|&c| digitish(c).is_some()).count();
+    if letters > 2 {
+        return None;
+    }
     for n in (13..=19.min(ds.len())).rev() {
         let Some(&(_, end)) = ds.get(n - 1) else {
             continue;
@@ -331,6 +383,90 @@ fn phone(candidate: &str) -> Option<usize> {
     Some(end)
 }
 
+/// The letters and digits of a candidate, lower case, without separators, and the byte
+/// offset after the last one.
+fn compact(candidate: &str) -> (String, usize) {
+    let chars = alnums(candidate);
+    let end = chars.last().map_or(0, |(_, e)| *e);
+    (
+        chars.iter().map(|(c, _)| c.to_ascii_lowercase()).collect(),
+        end,
+    )
+}
+
+/// German pension insurance number: `12 150780 M 01 5` — area (2 digits), date of birth
+/// (DDMMYY), the birth name's initial, serial (2 digits), check digit: the initial as its
+/// alphabet position (01–26), weights 2 1 2 5 7 1 2 1 2 1 2 1, digit sums, mod 10.
+fn de_pension(candidate: &str) -> Option<usize> {
+    let (c, end) = compact(candidate);
+    let chars: Vec<char> = c.chars().collect();
+    if chars.len() != 12 || !may_end(candidate, end) {
+        return None;
+    }
+    let letter = *chars.get(8)?;
+    if !letter.is_ascii_lowercase() {
+        return None;
+    }
+    let mut ds: Vec<u32> = Vec::with_capacity(13);
+    for (i, ch) in chars.iter().enumerate() {
+        if i == 8 {
+            let pos = u32::from(letter as u8 - b'a' + 1);
+            ds.push(pos / 10);
+            ds.push(pos % 10);
+        } else {
+            ds.push(ch.to_digit(10)?);
+        }
+    }
+    let day = ds.get(2)? * 10 + ds.get(3)?;
+    let month = ds.get(4)? * 10 + ds.get(5)?;
+    // Day 01–31 (+50 for a second number given on the same birth date), month 01–12.
+    if !((1..=31).contains(&day) || (51..=81).contains(&day)) || !(1..=12).contains(&month) {
+        return None;
+    }
+    let weights = [2, 1, 2, 5, 7, 1, 2, 1, 2, 1, 2, 1];
+    let sum: u32 = ds
+        .iter()
+        .zip(weights)
+        .map(|(d, w)| {
+            let p = d * w;
+            p / 10 + p % 10
+        })
+        .sum();
+    (sum % 10 == *ds.get(12)?).then_some(end)
+}
+
+/// US social security number: `123-45-6789` or nine digits.
+fn us_ssn(candidate: &str) -> Option<usize> {
+    let ds = digits(candidate);
+    let &(_, end) = ds.get(8)?;
+    if ds.len() != 9 || !may_end(candidate, end) {
+        return None;
+    }
+    let d: Vec<u32> = ds.iter().map(|(d, _)| *d).collect();
+    let num = |r: std::ops::Range<usize>| d.get(r).map(|x| x.iter().fold(0, |a, b| a * 10 + b));
+    let (area, group, serial) = (num(0..3)?, num(3..5)?, num(5..9)?);
+    (area != 0 && area != 666 && area < 900 && group != 0 && serial != 0).then_some(end)
+}
+
+/// UK National Insurance number: `AB 12 34 56 C`.
+fn uk_nino(candidate: &str) -> Option<usize> {
+    let (c, end) = compact(candidate);
+    let chars: Vec<char> = c.chars().collect();
+    if chars.len() != 9 || !may_end(candidate, end) {
+        return None;
+    }
+    let (a, b) = (*chars.first()?, *chars.get(1)?);
+    let digits_ok = chars.get(2..8)?.iter().all(char::is_ascii_digit);
+    let suffix_ok = matches!(chars.get(8), Some('a'..='d'));
+    // HMRC never issues D, F, I, Q, U, V there, but people copy its specimen `QQ 12 34 56 C`
+    // and mistype letters: a number of this shape is held as one whatever its letters.
+    let first_ok = a.is_ascii_lowercase();
+    let second_ok = b.is_ascii_lowercase();
+    let prefix: String = [a, b].iter().collect();
+    let banned = ["bg", "gb", "nk", "kn", "tn", "nt", "zz"].contains(&prefix.as_str());
+    (digits_ok && suffix_ok && first_ok && second_ok && !banned).then_some(end)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
@@ -382,6 +518,35 @@ mod tests {
         assert_eq!(Validator::DeIdCard.accept(&wrong), None);
         assert_eq!(Validator::DeIdCard.accept("l01x00t47"), Some(9));
         assert_eq!(Validator::DeIdCard.accept("rhythmvll"), None);
+    }
+
+    #[test]
+    fn lookalike_letters_count_as_digits_where_the_checksum_confirms() {
+        assert_eq!(
+            Validator::IbanMod97.accept("de89 37o4 oo44 o532 o13o oo"),
+            Some(27)
+        );
+        assert_eq!(
+            Validator::IbanMod97.accept("de89 37o4 oo44 o532 o13o o1"),
+            None
+        );
+        assert_eq!(Validator::CardLuhn.accept("4lll 1111 1111 1111"), None);
+        assert_eq!(Validator::CardLuhn.accept("4l11 1111 1111 1111"), Some(19));
+        assert_eq!(Validator::CardLuhn.accept("4l11 1111 1111 1112"), None);
+    }
+
+    #[test]
+    fn social_security_numbers_de_us_uk() {
+        // 65 170839 J 00 3: a published example of a German pension insurance number.
+        assert_eq!(Validator::DePension.accept("65 170839 j 00 3"), Some(16));
+        assert_eq!(Validator::DePension.accept("65 170839 j 00 4"), None);
+        assert_eq!(Validator::UsSsn.accept("123-45-6789"), Some(11));
+        assert_eq!(Validator::UsSsn.accept("666-45-6789"), None);
+        assert_eq!(Validator::UsSsn.accept("123-00-6789"), None);
+        assert_eq!(Validator::UkNino.accept("qq 12 34 56 c"), Some(13));
+        assert_eq!(Validator::UkNino.accept("ab123456c"), Some(9));
+        assert_eq!(Validator::UkNino.accept("gb123456c"), None);
+        assert_eq!(Validator::UkNino.accept("ab123456e"), None);
     }
 
     #[test]

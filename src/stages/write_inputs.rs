@@ -25,7 +25,7 @@ pub use crate::audit::event::WriteAudit;
 use crate::config::Config;
 use crate::error::RequestError;
 use crate::policy::{PolicyEngine, Scope};
-use crate::redact::Redactor;
+use crate::redact::{self, Look, Redactor};
 use crate::routes::{extract_attributes, AttrValue, DeniedFields, ResourceProfile, WriteKind};
 
 /// A write request in vendor-neutral form (the vendor profile parses it).
@@ -431,17 +431,32 @@ impl Writer<'_> {
         let res = self.res;
         let mut refused_fields: Vec<String> = Vec::new();
         let mut refused_categories: Vec<String> = Vec::new();
-        for field in &res.free_text {
-            let Some(Some(text)) = properties.get(field) else {
+        // Free text is scanned for everything; every other string property for identifiers
+        // (an IBAN in `city`), markers in the language of the whole write.
+        let language = self.redactor.map(|r| r.language(&all_text(properties)));
+        let fields: Vec<(String, bool)> = properties
+            .keys()
+            .map(|k| (k.clone(), res.free_text.contains(k)))
+            .collect();
+        for (field, free) in fields {
+            let Some(Some(text)) = properties.get(&field) else {
                 continue;
             };
             let Some(redactor) = self.redactor else {
+                if !free {
+                    continue;
+                }
                 // fail closed: free text is never forwarded unscanned.
                 return Err(Stop::Refused(RequestError::Internal(
                     "no redaction rules are loaded for a free-text write".into(),
                 )));
             };
-            let scan = redactor.scan(text, &[]);
+            let scan = if free {
+                redactor.scan_in(text, &[], Look::Everything, language.as_deref())
+            } else {
+                let allow = redact::held_by_field(&field);
+                redactor.scan_in(text, &allow, Look::Identifiers, language.as_deref())
+            };
             if scan.is_clean() {
                 continue;
             }
@@ -466,6 +481,14 @@ impl Writer<'_> {
             audit
                 .redacted
                 .insert(field.clone(), counts.into_iter().collect());
+        }
+        if let (Some(r), Some(lang)) = (self.redactor, language.as_deref()) {
+            let cats: Vec<&str> = audit
+                .redacted
+                .values()
+                .flat_map(|c| c.keys().map(String::as_str))
+                .collect();
+            audit.notice = r.notice(lang, &cats).map(|n| (lang.to_string(), n));
         }
         if !refused_fields.is_empty() {
             refused_categories.sort();
@@ -558,6 +581,12 @@ fn written_groups(
     written
 }
 
+/// Every string value of a write, for telling its language.
+fn all_text(properties: &IndexMap<String, Option<String>>) -> String {
+    let values: Vec<&str> = properties.values().flatten().map(String::as_str).collect();
+    values.join(" \n")
+}
+
 /// The `x-crmgate-redacted` header value: `field=category:count;…` per input, inputs
 /// separated by `,` — names and counts, never values.
 pub fn redaction_notice(audits: &[WriteAudit]) -> Option<String> {
@@ -571,6 +600,20 @@ pub fn redaction_notice(audits: &[WriteAudit]) -> Option<String> {
         })
         .collect();
     (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// The notices for the people whose texts were redacted, each once, in input order, and
+/// the language of the first.
+pub fn person_notice(audits: &[WriteAudit]) -> Option<(String, String)> {
+    let mut notices: Vec<&str> = Vec::new();
+    let mut language = None;
+    for (lang, n) in audits.iter().filter_map(|a| a.notice.as_ref()) {
+        language.get_or_insert(lang.clone());
+        if !notices.contains(&n.as_str()) {
+            notices.push(n);
+        }
+    }
+    language.map(|l| (l, notices.join(" ")))
 }
 
 /// The `x-crmgate-stripped` header value: the field groups stripped from any input.

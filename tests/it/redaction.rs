@@ -62,7 +62,14 @@ fn load_corpus(path: &str) -> Vec<Case> {
 }
 
 const IDENTIFIERS: &[&str] = &[
-    "iban", "card", "tax_id", "id_card", "passport", "phone", "email",
+    "iban",
+    "card",
+    "tax_id",
+    "social_security",
+    "id_card",
+    "passport",
+    "phone",
+    "email",
 ];
 const ART9: &[&str] = &[
     "health",
@@ -206,6 +213,21 @@ fn corpus_meets_the_recall_and_false_redaction_floors() {
     // independent sample.
     let demo = measure(r, cases.iter().filter(|c| c.id.starts_with("demo-")));
     demo.print("the demo CRM's wish texts:");
+    // Per language, the recall table alone (`category de en` found/expected).
+    let de = measure(r, cases.iter().filter(|c| c.lang == "de"));
+    let en = measure(r, cases.iter().filter(|c| c.lang == "en"));
+    println!("per language:");
+    for cat in ART9.iter().chain(IDENTIFIERS) {
+        let (dn, df, _) = de.recall(cat);
+        let (en_n, en_f, _) = en.recall(cat);
+        println!("  {cat:<18} de {df:>3}/{dn:<3} en {en_f:>3}/{en_n:<3}");
+    }
+    for (lang, fig) in [("de", &de), ("en", &en)] {
+        println!(
+            "  {lang}: keep spans lost {}/{}, negative texts redacted {}/{}",
+            fig.keep_lost, fig.keep_total, fig.negatives_touched, fig.negatives
+        );
+    }
     let all = measure(r, cases.iter());
     all.print("whole corpus:");
     let mut failures = Vec::new();
@@ -264,7 +286,7 @@ fn corpus_has_at_least_150_texts_in_both_languages_and_every_kind() {
 
 /// Categories the held-out corpus labels that the rules need not know: a span of one the
 /// detector lacks simply counts as not found.
-const HELDOUT_ONLY: &[&str] = &["social_security"];
+const HELDOUT_ONLY: &[&str] = &[];
 
 /// The held-out corpus (`tests/corpus/HELDOUT.md`): written from the category definitions
 /// without sight of the rules, and never to be used for tuning them. This prints its
@@ -549,7 +571,10 @@ fn load_with(
     let dir = tempfile::tempdir().unwrap();
     for e in std::fs::read_dir(rules_dir()).unwrap() {
         let p = e.unwrap().path();
-        std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+        // The rule files; not the generators' directory.
+        if p.is_file() {
+            std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+        }
     }
     let file = dir.path().join(name);
     std::fs::write(&file, content).unwrap();
@@ -664,4 +689,237 @@ fn scan_time_of_a_2kb_text() {
         text.len(),
         found / n
     );
+}
+
+#[test]
+fn every_encoding_is_read_and_its_whole_original_span_is_replaced() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("Er hat Diab&#101;tes.", "health", "Diab&#101;tes"),
+        ("He has &#x63;ancer.", "health", "&#x63;ancer"),
+        ("Er hat Dia&shy;betes.", "health", "Dia&shy;betes"),
+        ("She has Dia<b></b>betes.", "health", "Dia<b></b>betes"),
+        ("She has Diabe\u{301}tes.", "health", "Diabe\u{301}tes"),
+        ("He has c.a.n.c.e.r now.", "health", "c.a.n.c.e.r"),
+        ("Er hat D-i-a-b-e-t-e-s.", "health", "D-i-a-b-e-t-e-s"),
+        (
+            "IBAN DE89&nbsp;3704&nbsp;0044&nbsp;0532&nbsp;0130&nbsp;00 ok",
+            "iban",
+            "DE89&nbsp;3704&nbsp;0044&nbsp;0532&nbsp;0130&nbsp;00",
+        ),
+        (
+            "IBAN DE89 37O4 OO44 O532 O13O OO ok",
+            "iban",
+            "DE89 37O4 OO44 O532 O13O OO",
+        ),
+        (
+            "IBAN DE89/3704/0044/0532/0130/00 ok",
+            "iban",
+            "DE89/3704/0044/0532/0130/00",
+        ),
+        ("card 4111/1111/1111/1111 ok", "card", "4111/1111/1111/1111"),
+        ("card 4l11 1111 1111 1111 ok", "card", "4l11 1111 1111 1111"),
+        (
+            "card 4111 1111 1111 1111, cvc 123 ok",
+            "card",
+            "4111 1111 1111 1111, cvc 123",
+        ),
+    ];
+    for (text, category, span) in cases {
+        let scan = redactor().scan(text, &[]);
+        let (s, e) = range_of(text, span, text);
+        assert!(covered(&scan, category, (s, e)), "{text}: {scan:?}");
+        let out = scan.redact(text);
+        assert!(!out.contains(span), "{out}");
+        assert!(out.ends_with(&text[e..]), "{out}");
+    }
+    // An encoded word that checks out as nothing stays as written.
+    for text in [
+        "AT&amp;T and &lt;3",
+        "DE89 37O4 OO44 O532 O13O O1",
+        "z. B. u.s.w.",
+    ] {
+        assert!(redactor().scan(text, &[]).is_clean(), "{text}");
+    }
+}
+
+const CONTACTS: &str = "/crm/v3/objects/contacts";
+
+fn prospect(firstname: &str, city: &str, wish: &str) -> serde_json::Value {
+    serde_json::json!({"properties": {
+        "firstname": firstname, "lastname": "Frost", "email": "ada.frost@example.org",
+        "lifecyclestage": "lead", "wish_text": wish, "consent_marketing": "true",
+        "city": city
+    }})
+}
+
+/// Every request body the CRM received.
+fn ledger(proxy: &crate::support::Proxy) -> Vec<String> {
+    proxy
+        .crm()
+        .received()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect()
+}
+
+/// Identifiers are looked for in every string property of a write, not only in free text:
+/// an IBAN in the first name and a card number in the city never reach the CRM; an e-mail
+/// address in the `email` property is what that property is for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identifiers_in_any_property_of_a_write_are_redacted() {
+    let proxy = crate::support::Proxy::start().await;
+    let r = proxy
+        .post(
+            CONTACTS,
+            "wishlist",
+            None,
+            prospect(
+                "Ada DE89 3704 0044 0532 0130 00",
+                "Köln 4111/1111/1111/1111",
+                "Lebkuchen, bitte.",
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let notice = r.headers["x-crmgate-redacted"].to_str().unwrap();
+    assert!(notice.contains("firstname=iban:1"), "{notice}");
+    let ledger = ledger(&proxy);
+    for secret in ["0532", "3704", "4111"] {
+        assert!(
+            ledger.iter().all(|b| !b.contains(secret)),
+            "{secret} reached the CRM: {ledger:?}"
+        );
+    }
+    assert!(ledger.iter().any(|b| b.contains("ada.frost@example.org")));
+    // The whole write is German (`Köln`, `bitte`): the markers are too.
+    assert!(
+        ledger.iter().any(|b| b.contains("[geschwärzt: IBAN]")),
+        "{ledger:?}"
+    );
+}
+
+/// Markers are longer than a short word: a text of many short findings grows. A body that
+/// would exceed what the CRM accepts is refused (413) before its write intent is logged,
+/// and nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redacted_body_never_exceeds_the_upstream_limit_after_its_intent() {
+    let proxy = crate::support::Proxy::start_with(crate::support::Options {
+        extra_config: "[limits]\nmax_request_body_bytes = 1200\n".into(),
+        ..crate::support::Options::default()
+    })
+    .await;
+    let wish = "HIV, ".repeat(100);
+    let body = prospect("Ada", "Bonn", &wish);
+    assert!(body.to_string().len() < 1000);
+    let r = proxy.post(CONTACTS, "wishlist", None, body).await;
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert!(!r.text().contains("HIV"), "{}", r.text());
+    assert!(proxy
+        .crm()
+        .received()
+        .iter()
+        .all(|r| r.method != "POST" || r.path_and_query.contains("/batch/read")));
+    let log: String = std::fs::read_dir(proxy.audit_dir())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    assert!(!log.contains("\"write_intent\""), "an intent was logged");
+    // The same write with few findings goes through.
+    let ok = proxy
+        .post(
+            CONTACTS,
+            "wishlist",
+            None,
+            prospect("Ada", "Bonn", "Er hat HIV."),
+        )
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.text());
+}
+
+/// A finding is the whole sensitive phrase, not the matched word: what is left must not tell
+/// the secret (`heart [redacted]`, `member of the [redacted]`).
+#[test]
+fn findings_cover_the_whole_phrase() {
+    for (text, phrase) in [
+        (
+            "Sie hat Diabetes mellitus Typ 2, HbA1c 8,1 %, sonst nichts.",
+            "Diabetes mellitus Typ 2, HbA1c 8,1 %",
+        ),
+        ("My dad had heart surgery in May.", "heart surgery"),
+        ("Our son has type 1 diabetes.", "type 1 diabetes"),
+        (
+            "He is a member of the Labour Party now.",
+            "member of the Labour Party",
+        ),
+        ("Mein Onkel wählt die Grünen, sagt er.", "wählt die Grünen"),
+        (
+            "Oma geht in die evangelische Kirche.",
+            "evangelische Kirche",
+        ),
+        ("It shows his biometric data.", "biometric data"),
+    ] {
+        let scan = redactor().scan(text, &[]);
+        let range = range_of(text, phrase, text);
+        assert!(
+            scan.findings()
+                .iter()
+                .any(|f| f.span().start <= range.0 && range.1 <= f.span().end),
+            "{text}: {scan:?}"
+        );
+    }
+}
+
+/// Harmless senses stay: a workplace, a company as a customer, a name after a form of
+/// address.
+#[test]
+fn workplaces_customers_and_names_are_not_findings() {
+    for text in [
+        "Die Kundin ist Köchin im Krankenhaus.",
+        "Die AOK als Firmenkunde bestellt 40 Kalender.",
+        "Bitte an Herrn Krebs liefern.",
+        "A parcel for Mr Parkinson-Smith.",
+    ] {
+        let scan = redactor().scan(text, &[]);
+        assert!(scan.is_clean(), "{text}: {scan:?}");
+    }
+}
+
+/// The person is told, in the language of what they wrote, which kinds of data were removed
+/// and why — never the value.
+#[test]
+fn the_notice_names_kinds_in_the_language_of_the_text() {
+    let de = redactor().notice("de", &["health", "iban"]).unwrap();
+    assert!(de.contains("Gesundheit und IBAN"), "{de}");
+    assert!(de.contains("Art. 9 DSGVO"), "{de}");
+    let en = redactor().notice("en", &["religion"]).unwrap();
+    assert!(en.contains("religion or belief"), "{en}");
+    assert!(redactor().notice("en", &[]).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redacted_write_answers_with_a_notice_for_the_person() {
+    let proxy = crate::support::Proxy::start().await;
+    let r = proxy
+        .post(
+            CONTACTS,
+            "wishlist",
+            None,
+            prospect(
+                "Ada",
+                "Köln",
+                "Ich habe Diabetes und wünsche mir ein Puzzle. IBAN DE89 3704 0044 0532 0130 00",
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let raw = r.headers["x-crmgate-redaction-notice"].to_str().unwrap();
+    let encoded = raw.strip_prefix("UTF-8'de'").expect(raw);
+    let notice = percent_encoding::percent_decode_str(encoded)
+        .decode_utf8()
+        .unwrap();
+    assert!(notice.contains("Gesundheit"), "{notice}");
+    assert!(notice.contains("IBAN"), "{notice}");
+    for value in ["Diabetes", "3704", "0532"] {
+        assert!(!notice.contains(value), "{notice}");
+    }
 }

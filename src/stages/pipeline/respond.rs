@@ -22,6 +22,25 @@ pub type Body = ResponseBody;
 pub const STRIPPED_HEADER: &str = "x-crmgate-stripped";
 /// The header telling what was redacted (field, category, count; never values).
 pub const REDACTED_HEADER: &str = "x-crmgate-redacted";
+/// The header with the notice for the person whose text was redacted (which kinds of data
+/// were removed and why, in the language of the write, never a value), as an RFC 8187
+/// value: `UTF-8'de'Zu%20Ihrem%20Schutz…`.
+pub const REDACTION_NOTICE_HEADER: &str = "x-crmgate-redaction-notice";
+
+/// RFC 8187 `attr-char`: what an extended header value keeps as is.
+const ATTR_CHAR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
 
 /// A response with a body the filter (or an explicitly configured route) released.
 pub(super) fn json_response(
@@ -104,6 +123,12 @@ pub(super) fn with_notices(mut response: Response<Body>, audits: &[WriteAudit]) 
     }
     if let Some(v) = write::redaction_notice(audits).and_then(|v| HeaderValue::from_str(&v).ok()) {
         h.insert(REDACTED_HEADER, v);
+    }
+    if let Some(v) = write::person_notice(audits).and_then(|(lang, n)| {
+        let encoded = percent_encoding::utf8_percent_encode(&n, ATTR_CHAR);
+        HeaderValue::from_str(&format!("UTF-8'{lang}'{encoded}")).ok()
+    }) {
+        h.insert(REDACTION_NOTICE_HEADER, v);
     }
     response
 }

@@ -155,6 +155,13 @@ pub(super) async fn handle(
         ctx.decide(decided.errors.is_empty());
         return batch_without_upstream(sh, w, decided.errors, buffering);
     };
+    // Markers can make a redacted body longer than the client's: it never goes out longer
+    // than crmgate itself accepts (the CRM takes at least that), and a write that would is
+    // refused before its intent is logged.
+    let limit = sh.config.limits.max_request_body_bytes;
+    if upstream_body.as_ref().is_some_and(|b| b.len() > limit) {
+        return Err(ctx.unsent(RequestError::PayloadTooLarge(limit)));
+    }
     let durable = intent::make_durable(sh, w.request_id, ctx).await?;
     let upstream = match forward_once(sh, w, upstream_body, durable, ctx).await? {
         Sent::Answer(upstream) => upstream,

@@ -187,6 +187,7 @@ fn upstream_from(
     Some(UpstreamConfig {
         base: base?,
         vendor: raw.vendor,
+        api_version: raw.api_version,
         credential: credential?,
         ca_file: raw.ca_file.map(|p| rel(&p)),
         timeout: Duration::from_millis(raw.timeout_ms),

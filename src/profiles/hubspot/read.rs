@@ -257,6 +257,11 @@ pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, Re
             prepared.body = Some(Bytes::from(batch.upstream_body(&props)?));
             prepared.answer = Answer::Batch(Box::new(batch));
         }
+        Operation::Describe => {
+            return Err(RequestError::NotGoverned(
+                "a collection's schema is not governed for this CRM".into(),
+            ))
+        }
         Operation::Write(..) => {
             return Err(RequestError::Internal(
                 "a write route is not prepared as a read".into(),

@@ -388,9 +388,7 @@ async fn walk_page(
 /// is a list pushed down into a search on its behalf.
 fn search_permission(step: &Step<'_>, path: &str, ctx: &mut RequestCtx) -> Option<Allowed> {
     let route = step.routes.routes().iter().find(|r| {
-        r.body == Operation::Search
-            && r.resource.entity_type == step.route.resource.entity_type
-            && r.path == path
+        r.body == Operation::Search && r.resource.name == step.route.resource.name && r.path == path
     })?;
     let (decision, allowed) =
         step.engine

@@ -478,6 +478,9 @@ pub struct Route {
     pub envelope: Vec<String>,
     /// Query parameters the client may send; any other is rejected.
     pub query: HashSet<String>,
+    /// The route whose paging cursors this one reads (`cursor_of`: a vendor's next page at
+    /// a path of its own), if not its own.
+    pub cursor_of: Option<String>,
     /// Query parameter naming properties (`properties`), if the route has one.
     pub properties_param: Option<String>,
     pub body: Operation,
@@ -497,6 +500,12 @@ impl Route {
     /// A single-record route answers 404 when the row decision denies the record.
     pub fn is_single(&self) -> bool {
         matches!(self.records, RecordSelector::Root)
+    }
+
+    /// What crmgate's paging cursors on this route are bound to: the route's name, or the
+    /// one it reads the cursors of.
+    pub fn cursor_scope(&self) -> &str {
+        self.cursor_of.as_deref().unwrap_or(&self.name)
     }
 
     /// The write this route makes, if it is a write route.

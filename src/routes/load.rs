@@ -62,6 +62,22 @@ impl RouteTable {
             }
         }
         check_prior_reads(&routes, &written_at, &mut r);
+        for (route, at) in routes.iter().zip(&written_at) {
+            if let Some(of) = &route.cursor_of {
+                if !routes
+                    .iter()
+                    .any(|o| &o.name == of && o.resource.name == route.resource.name)
+                {
+                    r.at(
+                        &format!("{at}.cursor_of"),
+                        format!(
+                            "route `{}`: cursor_of `{of}` is no route of resource `{}`",
+                            route.name, route.resource.name
+                        ),
+                    );
+                }
+            }
+        }
         let mut aliases = Vec::new();
         for (i, a) in raw.aliases.iter().enumerate() {
             if let Some(alias) = compile_alias(a, &format!("aliases.{i}"), &mut r) {
@@ -206,6 +222,8 @@ struct RawRoute {
     #[serde(default)]
     query: Vec<String>,
     properties_param: Option<String>,
+    /// The route whose paging cursors this one reads.
+    cursor_of: Option<String>,
     #[serde(default = "default_body")]
     body: RawBody,
     denied_fields: Option<DeniedFields>,
@@ -550,6 +568,7 @@ fn compile_route(
         envelope: r.envelope,
         query: r.query.into_iter().collect(),
         properties_param: r.properties_param,
+        cursor_of: r.cursor_of,
         body: Operation::from(r.body),
         denied_fields: r.denied_fields.unwrap_or_default(),
         shadow: r.shadow,

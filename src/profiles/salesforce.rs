@@ -8,8 +8,10 @@
 //! the same seam. Bodies and queries are parsed strictly and rebuilt from their typed value:
 //! this module must never forward a client's bytes or let a field through unnamed.
 
+mod describe;
 mod errors;
 pub(crate) mod ids;
+mod query;
 mod read;
 pub mod soql;
 pub(crate) mod vendor;

@@ -24,6 +24,7 @@ mod proofs;
 mod redaction;
 mod reloads;
 mod retention;
+mod sf_reads;
 mod shipped;
 mod side_channels;
 mod startup;

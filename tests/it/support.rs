@@ -59,6 +59,8 @@ pub struct Options {
     pub audit_config: String,
     /// TOML lines added to the `[policies]` table (`retention = "…"`).
     pub policy_lines: String,
+    /// TOML lines added to the `[upstream]` table (`vendor = "…"`).
+    pub upstream_lines: String,
 }
 
 impl Default for Options {
@@ -77,6 +79,7 @@ impl Default for Options {
             audit_fsync: true,
             audit_config: String::new(),
             policy_lines: String::new(),
+            upstream_lines: String::new(),
         }
     }
 }
@@ -329,6 +332,14 @@ impl Proxy {
             let text = std::fs::read_to_string(&cfg_path).unwrap().replacen(
                 "watch_interval_ms = 100\n",
                 &format!("watch_interval_ms = 100\n{}\n", opts.policy_lines),
+                1,
+            );
+            std::fs::write(&cfg_path, text).unwrap();
+        }
+        if !opts.upstream_lines.is_empty() {
+            let text = std::fs::read_to_string(&cfg_path).unwrap().replacen(
+                "[upstream]\n",
+                &format!("[upstream]\n{}\n", opts.upstream_lines),
                 1,
             );
             std::fs::write(&cfg_path, text).unwrap();

@@ -346,3 +346,61 @@ async fn a_forged_or_foreign_page_cursor_is_refused() {
         assert_eq!(r.status, 400, "{path}: {}", r.text());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_with_fields_shows_what_was_asked_and_hides_what_the_policies_needed() {
+    let (proxy, _crm) = sf_proxy().await;
+    let r = proxy
+        .get(
+            &format!("{BASE}/sobjects/Contact/003Dm0000001001IAA?fields=lastname,Email"),
+            "noelle",
+            Some("contract_fulfilment"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    // The attribute fields (lifecycle, consents, …) were fetched to decide, and hidden again.
+    assert_eq!(keys, ["Email", "Id", "LastName", "attributes"], "{v}");
+    let bad = proxy
+        .get(
+            &format!("{BASE}/sobjects/Contact/003Dm0000001001IAA?fields=Secret__c"),
+            "noelle",
+            Some("contract_fulfilment"),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(error_code(&bad), "INVALID_FIELD");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_all_shows_archived_records_only_to_whom_the_policies_show_archived_ones() {
+    let (proxy, _crm) = sf_proxy().await;
+    let count = |v: Value| v["totalSize"].as_u64().unwrap();
+    let all = |who: &'static str, purpose: &'static str, family: &'static str| {
+        let proxy = &proxy;
+        async move {
+            let q = crmgate::stages::sanitize::encode_query(&[(
+                "q".to_string(),
+                "SELECT Id FROM Contact".to_string(),
+            )]);
+            let r = proxy
+                .get(&format!("{BASE}/{family}?{q}"), who, Some(purpose))
+                .await;
+            assert_eq!(r.status, 200, "{who} {family}: {}", r.text());
+            r.json()
+        }
+    };
+    // Accounting sees archived records; sales does not.
+    let (p_live, p_all) = (
+        count(all("penny", "contract_fulfilment", "query").await),
+        count(all("penny", "contract_fulfilment", "queryAll").await),
+    );
+    assert!(p_all > p_live, "{p_all} > {p_live}");
+    let (n_live, n_all) = (
+        count(all("noelle", "contract_fulfilment", "query").await),
+        count(all("noelle", "contract_fulfilment", "queryAll").await),
+    );
+    assert_eq!(n_all, n_live);
+}

@@ -11,6 +11,7 @@
 pub(crate) mod credential;
 pub mod hubspot;
 pub(crate) mod json;
+pub(crate) mod oauth;
 
 use std::sync::Arc;
 

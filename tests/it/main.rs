@@ -18,6 +18,7 @@ mod filtering;
 mod front_door;
 mod house;
 mod identity;
+mod oauth;
 mod operations;
 mod paging;
 mod proofs;

@@ -220,6 +220,9 @@ pub struct UpstreamConfig {
     /// The vendor profile that speaks the CRM's API (`[upstream] vendor`; none: the
     /// default profile); start-up refuses a name no profile has.
     pub vendor: Option<String>,
+    /// The vendor's API version (`[upstream] api_version`), for vendors whose API is
+    /// versioned in its paths; start-up refuses it for any other vendor.
+    pub api_version: Option<String>,
     /// Injected as `Authorization: Bearer …` on every upstream request.
     pub credential: Option<Secret>,
     /// `[upstream.oauth]`: the credential is a token crmgate fetches and refreshes itself

@@ -199,6 +199,7 @@ fn upstream_from(
     Some(UpstreamConfig {
         base: base?,
         vendor: raw.vendor,
+        api_version: raw.api_version,
         credential: credential?,
         oauth: oauth?,
         ca_file: raw.ca_file.map(|p| rel(&p)),

@@ -81,7 +81,7 @@ pub fn check(parts: &Parts) -> Result<Canonical, RequestError> {
 }
 
 /// The canonical path of decoded segments.
-fn encode_path(segments: &[String]) -> String {
+pub fn encode_path(segments: &[String]) -> String {
     format!(
         "/{}",
         segments

@@ -152,6 +152,12 @@ pub trait Vendor: Send + Sync {
     /// The body of crmgate's own error answer, in a shape the vendor's clients read.
     fn error_body(&self, e: &RequestError, request_id: &str) -> Vec<u8>;
 
+    /// The content type of [`Vendor::error_body`]: the problem type unless the vendor's
+    /// clients parse only their own (they would not read crmgate's refusal otherwise).
+    fn error_content_type(&self) -> &'static str {
+        "application/problem+json"
+    }
+
     /// How the vendor spells its rate-limit signals (headers passed on with a 429, the
     /// limit's name in its body).
     fn rate_limit(&self) -> RateLimitShape;

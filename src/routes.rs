@@ -219,6 +219,8 @@ enum RawBody {
     BatchRead,
     Create,
     Update,
+    /// One record created or updated by a lookup value the path names.
+    Upsert,
     Archive,
     BatchCreate,
     BatchUpdate,
@@ -237,6 +239,7 @@ impl From<RawBody> for Operation {
             RawBody::BatchRead => Operation::BatchRead,
             RawBody::Create => Operation::Write(WriteOp::Create, One),
             RawBody::Update => Operation::Write(WriteOp::Update, One),
+            RawBody::Upsert => Operation::Write(WriteOp::Upsert, One),
             RawBody::Archive => Operation::Write(WriteOp::Archive, One),
             RawBody::BatchCreate => Operation::Write(WriteOp::Create, Batch),
             RawBody::BatchUpdate => Operation::Write(WriteOp::Update, Batch),

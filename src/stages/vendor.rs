@@ -67,11 +67,13 @@ pub trait Vendor: Send + Sync {
 
     // ---- writes --------------------------------------------------------------------
 
-    /// Parse a write body strictly into the neutral form. `id` is the record the path
-    /// names; `query` the request's decoded query.
+    /// Parse a write body strictly into the neutral form. `route` is the write route (its
+    /// operation `route.body`, its resource and path template: a vendor may name the type or
+    /// the lookup property of a write in the path); `id` is the record the path names;
+    /// `query` the request's decoded query.
     fn parse_write(
         &self,
-        op: Operation,
+        route: &Route,
         body: &[u8],
         id: Option<&str>,
         query: &[(String, String)],
@@ -126,6 +128,13 @@ pub trait Vendor: Send + Sync {
 
     /// Most records one batch (and one of crmgate's own reads) may name.
     fn batch_max_inputs(&self) -> usize;
+
+    /// Whether the CRM answers the archive (delete) of a record it does not have with its
+    /// not-found error; otherwise (the default) it answers success, and so does crmgate for
+    /// a record the caller may not see. Either way hidden equals missing.
+    fn archive_of_missing_is_not_found(&self) -> bool {
+        false
+    }
 
     /// crmgate's own read of stored records (before a write, or of associated records):
     /// the request, at the collection's batch-read route `read_path`, for `keys` (ids, or
@@ -384,6 +393,9 @@ pub struct Outgoing<'a> {
     /// The input's key as the client sent it (an upsert's lookup value).
     pub key: Option<&'a str>,
     pub properties: &'a IndexMap<String, Option<String>>,
+    /// The properties whose value the client sent as a JSON literal (a boolean or a number,
+    /// in its JSON text), not a string: written back as such.
+    pub literal: &'a BTreeSet<String>,
     pub associations: Option<&'a Vec<Value>>,
     pub trace: Option<&'a str>,
 }

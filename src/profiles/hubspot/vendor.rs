@@ -56,7 +56,7 @@ impl Vendor for HubSpot {
 
     fn parse_write(
         &self,
-        op: Operation,
+        route: &Route,
         body: &[u8],
         id: Option<&str>,
         query: &[(String, String)],
@@ -65,7 +65,7 @@ impl Vendor for HubSpot {
             .iter()
             .find(|(k, _)| k == LOOKUP_PARAM)
             .map(|(_, v)| v.as_str());
-        write::parse(op, body, id, id_property)
+        write::parse(route.body, body, id, id_property)
     }
 
     fn upstream_write_body(

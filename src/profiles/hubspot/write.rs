@@ -7,6 +7,8 @@
 //! does not document is a 400. This module must never forward a client's bytes: every
 //! upstream body is serialised from the typed inputs the write stage returned.
 
+use std::collections::BTreeSet;
+
 use bytes::Bytes;
 use http::StatusCode;
 use indexmap::IndexMap;
@@ -213,6 +215,7 @@ pub fn parse(
             Ok(single(WriteInput {
                 key: None,
                 properties: strings(c.properties, "create")?,
+                literal: BTreeSet::new(),
                 associations: associations(c.associations)?,
                 trace: c.trace,
             }))
@@ -223,6 +226,7 @@ pub fn parse(
                 inputs: vec![WriteInput {
                     key: Some(path_id()?),
                     properties: strings(u.properties, "update")?,
+                    literal: BTreeSet::new(),
                     associations: None,
                     trace: None,
                 }],
@@ -288,6 +292,7 @@ fn parse_batch_create(body: &[u8]) -> Result<WriteBody, RequestError> {
             Ok(WriteInput {
                 key: None,
                 properties: strings(c.properties, "batch create")?,
+                literal: BTreeSet::new(),
                 associations: associations(c.associations)?,
                 trace: c.trace,
             })
@@ -336,6 +341,7 @@ fn parse_batch_update(kind: Body, body: &[u8]) -> Result<WriteBody, RequestError
             Ok(WriteInput {
                 key: Some(i.id),
                 properties: strings(i.properties, what)?,
+                literal: BTreeSet::new(),
                 associations: None,
                 trace: i.trace,
             })

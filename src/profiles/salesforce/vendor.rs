@@ -54,7 +54,7 @@ impl Vendor for Salesforce {
 
     fn parse_write(
         &self,
-        _op: Operation,
+        _route: &Route,
         _body: &[u8],
         _id: Option<&str>,
         _query: &[(String, String)],

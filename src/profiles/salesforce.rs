@@ -12,6 +12,7 @@ mod errors;
 pub(crate) mod ids;
 mod read;
 pub(crate) mod vendor;
+mod write;
 
 /// The API version a configuration that names none speaks (`[upstream] api_version`).
 pub const DEFAULT_API_VERSION: &str = "v62.0";

@@ -24,6 +24,8 @@ use tokio::task::JoinHandle;
 use super::{serve, DemoCrm};
 
 mod reads;
+mod salesforce;
+mod salesforce_writes;
 mod writes;
 
 struct Server {

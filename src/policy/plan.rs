@@ -96,7 +96,7 @@ impl<'a> Planner<'a> {
         }
         let memo_key: PlanMemoKey = (
             self.scope.memo_key().clone(),
-            self.resource.entity_type.clone(),
+            self.resource.name.clone(),
             key.0.clone(),
             key.1.clone(),
         );

@@ -3,7 +3,8 @@
 //! Its rooms, each importing only those after it: `vendor` (the `Vendor` implementation)
 //! → `read` (preparing read routes: a record's get, its fields added for the policies and
 //! hidden again) → `ids` (15- and 18-character record ids); `errors` (Salesforce's error
-//! body and codes). Salesforce's writes and its OAuth credential fill in the write side of
+//! body and codes); `soql` (the query language as something the policy governs: parsed
+//! into a typed form, rebuilt as text). Salesforce's writes and its OAuth credential fill in the write side of
 //! the same seam. Bodies and queries are parsed strictly and rebuilt from their typed value:
 //! this module must never forward a client's bytes or let a field through unnamed.
 
@@ -11,6 +12,7 @@ mod credential;
 mod errors;
 pub(crate) mod ids;
 mod read;
+pub mod soql;
 pub(crate) mod vendor;
 mod write;
 

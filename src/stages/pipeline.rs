@@ -395,10 +395,13 @@ impl Gateway {
         let declared = (path_purpose, declared);
         let purpose = inbound::purpose(&parts.headers, declared, &principal, cfg, policies, ctx)?;
 
-        // 5. route: unmatched → never forwarded.
-        let matched = policies
-            .routes
-            .find(&canonical.method, &canonical.segments)?;
+        // 5. route: unmatched → never forwarded. The vendor may route by what the request
+        // names elsewhere than in its path (a query's object).
+        let routed_by = sh.vendor.route_path(&canonical)?;
+        let matched = policies.routes.find(
+            &canonical.method,
+            routed_by.as_deref().unwrap_or(&canonical.segments),
+        )?;
         let route = matched.route;
         ctx.routed(route);
         inbound::check_query(route, &canonical)?;
@@ -430,7 +433,14 @@ impl Gateway {
         // 7. (read routes) ask the CRM for what the client asked for plus what the policies
         // need to decide; remember what to hide again. What the request selects records by
         // must be clear to the caller.
-        let prepared = sh.vendor.prepare_read(route, &canonical, body)?;
+        let prepared = match sh.vendor.client_cursor(route, matched.id.as_deref()) {
+            // A search going on from crmgate's cursor in the path: the cursor says which.
+            Some(token) => {
+                let state = paging::resume(sh, route, engine, &scope, token)?;
+                sh.vendor.prepare_resumed(route, &canonical, &state)?
+            }
+            None => sh.vendor.prepare_read(route, &canonical, body)?,
+        };
         let selectable = read::selectable(sh, policies, &scope, route, &prepared, ctx).await?;
 
         // 8. forward, 9. filter. Only so many bodies are buffered at once (memory stays
@@ -461,8 +471,11 @@ impl Gateway {
             }
             // The CRM's `total` and paging count every match, also those the caller is not
             // shown: crmgate walks the whole result and counts and pages over what it shows.
-            Answer::Counted(search) if paging::walks(route, selectable.as_ref()) => {
-                paging::search(sh, &step, search.as_ref(), &prepared, ctx, turn).await
+            Answer::Counted(search)
+                if search.always_counted() || paging::walks(route, selectable.as_ref()) =>
+            {
+                let rows = selectable.as_ref().and_then(|s| s.rows.clone());
+                paging::search(sh, &step, search.as_ref(), rows, ctx, turn).await
             }
             _ => read::forward(sh, &step, &prepared, ctx, turn).await,
         }

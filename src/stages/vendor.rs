@@ -38,6 +38,36 @@ pub trait Vendor: Send + Sync {
 
     // ---- reads ---------------------------------------------------------------------
 
+    /// The path a request is routed by, where the vendor names the resource type elsewhere
+    /// than in the path (the object a query language's `FROM` names; the type a page
+    /// cursor of crmgate's names): `None` routes the canonical path as it is. An error ends
+    /// the request before routing (an API family crmgate does not govern, a query whose
+    /// object cannot be read). The request is still forwarded as the profile prepares it.
+    fn route_path(&self, _c: &Canonical) -> Result<Option<Vec<String>>, RequestError> {
+        Ok(None)
+    }
+
+    /// crmgate's own cursor, where the route's path names it (`id`: the route's `{id}`
+    /// segment) and it alone says which search goes on: the pipeline opens it and the
+    /// profile prepares the search from what it carries ([`Vendor::prepare_resumed`]).
+    fn client_cursor<'a>(&self, _route: &Route, _id: Option<&'a str>) -> Option<&'a str> {
+        None
+    }
+
+    /// The upstream request of a search that goes on from crmgate's cursor: `resume` is
+    /// what [`CountedSearch::resume`] sealed into it.
+    fn prepare_resumed(
+        &self,
+        route: &Route,
+        _c: &Canonical,
+        _resume: &str,
+    ) -> Result<Prepared, RequestError> {
+        Err(RequestError::Internal(format!(
+            "route `{}` takes no cursor in its path",
+            route.name
+        )))
+    }
+
     /// The upstream request of a read route in the vendor's shape: the client's query and
     /// body parsed strictly and rebuilt, the properties the policies need added (and
     /// hidden again), and what the request selects records by.
@@ -352,13 +382,26 @@ pub trait PushedList: Send + Sync {
     fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError>;
 }
 
+/// One upstream request of a walk: the whole request, since a vendor's next page may be a
+/// path of its own (a locator) rather than a body.
+pub struct PageRequest {
+    pub path_and_query: String,
+    pub body: Option<Bytes>,
+}
+
 /// A search crmgate can walk page by page and count itself.
 pub trait CountedSearch: Send + Sync {
     /// Records per upstream page, and most pages one search may take (the vendor's caps).
     fn page_size(&self) -> usize;
     fn max_pages(&self) -> usize;
-    /// The upstream body for the page at `cursor` (the first page: `None`).
-    fn page_body(&self, cursor: Option<String>) -> Result<Bytes, RequestError>;
+    /// The upstream request of the page at the vendor's `cursor` (the first page: `None`).
+    /// `rows`: the caller's row condition, which the vendor's query may carry (narrowing
+    /// only; the rows that come back are still decided one by one).
+    fn page_request(
+        &self,
+        cursor: Option<String>,
+        rows: Option<&RowCondition>,
+    ) -> Result<PageRequest, RequestError>;
     /// A filtered page's records, and the cursor of the vendor's next page.
     fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError>;
     /// The client's page: its cursor as it sent it (crmgate's own, sealed), if any, and its
@@ -372,6 +415,21 @@ pub trait CountedSearch: Send + Sync {
         page: &[&[u8]],
         next: Option<String>,
     ) -> Result<Vec<u8>, RequestError>;
+    /// What crmgate's cursor must carry for the search to go on from it alone (a vendor
+    /// whose next page names no search: the search itself), sealed, never shown.
+    fn resume(&self) -> Option<String> {
+        None
+    }
+    /// The part of the shown records the client asked for: how many are skipped before
+    /// its first page, and most in all (a query's `OFFSET` and `LIMIT`).
+    fn window(&self) -> (usize, Option<usize>) {
+        (0, None)
+    }
+    /// Whether crmgate walks and counts even when the caller may see every record: the
+    /// vendor's own paging cannot be passed on (its cursor is a path the client would call).
+    fn always_counted(&self) -> bool {
+        false
+    }
 }
 
 /// A batch answer rebuilt over what the caller is shown.

@@ -89,13 +89,7 @@ impl Stored {
         let id = crate::routes::record_id(res, &record)?;
         let key = match lookup {
             None => id.clone(),
-            Some(p) => stored_key(
-                record
-                    .get(&res.properties_field)
-                    .and_then(|props| props.get(p))
-                    .and_then(Value::as_str)?,
-                true,
-            ),
+            Some(p) => stored_key(res.property(&record, p).and_then(Value::as_str)?, true),
         };
         Some((key, Stored { id, record }))
     }
@@ -307,15 +301,10 @@ impl Writer<'_> {
             audit.stamped.push(k);
         }
         audit.written = written_groups(res, &properties, associations.is_some());
-        let decided = after
-            .get(&res.properties_field)
-            .and_then(Value::as_object)
-            .map(|props| {
-                res.attribute_properties()
-                    .filter_map(|p| props.get(p).map(|v| (p.to_string(), v.clone())))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let decided = res
+            .attribute_properties()
+            .filter_map(|p| res.property(&after, p).map(|v| (p.to_string(), v.clone())))
+            .collect();
         // A literal stays one only while its value is the client's (never a stamp or a
         // redaction, which are text).
         literal.retain(|k| {
@@ -543,16 +532,11 @@ fn record_after(
     stamped: &[(String, String)],
 ) -> Map<String, Value> {
     let mut record = stored.map(|s| s.record.clone()).unwrap_or_default();
-    let props = record
-        .entry(res.properties_field.clone())
-        .or_insert_with(|| Value::Object(Map::new()));
-    if let Value::Object(props) = props {
-        for (k, v) in properties {
-            props.insert(k.clone(), v.clone().map_or(Value::Null, Value::String));
-        }
-        for (k, v) in stamped {
-            props.insert(k.clone(), Value::String(v.clone()));
-        }
+    for (k, v) in properties {
+        res.set_property(&mut record, k, v.clone().map_or(Value::Null, Value::String));
+    }
+    for (k, v) in stamped {
+        res.set_property(&mut record, k, Value::String(v.clone()));
     }
     record
 }

@@ -178,8 +178,18 @@ pub fn unclassified_in_sample(
     let mut names = std::collections::BTreeSet::new();
     for r in recs {
         let Some(obj) = r.as_object() else { continue };
+        if res.layout == crate::routes::Layout::Flat {
+            for p in res.properties_of(obj).keys() {
+                if !res.property_groups.contains_key(p) {
+                    names.insert(p.clone());
+                }
+            }
+        }
         for (k, v) in obj {
-            if k == &res.id_field {
+            if k == &res.id_field
+                || res.structure.contains(k)
+                || (res.layout == crate::routes::Layout::Flat && res.is_flat_property(k))
+            {
                 continue;
             }
             if k == &res.properties_field || res.history_field.as_deref() == Some(k.as_str()) {

@@ -50,9 +50,11 @@ impl Body {
             Operation::Write(WriteOp::Archive, Batch) => Ok(Body::BatchArchive),
             Operation::Write(WriteOp::Erase, One) => Ok(Body::GdprDelete),
             Operation::Write(WriteOp::Merge, One) => Ok(Body::Merge),
-            Operation::Read | Operation::Search | Operation::BatchRead => Err(
-                RequestError::Internal("a read route has no write body".into()),
-            ),
+            Operation::Read | Operation::Search | Operation::BatchRead | Operation::Describe => {
+                Err(RequestError::Internal(
+                    "a read route has no write body".into(),
+                ))
+            }
             Operation::Write(op, n) => Err(RequestError::Internal(format!(
                 "HubSpot has no write body for {op:?} ({n:?})"
             ))),

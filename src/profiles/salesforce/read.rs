@@ -22,7 +22,7 @@ pub(super) fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepa
     }
     match route.body {
         Operation::Read if route.is_single() => prepare_get(route, c),
-        Operation::Read | Operation::Search | Operation::BatchRead => {
+        Operation::Read | Operation::Search | Operation::BatchRead | Operation::Describe => {
             Err(RequestError::BadRequest(format!(
                 "route `{}` is not yet governed for this CRM",
                 route.name

@@ -532,7 +532,7 @@ async fn prior_read(
         .routes()
         .routes()
         .iter()
-        .find(|r| r.body == Operation::BatchRead && r.resource.entity_type == res.entity_type)
+        .find(|r| r.body == Operation::BatchRead && r.resource.name == res.name)
         .ok_or_else(|| {
             RequestError::Internal(format!(
                 "no batch read route for `{}`: a write cannot read the records it names",

@@ -528,3 +528,94 @@ async fn the_oauth_token_is_fetched_once_and_an_expired_one_is_never_renewed_for
         assert!(!String::from_utf8_lossy(&r.body).contains("noelle"));
     }
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// `crmgate demo --vendor salesforce`: the proxy in front of the Salesforce demo CRM with
+/// the Salesforce configuration, the tour in its dialect, and a printed request answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_runs_in_front_of_the_salesforce_demo_crm() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    copy_dir(
+        &crate::support::repo().join("policies"),
+        &d.join("policies"),
+    );
+    copy_dir(&crate::support::repo().join("certs"), &d.join("certs"));
+    let config = d.join("policies/salesforce/crmgate.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replacen("addr = \"127.0.0.1:9901\"", "addr = \"127.0.0.1:0\"", 1),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crmgate"))
+        .args(["demo", "--vendor", "salesforce", "--listen", "127.0.0.1:0"])
+        .args(["--config", "policies/salesforce/crmgate.toml"])
+        .current_dir(d)
+        .env_remove("CRMGATE_UPSTREAM_TOKEN")
+        .env_remove("CRMGATE_HASH_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let guard = crate::support::ChildGuard::from_child(child);
+    let printed = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut out = String::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            out.push_str(&line);
+            out.push('\n');
+            if line.starts_with("Serving until") {
+                break;
+            }
+        }
+        out
+    });
+    let printed = tokio::time::timeout(std::time::Duration::from_secs(60), printed)
+        .await
+        .expect("the demo did not finish its tour")
+        .unwrap();
+    assert!(printed.contains("Salesforce-shaped"), "{printed}");
+    assert!(
+        printed.contains("What each department sees of Contact"),
+        "{printed}"
+    );
+    assert!(printed.contains("noelle"), "{printed}");
+    let port: u16 = printed
+        .split("https://localhost:")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|p| p.parse().ok())
+        .expect("the demo prints its port");
+    let client = crate::support::https_client();
+    let request = http::Request::builder()
+        .uri(format!(
+            "https://127.0.0.1:{port}{API}/sobjects/Contact/{CONTACT}IAA"
+        ))
+        .header("authorization", "Bearer demo-key-noelle")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let answer = client.request(request).await.unwrap();
+    let status = answer.status();
+    let body = http_body_util::BodyExt::collect(answer.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    drop(guard);
+}

@@ -1,5 +1,6 @@
 //! Unit tests of Salesforce's writes of one record: strict flat bodies, typed values, the
-//! type and lookup the path names, ids, and crmgate's read before a write.
+//! type and lookup the path names, ids, and crmgate's read before a write. A test must
+//! never need a network or a CRM: the routes are a small file of its own.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 

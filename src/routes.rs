@@ -481,6 +481,9 @@ pub struct Route {
     pub envelope: Vec<String>,
     /// Query parameters the client may send; any other is rejected.
     pub query: HashSet<String>,
+    /// Other upstream paths a decision on this route may send to (a vendor's next page at
+    /// a path of its own; `*` is one segment): its own path is always one.
+    pub upstream_paths: Vec<String>,
     /// The route whose paging cursors this one reads (`cursor_of`: a vendor's next page at
     /// a path of its own), if not its own.
     pub cursor_of: Option<String>,

@@ -9,8 +9,10 @@
 //! this module must never forward a client's bytes or let a field through unnamed.
 
 mod credential;
+mod describe;
 mod errors;
 pub(crate) mod ids;
+mod query;
 mod read;
 pub mod soql;
 pub(crate) mod vendor;

@@ -224,6 +224,9 @@ struct RawRoute {
     properties_param: Option<String>,
     /// The route whose paging cursors this one reads.
     cursor_of: Option<String>,
+    /// Other upstream paths its decision may send to.
+    #[serde(default)]
+    upstream_paths: Vec<String>,
     #[serde(default = "default_body")]
     body: RawBody,
     denied_fields: Option<DeniedFields>,
@@ -552,6 +555,14 @@ fn compile_route(
     let segments = compile_path(&r.path, at, &ctx, report);
     let records = compile_records(&r.records, at, &ctx, report);
     let passthrough = check_route_keys(&r, at, &ctx, report);
+    for (i, p) in r.upstream_paths.iter().enumerate() {
+        if !p.starts_with('/') || p.contains('?') || p.split('/').skip(1).any(str::is_empty) {
+            report.at(
+                &format!("{at}.upstream_paths.{i}"),
+                format!("{ctx}: upstream path `{p}` must be a path starting with `/`, without empty segments or a query"),
+            );
+        }
+    }
     let (Some(method), Some(resource), Some(records), true) =
         (method, resource, records, report.problems.len() == before)
     else {
@@ -569,6 +580,7 @@ fn compile_route(
         query: r.query.into_iter().collect(),
         properties_param: r.properties_param,
         cursor_of: r.cursor_of,
+        upstream_paths: r.upstream_paths,
         body: Operation::from(r.body),
         denied_fields: r.denied_fields.unwrap_or_default(),
         shadow: r.shadow,

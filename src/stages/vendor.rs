@@ -24,7 +24,7 @@ use crate::admin::Metrics;
 use crate::config::OAuthConfig;
 use crate::error::{RateLimitShape, RequestError};
 use crate::policy::plan::RowCondition;
-use crate::routes::{GroupId, Operation, ResourceProfile, Route};
+use crate::routes::{GroupId, Operation, ResourceProfile, Route, RouteTable};
 use crate::secret::Secret;
 use crate::stages::authz::RecordRead;
 use crate::stages::sanitize::Canonical;
@@ -38,12 +38,29 @@ pub trait Vendor: Send + Sync {
 
     // ---- reads ---------------------------------------------------------------------
 
+    /// A path spelt canonically, where the vendor has two spellings of one thing (a record
+    /// id in a short and a long form): `None` keeps it. Everything after (routing,
+    /// decisions, the audit record, the upstream request) sees the canonical one.
+    fn canonical_segments(&self, _segments: &[String]) -> Option<Vec<String>> {
+        None
+    }
+
+    /// The query parameters whose values are text of the vendor's query language, where an
+    /// encoded `%` is a wildcard (sanitize refuses `%25` everywhere else).
+    fn query_text_params(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// The path a request is routed by, where the vendor names the resource type elsewhere
     /// than in the path (the object a query language's `FROM` names; the type a page
     /// cursor of crmgate's names): `None` routes the canonical path as it is. An error ends
     /// the request before routing (an API family crmgate does not govern, a query whose
     /// object cannot be read). The request is still forwarded as the profile prepares it.
-    fn route_path(&self, _c: &Canonical) -> Result<Option<Vec<String>>, RequestError> {
+    fn route_path(
+        &self,
+        _c: &Canonical,
+        _routes: &RouteTable,
+    ) -> Result<Option<Vec<String>>, RequestError> {
         Ok(None)
     }
 
@@ -342,6 +359,17 @@ pub enum Answer {
     /// A list crmgate pages itself over what the caller is shown, unless the policies show
     /// it every record: pages come back full, and its cursor is crmgate's own.
     Refilled(Box<dyn RefilledList>),
+    /// The schema of a collection, answered with only the fields the caller may see in
+    /// some form.
+    Describe(Box<dyn DescribeAnswer>),
+}
+
+/// A collection's schema (its fields), as the vendor describes it.
+pub trait DescribeAnswer: Send + Sync {
+    /// The client's answer: the CRM's description with every field not in `shown` (the
+    /// properties and fields the caller sees in some form, in the routes file's spelling)
+    /// dropped. fail closed: what the profile cannot tell is one of them is dropped too.
+    fn answer(&self, body: &[u8], shown: &HashSet<&str>) -> Result<Value, RequestError>;
 }
 
 /// One filtered page of a walk, as a vendor reads it: its records as JSON text borrowed

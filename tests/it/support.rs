@@ -62,6 +62,8 @@ pub struct Options {
     /// TOML lines of the `[upstream]` table that replace its static credential (an
     /// `oauth = { … }` grant).
     pub upstream_credential: Option<String>,
+    /// TOML lines added to the `[upstream]` table (`vendor = "…"`).
+    pub upstream_lines: String,
 }
 
 impl Default for Options {
@@ -81,6 +83,7 @@ impl Default for Options {
             audit_config: String::new(),
             policy_lines: String::new(),
             upstream_credential: None,
+            upstream_lines: String::new(),
         }
     }
 }
@@ -341,6 +344,14 @@ impl Proxy {
             let text = std::fs::read_to_string(&cfg_path).unwrap().replacen(
                 "watch_interval_ms = 100\n",
                 &format!("watch_interval_ms = 100\n{}\n", opts.policy_lines),
+                1,
+            );
+            std::fs::write(&cfg_path, text).unwrap();
+        }
+        if !opts.upstream_lines.is_empty() {
+            let text = std::fs::read_to_string(&cfg_path).unwrap().replacen(
+                "[upstream]\n",
+                &format!("[upstream]\n{}\n", opts.upstream_lines),
                 1,
             );
             std::fs::write(&cfg_path, text).unwrap();

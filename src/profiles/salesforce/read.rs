@@ -5,8 +5,7 @@
 
 use std::collections::HashSet;
 
-use bytes::Bytes;
-
+use super::describe::Describe;
 use super::ids;
 use crate::error::RequestError;
 use crate::routes::{Operation, ResourceProfile, Route};
@@ -14,15 +13,17 @@ use crate::stages::sanitize::{self, Canonical};
 use crate::stages::vendor::{Answer, Prepared};
 
 /// The upstream request of a read route.
-pub(super) fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, RequestError> {
-    if !body.is_empty() {
-        return Err(RequestError::BadRequest(
-            "this route takes no request body".into(),
-        ));
-    }
+pub(super) fn prepare(route: &Route, c: &Canonical) -> Result<Prepared, RequestError> {
     match route.body {
         Operation::Read if route.is_single() => prepare_get(route, c),
-        Operation::Read | Operation::Search | Operation::BatchRead | Operation::Describe => {
+        Operation::Describe => Ok(Prepared {
+            path_and_query: c.path.clone(),
+            body: None,
+            hidden: HashSet::new(),
+            selected_by: Vec::new(),
+            answer: Answer::Describe(Box::new(Describe)),
+        }),
+        Operation::Read | Operation::Search | Operation::BatchRead => {
             Err(RequestError::BadRequest(format!(
                 "route `{}` is not yet governed for this CRM",
                 route.name

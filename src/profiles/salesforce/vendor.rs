@@ -10,9 +10,9 @@ use bytes::Bytes;
 use http::StatusCode;
 use serde_json::{Map, Value};
 
-use super::{credential, errors, read, write, Salesforce};
+use super::{credential, errors, ids, query, read, write, Salesforce};
 use crate::error::{RateLimitShape, RequestError};
-use crate::routes::{Operation, ResourceProfile, Route};
+use crate::routes::{Operation, ResourceProfile, Route, RouteTable};
 use crate::stages::authz::RecordRead;
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::vendor::{
@@ -34,13 +34,62 @@ impl Vendor for Salesforce {
         "salesforce"
     }
 
+    fn canonical_segments(&self, segments: &[String]) -> Option<Vec<String>> {
+        // `…/sobjects/{Type}/{id}`: the id in its 18-character form.
+        match segments {
+            [s, d, _, o, _, id] if s == "services" && d == "data" && o == "sobjects" => {
+                let long = ids::to_18(id).filter(|l| l != id)?;
+                let mut out = segments.to_vec();
+                *out.last_mut()? = long;
+                Some(out)
+            }
+            _ => None,
+        }
+    }
+
+    fn query_text_params(&self) -> &'static [&'static str] {
+        // SOQL: `LIKE 'DE%'`.
+        &["q"]
+    }
+
+    fn route_path(
+        &self,
+        c: &Canonical,
+        routes: &RouteTable,
+    ) -> Result<Option<Vec<String>>, RequestError> {
+        query::route_path(c, routes)
+    }
+
+    fn client_cursor<'a>(&self, route: &Route, id: Option<&'a str>) -> Option<&'a str> {
+        (route.body == Operation::Search)
+            .then(|| query::client_cursor(route, id))
+            .flatten()
+    }
+
+    fn prepare_resumed(
+        &self,
+        route: &Route,
+        c: &Canonical,
+        resume: &str,
+    ) -> Result<Prepared, RequestError> {
+        query::prepare(self, route, c, Some(resume))
+    }
+
     fn prepare_read(
         &self,
         route: &Route,
         c: &Canonical,
         body: Bytes,
     ) -> Result<Prepared, RequestError> {
-        read::prepare(route, c, body)
+        if !body.is_empty() {
+            return Err(RequestError::BadRequest(
+                "this route takes no request body".into(),
+            ));
+        }
+        match route.body {
+            Operation::Search => query::prepare(self, route, c, None),
+            _ => read::prepare(route, c),
+        }
     }
 
     fn lookup_param(&self) -> Option<&'static str> {

@@ -135,7 +135,7 @@ fn a_new_vendor_needs_no_edit_under_stages() {
         }
         if *f == selector {
             selects += code
-                .matches("pub fn select(name: &str) -> Option<Arc<dyn Vendor>>")
+                .matches("pub fn select(name: &str, api_version: Option<&str>) -> Option<Arc<dyn Vendor>>")
                 .count();
         }
     }

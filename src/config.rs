@@ -16,6 +16,7 @@
 pub(crate) mod central;
 mod identity;
 mod load;
+mod oauth;
 mod raw;
 #[cfg(test)]
 mod tests;
@@ -34,6 +35,7 @@ use crate::diagnostic::TomlSource;
 pub use crate::diagnostic::{line_col, Problem, Problems};
 use crate::jwk::JwtKey;
 use crate::secret::Secret;
+pub use oauth::{JwtAssertion, OAuthConfig, OAuthGrant};
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -223,6 +225,9 @@ pub struct UpstreamConfig {
     pub api_version: Option<String>,
     /// Injected as `Authorization: Bearer …` on every upstream request.
     pub credential: Option<Secret>,
+    /// `[upstream.oauth]`: the credential is a token crmgate fetches and refreshes itself
+    /// (never together with a static `credential`).
+    pub oauth: Option<OAuthConfig>,
     /// Extra CA for an HTTPS upstream with a private PKI.
     pub ca_file: Option<PathBuf>,
     pub timeout: Duration,

@@ -11,6 +11,7 @@
 pub(crate) mod credential;
 pub mod hubspot;
 pub(crate) mod json;
+pub(crate) mod oauth;
 pub mod salesforce;
 
 use std::sync::Arc;

@@ -327,6 +327,8 @@ enum RawBody {
     Describe,
     Create,
     Update,
+    /// One record created or updated by a lookup value the path names.
+    Upsert,
     Archive,
     BatchCreate,
     BatchUpdate,
@@ -346,6 +348,7 @@ impl From<RawBody> for Operation {
             RawBody::Describe => Operation::Describe,
             RawBody::Create => Operation::Write(WriteOp::Create, One),
             RawBody::Update => Operation::Write(WriteOp::Update, One),
+            RawBody::Upsert => Operation::Write(WriteOp::Upsert, One),
             RawBody::Archive => Operation::Write(WriteOp::Archive, One),
             RawBody::BatchCreate => Operation::Write(WriteOp::Create, Batch),
             RawBody::BatchUpdate => Operation::Write(WriteOp::Update, Batch),

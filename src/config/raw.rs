@@ -75,6 +75,9 @@ pub(super) struct RawUpstream {
     /// Milliseconds an idle pooled connection to the CRM is kept open.
     #[serde(default = "default_pool_idle_timeout_ms")]
     pub(super) pool_idle_timeout_ms: u64,
+    /// `[upstream.oauth]`: an OAuth 2.0 grant instead of a static credential.
+    #[serde(default)]
+    pub(super) oauth: Option<super::oauth::RawOAuth>,
 }
 
 fn default_upstream_timeout_ms() -> u64 {

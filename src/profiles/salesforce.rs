@@ -8,6 +8,7 @@
 //! the same seam. Bodies and queries are parsed strictly and rebuilt from their typed value:
 //! this module must never forward a client's bytes or let a field through unnamed.
 
+mod credential;
 mod describe;
 mod errors;
 pub(crate) mod ids;
@@ -15,6 +16,7 @@ mod query;
 mod read;
 pub mod soql;
 pub(crate) mod vendor;
+mod write;
 
 /// The API version a configuration that names none speaks (`[upstream] api_version`).
 pub const DEFAULT_API_VERSION: &str = "v62.0";

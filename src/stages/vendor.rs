@@ -20,6 +20,8 @@ use http::StatusCode;
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
+use crate::admin::Metrics;
+use crate::config::OAuthConfig;
 use crate::error::{RateLimitShape, RequestError};
 use crate::policy::plan::RowCondition;
 use crate::routes::{GroupId, Operation, ResourceProfile, Route, RouteTable};
@@ -112,11 +114,13 @@ pub trait Vendor: Send + Sync {
 
     // ---- writes --------------------------------------------------------------------
 
-    /// Parse a write body strictly into the neutral form. `id` is the record the path
-    /// names; `query` the request's decoded query.
+    /// Parse a write body strictly into the neutral form. `route` is the write route (its
+    /// operation `route.body`, its resource and path template: a vendor may name the type or
+    /// the lookup property of a write in the path); `id` is the record the path names;
+    /// `query` the request's decoded query.
     fn parse_write(
         &self,
-        op: Operation,
+        route: &Route,
         body: &[u8],
         id: Option<&str>,
         query: &[(String, String)],
@@ -172,6 +176,13 @@ pub trait Vendor: Send + Sync {
     /// Most records one batch (and one of crmgate's own reads) may name.
     fn batch_max_inputs(&self) -> usize;
 
+    /// Whether the CRM answers the archive (delete) of a record it does not have with its
+    /// not-found error; otherwise (the default) it answers success, and so does crmgate for
+    /// a record the caller may not see. Either way hidden equals missing.
+    fn archive_of_missing_is_not_found(&self) -> bool {
+        false
+    }
+
     /// crmgate's own read of stored records (before a write, or of associated records):
     /// the request, at the collection's batch-read route `read_path`, for `keys` (ids, or
     /// values of `lookup`) and the properties the policies decide by.
@@ -207,8 +218,10 @@ pub trait Vendor: Send + Sync {
     /// limit's name in its body).
     fn rate_limit(&self) -> RateLimitShape;
 
-    /// The credential crmgate presents to the CRM, from the configured secret.
-    fn credential(&self, secret: Option<Secret>) -> Arc<dyn CredentialSource>;
+    /// The credential crmgate presents to the CRM: from the configured secret, or a token
+    /// fetched with the configured OAuth grant. An error names a configuration this
+    /// vendor's credential cannot be built from (start-up stops).
+    fn credential(&self, inputs: CredentialInputs) -> Result<Arc<dyn CredentialSource>, String>;
 
     // ---- a client's requests (the retention run reads and erases through crmgate) ---
 
@@ -274,11 +287,44 @@ impl fmt::Debug for dyn Vendor {
 pub type HeaderFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Option<HeaderValue>, RequestError>> + Send + 'a>>;
 
-/// Where the `Authorization` header of upstream requests comes from: a static token today;
-/// a token refreshed on expiry (OAuth 2.0) fits the same seam.
+/// Where the `Authorization` header of upstream requests comes from: a static token, or a
+/// token crmgate fetches and refreshes before it expires (OAuth 2.0).
 pub trait CredentialSource: Send + Sync + fmt::Debug {
     /// The header value for the next request (marked sensitive), or none.
     fn header(&self) -> HeaderFuture<'_>;
+
+    /// The CRM answered 401 to a request sent with `used`; `body` is its answer (at most
+    /// 16 KiB, never shown to anyone). Whether the credential was refused as expired and
+    /// is dropped, so that the next [`CredentialSource::header`] fetches a new one: the
+    /// forward stage then sends a read once more (never a write). Default: a credential
+    /// that cannot be renewed, and the 401 stands.
+    fn rejected(&self, used: &HeaderValue, body: &[u8]) -> bool {
+        let _ = (used, body);
+        false
+    }
+}
+
+/// What a vendor builds its credential from (`[upstream]`'s credential keys), and what
+/// crmgate lends it.
+pub struct CredentialInputs {
+    /// A static token (`credential_env`, `credential_file`).
+    pub secret: Option<Secret>,
+    /// An OAuth 2.0 grant (`[upstream.oauth]`).
+    pub oauth: Option<OAuthConfig>,
+    /// The way to a token endpoint: crmgate's upstream client, with its TLS settings.
+    pub post: Arc<dyn TokenPost>,
+    /// The counters of `/metrics` (refreshes and failures of the credential).
+    pub metrics: Arc<Metrics>,
+}
+
+/// The future of a token endpoint's answer: its status and body.
+pub type PostFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<(StatusCode, Bytes), RequestError>> + Send + 'a>>;
+
+/// A form POST to a token endpoint through crmgate's upstream client (its TLS settings,
+/// timeout and a small body cap). The form carries secrets: it is never logged.
+pub trait TokenPost: Send + Sync {
+    fn post_form(&self, url: &http::Uri, form: String) -> PostFuture<'_>;
 }
 
 /// What goes upstream for a read route, and what the later stages must know about it.
@@ -433,6 +479,9 @@ pub struct Outgoing<'a> {
     /// The input's key as the client sent it (an upsert's lookup value).
     pub key: Option<&'a str>,
     pub properties: &'a IndexMap<String, Option<String>>,
+    /// The properties whose value the client sent as a JSON literal (a boolean or a number,
+    /// in its JSON text), not a string: written back as such.
+    pub literal: &'a BTreeSet<String>,
     pub associations: Option<&'a Vec<Value>>,
     pub trace: Option<&'a str>,
 }

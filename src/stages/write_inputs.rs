@@ -18,6 +18,8 @@
 //! This module must never let a property through that no decision covered, and never
 //! forward a free-text value it did not scan.
 
+use std::collections::BTreeSet;
+
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
@@ -45,6 +47,10 @@ pub struct WriteInput {
     pub key: Option<String>,
     /// Property values (`None`: clear the property).
     pub properties: IndexMap<String, Option<String>>,
+    /// The properties whose value is a JSON literal (a boolean or a number, in its JSON
+    /// text) and not a string, for a vendor whose fields are typed; empty for string-valued
+    /// vendors. Decided like any value; the vendor writes them back as literals.
+    pub literal: BTreeSet<String>,
     /// Associations of a create, as the vendor spells them (the `associations` group).
     pub associations: Option<Vec<Value>>,
     /// The vendor's write trace id, passed on.
@@ -57,6 +63,7 @@ impl WriteInput {
         WriteInput {
             key: Some(key),
             properties: IndexMap::new(),
+            literal: BTreeSet::new(),
             associations: None,
             trace: None,
         }
@@ -171,6 +178,8 @@ pub struct Forward {
     /// The input's key as the client named the record (an upsert's lookup value).
     pub key: Option<String>,
     pub properties: IndexMap<String, Option<String>>,
+    /// Which of `properties` are JSON literals (see [`WriteInput::literal`]).
+    pub literal: BTreeSet<String>,
     /// The attribute properties of the record as it was decided on (stored, with the
     /// write applied): where the CRM's answer lacks them, the answer is decided on these.
     pub decided: Map<String, Value>,
@@ -253,6 +262,7 @@ impl Writer<'_> {
         let WriteInput {
             key,
             mut properties,
+            mut literal,
             associations,
             trace,
         } = input;
@@ -295,9 +305,17 @@ impl Writer<'_> {
             .attribute_properties()
             .filter_map(|p| res.property(&after, p).map(|v| (p.to_string(), v.clone())))
             .collect();
+        // A literal stays one only while its value is the client's (never a stamp or a
+        // redaction, which are text).
+        literal.retain(|k| {
+            properties.contains_key(k)
+                && !audit.stamped.contains(k)
+                && !audit.redacted.contains_key(k)
+        });
         Ok(Forward {
             id: stored.map(|s| s.id.clone()),
             key,
+            literal,
             decided,
             properties,
             associations,

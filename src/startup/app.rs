@@ -399,8 +399,8 @@ pub fn prepare(config: Config) -> Result<Prepared, String> {
         None => None,
     };
     let vendor = policies.vendor.clone();
-    let upstream = Upstream::new(&config.upstream, vendor.as_ref())?;
     let health = Health::new();
+    let upstream = Upstream::new(&config.upstream, vendor.as_ref(), health.metrics.clone())?;
     let local = AuditLog::open(&config.audit, health.clone()).map_err(|e| e.to_string())?;
     // With a central store, the local log stays the durability point and a shipper
     // copies it to PostgreSQL; without one, the local log alone.

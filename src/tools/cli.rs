@@ -304,3 +304,22 @@ pub fn matrix(config_path: &Path, format: MatrixFormat, out: Option<PathBuf>) ->
     }
     ExitCode::from(EXIT_OK)
 }
+
+/// The demo's configuration: the one given, or for another vendor than the default its own
+/// (`policies/<vendor>/crmgate.toml`) when none was given.
+pub fn demo_config(path: PathBuf, vendor: Option<&str>) -> Result<PathBuf, String> {
+    let Some(v) = vendor else {
+        return Ok(path);
+    };
+    if !crate::profiles::VENDORS.contains(&v) {
+        return Err(format!(
+            "--vendor `{v}`: crmgate speaks {}",
+            crate::profiles::VENDORS.join(", ")
+        ));
+    }
+    let default = PathBuf::from("policies/crmgate.toml");
+    if path == default && v != crate::profiles::DEFAULT_VENDOR {
+        return Ok(PathBuf::from("policies").join(v).join("crmgate.toml"));
+    }
+    Ok(path)
+}

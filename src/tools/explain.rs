@@ -297,7 +297,7 @@ fn explain_write(
     let bytes = serde_json::to_vec(request).map_err(|e| e.to_string())?;
     let body = policies
         .vendor
-        .parse_write(route.body, &bytes, path_id, &query)
+        .parse_write(route, &bytes, path_id, &query)
         .map_err(|e| {
             format!(
                 "{e} (the proxy answers {}: {})",

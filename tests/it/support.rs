@@ -59,6 +59,9 @@ pub struct Options {
     pub audit_config: String,
     /// TOML lines added to the `[policies]` table (`retention = "…"`).
     pub policy_lines: String,
+    /// TOML lines of the `[upstream]` table that replace its static credential (an
+    /// `oauth = { … }` grant).
+    pub upstream_credential: Option<String>,
     /// TOML lines added to the `[upstream]` table (`vendor = "…"`).
     pub upstream_lines: String,
 }
@@ -79,6 +82,7 @@ impl Default for Options {
             audit_fsync: true,
             audit_config: String::new(),
             policy_lines: String::new(),
+            upstream_credential: None,
             upstream_lines: String::new(),
         }
     }
@@ -326,6 +330,14 @@ impl Proxy {
             let mut text = std::fs::read_to_string(&cfg_path).unwrap();
             text.push('\n');
             text.push_str(&opts.extra_config);
+            std::fs::write(&cfg_path, text).unwrap();
+        }
+        if let Some(lines) = &opts.upstream_credential {
+            let text = std::fs::read_to_string(&cfg_path).unwrap().replacen(
+                "credential_file = \"upstream.token\"\n",
+                &format!("{lines}\n"),
+                1,
+            );
             std::fs::write(&cfg_path, text).unwrap();
         }
         if !opts.policy_lines.is_empty() {

@@ -10,16 +10,14 @@ use bytes::Bytes;
 use http::StatusCode;
 use serde_json::{Map, Value};
 
-use super::{errors, ids, query, read, Salesforce};
+use super::{credential, errors, ids, query, read, write, Salesforce};
 use crate::error::{RateLimitShape, RequestError};
-use crate::profiles::credential::StaticBearer;
 use crate::routes::{Operation, ResourceProfile, Route, RouteTable};
-use crate::secret::Secret;
 use crate::stages::authz::RecordRead;
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::vendor::{
-    AssociationShape, ClientRequest, CredentialSource, Decided, Erasure, ListPage, Named, Outgoing,
-    Prepared, Shown, Vendor,
+    AssociationShape, ClientRequest, CredentialInputs, CredentialSource, Decided, Erasure,
+    ListPage, Named, Outgoing, Prepared, Shown, Vendor,
 };
 use crate::stages::write_inputs::WriteBody;
 
@@ -105,33 +103,35 @@ impl Vendor for Salesforce {
 
     fn parse_write(
         &self,
-        _op: Operation,
-        _body: &[u8],
-        _id: Option<&str>,
+        route: &Route,
+        body: &[u8],
+        id: Option<&str>,
         _query: &[(String, String)],
     ) -> Result<WriteBody, RequestError> {
-        Err(not_governed())
+        write::parse(route, body, id)
     }
 
     fn upstream_write_body(
         &self,
-        _op: Operation,
-        _inputs: &[Outgoing<'_>],
+        op: Operation,
+        inputs: &[Outgoing<'_>],
         _lookup: Option<&str>,
         _merge_into: Option<&str>,
     ) -> Result<Option<Bytes>, RequestError> {
-        Err(not_governed())
+        write::upstream_body(op, inputs)
     }
 
     fn complete_answer(
         &self,
         _res: &ResourceProfile,
-        _body: &[u8],
+        body: &[u8],
         _single: bool,
         _lookup: Option<&str>,
         _decided: &[Decided<'_>],
     ) -> Result<(Bytes, HashSet<String>), RequestError> {
-        Err(not_governed())
+        // A write's answer is `{id, success, errors, created?}`: no record, only the id of
+        // the one written (its route keeps those members as its envelope).
+        Ok((Bytes::copy_from_slice(body), HashSet::new()))
     }
 
     fn batch_error(
@@ -190,18 +190,23 @@ impl Vendor for Salesforce {
         COLLECTION_MAX
     }
 
-    fn record_read(
-        &self,
-        _read_path: &str,
-        _keys: &[String],
-        _lookup: Option<&str>,
-        _properties: &[String],
-    ) -> Result<RecordRead, RequestError> {
-        Err(not_governed())
+    fn archive_of_missing_is_not_found(&self) -> bool {
+        // Salesforce answers 404 `NOT_FOUND` (or `ENTITY_IS_DELETED`) for it.
+        true
     }
 
-    fn read_records(&self, _body: &[u8]) -> Result<Vec<Map<String, Value>>, RequestError> {
-        Err(not_governed())
+    fn record_read(
+        &self,
+        read_path: &str,
+        keys: &[String],
+        lookup: Option<&str>,
+        properties: &[String],
+    ) -> Result<RecordRead, RequestError> {
+        write::record_read(read_path, keys, lookup, properties)
+    }
+
+    fn read_records(&self, body: &[u8]) -> Result<Vec<Map<String, Value>>, RequestError> {
+        write::read_records(body)
     }
 
     fn association_target(&self, _association: &Value) -> Option<String> {
@@ -224,8 +229,8 @@ impl Vendor for Salesforce {
         errors::RATE_LIMIT
     }
 
-    fn credential(&self, secret: Option<Secret>) -> Arc<dyn CredentialSource> {
-        Arc::new(StaticBearer(secret))
+    fn credential(&self, inputs: CredentialInputs) -> Result<Arc<dyn CredentialSource>, String> {
+        Ok(credential::configured(inputs))
     }
 
     fn list_request(

@@ -57,10 +57,19 @@ const METHOD_OVERRIDES: [&str; 3] = [
     "x-method-override",
 ];
 
-/// Check the request head and produce its canonical form. `query_text`: the query
-/// parameters whose values are text of a query language, where an encoded `%` is a
-/// wildcard the client means (`LIKE 'DE%'`), not a second encoding.
-pub fn check(parts: &Parts, query_text: &[&str]) -> Result<Canonical, RequestError> {
+/// How a vendor's clients spell what is the same request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Spelling {
+    /// The query parameters whose values are text of a query language, where an encoded
+    /// `%` is a wildcard the client means (`LIKE 'DE%'`), not a second encoding.
+    pub query_text: &'static [&'static str],
+    /// One trailing `/` names the same path (the vendor's clients send both).
+    pub trailing_slash: bool,
+}
+
+/// Check the request head and produce its canonical form, as the vendor's clients spell it.
+pub fn check(parts: &Parts, spelling: Spelling) -> Result<Canonical, RequestError> {
+    let query_text = spelling.query_text;
     let method = match parts.method {
         Method::GET | Method::POST | Method::PUT | Method::PATCH | Method::DELETE => {
             parts.method.clone()
@@ -68,7 +77,17 @@ pub fn check(parts: &Parts, query_text: &[&str]) -> Result<Canonical, RequestErr
         _ => return Err(RequestError::MethodNotAllowed(parts.method.to_string())),
     };
     check_headers(parts)?;
-    let segments = canonical_segments(parts.uri.path())?;
+    let raw = parts.uri.path();
+    let raw = match raw.strip_suffix('/') {
+        // One trailing `/` where the vendor reads it as the same path; never `//`.
+        Some(trimmed)
+            if spelling.trailing_slash && trimmed.len() > 1 && !trimmed.ends_with('/') =>
+        {
+            trimmed
+        }
+        _ => raw,
+    };
+    let segments = canonical_segments(raw)?;
     let path = encode_path(&segments);
     let query = match parts.uri.query() {
         None => Vec::new(),

@@ -27,7 +27,7 @@ use crate::policy::plan::RowCondition;
 use crate::routes::{GroupId, Operation, ResourceProfile, Route, RouteTable};
 use crate::secret::Secret;
 use crate::stages::authz::RecordRead;
-use crate::stages::sanitize::Canonical;
+use crate::stages::sanitize::{Canonical, Spelling};
 use crate::stages::write_inputs::WriteBody;
 
 /// One CRM's API as the stages use it. Implemented by a vendor profile, chosen at
@@ -45,10 +45,10 @@ pub trait Vendor: Send + Sync {
         None
     }
 
-    /// The query parameters whose values are text of the vendor's query language, where an
-    /// encoded `%` is a wildcard (sanitize refuses `%25` everywhere else).
-    fn query_text_params(&self) -> &'static [&'static str] {
-        &[]
+    /// How the vendor's clients spell the same request (query-text parameters where an
+    /// encoded `%` is a wildcard, which sanitize refuses everywhere else; a trailing `/`).
+    fn spelling(&self) -> Spelling {
+        Spelling::default()
     }
 
     /// The path a request is routed by, where the vendor names the resource type elsewhere

@@ -14,7 +14,7 @@ use super::{credential, errors, ids, query, read, write, Salesforce};
 use crate::error::{RateLimitShape, RequestError};
 use crate::routes::{Operation, ResourceProfile, Route, RouteTable};
 use crate::stages::authz::RecordRead;
-use crate::stages::sanitize::{self, Canonical};
+use crate::stages::sanitize::{self, Canonical, Spelling};
 use crate::stages::vendor::{
     AssociationShape, ClientRequest, CredentialInputs, CredentialSource, Decided, Erasure,
     ListPage, Named, Outgoing, Prepared, Shown, Vendor,
@@ -47,9 +47,13 @@ impl Vendor for Salesforce {
         }
     }
 
-    fn query_text_params(&self) -> &'static [&'static str] {
-        // SOQL: `LIKE 'DE%'`.
-        &["q"]
+    fn spelling(&self) -> Spelling {
+        Spelling {
+            // SOQL: `LIKE 'DE%'`.
+            query_text: &["q"],
+            // Its clients send `…/query/?q=` and `…/sobjects/Contact/`.
+            trailing_slash: true,
+        }
     }
 
     fn route_path(

@@ -34,7 +34,7 @@ pub(super) fn canonical(
     routes: &RouteTable,
     vendor: &dyn Vendor,
 ) -> Result<(Canonical, Option<String>), RequestError> {
-    let mut canonical = sanitize::check(parts, vendor.query_text_params())?;
+    let mut canonical = sanitize::check(parts, vendor.spelling())?;
     let path_purpose = match purpose::take_path_purpose(&canonical.segments) {
         Some((name, rest)) => {
             canonical = canonical.with_segments(rest);

@@ -55,6 +55,15 @@ pub struct Metrics {
     pub central_shipped_total: AtomicU64,
     /// Failed attempts to reach or write the central store.
     pub central_errors_total: AtomicU64,
+    /// The upstream credential is a token crmgate refreshes (its metrics are exported
+    /// only then).
+    pub credential_refreshing: std::sync::atomic::AtomicBool,
+    /// Tokens fetched from the token endpoint.
+    pub credential_refreshes: AtomicU64,
+    /// Failed fetches of a token.
+    pub credential_failures: AtomicU64,
+    /// Upstream answers that refused crmgate's token as expired.
+    pub credential_rejections: AtomicU64,
 }
 
 impl Metrics {
@@ -168,6 +177,19 @@ impl Metrics {
                 "crmgate_audit_central_errors_total",
                 "Failed attempts to reach or write the central audit store.",
                 self.central_errors_total.load(Ordering::Relaxed),
+            );
+        }
+        if self.credential_refreshing.load(Ordering::Relaxed) {
+            s.push_str(&format!(
+                "# HELP crmgate_upstream_token_fetches_total Tokens requested from the CRM's token endpoint, by result.\n# TYPE crmgate_upstream_token_fetches_total counter\ncrmgate_upstream_token_fetches_total{{result=\"ok\"}} {}\ncrmgate_upstream_token_fetches_total{{result=\"failed\"}} {}\n",
+                self.credential_refreshes.load(Ordering::Relaxed),
+                self.credential_failures.load(Ordering::Relaxed)
+            ));
+            counter(
+                &mut s,
+                "crmgate_upstream_token_rejections_total",
+                "Upstream answers that refused crmgate's token as expired.",
+                self.credential_rejections.load(Ordering::Relaxed),
             );
         }
         s.push_str(&format!(

@@ -16,6 +16,7 @@
 pub(crate) mod central;
 mod identity;
 mod load;
+mod oauth;
 mod raw;
 #[cfg(test)]
 mod tests;
@@ -34,6 +35,7 @@ use crate::diagnostic::TomlSource;
 pub use crate::diagnostic::{line_col, Problem, Problems};
 use crate::jwk::JwtKey;
 use crate::secret::Secret;
+pub use oauth::{JwtAssertion, OAuthConfig, OAuthGrant};
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -218,8 +220,14 @@ pub struct UpstreamConfig {
     /// The vendor profile that speaks the CRM's API (`[upstream] vendor`; none: the
     /// default profile); start-up refuses a name no profile has.
     pub vendor: Option<String>,
+    /// The vendor's API version (`[upstream] api_version`), for vendors whose API is
+    /// versioned in its paths; start-up refuses it for any other vendor.
+    pub api_version: Option<String>,
     /// Injected as `Authorization: Bearer …` on every upstream request.
     pub credential: Option<Secret>,
+    /// `[upstream.oauth]`: the credential is a token crmgate fetches and refreshes itself
+    /// (never together with a static `credential`).
+    pub oauth: Option<OAuthConfig>,
     /// Extra CA for an HTTPS upstream with a private PKI.
     pub ca_file: Option<PathBuf>,
     pub timeout: Duration,

@@ -19,6 +19,14 @@ pub enum RequestError {
     /// The request line, path, query or headers are ambiguous or malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// A query in the vendor's query language that crmgate does not read (a construct it
+    /// does not govern, or a syntax error): never forwarded.
+    #[error("{0}")]
+    BadQuery(String),
+    /// The request names a field the routes file does not classify, or the resource type
+    /// does not have: never forwarded (no one may see an unclassified field).
+    #[error("{0}")]
+    UnknownField(String),
     /// The method is not one crmgate will ever forward (TRACE, CONNECT, unknown).
     #[error("method `{0}` is not allowed")]
     MethodNotAllowed(String),
@@ -70,6 +78,10 @@ pub enum RequestError {
     /// see in clear in every record it may see: the answer would reveal those values.
     #[error("records cannot be selected, sorted or looked up by field group {groups} for purpose `{purpose}`: the caller does not see it in clear")]
     HiddenSelection { groups: String, purpose: String },
+    /// The route is known to crmgate but not yet governed for the configured CRM: never
+    /// forwarded.
+    #[error("{0}")]
+    NotGoverned(String),
     /// A write body that is not `application/json`.
     #[error("the request body must be `application/json`, not `{0}`")]
     UnsupportedMediaType(String),
@@ -116,6 +128,8 @@ impl RequestError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadQuery(_) => StatusCode::BAD_REQUEST,
+            Self::UnknownField(_) => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -130,6 +144,7 @@ impl RequestError {
             Self::NoRoute { .. } => StatusCode::NOT_FOUND,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::HiddenSelection { .. } => StatusCode::FORBIDDEN,
+            Self::NotGoverned(_) => StatusCode::NOT_IMPLEMENTED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::WriteRefused { .. } => StatusCode::FORBIDDEN,
             Self::SensitiveRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -148,6 +163,8 @@ impl RequestError {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "bad-request",
+            Self::BadQuery(_) => "bad-query",
+            Self::UnknownField(_) => "unknown-field",
             Self::MethodNotAllowed(_) => "method-not-allowed",
             Self::RequestTimeout(_) => "request-timeout",
             Self::PayloadTooLarge(_) => "payload-too-large",
@@ -162,6 +179,7 @@ impl RequestError {
             Self::NoRoute { .. } => "no-route",
             Self::Forbidden { .. } => "forbidden",
             Self::HiddenSelection { .. } => "hidden-selection",
+            Self::NotGoverned(_) => "not-governed",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::WriteRefused { .. } => "write-refused",
             Self::SensitiveRefused { .. } => "sensitive-data-refused",
@@ -180,6 +198,8 @@ impl RequestError {
     pub fn title(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "Bad request",
+            Self::BadQuery(_) => "Query not governed",
+            Self::UnknownField(_) => "Unknown field",
             Self::MethodNotAllowed(_) => "Method not allowed",
             Self::RequestTimeout(_) => "Request timeout",
             Self::PayloadTooLarge(_) => "Payload too large",
@@ -194,6 +214,7 @@ impl RequestError {
             Self::NoRoute { .. } => "No such route",
             Self::Forbidden { .. } => "Access denied by policy",
             Self::HiddenSelection { .. } => "Selection by a hidden field",
+            Self::NotGoverned(_) => "Not governed",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
             Self::WriteRefused { .. } => "Write refused by policy",
             Self::SensitiveRefused { .. } => "Sensitive data refused",
@@ -238,6 +259,8 @@ impl RequestError {
                 "deny"
             }
             Self::BadRequest(_)
+            | Self::BadQuery(_)
+            | Self::UnknownField(_)
             | Self::MethodNotAllowed(_)
             | Self::RequestTimeout(_)
             | Self::PayloadTooLarge(_)
@@ -251,6 +274,7 @@ impl RequestError {
             | Self::PurposeNotAllowed { .. }
             | Self::NoRoute { .. }
             | Self::HiddenSelection { .. }
+            | Self::NotGoverned(_)
             | Self::UnsupportedMediaType(_)
             | Self::RecordNotFound
             | Self::UpstreamStatus(_)
@@ -523,6 +547,8 @@ mod tests {
     fn status_table_is_pinned() {
         let table: Vec<(RequestError, u16, &str)> = vec![
             (RequestError::BadRequest("x".into()), 400, "bad-request"),
+            (RequestError::BadQuery("x".into()), 400, "bad-query"),
+            (RequestError::UnknownField("x".into()), 400, "unknown-field"),
             (
                 RequestError::MethodNotAllowed("TRACE".into()),
                 405,
@@ -585,6 +611,7 @@ mod tests {
                 403,
                 "hidden-selection",
             ),
+            (RequestError::NotGoverned("x".into()), 501, "not-governed"),
             (
                 RequestError::UnsupportedMediaType("text/plain".into()),
                 415,

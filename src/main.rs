@@ -90,6 +90,10 @@ enum Command {
         /// the config's admin.addr).
         #[arg(long)]
         admin: Option<SocketAddr>,
+        /// The CRM vendor whose demo CRM and API to run (default: the default vendor);
+        /// without --config, its configuration is `policies/<vendor>/crmgate.toml`.
+        #[arg(long)]
+        vendor: Option<String>,
     },
     /// The access matrix: department × purpose × resource type × field group.
     Matrix {
@@ -200,12 +204,16 @@ fn main() -> ExitCode {
             config,
             listen,
             admin,
-        } => runtime().and_then(|rt| {
-            rt.block_on(demo::run(demo::DemoOptions {
-                config: config.path,
-                listen,
-                admin,
-            }))
+            vendor,
+        } => cli::demo_config(config.path, vendor.as_deref()).and_then(|path| {
+            runtime().and_then(|rt| {
+                rt.block_on(demo::vendor::dispatch(demo::DemoOptions {
+                    config: path,
+                    listen,
+                    admin,
+                    vendor,
+                }))
+            })
         }),
         Command::DemoCrm { listen, token } => {
             runtime().and_then(|rt| rt.block_on(demo::demo_crm(listen, token)))

@@ -91,10 +91,27 @@ pub struct AttributeSpec {
     pub values: Vec<AttrValue>,
 }
 
+/// How a record holds its properties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// Under one member of the record (`properties_field`).
+    #[default]
+    Nested,
+    /// As the record's own members: every member but the id, the structure members and the
+    /// declared `fields` is a property; a member holding an object (a parent record) holds
+    /// properties named by their dotted path (`Account.Name`).
+    Flat,
+}
+
 /// One CRM object type: how its records look and how their fields are classified.
 #[derive(Debug)]
 pub struct ResourceProfile {
-    /// Cedar entity type of a record (`Contact`).
+    /// The name the routes file gives it (`[resources.Lead]`): routes name it by this, and
+    /// memos of plans and selectability are keyed by it.
+    pub name: String,
+    /// Cedar entity type of a record (`Contact`); several resources may share one
+    /// (`entity_type = "Contact"`): then the same policies decide them.
     pub entity_type: String,
     /// Collection name in paths and `Collection::"…"` (`contacts`).
     pub collection: String,
@@ -105,8 +122,13 @@ pub struct ResourceProfile {
     pub field_groups: GroupIndex,
     /// Record field holding the id (always kept: it names the record).
     pub id_field: String,
-    /// Record field holding the property map.
+    /// How a record holds its properties.
+    pub layout: Layout,
+    /// Record field holding the property map (a nested layout).
     pub properties_field: String,
+    /// Members that are structure, not data (`attributes`): kept whenever the record is
+    /// shown, in a record and in a parent record it holds (a flat layout).
+    pub structure: Vec<String>,
     /// Record field holding property histories, if the vendor has them.
     pub history_field: Option<String>,
     /// What the vendor returns when the client names no properties.
@@ -143,6 +165,88 @@ impl ResourceProfile {
 
     pub fn group_id(&self, name: &str) -> Option<GroupId> {
         self.groups.iter().position(|g| g == name)
+    }
+
+    /// A property's value in a record: in the property map (nested), or a member of the
+    /// record (flat; a dotted name walks into the parent records it holds).
+    pub fn property<'a>(
+        &self,
+        record: &'a serde_json::Map<String, Value>,
+        name: &str,
+    ) -> Option<&'a Value> {
+        match self.layout {
+            Layout::Nested => record.get(&self.properties_field)?.as_object()?.get(name),
+            Layout::Flat => record.get(name).or_else(|| {
+                let (head, rest) = name.split_once('.')?;
+                let parent = record.get(head)?.as_object()?;
+                self.property(parent, rest)
+            }),
+        }
+    }
+
+    /// The properties of a record as a map of name to value (dotted names for those of a
+    /// parent record in a flat layout), for what reads them all (computed attributes, the
+    /// tools).
+    pub fn properties_of(
+        &self,
+        record: &serde_json::Map<String, Value>,
+    ) -> serde_json::Map<String, Value> {
+        match self.layout {
+            Layout::Nested => record
+                .get(&self.properties_field)
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+            Layout::Flat => {
+                let mut out = serde_json::Map::new();
+                for (k, v) in record {
+                    if self.is_flat_property(k) {
+                        self.flatten_into(k, v, &mut out);
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// Whether a member of a flat record holds properties (not the id, a structure member
+    /// or a declared field).
+    pub fn is_flat_property(&self, member: &str) -> bool {
+        member != self.id_field
+            && !self.structure.iter().any(|s| s == member)
+            && !self.field_groups.contains_key(member)
+    }
+
+    fn flatten_into(&self, name: &str, v: &Value, out: &mut serde_json::Map<String, Value>) {
+        match v {
+            Value::Object(parent) if !self.property_groups.contains_key(name) => {
+                for (k, v) in parent {
+                    if !self.structure.iter().any(|s| s == k) {
+                        self.flatten_into(&format!("{name}.{k}"), v, out);
+                    }
+                }
+            }
+            _ => {
+                out.insert(name.to_string(), v.clone());
+            }
+        }
+    }
+
+    /// Set a property of a record (the record as a write would leave it).
+    pub fn set_property(&self, record: &mut serde_json::Map<String, Value>, name: &str, v: Value) {
+        match self.layout {
+            Layout::Nested => {
+                let props = record
+                    .entry(self.properties_field.clone())
+                    .or_insert_with(|| Value::Object(serde_json::Map::new()));
+                if let Value::Object(props) = props {
+                    props.insert(name.to_string(), v);
+                }
+            }
+            Layout::Flat => {
+                record.insert(name.to_string(), v);
+            }
+        }
     }
 
     /// Properties crmgate must ask the upstream for so that the record's attributes can be
@@ -182,6 +286,9 @@ pub enum Operation {
     Search,
     /// A read of records named by their ids or lookup values, with properties.
     BatchRead,
+    /// The schema of a collection (its fields): answered with only the fields the caller
+    /// may see in some form.
+    Describe,
     /// A write (see [`crate::stages::write_inputs`]) of one record or of a batch: parsed
     /// strictly, decided per record and per field group, and rebuilt from what was allowed.
     Write(WriteOp, Cardinality),
@@ -217,8 +324,11 @@ enum RawBody {
     None,
     Search,
     BatchRead,
+    Describe,
     Create,
     Update,
+    /// One record created or updated by a lookup value the path names.
+    Upsert,
     Archive,
     BatchCreate,
     BatchUpdate,
@@ -235,8 +345,10 @@ impl From<RawBody> for Operation {
             RawBody::None => Operation::Read,
             RawBody::Search => Operation::Search,
             RawBody::BatchRead => Operation::BatchRead,
+            RawBody::Describe => Operation::Describe,
             RawBody::Create => Operation::Write(WriteOp::Create, One),
             RawBody::Update => Operation::Write(WriteOp::Update, One),
+            RawBody::Upsert => Operation::Write(WriteOp::Upsert, One),
             RawBody::Archive => Operation::Write(WriteOp::Archive, One),
             RawBody::BatchCreate => Operation::Write(WriteOp::Create, Batch),
             RawBody::BatchUpdate => Operation::Write(WriteOp::Update, Batch),
@@ -277,7 +389,9 @@ impl Operation {
     /// The write this operation makes, if it is a write.
     pub fn write_kind(self) -> Option<WriteKind> {
         match self {
-            Operation::Read | Operation::Search | Operation::BatchRead => None,
+            Operation::Read | Operation::Search | Operation::BatchRead | Operation::Describe => {
+                None
+            }
             Operation::Write(op, _) => Some(match op {
                 WriteOp::Create => WriteKind::Create,
                 WriteOp::Update => WriteKind::Update,
@@ -301,6 +415,7 @@ impl Operation {
             Operation::Read => "none",
             Operation::Search => "search",
             Operation::BatchRead => "batch_read",
+            Operation::Describe => "describe",
             Operation::Write(op, One) => match op {
                 WriteOp::Create => "create",
                 WriteOp::Update => "update",
@@ -366,6 +481,12 @@ pub struct Route {
     pub envelope: Vec<String>,
     /// Query parameters the client may send; any other is rejected.
     pub query: HashSet<String>,
+    /// Other upstream paths a decision on this route may send to (a vendor's next page at
+    /// a path of its own; `*` is one segment): its own path is always one.
+    pub upstream_paths: Vec<String>,
+    /// The route whose paging cursors this one reads (`cursor_of`: a vendor's next page at
+    /// a path of its own), if not its own.
+    pub cursor_of: Option<String>,
     /// Query parameter naming properties (`properties`), if the route has one.
     pub properties_param: Option<String>,
     pub body: Operation,
@@ -385,6 +506,12 @@ impl Route {
     /// A single-record route answers 404 when the row decision denies the record.
     pub fn is_single(&self) -> bool {
         matches!(self.records, RecordSelector::Root)
+    }
+
+    /// What crmgate's paging cursors on this route are bound to: the route's name, or the
+    /// one it reads the cursors of.
+    pub fn cursor_scope(&self) -> &str {
+        self.cursor_of.as_deref().unwrap_or(&self.name)
     }
 
     /// The write this route makes, if it is a write route.
@@ -475,8 +602,10 @@ impl RouteTable {
         self.resources.values()
     }
 
-    pub fn resource(&self, entity_type: &str) -> Option<&Arc<ResourceProfile>> {
-        self.resources.get(entity_type)
+    /// The resource the routes file names `name` (for a vendor whose resources each have
+    /// their own Cedar type, the entity type).
+    pub fn resource(&self, name: &str) -> Option<&Arc<ResourceProfile>> {
+        self.resources.get(name)
     }
 
     /// A problem about the key at a dotted path of the routes file (`routes.3.action`,
@@ -558,15 +687,21 @@ pub fn extract_attributes(
     resource: &ResourceProfile,
     record: &serde_json::Map<String, Value>,
 ) -> Vec<Option<AttrValue>> {
-    let props = record
-        .get(&resource.properties_field)
-        .and_then(Value::as_object);
+    // A flat record's properties are its members: the computed attributes read those.
+    let all = (resource.has_computed() && resource.layout == Layout::Flat)
+        .then(|| resource.properties_of(record));
+    let props = match resource.layout {
+        Layout::Nested => record
+            .get(&resource.properties_field)
+            .and_then(Value::as_object),
+        Layout::Flat => all.as_ref(),
+    };
     resource
         .attributes
         .iter()
         .map(|spec| {
             let raw = match &spec.source {
-                AttrSource::Property(p) => props.and_then(|m| m.get(p)),
+                AttrSource::Property(p) => resource.property(record, p),
                 AttrSource::Field(f) => record.get(f),
                 AttrSource::Computed(c) => {
                     return Some(AttrValue::Bool(computed(resource, *c, props)));

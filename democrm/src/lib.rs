@@ -100,6 +100,7 @@ mod seed;
 #[cfg(test)]
 mod tests;
 pub mod tour;
+pub mod vendors;
 mod writes;
 
 use std::convert::Infallible;

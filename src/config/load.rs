@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use super::central::central_from;
 use super::identity::{api_keys_from, jwt_from, mtls_from};
+use super::oauth::oauth_from;
 use super::raw::{
     RawAdmin, RawAudit, RawConfig, RawDepartment, RawLimits, RawListen, RawMasks, RawPolicies,
     RawPurpose, RawRetentionConfig, RawUpstream,
@@ -184,10 +185,23 @@ fn upstream_from(
         },
         (None, None) => Some(None),
     };
+    let oauth = match raw.oauth {
+        None => Some(None),
+        Some(_) if matches!(credential, Some(Some(_))) => {
+            r.at(
+                "upstream.oauth",
+                "upstream: give a static credential (credential_env, credential_file) or [upstream.oauth], not both".into(),
+            );
+            None
+        }
+        Some(o) => oauth_from(o, env, rel, r).map(Some),
+    };
     Some(UpstreamConfig {
         base: base?,
         vendor: raw.vendor,
+        api_version: raw.api_version,
         credential: credential?,
+        oauth: oauth?,
         ca_file: raw.ca_file.map(|p| rel(&p)),
         timeout: Duration::from_millis(raw.timeout_ms),
         max_body_bytes: raw.max_body_bytes,

@@ -62,6 +62,9 @@ pub(super) struct RawUpstream {
     /// The CRM's API: chosen among the vendor profiles at start-up (none: the default).
     #[serde(default)]
     pub(super) vendor: Option<String>,
+    /// The API version of a vendor whose API is versioned in its paths (`v62.0`).
+    #[serde(default)]
+    pub(super) api_version: Option<String>,
     pub(super) credential_env: Option<String>,
     pub(super) credential_file: Option<PathBuf>,
     pub(super) ca_file: Option<PathBuf>,
@@ -72,6 +75,9 @@ pub(super) struct RawUpstream {
     /// Milliseconds an idle pooled connection to the CRM is kept open.
     #[serde(default = "default_pool_idle_timeout_ms")]
     pub(super) pool_idle_timeout_ms: u64,
+    /// `[upstream.oauth]`: an OAuth 2.0 grant instead of a static credential.
+    #[serde(default)]
+    pub(super) oauth: Option<super::oauth::RawOAuth>,
 }
 
 fn default_upstream_timeout_ms() -> u64 {

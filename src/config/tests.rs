@@ -142,3 +142,120 @@ fn unknown_keys_are_rejected_with_a_line() {
     assert!(err.contains(":4:"), "{err}");
     assert!(err.contains("plaintxt"), "{err}");
 }
+
+/// A config whose `[upstream]` table ends with `oauth` (TOML lines), loaded with `env`;
+/// the problems (line, message), or none.
+fn load_oauth(dir: &Path, oauth: &str, env: &[(&str, &str)]) -> Vec<(usize, String)> {
+    let p = dir.join("c.toml");
+    std::fs::write(dir.join("h"), "0123456789abcdef0123").unwrap();
+    let text = format!(
+        "[listen]\naddr = \"127.0.0.1:0\"\nplaintext = true\n[upstream]\nurl = \"http://127.0.0.1:1\"\n\
+         {oauth}\n[policies]\nschema = \"s\"\npolicies = []\nentities = \"e\"\nroutes = \"r\"\n\
+         [audit]\ndir = \"a\"\nsigning_key_file = \"k\"\n[masks]\nhash_key_file = \"h\"\n"
+    );
+    std::fs::write(&p, text).unwrap();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    match Config::load_with_env(&p, |n| {
+        env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())
+    }) {
+        Ok(c) => {
+            assert!(c.upstream.oauth.is_some());
+            Vec::new()
+        }
+        Err(Problems(ps)) => ps.into_iter().map(|p| (p.line, p.message)).collect(),
+    }
+}
+
+#[test]
+fn an_oauth_grant_is_checked_at_the_line_of_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cc = "[upstream.oauth]\ntoken_url = \"https://login.example/services/oauth2/token\"\n\
+              grant = \"client_credentials\"\nclient_id = \"3MVG9\"\nclient_secret_env = \"S\"";
+    assert!(load_oauth(dir.path(), cc, &[("S", "secret-value")]).is_empty());
+    // The secret's variable is not set: at its line (line 10), never its value.
+    let got = load_oauth(dir.path(), cc, &[]);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, 10, "{got:?}");
+    assert!(got[0].1.contains("`S` is not set"), "{got:?}");
+    // An unknown key, a grant of the wrong kind, plain HTTP off loopback.
+    let got = load_oauth(
+        dir.path(),
+        &format!("{cc}\ntoken_tll_s = 60"),
+        &[("S", "x")],
+    );
+    assert!(got[0].1.contains("token_tll_s"), "{got:?}");
+    assert_eq!(got[0].0, 11, "{got:?}");
+    let got = load_oauth(
+        dir.path(),
+        &cc.replace("client_credentials", "password"),
+        &[],
+    );
+    assert_eq!(got[0].0, 8, "{got:?}");
+    let got = load_oauth(
+        dir.path(),
+        &cc.replace("https://login", "http://login"),
+        &[("S", "x")],
+    );
+    assert!(got[0].1.contains("must be https://"), "{got:?}");
+    // A JWT bearer grant needs its key and subject, and its key must sign.
+    let jwt = "[upstream.oauth]\ntoken_url = \"https://login.example/services/oauth2/token\"\n\
+               grant = \"jwt_bearer\"\nclient_id = \"3MVG9\"\nsubject = \"integration@example\"\n\
+               private_key_file = \"sf.key\"";
+    std::fs::write(dir.path().join("sf.key"), "not a key").unwrap();
+    let got = load_oauth(dir.path(), jwt, &[]);
+    assert_eq!(got[0].0, 11, "{got:?}");
+    let key = rcgen::KeyPair::generate().unwrap();
+    std::fs::write(dir.path().join("sf.key"), key.serialize_pem()).unwrap();
+    assert!(load_oauth(dir.path(), jwt, &[]).is_empty());
+    let got = load_oauth(
+        dir.path(),
+        &jwt.replace("subject = \"integration@example\"\n", ""),
+        &[],
+    );
+    assert!(
+        got[0].1.contains("needs private_key_file and subject"),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn a_static_credential_and_an_oauth_grant_are_not_both_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let both = "credential_env = \"T\"\n[upstream.oauth]\ntoken_url = \"http://127.0.0.1:9/t\"\n\
+                grant = \"client_credentials\"\nclient_id = \"c\"\nclient_secret_env = \"S\"";
+    let got = load_oauth(dir.path(), both, &[("S", "x"), ("T", "y")]);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].1.contains("not both"), "{got:?}");
+}
+
+#[test]
+#[allow(clippy::panic)]
+fn a_jwt_bearer_assertion_names_client_subject_and_audience() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    std::fs::write(dir.path().join("sf.key"), key.serialize_pem()).unwrap();
+    let jwt = "[upstream.oauth]\ntoken_url = \"https://login.example/services/oauth2/token\"\n\
+               grant = \"jwt_bearer\"\nclient_id = \"3MVG9\"\nsubject = \"integration@example\"\n\
+               private_key_file = \"sf.key\"";
+    assert!(load_oauth(dir.path(), jwt, &[]).is_empty());
+    let c = Config::load(&dir.path().join("c.toml")).unwrap();
+    let oauth = c.upstream.oauth.unwrap();
+    let OAuthGrant::JwtBearer(a) = oauth.grant else {
+        panic!("a JWT bearer grant")
+    };
+    assert_eq!(a.algorithm, jsonwebtoken::Algorithm::ES256);
+    let token = a.sign("3MVG9", 1_765_000_000).unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    v.set_audience(&["https://login.example"]);
+    v.validate_exp = false;
+    let public = jsonwebtoken::DecodingKey::from_ec_der(key.public_key_raw());
+    let claims = jsonwebtoken::decode::<serde_json::Value>(&token, &public, &v)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["iss"], "3MVG9");
+    assert_eq!(claims["sub"], "integration@example");
+    assert_eq!(claims["exp"], 1_765_000_180);
+}

@@ -86,7 +86,7 @@ fn route_actions<'a>(c: &Check<'a>, problems: &mut Vec<Problem>) -> BTreeSet<&'a
             ));
         }
         if let Some(kind) = route.write() {
-            written.insert(&route.resource.entity_type);
+            written.insert(&route.resource.name);
             let needed: &[&str] = match kind {
                 WriteKind::Upsert => &["create", "update"],
                 k => &[k.action()],
@@ -112,7 +112,7 @@ fn route_actions<'a>(c: &Check<'a>, problems: &mut Vec<Problem>) -> BTreeSet<&'a
 /// without one could never be written, which is almost always a forgotten declaration.
 fn written_groups(c: &Check<'_>, written: &BTreeSet<&str>, problems: &mut Vec<Problem>) {
     for res in c.routes.resources() {
-        if !written.contains(res.entity_type.as_str()) {
+        if !written.contains(res.name.as_str()) {
             continue;
         }
         let mut groups: Vec<&String> = res
@@ -125,10 +125,10 @@ fn written_groups(c: &Check<'_>, written: &BTreeSet<&str>, problems: &mut Vec<Pr
         for g in groups {
             if !c.actions.contains_key(&format!("write.{g}")) {
                 problems.push(c.routes.problem(
-                    &format!("resources.{}.properties.{g}", res.entity_type),
+                    &format!("resources.{}.properties.{g}", res.name),
                     format!(
                         "resource `{}` is written, but the schema declares no action `write.{g}` for its field group `{g}`",
-                        res.entity_type
+                        res.name
                     ),
                 ));
             }
@@ -179,7 +179,7 @@ fn resource_against_schema(
     problems: &mut Vec<Problem>,
 ) {
     let routes = c.routes;
-    let at = format!("resources.{}", res.entity_type);
+    let at = format!("resources.{}", res.name);
     if !types.contains(&res.entity_type) {
         problems.push(routes.problem(
             &at,

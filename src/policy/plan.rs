@@ -96,7 +96,7 @@ impl<'a> Planner<'a> {
         }
         let memo_key: PlanMemoKey = (
             self.scope.memo_key().clone(),
-            self.resource.entity_type.clone(),
+            self.resource.name.clone(),
             key.0.clone(),
             key.1.clone(),
         );
@@ -149,6 +149,9 @@ pub struct Selectability {
     /// whatever its attributes: filtering, sorting or looking up by them shows nothing the
     /// caller does not see anyway.
     pub clear: u64,
+    /// Field groups (bitmask) the caller sees in some form (clear or masked) in some record
+    /// it may see: what a description of the collection's fields may name to it.
+    pub shown: u64,
     /// Every record of the type is shown to the caller, whatever its attributes: the CRM's
     /// own counts then count only records the caller sees.
     pub every_row_visible: bool,
@@ -230,6 +233,7 @@ pub fn selectability(
         return (
             Selectability {
                 clear: 0,
+                shown: 0,
                 every_row_visible: false,
                 rows: None,
             },
@@ -239,6 +243,7 @@ pub fn selectability(
     let mut planner = Planner::new(engine, scope, resource);
     let mut out = Selectability {
         clear: all_groups,
+        shown: 0,
         every_row_visible: complete,
         rows: None,
     };
@@ -252,6 +257,9 @@ pub fn selectability(
         for g in 0..resource.groups.len() {
             if plan.outcome(g) != Outcome::Clear {
                 out.clear &= !(1u64 << g);
+            }
+            if plan.outcome(g) != Outcome::Removed {
+                out.shown |= 1u64 << g;
             }
         }
         visible.push(combo);

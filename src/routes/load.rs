@@ -13,8 +13,8 @@ use crate::diagnostic::{Problems, Report, TomlSource};
 
 use super::{
     Alias, AliasSegment, AttrSource, AttrType, AttrValue, AttributeSpec, Computed, DeniedFields,
-    GroupId, GroupIndex, Operation, ProvenanceSpec, RawBody, RecordSelector, ResourceProfile,
-    Route, RouteTable, Segment, MAX_GROUPS,
+    GroupId, GroupIndex, Layout, Operation, ProvenanceSpec, RawBody, RecordSelector,
+    ResourceProfile, Route, RouteTable, Segment, MAX_GROUPS,
 };
 
 impl RouteTable {
@@ -62,6 +62,22 @@ impl RouteTable {
             }
         }
         check_prior_reads(&routes, &written_at, &mut r);
+        for (route, at) in routes.iter().zip(&written_at) {
+            if let Some(of) = &route.cursor_of {
+                if !routes
+                    .iter()
+                    .any(|o| &o.name == of && o.resource.name == route.resource.name)
+                {
+                    r.at(
+                        &format!("{at}.cursor_of"),
+                        format!(
+                            "route `{}`: cursor_of `{of}` is no route of resource `{}`",
+                            route.name, route.resource.name
+                        ),
+                    );
+                }
+            }
+        }
         let mut aliases = Vec::new();
         for (i, a) in raw.aliases.iter().enumerate() {
             if let Some(alias) = compile_alias(a, &format!("aliases.{i}"), &mut r) {
@@ -144,11 +160,17 @@ struct RawProvenance {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawResource {
+    /// The Cedar entity type of its records (none: the resource's name).
+    entity_type: Option<String>,
     collection: String,
+    #[serde(default)]
+    layout: Layout,
+    /// Members kept whenever the record is shown (a flat layout's `attributes`).
+    #[serde(default)]
+    structure: Vec<String>,
     #[serde(default = "default_id_field")]
     id_field: String,
-    #[serde(default = "default_properties_field")]
-    properties_field: String,
+    properties_field: Option<String>,
     history_field: Option<String>,
     #[serde(default)]
     default_properties: Vec<String>,
@@ -170,9 +192,6 @@ struct RawResource {
 
 fn default_id_field() -> String {
     "id".into()
-}
-fn default_properties_field() -> String {
-    "properties".into()
 }
 
 #[derive(Deserialize)]
@@ -203,6 +222,11 @@ struct RawRoute {
     #[serde(default)]
     query: Vec<String>,
     properties_param: Option<String>,
+    /// The route whose paging cursors this one reads.
+    cursor_of: Option<String>,
+    /// Other upstream paths its decision may send to.
+    #[serde(default)]
+    upstream_paths: Vec<String>,
     #[serde(default = "default_body")]
     body: RawBody,
     denied_fields: Option<DeniedFields>,
@@ -226,6 +250,7 @@ fn compile_resource(
 ) -> Option<ResourceProfile> {
     let ctx = format!("resources.{entity_type}");
     let before = report.problems.len();
+    check_layout(&ctx, &r, report);
     let (groups, property_groups, field_groups) = classify(&ctx, &r, report);
     check_classified(&ctx, &r, &property_groups, report);
     check_groups(&ctx, &r, &groups, report);
@@ -242,14 +267,21 @@ fn compile_resource(
     if report.problems.len() > before {
         return None;
     }
+    let properties_field = match r.layout {
+        Layout::Nested => r.properties_field.unwrap_or_else(|| "properties".into()),
+        Layout::Flat => String::new(),
+    };
     Some(ResourceProfile {
-        entity_type: entity_type.to_string(),
+        name: entity_type.to_string(),
+        entity_type: r.entity_type.unwrap_or_else(|| entity_type.to_string()),
         collection: r.collection,
+        layout: r.layout,
+        structure: r.structure,
         groups,
         property_groups,
         field_groups,
         id_field: r.id_field,
-        properties_field: r.properties_field,
+        properties_field,
         history_field: r.history_field,
         default_properties: r.default_properties,
         always_properties: r.always_properties,
@@ -296,9 +328,11 @@ fn classify(
         let gid = group_of(group, &mut groups);
         for (i, f) in fields.iter().enumerate() {
             let at = format!("{ctx}.fields.{group}.{i}");
-            let reserved = [&r.id_field, &r.properties_field]
+            let reserved = [&r.id_field]
                 .into_iter()
-                .chain(r.history_field.as_ref());
+                .chain(r.properties_field.as_ref())
+                .chain(r.history_field.as_ref())
+                .chain(&r.structure);
             if reserved.into_iter().any(|x| x == f) {
                 report.at(
                     &at,
@@ -312,6 +346,30 @@ fn classify(
         }
     }
     (groups, property_groups, field_groups)
+}
+
+/// A flat layout has no property map nor histories; a nested one has no structure members.
+fn check_layout(ctx: &str, r: &RawResource, report: &mut Report<'_>) {
+    match r.layout {
+        Layout::Flat => {
+            for (key, given) in [
+                ("properties_field", r.properties_field.is_some()),
+                ("history_field", r.history_field.is_some()),
+            ] {
+                if given {
+                    report.at(
+                        &format!("{ctx}.{key}"),
+                        format!("{ctx}: a flat layout has no `{key}` (its properties are the record's members)"),
+                    );
+                }
+            }
+        }
+        Layout::Nested if !r.structure.is_empty() => report.at(
+            &format!("{ctx}.structure"),
+            format!("{ctx}: `structure` is for a flat layout (a nested record keeps only its id, properties and fields)"),
+        ),
+        Layout::Nested => {}
+    }
 }
 
 /// The properties a resource type names for searches, free text and provenance must be
@@ -497,6 +555,14 @@ fn compile_route(
     let segments = compile_path(&r.path, at, &ctx, report);
     let records = compile_records(&r.records, at, &ctx, report);
     let passthrough = check_route_keys(&r, at, &ctx, report);
+    for (i, p) in r.upstream_paths.iter().enumerate() {
+        if !p.starts_with('/') || p.contains('?') || p.split('/').skip(1).any(str::is_empty) {
+            report.at(
+                &format!("{at}.upstream_paths.{i}"),
+                format!("{ctx}: upstream path `{p}` must be a path starting with `/`, without empty segments or a query"),
+            );
+        }
+    }
     let (Some(method), Some(resource), Some(records), true) =
         (method, resource, records, report.problems.len() == before)
     else {
@@ -513,6 +579,8 @@ fn compile_route(
         envelope: r.envelope,
         query: r.query.into_iter().collect(),
         properties_param: r.properties_param,
+        cursor_of: r.cursor_of,
+        upstream_paths: r.upstream_paths,
         body: Operation::from(r.body),
         denied_fields: r.denied_fields.unwrap_or_default(),
         shadow: r.shadow,

@@ -27,9 +27,10 @@ impl PolicyEngine {
         path: &str,
     ) -> (Decision, Option<Allowed>) {
         let decision = self.decide_request(scope, &route.action, &route.resource.collection);
-        let allowed = decision
-            .allow
-            .then(|| Allowed::new(&route.name, method, path, route.write().is_some()));
+        let allowed = decision.allow.then(|| {
+            Allowed::new(&route.name, method, path, route.write().is_some())
+                .also(&route.upstream_paths)
+        });
         (decision, allowed)
     }
 }

@@ -23,7 +23,7 @@ use crate::error::RequestError;
 use crate::policy::decision::{Outcome, RecordPlan};
 use crate::policy::plan::Planner;
 use crate::policy::{PolicyEngine, Scope};
-use crate::routes::{RecordSelector, ResourceProfile, Route};
+use crate::routes::{Layout, RecordSelector, ResourceProfile, Route};
 use crate::stages::vendor::{Named, Shown};
 use masks::PurposeKey;
 use records::Token;
@@ -237,6 +237,12 @@ pub fn rehearse_hidden(
     let mut run = Run::new(engine, scope, route, hidden, 0, key, &none);
     run.row_only = true;
     let rehearsed = run.lazy_single(record);
+    if rehearsed.is_none() {
+        // The DOM path's rehearsal, where the fast path does not read the record.
+        if let Ok(mut v) = serde_json::from_slice::<Value>(record) {
+            std::hint::black_box(run.filter_record(&mut v).is_ok());
+        }
+    }
     std::hint::black_box(rehearsed);
 }
 
@@ -422,7 +428,8 @@ impl Run<'_> {
         let plan = self.planner.plan(&id, attrs);
         self.out.policies.extend(plan.row.policies.iter().cloned());
         self.out.errors.extend(plan.row.errors.iter().cloned());
-        if !plan.row.allow {
+        // A rehearsal stops at the row decision, as a hidden record does.
+        if !plan.row.allow || self.row_only {
             self.out.dropped.push(id);
             return Ok(false);
         }
@@ -430,6 +437,12 @@ impl Run<'_> {
             self.out.errors.extend(d.errors.iter().cloned());
         }
         let mut present: u64 = 0;
+        if res.layout == Layout::Flat {
+            self.filter_flat(record, &plan, &mut present);
+            let view = self.audit_view(id, &plan, present);
+            self.out.records.push(view);
+            return Ok(true);
+        }
         let keys: Vec<String> = record.keys().cloned().collect();
         for k in keys {
             let keep = if k == res.id_field {
@@ -482,6 +495,111 @@ impl Run<'_> {
         let view = self.audit_view(id, &plan, present);
         self.out.records.push(view);
         Ok(true)
+    }
+
+    /// Filter a flat record: its id and structure kept, declared fields kept or removed,
+    /// every other member a property (a parent record's, by its dotted name).
+    fn filter_flat(
+        &mut self,
+        record: &mut Map<String, Value>,
+        plan: &RecordPlan,
+        present: &mut u64,
+    ) {
+        let res = self.resource;
+        let keys: Vec<String> = record.keys().cloned().collect();
+        for k in keys {
+            let keep = if k == res.id_field || res.structure.contains(&k) {
+                true
+            } else if let Some(&g) = res.field_groups.get(&k) {
+                *present |= 1 << g;
+                // Typed fields are kept or removed, never masked into a string.
+                plan.outcome(g) == Outcome::Clear
+                    && (!self.shown.is_field(&k)
+                        || keep_associated(
+                            record.get_mut(&k),
+                            self.shown,
+                            &mut self.out.associations,
+                        ))
+            } else {
+                match record.get_mut(&k) {
+                    Some(v) => self.flat_property(&k, v, plan, present),
+                    None => false,
+                }
+            };
+            if !keep {
+                record.remove(&k);
+            }
+        }
+    }
+
+    /// One property of a flat record, `name` dotted for a parent record's: kept, masked
+    /// or removed as the plan says of its group. A parent record keeps its structure and
+    /// the properties shown, and is removed when none is; `null` (no parent) is kept when a
+    /// property of the parent would be. `false`: removed.
+    fn flat_property(
+        &mut self,
+        name: &str,
+        v: &mut Value,
+        plan: &RecordPlan,
+        present: &mut u64,
+    ) -> bool {
+        let res = self.resource;
+        // Properties crmgate asked for only to decide: the client never asked for them.
+        if self.hidden.contains(name) {
+            return false;
+        }
+        if let Some(&g) = res.property_groups.get(name) {
+            *present |= 1 << g;
+            return match plan.outcome(g) {
+                Outcome::Removed => false,
+                Outcome::Clear => true,
+                Outcome::Masked(kind) => match masks::apply(kind, v, self.key) {
+                    Some(masked) => {
+                        *v = masked;
+                        true
+                    }
+                    None => false,
+                },
+            };
+        }
+        match v {
+            Value::Object(parent) => {
+                let keys: Vec<String> = parent.keys().cloned().collect();
+                let mut any = false;
+                for m in keys {
+                    if res.structure.contains(&m) {
+                        continue;
+                    }
+                    let dotted = format!("{name}.{m}");
+                    let keep = match parent.get_mut(&m) {
+                        Some(v) => self.flat_property(&dotted, v, plan, present),
+                        None => false,
+                    };
+                    if keep {
+                        any = true;
+                    } else {
+                        parent.remove(&m);
+                    }
+                }
+                any
+            }
+            Value::Null if self.parent_shown(name, plan) => true,
+            _ => {
+                self.out.unclassified.insert(name.to_string());
+                false
+            }
+        }
+    }
+
+    /// Whether a property of the parent record `name` would be shown (then its absence,
+    /// `null`, is shown too).
+    fn parent_shown(&self, name: &str, plan: &RecordPlan) -> bool {
+        let prefix = format!("{name}.");
+        self.resource.property_groups.iter().any(|(p, &g)| {
+            p.starts_with(&prefix)
+                && !self.hidden.contains(p)
+                && plan.outcome(g) != Outcome::Removed
+        })
     }
 
     /// Filter a property map (`properties`) or a history map (`propertiesWithHistory`).

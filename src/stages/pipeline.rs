@@ -386,7 +386,8 @@ impl Gateway {
 
         // 2. sanitize: one reading of the request; its canonical path is all later stages
         // see. Kept by the context: a refusal from here on names the records it names.
-        let (canonical, path_purpose) = inbound::canonical(&parts, &policies.routes)?;
+        let (canonical, path_purpose) =
+            inbound::canonical(&parts, &policies.routes, sh.vendor.as_ref())?;
         let canonical = ctx.sanitized(canonical, &sh.lookup_key, sh.vendor.as_ref());
 
         // 3. identify, 4. purpose: before routing, so an unknown caller learns nothing.
@@ -395,10 +396,9 @@ impl Gateway {
         let declared = (path_purpose, declared);
         let purpose = inbound::purpose(&parts.headers, declared, &principal, cfg, policies, ctx)?;
 
-        // 5. route: unmatched → never forwarded.
-        let matched = policies
-            .routes
-            .find(&canonical.method, &canonical.segments)?;
+        // 5. route: unmatched → never forwarded. The vendor may route by what the request
+        // names elsewhere than in its path (a query's object).
+        let matched = inbound::route(&policies.routes, sh.vendor.as_ref(), &canonical)?;
         let route = matched.route;
         ctx.routed(route);
         inbound::check_query(route, &canonical)?;
@@ -430,7 +430,13 @@ impl Gateway {
         // 7. (read routes) ask the CRM for what the client asked for plus what the policies
         // need to decide; remember what to hide again. What the request selects records by
         // must be clear to the caller.
-        let prepared = sh.vendor.prepare_read(route, &canonical, body)?;
+        let prepared = read::prepare(
+            sh,
+            (route, engine, &scope),
+            &canonical,
+            matched.id.as_deref(),
+            body,
+        )?;
         let selectable = read::selectable(sh, policies, &scope, route, &prepared, ctx).await?;
 
         // 8. forward, 9. filter. Only so many bodies are buffered at once (memory stays
@@ -451,21 +457,42 @@ impl Gateway {
             peer,
             associations: sh.vendor.associations().requested(&canonical.query),
         };
-        match &prepared.answer {
-            // Rows the caller may not see are dropped after the CRM chose its page: a page
-            // would come back short or empty, and its size would count hidden records.
-            // Unless the policies show the caller every record, crmgate refills the page.
-            Answer::Refilled(list) if paging::walks(route, selectable.as_ref()) => {
-                let rows = selectable.as_ref().and_then(|s| s.rows.clone());
-                paging::list(sh, &step, list.as_ref(), rows, ctx, turn).await
-            }
-            // The CRM's `total` and paging count every match, also those the caller is not
-            // shown: crmgate walks the whole result and counts and pages over what it shows.
-            Answer::Counted(search) if paging::walks(route, selectable.as_ref()) => {
-                paging::search(sh, &step, search.as_ref(), &prepared, ctx, turn).await
-            }
-            _ => read::forward(sh, &step, &prepared, ctx, turn).await,
+        answer_read(sh, &step, &prepared, selectable, ctx, turn).await
+    }
+}
+
+/// Stages 8 and 9 of a read, as the vendor prepared its answer: forwarded and filtered in one
+/// request, or paged and counted by crmgate, or a collection's description.
+async fn answer_read(
+    sh: &Shared,
+    step: &Step<'_>,
+    prepared: &crate::stages::vendor::Prepared,
+    selectable: Option<crate::policy::plan::Selectability>,
+    ctx: &mut RequestCtx,
+    turn: BufferTurn,
+) -> Result<Response<Body>, RequestError> {
+    let route = step.route;
+    match &prepared.answer {
+        // Rows the caller may not see are dropped after the CRM chose its page: a page
+        // would come back short or empty, and its size would count hidden records.
+        // Unless the policies show the caller every record, crmgate refills the page.
+        Answer::Refilled(list) if paging::walks(route, selectable.as_ref()) => {
+            let rows = selectable.as_ref().and_then(|s| s.rows.clone());
+            paging::list(sh, step, list.as_ref(), rows, ctx, turn).await
         }
+        // The CRM's `total` and paging count every match, also those the caller is not
+        // shown: crmgate walks the whole result and counts and pages over what it shows.
+        Answer::Counted(search)
+            if search.always_counted() || paging::walks(route, selectable.as_ref()) =>
+        {
+            let rows = selectable.as_ref().and_then(|s| s.rows.clone());
+            paging::search(sh, step, search.as_ref(), rows, ctx, turn).await
+        }
+        Answer::Describe(d) => {
+            let s = selectable.as_ref();
+            read::describe(sh, step, prepared, d.as_ref(), s, ctx, turn).await
+        }
+        _ => read::forward(sh, step, prepared, ctx, turn).await,
     }
 }
 

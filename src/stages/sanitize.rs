@@ -57,8 +57,19 @@ const METHOD_OVERRIDES: [&str; 3] = [
     "x-method-override",
 ];
 
-/// Check the request head and produce its canonical form.
-pub fn check(parts: &Parts) -> Result<Canonical, RequestError> {
+/// How a vendor's clients spell what is the same request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Spelling {
+    /// The query parameters whose values are text of a query language, where an encoded
+    /// `%` is a wildcard the client means (`LIKE 'DE%'`), not a second encoding.
+    pub query_text: &'static [&'static str],
+    /// One trailing `/` names the same path (the vendor's clients send both).
+    pub trailing_slash: bool,
+}
+
+/// Check the request head and produce its canonical form, as the vendor's clients spell it.
+pub fn check(parts: &Parts, spelling: Spelling) -> Result<Canonical, RequestError> {
+    let query_text = spelling.query_text;
     let method = match parts.method {
         Method::GET | Method::POST | Method::PUT | Method::PATCH | Method::DELETE => {
             parts.method.clone()
@@ -66,11 +77,21 @@ pub fn check(parts: &Parts) -> Result<Canonical, RequestError> {
         _ => return Err(RequestError::MethodNotAllowed(parts.method.to_string())),
     };
     check_headers(parts)?;
-    let segments = canonical_segments(parts.uri.path())?;
+    let raw = parts.uri.path();
+    let raw = match raw.strip_suffix('/') {
+        // One trailing `/` where the vendor reads it as the same path; never `//`.
+        Some(trimmed)
+            if spelling.trailing_slash && trimmed.len() > 1 && !trimmed.ends_with('/') =>
+        {
+            trimmed
+        }
+        _ => raw,
+    };
+    let segments = canonical_segments(raw)?;
     let path = encode_path(&segments);
     let query = match parts.uri.query() {
         None => Vec::new(),
-        Some(q) => parse_query(q)?,
+        Some(q) => parse_query(q, query_text)?,
     };
     Ok(Canonical {
         method,
@@ -81,7 +102,7 @@ pub fn check(parts: &Parts) -> Result<Canonical, RequestError> {
 }
 
 /// The canonical path of decoded segments.
-fn encode_path(segments: &[String]) -> String {
+pub fn encode_path(segments: &[String]) -> String {
     format!(
         "/{}",
         segments
@@ -233,6 +254,11 @@ pub fn canonical_segments(raw: &str) -> Result<Vec<String>, RequestError> {
 /// Every `%` must start a valid escape, and `%25` (an encoded `%`) is refused: it is how
 /// double encoding smuggles a second decoding step.
 fn check_escapes(s: &str) -> Result<(), RequestError> {
+    check_escapes_of(s, false)
+}
+
+/// [`check_escapes`], with `%25` accepted where `literal_percent` says so.
+fn check_escapes_of(s: &str, literal_percent: bool) -> Result<(), RequestError> {
     let b = s.as_bytes();
     let mut i = 0;
     while let Some(&c) = b.get(i) {
@@ -244,7 +270,7 @@ fn check_escapes(s: &str) -> Result<(), RequestError> {
             if !h.is_ascii_hexdigit() || !l.is_ascii_hexdigit() {
                 return Err(bad("invalid percent escape in the path"));
             }
-            if *h == b'2' && *l == b'5' {
+            if *h == b'2' && *l == b'5' && !literal_percent {
                 return Err(bad("double percent-encoding in the path"));
             }
             i += 3;
@@ -255,9 +281,14 @@ fn check_escapes(s: &str) -> Result<(), RequestError> {
     Ok(())
 }
 
-fn parse_query(q: &str) -> Result<Vec<(String, String)>, RequestError> {
+fn parse_query(q: &str, query_text: &[&str]) -> Result<Vec<(String, String)>, RequestError> {
     for part in q.split('&') {
-        check_escapes(part).map_err(|_| bad("invalid percent escape in the query"))?;
+        let (key, value) = part.split_once('=').unwrap_or((part, ""));
+        // A key is compared as sent: an escaped key never names a query-text parameter.
+        let text = query_text.contains(&key);
+        check_escapes(key)
+            .and_then(|()| check_escapes_of(value, text))
+            .map_err(|_| bad("invalid percent escape in the query"))?;
     }
     let pairs: Vec<(String, String)> = form_urlencoded::parse(q.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -331,12 +362,22 @@ mod tests {
 
     #[test]
     fn query_round_trips_with_commas() {
-        let pairs = parse_query("properties=a,b&properties=c%20d&limit=5").unwrap();
+        let pairs = parse_query("properties=a,b&properties=c%20d&limit=5", &[]).unwrap();
         assert_eq!(pairs[1].1, "c d");
         assert_eq!(
             encode_query(&pairs),
             "properties=a,b&properties=c%20d&limit=5"
         );
-        assert!(parse_query("_method=DELETE").is_err());
+        assert!(parse_query("_method=DELETE", &[]).is_err());
+    }
+
+    #[test]
+    fn an_encoded_percent_is_a_wildcard_only_in_query_text() {
+        let q = "q=SELECT+Id+FROM+Contact+WHERE+Email+LIKE+%27a%25%27";
+        let pairs = parse_query(q, &["q"]).unwrap();
+        assert_eq!(pairs[0].1, "SELECT Id FROM Contact WHERE Email LIKE 'a%'");
+        assert!(parse_query(q, &[]).is_err());
+        assert!(parse_query("x=%25&q=a", &["q"]).is_err());
+        assert!(parse_query("q%25=a", &["q"]).is_err());
     }
 }

@@ -23,10 +23,11 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
+use crate::admin::Metrics;
 use crate::config::UpstreamConfig;
 use crate::error::{RateLimit, RateLimitShape, RequestError};
 use crate::stages::authz::Permit;
-use crate::stages::vendor::{CredentialSource, Vendor};
+use crate::stages::vendor::{CredentialInputs, CredentialSource, PostFuture, TokenPost, Vendor};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A buffered upstream response that passed the framing checks.
@@ -109,7 +110,11 @@ impl BufferTurn {
 
 impl Upstream {
     /// Build the client: HTTP or HTTPS (rustls, the web PKI plus an optional private CA).
-    pub fn new(cfg: &UpstreamConfig, vendor: &dyn Vendor) -> Result<Upstream, String> {
+    pub fn new(
+        cfg: &UpstreamConfig,
+        vendor: &dyn Vendor,
+        metrics: Arc<Metrics>,
+    ) -> Result<Upstream, String> {
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         if let Some(ca) = &cfg.ca_file {
@@ -130,6 +135,16 @@ impl Upstream {
             .pool_idle_timeout(cfg.pool_idle_timeout)
             .http1_read_buf_exact_size(READ_BUFFER)
             .build(https.clone());
+        let tokens = TokenClient {
+            client: client.clone(),
+            timeout: cfg.timeout,
+        };
+        let credential = vendor.credential(CredentialInputs {
+            secret: cfg.credential.clone(),
+            oauth: cfg.oauth.clone(),
+            post: Arc::new(tokens),
+            metrics,
+        })?;
         let once = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(cfg.pool_idle_timeout)
@@ -147,7 +162,7 @@ impl Upstream {
             once,
             scheme,
             authority,
-            credential: vendor.credential(cfg.credential.clone()),
+            credential,
             rate_limit: vendor.rate_limit(),
             timeout: cfg.timeout,
             max_body: cfg.max_body_bytes,
@@ -169,42 +184,66 @@ impl Upstream {
         peer: IpAddr,
         turn: Option<&mut BufferTurn>,
     ) -> Result<UpstreamResponse, RequestError> {
-        let client = if permit.writes() {
-            &self.once
-        } else {
-            &self.client
-        };
+        let writes = permit.writes();
+        let client = if writes { &self.once } else { &self.client };
         let (method, path_and_query, body) = permit.into_request();
         let uri = format!("{}://{}{}", self.scheme, self.authority, path_and_query);
-        let mut builder = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(ACCEPT, "application/json")
-            .header(ACCEPT_ENCODING, "identity")
-            .header("x-request-id", request_id)
-            .header("x-forwarded-for", peer.to_string());
-        if let Some(v) = self.credential.header().await? {
-            builder = builder.header(AUTHORIZATION, v);
-        }
-        if body.is_some() {
-            builder = builder.header(CONTENT_TYPE, "application/json");
-        }
-        let request = builder
-            .body(Full::new(body.unwrap_or_default()))
-            .map_err(|e| RequestError::Internal(format!("upstream request: {e}")))?;
-
         let timeout_ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
-        let started = Instant::now();
-        let head = async {
-            let response = client
-                .request(request)
+        let mut renewed = false;
+        let (started, status, body) = loop {
+            let used = self.credential.header().await?;
+            let mut builder = Request::builder()
+                .method(method.clone())
+                .uri(uri.as_str())
+                .header(ACCEPT, "application/json")
+                .header(ACCEPT_ENCODING, "identity")
+                .header("x-request-id", request_id)
+                .header("x-forwarded-for", peer.to_string());
+            if let Some(v) = &used {
+                builder = builder.header(AUTHORIZATION, v.clone());
+            }
+            if body.is_some() {
+                builder = builder.header(CONTENT_TYPE, "application/json");
+            }
+            let request = builder
+                .body(Full::new(body.clone().unwrap_or_default()))
+                .map_err(|e| RequestError::Internal(format!("upstream request: {e}")))?;
+            let started = Instant::now();
+            let head = async {
+                let response = client
+                    .request(request)
+                    .await
+                    .map_err(|e| RequestError::UpstreamUnavailable(format!("{e:?}")))?;
+                self.answer_head(response).await
+            };
+            let head = tokio::time::timeout(self.timeout, head)
                 .await
-                .map_err(|e| RequestError::UpstreamUnavailable(format!("{e:?}")))?;
-            self.answer_head(response).await
+                .map_err(|_| RequestError::UpstreamTimeout(timeout_ms))??;
+            match head {
+                Head::Answer(status, body) => break (started, status, body),
+                Head::Refused(answer) => {
+                    let expired = used
+                        .as_ref()
+                        .is_some_and(|u| self.credential.rejected(u, &answer));
+                    if !expired {
+                        return Err(RequestError::UpstreamStatus(401));
+                    }
+                    if writes || renewed {
+                        // fail closed: a write is sent at most once (its intent is in the
+                        // audit log already), and a read at most twice.
+                        return Err(RequestError::UpstreamUnavailable(format!(
+                            "the CRM refused crmgate's credential as expired{}",
+                            if writes {
+                                "; the write was not sent again"
+                            } else {
+                                " twice"
+                            }
+                        )));
+                    }
+                    renewed = true;
+                }
+            }
         };
-        let (status, body) = tokio::time::timeout(self.timeout, head)
-            .await
-            .map_err(|_| RequestError::UpstreamTimeout(timeout_ms))??;
         let Some(body) = body else {
             return Ok(UpstreamResponse {
                 status,
@@ -238,16 +277,24 @@ impl Upstream {
     async fn answer_head(
         &self,
         response: http::Response<hyper::body::Incoming>,
-    ) -> Result<(StatusCode, Option<hyper::body::Incoming>), RequestError> {
+    ) -> Result<Head, RequestError> {
         let (parts, body) = response.into_parts();
         let status = parts.status;
+        if status == StatusCode::UNAUTHORIZED {
+            // The CRM refused crmgate's credential: its body (at most 16 KiB, never passed
+            // on) tells the credential source whether the token expired.
+            let read = Limited::new(body, REFUSAL_BODY).collect().await;
+            return Ok(Head::Refused(
+                read.map(|c| c.to_bytes()).unwrap_or_default(),
+            ));
+        }
         if status == StatusCode::PARTIAL_CONTENT {
             // fail closed: a partial body cannot be filtered record by record.
             return Err(RequestError::Unfilterable("partial content (206)".into()));
         }
         if status == StatusCode::NO_CONTENT {
             // An archive or deletion: nothing to filter, nothing released.
-            return Ok((status, None));
+            return Ok(Head::Answer(status, None));
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
             // The CRM's rate limit: its retry signals go back to the client (checked
@@ -293,6 +340,62 @@ impl Upstream {
         if !is_json {
             return Err(RequestError::Unfilterable("not JSON".into()));
         }
-        Ok((status, Some(body)))
+        Ok(Head::Answer(status, Some(body)))
+    }
+}
+
+/// The CRM's response head as the forward stage reads it.
+enum Head {
+    /// A status and the body to read (none for a 204).
+    Answer(StatusCode, Option<hyper::body::Incoming>),
+    /// A 401, with (at most 16 KiB of) its body.
+    Refused(Bytes),
+}
+
+/// How much of a CRM 401's body is read for the reason of the refusal.
+const REFUSAL_BODY: usize = 16 * 1024;
+
+/// How much of a token endpoint's answer is read.
+const TOKEN_BODY: usize = 64 * 1024;
+
+/// The token endpoint's client: the pooled upstream client (its TLS settings) and timeout.
+struct TokenClient {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    timeout: Duration,
+}
+
+impl TokenPost for TokenClient {
+    fn post_form(&self, url: &http::Uri, form: String) -> PostFuture<'_> {
+        let url = url.clone();
+        Box::pin(async move {
+            let request = Request::builder()
+                .method(http::Method::POST)
+                .uri(url)
+                .header(ACCEPT, "application/json")
+                .header(ACCEPT_ENCODING, "identity")
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Full::new(Bytes::from(form)))
+                .map_err(|e| RequestError::Internal(format!("token request: {e}")))?;
+            let timeout_ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
+            let answer = async {
+                let response = self.client.request(request).await.map_err(|e| {
+                    RequestError::UpstreamUnavailable(format!("the token endpoint: {e:?}"))
+                })?;
+                let status = response.status();
+                let body = Limited::new(response.into_body(), TOKEN_BODY)
+                    .collect()
+                    .await
+                    .map_err(|_| {
+                        RequestError::UpstreamUnavailable(
+                            "the token endpoint's answer is broken or too large".into(),
+                        )
+                    })?
+                    .to_bytes();
+                Ok((status, body))
+            };
+            tokio::time::timeout(self.timeout, answer)
+                .await
+                .map_err(|_| RequestError::UpstreamTimeout(timeout_ms))?
+        })
     }
 }

@@ -20,12 +20,14 @@ use http::StatusCode;
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
+use crate::admin::Metrics;
+use crate::config::OAuthConfig;
 use crate::error::{RateLimitShape, RequestError};
 use crate::policy::plan::RowCondition;
-use crate::routes::{GroupId, Operation, ResourceProfile, Route};
+use crate::routes::{GroupId, Operation, ResourceProfile, Route, RouteTable};
 use crate::secret::Secret;
 use crate::stages::authz::RecordRead;
-use crate::stages::sanitize::Canonical;
+use crate::stages::sanitize::{Canonical, Spelling};
 use crate::stages::write_inputs::WriteBody;
 
 /// One CRM's API as the stages use it. Implemented by a vendor profile, chosen at
@@ -35,6 +37,53 @@ pub trait Vendor: Send + Sync {
     fn name(&self) -> &'static str;
 
     // ---- reads ---------------------------------------------------------------------
+
+    /// A path spelt canonically, where the vendor has two spellings of one thing (a record
+    /// id in a short and a long form): `None` keeps it. Everything after (routing,
+    /// decisions, the audit record, the upstream request) sees the canonical one.
+    fn canonical_segments(&self, _segments: &[String]) -> Option<Vec<String>> {
+        None
+    }
+
+    /// How the vendor's clients spell the same request (query-text parameters where an
+    /// encoded `%` is a wildcard, which sanitize refuses everywhere else; a trailing `/`).
+    fn spelling(&self) -> Spelling {
+        Spelling::default()
+    }
+
+    /// The path a request is routed by, where the vendor names the resource type elsewhere
+    /// than in the path (the object a query language's `FROM` names; the type a page
+    /// cursor of crmgate's names): `None` routes the canonical path as it is. An error ends
+    /// the request before routing (an API family crmgate does not govern, a query whose
+    /// object cannot be read). The request is still forwarded as the profile prepares it.
+    fn route_path(
+        &self,
+        _c: &Canonical,
+        _routes: &RouteTable,
+    ) -> Result<Option<Vec<String>>, RequestError> {
+        Ok(None)
+    }
+
+    /// crmgate's own cursor, where the route's path names it (`id`: the route's `{id}`
+    /// segment) and it alone says which search goes on: the pipeline opens it and the
+    /// profile prepares the search from what it carries ([`Vendor::prepare_resumed`]).
+    fn client_cursor<'a>(&self, _route: &Route, _id: Option<&'a str>) -> Option<&'a str> {
+        None
+    }
+
+    /// The upstream request of a search that goes on from crmgate's cursor: `resume` is
+    /// what [`CountedSearch::resume`] sealed into it.
+    fn prepare_resumed(
+        &self,
+        route: &Route,
+        _c: &Canonical,
+        _resume: &str,
+    ) -> Result<Prepared, RequestError> {
+        Err(RequestError::Internal(format!(
+            "route `{}` takes no cursor in its path",
+            route.name
+        )))
+    }
 
     /// The upstream request of a read route in the vendor's shape: the client's query and
     /// body parsed strictly and rebuilt, the properties the policies need added (and
@@ -65,11 +114,13 @@ pub trait Vendor: Send + Sync {
 
     // ---- writes --------------------------------------------------------------------
 
-    /// Parse a write body strictly into the neutral form. `id` is the record the path
-    /// names; `query` the request's decoded query.
+    /// Parse a write body strictly into the neutral form. `route` is the write route (its
+    /// operation `route.body`, its resource and path template: a vendor may name the type or
+    /// the lookup property of a write in the path); `id` is the record the path names;
+    /// `query` the request's decoded query.
     fn parse_write(
         &self,
-        op: Operation,
+        route: &Route,
         body: &[u8],
         id: Option<&str>,
         query: &[(String, String)],
@@ -125,6 +176,13 @@ pub trait Vendor: Send + Sync {
     /// Most records one batch (and one of crmgate's own reads) may name.
     fn batch_max_inputs(&self) -> usize;
 
+    /// Whether the CRM answers the archive (delete) of a record it does not have with its
+    /// not-found error; otherwise (the default) it answers success, and so does crmgate for
+    /// a record the caller may not see. Either way hidden equals missing.
+    fn archive_of_missing_is_not_found(&self) -> bool {
+        false
+    }
+
     /// crmgate's own read of stored records (before a write, or of associated records):
     /// the request, at the collection's batch-read route `read_path`, for `keys` (ids, or
     /// values of `lookup`) and the properties the policies decide by.
@@ -150,12 +208,20 @@ pub trait Vendor: Send + Sync {
     /// The body of crmgate's own error answer, in a shape the vendor's clients read.
     fn error_body(&self, e: &RequestError, request_id: &str) -> Vec<u8>;
 
+    /// The content type of [`Vendor::error_body`]: the problem type unless the vendor's
+    /// clients parse only their own (they would not read crmgate's refusal otherwise).
+    fn error_content_type(&self) -> &'static str {
+        "application/problem+json"
+    }
+
     /// How the vendor spells its rate-limit signals (headers passed on with a 429, the
     /// limit's name in its body).
     fn rate_limit(&self) -> RateLimitShape;
 
-    /// The credential crmgate presents to the CRM, from the configured secret.
-    fn credential(&self, secret: Option<Secret>) -> Arc<dyn CredentialSource>;
+    /// The credential crmgate presents to the CRM: from the configured secret, or a token
+    /// fetched with the configured OAuth grant. An error names a configuration this
+    /// vendor's credential cannot be built from (start-up stops).
+    fn credential(&self, inputs: CredentialInputs) -> Result<Arc<dyn CredentialSource>, String>;
 
     // ---- a client's requests (the retention run reads and erases through crmgate) ---
 
@@ -221,11 +287,44 @@ impl fmt::Debug for dyn Vendor {
 pub type HeaderFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Option<HeaderValue>, RequestError>> + Send + 'a>>;
 
-/// Where the `Authorization` header of upstream requests comes from: a static token today;
-/// a token refreshed on expiry (OAuth 2.0) fits the same seam.
+/// Where the `Authorization` header of upstream requests comes from: a static token, or a
+/// token crmgate fetches and refreshes before it expires (OAuth 2.0).
 pub trait CredentialSource: Send + Sync + fmt::Debug {
     /// The header value for the next request (marked sensitive), or none.
     fn header(&self) -> HeaderFuture<'_>;
+
+    /// The CRM answered 401 to a request sent with `used`; `body` is its answer (at most
+    /// 16 KiB, never shown to anyone). Whether the credential was refused as expired and
+    /// is dropped, so that the next [`CredentialSource::header`] fetches a new one: the
+    /// forward stage then sends a read once more (never a write). Default: a credential
+    /// that cannot be renewed, and the 401 stands.
+    fn rejected(&self, used: &HeaderValue, body: &[u8]) -> bool {
+        let _ = (used, body);
+        false
+    }
+}
+
+/// What a vendor builds its credential from (`[upstream]`'s credential keys), and what
+/// crmgate lends it.
+pub struct CredentialInputs {
+    /// A static token (`credential_env`, `credential_file`).
+    pub secret: Option<Secret>,
+    /// An OAuth 2.0 grant (`[upstream.oauth]`).
+    pub oauth: Option<OAuthConfig>,
+    /// The way to a token endpoint: crmgate's upstream client, with its TLS settings.
+    pub post: Arc<dyn TokenPost>,
+    /// The counters of `/metrics` (refreshes and failures of the credential).
+    pub metrics: Arc<Metrics>,
+}
+
+/// The future of a token endpoint's answer: its status and body.
+pub type PostFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<(StatusCode, Bytes), RequestError>> + Send + 'a>>;
+
+/// A form POST to a token endpoint through crmgate's upstream client (its TLS settings,
+/// timeout and a small body cap). The form carries secrets: it is never logged.
+pub trait TokenPost: Send + Sync {
+    fn post_form(&self, url: &http::Uri, form: String) -> PostFuture<'_>;
 }
 
 /// What goes upstream for a read route, and what the later stages must know about it.
@@ -260,6 +359,17 @@ pub enum Answer {
     /// A list crmgate pages itself over what the caller is shown, unless the policies show
     /// it every record: pages come back full, and its cursor is crmgate's own.
     Refilled(Box<dyn RefilledList>),
+    /// The schema of a collection, answered with only the fields the caller may see in
+    /// some form.
+    Describe(Box<dyn DescribeAnswer>),
+}
+
+/// A collection's schema (its fields), as the vendor describes it.
+pub trait DescribeAnswer: Send + Sync {
+    /// The client's answer: the CRM's description with every field not in `shown` (the
+    /// properties and fields the caller sees in some form, in the routes file's spelling)
+    /// dropped. fail closed: what the profile cannot tell is one of them is dropped too.
+    fn answer(&self, body: &[u8], shown: &HashSet<&str>) -> Result<Value, RequestError>;
 }
 
 /// One filtered page of a walk, as a vendor reads it: its records as JSON text borrowed
@@ -300,13 +410,26 @@ pub trait PushedList: Send + Sync {
     fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError>;
 }
 
+/// One upstream request of a walk: the whole request, since a vendor's next page may be a
+/// path of its own (a locator) rather than a body.
+pub struct PageRequest {
+    pub path_and_query: String,
+    pub body: Option<Bytes>,
+}
+
 /// A search crmgate can walk page by page and count itself.
 pub trait CountedSearch: Send + Sync {
     /// Records per upstream page, and most pages one search may take (the vendor's caps).
     fn page_size(&self) -> usize;
     fn max_pages(&self) -> usize;
-    /// The upstream body for the page at `cursor` (the first page: `None`).
-    fn page_body(&self, cursor: Option<String>) -> Result<Bytes, RequestError>;
+    /// The upstream request of the page at the vendor's `cursor` (the first page: `None`).
+    /// `rows`: the caller's row condition, which the vendor's query may carry (narrowing
+    /// only; the rows that come back are still decided one by one).
+    fn page_request(
+        &self,
+        cursor: Option<String>,
+        rows: Option<&RowCondition>,
+    ) -> Result<PageRequest, RequestError>;
     /// A filtered page's records, and the cursor of the vendor's next page.
     fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError>;
     /// The client's page: its cursor as it sent it (crmgate's own, sealed), if any, and its
@@ -320,6 +443,21 @@ pub trait CountedSearch: Send + Sync {
         page: &[&[u8]],
         next: Option<String>,
     ) -> Result<Vec<u8>, RequestError>;
+    /// What crmgate's cursor must carry for the search to go on from it alone (a vendor
+    /// whose next page names no search: the search itself), sealed, never shown.
+    fn resume(&self) -> Option<String> {
+        None
+    }
+    /// The part of the shown records the client asked for: how many are skipped before
+    /// its first page, and most in all (a query's `OFFSET` and `LIMIT`).
+    fn window(&self) -> (usize, Option<usize>) {
+        (0, None)
+    }
+    /// Whether crmgate walks and counts even when the caller may see every record: the
+    /// vendor's own paging cannot be passed on (its cursor is a path the client would call).
+    fn always_counted(&self) -> bool {
+        false
+    }
 }
 
 /// A batch answer rebuilt over what the caller is shown.
@@ -341,6 +479,9 @@ pub struct Outgoing<'a> {
     /// The input's key as the client sent it (an upsert's lookup value).
     pub key: Option<&'a str>,
     pub properties: &'a IndexMap<String, Option<String>>,
+    /// The properties whose value the client sent as a JSON literal (a boolean or a number,
+    /// in its JSON text), not a string: written back as such.
+    pub literal: &'a BTreeSet<String>,
     pub associations: Option<&'a Vec<Value>>,
     pub trace: Option<&'a str>,
 }

@@ -18,6 +18,8 @@
 //! This module must never let a property through that no decision covered, and never
 //! forward a free-text value it did not scan.
 
+use std::collections::BTreeSet;
+
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
@@ -45,6 +47,10 @@ pub struct WriteInput {
     pub key: Option<String>,
     /// Property values (`None`: clear the property).
     pub properties: IndexMap<String, Option<String>>,
+    /// The properties whose value is a JSON literal (a boolean or a number, in its JSON
+    /// text) and not a string, for a vendor whose fields are typed; empty for string-valued
+    /// vendors. Decided like any value; the vendor writes them back as literals.
+    pub literal: BTreeSet<String>,
     /// Associations of a create, as the vendor spells them (the `associations` group).
     pub associations: Option<Vec<Value>>,
     /// The vendor's write trace id, passed on.
@@ -57,6 +63,7 @@ impl WriteInput {
         WriteInput {
             key: Some(key),
             properties: IndexMap::new(),
+            literal: BTreeSet::new(),
             associations: None,
             trace: None,
         }
@@ -82,13 +89,7 @@ impl Stored {
         let id = crate::routes::record_id(res, &record)?;
         let key = match lookup {
             None => id.clone(),
-            Some(p) => stored_key(
-                record
-                    .get(&res.properties_field)
-                    .and_then(|props| props.get(p))
-                    .and_then(Value::as_str)?,
-                true,
-            ),
+            Some(p) => stored_key(res.property(&record, p).and_then(Value::as_str)?, true),
         };
         Some((key, Stored { id, record }))
     }
@@ -177,6 +178,8 @@ pub struct Forward {
     /// The input's key as the client named the record (an upsert's lookup value).
     pub key: Option<String>,
     pub properties: IndexMap<String, Option<String>>,
+    /// Which of `properties` are JSON literals (see [`WriteInput::literal`]).
+    pub literal: BTreeSet<String>,
     /// The attribute properties of the record as it was decided on (stored, with the
     /// write applied): where the CRM's answer lacks them, the answer is decided on these.
     pub decided: Map<String, Value>,
@@ -259,6 +262,7 @@ impl Writer<'_> {
         let WriteInput {
             key,
             mut properties,
+            mut literal,
             associations,
             trace,
         } = input;
@@ -297,18 +301,21 @@ impl Writer<'_> {
             audit.stamped.push(k);
         }
         audit.written = written_groups(res, &properties, associations.is_some());
-        let decided = after
-            .get(&res.properties_field)
-            .and_then(Value::as_object)
-            .map(|props| {
-                res.attribute_properties()
-                    .filter_map(|p| props.get(p).map(|v| (p.to_string(), v.clone())))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let decided = res
+            .attribute_properties()
+            .filter_map(|p| res.property(&after, p).map(|v| (p.to_string(), v.clone())))
+            .collect();
+        // A literal stays one only while its value is the client's (never a stamp or a
+        // redaction, which are text).
+        literal.retain(|k| {
+            properties.contains_key(k)
+                && !audit.stamped.contains(k)
+                && !audit.redacted.contains_key(k)
+        });
         Ok(Forward {
             id: stored.map(|s| s.id.clone()),
             key,
+            literal,
             decided,
             properties,
             associations,
@@ -548,16 +555,11 @@ fn record_after(
     stamped: &[(String, String)],
 ) -> Map<String, Value> {
     let mut record = stored.map(|s| s.record.clone()).unwrap_or_default();
-    let props = record
-        .entry(res.properties_field.clone())
-        .or_insert_with(|| Value::Object(Map::new()));
-    if let Value::Object(props) = props {
-        for (k, v) in properties {
-            props.insert(k.clone(), v.clone().map_or(Value::Null, Value::String));
-        }
-        for (k, v) in stamped {
-            props.insert(k.clone(), Value::String(v.clone()));
-        }
+    for (k, v) in properties {
+        res.set_property(&mut record, k, v.clone().map_or(Value::Null, Value::String));
+    }
+    for (k, v) in stamped {
+        res.set_property(&mut record, k, Value::String(v.clone()));
     }
     record
 }

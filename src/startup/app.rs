@@ -67,7 +67,12 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
         .vendor
         .as_deref()
         .unwrap_or(crate::profiles::DEFAULT_VENDOR);
-    let vendor = crate::profiles::select(vendor_name);
+    let api_version = config.upstream.api_version.as_deref();
+    let vendor = crate::profiles::select(vendor_name, api_version);
+    if let Some(p) = api_version.and_then(|v| crate::profiles::api_version_problem(vendor_name, v))
+    {
+        problems.push(config.problem("upstream.api_version", p));
+    }
     if vendor.is_none() {
         problems.push(config.problem(
             "upstream.vendor",
@@ -394,8 +399,8 @@ pub fn prepare(config: Config) -> Result<Prepared, String> {
         None => None,
     };
     let vendor = policies.vendor.clone();
-    let upstream = Upstream::new(&config.upstream, vendor.as_ref())?;
     let health = Health::new();
+    let upstream = Upstream::new(&config.upstream, vendor.as_ref(), health.metrics.clone())?;
     let local = AuditLog::open(&config.audit, health.clone()).map_err(|e| e.to_string())?;
     // With a central store, the local log stays the durability point and a shipper
     // copies it to PostgreSQL; without one, the local log alone.

@@ -178,8 +178,18 @@ pub fn unclassified_in_sample(
     let mut names = std::collections::BTreeSet::new();
     for r in recs {
         let Some(obj) = r.as_object() else { continue };
+        if res.layout == crate::routes::Layout::Flat {
+            for p in res.properties_of(obj).keys() {
+                if !res.property_groups.contains_key(p) {
+                    names.insert(p.clone());
+                }
+            }
+        }
         for (k, v) in obj {
-            if k == &res.id_field {
+            if k == &res.id_field
+                || res.structure.contains(k)
+                || (res.layout == crate::routes::Layout::Flat && res.is_flat_property(k))
+            {
                 continue;
             }
             if k == &res.properties_field || res.history_field.as_deref() == Some(k.as_str()) {
@@ -293,4 +303,23 @@ pub fn matrix(config_path: &Path, format: MatrixFormat, out: Option<PathBuf>) ->
         None => print!("{text}"),
     }
     ExitCode::from(EXIT_OK)
+}
+
+/// The demo's configuration: the one given, or for another vendor than the default its own
+/// (`policies/<vendor>/crmgate.toml`) when none was given.
+pub fn demo_config(path: PathBuf, vendor: Option<&str>) -> Result<PathBuf, String> {
+    let Some(v) = vendor else {
+        return Ok(path);
+    };
+    if !crate::profiles::VENDORS.contains(&v) {
+        return Err(format!(
+            "--vendor `{v}`: crmgate speaks {}",
+            crate::profiles::VENDORS.join(", ")
+        ));
+    }
+    let default = PathBuf::from("policies/crmgate.toml");
+    if path == default && v != crate::profiles::DEFAULT_VENDOR {
+        return Ok(PathBuf::from("policies").join(v).join("crmgate.toml"));
+    }
+    Ok(path)
 }

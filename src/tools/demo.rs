@@ -24,6 +24,8 @@ use crate::secret::Secret;
 use crate::stages::pipeline::Policies;
 use crate::startup::app;
 
+pub mod vendor;
+
 /// Demo personas: user id, what they stand for.
 pub const PERSONAS: [(&str, &str); 7] = [
     ("noelle", "sales"),
@@ -114,7 +116,6 @@ pub fn tour_rows(
 
 /// Render the tour as a compact table with a legend.
 pub fn render_tour(rows: &[TourRow], record: &Value) -> String {
-    let mut out = String::new();
     let props = record.get("properties");
     let name = |k: &str| {
         props
@@ -122,14 +123,20 @@ pub fn render_tour(rows: &[TourRow], record: &Value) -> String {
             .and_then(Value::as_str)
             .unwrap_or("?")
     };
-    let _ = writeln!(
-        out,
+    let heading = format!(
         "What each department sees of contact {} ({} {}, {}), per purpose:\n",
         record.get("id").and_then(Value::as_str).unwrap_or("?"),
         name("firstname"),
         name("lastname"),
         name("lifecyclestage"),
     );
+    render_rows(rows, heading)
+}
+
+/// The tour's table under `heading`.
+pub(crate) fn render_rows(rows: &[TourRow], heading: String) -> String {
+    let mut out = heading;
+    out.push('\n');
     let groups: Vec<String> = rows
         .iter()
         .find_map(|r| r.groups.as_ref())
@@ -449,6 +456,8 @@ pub struct DemoOptions {
     pub listen: Option<SocketAddr>,
     /// The admin listener's address instead of the config's `admin.addr`.
     pub admin: Option<SocketAddr>,
+    /// Another vendor's demo CRM and API than the default one (`--vendor`).
+    pub vendor: Option<String>,
 }
 
 /// Run the demo until Ctrl-C or SIGTERM (either ends with the final signed checkpoint).
@@ -568,7 +577,7 @@ async fn start_demo_crm(config: &mut Config) -> Result<(Arc<DemoCrm>, SocketAddr
 }
 
 /// `policies/../certs/ca.pem` → `certs/ca.pem`, for paths shown to a person.
-fn tidy(p: &Path) -> std::path::PathBuf {
+pub(crate) fn tidy(p: &Path) -> std::path::PathBuf {
     let mut out = std::path::PathBuf::new();
     for c in p.components() {
         match c {
@@ -581,7 +590,7 @@ fn tidy(p: &Path) -> std::path::PathBuf {
     out
 }
 
-fn random_secret() -> String {
+pub(crate) fn random_secret() -> String {
     format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),

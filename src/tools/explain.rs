@@ -23,7 +23,7 @@ use crate::decide;
 use crate::error::RequestError;
 use crate::policy::decision::Decision;
 use crate::policy::{PolicyEngine, Scope};
-use crate::routes::{RecordSelector, ResourceProfile, Route, WriteKind};
+use crate::routes::{Layout, RecordSelector, ResourceProfile, Route, WriteKind};
 use crate::stages::filter::records;
 use crate::stages::pipeline::Policies;
 use crate::stages::sanitize;
@@ -219,19 +219,19 @@ fn record_view(
     let decide::RecordEvaluation { id, plan } = decide::record_of(engine, scope, resource, obj)?;
     let mut fields: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut unclassified = Vec::new();
-    let props = obj
-        .get(&resource.properties_field)
-        .and_then(Value::as_object);
-    for name in props.into_iter().flat_map(|m| m.keys()) {
+    for name in resource.properties_of(obj).keys() {
         match resource.property_groups.get(name) {
             Some(&g) => fields.entry(g).or_default().push(name.clone()),
             None => unclassified.push(name.clone()),
         }
     }
     for name in obj.keys() {
+        let flat_property = resource.layout == Layout::Flat && resource.is_flat_property(name);
         if name == &resource.id_field
             || name == &resource.properties_field
             || resource.history_field.as_deref() == Some(name.as_str())
+            || resource.structure.contains(name)
+            || flat_property
         {
             continue;
         }
@@ -297,7 +297,7 @@ fn explain_write(
     let bytes = serde_json::to_vec(request).map_err(|e| e.to_string())?;
     let body = policies
         .vendor
-        .parse_write(route.body, &bytes, path_id, &query)
+        .parse_write(route, &bytes, path_id, &query)
         .map_err(|e| {
             format!(
                 "{e} (the proxy answers {}: {})",

@@ -183,7 +183,7 @@ pub fn compute(config: &Config, policies: &Policies) -> Matrix {
                 };
                 // Records only matter if some route of this type lets the request through.
                 let reachable = policies.routes.routes().iter().any(|r| {
-                    r.resource.entity_type == res.entity_type
+                    r.resource.name == res.name
                         && engine
                             .decide_request(&scope, &r.action, &r.resource.collection)
                             .allow

@@ -307,6 +307,9 @@ fn one_of_each_error() -> Vec<crmgate::error::RequestError> {
     use crmgate::error::{CredentialError as C, RateLimit, RequestError as E};
     let all = vec![
         E::BadRequest("x".into()),
+        E::BadQuery("x".into()),
+        E::UnknownField("x".into()),
+        E::NotGoverned("x".into()),
         E::MethodNotAllowed("TRACE".into()),
         E::RequestTimeout(10),
         E::PayloadTooLarge(10),
@@ -356,6 +359,9 @@ fn one_of_each_error() -> Vec<crmgate::error::RequestError> {
     for e in &all {
         match e {
             E::BadRequest(_)
+            | E::BadQuery(_)
+            | E::UnknownField(_)
+            | E::NotGoverned(_)
             | E::MethodNotAllowed(_)
             | E::RequestTimeout(_)
             | E::PayloadTooLarge(_)

@@ -27,14 +27,18 @@ fn observe(
     reply: Option<&Value>,
 ) -> Option<BTreeMap<String, Seen>> {
     let reply = reply?;
+    let (stored_map, reply_map) = (stored.as_object().unwrap(), reply.as_object().unwrap());
     let mut out = BTreeMap::new();
     for (g, group) in resource.groups.iter().enumerate() {
         // The group's stored values that are there to be seen (non-empty).
         let mut values: Vec<(Value, Option<&Value>)> = Vec::new();
         for (p, pg) in &resource.property_groups {
-            let v = &stored[&resource.properties_field][p];
-            if *pg == g && !v.is_null() && v != "" {
-                values.push((v.clone(), reply[&resource.properties_field].get(p)));
+            let v = resource
+                .property(stored_map, p)
+                .cloned()
+                .unwrap_or(Value::Null);
+            if *pg == g && !v.is_null() && v != "" && Some(p) != Some(&resource.id_field) {
+                values.push((v, resource.property(reply_map, p)));
             }
         }
         for (f, fg) in &resource.field_groups {
@@ -505,4 +509,123 @@ async fn the_proxy_explain_and_test_agree_on_every_write_decision() {
         forwarded > 10 && refused > 10 && stripped > 3 && redacted > 3,
         "forwarded {forwarded}, refused {refused}, stripped {stripped}, redacted {redacted}"
     );
+}
+
+/// The Salesforce demo's id of a HubSpot demo record (the model's rule): a contact is a
+/// `Lead` or a `Contact` as the Salesforce demo holds it, a company an `Account`.
+fn salesforce_id(
+    crm: &democrm::salesforce::SalesforceCrm,
+    collection: &str,
+    id: &str,
+) -> Option<(&'static str, String)> {
+    let n: u64 = id.parse().ok()?;
+    let candidates: &[(&str, &str)] = match collection {
+        "contacts" => &[("Contact", "003"), ("Lead", "00Q")],
+        _ => &[("Account", "001")],
+    };
+    candidates.iter().find_map(|(t, prefix)| {
+        let id15 = format!("{prefix}Dm{n:010}");
+        crm.record(&id15).map(|_| (*t, id15))
+    })
+}
+
+/// Across vendors: for every demo persona × purpose its department may declare × demo
+/// record, the Salesforce answer shows the same rows, and the same field groups clear,
+/// masked or removed, as the HubSpot answer — the same policies over the same people,
+/// whichever CRM holds them (ids mapped by the model's rule, fields mapped to groups by
+/// each routes file).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_salesforce_answer_shows_what_the_hubspot_answer_shows() {
+    let hubspot = Proxy::start().await;
+    let (salesforce, crm) = crate::sf_reads::sf_proxy().await;
+    let config = hubspot.gateway().config.clone();
+    let h_policies = hubspot.gateway().policies();
+    let s_policies = salesforce.gateway().policies();
+    let personas = [
+        "noelle", "rudolph", "tinsel", "holly", "penny", "santa", "grinch",
+    ];
+    let records = crate::support::demo_records(hubspot.crm());
+    let (mut compared, mut shown, mut groups_compared) = (0usize, 0usize, 0usize);
+    for user in personas {
+        let principal = h_policies.engine.principal(user).unwrap().clone();
+        let dept = principal.department.clone().unwrap();
+        for purpose in &config.departments[&dept].purposes {
+            // The records a get shows, and those a query of each type shows and counts.
+            let mut by_get = std::collections::BTreeSet::new();
+            for (collection, entity_type, stored) in &records {
+                let h_res = h_policies.routes.resource(entity_type).unwrap();
+                let id = stored["id"].as_str().unwrap();
+                let (sf_type, sf_id) = salesforce_id(&crm, collection, id)
+                    .unwrap_or_else(|| panic!("{collection}/{id} is not in the Salesforce demo"));
+                let s_res = s_policies.routes.resource(sf_type).unwrap();
+                let props: Vec<&str> = h_res.property_groups.keys().map(String::as_str).collect();
+                let h = hubspot
+                    .get(
+                        &format!(
+                            "/crm/v3/objects/{collection}/{id}?properties={}",
+                            props.join(",")
+                        ),
+                        user,
+                        Some(purpose),
+                    )
+                    .await;
+                let s = salesforce
+                    .get(
+                        &format!("{}/sobjects/{sf_type}/{sf_id}", crate::sf_reads::BASE),
+                        user,
+                        Some(purpose),
+                    )
+                    .await;
+                let case = format!("{user}/{purpose}/{collection} {id} = {sf_type} {sf_id}");
+                assert_eq!(h.status, s.status, "{case}: {} / {}", h.text(), s.text());
+                compared += 1;
+                if h.status != 200 {
+                    continue;
+                }
+                shown += 1;
+                by_get.insert(s.json()["Id"].as_str().unwrap().to_string());
+                let sf_stored = crm.record(&sf_id).unwrap();
+                let h_view = observe(h_res, stored, Some(&h.json())).unwrap();
+                let s_view = observe(s_res, &sf_stored, Some(&s.json())).unwrap();
+                for (group, seen) in &h_view {
+                    if let Some(other) = s_view.get(group) {
+                        assert_eq!(seen, other, "{case}: group `{group}`");
+                        groups_compared += 1;
+                    }
+                }
+            }
+            if !principal.active {
+                continue;
+            }
+            let mut by_query = std::collections::BTreeSet::new();
+            for t in ["Contact", "Lead", "Account"] {
+                let q = crmgate::stages::sanitize::encode_query(&[(
+                    "q".to_string(),
+                    format!("SELECT Id FROM {t}"),
+                )]);
+                let r = salesforce
+                    .get(
+                        &format!("{}/query?{q}", crate::sf_reads::BASE),
+                        user,
+                        Some(purpose),
+                    )
+                    .await;
+                assert_eq!(r.status, 200, "{user}/{purpose} {t}: {}", r.text());
+                let v = r.json();
+                let ids: Vec<String> = v["records"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["Id"].as_str().unwrap().to_string())
+                    .collect();
+                assert_eq!(v["totalSize"], ids.len(), "{user}/{purpose} {t}");
+                by_query.extend(ids);
+            }
+            assert_eq!(by_get, by_query, "{user}/{purpose}: a query's rows");
+        }
+    }
+    assert!(compared > 1000, "{compared}");
+    assert!(shown > 100 && shown < compared, "{shown} of {compared}");
+    assert!(groups_compared > shown * 4, "{groups_compared}");
+    eprintln!("across vendors: {compared} answers compared, {shown} shown, {groups_compared} field groups compared");
 }

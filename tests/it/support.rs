@@ -59,6 +59,11 @@ pub struct Options {
     pub audit_config: String,
     /// TOML lines added to the `[policies]` table (`retention = "…"`).
     pub policy_lines: String,
+    /// TOML lines of the `[upstream]` table that replace its static credential (an
+    /// `oauth = { … }` grant).
+    pub upstream_credential: Option<String>,
+    /// TOML lines added to the `[upstream]` table (`vendor = "…"`).
+    pub upstream_lines: String,
 }
 
 impl Default for Options {
@@ -77,6 +82,8 @@ impl Default for Options {
             audit_fsync: true,
             audit_config: String::new(),
             policy_lines: String::new(),
+            upstream_credential: None,
+            upstream_lines: String::new(),
         }
     }
 }
@@ -325,10 +332,26 @@ impl Proxy {
             text.push_str(&opts.extra_config);
             std::fs::write(&cfg_path, text).unwrap();
         }
+        if let Some(lines) = &opts.upstream_credential {
+            let text = std::fs::read_to_string(&cfg_path).unwrap().replacen(
+                "credential_file = \"upstream.token\"\n",
+                &format!("{lines}\n"),
+                1,
+            );
+            std::fs::write(&cfg_path, text).unwrap();
+        }
         if !opts.policy_lines.is_empty() {
             let text = std::fs::read_to_string(&cfg_path).unwrap().replacen(
                 "watch_interval_ms = 100\n",
                 &format!("watch_interval_ms = 100\n{}\n", opts.policy_lines),
+                1,
+            );
+            std::fs::write(&cfg_path, text).unwrap();
+        }
+        if !opts.upstream_lines.is_empty() {
+            let text = std::fs::read_to_string(&cfg_path).unwrap().replacen(
+                "[upstream]\n",
+                &format!("[upstream]\n{}\n", opts.upstream_lines),
                 1,
             );
             std::fs::write(&cfg_path, text).unwrap();

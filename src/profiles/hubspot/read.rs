@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::RequestError;
+use crate::policy::plan::RowCondition;
 use crate::routes::{GroupId, Operation, ResourceProfile, Route};
 use crate::stages::sanitize::{self, Canonical};
-use crate::stages::vendor::{Answer, BatchAnswer, CountedSearch, PageRead, Prepared};
+use crate::stages::vendor::{Answer, BatchAnswer, CountedSearch, PageRead, PageRequest, Prepared};
 
 use super::pages::{list_page, read_results_page, results_answer, RefilledPlan};
 use super::search::*;
@@ -126,6 +127,8 @@ pub fn not_found_errors(object_label: &str, keys: &[String]) -> Vec<Value> {
 /// A HubSpot search, once crmgate counts it itself: the typed request and the properties
 /// crmgate asks for.
 struct CountedSearchPlan {
+    /// The search route's path: every page is a search body sent there.
+    path: String,
     search: SearchRequest,
     properties: Vec<String>,
 }
@@ -144,12 +147,18 @@ impl CountedSearch for CountedSearchPlan {
         MAX_SEARCH_PAGES
     }
 
-    fn page_body(&self, cursor: Option<String>) -> Result<Bytes, RequestError> {
-        Ok(Bytes::from(self.search.upstream_body(
-            &self.properties,
-            SEARCH_PAGE as u64,
-            cursor,
-        )?))
+    fn page_request(
+        &self,
+        cursor: Option<String>,
+        _rows: Option<&RowCondition>,
+    ) -> Result<PageRequest, RequestError> {
+        let body = self
+            .search
+            .upstream_body(&self.properties, SEARCH_PAGE as u64, cursor)?;
+        Ok(PageRequest {
+            path_and_query: self.path.clone(),
+            body: Some(Bytes::from(body)),
+        })
     }
 
     fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError> {
@@ -236,6 +245,7 @@ pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, Re
                 search.after.as_ref().map(Scalar::as_text),
             )?));
             prepared.answer = Answer::Counted(Box::new(CountedSearchPlan {
+                path: c.path.clone(),
                 search,
                 properties: props,
             }));
@@ -256,6 +266,11 @@ pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, Re
             }
             prepared.body = Some(Bytes::from(batch.upstream_body(&props)?));
             prepared.answer = Answer::Batch(Box::new(batch));
+        }
+        Operation::Describe => {
+            return Err(RequestError::NotGoverned(
+                "a collection's schema is not governed for this CRM".into(),
+            ))
         }
         Operation::Write(..) => {
             return Err(RequestError::Internal(

@@ -13,14 +13,13 @@ use serde_json::{Map, Value};
 use super::read::BATCH_MAX_INPUTS;
 use super::{associations, errors, write};
 use crate::error::{RateLimitShape, RequestError};
-use crate::profiles::credential::StaticBearer;
+use crate::profiles::credential;
 use crate::routes::{Operation, ResourceProfile, Route};
-use crate::secret::Secret;
 use crate::stages::authz::RecordRead;
 use crate::stages::sanitize::Canonical;
 use crate::stages::vendor::{
-    AssociationShape, ClientRequest, CredentialSource, Decided, Erasure, ListPage, Outgoing,
-    Prepared, Vendor,
+    AssociationShape, ClientRequest, CredentialInputs, CredentialSource, Decided, Erasure,
+    ListPage, Outgoing, Prepared, Vendor,
 };
 use crate::stages::write_inputs::WriteBody;
 
@@ -57,7 +56,7 @@ impl Vendor for HubSpot {
 
     fn parse_write(
         &self,
-        op: Operation,
+        route: &Route,
         body: &[u8],
         id: Option<&str>,
         query: &[(String, String)],
@@ -66,7 +65,7 @@ impl Vendor for HubSpot {
             .iter()
             .find(|(k, _)| k == LOOKUP_PARAM)
             .map(|(_, v)| v.as_str());
-        write::parse(op, body, id, id_property)
+        write::parse(route.body, body, id, id_property)
     }
 
     fn upstream_write_body(
@@ -164,8 +163,9 @@ impl Vendor for HubSpot {
         errors::RATE_LIMIT
     }
 
-    fn credential(&self, secret: Option<Secret>) -> Arc<dyn CredentialSource> {
-        Arc::new(StaticBearer(secret))
+    fn credential(&self, inputs: CredentialInputs) -> Result<Arc<dyn CredentialSource>, String> {
+        // Its 401 says no more than that the token is not valid (any more).
+        Ok(credential::configured(inputs, |_| true))
     }
 
     fn list_request(

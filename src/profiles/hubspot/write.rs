@@ -7,6 +7,8 @@
 //! does not document is a 400. This module must never forward a client's bytes: every
 //! upstream body is serialised from the typed inputs the write stage returned.
 
+use std::collections::BTreeSet;
+
 use bytes::Bytes;
 use http::StatusCode;
 use indexmap::IndexMap;
@@ -48,9 +50,11 @@ impl Body {
             Operation::Write(WriteOp::Archive, Batch) => Ok(Body::BatchArchive),
             Operation::Write(WriteOp::Erase, One) => Ok(Body::GdprDelete),
             Operation::Write(WriteOp::Merge, One) => Ok(Body::Merge),
-            Operation::Read | Operation::Search | Operation::BatchRead => Err(
-                RequestError::Internal("a read route has no write body".into()),
-            ),
+            Operation::Read | Operation::Search | Operation::BatchRead | Operation::Describe => {
+                Err(RequestError::Internal(
+                    "a read route has no write body".into(),
+                ))
+            }
             Operation::Write(op, n) => Err(RequestError::Internal(format!(
                 "HubSpot has no write body for {op:?} ({n:?})"
             ))),
@@ -213,6 +217,7 @@ pub fn parse(
             Ok(single(WriteInput {
                 key: None,
                 properties: strings(c.properties, "create")?,
+                literal: BTreeSet::new(),
                 associations: associations(c.associations)?,
                 trace: c.trace,
             }))
@@ -223,6 +228,7 @@ pub fn parse(
                 inputs: vec![WriteInput {
                     key: Some(path_id()?),
                     properties: strings(u.properties, "update")?,
+                    literal: BTreeSet::new(),
                     associations: None,
                     trace: None,
                 }],
@@ -288,6 +294,7 @@ fn parse_batch_create(body: &[u8]) -> Result<WriteBody, RequestError> {
             Ok(WriteInput {
                 key: None,
                 properties: strings(c.properties, "batch create")?,
+                literal: BTreeSet::new(),
                 associations: associations(c.associations)?,
                 trace: c.trace,
             })
@@ -336,6 +343,7 @@ fn parse_batch_update(kind: Body, body: &[u8]) -> Result<WriteBody, RequestError
             Ok(WriteInput {
                 key: Some(i.id),
                 properties: strings(i.properties, what)?,
+                literal: BTreeSet::new(),
                 associations: None,
                 trace: i.trace,
             })

@@ -26,6 +26,9 @@ pub struct Allowed {
     route: String,
     method: Method,
     path: String,
+    /// Other upstream paths the route's decision may send to (its vendor's next pages, as
+    /// the routes file names them: `*` is one segment).
+    also: Vec<String>,
     /// A write route's decision: its request changes the CRM (sent at most once).
     writes: bool,
 }
@@ -36,8 +39,15 @@ impl Allowed {
             route: route.to_string(),
             method: method.clone(),
             path: path.to_string(),
+            also: Vec::new(),
             writes,
         }
+    }
+
+    /// The same decision, also for the upstream paths its route names (`upstream_paths`).
+    pub(super) fn also(mut self, paths: &[String]) -> Allowed {
+        self.also = paths.to_vec();
+        self
     }
 
     /// The route the decision was made for.
@@ -94,7 +104,7 @@ impl Allowed {
         let path = path_and_query
             .split_once('?')
             .map_or(path_and_query.as_str(), |(p, _)| p);
-        if path != self.path {
+        if path != self.path && !self.also.iter().any(|p| path_matches(p, path)) {
             // fail closed: a permit is for the request that was decided, and no other.
             return Err(RequestError::Internal(format!(
                 "a decision on `{} {}` (route `{}`) cannot permit a request to `{}`",
@@ -108,6 +118,19 @@ impl Allowed {
             body,
             writes: self.writes,
         })
+    }
+}
+
+/// Whether `path` is what `pattern` names: the same segments, `*` standing for any one.
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let (mut p, mut s) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (p.next(), s.next()) {
+            (None, None) => return true,
+            (Some("*"), Some(seg)) if !seg.is_empty() => {}
+            (Some(a), Some(b)) if a == b => {}
+            _ => return false,
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use super::{note_all, Outcome, RecordPlan, Run};
 use crate::routes::typed_owned;
-use crate::routes::{computed, AttrSource, AttrValue, GroupId};
+use crate::routes::{computed, AttrSource, AttrValue, GroupId, Layout};
 use crate::stages::filter::masks;
 
 /// An object key, borrowed from the body when it holds no escape sequence.
@@ -299,7 +299,8 @@ impl<'r> Run<'r> {
         key: &str,
         envelope: &[String],
     ) -> Option<(Vec<u8>, Vec<Range<usize>>)> {
-        if self.resource.attributes.len() > 64 {
+        // A flat record is the DOM path's (its properties are the record's members).
+        if self.resource.attributes.len() > 64 || self.resource.layout == Layout::Flat {
             return None;
         }
         let seed = TopSeed {
@@ -380,7 +381,7 @@ impl<'r> Run<'r> {
 
     /// `$`: the body is one record. `Some(None)` when the row decision denies it.
     pub(super) fn lazy_single(&mut self, body: &[u8]) -> Option<Option<Vec<u8>>> {
-        if self.resource.attributes.len() > 64 {
+        if self.resource.attributes.len() > 64 || self.resource.layout == Layout::Flat {
             return None;
         }
         let text = std::str::from_utf8(body).ok()?;

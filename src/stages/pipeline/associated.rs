@@ -88,7 +88,7 @@ pub(super) async fn decide_associated(
     };
     // The caller's GET of such a record: without a route, or refused, none is shown.
     let Some(get) = routes.routes().iter().find(|r| {
-        r.resource.entity_type == res.entity_type
+        r.resource.name == res.name
             && r.is_single()
             && r.method == http::Method::GET
             && r.write().is_none()
@@ -104,7 +104,7 @@ pub(super) async fn decide_associated(
     let Some(read) = routes
         .routes()
         .iter()
-        .find(|r| r.body == Operation::BatchRead && r.resource.entity_type == res.entity_type)
+        .find(|r| r.body == Operation::BatchRead && r.resource.name == res.name)
     else {
         return Ok(Vec::new());
     };

@@ -20,6 +20,7 @@ use crate::stages::identity::jwks::IssuerKeys;
 use crate::stages::identity::{self, ClientCert};
 use crate::stages::purpose;
 use crate::stages::sanitize::{self, Canonical};
+use crate::stages::vendor::Vendor;
 
 use super::ctx::RequestCtx;
 use super::revision::Policies;
@@ -31,8 +32,9 @@ use super::revision::Policies;
 pub(super) fn canonical(
     parts: &http::request::Parts,
     routes: &RouteTable,
+    vendor: &dyn Vendor,
 ) -> Result<(Canonical, Option<String>), RequestError> {
-    let mut canonical = sanitize::check(parts)?;
+    let mut canonical = sanitize::check(parts, vendor.spelling())?;
     let path_purpose = match purpose::take_path_purpose(&canonical.segments) {
         Some((name, rest)) => {
             canonical = canonical.with_segments(rest);
@@ -43,7 +45,24 @@ pub(super) fn canonical(
     if let Some(segments) = routes.resolve_alias(&canonical.segments) {
         canonical = canonical.with_segments(segments);
     }
+    if let Some(segments) = vendor.canonical_segments(&canonical.segments) {
+        canonical = canonical.with_segments(segments);
+    }
     Ok((canonical, path_purpose))
+}
+
+/// Stage 5, route: the route of the request's path — or of the path the vendor routes it
+/// by (a query's object). Unmatched: never forwarded.
+pub(super) fn route<'r>(
+    routes: &'r RouteTable,
+    vendor: &dyn Vendor,
+    canonical: &Canonical,
+) -> Result<crate::routes::RouteMatch<'r>, RequestError> {
+    let routed_by = vendor.route_path(canonical, routes)?;
+    routes.find(
+        &canonical.method,
+        routed_by.as_deref().unwrap_or(&canonical.segments),
+    )
 }
 
 /// Stage 3, identify: who is calling, and the purpose its credential declares. A credential

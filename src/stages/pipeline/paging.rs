@@ -21,7 +21,7 @@ use crate::routes::{Operation, Route};
 use crate::stages::authz::{Allowed, Permit};
 use crate::stages::filter::{FilteredDoc, RecordAudit, Releasable};
 use crate::stages::upstream::BufferTurn;
-use crate::stages::vendor::{CountedSearch, PageRead, Prepared, PushedList, RefilledList};
+use crate::stages::vendor::{CountedSearch, PageRead, PushedList, RefilledList};
 
 use super::associated::filter_answer;
 use super::ctx::{micros, RequestCtx, Step};
@@ -36,6 +36,39 @@ pub(super) fn walks(route: &Route, selectable: Option<&Selectability>) -> bool {
     !route.shadow && !selectable.is_some_and(|s| s.every_row_visible)
 }
 
+/// The binding of crmgate's cursors on a route: its own, or those of the route it reads
+/// the cursors of (`cursor_of`: a vendor's next page at a path of its own).
+fn binding<'a>(step: &'a Step<'_>, mode: &'a str) -> CursorBinding<'a> {
+    CursorBinding {
+        route: step.route.cursor_scope(),
+        revision: step.engine.revision(),
+        scope: step.scope.memo_key(),
+        mode,
+    }
+}
+
+/// Open crmgate's cursor that a route's path names (a counted search going on from it):
+/// what it carries for the vendor to resume the search. fail closed: a cursor that does
+/// not open for this route, revision, caller and purpose is refused.
+pub(super) fn resume(
+    sh: &Shared,
+    route: &Route,
+    engine: &crate::policy::PolicyEngine,
+    scope: &crate::policy::Scope,
+    token: &str,
+) -> Result<String, RequestError> {
+    let binding = CursorBinding {
+        route: route.cursor_scope(),
+        revision: engine.revision(),
+        scope: scope.memo_key(),
+        mode: "counted",
+    };
+    let (state, _) = open_cursor(token, &binding, &sh.cursor_key)?;
+    state.ok_or_else(|| {
+        RequestError::BadRequest("the paging cursor does not name a search: start again".into())
+    })
+}
+
 /// A search whose matches the caller may not all see: fetch every page of the CRM's
 /// result (bounded), filter each, and answer the client's page out of what it is shown,
 /// with `total` and paging counted over that alone.
@@ -43,21 +76,19 @@ pub(super) async fn search(
     sh: &Shared,
     step: &Step<'_>,
     search: &dyn CountedSearch,
-    prepared: &Prepared,
+    rows: Option<Arc<RowCondition>>,
     ctx: &mut RequestCtx,
     mut turn: BufferTurn,
 ) -> Result<Response<Body>, RequestError> {
     // The client's position is crmgate's sealed cursor, not an offset it may choose:
     // bound like a list's to the route, the policy revision, the caller and purpose.
     let (cursor, limit) = search.client_page();
-    let binding = CursorBinding {
-        route: &step.route.name,
-        revision: step.engine.revision(),
-        scope: step.scope.memo_key(),
-        mode: "counted",
-    };
+    let binding = binding(step, "counted");
+    // The shown records the client asks for: from `skip`, at most `cap` (a query's own
+    // OFFSET and LIMIT, counted over what is shown).
+    let (skip, cap) = search.window();
     let offset = match cursor.as_deref() {
-        None => 0,
+        None => skip,
         Some(c) => open_cursor(c, &binding, &sh.cursor_key)?.1,
     };
     let mut docs = Vec::new();
@@ -81,10 +112,8 @@ pub(super) async fn search(
                 search.page_size()
             )));
         }
-        let body = search.page_body(cursor.take())?;
-        let permit = step
-            .allowed
-            .permit(prepared.path_and_query.clone(), Some(body))?;
+        let request = search.page_request(cursor.take(), rows.as_deref())?;
+        let permit = step.allowed.permit(request.path_and_query, request.body)?;
         let page = walk_page(sh, step, permit, &mut walk, ctx, &mut turn, &|v| {
             search.read_page(v)
         })
@@ -96,7 +125,9 @@ pub(super) async fn search(
         spans.push(page.records);
         audits.extend(page.audits);
         cursor = page.next;
-        if cursor.is_none() {
+        // Past the client's LIMIT nothing more is counted.
+        let enough = cap.is_some_and(|c| total >= skip.saturating_add(c));
+        if cursor.is_none() || enough {
             break;
         }
     }
@@ -105,11 +136,14 @@ pub(super) async fn search(
         "search counted over what the caller is shown ({} CRM pages)",
         walk.pages
     ));
-    let end = offset.saturating_add(limit);
-    let next = (end < total)
-        .then(|| seal_cursor(None, end, &binding, &sh.cursor_key))
+    let shown_end = cap.map_or(total, |c| total.min(skip.saturating_add(c)));
+    let end = offset.saturating_add(limit).min(shown_end);
+    let taken = end.saturating_sub(offset);
+    let resume = search.resume();
+    let next = (end < shown_end)
+        .then(|| seal_cursor(resume.as_deref(), end, &binding, &sh.cursor_key))
         .transpose()?;
-    ctx.records = audits.into_iter().skip(offset).take(limit).collect();
+    ctx.records = audits.into_iter().skip(offset).take(taken).collect();
     // The client's page, made of the filtered pages only.
     let body = Releasable::compose(&docs, |docs| {
         let pages = page_records(docs, &spans)?;
@@ -117,9 +151,9 @@ pub(super) async fn search(
             .into_iter()
             .flatten()
             .skip(offset)
-            .take(limit)
+            .take(taken)
             .collect();
-        search.answer(total, &page, next.clone())
+        search.answer(shown_end.saturating_sub(skip), &page, next.clone())
     })?;
     json_response(
         StatusCode::OK,
@@ -142,12 +176,7 @@ pub(super) async fn list(
     mut turn: BufferTurn,
 ) -> Result<Response<Body>, RequestError> {
     let pushed = pushdown(step, list, rows, ctx);
-    let binding = CursorBinding {
-        route: &step.route.name,
-        revision: step.engine.revision(),
-        scope: step.scope.memo_key(),
-        mode: if pushed.is_some() { "search" } else { "list" },
-    };
+    let binding = binding(step, if pushed.is_some() { "search" } else { "list" });
     let (mut after, mut skip) = match list.cursor() {
         None => (None, 0),
         Some(c) => open_cursor(c, &binding, &sh.cursor_key)?,
@@ -388,9 +417,7 @@ async fn walk_page(
 /// is a list pushed down into a search on its behalf.
 fn search_permission(step: &Step<'_>, path: &str, ctx: &mut RequestCtx) -> Option<Allowed> {
     let route = step.routes.routes().iter().find(|r| {
-        r.body == Operation::Search
-            && r.resource.entity_type == step.route.resource.entity_type
-            && r.path == path
+        r.body == Operation::Search && r.resource.name == step.route.resource.name && r.path == path
     })?;
     let (decision, allowed) =
         step.engine

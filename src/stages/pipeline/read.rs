@@ -8,6 +8,7 @@
 //! This module must never release a body the filter did not release (outside the routes
 //! configured to), nor answer a missing record faster or otherwise than a hidden one.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,8 +19,9 @@ use crate::policy::plan::Selectability;
 use crate::policy::Scope;
 use crate::routes::Route;
 use crate::stages::filter::{self, Releasable};
+use crate::stages::sanitize::Canonical;
 use crate::stages::upstream::BufferTurn;
-use crate::stages::vendor::{Answer, Prepared};
+use crate::stages::vendor::{Answer, DescribeAnswer, Prepared};
 
 use super::associated::filter_answer;
 use super::ctx::{micros, RequestCtx, Step};
@@ -43,7 +45,12 @@ pub(super) async fn selectable(
 ) -> Result<Option<Selectability>, RequestError> {
     let res = &route.resource;
     let selection = prepared.selection();
-    if selection == 0 && !matches!(prepared.answer, Answer::Counted(_) | Answer::Refilled(_)) {
+    if selection == 0
+        && !matches!(
+            prepared.answer,
+            Answer::Counted(_) | Answer::Refilled(_) | Answer::Describe(_)
+        )
+    {
         return Ok(None);
     }
     let (s, evaluations) = sh.selector.selectability(policies, scope, res).await?;
@@ -56,6 +63,70 @@ pub(super) async fn selectable(
         });
     }
     Ok(Some(s))
+}
+
+/// Stage 7 for a read: the upstream request as the vendor prepares it — or, for a search
+/// going on from crmgate's cursor in the path, as the cursor says.
+pub(super) fn prepare(
+    sh: &Shared,
+    step: (&Route, &crate::policy::PolicyEngine, &Scope),
+    canonical: &Canonical,
+    id: Option<&str>,
+    body: bytes::Bytes,
+) -> Result<Prepared, RequestError> {
+    let (route, engine, scope) = step;
+    match sh.vendor.client_cursor(route, id) {
+        Some(token) => {
+            let state = paging::resume(sh, route, engine, scope, token)?;
+            sh.vendor.prepare_resumed(route, canonical, &state)
+        }
+        None => sh.vendor.prepare_read(route, canonical, body),
+    }
+}
+
+/// A collection's schema: forwarded as permitted, answered by the vendor with only the
+/// properties and fields of the groups the caller sees in some form in some record it may
+/// see (from the policies, as for a selection). fail closed: without that analysis, none.
+pub(super) async fn describe(
+    sh: &Shared,
+    step: &Step<'_>,
+    prepared: &Prepared,
+    describe: &dyn DescribeAnswer,
+    selectable: Option<&Selectability>,
+    ctx: &mut RequestCtx,
+    mut turn: BufferTurn,
+) -> Result<Response<Body>, RequestError> {
+    let permit = step.allowed.permit(prepared.path_and_query.clone(), None)?;
+    let t = Instant::now();
+    let upstream = sh
+        .upstream
+        .send(permit, step.request_id, step.peer.ip(), Some(&mut turn))
+        .await;
+    ctx.took("upstream", micros(t));
+    let upstream = upstream?;
+    ctx.upstream_status = Some(upstream.status.as_u16());
+    let res = &step.route.resource;
+    let groups = selectable.map_or(0, |s| s.shown);
+    let shown: HashSet<&str> = res
+        .property_groups
+        .iter()
+        .chain(&res.field_groups)
+        .filter(|(_, g)| groups & (1u64 << **g) != 0)
+        .map(|(name, _)| name.as_str())
+        .chain(std::iter::once(res.id_field.as_str()))
+        .collect();
+    let answer = describe.answer(&upstream.body, &shown)?;
+    ctx.detail = Some(format!(
+        "the collection's description, with the fields of {} field groups",
+        groups.count_ones()
+    ));
+    let body = Releasable::without_records(&answer)?;
+    json_response(
+        upstream.status,
+        body,
+        step.request_id,
+        Some(turn.into_permit().await?),
+    )
 }
 
 /// Forward the permitted request, filter the CRM's answer and release what the caller may
@@ -131,7 +202,7 @@ pub(super) async fn forward(
             // fail closed: count over what is shown instead.
             ctx.records.clear();
             ctx.rows_dropped.clear();
-            paging::search(sh, step, search.as_ref(), prepared, ctx, turn).await
+            paging::search(sh, step, search.as_ref(), None, ctx, turn).await
         }
         Answer::Batch(batch) => {
             let (body, status) =

@@ -73,7 +73,7 @@ pub fn problem_response(vendor: &dyn Vendor, e: &RequestError, request_id: &str)
     let h = resp.headers_mut();
     h.insert(
         CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
+        HeaderValue::from_static(vendor.error_content_type()),
     );
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(v) = HeaderValue::from_str(request_id) {

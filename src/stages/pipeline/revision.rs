@@ -171,7 +171,7 @@ impl Selector {
         let key = (
             policies.engine.revision().to_string(),
             scope.memo_key().clone(),
-            res.entity_type.clone(),
+            res.name.clone(),
         );
         if let Some(s) = self.memo.get(&key) {
             return Ok((s, 0));
@@ -208,7 +208,7 @@ impl Selector {
                 warm.insert((
                     scope.principal.id.clone(),
                     scope.purpose.clone(),
-                    res.entity_type.clone(),
+                    res.name.clone(),
                 ));
             }
         }

@@ -119,7 +119,7 @@ pub(super) async fn handle(
     }
     let parsed = sh
         .vendor
-        .parse_write(route.body, &body, w.id, &w.canonical.query)?;
+        .parse_write(route, &body, w.id, &w.canonical.query)?;
     check_lookup(sh, w, parsed.lookup.as_deref(), ctx).await?;
     let stored = read_first(sh, w, &parsed, ctx).await?;
     let WriteBody {
@@ -304,7 +304,9 @@ fn triage(
             Verdict::Write(f) => forward.push(f),
             // The CRM answers the archive of a missing id with 204: a hidden record
             // answers the same, and nothing is forwarded.
-            Verdict::NotFound if route.body == ARCHIVE => {
+            Verdict::NotFound
+                if route.body == ARCHIVE && !sh.vendor.archive_of_missing_is_not_found() =>
+            {
                 return Ok(Triaged::Answered(empty_response(
                     StatusCode::NO_CONTENT,
                     w.request_id,
@@ -355,6 +357,7 @@ fn upstream_body(
             id: f.id.as_deref(),
             key: f.key.as_deref(),
             properties: &f.properties,
+            literal: &f.literal,
             associations: f.associations.as_ref(),
             trace: f.trace.as_deref(),
         })
@@ -405,7 +408,9 @@ async fn forward_once(
     ctx.took("upstream", micros(t));
     let upstream = match upstream {
         // The record went away between crmgate's read and the archive: as above.
-        Err(RequestError::UpstreamStatus(404)) if route.body == ARCHIVE => {
+        Err(RequestError::UpstreamStatus(404))
+            if route.body == ARCHIVE && !sh.vendor.archive_of_missing_is_not_found() =>
+        {
             ctx.upstream_status = Some(404);
             return Ok(Sent::Answered(empty_response(
                 StatusCode::NO_CONTENT,
@@ -534,7 +539,7 @@ async fn prior_read(
         .routes()
         .routes()
         .iter()
-        .find(|r| r.body == Operation::BatchRead && r.resource.entity_type == res.entity_type)
+        .find(|r| r.body == Operation::BatchRead && r.resource.name == res.name)
         .ok_or_else(|| {
             RequestError::Internal(format!(
                 "no batch read route for `{}`: a write cannot read the records it names",

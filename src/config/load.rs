@@ -96,6 +96,7 @@ impl Config {
             purposes,
             departments,
             apps,
+            documents: raw.documents,
             source: Arc::new(src),
         })
     }

@@ -22,7 +22,7 @@ fn html_escapes_every_text_and_carries_no_script() {
     assert!(!h.contains("<script>"), "{h}");
     assert!(h.contains("&lt;script&gt;") && h.contains("A &amp; B"));
     assert!(h.contains("T &lt;1&gt;"));
-    assert!(h.contains("content:\"T – rev \\22  x\\22 \""), "{h}");
+    assert!(h.contains("content:\"T – rev \\22 x\\22 \""), "{h}");
 }
 
 #[test]

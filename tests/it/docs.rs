@@ -408,3 +408,181 @@ async fn the_permission_concepts_read_and_write_rows_agree_with_the_proxys_answe
         "{figures:?}"
     );
 }
+
+/// The headings each document must show, per language (besides its title).
+fn expected_sections(kind: &str, lang: &str) -> Vec<&'static str> {
+    match (kind, lang) {
+        ("permission-concept", "en") => vec![
+            "Permission concept",
+            "Purposes and legal bases",
+            "Field groups and the CRM fields they hold",
+            "Access rights per department and purpose",
+            "Special-category data in free text",
+            "Approval",
+        ],
+        ("permission-concept", _) => vec![
+            "Berechtigungskonzept",
+            "Zwecke und Rechtsgrundlagen",
+            "Datengruppen und die CRM-Felder, die sie umfassen",
+            "Zugriffsrechte je Abteilung und Zweck",
+            "Besondere Kategorien in Freitexten",
+            "Freigabe",
+        ],
+        _ => panic!("no sections known for `{kind}`"),
+    }
+}
+
+/// The visible text of an HTML page (styles and tags removed, entities left).
+fn visible_text(html: &str) -> String {
+    let no_style = regex::Regex::new(r"(?s)<style>.*?</style>")
+        .unwrap()
+        .replace_all(html, " ");
+    regex::Regex::new(r"<[^>]*>")
+        .unwrap()
+        .replace_all(&no_style, " ")
+        .into_owned()
+}
+
+/// The page with a probe that writes, once laid out, how wide the document is against the
+/// window and how many boxes overflow their own width.
+fn probed(html: &str) -> String {
+    let probe = "<script>addEventListener('load',()=>{const d=document.documentElement;\
+        const bad=[...document.querySelectorAll('table,td,th,p,li,dd,dt,h1,h2,h3,dl,ul')]\
+        .filter(e=>e.scrollWidth>e.clientWidth+1).length;const p=document.createElement('pre');\
+        p.id='probe';p.textContent='sw='+d.scrollWidth+';cw='+d.clientWidth+';bad='+bad;\
+        document.body.appendChild(p);});</script>";
+    html.replace("</body>", &format!("{probe}</body>"))
+}
+
+/// Generate one document with the binary.
+fn generate(kind: &str, lang: &str, format: &str, out: &std::path::Path, extra: &[String]) {
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_crmgate"))
+        .args([
+            "docs",
+            kind,
+            "--lang",
+            lang,
+            "--format",
+            format,
+            "--date",
+            "2026-12-07",
+        ])
+        .arg("--config")
+        .arg(crate::support::repo().join("policies/crmgate.toml"))
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "crmgate docs {kind} --lang {lang}: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+/// Where the screenshots are kept for a person to look at.
+fn screens_dir() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| crate::support::repo().join("target"));
+    let dir = target.join("docs-screens");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Render a generated HTML document in Chromium: printed to PDF, screenshot at A4 width
+/// kept, and laid out at A4's printable width (182 mm, 688 px) and full width (794 px)
+/// with nothing wider than the page.
+fn check_in_chromium(chromium: &std::path::Path, dir: &std::path::Path, kind: &str, lang: &str) {
+    let page = dir.join(format!("{kind}-{lang}.html"));
+    let html = std::fs::read_to_string(&page).unwrap();
+    let case = format!("{kind} ({lang})");
+    // no Markdown left, no script
+    let text = visible_text(&html);
+    for syntax in ["**", "`", "|---", "## ", "\\_", "](", "- **"] {
+        assert!(
+            !text.contains(syntax),
+            "{case}: Markdown `{syntax}` left in the HTML"
+        );
+    }
+    assert!(!html.contains("<script"), "{case}: a script in the page");
+    for section in expected_sections(kind, lang) {
+        assert!(
+            html.contains(&format!(">{section}</h")),
+            "{case}: no section `{section}`"
+        );
+    }
+    // printed to PDF (A4, by the page's own @page rule)
+    let pdf = dir.join(format!("{kind}-{lang}.pdf"));
+    crate::support::chromium_run(
+        chromium,
+        &page,
+        &[
+            format!("--print-to-pdf={}", pdf.display()),
+            "--no-pdf-header-footer".into(),
+        ],
+    );
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(
+        bytes.starts_with(b"%PDF") && bytes.len() > 5000,
+        "{case}: no PDF"
+    );
+    // a screenshot of the first page at A4 width, for a person to look at
+    let png = screens_dir().join(format!("{kind}-{lang}.png"));
+    crate::support::chromium_run(
+        chromium,
+        &page,
+        &[
+            format!("--screenshot={}", png.display()),
+            "--window-size=794,1123".into(),
+        ],
+    );
+    assert!(
+        std::fs::metadata(&png).unwrap().len() > 10_000,
+        "{case}: no screenshot"
+    );
+    let _ = std::fs::copy(&pdf, screens_dir().join(format!("{kind}-{lang}.pdf")));
+    // laid out at both widths: nothing wider than the window, no box wider than itself
+    let probe = dir.join(format!("{kind}-{lang}-probe.html"));
+    std::fs::write(&probe, probed(&html)).unwrap();
+    for width in [688, 794] {
+        let dom = crate::support::chromium_run(
+            chromium,
+            &probe,
+            &["--dump-dom".into(), format!("--window-size={width},1000")],
+        );
+        let re = regex::Regex::new(r"sw=(\d+);cw=(\d+);bad=(\d+)").unwrap();
+        let c = re
+            .captures(&dom)
+            .unwrap_or_else(|| panic!("{case}: the probe did not run"));
+        let (sw, cw, bad): (u32, u32, u32) = (
+            c[1].parse().unwrap(),
+            c[2].parse().unwrap(),
+            c[3].parse().unwrap(),
+        );
+        assert!(
+            sw <= cw && cw <= width && cw + 20 >= width && bad == 0,
+            "{case} at {width} px: the document is {sw} px wide in a {cw} px window, {bad} boxes overflow"
+        );
+    }
+}
+
+#[test]
+fn every_document_prints_to_a4_in_chromium_in_both_languages_with_nothing_cut_off() {
+    let test = "every_document_prints_to_a4_in_chromium_in_both_languages_with_nothing_cut_off";
+    let Some(chromium) = crate::support::chromium(test) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for kind in ["permission-concept"] {
+        for lang in ["en", "de"] {
+            let page = dir.path().join(format!("{kind}-{lang}.html"));
+            generate(kind, lang, "html", &page, &[]);
+            check_in_chromium(&chromium, dir.path(), kind, lang);
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 2);
+}

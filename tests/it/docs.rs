@@ -586,3 +586,50 @@ fn every_document_prints_to_a4_in_chromium_in_both_languages_with_nothing_cut_of
     }
     assert_eq!(checked, 2);
 }
+
+/// A copy of the demo configuration (policies/ beside the repository's certs/) in `dir`.
+fn demo_config_copy(dir: &std::path::Path) -> std::path::PathBuf {
+    let repo = crate::support::repo();
+    let policies = dir.join("policies");
+    std::fs::create_dir_all(policies.join("redaction")).unwrap();
+    for sub in ["", "redaction"] {
+        for e in std::fs::read_dir(repo.join("policies").join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_file() {
+                std::fs::copy(&p, policies.join(sub).join(p.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    std::os::unix::fs::symlink(repo.join("certs"), dir.join("certs")).unwrap();
+    policies.join("crmgate.toml")
+}
+
+#[test]
+fn check_refuses_a_hold_without_a_legal_basis() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = demo_config_copy(dir.path());
+    let check = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_crmgate"))
+            .args(["check", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(check().status.code(), Some(0), "{:?}", check());
+    let retention = dir.path().join("policies/retention.toml");
+    let text = std::fs::read_to_string(&retention).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !l.starts_with("legal_basis = \"Art. 17(3)(e) GDPR: establishment"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(text, without, "the open-dispute hold names its basis");
+    std::fs::write(&retention, without).unwrap();
+    let out = check();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("holds.open_dispute: a hold needs a `legal_basis`"),
+        "{stderr}"
+    );
+}

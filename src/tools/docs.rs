@@ -8,6 +8,7 @@
 //! It must never decide anything itself (every right is asked of the decision core the
 //! proxy uses), never write to the CRM or the audit log, and never print a secret.
 
+pub mod deletion;
 pub mod permission;
 pub mod render;
 pub mod text;
@@ -69,6 +70,9 @@ pub struct DocsArgs {
     /// by `--format json`, or a git revision of the configuration's directory.
     #[arg(long)]
     pub since: Option<String>,
+    /// Deletion record: checkpoint files of `crmgate retention apply` runs.
+    #[arg(long)]
+    pub checkpoint: Vec<PathBuf>,
     /// The document's date (`YYYY-MM-DD`; default: today, UTC).
     #[arg(long)]
     pub date: Option<String>,
@@ -184,6 +188,10 @@ pub fn run(args: DocsArgs) -> Result<(), String> {
                 )?,
                 _ => render(&doc, &pc, args.format)?,
             }
+        }
+        DocKind::DeletionRecord => {
+            let r = deletion::compute(&config, &policies, &args.checkpoint, &date)?;
+            render(&deletion::document(&r, &config, args.lang), &r, args.format)?
         }
         other => return Err(format!("`{other:?}` is not yet generated")),
     };

@@ -428,6 +428,22 @@ fn expected_sections(kind: &str, lang: &str) -> Vec<&'static str> {
             "Besondere Kategorien in Freitexten",
             "Freigabe",
         ],
+        ("deletion-record", "en") => vec![
+            "Deletion concept and deletion record",
+            "Data kinds and rules",
+            "Holds",
+            "The audit log's own retention",
+            "Deletion record",
+            "Records kept by a hold",
+        ],
+        ("deletion-record", _) => vec![
+            "Löschkonzept und Löschprotokoll",
+            "Datenarten und Regeln",
+            "Sperren",
+            "Aufbewahrung des Audit-Protokolls",
+            "Löschprotokoll",
+            "Durch eine Sperre aufbewahrte Datensätze",
+        ],
         _ => panic!("no sections known for `{kind}`"),
     }
 }
@@ -546,13 +562,13 @@ fn check_in_chromium(chromium: &std::path::Path, dir: &std::path::Path, kind: &s
     // laid out at both widths: nothing wider than the window, no box wider than itself
     let probe = dir.join(format!("{kind}-{lang}-probe.html"));
     std::fs::write(&probe, probed(&html)).unwrap();
+    let re = regex::Regex::new(r"sw=(\d+);cw=(\d+);bad=(\d+)").unwrap();
     for width in [688, 794] {
         let dom = crate::support::chromium_run(
             chromium,
             &probe,
             &["--dump-dom".into(), format!("--window-size={width},1000")],
         );
-        let re = regex::Regex::new(r"sw=(\d+);cw=(\d+);bad=(\d+)").unwrap();
         let c = re
             .captures(&dom)
             .unwrap_or_else(|| panic!("{case}: the probe did not run"));
@@ -575,16 +591,44 @@ fn every_document_prints_to_a4_in_chromium_in_both_languages_with_nothing_cut_of
         return;
     };
     let dir = tempfile::tempdir().unwrap();
+    // A deletion run's checkpoint: an archive, an erasure, a record a hold keeps.
+    let checkpoint = dir.path().join("run.jsonl");
+    let line = |event: &str, id: &str, rule: &str, action: &str, held: &[&str]| {
+        json!({"run": "r1", "at": "2026-12-02T03:00:00Z", "event": event, "entry": {
+            "rule": rule, "resource": "Contact", "id": id, "action": action,
+            "due_on": "2026-12-01", "held_by": held}})
+        .to_string()
+    };
+    let lines = [
+        json!({"run": "r1", "at": "2026-12-02T03:00:00Z", "event": "run", "today": "2026-12-02"})
+            .to_string(),
+        line(
+            "held",
+            "1043",
+            "wish_list_prospects",
+            "archive",
+            &["legal_hold"],
+        ),
+        line("done", "1032", "wish_list_prospects", "archive", &[]),
+        line("done", "1053", "purchased_leads", "gdpr_delete", &[]),
+    ];
+    std::fs::write(&checkpoint, lines.join("\n") + "\n").unwrap();
     let mut checked = 0;
-    for kind in ["permission-concept"] {
+    for kind in ["permission-concept", "deletion-record"] {
         for lang in ["en", "de"] {
             let page = dir.path().join(format!("{kind}-{lang}.html"));
-            generate(kind, lang, "html", &page, &[]);
+            let extra = match kind {
+                "deletion-record" => {
+                    vec!["--checkpoint".to_string(), checkpoint.display().to_string()]
+                }
+                _ => vec![],
+            };
+            generate(kind, lang, "html", &page, &extra);
             check_in_chromium(&chromium, dir.path(), kind, lang);
             checked += 1;
         }
     }
-    assert_eq!(checked, 2);
+    assert_eq!(checked, 4);
 }
 
 /// A copy of the demo configuration (policies/ beside the repository's certs/) in `dir`.
@@ -631,5 +675,176 @@ fn check_refuses_a_hold_without_a_legal_basis() {
     assert!(
         stderr.contains("holds.open_dispute: a hold needs a `legal_basis`"),
         "{stderr}"
+    );
+}
+
+/// The demo proxy with the deletion concept, on the day the seed's dates are read against.
+async fn retention_proxy() -> Proxy {
+    Proxy::start_with(crate::support::Options {
+        policy_lines: format!(
+            "retention = \"{}\"",
+            crate::support::repo()
+                .join("policies/retention.toml")
+                .display()
+        ),
+        extra_config: "[retention]\ntoday = \"2026-12-02\"\n".into(),
+        ..crate::support::Options::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_deletion_record_lists_each_record_the_run_deleted_with_rule_basis_and_restore_window_and_each_held_record(
+) {
+    let proxy = retention_proxy().await;
+    let cfg = proxy.dir.path().join("crmgate.toml");
+    let config = crmgate::config::Config::load(&cfg).unwrap();
+    let policies = crmgate::startup::app::load_policies(&config).unwrap();
+    let conn = crmgate::tools::retention::Connection {
+        base: format!("https://localhost:{}", proxy.addr.port()),
+        key: "demo-key-retention".into(),
+        ca: Some(crate::support::repo().join("certs/ca.pem")),
+        rate: 0.0,
+        max_pages: 50,
+    };
+    let checkpoint = proxy.dir.path().join("run.jsonl");
+    let opts = crmgate::tools::retention::ApplyOptions {
+        checkpoint: checkpoint.clone(),
+        crash_after: None,
+    };
+    let applied =
+        crmgate::tools::retention::apply(&policies, config.policies.retention_clock, &conn, &opts)
+            .await
+            .unwrap();
+    assert!(applied.failed.is_empty() && applied.done > 5, "{applied:?}");
+    let out = proxy.dir.path().join("record.json");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_crmgate"))
+        .args(["docs", "deletion-record", "--format", "json", "--config"])
+        .arg(&cfg)
+        .arg("--checkpoint")
+        .arg(&checkpoint)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+    let record: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let deleted = record["deleted"].as_array().unwrap();
+    // Exactly what the run did, each with its rule's legal basis.
+    assert_eq!(deleted.len(), applied.done, "{record:#}");
+    let by = |rule: &str| -> Vec<(String, String, Value)> {
+        let mut v: Vec<_> = deleted
+            .iter()
+            .filter(|d| d["rule"] == rule)
+            .map(|d| {
+                assert!(d["legal_basis"].as_str().unwrap().contains("GDPR"), "{d}");
+                (
+                    d["id"].as_str().unwrap().to_string(),
+                    d["action"].as_str().unwrap().to_string(),
+                    d["restorable_until"].clone(),
+                )
+            })
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let archived = by("wish_list_prospects");
+    assert_eq!(
+        archived.iter().map(|a| a.0.as_str()).collect::<Vec<_>>(),
+        ["1032", "1046", "1048"]
+    );
+    // The vendor keeps an archived record restorable for 90 days (its profile says so).
+    let at = deleted.iter().find(|d| d["id"] == "1032").unwrap()["at"]
+        .as_str()
+        .unwrap()
+        .get(..10)
+        .unwrap()
+        .to_string();
+    let day = crmgate::retention::Day::parse(&at).unwrap();
+    let expected = crmgate::retention::Day(day.0 + 90).to_string();
+    assert!(archived
+        .iter()
+        .all(|a| a.1 == "archive" && a.2 == expected.as_str()));
+    let erased = by("purchased_leads");
+    assert_eq!(erased.len(), 2);
+    assert!(erased.iter().all(|a| a.1 == "gdpr_delete" && a.2.is_null()));
+    assert!(by("wish_texts")
+        .iter()
+        .all(|a| a.1 == "anonymise" && a.2.is_null()));
+    // The records a hold keeps, each with its hold.
+    let held: BTreeMap<String, String> = record["held"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["id"].as_str().unwrap().to_string(),
+                h["held_by"][0].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(held["1043"], "legal_hold");
+    for id in ["1005", "1015", "1026", "1029"] {
+        assert!(
+            held[id].starts_with("invoices_and_booking_records until "),
+            "{held:?}"
+        );
+    }
+    assert_eq!(held.len(), 5, "{held:?}");
+    assert_eq!(record["vendor_restore_days"], 90);
+}
+
+#[test]
+fn what_changed_since_an_earlier_revision_names_exactly_the_rights_a_policy_edit_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = demo_config_copy(dir.path());
+    let concept = || {
+        let (config, _) = crmgate::tools::cli::load_config_for_tools(&cfg).unwrap();
+        let policies = crmgate::startup::app::load_policies(&config).unwrap();
+        permission::compute(&config, &policies, "2026-12-07")
+    };
+    let before = concept();
+    // Unchanged policies: nothing changed.
+    let same = permission::diff::diff(&before, &before);
+    assert!(same.rights.is_empty() && same.purposes.is_empty());
+    // The data steward may no longer correct provenance.
+    let cedar = dir.path().join("policies/santa.cedar");
+    let text = std::fs::read_to_string(&cedar).unwrap();
+    let edited = text.replace(
+        "when { principal.roles.contains(\"data_steward\") };",
+        "when { false };",
+    );
+    assert_ne!(text, edited);
+    std::fs::write(&cedar, edited).unwrap();
+    let after = concept();
+    assert_ne!(before.policy_revision, after.policy_revision);
+    let changes = permission::diff::diff(&before, &after);
+    assert!(changes.purposes.is_empty(), "{:?}", changes.purposes);
+    assert!(!changes.rights.is_empty());
+    for c in &changes.rights {
+        assert_eq!(
+            (c.subject.as_str(), c.aspect.as_str(), c.action.as_str()),
+            ("accounting", "provenance", "update"),
+            "{c:?}"
+        );
+        assert_eq!(c.before, Some(Right::Yes), "{c:?}");
+        assert_eq!(c.now, Some(Right::Refused), "{c:?}");
+    }
+    // And the document says so, in German, from a JSON file of the earlier revision.
+    let earlier = dir.path().join("earlier.json");
+    std::fs::write(&earlier, serde_json::to_string(&before).unwrap()).unwrap();
+    let loaded =
+        crmgate::tools::docs::earlier(earlier.to_str().unwrap(), &cfg, "2026-12-07").unwrap();
+    let (config, _) = crmgate::tools::cli::load_config_for_tools(&cfg).unwrap();
+    let ch = permission::diff::diff(&loaded, &after);
+    let doc = permission::doc::document(&after, Some(&ch), &config, crmgate::tools::docs::Lang::De);
+    let md = crmgate::tools::docs::render::markdown(&doc);
+    assert!(
+        md.contains("## Änderungen seit der vorigen Revision"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| Buchhaltung — Erfüllung von Aufträgen und Verträgen mit Bestandskunden: Lieferung, Rechnung, Support — Contact | Herkunft der Daten: Ändern | erlaubt | Schreiben abgelehnt |"),
+        "{md}"
     );
 }

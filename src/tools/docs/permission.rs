@@ -498,10 +498,25 @@ fn write_cells(
         n => (1u64 << n) - 1,
     };
     let all: Vec<&Vec<Option<AttrValue>>> = combos.iter().collect();
+    // The record-level decision first (no group asked), the groups only where it allows:
+    // the same decisions the write stage makes, without asking what it never would.
+    let groups_of = if matches!(action, "delete" | "merge") {
+        0
+    } else {
+        mask
+    };
     let decided: Vec<_> = combos
         .iter()
-        .map(|c| (c, engine.decide_write(scope, res, None, c, action, mask)))
-        .filter(|(_, d)| d.record.allow && (action == "create" || d.read.allow))
+        .filter(|c| {
+            let d = engine.decide_write(scope, res, None, c, action, 0);
+            d.record.allow && (action == "create" || d.read.allow)
+        })
+        .map(|c| {
+            (
+                c,
+                engine.decide_write(scope, res, None, c, action, groups_of),
+            )
+        })
         .collect();
     let allowed: Vec<&Vec<Option<AttrValue>>> = decided.iter().map(|(c, _)| *c).collect();
     let row = verdict(res, &allowed, &all, || vec!["records".into()]);

@@ -10,6 +10,7 @@
 
 pub mod deletion;
 pub mod permission;
+pub mod processing;
 pub mod render;
 pub mod text;
 
@@ -192,6 +193,11 @@ pub fn run(args: DocsArgs) -> Result<(), String> {
         DocKind::DeletionRecord => {
             let r = deletion::compute(&config, &policies, &args.checkpoint, &date)?;
             render(&deletion::document(&r, &config, args.lang), &r, args.format)?
+        }
+        DocKind::ProcessingRecord => {
+            let pc = permission::compute(&config, &policies, &date);
+            let r = processing::compute(&config, &policies, &pc, args.lang);
+            render(&processing::document(&r, args.lang), &r, args.format)?
         }
         other => return Err(format!("`{other:?}` is not yet generated")),
     };

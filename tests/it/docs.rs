@@ -444,6 +444,16 @@ fn expected_sections(kind: &str, lang: &str) -> Vec<&'static str> {
             "Löschprotokoll",
             "Durch eine Sperre aufbewahrte Datensätze",
         ],
+        ("processing-record", "en") => vec![
+            "Record of processing activities (Art. 30 GDPR)",
+            "Processing activities",
+            "Technical and organisational measures (Art. 32 GDPR) crmgate provides",
+        ],
+        ("processing-record", _) => vec![
+            "Verzeichnis von Verarbeitungstätigkeiten (Art. 30 DSGVO)",
+            "Verarbeitungstätigkeiten",
+            "Technische und organisatorische Maßnahmen (Art. 32 DSGVO), die crmgate umsetzt",
+        ],
         _ => panic!("no sections known for `{kind}`"),
     }
 }
@@ -614,7 +624,7 @@ fn every_document_prints_to_a4_in_chromium_in_both_languages_with_nothing_cut_of
     ];
     std::fs::write(&checkpoint, lines.join("\n") + "\n").unwrap();
     let mut checked = 0;
-    for kind in ["permission-concept", "deletion-record"] {
+    for kind in ["permission-concept", "processing-record", "deletion-record"] {
         for lang in ["en", "de"] {
             let page = dir.path().join(format!("{kind}-{lang}.html"));
             let extra = match kind {
@@ -628,7 +638,7 @@ fn every_document_prints_to_a4_in_chromium_in_both_languages_with_nothing_cut_of
             checked += 1;
         }
     }
-    assert_eq!(checked, 4);
+    assert_eq!(checked, 6);
 }
 
 /// A copy of the demo configuration (policies/ beside the repository's certs/) in `dir`.
@@ -846,5 +856,75 @@ fn what_changed_since_an_earlier_revision_names_exactly_the_rights_a_policy_edit
     assert!(
         md.contains("| Buchhaltung — Erfüllung von Aufträgen und Verträgen mit Bestandskunden: Lieferung, Rechnung, Support — Contact | Herkunft der Daten: Ändern | erlaubt | Schreiben abgelehnt |"),
         "{md}"
+    );
+}
+
+#[test]
+fn the_processing_record_has_one_entry_per_purpose_with_controller_processor_and_measures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    generate("processing-record", "en", "json", &out, &[]);
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let (config, _) = crmgate::tools::cli::load_config_for_tools(
+        &crate::support::repo().join("policies/crmgate.toml"),
+    )
+    .unwrap();
+    let purposes: Vec<&str> = r["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["purpose"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        purposes,
+        config
+            .purposes
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    );
+    assert!(r["controller"]
+        .as_str()
+        .unwrap()
+        .contains("Santa Claus GmbH"));
+    assert!(r["processor_contract"]
+        .as_str()
+        .unwrap()
+        .contains("Art. 28"));
+    for a in r["activities"].as_array().unwrap() {
+        let recipients = a["recipients"].as_array().unwrap();
+        assert!(
+            recipients
+                .last()
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .contains("processor"),
+            "{a}"
+        );
+        assert!(!a["legal_basis"].as_str().unwrap().is_empty(), "{a}");
+    }
+    // greetings reach customers only, and only marketing; the wish text is marked special
+    let greetings = r["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["purpose"] == "greetings")
+        .unwrap();
+    assert_eq!(greetings["data_subjects"], json!(["Contact (customer)"]));
+    assert_eq!(greetings["recipients"][0], "Marketing");
+    let cf = r["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["purpose"] == "contract_fulfilment")
+        .unwrap();
+    assert_eq!(cf["special"], json!(["Contact: Free-text message"]));
+    let measures = r["measures"].as_array().unwrap();
+    assert!(
+        measures
+            .iter()
+            .any(|m| m[1].as_str().unwrap().contains("1095")),
+        "{measures:?}"
     );
 }

@@ -12,6 +12,7 @@ pub mod deletion;
 pub mod permission;
 pub mod processing;
 pub mod render;
+pub mod subject;
 pub mod text;
 
 use std::path::{Path, PathBuf};
@@ -74,6 +75,19 @@ pub struct DocsArgs {
     /// Deletion record: checkpoint files of `crmgate retention apply` runs.
     #[arg(long)]
     pub checkpoint: Vec<PathBuf>,
+    /// Access request answer: the person's record, `type/id` (`contact/1001`).
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Access request answer: the audit directory (`audit.dir`).
+    #[arg(long)]
+    pub audit_dir: Option<PathBuf>,
+    /// Access request answer: the central audit store instead (every replica).
+    #[arg(long, env = "CRMGATE_AUDIT_DB", hide_env_values = true)]
+    pub db: Option<String>,
+    /// Access request answer: name the employees who looked the record up (only where the
+    /// person needs their names to exercise their rights).
+    #[arg(long)]
+    pub name_employees: bool,
     /// The document's date (`YYYY-MM-DD`; default: today, UTC).
     #[arg(long)]
     pub date: Option<String>,
@@ -169,6 +183,21 @@ pub fn earlier(since: &str, config_path: &Path, date: &str) -> Result<Permission
     result
 }
 
+/// The hits of the central store (every replica).
+fn central_hits(
+    url: &str,
+    filter: &crate::audit::query::Filter,
+) -> Result<Vec<crate::audit::query::Hit>, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let client = crate::audit::central::db::connect(url).await?;
+        crate::audit::central::db::query(&client, filter).await
+    })
+}
+
 /// Run `crmgate docs`.
 pub fn run(args: DocsArgs) -> Result<(), String> {
     let (config, policies) = load(&args.config.path)?;
@@ -199,7 +228,33 @@ pub fn run(args: DocsArgs) -> Result<(), String> {
             let r = processing::compute(&config, &policies, &pc, args.lang);
             render(&processing::document(&r, args.lang), &r, args.format)?
         }
-        other => return Err(format!("`{other:?}` is not yet generated")),
+        DocKind::SubjectAccess => {
+            let subject = args
+                .subject
+                .as_deref()
+                .ok_or("give --subject contact/<id>")?;
+            let record = crate::audit::query::parse_record(subject)?;
+            let filter = crate::audit::query::Filter {
+                record: Some(record.clone()),
+                ..Default::default()
+            };
+            let hits = match (&args.audit_dir, &args.db) {
+                (Some(dir), _) => crate::audit::query::query(dir, &filter)?.0,
+                (None, Some(url)) => central_hits(url, &filter)?,
+                (None, None) => crate::audit::query::query(&config.audit.dir, &filter)?.0,
+            };
+            let pc = permission::compute(&config, &policies, &date);
+            let s = subject::compute(
+                &config,
+                &policies,
+                &pc,
+                &hits,
+                (&record.0, &record.1),
+                args.name_employees,
+                args.lang,
+            );
+            render(&subject::document(&s, &config, args.lang), &s, args.format)?
+        }
     };
     match &args.out {
         Some(path) => {

@@ -454,6 +454,24 @@ fn expected_sections(kind: &str, lang: &str) -> Vec<&'static str> {
             "Verarbeitungstätigkeiten",
             "Technische und organisatorische Maßnahmen (Art. 32 DSGVO), die crmgate umsetzt",
         ],
+        ("subject-access", "en") => vec![
+            "Access request answer (Art. 15 GDPR)",
+            "Purposes and legal bases per category of data",
+            "Source of the data",
+            "Storage periods",
+            "Recipients",
+            "Accesses, writes and erasures by department",
+            "Your rights (Art. 15(1) GDPR)",
+        ],
+        ("subject-access", _) => vec![
+            "Auskunft nach Art. 15 DSGVO",
+            "Zwecke und Rechtsgrundlagen je Datenkategorie",
+            "Herkunft der Daten",
+            "Speicherfristen",
+            "Empfänger",
+            "Zugriffe, Schreibzugriffe und Löschungen je Abteilung",
+            "Ihre Rechte (Art. 15 Abs. 1 DSGVO)",
+        ],
         _ => panic!("no sections known for `{kind}`"),
     }
 }
@@ -624,7 +642,14 @@ fn every_document_prints_to_a4_in_chromium_in_both_languages_with_nothing_cut_of
     ];
     std::fs::write(&checkpoint, lines.join("\n") + "\n").unwrap();
     let mut checked = 0;
-    for kind in ["permission-concept", "processing-record", "deletion-record"] {
+    let audit = dir.path().join("audit");
+    std::fs::create_dir_all(&audit).unwrap();
+    for kind in [
+        "permission-concept",
+        "processing-record",
+        "deletion-record",
+        "subject-access",
+    ] {
         for lang in ["en", "de"] {
             let page = dir.path().join(format!("{kind}-{lang}.html"));
             let extra = match kind {
@@ -638,7 +663,7 @@ fn every_document_prints_to_a4_in_chromium_in_both_languages_with_nothing_cut_of
             checked += 1;
         }
     }
-    assert_eq!(checked, 6);
+    assert_eq!(checked, 8);
 }
 
 /// A copy of the demo configuration (policies/ beside the repository's certs/) in `dir`.
@@ -927,4 +952,117 @@ fn the_processing_record_has_one_entry_per_purpose_with_controller_processor_and
             .any(|m| m[1].as_str().unwrap().contains("1095")),
         "{measures:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_access_request_answer_for_contact_1001_lists_exactly_its_accesses_and_writes_by_department(
+) {
+    let proxy = Proxy::start().await;
+    const C: &str = "/crm/v3/objects/contacts/1001";
+    assert_eq!(
+        proxy
+            .get(C, "holly", Some("contract_fulfilment"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(proxy.get(C, "penny", None).await.status, 200);
+    assert_eq!(proxy.get(C, "tinsel", Some("greetings")).await.status, 200);
+    // refused: nothing of the record reached the caller, so it is no access to it
+    assert_eq!(
+        proxy
+            .get(C, "tinsel", Some("product_marketing"))
+            .await
+            .status,
+        404
+    );
+    let name =
+        proxy.crm().record_json("contacts", "1001").unwrap()["properties"]["firstname"].clone();
+    let w = proxy
+        .request(
+            "PATCH",
+            C,
+            Some("noelle"),
+            Some("contract_fulfilment"),
+            Some(json!({"properties": {"firstname": name}})),
+        )
+        .await;
+    assert_eq!(w.status, 200, "{}", w.text());
+    let answer = |extra: &[&str]| -> Value {
+        let out = proxy.dir.path().join("answer.json");
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_crmgate"))
+            .args([
+                "docs",
+                "subject-access",
+                "--subject",
+                "contact/1001",
+                "--format",
+                "json",
+                "--config",
+            ])
+            .arg(proxy.dir.path().join("crmgate.toml"))
+            .arg("--audit-dir")
+            .arg(proxy.audit_dir())
+            .arg("--out")
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{status:?}");
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
+    };
+    let a = answer(&[]);
+    let seen: Vec<(String, String, String)> = a["accesses"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(dept, list)| {
+            list.as_array().unwrap().iter().map(move |x| {
+                assert!(
+                    x.get("employee").is_none(),
+                    "an employee named unasked: {x}"
+                );
+                (
+                    dept.clone(),
+                    x["what"].as_str().unwrap().to_string(),
+                    x["purpose"].as_str().unwrap().to_string(),
+                )
+            })
+        })
+        .collect();
+    let contract =
+        "Fulfilling orders and contracts with existing customers: delivery, invoicing, support";
+    assert_eq!(
+        seen,
+        [
+            (
+                "Accounting".to_string(),
+                "looked_up".to_string(),
+                contract.to_string()
+            ),
+            (
+                "Customer service".into(),
+                "looked_up".into(),
+                contract.into()
+            ),
+            (
+                "Marketing".into(),
+                "looked_up".into(),
+                "Birthday and Christmas greetings (advertising)".into()
+            ),
+            ("Sales".into(), "changed".into(), contract.into()),
+        ]
+    );
+    // the CRM vendor is named as processor among the recipients
+    assert!(a["recipients"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .contains("processor"));
+    // employees only when asked for
+    let named = answer(&["--name-employees"]);
+    assert_eq!(named["accesses"]["Sales"][0]["employee"], "noelle");
 }

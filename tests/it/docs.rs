@@ -656,6 +656,12 @@ fn every_document_prints_to_a4_in_chromium_in_both_languages_with_nothing_cut_of
                 "deletion-record" => {
                     vec!["--checkpoint".to_string(), checkpoint.display().to_string()]
                 }
+                "subject-access" => vec![
+                    "--subject".to_string(),
+                    "contact/1001".into(),
+                    "--audit-dir".into(),
+                    audit.display().to_string(),
+                ],
                 _ => vec![],
             };
             generate(kind, lang, "html", &page, &extra);

@@ -288,6 +288,12 @@ pub fn document(r: &DeletionRecord, config: &Config, lang: Lang) -> Document {
     );
     d.h3(w[5]);
     d.para(audit_text(lang, r));
+    log_sections(&mut d, r, lang, &w);
+    d
+}
+
+/// The deletion log, the held records and the last runs.
+fn log_sections(d: &mut Document, r: &DeletionRecord, lang: Lang, w: &[&'static str; 24]) {
     d.h2(w[6]);
     if let Some(t) = restore_text(lang, r) {
         d.para(t);
@@ -359,5 +365,4 @@ pub fn document(r: &DeletionRecord, config: &Config, lang: Lang) -> Document {
         ],
         rows,
     );
-    d
 }

@@ -254,6 +254,14 @@ fn measures(config: &Config, policies: &Policies, lang: Lang) -> Vec<(String, St
         ),
         format!("{categories} {}", pick("categories", "Kategorien")),
     ));
+    audit_measures(config, policies, lang, &mut m);
+    m
+}
+
+/// The measures of the audit log, the deletion concept and the limits.
+fn audit_measures(config: &Config, policies: &Policies, lang: Lang, m: &mut Vec<(String, String)>) {
+    let de = lang == Lang::De;
+    let pick = |en: &str, de_: &str| if de { de_.to_string() } else { en.to_string() };
     m.push((
         pick(
             "Tamper-evident audit log of every access and write",
@@ -317,7 +325,6 @@ fn measures(config: &Config, policies: &Policies, lang: Lang) -> Vec<(String, St
             config.limits.max_request_body_bytes
         ),
     ));
-    m
 }
 
 /// The record of processing activities of the loaded configuration.

@@ -146,29 +146,7 @@ pub fn compute(
                 groups: groups.iter().map(|g| lang.group(config, g)).collect(),
             });
     }
-    let mut categories = Vec::new();
-    for g in pc.groups.iter().filter(|g| g.resource_type == entity) {
-        let mut purposes: Vec<(String, String)> = pc
-            .rows
-            .iter()
-            .filter(|r| r.resource_type == entity)
-            .filter(|r| {
-                r.groups
-                    .iter()
-                    .any(|x| x.group == g.group && x.read != Right::No)
-            })
-            .filter_map(|r| {
-                let p = config.purposes.get(&r.purpose)?;
-                Some((lang.purpose(config, &r.purpose), p.legal_basis.clone()))
-            })
-            .collect();
-        purposes.sort();
-        purposes.dedup();
-        categories.push(Category {
-            group: lang.group(config, &g.group),
-            purposes,
-        });
-    }
+    let categories = categories_of(config, pc, &entity, lang);
     let storage = policies
         .retention
         .as_deref()
@@ -215,6 +193,39 @@ pub fn compute(
         recipients,
         accesses,
     }
+}
+
+/// Per field group of the record type: the purposes it may be read for, with their bases.
+fn categories_of(
+    config: &Config,
+    pc: &PermissionConcept,
+    entity: &str,
+    lang: Lang,
+) -> Vec<Category> {
+    let mut categories = Vec::new();
+    for g in pc.groups.iter().filter(|g| g.resource_type == entity) {
+        let mut purposes: Vec<(String, String)> = pc
+            .rows
+            .iter()
+            .filter(|r| r.resource_type == entity)
+            .filter(|r| {
+                r.groups
+                    .iter()
+                    .any(|x| x.group == g.group && x.read != Right::No)
+            })
+            .filter_map(|r| {
+                let p = config.purposes.get(&r.purpose)?;
+                Some((lang.purpose(config, &r.purpose), p.legal_basis.clone()))
+            })
+            .collect();
+        purposes.sort();
+        purposes.dedup();
+        categories.push(Category {
+            group: lang.group(config, &g.group),
+            purposes,
+        });
+    }
+    categories
 }
 
 fn what_text(lang: Lang, what: &str) -> &'static str {
@@ -312,6 +323,24 @@ pub fn document(s: &SubjectAccess, config: &Config, lang: Lang) -> Document {
     d.blocks.push(Block::List(s.storage.clone()));
     d.h2(w("Recipients", "Empfänger"));
     d.blocks.push(Block::List(s.recipients.clone()));
+    accesses_section(&mut d, s, lang);
+    d.h2(w(
+        "Your rights (Art. 15(1) GDPR)",
+        "Ihre Rechte (Art. 15 Abs. 1 DSGVO)",
+    ));
+    d.blocks.push(Block::List(
+        (if de { RIGHTS_DE } else { RIGHTS_EN })
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    ));
+    d
+}
+
+/// Every access, write and erasure, one table per department.
+fn accesses_section(d: &mut Document, s: &SubjectAccess, lang: Lang) {
+    let de = lang == Lang::De;
+    let w = |en: &'static str, de_: &'static str| if de { de_ } else { en };
     d.h2(w(
         "Accesses, writes and erasures by department",
         "Zugriffe, Schreibzugriffe und Löschungen je Abteilung",
@@ -348,15 +377,4 @@ pub fn document(s: &SubjectAccess, config: &Config, lang: Lang) -> Document {
         }
         d.table(head, rows);
     }
-    d.h2(w(
-        "Your rights (Art. 15(1) GDPR)",
-        "Ihre Rechte (Art. 15 Abs. 1 DSGVO)",
-    ));
-    d.blocks.push(Block::List(
-        (if de { RIGHTS_DE } else { RIGHTS_EN })
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-    ));
-    d
 }

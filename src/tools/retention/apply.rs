@@ -141,17 +141,7 @@ pub async fn apply(
     let plan = plan_with(policies, rules, clock, &mut gate).await?;
     applied.held = plan.entries.iter().filter(|e| e.is_held()).count();
     // The records a hold keeps, each with its hold: the deletion record lists them.
-    for entry in plan.entries.iter().filter(|e| e.is_held()) {
-        checkpoint.mark(&CheckpointLine {
-            run: run.clone(),
-            at: now(),
-            event: "held".into(),
-            entry: Some(entry.clone()),
-            status: None,
-            rechecked: false,
-            today: None,
-        })?;
-    }
+    mark_held(&mut checkpoint, &run, &plan.entries)?;
     let progress = Progress::new();
     let total = plan.due().count();
     let mut sent = 0usize;
@@ -201,6 +191,22 @@ pub async fn apply(
     }
     progress.done();
     Ok(applied)
+}
+
+/// Mark every record a hold keeps, with its hold.
+fn mark_held(checkpoint: &mut Checkpoint, run: &str, entries: &[Entry]) -> Result<(), String> {
+    for entry in entries.iter().filter(|e| e.is_held()) {
+        checkpoint.mark(&CheckpointLine {
+            run: run.to_string(),
+            at: now(),
+            event: "held".into(),
+            entry: Some(entry.clone()),
+            status: None,
+            rechecked: false,
+            today: None,
+        })?;
+    }
+    Ok(())
 }
 
 /// What the checkpoint file says of earlier runs: the entries done, and those started but

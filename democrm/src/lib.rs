@@ -16,6 +16,10 @@
 //! in `seed/rows.rs`), `model`, `dates`. Beside the router, `inspect` (what tests
 //! read of the store) uses `render`. [`tour`] is the demo's script in this API's
 //! dialect, run by `crmgate demo`; it imports nothing of the crate.
+//! [`salesforce`] is the same company behind a Salesforce-shaped REST API (its own
+//! router, SOQL evaluation and OAuth token endpoint; its records built from `seed`,
+//! its `serve` like this one): a room of its own beside this one, which imports
+//! only `seed`, `model`, `dates`, `query`, `reply` and `crm`'s `ReceivedRequest`.
 //!
 //! # API (JSON, `Content-Type: application/json`; records in memory)
 //!
@@ -90,6 +94,7 @@ mod reads;
 mod render;
 mod reply;
 mod router;
+pub mod salesforce;
 mod search;
 mod seed;
 #[cfg(test)]

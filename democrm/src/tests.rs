@@ -24,6 +24,9 @@ use tokio::task::JoinHandle;
 use super::{serve, DemoCrm};
 
 mod reads;
+mod salesforce;
+mod salesforce_oauth;
+mod salesforce_writes;
 mod writes;
 
 struct Server {

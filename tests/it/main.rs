@@ -25,6 +25,7 @@ mod proofs;
 mod redaction;
 mod reloads;
 mod retention;
+mod sf_clients;
 mod shipped;
 mod side_channels;
 mod startup;

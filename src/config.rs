@@ -14,6 +14,7 @@
 //! hold a live thing (a client, a connection, a cache).
 
 pub(crate) mod central;
+mod documents;
 mod identity;
 mod load;
 mod oauth;
@@ -35,6 +36,7 @@ use crate::diagnostic::TomlSource;
 pub use crate::diagnostic::{line_col, Problem, Problems};
 use crate::jwk::JwtKey;
 use crate::secret::Secret;
+pub use documents::{Documents, Wording};
 pub use oauth::{JwtAssertion, OAuthConfig, OAuthGrant};
 
 /// The validated configuration.
@@ -69,6 +71,8 @@ pub struct Config {
     pub departments: BTreeMap<String, DepartmentPurposes>,
     /// App (service account) id → the purposes it may declare, and its default.
     pub apps: BTreeMap<String, DepartmentPurposes>,
+    /// `[documents]`: controller, processor and labels for the data protection documents.
+    pub documents: Documents,
     /// The file as parsed, with the position of every key: problems found later (against
     /// the entities) name the line of the key they are about.
     pub source: Arc<TomlSource>,

@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use crmgate::tools::audit::{self, AuditCommand};
 use crmgate::tools::cli::{ConfigArgs, ExplainFormat, MatrixFormat};
 use crmgate::tools::retention::{self, RetentionCommand};
-use crmgate::tools::{certs, cli, demo, explain, serve};
+use crmgate::tools::{certs, cli, demo, docs, explain, serve};
 
 /// Filtering allocates many small, short-lived values per response; with glibc malloc about
 /// a quarter of a filtered list request went to the allocator (perf, bench/). See the README's
@@ -106,6 +106,9 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// The documents a data protection officer files: permission concept, record of
+    /// processing activities (Art. 30), access request answer (Art. 15), deletion record.
+    Docs(docs::DocsArgs),
     /// Run only the demo CRM (the vendor-shaped upstream of the demo, for manual tests).
     DemoCrm {
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -219,6 +222,7 @@ fn main() -> ExitCode {
             runtime().and_then(|rt| rt.block_on(demo::demo_crm(listen, token)))
         }
         Command::Audit { command } => audit::run(command),
+        Command::Docs(args) => docs::run(args),
         Command::Retention { command } => retention::run(command),
         Command::Certs {
             command: CertsCommand::Dev { out },

@@ -536,6 +536,16 @@ impl Shipper {
                 Ok(new) => {
                     state.stored(last + 1, new);
                     let _ = std::fs::write(dir.join(POSITION_FILE), format!("{}\n", last + 1));
+                    // The local log's retention applies to its central copy too.
+                    if let Some(first) = db::retention_in(&entries) {
+                        let removed = db::apply_retention(&client, &state.replica, first).await?;
+                        tracing::info!(
+                            replica = %state.replica,
+                            first_kept_seq = first,
+                            removed,
+                            "audit retention deleted old entries from the central store"
+                        );
+                    }
                 }
                 Err(db::StoreError::Conflict(m)) => {
                     state.conflict.store(true, Ordering::SeqCst);

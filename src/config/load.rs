@@ -97,6 +97,7 @@ impl Config {
             purposes,
             departments,
             apps,
+            documents: raw.documents,
             source: Arc::new(src),
         })
     }

@@ -35,6 +35,8 @@ pub(super) struct RawConfig {
     pub(super) apps: BTreeMap<String, RawDepartment>,
     #[serde(default)]
     pub(super) retention: RawRetentionConfig,
+    #[serde(default)]
+    pub(super) documents: super::Documents,
 }
 
 /// `[retention]`: only for tests and demos of a given date.

@@ -212,6 +212,17 @@ fn legal_basis(text: Option<String>, at: &str, r: &mut Report<'_>) -> Option<Str
     }
 }
 
+/// A flag hold keeps a whole record past its rule: it needs the legal basis that allows
+/// (or obliges) keeping it, like any rule.
+fn hold_basis(text: Option<&str>, at: &str, r: &mut Report<'_>) {
+    if text.is_none_or(|t| t.trim().is_empty()) {
+        r.at(
+            &format!("{at}.legal_basis"),
+            format!("{at}: a hold needs a `legal_basis` (why the record may be kept past its rule: a litigation hold, a claim to be defended)"),
+        );
+    }
+}
+
 fn compile_kind(name: &str, k: RawKind, routes: &RouteTable, r: &mut Report<'_>) -> Option<Kind> {
     let at = format!("kinds.{name}");
     let before = r.problems.len();
@@ -332,6 +343,8 @@ fn compile_hold(name: &str, h: RawHold, routes: &RouteTable, r: &mut Report<'_>)
     let rule = match (h.property, h.start, h.period) {
         (Some(p), None, None) if h.groups.is_empty() => {
             check_property(routes, &h.resource, &p, &at, &format!("{at}.property"), r);
+            // fail closed: a hold keeps data past its rule, so it must say why it may.
+            hold_basis(h.legal_basis.as_deref(), &at, r);
             Some(HoldRule::Flag { property: p })
         }
         (None, Some(start), Some(period)) if !h.groups.is_empty() => {

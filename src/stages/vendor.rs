@@ -200,6 +200,12 @@ pub trait Vendor: Send + Sync {
     /// The record a write's association names (its id), if the value names one.
     fn association_target(&self, association: &Value) -> Option<String>;
 
+    /// How many days a record the vendor's (non-GDPR) delete archives can still be
+    /// restored in the CRM, for the deletion record; `None`: the vendor does not say.
+    fn archive_restorable_days(&self) -> Option<u32> {
+        None
+    }
+
     // ---- associations, errors, the credential --------------------------------------
 
     /// How the vendor spells associations on a record.

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::decide;
@@ -21,7 +21,7 @@ use crate::routes::{AttrType, AttrValue, ResourceProfile};
 use crate::stages::pipeline::Policies;
 
 /// One cell of the matrix.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Cell {
     Clear,
@@ -68,7 +68,7 @@ pub struct Matrix {
     pub domains: BTreeMap<String, BTreeMap<String, Vec<String>>>,
 }
 
-fn show(v: &AttrValue) -> String {
+pub(crate) fn show(v: &AttrValue) -> String {
     match v {
         AttrValue::Str(s) => s.clone(),
         AttrValue::Bool(b) => b.to_string(),
@@ -77,7 +77,7 @@ fn show(v: &AttrValue) -> String {
 }
 
 /// The values each attribute ranges over: only attributes some policy reads vary.
-fn domains(policies_text: &str, res: &ResourceProfile) -> Vec<Vec<Option<AttrValue>>> {
+pub(crate) fn domains(policies_text: &str, res: &ResourceProfile) -> Vec<Vec<Option<AttrValue>>> {
     res.attributes
         .iter()
         .map(|a| {
@@ -104,7 +104,7 @@ fn domains(policies_text: &str, res: &ResourceProfile) -> Vec<Vec<Option<AttrVal
 }
 
 /// Summarise where a set of combinations holds, against all considered combinations.
-fn summarise(
+pub(crate) fn summarise(
     res: &ResourceProfile,
     holds: &[&Vec<Option<AttrValue>>],
     all: &[&Vec<Option<AttrValue>>],
@@ -224,7 +224,7 @@ pub fn compute(config: &Config, policies: &Policies) -> Matrix {
 
 /// The row cell and the field-group cells of one subject and purpose on one resource type,
 /// from the plans of every attribute combination.
-fn cells(
+pub(crate) fn cells(
     engine: &PolicyEngine,
     scope: &Scope,
     res: &ResourceProfile,
@@ -295,7 +295,7 @@ fn group_cell(
 }
 
 /// The first active user (by id) of a department.
-fn representative(
+pub(crate) fn representative(
     policies: &Policies,
     dept: &str,
 ) -> Option<std::sync::Arc<crate::policy::PrincipalInfo>> {

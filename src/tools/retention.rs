@@ -17,7 +17,7 @@
 
 mod apply;
 mod plan;
-mod report;
+pub(crate) mod report;
 
 use std::path::{Path, PathBuf};
 

@@ -818,3 +818,60 @@ async fn a_second_log_under_a_taken_replica_id_is_refused_not_merged() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_logs_retention_deletes_old_segments_locally_and_their_rows_centrally_and_logs_it(
+) {
+    let test = "the_audit_logs_retention_deletes_old_segments_locally_and_their_rows_centrally_and_logs_it";
+    let Some(pg) = Pg::start(test) else {
+        return;
+    };
+    // Small segments, kept no longer than they are old: every closed one is due.
+    let proxy = Proxy::start_with(Options {
+        audit_config: format!(
+            "segment_max_bytes = 3000\nretention_days = 0\n{}",
+            central_toml(&pg, "kept", "")
+        ),
+        ..Options::default()
+    })
+    .await;
+    for _ in 0..30 {
+        proxy.get(CONTACT, "holly", None).await;
+    }
+    wait_until_shipped(proxy.admin).await;
+    let local = crate::support::audit_entries(&proxy.audit_dir());
+    let first_local = local[0]["seq"].as_u64().unwrap();
+    assert!(first_local > 0, "no segment was deleted locally");
+    // The deletion is itself in the log, locally and in the central store.
+    let retention: Vec<&Value> = local.iter().filter(|v| v["kind"] == "retention").collect();
+    assert!(!retention.is_empty());
+    let url = pg.url();
+    let central_kinds = texts(
+        &url,
+        "SELECT kind FROM crmgate_audit_entries WHERE kind = 'retention'",
+    )
+    .await;
+    assert!(!central_kinds.is_empty());
+    // The store keeps what the log keeps: nothing before the first entry kept locally.
+    let first_central: i64 = texts(
+        &url,
+        "SELECT min(seq)::text FROM crmgate_audit_entries WHERE replica_id = 'kept'",
+    )
+    .await[0]
+        .parse()
+        .unwrap();
+    let newest_first_kept = retention.last().unwrap()["first_kept_seq"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        first_central, newest_first_kept,
+        "local log starts at {first_local}"
+    );
+    // and its chain still verifies: the retention entry accounts for the gap.
+    let out = crmgate(&["audit", "verify", "--db", &url]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

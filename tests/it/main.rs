@@ -13,6 +13,7 @@ mod conformance;
 mod connections;
 mod diagnostics;
 mod differential;
+mod docs;
 mod fail_closed;
 mod filtering;
 mod front_door;

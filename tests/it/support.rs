@@ -904,3 +904,46 @@ pub fn demo_records(crm: &DemoCrm) -> Vec<(&'static str, &'static str, Value)> {
         )
         .collect()
 }
+
+/// Headless Chromium (Debian's `chromium`, or `CRMGATE_CHROMIUM`): `None` with a note where
+/// it is missing; under `CI=true` its absence fails the test.
+pub fn chromium(test: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("CRMGATE_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{test}: chromium is required under CI=true (apt-get install chromium)"
+    );
+    eprintln!("{test}: skipped, no chromium at {}", path.display());
+    None
+}
+
+/// Run headless Chromium on a local page with these extra arguments; its standard output.
+pub fn chromium_run(chromium: &Path, page: &Path, args: &[String]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chromium failed on {}: {}",
+        page.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

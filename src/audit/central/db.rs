@@ -543,3 +543,33 @@ pub async fn query(client: &Client, filter: &Filter) -> Result<Vec<Hit>, String>
     }
     Ok(hits)
 }
+
+/// The audit log's retention, centrally: a replica's rows before the first entry its local
+/// log keeps (`first_kept_seq` of its newest `retention` entry, itself shipped and kept)
+/// are deleted, so the store keeps what the log keeps and its chain still verifies (the
+/// retention entry accounts for the gap). Returns the number of rows deleted.
+pub async fn apply_retention(
+    client: &Client,
+    replica: &str,
+    first_kept_seq: u64,
+) -> Result<u64, String> {
+    let first = i64::try_from(first_kept_seq).map_err(|e| e.to_string())?;
+    client
+        .execute(
+            "DELETE FROM crmgate_audit_entries WHERE replica_id = $1 AND seq < $2",
+            &[&replica, &first],
+        )
+        .await
+        .map_err(db)
+}
+
+/// The `first_kept_seq` of the newest `retention` entry among these lines, if any.
+pub fn retention_in(entries: &[Entry]) -> Option<u64> {
+    entries
+        .iter()
+        .rev()
+        .filter(|e| e.line.contains("\"retention\""))
+        .filter_map(|e| serde_json::from_str::<Value>(&e.line).ok())
+        .find(|v| v.get("kind").and_then(Value::as_str) == Some("retention"))
+        .and_then(|v| v.get("first_kept_seq").and_then(Value::as_u64))
+}

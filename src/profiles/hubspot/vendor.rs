@@ -37,6 +37,12 @@ impl Vendor for HubSpot {
         "hubspot"
     }
 
+    /// An archived (deleted) CRM record can be restored for 90 days; the GDPR delete
+    /// removes it for good.
+    fn archive_restorable_days(&self) -> Option<u32> {
+        Some(90)
+    }
+
     fn prepare_read(
         &self,
         route: &Route,

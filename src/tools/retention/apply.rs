@@ -20,7 +20,7 @@ use super::plan::{collection_of, plan_with, rules_of, Connection, Crmgate, Entry
 pub struct CheckpointLine {
     pub run: String,
     pub at: String,
-    /// `run` (a run began), `started`, `done`, `failed`.
+    /// `run` (a run began), `held` (a record a hold keeps), `started`, `done`, `failed`.
     pub event: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entry: Option<Entry>,
@@ -140,6 +140,8 @@ pub async fn apply(
     }
     let plan = plan_with(policies, rules, clock, &mut gate).await?;
     applied.held = plan.entries.iter().filter(|e| e.is_held()).count();
+    // The records a hold keeps, each with its hold: the deletion record lists them.
+    mark_held(&mut checkpoint, &run, &plan.entries)?;
     let progress = Progress::new();
     let total = plan.due().count();
     let mut sent = 0usize;
@@ -191,6 +193,22 @@ pub async fn apply(
     Ok(applied)
 }
 
+/// Mark every record a hold keeps, with its hold.
+fn mark_held(checkpoint: &mut Checkpoint, run: &str, entries: &[Entry]) -> Result<(), String> {
+    for entry in entries.iter().filter(|e| e.is_held()) {
+        checkpoint.mark(&CheckpointLine {
+            run: run.to_string(),
+            at: now(),
+            event: "held".into(),
+            entry: Some(entry.clone()),
+            status: None,
+            rechecked: false,
+            today: None,
+        })?;
+    }
+    Ok(())
+}
+
 /// What the checkpoint file says of earlier runs: the entries done, and those started but
 /// never marked done or failed (sent, perhaps carried out), by key.
 fn resume(lines: Vec<CheckpointLine>) -> (BTreeSet<String>, BTreeMap<String, Entry>) {
@@ -206,6 +224,8 @@ fn resume(lines: Vec<CheckpointLine>) -> (BTreeSet<String>, BTreeMap<String, Ent
                 started.remove(&entry.key());
                 done.insert(entry.key());
             }
+            // A record kept by a hold was not acted on.
+            "held" => {}
             // A failed action may be tried again.
             _ => {
                 started.remove(&entry.key());

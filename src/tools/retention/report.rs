@@ -95,7 +95,7 @@ fn sections(
 }
 
 /// One row per data kind: its rule, records, scope, start, period, action and basis.
-fn kind_rows(rules: &RetentionRules) -> Vec<Vec<String>> {
+pub(crate) fn kind_rows(rules: &RetentionRules) -> Vec<Vec<String>> {
     rules
         .kinds
         .iter()
@@ -133,7 +133,7 @@ fn kind_rows(rules: &RetentionRules) -> Vec<Vec<String>> {
 }
 
 /// One row per hold: what it keeps, and why.
-fn hold_rows(rules: &RetentionRules) -> Vec<Vec<String>> {
+pub(crate) fn hold_rows(rules: &RetentionRules) -> Vec<Vec<String>> {
     rules
         .holds
         .iter()

@@ -1,0 +1,67 @@
+//! `[documents]`: what the documents for the data protection officer need that the rest of
+//! the configuration does not hold: the controller, the CRM vendor as processor (where it
+//! stores data, where its contract is recorded), and plain-language labels of field groups
+//! and purposes in each document language.
+//!
+//! It must never accept an unknown key (a misspelt label would silently fall back to the
+//! technical name), and nothing on the request path reads it.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// A text per document language; either may be left out (a default is used).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Wording {
+    pub en: Option<String>,
+    pub de: Option<String>,
+}
+
+impl Wording {
+    /// The text for `lang` (`en` or `de`), if one is configured.
+    pub fn get(&self, lang: &str) -> Option<&str> {
+        match lang {
+            "de" => self.de.as_deref(),
+            _ => self.en.as_deref(),
+        }
+    }
+}
+
+/// `[documents]` as written; every key may be left out.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Documents {
+    /// The controller (Art. 4(7) GDPR): name, address, representative, contact.
+    #[serde(default)]
+    pub controller: Option<String>,
+    /// The data protection officer's contact (Art. 30(1)(a), Art. 15 answers).
+    #[serde(default)]
+    pub dpo: Option<String>,
+    /// The CRM vendor as the documents name it (its legal name).
+    #[serde(default)]
+    pub vendor_name: Option<String>,
+    /// Where the CRM vendor stores the data (region, data centres; third-country transfers
+    /// and their safeguards).
+    #[serde(default)]
+    pub vendor_storage: Option<Wording>,
+    /// Where the processor contract (Art. 28 GDPR) with the CRM vendor is recorded.
+    #[serde(default)]
+    pub processor_contract: Option<String>,
+    /// Who approves the permission concept (roles named in its approval block).
+    #[serde(default)]
+    pub approvers: Vec<String>,
+    /// Field groups holding special categories of personal data (Art. 9 GDPR) or data
+    /// that may hold them, per resource type's group name.
+    #[serde(default)]
+    pub special_category_groups: Vec<String>,
+    /// Field group name → its label per language (defaults: the built-in labels).
+    #[serde(default)]
+    pub group_labels: BTreeMap<String, Wording>,
+    /// Purpose name → its label per language (default: the purpose's description).
+    #[serde(default)]
+    pub purpose_labels: BTreeMap<String, Wording>,
+    /// Department name → its label per language (default: the name).
+    #[serde(default)]
+    pub department_labels: BTreeMap<String, Wording>,
+}

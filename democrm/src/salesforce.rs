@@ -8,14 +8,14 @@
 //! # Map (imports run downwards only)
 //!
 //! [`serve`] (one request, read in full, recorded, answered) → `router` (token
-//! endpoint, versions, the bearer check, the endpoints) → `oauth`, `query`
-//! (SOQL → rows → pages), `sobjects` (one record), `composite` (collections),
-//! `describe` → `writes` (create, update, delete on the store) → `checks` (what a
-//! write must be) → `filter` (a bound `WHERE`), `render` (records in the API's
-//! shape) → `columns` (a field or a parent's field) → `soql` (the parser) and
-//! `crm` ([`SalesforceCrm`]'s state) → `store` (records, seeded from the HubSpot
-//! demo's `seed`) → `ids`, `fields` (the model: types, fields, their access),
-//! `reply` (Salesforce's error shapes).
+//! endpoint, versions, the bearer check, the endpoints) → `oauth`, `query` (SOQL →
+//! rows → pages), `sobjects` (one record), `composite` (collections), `describe` →
+//! `writes` (create, update, delete on the store) → `checks` (what a write must be)
+//! → `filter` (a bound `WHERE`), `render` (records in the API's shape) → `columns`
+//! (a field or a parent's field) → `soql` (the parser) and `crm` ([`SalesforceCrm`]'s
+//! state) → `store` (records, seeded from the HubSpot demo's `seed`), `jwt` (a JWT
+//! bearer assertion's check) → `ids`, `fields` (the model: types, fields, their
+//! access), `reply` (Salesforce's error shapes).
 //!
 //! # Model (see `fields.rs`)
 //!
@@ -34,7 +34,7 @@
 //!
 //! | Method and path | What | Status |
 //! |---|---|---|
-//! | `POST /services/oauth2/token` | form: `grant_type=client_credentials`, `client_id=crmgate-demo`, `client_secret` → `access_token`, `instance_url` (`http://` + Host), `id`, `token_type` `Bearer`, `issued_at`, `signature`, `scope`; tokens expire after [`SalesforceCrm::with_token_ttl`] (default 2 h); every grant is counted ([`SalesforceCrm::token_grants`]) | 200; 400 `invalid_client`, `unsupported_grant_type` |
+//! | `POST /services/oauth2/token` | form: `grant_type=client_credentials`, `client_id=crmgate-demo`, `client_secret` → `access_token`, `instance_url` (`http://` + Host), `id`, `token_type` `Bearer`, `issued_at`, `signature`, `scope`; tokens expire after [`SalesforceCrm::with_token_ttl`] (default 2 h); every grant is counted ([`SalesforceCrm::token_grants`]); with [`SalesforceCrm::with_jwt_bearer_key`] also `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` with an RS256/ES256 `assertion` (`iss` `crmgate-demo`, `sub`, `aud`, `exp`) | 200; 400 `invalid_client`, `invalid_grant`, `unsupported_grant_type` |
 //! | `GET /services/data` | the versions list | 200 |
 //! | `GET …/vNN.N` | the version's resources | 200 |
 //! | `GET …/query?q=` | SOQL (below) → `totalSize`, `done`, `nextRecordsUrl` (when more), `records`; live records only; pages of 2000 ([`SalesforceCrm::with_page_size`]; `Sforce-Query-Options: batchSize=N` within 200..2000, or from the page size) | 200; 400 `MALFORMED_QUERY`, `INVALID_FIELD`, `INVALID_TYPE`, `INVALID_QUERY_FILTER_OPERATOR` |
@@ -49,6 +49,7 @@
 //! | `DELETE …/sobjects/{Type}/{id}` (also by `{Field}/{value}`) | to the recycle bin | 204; 404 `NOT_FOUND` / `ENTITY_IS_DELETED` |
 //! | `PATCH …/sobjects/{Type}/{Field}/{value}` | upsert by `External_Id__c` (or `Email`, `Id`) → `{id, success, errors, created}` | 201 created; 200 updated; 300; 400; 404 unknown field |
 //! | `POST` / `PATCH …/composite/sobjects` | `{allOrNone, records: [{attributes: {type}, …}]}` (≤ 200; updates carry `id`) → `[{id, success, errors: [{statusCode, message, fields}]}]`; `allOrNone` rolls all back on one failure | 200; 400 `EXCEEDED_ID_LIMIT` |
+//! | `PATCH …/composite/sobjects/{Type}/{Field}` | upsert: each record carries its key (`External_Id__c`, `Email`) → `[{id, success, errors, created}]`; several matches `DUPLICATE_EXTERNAL_ID` | 200 |
 //! | `DELETE …/composite/sobjects?ids=a,b&allOrNone=` | the same answers | 200 |
 //! | `GET …/composite/sobjects/{Type}?ids=&fields=` / `POST` `{ids, fields}` | the records in order, `null` for an id not found | 200 |
 //!
@@ -56,6 +57,8 @@
 //! [`SalesforceCrm::with_static_token`]) every request under `…/vNN.N` needs
 //! `Authorization: Bearer <token>` valid at that moment, else 401
 //! `INVALID_SESSION_ID` "Session expired or invalid".
+//! With [`SalesforceCrm::with_extra_field`] every record answered carries a field
+//! "Salesforce added", whatever was asked for (crmgate must not pass it on unknown).
 //!
 //! Writes: every member must be a field of the type (else `INVALID_FIELD`) and
 //! writable (`Id`, `Name` of a person, `CreatedDate`, `LastModifiedDate`,
@@ -88,6 +91,7 @@ mod describe;
 mod fields;
 mod filter;
 mod ids;
+mod jwt;
 mod oauth;
 mod query;
 mod render;
@@ -114,6 +118,14 @@ use tokio::net::TcpListener;
 
 pub use crate::crm::ReceivedRequest;
 pub use crm::{SalesforceCrm, CLIENT_ID};
+
+impl SalesforceCrm {
+    /// The 18-character ids a SOQL query answers on the store (live records, every
+    /// page; empty when the query is refused), for tests asserting what it holds.
+    pub fn query_ids(&self, soql: &str) -> Vec<String> {
+        query::ids(self, soql)
+    }
+}
 
 /// Request bodies above this are refused (a collection holds at most 200 records).
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;

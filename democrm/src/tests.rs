@@ -25,6 +25,7 @@ use super::{serve, DemoCrm};
 
 mod reads;
 mod salesforce;
+mod salesforce_oauth;
 mod salesforce_writes;
 mod writes;
 

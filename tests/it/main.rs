@@ -25,6 +25,7 @@ mod proofs;
 mod redaction;
 mod reloads;
 mod retention;
+mod sf_clients;
 mod sf_reads;
 mod sf_writes;
 mod shipped;

@@ -255,12 +255,12 @@ fn the_request_path_imports_nothing_that_runs_above_it() {
 }
 
 /// A second vendor is new files under `src/profiles/` (and its demo upstream): nothing else
-/// in the crate may name what is HubSpot's.
+/// in the crate may name what is HubSpot's or Salesforce's.
 #[test]
 fn only_the_vendor_profiles_name_what_is_hubspots() {
     let sources = crate_sources(&repo(), &repo().join("src"));
     let vendor = regex::Regex::new(
-        r"(?i)hs_object_id|idProperty|filterGroups|/crm/v3|x-hubspot|hubspot|paging\.next",
+        r"(?i)hs_object_id|idProperty|filterGroups|/crm/v3|x-hubspot|hubspot|paging\.next|salesforce|soql|sobjects|nextRecordsUrl|/services/data|queryAll",
     )
     .unwrap();
     let mut bad = Vec::new();

@@ -1,5 +1,5 @@
-//! sObject Collections under `…/composite/sobjects`: create, update and delete up
-//! to 200 records, each answered in order with `{id, success, errors}` (with
+//! sObject Collections under `…/composite/sobjects`: create, update, upsert by an
+//! external id and delete up to 200 records, each answered in order with `{id, success, errors}` (with
 //! `allOrNone` one failure rolls every change back), and retrieve by ids
 //! (`null` for an id not found). It must never leave half of an `allOrNone`
 //! request applied.
@@ -13,9 +13,9 @@ use super::fields::SObject;
 use super::ids;
 use super::render;
 use super::reply::{SfAnswer, SfError};
-use super::sobjects::field_columns;
+use super::sobjects::{field_columns, lookup_field};
 use super::store::SfStore;
-use super::writes;
+use super::writes::{self, Upserted};
 use crate::reply::Reply;
 
 /// Salesforce's limit of records or ids in one collection request.
@@ -60,17 +60,21 @@ fn kind_of(record: &Value) -> Result<SObject, SfError> {
         .ok_or_else(|| SfError::bad("INVALID_TYPE", "Must send a concrete entity type."))
 }
 
+/// One input's outcome: the record's id (when known) and success (with an
+/// upsert's `created`) or the error.
+type Outcome = (Option<String>, Result<Option<bool>, SfError>);
+
 /// Runs one write per input; with `all_or_none`, any failure restores the
 /// store as it was and marks every other input rolled back.
 fn each<T>(
     crm: &SalesforceCrm,
     inputs: &[T],
     all_or_none: bool,
-    mut write: impl FnMut(&mut SfStore, &T) -> (Option<String>, Result<(), SfError>),
+    mut write: impl FnMut(&mut SfStore, &T) -> Outcome,
 ) -> Reply {
     let mut store = crm.write_store();
     let before = all_or_none.then(|| store.clone());
-    let outcomes: Vec<(Option<String>, Result<(), SfError>)> = inputs
+    let outcomes: Vec<Outcome> = inputs
         .iter()
         .map(|input| write(&mut store, input))
         .collect();
@@ -82,11 +86,14 @@ fn each<T>(
         .into_iter()
         .map(|(id, outcome)| {
             let outcome = match outcome {
-                Ok(()) if failed && all_or_none => Err(rolled_back()),
+                Ok(_) if failed && all_or_none => Err(rolled_back()),
                 other => other,
             };
             match outcome {
-                Ok(()) => json!({ "id": id, "success": true, "errors": [] }),
+                Ok(None) => json!({ "id": id, "success": true, "errors": [] }),
+                Ok(Some(created)) => {
+                    json!({ "id": id, "success": true, "errors": [], "created": created })
+                }
                 Err(error) => match id {
                     Some(id) => json!({ "id": id, "success": false, "errors": [error.entry()] }),
                     None => json!({ "success": false, "errors": [error.entry()] }),
@@ -107,7 +114,7 @@ pub(crate) fn create(crm: &SalesforceCrm, body: &Value) -> SfAnswer {
         &inputs,
         all_or_none,
         |store, (kind, record)| match writes::create(store, *kind, record) {
-            Ok(id) => (Some(id), Ok(())),
+            Ok(id) => (Some(id), Ok(None)),
             Err(error) => (None, Err(error)),
         },
     ))
@@ -129,7 +136,7 @@ pub(crate) fn update(crm: &SalesforceCrm, body: &Value) -> SfAnswer {
         };
         let outcome = collection_live(store, *kind, id)
             .and_then(|number| writes::update(store, *kind, number, record, true));
-        (Some(canonical(id)), outcome)
+        (Some(canonical(id)), outcome.map(|()| None))
     }))
 }
 
@@ -151,7 +158,45 @@ pub(crate) fn delete(crm: &SalesforceCrm, ids_param: Option<&str>, all_or_none: 
                 let number = collection_live(store, kind, id)?;
                 writes::delete(store, kind, number)
             });
-        (Some(canonical(id)), outcome)
+        (Some(canonical(id)), outcome.map(|()| None))
+    }))
+}
+
+/// `PATCH …/composite/sobjects/{Type}/{ExtIdField}`: each record carries its key.
+pub(crate) fn upsert(crm: &SalesforceCrm, kind: SObject, field: &str, body: &Value) -> SfAnswer {
+    let field = lookup_field(kind, field)?;
+    let (all_or_none, records) = records_of(body)?;
+    for record in records {
+        if kind_of(record)? != kind {
+            return Err(SfError::bad(
+                "INVALID_TYPE",
+                "Must send records of the type in the URL.",
+            ));
+        }
+    }
+    Ok(each(crm, records, all_or_none, |store, record| {
+        let key = record
+            .as_object()
+            .and_then(|m| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(field.name)))
+            .and_then(|(_, value)| value.as_str());
+        let Some(key) = key else {
+            let message = format!("{} not specified", field.name);
+            return (None, Err(SfError::bad("MISSING_ARGUMENT", message)));
+        };
+        match writes::upsert(store, kind, field, key, record) {
+            Ok(Upserted::Created(id)) => (Some(id), Ok(Some(true))),
+            Ok(Upserted::Updated(id)) => (Some(id), Ok(Some(false))),
+            Ok(Upserted::Several(numbers)) => {
+                let found: Vec<String> = numbers.iter().map(|n| ids::id18(kind, *n)).collect();
+                let message = format!(
+                    "{}: more than one record found for external id field: [{}]",
+                    field.name,
+                    found.join(", ")
+                );
+                (None, Err(SfError::bad("DUPLICATE_EXTERNAL_ID", message)))
+            }
+            Err(error) => (None, Err(error)),
+        }
     }))
 }
 
@@ -193,7 +238,10 @@ pub(crate) fn retrieve(
     if ids_list.len() > MAX_RECORDS {
         return Err(too_many());
     }
-    let columns = field_columns(kind, &fields.join(","))?;
+    let mut columns = field_columns(kind, &fields.join(","))?;
+    if !columns.iter().any(|c| c.field.name == "Id") {
+        columns.extend(field_columns(kind, "Id")?);
+    }
     let store = crm.read_store();
     let records = ids_list
         .iter()

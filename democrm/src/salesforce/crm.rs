@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::jwt::{self, PublicKey};
 use super::render;
 use super::store::SfStore;
 use crate::crm::ReceivedRequest;
@@ -32,6 +33,10 @@ pub struct SalesforceCrm {
     pub(crate) min_batch: usize,
     pub(crate) client_secret: String,
     pub(crate) token_ttl: Duration,
+    /// The key JWT bearer assertions are checked against, when that grant is open.
+    pub(crate) jwt_key: Option<PublicKey>,
+    /// Fields "the vendor added": carried by every record answered.
+    pub(crate) extra_fields: Vec<(String, Value)>,
     /// Whether every data request must carry a valid token.
     pub(crate) auth_required: bool,
     static_tokens: Vec<String>,
@@ -63,6 +68,8 @@ impl SalesforceCrm {
             min_batch: MIN_BATCH,
             client_secret: DEFAULT_SECRET.into(),
             token_ttl: Duration::from_secs(2 * 3600),
+            jwt_key: None,
+            extra_fields: Vec::new(),
             auth_required: false,
             static_tokens: Vec::new(),
             tokens: Mutex::new(HashMap::new()),
@@ -79,6 +86,31 @@ impl SalesforceCrm {
     pub fn with_oauth(mut self, client_secret: impl Into<String>) -> SalesforceCrm {
         self.client_secret = client_secret.into();
         self.auth_required = true;
+        self
+    }
+
+    /// Opens the JWT bearer grant: assertions signed (RS256 or ES256) with the private
+    /// key of this public key (PEM `-----BEGIN PUBLIC KEY-----`, RSA or P-256), `iss`
+    /// [`CLIENT_ID`], get a token. An error names a key it cannot read.
+    pub fn with_jwt_bearer_key(mut self, public_key_pem: &str) -> Result<SalesforceCrm, String> {
+        self.jwt_key = Some(
+            jwt::public_key(public_key_pem)
+                .ok_or("not an RSA or P-256 public key in PEM (`-----BEGIN PUBLIC KEY-----`)")?,
+        );
+        Ok(self)
+    }
+
+    /// Simulates Salesforce adding a field: every record answered (reads, queries,
+    /// collections; parents nested in a query too) carries it, whatever was asked
+    /// for. A later value for the same name wins.
+    pub fn with_extra_field(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<Value>,
+    ) -> SalesforceCrm {
+        let name = name.into();
+        self.extra_fields.retain(|(known, _)| *known != name);
+        self.extra_fields.push((name, value.into()));
         self
     }
 

@@ -1,5 +1,5 @@
-//! The OAuth 2.0 token endpoint (`POST /services/oauth2/token`, client
-//! credentials grant) and the bearer check of every data request: an unknown or
+//! The OAuth 2.0 token endpoint (`POST /services/oauth2/token`: the client
+//! credentials grant, and the JWT bearer grant when a key was given) and the bearer check of every data request: an unknown or
 //! expired token is Salesforce's 401 `INVALID_SESSION_ID`. It must never log or
 //! echo a secret or a token other than the one it grants.
 
@@ -7,11 +7,14 @@ use http::header::{AUTHORIZATION, HOST};
 use http::{HeaderMap, StatusCode};
 use serde_json::json;
 
-use super::crm::{splitmix, SalesforceCrm};
+use super::crm::{splitmix, SalesforceCrm, CLIENT_ID};
+use super::jwt;
 use super::reply::{with_status, SfError};
 use crate::dates;
 use crate::query::Query;
 use crate::reply::Reply;
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// `POST /services/oauth2/token` with a form body.
 pub(crate) fn token(crm: &SalesforceCrm, headers: &HeaderMap, body: &[u8]) -> Reply {
@@ -22,15 +25,23 @@ pub(crate) fn token(crm: &SalesforceCrm, headers: &HeaderMap, body: &[u8]) -> Re
             json!({ "error": error, "error_description": description }),
         )
     };
-    match form.first("grant_type") {
-        Some("client_credentials") => {}
-        Some(_) => return refuse("unsupported_grant_type", "grant type not supported"),
-        None => return refuse("invalid_request", "grant_type is required"),
-    }
-    let client = form.first("client_id").unwrap_or("");
-    let secret = form.first("client_secret").unwrap_or("");
-    if !crm.client_valid(client, secret) {
-        return refuse("invalid_client", "invalid client credentials");
+    match (form.first("grant_type"), &crm.jwt_key) {
+        (Some("client_credentials"), _) => {
+            let client = form.first("client_id").unwrap_or("");
+            let secret = form.first("client_secret").unwrap_or("");
+            if !crm.client_valid(client, secret) {
+                return refuse("invalid_client", "invalid client credentials");
+            }
+        }
+        (Some(JWT_BEARER), Some(key)) => {
+            let assertion = form.first("assertion").unwrap_or("");
+            let now = dates::now_millis() / 1000;
+            if let Err(reason) = jwt::verify(assertion, key, CLIENT_ID, now) {
+                return refuse("invalid_grant", reason);
+            }
+        }
+        (Some(_), _) => return refuse("unsupported_grant_type", "grant type not supported"),
+        (None, _) => return refuse("invalid_request", "grant_type is required"),
     }
     let (token, n) = crm.grant();
     let host = headers

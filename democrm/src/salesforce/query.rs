@@ -42,6 +42,21 @@ pub(crate) fn query(
     Ok(page(crm, version, Cursor { rows, batch, all }))
 }
 
+/// The ids a query answers, all pages (empty when it does not run), for tests.
+pub(crate) fn ids(crm: &SalesforceCrm, text: &str) -> Vec<String> {
+    let Ok(select) = soql::parse(text) else {
+        return Vec::new();
+    };
+    let store = crm.read_store();
+    run(&store, &select, "v62.0", false)
+        .map(|(rows, _)| {
+            rows.iter()
+                .filter_map(|row| row.get("Id").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A later page: `<locator>-<offset>`.
 pub(crate) fn more(crm: &SalesforceCrm, version: &str, locator: &str) -> SfAnswer {
     let invalid = || SfError::bad("INVALID_QUERY_LOCATOR", "invalid query locator");

@@ -60,3 +60,29 @@ pub(crate) fn selected(
     }
     Value::Object(out)
 }
+
+/// Adds the fields "the vendor added" to every record in an answer (each object
+/// with `attributes`, parents included), whatever was asked for.
+pub(crate) fn add_extra_fields(body: &mut Value, extra: &[(String, Value)]) {
+    match body {
+        Value::Object(members) => {
+            let is_record = members
+                .get("attributes")
+                .is_some_and(|a| a.get("type").is_some());
+            for value in members.values_mut() {
+                add_extra_fields(value, extra);
+            }
+            if is_record {
+                for (name, value) in extra {
+                    members.insert(name.clone(), value.clone());
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                add_extra_fields(item, extra);
+            }
+        }
+        _ => {}
+    }
+}

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::crm::SalesforceCrm;
 use super::fields::SObject;
 use super::reply::{SfAnswer, SfError};
-use super::{composite, describe, oauth, query, sobjects};
+use super::{composite, describe, oauth, query, render, sobjects};
 use crate::query::{percent_decode, Query};
 use crate::reply::Reply;
 
@@ -33,6 +33,7 @@ enum Route {
     CollectionUpdate,
     CollectionDelete,
     CollectionRetrieve(SObject),
+    CollectionUpsert(SObject, String),
 }
 
 /// `v62.0` and the like.
@@ -78,6 +79,9 @@ fn route(method: &Method, rest: &[String]) -> Option<Route> {
         (&Method::POST, ["composite", "sobjects"]) => Route::CollectionCreate,
         (&Method::PATCH, ["composite", "sobjects"]) => Route::CollectionUpdate,
         (&Method::DELETE, ["composite", "sobjects"]) => Route::CollectionDelete,
+        (&Method::PATCH, ["composite", "sobjects", t, f]) => {
+            Route::CollectionUpsert(kind(t)?, owned(f))
+        }
         (&Method::GET | &Method::POST, ["composite", "sobjects", t]) => {
             Route::CollectionRetrieve(kind(t)?)
         }
@@ -118,7 +122,14 @@ pub(crate) fn respond(
                 None => {
                     let query = Query::parse(uri.query());
                     match route(method, rest) {
-                        Some(route) => dispatch(crm, version, route, &query, headers, body),
+                        Some(route) => {
+                            dispatch(crm, version, route, &query, headers, body).map(|mut reply| {
+                                if !crm.extra_fields.is_empty() && reply.status.is_success() {
+                                    render::add_extra_fields(&mut reply.body, &crm.extra_fields);
+                                }
+                                reply
+                            })
+                        }
                         None => Err(SfError::not_found()),
                     }
                 }
@@ -154,6 +165,7 @@ fn dispatch(
         Route::DeleteBy(kind, f, v) => sobjects::delete_by(crm, version, kind, &f, &v),
         Route::CollectionCreate => composite::create(crm, &json(body)?),
         Route::CollectionUpdate => composite::update(crm, &json(body)?),
+        Route::CollectionUpsert(kind, f) => composite::upsert(crm, kind, &f, &json(body)?),
         Route::CollectionDelete => {
             let all_or_none = query
                 .first("allOrNone")

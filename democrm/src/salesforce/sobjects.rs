@@ -13,7 +13,7 @@ use super::ids;
 use super::render;
 use super::reply::{with_status, SfAnswer, SfError};
 use super::store::SfStore;
-use super::writes;
+use super::writes::{self, Upserted};
 use crate::reply::Reply;
 
 /// `GET …/sobjects/{Type}/{id}`: the live record, all fields or those in `fields`.
@@ -65,7 +65,7 @@ pub(crate) fn field_columns(kind: SObject, fields: &str) -> Result<Vec<Column>, 
 }
 
 /// The lookup field a path names, or Salesforce's 404 for it.
-fn lookup_field(kind: SObject, name: &str) -> Result<&'static Field, SfError> {
+pub(crate) fn lookup_field(kind: SObject, name: &str) -> Result<&'static Field, SfError> {
     kind.lookup_field(name).ok_or_else(|| {
         SfError::new(
             StatusCode::NOT_FOUND,
@@ -194,37 +194,13 @@ pub(crate) fn upsert(
         }
     }
     let mut store = crm.write_store();
-    let (status, id, created) = match writes::matching(&store, kind, field, value).as_slice() {
-        [] if field.name == "Id" => return Err(SfError::not_found()),
-        [] => {
-            let key = (field, Value::String(value.to_string()));
-            let body = without(body, field.name);
-            let id = writes::create_with(&mut store, kind, &body, &[key])?;
-            (StatusCode::CREATED, id, true)
-        }
-        [number] => {
-            let body = without(body, field.name);
-            writes::update(&mut store, kind, *number, &body, false)?;
-            (StatusCode::OK, ids::id18(kind, *number), false)
-        }
-        numbers => return multiple(kind, version, numbers),
+    let (status, id, created) = match writes::upsert(&mut store, kind, field, value, body)? {
+        Upserted::Created(id) => (StatusCode::CREATED, id, true),
+        Upserted::Updated(id) => (StatusCode::OK, id, false),
+        Upserted::Several(numbers) => return multiple(kind, version, &numbers),
     };
     Ok(with_status(
         status,
         json!({ "id": id, "success": true, "errors": [], "created": created }),
     ))
-}
-
-/// The body without the member `name` (any case).
-fn without(body: &Value, name: &str) -> Value {
-    match body {
-        Value::Object(members) => Value::Object(
-            members
-                .iter()
-                .filter(|(key, _)| !key.eq_ignore_ascii_case(name))
-                .map(|(key, value)| (key.clone(), value.clone()))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
 }

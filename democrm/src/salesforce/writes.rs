@@ -38,15 +38,17 @@ pub(crate) fn create_with(
     {
         values.insert(field.name, value);
     }
+    // One instant for the creation and the first modification stamps.
     let now = Value::String(store::datetime(dates::now_millis()));
-    values.insert("CreatedDate", now);
+    for stamp in ["CreatedDate", "LastModifiedDate", "SystemModstamp"] {
+        values.insert(stamp, now.clone());
+    }
     let mut record = SfRecord {
         kind,
         number: 0,
         values: values.into_iter().filter(|(_, v)| !v.is_null()).collect(),
         deleted: false,
     };
-    record.touch();
     checks::complete(store, &record)?;
     record.number = store.allocate(kind);
     let id = record.id();
@@ -132,4 +134,50 @@ pub(crate) fn matching(store: &SfStore, kind: SObject, field: &Field, value: &st
         })
         .map(|record| record.number)
         .collect()
+}
+
+/// What an upsert did.
+pub(crate) enum Upserted {
+    Created(String),
+    Updated(String),
+    /// Several live records hold the value: nothing changed.
+    Several(Vec<u64>),
+}
+
+/// Updates the one live record whose lookup field holds `value`, or creates one
+/// holding it (never for `Id`: an unknown id is `NOT_FOUND`).
+pub(crate) fn upsert(
+    store: &mut SfStore,
+    kind: SObject,
+    field: &'static Field,
+    value: &str,
+    body: &Value,
+) -> Result<Upserted, SfError> {
+    let body = without(body, field.name);
+    match matching(store, kind, field, value).as_slice() {
+        [] if field.name == "Id" => Err(SfError::not_found()),
+        [] => {
+            let key = (field, Value::String(value.to_string()));
+            create_with(store, kind, &body, &[key]).map(Upserted::Created)
+        }
+        [number] => {
+            update(store, kind, *number, &body, false)?;
+            Ok(Upserted::Updated(ids::id18(kind, *number)))
+        }
+        numbers => Ok(Upserted::Several(numbers.to_vec())),
+    }
+}
+
+/// The body without the member `name` (any case).
+fn without(body: &Value, name: &str) -> Value {
+    match body {
+        Value::Object(members) => Value::Object(
+            members
+                .iter()
+                .filter(|(key, _)| !key.eq_ignore_ascii_case(name))
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }

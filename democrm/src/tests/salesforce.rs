@@ -19,7 +19,6 @@ use crate::seed;
 pub(super) const V: &str = "/services/data/v62.0";
 
 pub(super) struct Sf {
-    #[allow(dead_code, reason = "the writes and token tests read it")]
     pub(super) crm: Arc<SalesforceCrm>,
     addr: SocketAddr,
     _stop: oneshot::Sender<()>,
@@ -531,4 +530,31 @@ async fn query_errors_carry_salesforces_codes() {
         message.contains("ERROR at Row:1:Column:29") && message.contains("unexpected token: <EOF>"),
         "{message}"
     );
+}
+
+#[tokio::test]
+async fn a_field_the_vendor_added_comes_with_every_record() {
+    let sf = start(SalesforceCrm::seeded().with_extra_field("Loyalty_Tier__c", "gold")).await;
+    let get = sf
+        .get(&format!(
+            "{V}/sobjects/Contact/003Dm0000001001?fields=LastName"
+        ))
+        .await;
+    assert_eq!(get.json["Loyalty_Tier__c"], "gold");
+    let records = sf
+        .query("SELECT Id, Account.Name FROM Contact WHERE Id = '003Dm0000001001'")
+        .await;
+    assert_eq!(records[0]["Loyalty_Tier__c"], "gold");
+    assert_eq!(records[0]["Account"]["Loyalty_Tier__c"], "gold");
+    let count = sf
+        .get(&query_url("query", "SELECT COUNT() FROM Contact"))
+        .await;
+    assert!(count.json.get("Loyalty_Tier__c").is_none());
+    // Not stored: the inspection shows the record as it is.
+    assert!(sf
+        .crm
+        .record("003Dm0000001001")
+        .unwrap()
+        .get("Loyalty_Tier__c")
+        .is_none());
 }

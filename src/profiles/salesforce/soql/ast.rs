@@ -267,7 +267,13 @@ impl SoqlString {
 
     /// Whether it holds a LIKE-only escape (`\%`, `\_`).
     pub fn has_wildcard_escape(&self) -> bool {
-        self.0.contains("\\%") || self.0.contains("\\_")
+        let mut chars = self.0.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' && matches!(chars.next(), Some('%' | '_')) {
+                return true;
+            }
+        }
+        false
     }
 }
 

@@ -402,7 +402,7 @@ impl Parser<'_> {
         let excludes = self.is_kw("EXCLUDES");
         if excludes || self.is_kw("INCLUDES") {
             self.bump();
-            let values = self.list(Self::string)?;
+            let values = self.list(Self::plain_string)?;
             return Ok(Condition::Includes {
                 field,
                 excludes,
@@ -452,17 +452,21 @@ impl Parser<'_> {
         }
     }
 
+    /// A quoted string outside a LIKE pattern (a picklist value).
+    fn plain_string(&mut self) -> Parsed<SoqlString> {
+        let pos = self.pos();
+        let s = self.string()?;
+        if s.has_wildcard_escape() {
+            return Err(wildcard_escape(pos));
+        }
+        Ok(s)
+    }
+
     /// A literal value of a comparison or an `IN` list.
     fn value(&mut self) -> Parsed<Literal> {
         let pos = self.pos();
         let lit = match self.tok(0).clone() {
-            Tok::Str(s) if s.has_wildcard_escape() => {
-                return Err(SoqlError::new(
-                    "escape",
-                    pos,
-                    "`\\%` and `\\_` escape wildcards of a LIKE pattern only".into(),
-                ))
-            }
+            Tok::Str(s) if s.has_wildcard_escape() => return Err(wildcard_escape(pos)),
             Tok::Str(s) => Literal::String(s),
             Tok::Number(n) => Literal::Number(n),
             Tok::Date(d) => Literal::Date(d),
@@ -571,6 +575,15 @@ impl Parser<'_> {
             _ => Err(self.expected(&format!("`{kw}`'s whole number"))),
         }
     }
+}
+
+/// `\%` or `\_` in a string that is not a LIKE pattern.
+fn wildcard_escape(pos: usize) -> SoqlError {
+    SoqlError::new(
+        "escape",
+        pos,
+        "`\\%` and `\\_` escape wildcards of a LIKE pattern only".into(),
+    )
 }
 
 /// A function call outside the subset, refused by what kind of function it is.

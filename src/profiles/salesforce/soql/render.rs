@@ -8,6 +8,8 @@ use std::fmt::{self, Write as _};
 use super::ast::{
     CompareOp, Condition, Direction, FieldPath, Literal, Nulls, Query, SelectItem, SoqlString,
 };
+use super::error::SoqlError;
+use super::lex::MAX_QUERY_CHARS;
 
 impl Query {
     /// The query as SOQL text, from the typed form only.
@@ -49,6 +51,26 @@ impl Query {
             let _ = write!(out, " OFFSET {n}");
         }
         out
+    }
+}
+
+impl Query {
+    /// The query as SOQL text, refused if it is longer than the CRM takes: canonical
+    /// spacing and an added row condition can make it longer than the client's text.
+    pub fn render_checked(&self) -> Result<String, SoqlError> {
+        let text = self.render();
+        let chars = text.chars().count();
+        if chars > MAX_QUERY_CHARS {
+            return Err(SoqlError::new(
+                "query length",
+                MAX_QUERY_CHARS + 1,
+                format!(
+                    "the query as crmgate sends it would hold {chars} characters, more than \
+                     {MAX_QUERY_CHARS}"
+                ),
+            ));
+        }
+        Ok(text)
     }
 }
 

@@ -715,7 +715,7 @@ fn an_unknown_vendor_is_reported_at_its_line() {
         &stderr,
         "crmgate.toml",
         line,
-        "upstream.vendor: unknown vendor `hubspotty` (crmgate speaks `hubspot`)",
+        "upstream.vendor: unknown vendor `hubspotty` (crmgate speaks `hubspot`, `salesforce`)",
     );
     let stderr = serve_refuses(d);
     assert_reported_after_prefix(

@@ -231,6 +231,13 @@ pub trait Vendor: Send + Sync {
 
     // ---- a client's requests (the retention run reads and erases through crmgate) ---
 
+    /// What a client's request names a resource type's records by (the `collection` of
+    /// the requests below): by default its collection; a vendor whose API names each
+    /// object type (several may share a collection) names it by the resource's name.
+    fn client_collection<'a>(&self, res: &'a ResourceProfile) -> &'a str {
+        &res.collection
+    }
+
     /// A page of a collection's records with `properties`, at the vendor's cursor `after`.
     fn list_request(
         &self,

@@ -32,6 +32,18 @@ impl Sf {
 
     /// With Cedar text instead of the shipped policies.
     pub(crate) async fn start_with_policies(crm: SalesforceCrm, policies: Option<String>) -> Sf {
+        Sf::start_with_options(
+            crm,
+            Options {
+                policies,
+                ..Options::default()
+            },
+        )
+        .await
+    }
+
+    /// With these options (its upstream, routes and credential are the Salesforce demo's).
+    pub(crate) async fn start_with_options(crm: SalesforceCrm, opts: Options) -> Sf {
         let crm = Arc::new(crm.with_oauth(SECRET));
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = l.local_addr().unwrap();
@@ -47,13 +59,12 @@ impl Sf {
         let proxy = Proxy::start_with(Options {
             upstream: Upstream::Addr(addr),
             routes: Some(routes),
-            policies,
             upstream_credential: Some(format!(
                 "vendor = \"salesforce\"\noauth = {{ token_url = \"http://{addr}/services/oauth2/token\", \
                  grant = \"client_credentials\", client_id = \"crmgate-demo\", \
                  client_secret_env = \"CRMGATE_TEST_SF_SECRET\" }}"
             )),
-            ..Options::default()
+            ..opts
         })
         .await;
         Sf { proxy, crm }
@@ -618,4 +629,68 @@ async fn the_demo_runs_in_front_of_the_salesforce_demo_crm() {
         .to_bytes();
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     drop(guard);
+}
+
+/// The deletion concept through Salesforce's API: `retention plan` lists every record with
+/// a query (its next pages by `nextRecordsUrl`), `apply` deletes (to the recycle bin) and
+/// clears fields with writes through crmgate, each decided and audited like any write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_plan_and_apply_work_through_the_salesforce_api() {
+    use crmgate::tools::retention::{self as tool, ApplyOptions, Connection};
+    // Salesforce's REST API deletes to the recycle bin only (a delete for good is its Bulk
+    // API's hard delete, not governed): its erasures are archives here.
+    let rules =
+        std::fs::read_to_string(crate::support::repo().join("policies/salesforce/retention.toml"))
+            .unwrap()
+            .replace("action = \"gdpr_delete\"", "action = \"archive\"");
+    let rules_dir = tempfile::tempdir().unwrap();
+    let rules_path = rules_dir.path().join("retention.toml");
+    std::fs::write(&rules_path, rules).unwrap();
+    let sf = Sf::start_with_options(
+        SalesforceCrm::seeded().with_page_size(20),
+        Options {
+            policy_lines: format!("retention = \"{}\"", rules_path.display()),
+            extra_config: "[retention]\ntoday = \"2026-12-02\"\n".into(),
+            ..Options::default()
+        },
+    )
+    .await;
+    let config = crmgate::config::Config::load(&sf.proxy.dir.path().join("crmgate.toml")).unwrap();
+    let clock = config.policies.retention_clock;
+    let policies = crmgate::startup::app::load_policies(&config).unwrap();
+    let conn = Connection {
+        base: format!("https://localhost:{}", sf.proxy.addr.port()),
+        key: "demo-key-retention".into(),
+        ca: Some(crate::support::repo().join("certs/ca.pem")),
+        rate: 0.0,
+        max_pages: 50,
+    };
+    let plan = tool::plan(&policies, clock, &conn).await.unwrap();
+    let due: Vec<_> = plan.entries.iter().filter(|e| !e.is_held()).collect();
+    assert!(!due.is_empty(), "{:?}", plan.entries);
+    assert!(
+        plan.entries.iter().all(|e| e.id.len() == 18),
+        "{:?}",
+        plan.entries
+    );
+    assert!(sf.writes_received().is_empty(), "planning changes nothing");
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ApplyOptions {
+        checkpoint: dir.path().join("checkpoint.jsonl"),
+        crash_after: None,
+    };
+    let applied = tool::apply(&policies, clock, &conn, &opts).await.unwrap();
+    assert!(applied.failed.is_empty(), "{:?}", applied.failed);
+    assert_eq!(applied.done, due.len(), "{applied:?}");
+    for e in &due {
+        let stored = sf.stored(&e.id);
+        match e.action.as_str() {
+            "archive" | "gdpr_delete" => assert_eq!(stored["IsDeleted"], json!(true), "{}", e.id),
+            _ => {
+                for p in &e.properties {
+                    assert!(stored[p.as_str()].is_null(), "{} {p}: {stored}", e.id);
+                }
+            }
+        }
+    }
 }

@@ -237,6 +237,11 @@ impl Vendor for Salesforce {
         Ok(credential::configured(inputs))
     }
 
+    fn client_collection<'a>(&self, res: &'a ResourceProfile) -> &'a str {
+        // Salesforce names each object type (Contact and Lead share a collection).
+        &res.name
+    }
+
     fn list_request(
         &self,
         collection: &str,

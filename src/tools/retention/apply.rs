@@ -242,7 +242,7 @@ async fn carried_out(
     gate: &mut Crmgate<'_>,
     entry: &Entry,
 ) -> Result<bool, String> {
-    let collection = collection_of(&policies.routes, &entry.resource)?;
+    let collection = collection_of(policies, &entry.resource)?;
     let get = policies
         .vendor
         .get_request(collection, &entry.id, &entry.properties);
@@ -263,7 +263,7 @@ async fn carried_out(
 
 /// The request that carries out an entry's action, as the vendor spells it.
 fn action_request(policies: &Policies, entry: &Entry) -> Result<ClientRequest, String> {
-    let collection = collection_of(&policies.routes, &entry.resource)?;
+    let collection = collection_of(policies, &entry.resource)?;
     let how = match entry.action.as_str() {
         "archive" => Erasure::Archive,
         "gdpr_delete" => Erasure::Erase,

@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::retention::{Clock, RetentionRules, RULE_HEADER};
-use crate::routes::RouteTable;
 use crate::stages::pipeline::Policies;
 
 /// Where crmgate is and how the deletion run signs in.
@@ -186,10 +185,11 @@ impl Progress {
     }
 }
 
-pub(super) fn collection_of<'r>(routes: &'r RouteTable, resource: &str) -> Result<&'r str, String> {
-    routes
+pub(super) fn collection_of<'r>(policies: &'r Policies, resource: &str) -> Result<&'r str, String> {
+    policies
+        .routes
         .resource(resource)
-        .map(|r| r.collection.as_str())
+        .map(|r| policies.vendor.client_collection(r))
         .ok_or_else(|| format!("no resource type `{resource}` in the routes"))
 }
 
@@ -219,7 +219,7 @@ pub(super) async fn plan_with(
     let mut entries = Vec::new();
     let mut records_read = 0;
     for resource in resources {
-        let collection = collection_of(&policies.routes, resource)?;
+        let collection = collection_of(policies, resource)?;
         let props: Vec<String> = rules.plan_inputs(resource).into_iter().collect();
         let mut after: Option<String> = None;
         for page in 0.. {

@@ -634,7 +634,6 @@ async fn the_demo_runs_in_front_of_the_salesforce_demo_crm() {
 /// The deletion concept through Salesforce's API: `retention plan` lists every record with
 /// a query (its next pages by `nextRecordsUrl`), `apply` deletes (to the recycle bin) and
 /// clears fields with writes through crmgate, each decided and audited like any write.
-#[ignore = "fails since the merge with the DPO documents: its configuration no longer loads (a hold needs a legal basis now?); to be fixed"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_plan_and_apply_work_through_the_salesforce_api() {
     use crmgate::tools::retention::{self as tool, ApplyOptions, Connection};

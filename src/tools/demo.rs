@@ -483,33 +483,16 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     let (crm, crm_addr) = start_demo_crm(&mut config).await?;
     let tour_record = crm.record_json("contacts", TOUR_CONTACT);
 
-    let ca = config
-        .listen
-        .tls
-        .as_ref()
-        .and_then(|t| t.cert.parent().map(|d| tidy(&d.join("ca.pem"))))
-        .unwrap_or_else(|| "certs/ca.pem".into());
-    let listen = config.listen.addr;
-    let admin_addr = config.admin.addr;
-    let audit_path = tidy(&config.audit.dir);
-    let prepared = app::prepare(config.clone())?;
-    let policies = prepared.gateway.policies();
-    // The same admin listener as `serve`: health, readiness and metrics of the demo.
-    let admin_listener = TcpListener::bind(admin_addr).await.map_err(|e| {
-        format!("cannot listen on {admin_addr} (admin): {e} (try --admin 127.0.0.1:0)")
-    })?;
-    let admin_bound = admin_listener.local_addr().map_err(|e| e.to_string())?;
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e} (try --listen 127.0.0.1:0)"))?;
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    // Installed now, not when first polled: a SIGTERM during the tour is a clean stop too.
-    let shutdown = crate::tools::serve::shutdown_signal();
-    tokio::spawn(crate::admin::serve(
-        prepared.health.clone(),
-        admin_listener,
-        std::future::pending(),
-    ));
+    let Started {
+        ca,
+        audit_path,
+        prepared,
+        policies,
+        admin_bound,
+        listener,
+        bound,
+        shutdown,
+    } = start_proxy(&config).await?;
 
     println!("crmgate demo: Santa's company\n");
     println!(
@@ -621,4 +604,56 @@ pub async fn demo_crm(listen: SocketAddr, token: Option<String>) -> Result<(), S
     })
     .await
     .map_err(|e| e.to_string())
+}
+
+/// The demo's proxy, prepared and bound: its listener, the admin listener already serving
+/// (health, readiness and metrics, as `serve`'s), and where its CA and audit log are.
+pub(crate) struct Started {
+    pub(crate) ca: std::path::PathBuf,
+    pub(crate) audit_path: std::path::PathBuf,
+    pub(crate) prepared: app::Prepared,
+    pub(crate) policies: Arc<Policies>,
+    pub(crate) admin_bound: SocketAddr,
+    pub(crate) listener: TcpListener,
+    pub(crate) bound: SocketAddr,
+    pub(crate) shutdown: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+}
+
+/// Prepare the proxy for `config` and bind its listeners (the same for every vendor's demo).
+pub(crate) async fn start_proxy(config: &Config) -> Result<Started, String> {
+    let ca = config
+        .listen
+        .tls
+        .as_ref()
+        .and_then(|t| t.cert.parent().map(|d| tidy(&d.join("ca.pem"))))
+        .unwrap_or_else(|| "certs/ca.pem".into());
+    let (listen, admin_addr) = (config.listen.addr, config.admin.addr);
+    let audit_path = tidy(&config.audit.dir);
+    let prepared = app::prepare(config.clone())?;
+    let policies = prepared.gateway.policies();
+    let admin_listener = TcpListener::bind(admin_addr).await.map_err(|e| {
+        format!("cannot listen on {admin_addr} (admin): {e} (try --admin 127.0.0.1:0)")
+    })?;
+    let admin_bound = admin_listener.local_addr().map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e} (try --listen 127.0.0.1:0)"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    // Installed now, not when first polled: a SIGTERM during the tour is a clean stop too.
+    let shutdown = Box::pin(crate::tools::serve::shutdown_signal());
+    tokio::spawn(crate::admin::serve(
+        prepared.health.clone(),
+        admin_listener,
+        std::future::pending(),
+    ));
+    Ok(Started {
+        ca,
+        audit_path,
+        prepared,
+        policies,
+        admin_bound,
+        listener,
+        bound,
+        shutdown,
+    })
 }

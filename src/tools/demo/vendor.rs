@@ -13,7 +13,7 @@ use std::path::Path;
 use democrm::vendors::{self, Credential, Started};
 use tokio::net::TcpListener;
 
-use super::{random_secret, render_rows, tidy, tour_rows, DemoOptions};
+use super::{random_secret, render_rows, tour_rows, DemoOptions};
 use crate::config::{Config, OAuthGrant};
 use crate::stages::pipeline::Policies;
 use crate::startup::app;
@@ -91,30 +91,16 @@ pub async fn run(opts: DemoOptions, vendor: &str) -> Result<(), String> {
             .map_err(|e| format!("demo CRM token endpoint: {e}"))?;
     }
 
-    let ca = config
-        .listen
-        .tls
-        .as_ref()
-        .and_then(|t| t.cert.parent().map(|d| tidy(&d.join("ca.pem"))))
-        .unwrap_or_else(|| "certs/ca.pem".into());
-    let (listen, admin_addr) = (config.listen.addr, config.admin.addr);
-    let audit_path = tidy(&config.audit.dir);
-    let prepared = app::prepare(config.clone())?;
-    let policies = prepared.gateway.policies();
-    let admin_listener = TcpListener::bind(admin_addr).await.map_err(|e| {
-        format!("cannot listen on {admin_addr} (admin): {e} (try --admin 127.0.0.1:0)")
-    })?;
-    let admin_bound = admin_listener.local_addr().map_err(|e| e.to_string())?;
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e} (try --listen 127.0.0.1:0)"))?;
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    let shutdown = crate::tools::serve::shutdown_signal();
-    tokio::spawn(crate::admin::serve(
-        prepared.health.clone(),
-        admin_listener,
-        std::future::pending(),
-    ));
+    let super::Started {
+        ca,
+        audit_path,
+        prepared,
+        policies,
+        admin_bound,
+        listener,
+        bound,
+        shutdown,
+    } = super::start_proxy(&config).await?;
 
     print_tour(
         &config,

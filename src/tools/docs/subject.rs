@@ -19,6 +19,7 @@ use crate::audit::query::{names_associated, Hit};
 use crate::config::Config;
 use crate::stages::pipeline::Policies;
 
+use super::copy::{shown, Copy};
 use super::permission::{PermissionConcept, Right};
 use super::render::{Block, Cell, Document};
 use super::text::Lang;
@@ -56,6 +57,10 @@ pub struct SubjectAccess {
     pub recipients: Vec<String>,
     /// Department → its accesses, oldest first.
     pub accesses: BTreeMap<String, Vec<Access>>,
+    /// The person's data as the CRM holds it (Art. 15(3)), read through crmgate; none when
+    /// the answer was made without it (`--no-copy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copy: Option<Copy>,
 }
 
 fn str_of<'a>(v: &'a Value, k: &str) -> &'a str {
@@ -114,6 +119,7 @@ pub fn compute(
     (t, id): (&str, &str),
     name_employees: bool,
     lang: Lang,
+    copy: Option<Copy>,
 ) -> SubjectAccess {
     let entity = policies
         .routes
@@ -192,6 +198,7 @@ pub fn compute(
         storage,
         recipients,
         accesses,
+        copy,
     }
 }
 
@@ -302,11 +309,11 @@ pub fn document(s: &SubjectAccess, config: &Config, lang: Lang) -> Document {
                 .collect();
             vec![
                 Cell::plain(&c.group),
-                Cell::plain(if ps.is_empty() {
-                    lang.t("none").to_string()
+                if ps.is_empty() {
+                    Cell::plain(lang.t("none"))
                 } else {
-                    ps.join("; ")
-                }),
+                    Cell::list(ps)
+                },
             ]
         })
         .collect();
@@ -317,6 +324,7 @@ pub fn document(s: &SubjectAccess, config: &Config, lang: Lang) -> Document {
         ],
         rows,
     );
+    copy_section(&mut d, s, config, lang);
     d.h2(w("Source of the data", "Herkunft der Daten"));
     d.para(&s.source);
     d.h2(w("Storage periods", "Speicherfristen"));
@@ -335,6 +343,52 @@ pub fn document(s: &SubjectAccess, config: &Config, lang: Lang) -> Document {
             .collect(),
     ));
     d
+}
+
+/// The copy of the data (Art. 15(3)): every field that holds a value, by category.
+fn copy_section(d: &mut Document, s: &SubjectAccess, config: &Config, lang: Lang) {
+    let de = lang == Lang::De;
+    let w = |en: &'static str, de_: &'static str| if de { de_ } else { en };
+    d.h2(w(
+        "Copy of your data (Art. 15(3) GDPR)",
+        "Kopie Ihrer Daten (Art. 15 Abs. 3 DSGVO)",
+    ));
+    let Some(copy) = &s.copy else {
+        d.para(w(
+            "This answer was made without the copy of the data; it follows separately.",
+            "Diese Auskunft wurde ohne die Kopie der Daten erstellt; sie folgt gesondert.",
+        ));
+        return;
+    };
+    if !copy.held {
+        d.para(w(
+            "We hold no personal data about you in our CRM: it has no record of you (any more).",
+            "Wir speichern in unserem CRM keine personenbezogenen Daten über Sie: es enthält keinen Datensatz (mehr) zu Ihnen.",
+        ));
+        return;
+    }
+    d.para(w(
+        "Your data exactly as our CRM holds it on the date of this answer, read for this answer alone. The small print under each kind of data names the field as the CRM calls it.",
+        "Ihre Daten genau so, wie unser CRM sie am Datum dieser Auskunft speichert, allein für diese Auskunft gelesen. Das Kleingedruckte unter jeder Datenart nennt das Feld so, wie das CRM es bezeichnet.",
+    ));
+    let mut rows: Vec<(String, String, Vec<Cell>)> = copy
+        .fields
+        .iter()
+        .map(|(field, v)| {
+            let group = copy.groups.get(field).map(String::as_str).unwrap_or("");
+            let label = lang.group(config, group);
+            (
+                label.clone(),
+                field.clone(),
+                vec![Cell::noted(label, field.clone()), Cell::plain(shown(v))],
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    d.table(
+        vec![lang.t("field-group").into(), w("Value", "Wert").into()],
+        rows.into_iter().map(|r| r.2).collect(),
+    );
 }
 
 /// Every access, write and erasure, one table per department.

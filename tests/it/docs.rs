@@ -914,7 +914,7 @@ fn what_changed_since_an_earlier_revision_names_exactly_the_rights_a_policy_edit
         "{md}"
     );
     assert!(
-        md.contains("| Buchhaltung — Erfüllung von Aufträgen und Verträgen mit Bestandskunden: Lieferung, Rechnung, Support — Contact | Herkunft der Daten: Ändern | erlaubt | Schreiben abgelehnt |"),
+        md.contains("| Buchhaltung — Erfüllung von Aufträgen und Verträgen mit Bestandskunden: Lieferung, Rechnung, Support — Kontakt | Herkunft der Daten: Ändern | erlaubt | Schreiben abgelehnt |"),
         "{md}"
     );
 }
@@ -971,7 +971,7 @@ fn the_processing_record_has_one_entry_per_purpose_with_controller_processor_and
         .iter()
         .find(|a| a["purpose"] == "greetings")
         .unwrap();
-    assert_eq!(greetings["data_subjects"], json!(["Contact (customer)"]));
+    assert_eq!(greetings["data_subjects"], json!(["Contact (customers)"]));
     assert_eq!(greetings["recipients"][0], "Marketing");
     let cf = r["activities"]
         .as_array()

@@ -162,11 +162,11 @@ pub fn compute(
                 .filter(|k| k.resource == entity)
                 .map(|k| {
                     format!(
-                        "{}: {} ({}); {}",
-                        k.description,
-                        k.period,
-                        k.start.describe().replace('`', ""),
-                        k.legal_basis
+                        "{}: {}, {}; {}",
+                        lang.text(config, &format!("{}.description", k.name), &k.description),
+                        lang.period(&k.period),
+                        lang.start(config, &k.start),
+                        lang.text(config, &format!("{}.legal_basis", k.name), &k.legal_basis)
                     )
                 })
                 .collect()
@@ -190,7 +190,7 @@ pub fn compute(
         Lang::De => "Woher Ihre Daten stammen, ist am Datensatz selbst vermerkt (Quelle, Zeitpunkt und Rechtsgrundlage der Erhebung, von crmgate beim Anlegen eingetragen).",
     };
     SubjectAccess {
-        record: format!("{entity} {id}"),
+        record: format!("{} {id}", lang.word(config, &entity)),
         date: pc.date.clone(),
         policy_revision: pc.policy_revision.clone(),
         source: source.into(),
@@ -222,7 +222,11 @@ fn categories_of(
             })
             .filter_map(|r| {
                 let p = config.purposes.get(&r.purpose)?;
-                Some((lang.purpose(config, &r.purpose), p.legal_basis.clone()))
+                let basis = format!("{}.legal_basis", r.purpose);
+                Some((
+                    lang.purpose(config, &r.purpose),
+                    lang.text(config, &basis, &p.legal_basis),
+                ))
             })
             .collect();
         purposes.sort();

@@ -604,6 +604,7 @@ fn check_in_chromium(chromium: &std::path::Path, dir: &std::path::Path, kind: &s
         "{case}: no screenshot"
     );
     let _ = std::fs::copy(&pdf, screens_dir().join(format!("{kind}-{lang}.pdf")));
+    let _ = std::fs::copy(&page, screens_dir().join(format!("{kind}-{lang}.html")));
     // laid out at both widths: nothing wider than the window, no box wider than itself
     let probe = dir.join(format!("{kind}-{lang}-probe.html"));
     std::fs::write(&probe, probed(&html)).unwrap();

@@ -302,29 +302,28 @@ pub fn document(s: &SubjectAccess, config: &Config, lang: Lang) -> Document {
         "Purposes and legal bases per category of data",
         "Zwecke und Rechtsgrundlagen je Datenkategorie",
     ));
-    let rows = s
-        .categories
-        .iter()
-        .map(|c| {
-            let ps: Vec<String> = c
-                .purposes
-                .iter()
-                .map(|(p, b)| format!("{p} ({b})"))
-                .collect();
-            vec![
-                Cell::plain(&c.group),
-                if ps.is_empty() {
-                    Cell::plain(lang.t("none"))
-                } else {
-                    Cell::list(ps)
-                },
-            ]
+    // One row per purpose with the data it may use: far shorter than every purpose
+    // repeated under every category.
+    let mut by_purpose: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for c in &s.categories {
+        for p in &c.purposes {
+            by_purpose
+                .entry(p.clone())
+                .or_default()
+                .push(c.group.clone());
+        }
+    }
+    let rows = by_purpose
+        .into_iter()
+        .map(|((purpose, basis), groups)| {
+            vec![Cell::plain(purpose), Cell::plain(basis), Cell::list(groups)]
         })
         .collect();
     d.table(
         vec![
+            lang.t("purpose").into(),
+            lang.t("legal-basis").into(),
             lang.t("field-group").into(),
-            w("Purposes (legal basis)", "Zwecke (Rechtsgrundlage)").into(),
         ],
         rows,
     );

@@ -6,7 +6,8 @@
 //! JSON or CSV.
 //!
 //! It must never decide anything itself (every right is asked of the decision core the
-//! proxy uses), never write to the CRM or the audit log, and never print a secret.
+//! proxy uses), never write to the CRM or the audit log, never read the CRM but through
+//! crmgate (the Art. 15 copy, an audited request), and never print a secret.
 
 pub mod copy;
 pub mod deletion;

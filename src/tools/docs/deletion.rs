@@ -286,7 +286,7 @@ fn rule_tables(
     lang: Lang,
     w: &[&'static str; 24],
 ) {
-    use crate::retention::{Action, HoldRule};
+    use crate::retention::Action;
     d.h3(w[3]);
     let kind = |k: &crate::retention::Kind| {
         Cell::noted(
@@ -334,6 +334,18 @@ fn rule_tables(
         ],
         when,
     );
+    hold_table(d, rules, config, lang, w);
+}
+
+/// The holds in words: what each keeps, and why.
+fn hold_table(
+    d: &mut Document,
+    rules: &RetentionRules,
+    config: &Config,
+    lang: Lang,
+    w: &[&'static str; 24],
+) {
+    use crate::retention::HoldRule;
     d.h3(w[4]);
     let rows = rules
         .holds
@@ -382,6 +394,36 @@ fn rule_tables(
     d.table(vec![w[17].into(), w[19].into(), w[16].into()], rows);
 }
 
+/// A deletion rule in words, its technical name as a note.
+fn rule_cell(r: &DeletionRecord, config: &Config, lang: Lang, name: &str) -> Cell {
+    let description = r
+        .rules
+        .as_deref()
+        .and_then(|rs| rs.kinds.iter().find(|k| k.name == name))
+        .map(|k| k.description.clone())
+        .unwrap_or_else(|| name.replace('_', " "));
+    Cell::noted(
+        lang.text(config, &format!("{name}.description"), &description),
+        name,
+    )
+}
+
+/// A hold (`name` or `name until YYYY-MM-DD`) in words.
+fn hold_words(r: &DeletionRecord, config: &Config, lang: Lang, h: &str) -> String {
+    let (name, until) = h.split_once(" until ").unwrap_or((h, ""));
+    let text = r
+        .rules
+        .as_deref()
+        .and_then(|rs| rs.holds.iter().find(|x| x.name == name))
+        .map(|x| lang.text(config, &format!("{name}.description"), &x.description))
+        .unwrap_or_else(|| name.replace('_', " "));
+    match (until, lang) {
+        ("", _) => text,
+        (u, Lang::En) => format!("{text} (until {u})"),
+        (u, Lang::De) => format!("{text} (bis {u})"),
+    }
+}
+
 /// The deletion log, the held records and the last runs.
 fn log_sections(
     d: &mut Document,
@@ -390,32 +432,8 @@ fn log_sections(
     lang: Lang,
     w: &[&'static str; 24],
 ) {
-    let rule = |name: &str| {
-        let description = r
-            .rules
-            .as_deref()
-            .and_then(|rs| rs.kinds.iter().find(|k| k.name == name))
-            .map(|k| k.description.clone())
-            .unwrap_or_else(|| name.replace('_', " "));
-        Cell::noted(
-            lang.text(config, &format!("{name}.description"), &description),
-            name,
-        )
-    };
-    let hold = |h: &str| {
-        let (name, until) = h.split_once(" until ").unwrap_or((h, ""));
-        let text = r
-            .rules
-            .as_deref()
-            .and_then(|rs| rs.holds.iter().find(|x| x.name == name))
-            .map(|x| lang.text(config, &format!("{name}.description"), &x.description))
-            .unwrap_or_else(|| name.replace('_', " "));
-        match (until, lang) {
-            ("", _) => text,
-            (u, Lang::En) => format!("{text} (until {u})"),
-            (u, Lang::De) => format!("{text} (bis {u})"),
-        }
-    };
+    let rule = |name: &str| rule_cell(r, config, lang, name);
+    let hold = |h: &str| hold_words(r, config, lang, h);
     d.h2(w[6]);
     if let Some(t) = restore_text(lang, r) {
         d.para(t);

@@ -4,11 +4,12 @@
 //! recipients (the departments that looked the record up, the CRM vendor as processor),
 //! every access with its date, purpose and department — individual employees only when
 //! asked for (`--name-employees`: employees are not recipients, CJEU C-579/21) — writes and
-//! erasures labelled as such, and the rights text of Art. 15(1)(a)–(h). It reads the audit
-//! log (a directory, or the central store with every replica).
+//! erasures labelled as such, the copy of the data (read through crmgate, [`super::copy`])
+//! and the rights text of Art. 15(1)(a)–(h). It reads the audit log (a directory, or the
+//! central store with every replica).
 //!
-//! It must never show an employee's name unless asked, and never show a field value: the
-//! audit log holds field names only.
+//! It must never show an employee's name unless asked, and never show a field value but in
+//! the copy (the audit log holds field names only).
 
 use std::collections::BTreeMap;
 
@@ -331,7 +332,14 @@ pub fn document(s: &SubjectAccess, config: &Config, lang: Lang) -> Document {
     d.h2(w("Source of the data", "Herkunft der Daten"));
     d.para(&s.source);
     d.h2(w("Storage periods", "Speicherfristen"));
-    d.blocks.push(Block::List(s.storage.clone()));
+    if s.storage.is_empty() {
+        d.para(w(
+            "No deletion rule of the deletion concept covers this kind of record; it is kept as long as the purposes above need it.",
+            "Keine Regel des Löschkonzepts betrifft diese Art von Datensatz; er wird so lange gespeichert, wie die oben genannten Zwecke es erfordern.",
+        ));
+    } else {
+        d.blocks.push(Block::List(s.storage.clone()));
+    }
     d.h2(w("Recipients", "Empfänger"));
     d.blocks.push(Block::List(s.recipients.clone()));
     accesses_section(&mut d, s, lang);

@@ -212,11 +212,7 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("customer", "customers", "Kunden"),
     ("lead", "leads", "Interessenten"),
     ("subscriber", "subscribers", "Abonnenten"),
-    (
-        "other",
-        "other contacts (business partners)",
-        "sonstige Kontakte (Geschäftspartner)",
-    ),
+    ("other", "business partners", "Geschäftspartner"),
     ("new records", "new records", "neu angelegte Datensätze"),
     (
         "archive",

@@ -175,7 +175,7 @@ pub fn write_config_with_routes(
     std::fs::write(dir.join("upstream.token"), UPSTREAM_TOKEN).unwrap();
     std::fs::write(dir.join("hash.key"), "test-hash-key-0123456789abcdef").unwrap();
     let keys: String = [
-        "noelle", "rudolph", "tinsel", "holly", "penny", "santa", "grinch",
+        "noelle", "rudolph", "tinsel", "holly", "penny", "santa", "grinch", "mira",
     ]
     .iter()
     .map(|u| {

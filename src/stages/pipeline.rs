@@ -411,6 +411,24 @@ impl Gateway {
         // The body is read only after authorization: a denied request's body is never read.
         let body = inbound::body(body, &parts.headers, &cfg.limits, ctx).await?;
 
+        // A write whose body names its record type (a collection of records): routed and
+        // authorized again by the type it names.
+        let (matched, allowed) = match inbound::route_by_body(
+            &policies.routes,
+            sh.vendor.as_ref(),
+            route,
+            &canonical,
+            &body,
+        )? {
+            Some(again) => {
+                ctx.routed(again.route);
+                let allowed = authorize(engine, &scope, again.route, &canonical, ctx)?;
+                (again, allowed)
+            }
+            None => (matched, allowed),
+        };
+        let route = matched.route;
+
         // 7. write routes: per record and field group, redaction, provenance, write-ahead
         // audit; their own path from here (`writes`).
         if route.write().is_some() {

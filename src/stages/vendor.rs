@@ -209,7 +209,7 @@ pub trait Vendor: Send + Sync {
 
     /// The ids of the records a write's answer says it created, in input order (for the
     /// audit record of a create whose answer carries no record): none by default.
-    fn created_ids(&self, _answer: &[u8]) -> Vec<String> {
+    fn created_ids(&self, _answer: &[u8]) -> Vec<Option<String>> {
         Vec::new()
     }
 
@@ -524,6 +524,13 @@ pub trait CountedSearch: Send + Sync {
 
 /// A batch answer rebuilt over what the caller is shown.
 pub trait BatchAnswer: Send + Sync {
+    /// The CRM's answer in the shape the route's record selector reads, where the vendor's
+    /// batch answer is not (a bare list, with `null` for an id it lacks): by default as it
+    /// came.
+    fn as_filtered(&self, upstream: Bytes) -> Result<Bytes, RequestError> {
+        Ok(upstream)
+    }
+
     /// The answer's body and status, from the filtered body (and the upstream body, read
     /// only to tell which input each shown record answers).
     fn rebuild(

@@ -114,7 +114,9 @@ pub(super) async fn handle(
     let kind = route
         .write()
         .ok_or_else(|| RequestError::Internal("not a write route".into()))?;
-    if route.body != ARCHIVE {
+    // A delete names its records in the path or the query, and has no body.
+    let deletes = matches!(route.body, Operation::Write(WriteOp::Archive, _));
+    if !(deletes && body.is_empty()) {
         check_json(headers)?;
     }
     let parsed = sh
@@ -697,19 +699,19 @@ fn created_ids(
     kind: WriteKind,
     records: &[crate::stages::filter::RecordAudit],
     dropped: &[String],
-    answered: Vec<String>,
+    answered: Vec<Option<String>>,
 ) {
     if !matches!(kind, WriteKind::Create) {
         return;
     }
     let mut ids = records
         .iter()
-        .map(|r| r.id.clone())
-        .chain(dropped.iter().cloned())
+        .map(|r| Some(r.id.clone()))
+        .chain(dropped.iter().cloned().map(Some))
         .chain(answered);
     for a in ctx.writes.iter_mut().filter(|a| a.outcome == "forwarded") {
         if a.id.is_none() {
-            a.id = ids.next();
+            a.id = ids.next().flatten();
         }
     }
 }

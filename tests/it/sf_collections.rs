@@ -301,3 +301,65 @@ async fn a_retrieve_answers_null_for_a_hidden_id_as_for_a_missing_one() {
         .await;
     assert_eq!(unknown.status, 400, "{}", unknown.text());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_pages_by_the_batch_size_its_client_names() {
+    let sf = Sf::start().await;
+    let api = "/services/data/v62.0";
+    for batch in 0..2 {
+        let records: Vec<Value> = (0..200)
+            .map(|i| {
+                contact(json!({
+                    "LastName": format!("Elf{batch}x{i}"),
+                    "Email": format!("elf-{batch}-{i}@workshop.example"),
+                    "Lifecycle__c": "subscriber"
+                }))
+            })
+            .collect();
+        let r = sf
+            .proxy
+            .request(
+                "POST",
+                &format!("{api}/composite/sobjects"),
+                Some("holly"),
+                Some("prospect_management"),
+                Some(json!({"records": records})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let q = crmgate::stages::sanitize::encode_query(&[(
+        "q".to_string(),
+        "SELECT Id FROM Contact".to_string(),
+    )]);
+    let get = |path: String, options: Option<&'static str>| {
+        let proxy = &sf.proxy;
+        async move {
+            let mut headers = vec![
+                ("authorization", "Bearer demo-key-holly"),
+                ("x-purpose", "prospect_management"),
+            ];
+            if let Some(o) = options {
+                headers.push(("sforce-query-options", o));
+            }
+            proxy.get_headers(&path, &headers).await
+        }
+    };
+    let first = get(format!("{api}/query?{q}"), Some("batchSize=200")).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    let first = first.json();
+    let total = first["totalSize"].as_u64().unwrap();
+    assert!(total > 400, "{total}");
+    assert_eq!(first["records"].as_array().unwrap().len(), 200);
+    assert_eq!(first["done"], json!(false));
+    // The next page keeps the size the query named, without the header.
+    let next = first["nextRecordsUrl"].as_str().unwrap().to_string();
+    let second = get(next, None).await.json();
+    assert_eq!(second["records"].as_array().unwrap().len(), 200, "{second}");
+    // Without the option: Salesforce's default, 2,000.
+    let all = get(format!("{api}/query?{q}"), None).await.json();
+    assert_eq!(all["records"].as_array().unwrap().len() as u64, total);
+    // A size that is no number is refused.
+    let bad = get(format!("{api}/query?{q}"), Some("batchSize=many")).await;
+    assert_eq!(bad.status, 400, "{}", bad.text());
+}

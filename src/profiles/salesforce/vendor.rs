@@ -48,6 +48,8 @@ impl Vendor for Salesforce {
             query_text: &["q"],
             // Its clients send `…/query/?q=` and `…/sobjects/Contact/`.
             trailing_slash: true,
+            // `Sforce-Query-Options: batchSize=500`: a query's client page.
+            option_headers: &[query::OPTIONS_HEADER],
         }
     }
 

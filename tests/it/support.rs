@@ -546,6 +546,12 @@ impl Proxy {
         }
     }
 
+    /// A GET with these headers (the caller's credential among them), through the proxy's
+    /// own client.
+    pub async fn get_headers(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.get_with(&self.client, path, headers).await
+    }
+
     /// Send exact bytes over a TLS connection (HTTP/1.1) and read until the server closes
     /// it. Clients normalise requests; this does not.
     pub async fn raw(&self, bytes: &[u8]) -> Reply {

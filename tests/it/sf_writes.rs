@@ -716,3 +716,45 @@ async fn retention_plan_and_apply_work_through_the_salesforce_api() {
         "an erased record is in the recycle bin for 15 days: {erased:?}"
     );
 }
+
+/// `crmgate explain` reads an upsert's lookup from the path (`…/Contact/External_Id__c/X`)
+/// as from a query: it names the lookup and does not answer a decision the proxy's
+/// selection check may overturn; the same body by id is decided.
+#[test]
+fn explain_recognises_an_upsert_by_a_lookup_field_in_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = dir.path().join("write.json");
+    std::fs::write(
+        &sample,
+        json!({"request": {"Title": "Elf"}, "stored": []}).to_string(),
+    )
+    .unwrap();
+    let explain = |path: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_crmgate"))
+            .args(["explain", "--config"])
+            .arg(crate::support::repo().join("policies/salesforce/crmgate.toml"))
+            .args([
+                "--user", "noelle", "--method", "PATCH", "--path", path, "--sample",
+            ])
+            .arg(&sample)
+            .output()
+            .unwrap()
+    };
+    let out = explain("/services/data/v62.0/sobjects/Contact/External_Id__c/SANTA-42");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr.contains("`External_Id__c`") && stderr.contains("hidden-selection"),
+        "{stderr}"
+    );
+    let out = explain("/services/data/v62.0/sobjects/Contact/003Dm0000001001IAA");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

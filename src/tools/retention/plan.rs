@@ -287,8 +287,8 @@ pub(super) async fn plan_with(
 }
 
 /// The resource types to walk: for each type the rules name, every resource of the routes
-/// of that Cedar type (a vendor may keep one type's records in several objects, as
-/// leads and contacts both as `Contact`s), each with the type its rules are named by.
+/// of that Cedar type (a vendor may keep one type's records in several objects: leads
+/// and contacts are both `Contact`s), each with the type its rules are named by.
 fn walks<'r>(policies: &'r Policies, rules: &'r RetentionRules) -> BTreeSet<(&'r str, &'r str)> {
     let types: BTreeSet<&str> = rules.kinds.iter().map(|k| k.resource.as_str()).collect();
     let mut out = BTreeSet::new();

@@ -119,6 +119,12 @@ pub async fn start(args: ConsoleArgs) -> Result<Started, String> {
         lookup_key: args.lookup_key,
         lookup_purpose: args.lookup_purpose,
         checkpoints: args.checkpoint,
+        concept: std::sync::Mutex::new(None),
+    });
+    // Warm the permission concept while nobody waits for it.
+    let warm = console.clone();
+    std::thread::spawn(move || {
+        warm.concept();
     });
     Ok(Started {
         console,

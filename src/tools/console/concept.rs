@@ -50,8 +50,7 @@ fn last_approved(c: &Console) -> Option<(Value, PermissionConcept)> {
 
 /// `GET /concept`.
 pub fn page(c: &Console, r: &Req, s: &Session) -> Answer {
-    let policies = c.gateway.policies();
-    let pc = permission::compute(&c.config, &policies, &today());
+    let pc = c.concept();
     let approved = last_approved(c);
     let changes = approved.as_ref().map(|(_, old)| diff(old, &pc));
     let doc = permission::doc::document(&pc, changes.as_ref(), &c.config, r.lang);
@@ -101,8 +100,7 @@ pub async fn approve(c: &Console, r: &Req, s: &Session) -> Answer {
     if let Err(a) = dpo_only(r, s) {
         return *a;
     }
-    let policies = c.gateway.policies();
-    let pc = permission::compute(&c.config, &policies, &today());
+    let pc = c.concept();
     // The form names the revision it showed: a concept that changed meanwhile is not
     // approved unseen.
     if r.f("revision") != Some(pc.policy_revision.as_str()) {
@@ -114,7 +112,7 @@ pub async fn approve(c: &Console, r: &Req, s: &Session) -> Answer {
             false,
         );
     }
-    let Ok(json) = serde_json::to_string_pretty(&pc) else {
+    let Ok(json) = serde_json::to_string_pretty(&*pc) else {
         return super::util::plain(StatusCode::INTERNAL_SERVER_ERROR, "concept");
     };
     let sha = hex::encode(Sha256::digest(json.as_bytes()));

@@ -12,6 +12,8 @@ use http::Method;
 use crate::audit::AuditSink;
 use crate::config::Config;
 use crate::stages::pipeline::Gateway;
+use crate::tools::docs::permission::{self, PermissionConcept};
+use crate::tools::docs::today;
 
 use super::oidc;
 use super::session::{Session, Sessions};
@@ -36,6 +38,29 @@ pub struct Console {
     pub lookup_key: Option<String>,
     pub lookup_purpose: String,
     pub checkpoints: Vec<PathBuf>,
+    /// The permission concept of the loaded revision, computed once per revision and day
+    /// (it asks the decision core every question of the concept: seconds of work).
+    pub concept: std::sync::Mutex<Option<(String, Arc<PermissionConcept>)>>,
+}
+
+impl Console {
+    /// The permission concept of the loaded policy revision, as of today.
+    pub fn concept(&self) -> Arc<PermissionConcept> {
+        let policies = self.gateway.policies();
+        let key = format!("{}@{}", policies.engine.revision(), today());
+        if let Ok(guard) = self.concept.lock() {
+            if let Some((k, pc)) = guard.as_ref() {
+                if *k == key {
+                    return pc.clone();
+                }
+            }
+        }
+        let pc = Arc::new(permission::compute(&self.config, &policies, &today()));
+        if let Ok(mut guard) = self.concept.lock() {
+            *guard = Some((key, pc.clone()));
+        }
+        pc
+    }
 }
 
 /// One request as the handlers see it.

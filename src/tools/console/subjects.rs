@@ -17,7 +17,7 @@ use minijinja::context;
 use serde_json::{json, Map, Value};
 
 use crate::audit::query::{norm_type, query, Filter};
-use crate::tools::docs::{permission, render, subject, today};
+use crate::tools::docs::{render, subject};
 
 use super::frame::{document_page, dpo_only, message, record_view, unrecorded, Answer};
 use super::session::Session;
@@ -191,7 +191,7 @@ pub async fn subject(c: &Console, r: &Req, s: &Session, rest: &str) -> Answer {
         Err(e) => return message(r, StatusCode::SERVICE_UNAVAILABLE, "503", &e, false),
     };
     let policies = c.gateway.policies();
-    let pc = permission::compute(&c.config, &policies, &today());
+    let pc = c.concept();
     let sa = subject::compute(&c.config, &policies, &pc, &hits, (&t, &id), false, r.lang);
     let doc = subject::document(&sa, &c.config, r.lang);
     let data = read(c, &t, &id, false).await.unwrap_or_default();

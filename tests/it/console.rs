@@ -77,6 +77,15 @@ async fn the_dpo_answers_a_subject_request_approves_and_exports_in_chromium_and_
             .await;
         assert_eq!(r.status, 200, "{user}: {}", r.text());
     }
+    // A refusal for the overview: an inactive account.
+    let refused = proxy
+        .get(
+            "/crm/v3/objects/contacts/1001",
+            "grinch",
+            Some("contract_fulfilment"),
+        )
+        .await;
+    assert_eq!(refused.status, 403);
     let email = proxy.crm().record_json("contacts", "1001").unwrap()["properties"]["email"]
         .as_str()
         .unwrap()

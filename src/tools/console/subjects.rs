@@ -89,6 +89,7 @@ async fn read(c: &Console, t: &str, key: &str, by_email: bool) -> Option<Map<Str
         .handle(req, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         .await;
     if !resp.status().is_success() {
+        tracing::info!(status = %resp.status(), "console lookup through crmgate answered no record");
         return None;
     }
     let body = resp.into_body().collect().await.ok()?.to_bytes();
@@ -98,8 +99,21 @@ async fn read(c: &Console, t: &str, key: &str, by_email: bool) -> Option<Map<Str
     }
 }
 
+/// A path segment: what would end or split it encoded, the rest (`@`, `.`) as a client
+/// sends it.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'/')
+    .add(b'?')
+    .add(b'#')
+    .add(b'%')
+    .add(b'&')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>');
+
 fn percent(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
 }
 
 fn record_id(m: &Map<String, Value>) -> Option<String> {

@@ -66,7 +66,16 @@ async fn the_dpo_answers_a_subject_request_approves_and_exports_in_chromium_and_
     if !playwright(test) {
         return;
     }
-    let proxy = Proxy::start().await;
+    // The demo proxy with its deletion concept, so that the deletion page has rules.
+    let proxy = Proxy::start_with(crate::support::Options {
+        policy_lines: format!(
+            "retention = \"{}\"",
+            repo().join("policies/retention.toml").display()
+        ),
+        extra_config: "[retention]\ntoday = \"2026-12-02\"\n".into(),
+        ..crate::support::Options::default()
+    })
+    .await;
     // Accesses the Art. 15 answer and the access log will show.
     for (user, purpose) in [
         ("noelle", "contract_fulfilment"),

@@ -11,6 +11,7 @@ mod central;
 mod clients;
 mod conformance;
 mod connections;
+mod console;
 mod diagnostics;
 mod differential;
 mod docs;

@@ -206,7 +206,16 @@ pub async fn subject(c: &Console, r: &Req, s: &Session, rest: &str) -> Answer {
     };
     let policies = c.gateway.policies();
     let pc = c.concept();
-    let sa = subject::compute(&c.config, &policies, &pc, &hits, (&t, &id), false, r.lang);
+    let sa = subject::compute(
+        &c.config,
+        &policies,
+        &pc,
+        &hits,
+        (&t, &id),
+        false,
+        r.lang,
+        None,
+    );
     let doc = subject::document(&sa, &c.config, r.lang);
     let data = read(c, &t, &id, false).await.unwrap_or_default();
     let format = r.q("format").unwrap_or("html");

@@ -471,6 +471,16 @@ pub trait CountedSearch: Send + Sync {
     fn always_counted(&self) -> bool {
         false
     }
+    /// Whether [`CountedSearch::page_request`] puts the whole of `rows` into the vendor's
+    /// query (every attribute's values, none left out to widen it). fail closed: no.
+    fn pushes_exactly(&self, _rows: Option<&RowCondition>) -> bool {
+        false
+    }
+    /// The vendor's count of the matches of its query, read from a page without its
+    /// records (its envelope), if it gives one.
+    fn upstream_total(&self, _envelope: &[u8]) -> Option<usize> {
+        None
+    }
 }
 
 /// A batch answer rebuilt over what the caller is shown.

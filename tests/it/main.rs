@@ -14,6 +14,7 @@ mod connections;
 mod diagnostics;
 mod differential;
 mod docs;
+mod economy;
 mod fail_closed;
 mod filtering;
 mod front_door;

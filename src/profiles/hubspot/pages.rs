@@ -200,7 +200,7 @@ pub(super) fn results_answer(
 /// attribute whose shown values are all named values, none of them the default (a record
 /// without the property has the default, and no filter would admit it). Whatever is left
 /// out only widens the query: the rows are decided one by one all the same.
-fn pushable_filters(res: &ResourceProfile, rows: &RowCondition) -> Vec<Filter> {
+pub(super) fn pushable_filters(res: &ResourceProfile, rows: &RowCondition) -> Vec<Filter> {
     let mut filters = Vec::new();
     for (i, values) in rows {
         let Some(spec) = res.attributes.get(*i) else {

@@ -69,14 +69,20 @@ pub(super) fn resume(
     })
 }
 
-/// A search whose matches the caller may not all see: fetch every page of the CRM's
-/// result (bounded), filter each, and answer the client's page out of what it is shown,
-/// with `total` and paging counted over that alone.
+/// A search whose matches the caller may not all see: read the CRM's result page by page
+/// only as far as the client's page and one shown record beyond it (never the whole
+/// result), filter each, and answer the client's page out of what it is shown, with paging
+/// over that alone. `total`: where the walk reached the end, the shown records counted;
+/// where the row condition went into the CRM's query exactly (`exact`: the policies' rows
+/// over the attribute domain are that condition, and the vendor's query carries all of
+/// it) and no record read was hidden, the CRM's own count; otherwise the shown records up
+/// to this page plus the one found beyond it (a lower bound, never a hidden record).
 pub(super) async fn search(
     sh: &Shared,
     step: &Step<'_>,
     search: &dyn CountedSearch,
     rows: Option<Arc<RowCondition>>,
+    exact: bool,
     ctx: &mut RequestCtx,
     mut turn: BufferTurn,
 ) -> Result<Response<Body>, RequestError> {
@@ -91,12 +97,17 @@ pub(super) async fn search(
         None => skip,
         Some(c) => open_cursor(c, &binding, &sh.cursor_key)?.1,
     };
+    // fail closed: the CRM's count stands for the caller's only where the vendor's
+    // query carries the whole row condition.
+    let exact = exact && search.pushes_exactly(rows.as_deref());
     let mut docs = Vec::new();
     let mut spans = Vec::new();
     let mut total = 0usize;
     let mut audits = Vec::new();
     let mut cursor: Option<String> = None;
     let mut walk = Walk::default();
+    let mut crm_total: Option<usize> = None;
+    let mut hidden = 0usize;
     loop {
         let max_pages = search
             .max_pages()
@@ -104,9 +115,9 @@ pub(super) async fn search(
         if walk.pages == max_pages || walk.bytes >= sh.config.limits.max_upstream_bytes_per_request
         {
             // The bounds are the vendor's own (a vendor's search may stop at a fixed number of results)
-            // and the configured ones; a count past them cannot be given.
+            // and the configured ones; a page past them cannot be given.
             return Err(RequestError::BadRequest(format!(
-                "the search selects more records than crmgate counts per request ({} CRM \
+                "the search selects more records than crmgate reads per request ({} CRM \
                  pages of {}); narrow it",
                 walk.pages,
                 search.page_size()
@@ -121,23 +132,42 @@ pub(super) async fn search(
         .inspect_err(|_| ctx.nothing_released())?;
         let results = page.audits.len();
         total += results;
+        hidden += page.hidden;
+        if walk.pages == 1 {
+            crm_total = page.skeleton_total.and_then(|t| search.upstream_total(&t));
+        }
         docs.push(page.doc);
         spans.push(page.records);
         audits.extend(page.audits);
         cursor = page.next;
-        // Past the client's LIMIT nothing more is counted.
-        let enough = cap.is_some_and(|c| total >= skip.saturating_add(c));
+        // Past the client's LIMIT nothing more is counted; past its page and one record
+        // beyond, nothing more is read.
+        let enough = cap.is_some_and(|c| total >= skip.saturating_add(c))
+            || total > offset.saturating_add(limit);
         if cursor.is_none() || enough {
             break;
         }
     }
     walk.record(ctx);
+    let whole = cursor.is_none();
+    let counted = match crm_total {
+        // The CRM's count of an exact query whose records read were all shown.
+        Some(t) if exact && hidden == 0 && !whole && cap.is_none() && t >= total => t,
+        _ => total,
+    };
     ctx.detail = Some(format!(
-        "search counted over what the caller is shown ({} CRM pages)",
-        walk.pages
+        "search paged over what the caller is shown ({} CRM pages; total {})",
+        walk.pages,
+        if whole {
+            "counted to the end"
+        } else if counted > total {
+            "the CRM's, the query carrying the row condition exactly"
+        } else {
+            "shown so far, one more beyond"
+        }
     ));
-    let shown_end = cap.map_or(total, |c| total.min(skip.saturating_add(c)));
-    let end = offset.saturating_add(limit).min(shown_end);
+    let shown_end = cap.map_or(counted, |c| counted.min(skip.saturating_add(c)));
+    let end = offset.saturating_add(limit).min(shown_end).min(total);
     let taken = end.saturating_sub(offset);
     let resume = search.resume();
     let next = (end < shown_end)
@@ -337,6 +367,10 @@ struct WalkedPage {
     records: Vec<Range<usize>>,
     audits: Vec<RecordAudit>,
     next: Option<String>,
+    /// How many of the page's records were hidden from the caller.
+    hidden: usize,
+    /// The page without its records (the envelope: the CRM's count, its paging).
+    skeleton_total: Option<Vec<u8>>,
 }
 
 /// Reads a filtered page's records and the CRM's next cursor (the vendor profile's).
@@ -367,6 +401,7 @@ async fn walk_page(
     ctx.filtered(&filtered);
     let spans = filtered.take_spans();
     let doc = filtered.take_doc();
+    let mut skeleton_total = None;
     let (records, next) = if let Some((first, last)) = spans
         .as_ref()
         .and_then(|s| Some((s.first()?.start, s.last()?.end)))
@@ -387,7 +422,9 @@ async fn walk_page(
                 "a filtered page with records outside its spans".into(),
             ));
         }
-        (spans.unwrap_or_default(), page.next)
+        let next = page.next;
+        skeleton_total = Some(skeleton);
+        (spans.unwrap_or_default(), next)
     } else {
         let page = read(doc.bytes())?;
         // fail closed: a record not found inside the filtered body is not released.
@@ -408,8 +445,10 @@ async fn walk_page(
     Ok(WalkedPage {
         doc,
         records,
+        hidden: filtered.dropped.len(),
         audits: filtered.records,
         next,
+        skeleton_total,
     })
 }
 

@@ -155,3 +155,97 @@ async fn search_pages_first(
         .collect();
     (ids, v["total"].as_u64().unwrap())
 }
+
+/// A CRM of one contact that keeps HubSpot's rolling limit of `limit` requests (per ten
+/// seconds, longer than the test): past it, 429 with `Retry-After`. Returns its address, the
+/// requests it answered and the 429s it sent.
+async fn limited_crm(
+    limit: usize,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let record =
+        serde_json::to_vec(&DemoCrm::seeded().record_json("contacts", "1001").unwrap()).unwrap();
+    let served = Arc::new(AtomicUsize::new(0));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let (s, r) = (served.clone(), refused.clone());
+    let crm = crate::support::RawUpstream::start(move |_| {
+        let n = s.fetch_add(1, Ordering::SeqCst);
+        if n >= limit {
+            r.fetch_add(1, Ordering::SeqCst);
+            return crate::support::http_response(
+                "429 Too Many Requests",
+                &[("Content-Type", "application/json"), ("Retry-After", "10")],
+                br#"{"status":"error","message":"You have reached your ten_secondly_rolling limit.","policyName":"TEN_SECONDLY_ROLLING"}"#,
+            );
+        }
+        let remaining = (limit - n - 1).to_string();
+        crate::support::http_response(
+            "200 OK",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-HubSpot-RateLimit-Max", &limit.to_string()),
+                ("X-HubSpot-RateLimit-Remaining", &remaining),
+                ("X-HubSpot-RateLimit-Interval-Milliseconds", "10000"),
+            ],
+            &record,
+        )
+    })
+    .await;
+    (crm.addr, served, refused)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_together_stay_within_one_budget() {
+    use std::sync::atomic::Ordering;
+    // The account allows 8 requests per window; two replicas take half each.
+    let (addr, served, crm_429) = limited_crm(8).await;
+    let replica = || {
+        Proxy::start_with(Options {
+            upstream: Upstream::Addr(addr),
+            extra_config: "[upstream.budget]\nrequests = 8\nwindow_ms = 600000\nshare = 0.5\nmax_wait_ms = 0\n"
+                .into(),
+            ..Options::default()
+        })
+    };
+    let (a, b) = (replica().await, replica().await);
+    let mut answered = 0;
+    let mut refused = 0;
+    for _ in 0..8 {
+        for proxy in [&a, &b] {
+            let reply = proxy
+                .get(
+                    "/crm/v3/objects/contacts/1001",
+                    "holly",
+                    Some("contract_fulfilment"),
+                )
+                .await;
+            if reply.status == 429 {
+                // crmgate's own answer, before the CRM would: when to come back.
+                let after = reply.headers["retry-after"].to_str().unwrap();
+                assert!(after.parse::<u64>().unwrap() >= 1, "{after}");
+                assert_eq!(reply.json()["status"], 429);
+                refused += 1;
+            } else {
+                assert_eq!(reply.status, 200, "{}", reply.text());
+                answered += 1;
+            }
+        }
+    }
+    assert_eq!(crm_429.load(Ordering::SeqCst), 0, "the CRM had to refuse");
+    assert!(
+        served.load(Ordering::SeqCst) <= 8,
+        "more than the account's budget"
+    );
+    assert_eq!(answered, 8, "each replica used its share");
+    assert_eq!(refused, 8);
+    let (_, metrics) = crate::support::plain_get(a.admin, "/metrics").await;
+    assert!(
+        metrics.contains("crmgate_rate_limited_total{origin=\"crmgate\"} 4"),
+        "{metrics}"
+    );
+}

@@ -181,7 +181,15 @@ def parallel(fn, args):
 def main():
     os.makedirs(DIR, exist_ok=True)
     subprocess.run(["rm", "-rf", os.path.join(DIR, "audit")], check=True)
-    env = dict(os.environ, CONTACTS=str(CONTACTS), RTT_MS=str(RTT_MS))
+    limit_10s = os.environ.get("LIMIT_10S", "190")
+    search_per_s = os.environ.get("SEARCH_PER_S", "5")
+    # crmgate's budget: the account's limits, its window a little longer than the CRM's
+    # (the CRM's starts when a request arrives, after crmgate took the slot).
+    budget = ("" if os.environ.get("NO_BUDGET") else
+              f"[upstream.budget]\nrequests = {limit_10s}\nwindow_ms = 10500\n"
+              f"searches_per_second = {search_per_s}\nmax_wait_ms = 1500\n")
+    env = dict(os.environ, CONTACTS=str(CONTACTS), RTT_MS=str(RTT_MS), LIMIT_10S=limit_10s,
+               SEARCH_PER_S=search_per_s, CRMGATE_EXTRA=budget)
     up = subprocess.Popen([os.path.join(BIN, "examples", "economy_upstream"), DIR, str(PORT), str(GATE)],
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     up.stdout.readline()

@@ -154,7 +154,7 @@ impl Crm {
         }
         let wait = |from: Option<&Instant>, span: u64| {
             from.map_or(1, |t| {
-                (span.saturating_sub(now.duration_since(*t).as_millis() as u64) + 999) / 1000
+                span.saturating_sub(now.duration_since(*t).as_millis() as u64).div_ceil(1000)
             })
             .max(1)
         };

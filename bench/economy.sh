@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/crmgate-target}"
 if [ -n "${QUICK:-}" ]; then
   export CONTACTS="${CONTACTS:-10000}" RTT_MS="${RTT_MS:-20}" ROUNDS="${ROUNDS:-1}" \
-    PACE_S="${PACE_S:-0.5}" OVER_S="${OVER_S:-3}"
+    PACE_S="${PACE_S:-2}" OVER_S="${OVER_S:-3}"
 fi
 command -v python3 >/dev/null || { echo "economy.sh needs python3" >&2; exit 1; }
 cargo build --release --locked --bin crmgate --example economy_upstream

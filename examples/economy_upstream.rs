@@ -154,7 +154,8 @@ impl Crm {
         }
         let wait = |from: Option<&Instant>, span: u64| {
             from.map_or(1, |t| {
-                span.saturating_sub(now.duration_since(*t).as_millis() as u64).div_ceil(1000)
+                span.saturating_sub(now.duration_since(*t).as_millis() as u64)
+                    .div_ceil(1000)
             })
             .max(1)
         };
@@ -325,19 +326,41 @@ fn search(crm: &Crm, req: &Value) -> (u16, Value) {
             .filter_map(|v| v.as_str().map(String::from))
             .collect()
     });
+    // `hs_object_id GT n` (crmgate's position in a list it pages itself): the contacts
+    // after n; every other filter is decided on the contact's template.
+    let mut start = 0usize;
+    let groups: Vec<Value> = groups
+        .into_iter()
+        .map(|mut g| {
+            if let Some(f) = g["filters"].as_array_mut() {
+                f.retain(|f| {
+                    let keyset = f["propertyName"] == "hs_object_id" && f["operator"] == "GT";
+                    if keyset {
+                        let id = f["value"].as_str().and_then(|v| v.parse::<usize>().ok());
+                        start = start.max(id.map_or(0, |id| id.saturating_sub(FIRST_ID) + 1));
+                    }
+                    !keyset
+                });
+            }
+            g
+        })
+        .collect();
     let hits: Vec<bool> = crm.templates.iter().map(|t| matches(t, &groups)).collect();
-    let per_cycle = hits.iter().filter(|h| **h).count();
-    let cycles = crm.contacts / hits.len();
-    let rest = hits[..crm.contacts % hits.len()]
-        .iter()
-        .filter(|h| **h)
-        .count();
-    let total = per_cycle * cycles + rest;
+    let count_to = |end: usize| {
+        let per_cycle = hits.iter().filter(|h| **h).count();
+        per_cycle * (end / hits.len()) + hits[..end % hits.len()].iter().filter(|h| **h).count()
+    };
+    let per_cycle = count_to(hits.len());
+    let before = count_to(start.min(crm.contacts));
+    let total = count_to(crm.contacts) - before;
     // `after` counts matches, as HubSpot's search cursor does.
     let mut results = Vec::new();
     if per_cycle > 0 && after < total {
-        let mut i = (after / per_cycle) * hits.len();
-        let mut seen = (after / per_cycle) * per_cycle;
+        // The contact the `after`-th match from `start` is near: whole cycles skipped.
+        let target = before + after;
+        let mut i = (target / per_cycle) * hits.len();
+        let mut seen = (target / per_cycle) * per_cycle;
+        let after = target;
         while i < crm.contacts && results.len() < limit {
             if hits[i % hits.len()] {
                 if seen >= after {

@@ -421,6 +421,12 @@ pub trait PushedList: Send + Sync {
     fn page_body(&self, after: Option<&str>) -> Result<Bytes, RequestError>;
     /// A filtered page's records, and the vendor's cursor of its next page.
     fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError>;
+    /// A cursor whose page starts right after the record of this id (the search is in
+    /// record-id order), if the vendor can name one: the next client page then starts
+    /// there instead of re-reading the CRM page it began in.
+    fn cursor_after(&self, _record_id: &str) -> Option<String> {
+        None
+    }
 }
 
 /// One upstream request of a walk: the whole request, since a vendor's next page may be a

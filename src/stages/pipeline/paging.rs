@@ -142,8 +142,10 @@ pub(super) async fn search(
         cursor = page.next;
         // Past the client's LIMIT nothing more is counted; past its page and one record
         // beyond, nothing more is read.
+        // A vendor that counts always (its count is asked for: a query's COUNT) is walked to
+        // the end.
         let enough = cap.is_some_and(|c| total >= skip.saturating_add(c))
-            || total > offset.saturating_add(limit);
+            || (!search.always_counted() && total > offset.saturating_add(limit));
         if cursor.is_none() || enough {
             break;
         }
@@ -261,7 +263,21 @@ pub(super) async fn list(
     }
     // Where the next client page starts: the first shown record not returned, or, when
     // the page bound stopped the walk first, the CRM page after the last one read.
+    // A next page that starts inside a CRM page starts right after this page's last
+    // record, where the vendor can name that position (no CRM page is read twice).
+    let after_last = match (&pushed, shown.get(limit), limit.checked_sub(1)) {
+        (Some((p, _)), Some((_, i)), Some(last)) if *i > 0 => {
+            audits.get(last).and_then(|a| p.cursor_after(&a.id))
+        }
+        _ => None,
+    };
     let next = match shown.get(limit) {
+        Some(_) if after_last.is_some() => Some(seal_cursor(
+            after_last.as_deref(),
+            0,
+            &binding,
+            &sh.cursor_key,
+        )?),
         Some((a, i)) => Some(seal_cursor(a.as_deref(), *i, &binding, &sh.cursor_key)?),
         None if !exhausted => Some(seal_cursor(after.as_deref(), 0, &binding, &sh.cursor_key)?),
         None => None,

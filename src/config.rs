@@ -249,7 +249,7 @@ pub struct UpstreamConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetConfig {
-    /// Requests the account may make per `window_ms` (HubSpot: 100 to 190 per 10 s by tier).
+    /// Requests the account may make per `window_ms` (a CRM tier: e.g. 100 to 190 per 10 s).
     pub requests: u32,
     #[serde(default = "default_budget_window_ms")]
     pub window_ms: u64,

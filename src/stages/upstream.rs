@@ -192,16 +192,7 @@ impl Upstream {
         let writes = permit.writes();
         let client = if writes { &self.once } else { &self.client };
         let (method, path_and_query, body) = permit.into_request();
-        if let Some(b) = &self.budget {
-            // The vendor's search endpoint has a per-second limit of its own.
-            let search = method == http::Method::POST
-                && path_and_query
-                    .split('?')
-                    .next()
-                    .unwrap_or("")
-                    .ends_with("/search");
-            b.take(search).await?;
-        }
+        self.take_slot(&method, &path_and_query).await?;
         let uri = format!("{}://{}{}", self.scheme, self.authority, path_and_query);
         let timeout_ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
         let mut renewed = false;
@@ -285,6 +276,17 @@ impl Upstream {
             })?
             .to_bytes();
         Ok(UpstreamResponse { status, body })
+    }
+
+    /// A slot of the account's budget for one request, where one is configured.
+    async fn take_slot(&self, method: &http::Method, path: &str) -> Result<(), RequestError> {
+        let Some(b) = &self.budget else {
+            return Ok(());
+        };
+        // The vendor's search endpoint has a per-second limit of its own.
+        let search = method == http::Method::POST
+            && path.split('?').next().unwrap_or("").ends_with("/search");
+        b.take(search).await
     }
 
     /// What crmgate does with the CRM's response head: a body it may filter (JSON, not

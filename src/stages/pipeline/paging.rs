@@ -152,22 +152,9 @@ pub(super) async fn search(
     }
     walk.record(ctx);
     let whole = cursor.is_none();
-    let counted = match crm_total {
-        // The CRM's count of an exact query whose records read were all shown.
-        Some(t) if exact && hidden == 0 && !whole && cap.is_none() && t >= total => t,
-        _ => total,
-    };
-    ctx.detail = Some(format!(
-        "search paged over what the caller is shown ({} CRM pages; total {})",
-        walk.pages,
-        if whole {
-            "counted to the end"
-        } else if counted > total {
-            "the CRM's, the query carrying the row condition exactly"
-        } else {
-            "shown so far, one more beyond"
-        }
-    ));
+    // The CRM's count of an exact query whose records read were all shown.
+    let crm_total = crm_total.filter(|_| exact && hidden == 0 && !whole && cap.is_none());
+    let counted = search_total(total, whole, crm_total, walk.pages, ctx);
     let shown_end = cap.map_or(counted, |c| counted.min(skip.saturating_add(c)));
     let end = offset.saturating_add(limit).min(shown_end).min(total);
     let taken = end.saturating_sub(offset);
@@ -193,6 +180,29 @@ pub(super) async fn search(
         step.request_id,
         Some(turn.into_permit().await?),
     )
+}
+
+/// A search's `total` and the record's note: the shown records where the walk reached the
+/// end or read on past the page; the CRM's count where it is given (exact) and not less.
+fn search_total(
+    shown: usize,
+    whole: bool,
+    crm_total: Option<usize>,
+    pages: usize,
+    ctx: &mut RequestCtx,
+) -> usize {
+    let counted = crm_total.filter(|t| *t >= shown).unwrap_or(shown);
+    ctx.detail = Some(format!(
+        "search paged over what the caller is shown ({pages} CRM pages; total {})",
+        if whole {
+            "counted to the end"
+        } else if counted > shown {
+            "the CRM's, the query carrying the row condition exactly"
+        } else {
+            "shown so far, one more beyond"
+        }
+    ));
+    counted
 }
 
 /// A list whose rows the caller may not all see: fetch the CRM's pages from the
@@ -263,25 +273,9 @@ pub(super) async fn list(
     }
     // Where the next client page starts: the first shown record not returned, or, when
     // the page bound stopped the walk first, the CRM page after the last one read.
-    // A next page that starts inside a CRM page starts right after this page's last
-    // record, where the vendor can name that position (no CRM page is read twice).
-    let after_last = match (&pushed, shown.get(limit), limit.checked_sub(1)) {
-        (Some((p, _)), Some((_, i)), Some(last)) if *i > 0 => {
-            audits.get(last).and_then(|a| p.cursor_after(&a.id))
-        }
-        _ => None,
-    };
-    let next = match shown.get(limit) {
-        Some(_) if after_last.is_some() => Some(seal_cursor(
-            after_last.as_deref(),
-            0,
-            &binding,
-            &sh.cursor_key,
-        )?),
-        Some((a, i)) => Some(seal_cursor(a.as_deref(), *i, &binding, &sh.cursor_key)?),
-        None if !exhausted => Some(seal_cursor(after.as_deref(), 0, &binding, &sh.cursor_key)?),
-        None => None,
-    };
+    let unread = (!exhausted).then_some(after.as_deref());
+    let pushed_list = pushed.as_ref().map(|(p, _)| p.as_ref());
+    let next = next_page(pushed_list, &shown, &audits, limit, unread, &binding, sh)?;
     audits.truncate(limit);
     ctx.records = audits;
     walk.record(ctx);
@@ -302,6 +296,36 @@ pub(super) async fn list(
         step.request_id,
         Some(turn.into_permit().await?),
     )
+}
+
+/// Where the next client page of a refilled list starts: the first shown record not
+/// returned — right after this page's last record where the vendor can name that position
+/// (no CRM page is read twice), else its CRM page and index — or, when the page bound
+/// stopped the walk first (`unread`: the CRM page after the last one read), there.
+fn next_page(
+    pushed: Option<&dyn PushedList>,
+    shown: &[(Option<String>, usize)],
+    audits: &[RecordAudit],
+    limit: usize,
+    unread: Option<Option<&str>>,
+    binding: &CursorBinding<'_>,
+    sh: &Shared,
+) -> Result<Option<String>, RequestError> {
+    let after_last = match (pushed, shown.get(limit), limit.checked_sub(1)) {
+        (Some(p), Some((_, i)), Some(last)) if *i > 0 => {
+            audits.get(last).and_then(|a| p.cursor_after(&a.id))
+        }
+        _ => None,
+    };
+    let key = &sh.cursor_key;
+    Ok(match (shown.get(limit), unread) {
+        (Some(_), _) if after_last.is_some() => {
+            Some(seal_cursor(after_last.as_deref(), 0, binding, key)?)
+        }
+        (Some((a, i)), _) => Some(seal_cursor(a.as_deref(), *i, binding, key)?),
+        (None, Some(after)) => Some(seal_cursor(after, 0, binding, key)?),
+        (None, None) => None,
+    })
 }
 
 /// Push the row condition down into the vendor's search where it can carry it and the

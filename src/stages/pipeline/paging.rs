@@ -109,20 +109,7 @@ pub(super) async fn search(
     let mut crm_total: Option<usize> = None;
     let mut hidden = 0usize;
     loop {
-        let max_pages = search
-            .max_pages()
-            .min(sh.config.limits.max_upstream_requests_per_request);
-        if walk.pages == max_pages || walk.bytes >= sh.config.limits.max_upstream_bytes_per_request
-        {
-            // The bounds are the vendor's own (a vendor's search may stop at a fixed number of results)
-            // and the configured ones; a page past them cannot be given.
-            return Err(RequestError::BadRequest(format!(
-                "the search selects more records than crmgate reads per request ({} CRM \
-                 pages of {}); narrow it",
-                walk.pages,
-                search.page_size()
-            )));
-        }
+        within_bounds(sh, search, &walk)?;
         let request = search.page_request(cursor.take(), rows.as_deref())?;
         let permit = step.allowed.permit(request.path_and_query, request.body)?;
         let page = walk_page(sh, step, permit, &mut walk, ctx, &mut turn, &|v| {
@@ -180,6 +167,23 @@ pub(super) async fn search(
         step.request_id,
         Some(turn.into_permit().await?),
     )
+}
+
+/// The bounds of a search's walk: the vendor's own (a vendor's search may stop at a fixed
+/// number of results) and the configured ones; a page past them cannot be given.
+fn within_bounds(sh: &Shared, search: &dyn CountedSearch, walk: &Walk) -> Result<(), RequestError> {
+    let max_pages = search
+        .max_pages()
+        .min(sh.config.limits.max_upstream_requests_per_request);
+    if walk.pages == max_pages || walk.bytes >= sh.config.limits.max_upstream_bytes_per_request {
+        return Err(RequestError::BadRequest(format!(
+            "the search selects more records than crmgate reads per request ({} CRM \
+             pages of {}); narrow it",
+            walk.pages,
+            search.page_size()
+        )));
+    }
+    Ok(())
 }
 
 /// A search's `total` and the record's note: the shown records where the walk reached the

@@ -15,6 +15,7 @@ mod console;
 mod diagnostics;
 mod differential;
 mod docs;
+mod economy;
 mod fail_closed;
 mod filtering;
 mod front_door;

@@ -18,14 +18,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use crate::diagnostic::{Problem, TomlSource};
 use crate::fasthash::FastHash;
 
-use super::matchers::{IdRule, Kind, LexRule, Lexicon, Phrase};
+use super::matchers::{Gate, IdRule, Kind, LexRule, Lexicon, Phrase, Words};
 use super::normal::Normal;
 use super::validators::Validator;
 use super::{Category, Language, Redactor};
@@ -232,12 +232,31 @@ impl Redactor {
             Some(l) => l,
             None => return Err(sorted(b.problems)),
         };
+        let identifiers = std::mem::take(&mut b.identifiers);
+        let shadowed: Vec<&str> = lexicon
+            .patterns
+            .iter()
+            .filter(|p| p.2)
+            .map(|p| p.1.as_str())
+            .chain(identifiers.iter().map(|r| r.pattern.as_str()))
+            .collect();
+        let gate = Gate::new(&shadowed);
+        let mut stopwords: HashMap<String, u64, FastHash> = HashMap::default();
+        for (i, l) in languages.iter().enumerate().take(64) {
+            for w in &l.stopwords {
+                *stopwords.entry(w.clone()).or_default() |= 1 << i;
+            }
+        }
+        let stopword_len = stopwords.keys().map(String::len).max().unwrap_or(0);
         let redactor = Redactor {
             categories,
             languages,
             default_language,
             lexicon,
-            identifiers: std::mem::take(&mut b.identifiers),
+            identifiers,
+            gate,
+            stopwords,
+            stopword_len,
         };
         // The rules' own tests, run on the whole rule set as a request would: an example found
         // only by another rule of its category still counts as found.
@@ -405,6 +424,20 @@ fn check_languages(b: &mut Builder, source: usize, raw: &RawCategories) {
     }
 }
 
+/// An expression run on the ASCII shadow ([`Normal::ascii_shadow`]): compiled for ASCII
+/// (`\w`, `\b` and classes of ASCII only, the same there, and many times smaller), unless it
+/// needs Unicode (a negated class that could match a non-ASCII byte).
+fn shadow_regex(b: &mut Builder, source: usize, at: &str, pattern: &str) -> Option<Regex> {
+    let ascii = RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build();
+    match ascii {
+        Ok(r) => Some(r),
+        Err(_) => regex(b, source, at, pattern),
+    }
+}
+
 /// A term as it will be matched: normalised like the text.
 fn normalise(term: &str) -> String {
     Normal::new(term.trim()).text
@@ -471,7 +504,13 @@ fn lexicon_rule(
         }
     }
     for (j, p) in raw.patterns.iter().enumerate() {
-        if let Some(re) = regex(b, source, &format!("{at}.patterns.{j}"), p) {
+        let at = format!("{at}.patterns.{j}");
+        let re = if p.is_ascii() {
+            shadow_regex(b, source, &at, p)
+        } else {
+            regex(b, source, &at, p)
+        };
+        if let Some(re) = re {
             any = true;
             b.patterns.push((rule, re, p.is_ascii()));
         }
@@ -534,7 +573,7 @@ fn identifier_rule(
             ),
         );
     }
-    let pattern = regex(b, source, &format!("{at}.pattern"), &raw.pattern);
+    let pattern = shadow_regex(b, source, &format!("{at}.pattern"), &raw.pattern);
     let not_after = raw
         .not_after
         .as_ref()
@@ -610,8 +649,8 @@ fn phrase_rule(
             .collect()
     };
     let phrase = Phrase {
-        before: words(&raw.before),
-        after: words(&raw.after),
+        before: Words::new(words(&raw.before), true),
+        after: Words::new(words(&raw.after), false),
         after_patterns,
     };
     for (j, name) in raw.categories.iter().enumerate() {
@@ -628,8 +667,11 @@ fn compile_lexicon(b: &mut Builder) -> Option<Lexicon> {
         if patterns.is_empty() {
             return Ok(None);
         }
+        // A full DFA: a few MB for two thousand terms, read once per byte (the default, a
+        // noncontiguous automaton for this many terms, follows failure links).
         AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(patterns)
             .map(Some)
             .map_err(|e| e.to_string())

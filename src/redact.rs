@@ -10,6 +10,7 @@
 //! span. This module must never log, keep or return a matched value: a [`Scan`] holds
 //! categories and byte spans only, and its `Debug` shows no text.
 
+mod guards;
 mod html;
 mod matchers;
 mod normal;

@@ -8,6 +8,7 @@
 use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexSet, RegexSetBuilder};
 
+use super::guards::Guard;
 use super::normal::{
     ceil_boundary, char_at, char_before, ends_word, floor_boundary, is_word, starts_word, Normal,
 };
@@ -57,6 +58,8 @@ pub(crate) struct Lexicon {
     pub(crate) patterns: Vec<(usize, Regex, bool)>,
     /// Per category: how its findings grow to the whole phrase.
     pub(crate) phrases: Vec<(usize, Phrase)>,
+    /// Contexts that make a match none (an animal, an address, a title, an occupation).
+    pub(crate) guards: Vec<Guard>,
 }
 
 /// What joins a finding of some category: words right before it (an article, the relation
@@ -243,7 +246,7 @@ impl Lexicon {
             if !r.except_near.is_empty() && near_any(text, s, e, r.near, &r.except_near) {
                 continue;
             }
-            if after_title(text, s) {
+            if after_title(text, s) || self.guards.iter().any(|g| g.drops(text, r.category, s, e)) {
                 continue;
             }
             let (s, e) = self.widen(text, r.category, s, e);
@@ -321,7 +324,14 @@ fn after_title(text: &str, s: usize) -> bool {
         return false;
     }
     let word = head.rsplit(|c: char| !is_word(c)).next().unwrap_or("");
-    TITLES.contains(&word)
+    if TITLES.contains(&word) {
+        return true;
+    }
+    // A name's possessive after a form of address: `Dr Wendt's surgery` is a practice.
+    head.strip_suffix("'s").is_some_and(|h| {
+        let name_start = h.len() - h.rsplit(|c: char| !is_word(c)).next().unwrap_or("").len();
+        name_start > 0 && after_title(text, name_start)
+    })
 }
 
 /// Whether a word of the match itself (a compound's other parts), or one of the `near` words

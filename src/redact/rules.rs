@@ -25,6 +25,7 @@ use serde::Deserialize;
 use crate::diagnostic::{Problem, TomlSource};
 use crate::fasthash::FastHash;
 
+use super::guards::Guard;
 use super::matchers::{Gate, IdRule, Kind, LexRule, Lexicon, Phrase, Words};
 use super::normal::Normal;
 use super::validators::Validator;
@@ -61,6 +62,29 @@ struct RawRuleFile {
     identifier: Vec<RawIdentifier>,
     #[serde(default)]
     phrase: Vec<RawPhrase>,
+    #[serde(default)]
+    guard: Vec<RawGuard>,
+}
+
+/// A context that makes a lexicon match of some categories no finding (see [`Guard`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGuard {
+    categories: Vec<String>,
+    #[serde(default)]
+    words: Vec<String>,
+    #[serde(default)]
+    before: usize,
+    #[serde(default)]
+    after: usize,
+    #[serde(default)]
+    then: Vec<String>,
+    #[serde(default)]
+    heads: Vec<String>,
+    #[serde(default)]
+    title_cues: Vec<String>,
+    #[serde(default)]
+    fields: Vec<String>,
 }
 
 /// How a finding of some categories grows to the whole phrase it is part of.
@@ -165,6 +189,7 @@ struct Builder {
     patterns: Vec<(usize, Regex, bool)>,
     identifiers: Vec<IdRule>,
     phrases: Vec<(usize, Phrase)>,
+    guards: Vec<Guard>,
     examples: Vec<Examples>,
 }
 
@@ -225,6 +250,9 @@ impl Redactor {
             }
             for (i, rule) in raw.phrase.into_iter().enumerate() {
                 phrase_rule(&mut b, source, &format!("phrase.{i}"), rule, &index);
+            }
+            for (i, rule) in raw.guard.into_iter().enumerate() {
+                guard_rule(&mut b, source, &format!("guard.{i}"), rule, &index);
             }
         }
 
@@ -660,6 +688,44 @@ fn phrase_rule(
     }
 }
 
+fn guard_rule(
+    b: &mut Builder,
+    source: usize,
+    at: &str,
+    raw: RawGuard,
+    index: &HashMap<&str, usize>,
+) {
+    let mut categories = Vec::new();
+    for (j, name) in raw.categories.iter().enumerate() {
+        if let Some(c) = category_of(b, source, &format!("{at}.categories.{j}"), name, index) {
+            categories.push(c);
+        }
+    }
+    let list = |l: &[String]| -> Vec<String> {
+        l.iter()
+            .map(|w| normalise(w))
+            .filter(|w| !w.is_empty())
+            .collect()
+    };
+    if !raw.words.is_empty() && raw.before == 0 && raw.after == 0 {
+        b.at(
+            source,
+            &format!("{at}.words"),
+            "`words` without `before` or `after`".into(),
+        );
+    }
+    b.guards.push(Guard {
+        categories,
+        words: list(&raw.words).into_iter().collect(),
+        before: raw.before,
+        after: raw.after,
+        then: list(&raw.then).into_iter().collect(),
+        heads: list(&raw.heads),
+        title_cues: list(&raw.title_cues).into_iter().collect(),
+        fields: raw.fields.iter().map(|f| Normal::new(f).text).collect(),
+    });
+}
+
 fn compile_lexicon(b: &mut Builder) -> Option<Lexicon> {
     let terms = std::mem::take(&mut b.terms);
     let excepts = std::mem::take(&mut b.excepts);
@@ -699,5 +765,6 @@ fn compile_lexicon(b: &mut Builder) -> Option<Lexicon> {
         except_rules: excepts.into_values().collect(),
         patterns,
         phrases: std::mem::take(&mut b.phrases),
+        guards: std::mem::take(&mut b.guards),
     })
 }

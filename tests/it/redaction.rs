@@ -171,8 +171,13 @@ fn measure<'a>(r: &Redactor, cases: impl Iterator<Item = &'a Case>) -> Figures {
             fig.negatives += 1;
             if negative_hit {
                 fig.negatives_touched += 1;
+                let spans: Vec<String> = scan
+                    .findings()
+                    .iter()
+                    .map(|f| format!("{} `{}`", f.category(), &c.text[f.span()]))
+                    .collect();
                 fig.losses
-                    .push(format!("{} redacted: {:?}", c.id, scan.counts()));
+                    .push(format!("{} redacted: {}", c.id, spans.join(", ")));
             }
         }
         for k in &c.keep {
@@ -181,7 +186,13 @@ fn measure<'a>(r: &Redactor, cases: impl Iterator<Item = &'a Case>) -> Figures {
             if negative_hit || touched(&scan, range_of(&c.text, k, &c.id)) {
                 fig.keep_lost += 1;
                 if !negative_hit {
-                    fig.losses.push(format!("{} lost `{k}`", c.id));
+                    let by: Vec<String> = scan
+                        .findings()
+                        .iter()
+                        .map(|f| format!("{} `{}`", f.category(), &c.text[f.span()]))
+                        .collect();
+                    fig.losses
+                        .push(format!("{} lost `{k}` to {}", c.id, by.join(", ")));
                 }
             }
         }

@@ -13,7 +13,10 @@ use std::collections::HashSet;
 
 use crate::fasthash::FastHash;
 
-use super::normal::is_word;
+use super::normal::{ceil_boundary, floor_boundary, is_word};
+
+/// Bytes before and after a match a guard reads.
+const REACH: usize = 160;
 
 /// One compiled guard.
 pub(crate) struct Guard {
@@ -51,8 +54,14 @@ impl Guard {
         if !self.categories.contains(&category) {
             return false;
         }
-        let head = text.get(..s).unwrap_or("");
-        let tail = text.get(e..).unwrap_or("");
+        // A guard reads no further than a sentence or a title goes: at most `REACH` bytes
+        // either side, so that its cost does not grow with the text.
+        let head = text
+            .get(floor_boundary(text, s.saturating_sub(REACH))..s)
+            .unwrap_or("");
+        let tail = text
+            .get(e..ceil_boundary(text, e.saturating_add(REACH)))
+            .unwrap_or("");
         let sentence_head = head
             .rfind(ends_sentence)
             .map_or(head, |i| head.get(i + 1..).unwrap_or(""));

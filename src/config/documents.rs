@@ -28,16 +28,39 @@ impl Wording {
     }
 }
 
+/// A text either the same in every language, or per language (`{ en = "…", de = "…" }`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Localized {
+    Same(String),
+    Per(Wording),
+}
+
+impl Localized {
+    /// The text for `lang`, else the English one, else the German one.
+    pub fn get(&self, lang: &str) -> String {
+        match self {
+            Localized::Same(s) => s.clone(),
+            Localized::Per(w) => w
+                .get(lang)
+                .or(w.en.as_deref())
+                .or(w.de.as_deref())
+                .unwrap_or_default()
+                .to_string(),
+        }
+    }
+}
+
 /// `[documents]` as written; every key may be left out.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Documents {
     /// The controller (Art. 4(7) GDPR): name, address, representative, contact.
     #[serde(default)]
-    pub controller: Option<String>,
+    pub controller: Option<Localized>,
     /// The data protection officer's contact (Art. 30(1)(a), Art. 15 answers).
     #[serde(default)]
-    pub dpo: Option<String>,
+    pub dpo: Option<Localized>,
     /// The CRM vendor as the documents name it (its legal name).
     #[serde(default)]
     pub vendor_name: Option<String>,
@@ -47,7 +70,7 @@ pub struct Documents {
     pub vendor_storage: Option<Wording>,
     /// Where the processor contract (Art. 28 GDPR) with the CRM vendor is recorded.
     #[serde(default)]
-    pub processor_contract: Option<String>,
+    pub processor_contract: Option<Localized>,
     /// Who approves the permission concept (roles named in its approval block).
     #[serde(default)]
     pub approvers: Vec<String>,
@@ -64,4 +87,10 @@ pub struct Documents {
     /// Department name → its label per language (default: the name).
     #[serde(default)]
     pub department_labels: BTreeMap<String, Wording>,
+    /// Any other technical name the documents show — a role, an app, a record property, a
+    /// deletion rule or hold (`<name>.description`, `<name>.legal_basis`), a purpose's legal
+    /// basis (`<purpose>.legal_basis`) — → its words per language (defaults: built-in words,
+    /// else the name).
+    #[serde(default)]
+    pub labels: BTreeMap<String, Wording>,
 }

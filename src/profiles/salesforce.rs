@@ -8,6 +8,7 @@
 //! the same seam. Bodies and queries are parsed strictly and rebuilt from their typed value:
 //! this module must never forward a client's bytes or let a field through unnamed.
 
+mod collections;
 mod credential;
 mod describe;
 mod errors;

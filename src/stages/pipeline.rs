@@ -411,6 +411,11 @@ impl Gateway {
         // The body is read only after authorization: a denied request's body is never read.
         let body = inbound::body(body, &parts.headers, &cfg.limits, ctx).await?;
 
+        // A write whose body names its record type: routed and authorized again by it.
+        let again = route_again(policies, sh, &scope, (&canonical, &body), matched, ctx)?;
+        let (matched, allowed) = (again.0, again.1.unwrap_or(allowed));
+        let route = matched.route;
+
         // 7. write routes: per record and field group, redaction, provenance, write-ahead
         // audit; their own path from here (`writes`).
         if route.write().is_some() {
@@ -494,6 +499,32 @@ async fn answer_read(
         }
         _ => read::forward(sh, step, prepared, ctx, turn).await,
     }
+}
+
+/// Stages 5 and 6 again for a write whose body names its record type (a collection of
+/// records): the route of that type and its authorization; otherwise the route as it was
+/// (and its authorization stands).
+fn route_again<'r>(
+    policies: &'r Policies,
+    sh: &Shared,
+    scope: &Scope,
+    (canonical, body): (&Canonical, &[u8]),
+    matched: crate::routes::RouteMatch<'r>,
+    ctx: &mut RequestCtx,
+) -> Result<(crate::routes::RouteMatch<'r>, Option<Allowed>), RequestError> {
+    let again = inbound::route_by_body(
+        &policies.routes,
+        sh.vendor.as_ref(),
+        matched.route,
+        canonical,
+        body,
+    )?;
+    let Some(again) = again else {
+        return Ok((matched, None));
+    };
+    ctx.routed(again.route);
+    let allowed = authorize(&policies.engine, scope, again.route, canonical, ctx)?;
+    Ok((again, Some(allowed)))
 }
 
 /// Stage 6, authorize the request itself: only an allow yields the `Allowed` from which the

@@ -29,6 +29,9 @@ pub struct Canonical {
     pub path: String,
     /// Decoded query parameters in order.
     pub query: Vec<(String, String)>,
+    /// The request options the vendor reads from headers ([`Spelling::option_headers`]):
+    /// header name (lower case) and value, visible ASCII only.
+    pub options: Vec<(String, String)>,
 }
 
 /// Characters escaped in a path segment: all but unreserved characters and a few safe
@@ -65,6 +68,9 @@ pub struct Spelling {
     pub query_text: &'static [&'static str],
     /// One trailing `/` names the same path (the vendor's clients send both).
     pub trailing_slash: bool,
+    /// Request headers (lower case) whose values are options of the vendor's API that the
+    /// profile reads (a query's page size): never forwarded as they are.
+    pub option_headers: &'static [&'static str],
 }
 
 /// Check the request head and produce its canonical form, as the vendor's clients spell it.
@@ -93,11 +99,21 @@ pub fn check(parts: &Parts, spelling: Spelling) -> Result<Canonical, RequestErro
         None => Vec::new(),
         Some(q) => parse_query(q, query_text)?,
     };
+    let mut options = Vec::new();
+    for name in spelling.option_headers {
+        for v in parts.headers.get_all(*name) {
+            let v = v
+                .to_str()
+                .map_err(|_| bad(format!("the `{name}` header is not visible ASCII")))?;
+            options.push(((*name).to_string(), v.to_string()));
+        }
+    }
     Ok(Canonical {
         method,
         segments,
         path,
         query,
+        options,
     })
 }
 

@@ -64,6 +64,20 @@ pub trait Vendor: Send + Sync {
         Ok(None)
     }
 
+    /// The path a write is routed by once its body is read, where the vendor names the
+    /// record type of a write in its body (a collection of records, each naming its type):
+    /// `route` is the route the path matched, authorized already; the request is routed
+    /// again by the path returned and authorized again (both must allow it). `None` keeps
+    /// the route. The request is still forwarded to the client's path.
+    fn route_by_body(
+        &self,
+        _route: &Route,
+        _c: &Canonical,
+        _body: &[u8],
+    ) -> Result<Option<Vec<String>>, RequestError> {
+        Ok(None)
+    }
+
     /// crmgate's own cursor, where the route's path names it (`id`: the route's `{id}`
     /// segment) and it alone says which search goes on: the pipeline opens it and the
     /// profile prepares the search from what it carries ([`Vendor::prepare_resumed`]).
@@ -135,6 +149,18 @@ pub trait Vendor: Send + Sync {
         merge_into: Option<&str>,
     ) -> Result<Option<Bytes>, RequestError>;
 
+    /// The query of a write's upstream request, rebuilt from the allowed inputs where it
+    /// names records (a delete of several by their ids); by default the client's query
+    /// (which the route documents) as it is.
+    fn upstream_write_query(
+        &self,
+        _op: Operation,
+        _inputs: &[Outgoing<'_>],
+        query: &[(String, String)],
+    ) -> Result<Vec<(String, String)>, RequestError> {
+        Ok(query.to_vec())
+    }
+
     /// The CRM's answer to a write completed with the attribute properties crmgate decided
     /// the write on; returns the body and the properties added (hidden again by the filter).
     fn complete_answer(
@@ -172,6 +198,20 @@ pub trait Vendor: Send + Sync {
     /// The batch errors for inputs the caller gets no record for: the same entry whether
     /// the CRM lacks the record or the policy hides it.
     fn not_found_entries(&self, res: &ResourceProfile, keys: &[String]) -> Vec<Value>;
+
+    /// The error entry of one batch input crmgate answers itself, where the vendor answers
+    /// every input in its place (`index`: its position in the request; `key`: the record
+    /// it names): `None` (the default) leaves not-found inputs to
+    /// [`Vendor::not_found_entries`] and a rolled-back input unanswered.
+    fn input_entry(&self, _entry: InputEntry, _index: usize, _key: Option<&str>) -> Option<Value> {
+        None
+    }
+
+    /// The ids of the records a write's answer says it created, in input order (for the
+    /// audit record of a create whose answer carries no record): none by default.
+    fn created_ids(&self, _answer: &[u8]) -> Vec<Option<String>> {
+        Vec::new()
+    }
 
     /// Most records one batch (and one of crmgate's own reads) may name.
     fn batch_max_inputs(&self) -> usize;
@@ -258,6 +298,15 @@ pub trait Vendor: Send + Sync {
 
     /// The request that erases a record as `how` says.
     fn erase_request(&self, collection: &str, id: &str, how: Erasure<'_>) -> ClientRequest;
+}
+
+/// Why crmgate answers one batch input itself (see [`Vendor::input_entry`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputEntry {
+    /// The record it names is missing or hidden: the same entry for both.
+    NotFound,
+    /// Allowed, but not sent: another input of an all-or-none batch was not.
+    RolledBack,
 }
 
 /// A request a client of crmgate sends, in the vendor's spelling.
@@ -475,6 +524,13 @@ pub trait CountedSearch: Send + Sync {
 
 /// A batch answer rebuilt over what the caller is shown.
 pub trait BatchAnswer: Send + Sync {
+    /// The CRM's answer in the shape the route's record selector reads, where the vendor's
+    /// batch answer is not (a bare list, with `null` for an id it lacks): by default as it
+    /// came.
+    fn as_filtered(&self, upstream: Bytes) -> Result<Bytes, RequestError> {
+        Ok(upstream)
+    }
+
     /// The answer's body and status, from the filtered body (and the upstream body, read
     /// only to tell which input each shown record answers).
     fn rebuild(

@@ -38,6 +38,8 @@ pub struct WriteBody {
     pub lookup: Option<String>,
     /// A merge: the record the input is merged into (decided like the input).
     pub merge_into: Option<String>,
+    /// All or none: one input refused or not found, and none is sent.
+    pub all_or_none: bool,
 }
 
 /// One record's input.

@@ -6,8 +6,10 @@
 //! JSON or CSV.
 //!
 //! It must never decide anything itself (every right is asked of the decision core the
-//! proxy uses), never write to the CRM or the audit log, and never print a secret.
+//! proxy uses), never write to the CRM or the audit log, never read the CRM but through
+//! crmgate (the Art. 15 copy, an audited request), and never print a secret.
 
+pub mod copy;
 pub mod deletion;
 pub mod permission;
 pub mod processing;
@@ -75,9 +77,26 @@ pub struct DocsArgs {
     /// Deletion record: checkpoint files of `crmgate retention apply` runs.
     #[arg(long)]
     pub checkpoint: Vec<PathBuf>,
-    /// Access request answer: the person's record, `type/id` (`contact/1001`).
+    /// Access request answer: the person's record, `type/id` (`contact/1001`), or their
+    /// e-mail address (looked up through crmgate; never written into the document).
     #[arg(long)]
     pub subject: Option<String>,
+    /// Access request answer: the property an e-mail address is looked up by.
+    #[arg(long, default_value = "email")]
+    pub lookup_property: String,
+    /// Access request answer: crmgate's base URL, through which the copy of the data is read.
+    #[arg(long, default_value = "https://localhost:8443")]
+    pub url: String,
+    /// Access request answer: the data protection officer's key (a user with the DPO role,
+    /// purpose `data_subject_access`), to read the copy of the data through crmgate.
+    #[arg(long, env = "CRMGATE_DPO_KEY", hide_env_values = true)]
+    pub key: Option<String>,
+    /// Access request answer: a CA file to trust for crmgate's certificate.
+    #[arg(long)]
+    pub ca: Option<PathBuf>,
+    /// Access request answer without the copy of the data (a draft; the copy follows).
+    #[arg(long)]
+    pub no_copy: bool,
     /// Access request answer: the audit directory (`audit.dir`).
     #[arg(long)]
     pub audit_dir: Option<PathBuf>,
@@ -184,18 +203,83 @@ pub fn earlier(since: &str, config_path: &Path, date: &str) -> Result<Permission
 }
 
 /// The hits of the central store (every replica).
-fn central_hits(
+async fn central_hits(
     url: &str,
     filter: &crate::audit::query::Filter,
 ) -> Result<Vec<crate::audit::query::Hit>, String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    rt.block_on(async {
-        let client = crate::audit::central::db::connect(url).await?;
-        crate::audit::central::db::query(&client, filter).await
-    })
+    let client = crate::audit::central::db::connect(url).await?;
+    crate::audit::central::db::query(&client, filter).await
+}
+
+/// Where the answer to an access request reads the audit log.
+#[derive(Debug, Clone)]
+pub enum AuditSource {
+    /// An audit directory (one replica).
+    Dir(PathBuf),
+    /// The central store (every replica).
+    Central(String),
+}
+
+/// What the answer to an access request is made of.
+#[derive(Debug, Clone)]
+pub struct SubjectRequest {
+    /// `type/id`, or an e-mail address.
+    pub subject: String,
+    /// The property an e-mail address is looked up by.
+    pub lookup_property: String,
+    /// Where crmgate is and the DPO's key; none: the answer without the copy.
+    pub copy_through: Option<crate::tools::retention::Connection>,
+    pub audit: AuditSource,
+    pub name_employees: bool,
+    pub lang: Lang,
+    pub date: String,
+}
+
+/// The answer to an access request: the copy of the data read through crmgate (as the
+/// DPO, audited), then the audit log's accesses to the record.
+pub async fn subject_access(
+    config: &Config,
+    policies: &Policies,
+    req: &SubjectRequest,
+) -> Result<subject::SubjectAccess, String> {
+    let (t, key) = copy::Key::parse(&req.subject, &req.lookup_property)?;
+    let res = copy::resource(policies, &t)
+        .ok_or_else(|| format!("no record type `{t}` in the routes"))?;
+    let copy = match &req.copy_through {
+        Some(conn) => Some(copy::read(policies, conn, res, &key).await?),
+        None => None,
+    };
+    let id = match (&key, &copy) {
+        (copy::Key::Id(id), _) => Some(id.clone()),
+        (copy::Key::Lookup { .. }, Some(c)) => c.record_id.clone(),
+        (copy::Key::Lookup { .. }, None) => {
+            return Err("an e-mail address is looked up through crmgate: give --key".into())
+        }
+    };
+    let hits = match &id {
+        None => Vec::new(),
+        Some(id) => {
+            let filter = crate::audit::query::Filter {
+                record: Some((t.clone(), id.clone())),
+                ..Default::default()
+            };
+            match &req.audit {
+                AuditSource::Dir(dir) => crate::audit::query::query(dir, &filter)?.0,
+                AuditSource::Central(url) => central_hits(url, &filter).await?,
+            }
+        }
+    };
+    let pc = permission::compute(config, policies, &req.date);
+    Ok(subject::compute(
+        config,
+        policies,
+        &pc,
+        &hits,
+        (&t, id.as_deref().unwrap_or("–")),
+        req.name_employees,
+        req.lang,
+        copy,
+    ))
 }
 
 /// Run `crmgate docs`.
@@ -229,30 +313,43 @@ pub fn run(args: DocsArgs) -> Result<(), String> {
             render(&processing::document(&r, args.lang), &r, args.format)?
         }
         DocKind::SubjectAccess => {
-            let subject = args
-                .subject
-                .as_deref()
-                .ok_or("give --subject contact/<id>")?;
-            let record = crate::audit::query::parse_record(subject)?;
-            let filter = crate::audit::query::Filter {
-                record: Some(record.clone()),
-                ..Default::default()
+            let req = SubjectRequest {
+                subject: args
+                    .subject
+                    .clone()
+                    .ok_or("give --subject contact/<id> or the person's e-mail address")?,
+                lookup_property: args.lookup_property.clone(),
+                copy_through: match (&args.key, args.no_copy) {
+                    (_, true) => None,
+                    (Some(key), false) => Some(crate::tools::retention::Connection {
+                        base: args.url.clone(),
+                        key: key.clone(),
+                        ca: args.ca.clone(),
+                        rate: 0.0,
+                        max_pages: 1,
+                    }),
+                    // fail closed: an answer to an access request carries the copy
+                    (None, false) => {
+                        return Err("the answer carries a copy of the data, read through \
+                             crmgate with the data protection officer's key: give --key (or \
+                             CRMGATE_DPO_KEY), or --no-copy for a draft without it"
+                            .into())
+                    }
+                },
+                audit: match (&args.audit_dir, &args.db) {
+                    (Some(dir), _) => AuditSource::Dir(dir.clone()),
+                    (None, Some(url)) => AuditSource::Central(url.clone()),
+                    (None, None) => AuditSource::Dir(config.audit.dir.clone()),
+                },
+                name_employees: args.name_employees,
+                lang: args.lang,
+                date: date.clone(),
             };
-            let hits = match (&args.audit_dir, &args.db) {
-                (Some(dir), _) => crate::audit::query::query(dir, &filter)?.0,
-                (None, Some(url)) => central_hits(url, &filter)?,
-                (None, None) => crate::audit::query::query(&config.audit.dir, &filter)?.0,
-            };
-            let pc = permission::compute(&config, &policies, &date);
-            let s = subject::compute(
-                &config,
-                &policies,
-                &pc,
-                &hits,
-                (&record.0, &record.1),
-                args.name_employees,
-                args.lang,
-            );
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            let s = rt.block_on(subject_access(&config, &policies, &req))?;
             render(&subject::document(&s, &config, args.lang), &s, args.format)?
         }
     };

@@ -16,7 +16,7 @@
 //! that a record may be deleted: crmgate's policies have the last word.
 
 mod apply;
-mod plan;
+pub(crate) mod plan;
 pub(crate) mod report;
 
 use std::path::{Path, PathBuf};

@@ -118,12 +118,52 @@ async function writes(conn) {
     () => contacts.upsert({ External_Id__c: external, Title: 'Master of the warehouse' }, 'External_Id__c'),
     (r) => [r?.success ? (r.created === true ? 201 : 200) : null, { externalId: external, result: r }],
   );
+  await collections(contacts, stamp);
   if (id) {
     await run('delete', () => contacts.destroy(id), (r) => [r?.success ? 204 : null, { id, result: r }]);
     await run('get_deleted', () => contacts.retrieve(id), (r) => [200, { record: r }]);
   } else {
     for (const step of ['delete', 'get_deleted']) emit(step, null, { error: 'skipped: create failed' });
   }
+}
+
+// sObject Collections: jsforce sends an array of records (or ids) as one request to
+// `…/composite/sobjects` (create, update, destroy) or `…/composite/sobjects/Contact` (retrieve).
+const MISSING_ID = '003Dm0000009999';
+
+function results(r) {
+  const list = Array.isArray(r) ? r : [];
+  return [200, { results: list, ok: list.map((x) => x?.success === true) }];
+}
+
+async function collections(contacts, stamp) {
+  const created = await run(
+    'collection_create',
+    () =>
+      contacts.create(
+        ['Holly', 'Ivy'].map((first) => ({
+          FirstName: first,
+          LastName: 'Berry',
+          Email: `node-${first.toLowerCase()}-${stamp}@wishlist.example`,
+          Lifecycle__c: 'subscriber',
+          Billing_IBAN__c: 'DE89370400440532013000',
+        })),
+        { allOrNone: true },
+      ),
+    results,
+  );
+  const ids = (created ?? []).filter((r) => r?.success).map((r) => r.id);
+  await run(
+    'collection_retrieve',
+    () => contacts.retrieve([...ids, MISSING_ID], { fields: ['Id', 'LastName', 'FirstName'] }),
+    (r) => [200, { records: r }],
+  );
+  await run(
+    'collection_update',
+    () => contacts.update(ids.map((Id) => ({ Id, LastName: 'Holly-Berry' })), { allOrNone: true }),
+    results,
+  );
+  await run('collection_destroy', () => contacts.destroy([...ids, MISSING_ID]), results);
 }
 
 async function main() {

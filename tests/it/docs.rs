@@ -19,6 +19,7 @@ const CALLERS: &[(&str, &str)] = &[
     ("holly", "holly"),
     ("penny", "penny"),
     ("santa", "santa"),
+    ("mira", "mira"),
     ("wishlist_form", "wishlist"),
     ("newsletter_tool", "newsletter"),
     ("retention_run", "retention"),
@@ -457,6 +458,7 @@ fn expected_sections(kind: &str, lang: &str) -> Vec<&'static str> {
         ("subject-access", "en") => vec![
             "Access request answer (Art. 15 GDPR)",
             "Purposes and legal bases per category of data",
+            "Copy of your data (Art. 15(3) GDPR)",
             "Source of the data",
             "Storage periods",
             "Recipients",
@@ -466,6 +468,7 @@ fn expected_sections(kind: &str, lang: &str) -> Vec<&'static str> {
         ("subject-access", _) => vec![
             "Auskunft nach Art. 15 DSGVO",
             "Zwecke und Rechtsgrundlagen je Datenkategorie",
+            "Kopie Ihrer Daten (Art. 15 Abs. 3 DSGVO)",
             "Herkunft der Daten",
             "Speicherfristen",
             "Empfänger",
@@ -498,8 +501,21 @@ fn probed(html: &str) -> String {
     html.replace("</body>", &format!("{probe}</body>"))
 }
 
-/// Generate one document with the binary.
+/// Generate one document with the binary, from the shipped configuration.
 fn generate(kind: &str, lang: &str, format: &str, out: &std::path::Path, extra: &[String]) {
+    let config = crate::support::repo().join("policies/crmgate.toml");
+    generate_with(kind, lang, format, out, &config, extra);
+}
+
+/// Generate one document with the binary.
+fn generate_with(
+    kind: &str,
+    lang: &str,
+    format: &str,
+    out: &std::path::Path,
+    config: &std::path::Path,
+    extra: &[String],
+) {
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_crmgate"))
         .args([
             "docs",
@@ -512,10 +528,11 @@ fn generate(kind: &str, lang: &str, format: &str, out: &std::path::Path, extra: 
             "2026-12-07",
         ])
         .arg("--config")
-        .arg(crate::support::repo().join("policies/crmgate.toml"))
+        .arg(config)
         .arg("--out")
         .arg(out)
         .args(extra)
+        .env_remove("CRMGATE_DPO_KEY")
         .output()
         .unwrap();
     assert!(
@@ -587,6 +604,7 @@ fn check_in_chromium(chromium: &std::path::Path, dir: &std::path::Path, kind: &s
         "{case}: no screenshot"
     );
     let _ = std::fs::copy(&pdf, screens_dir().join(format!("{kind}-{lang}.pdf")));
+    let _ = std::fs::copy(&page, screens_dir().join(format!("{kind}-{lang}.html")));
     // laid out at both widths: nothing wider than the window, no box wider than itself
     let probe = dir.join(format!("{kind}-{lang}-probe.html"));
     std::fs::write(&probe, probed(&html)).unwrap();
@@ -612,12 +630,28 @@ fn check_in_chromium(chromium: &std::path::Path, dir: &std::path::Path, kind: &s
     }
 }
 
-#[test]
-fn every_document_prints_to_a4_in_chromium_in_both_languages_with_nothing_cut_off() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_document_prints_to_a4_in_chromium_in_both_languages_with_nothing_cut_off() {
     let test = "every_document_prints_to_a4_in_chromium_in_both_languages_with_nothing_cut_off";
     let Some(chromium) = crate::support::chromium(test) else {
         return;
     };
+    // The access request answer for a contact two departments looked up and one changed,
+    // with its copy read through crmgate.
+    let proxy = Proxy::start().await;
+    const C: &str = "/crm/v3/objects/contacts/1001";
+    assert_eq!(proxy.get(C, "holly", None).await.status, 200);
+    assert_eq!(proxy.get(C, "tinsel", Some("greetings")).await.status, 200);
+    let w = proxy
+        .request(
+            "PATCH",
+            C,
+            Some("noelle"),
+            Some("contract_fulfilment"),
+            Some(json!({"properties": {"jobtitle": "Senior partner"}})),
+        )
+        .await;
+    assert_eq!(w.status, 200, "{}", w.text());
     let dir = tempfile::tempdir().unwrap();
     // A deletion run's checkpoint: an archive, an erasure, a record a hold keeps.
     let checkpoint = dir.path().join("run.jsonl");
@@ -642,8 +676,6 @@ fn every_document_prints_to_a4_in_chromium_in_both_languages_with_nothing_cut_of
     ];
     std::fs::write(&checkpoint, lines.join("\n") + "\n").unwrap();
     let mut checked = 0;
-    let audit = dir.path().join("audit");
-    std::fs::create_dir_all(&audit).unwrap();
     for kind in [
         "permission-concept",
         "processing-record",
@@ -656,15 +688,13 @@ fn every_document_prints_to_a4_in_chromium_in_both_languages_with_nothing_cut_of
                 "deletion-record" => {
                     vec!["--checkpoint".to_string(), checkpoint.display().to_string()]
                 }
-                "subject-access" => vec![
-                    "--subject".to_string(),
-                    "contact/1001".into(),
-                    "--audit-dir".into(),
-                    audit.display().to_string(),
-                ],
                 _ => vec![],
             };
-            generate(kind, lang, "html", &page, &extra);
+            if kind == "subject-access" {
+                generate_for(&proxy, "contact/1001", lang, &page);
+            } else {
+                generate(kind, lang, "html", &page, &extra);
+            }
             check_in_chromium(&chromium, dir.path(), kind, lang);
             checked += 1;
         }
@@ -885,7 +915,7 @@ fn what_changed_since_an_earlier_revision_names_exactly_the_rights_a_policy_edit
         "{md}"
     );
     assert!(
-        md.contains("| Buchhaltung — Erfüllung von Aufträgen und Verträgen mit Bestandskunden: Lieferung, Rechnung, Support — Contact | Herkunft der Daten: Ändern | erlaubt | Schreiben abgelehnt |"),
+        md.contains("| Buchhaltung — Erfüllung von Aufträgen und Verträgen mit Bestandskunden: Lieferung, Rechnung, Support — Kontakt | Herkunft der Daten: Ändern | erlaubt | Schreiben abgelehnt |"),
         "{md}"
     );
 }
@@ -942,7 +972,7 @@ fn the_processing_record_has_one_entry_per_purpose_with_controller_processor_and
         .iter()
         .find(|a| a["purpose"] == "greetings")
         .unwrap();
-    assert_eq!(greetings["data_subjects"], json!(["Contact (customer)"]));
+    assert_eq!(greetings["data_subjects"], json!(["Contact (customers)"]));
     assert_eq!(greetings["recipients"][0], "Marketing");
     let cf = r["activities"]
         .as_array()
@@ -960,65 +990,68 @@ fn the_processing_record_has_one_entry_per_purpose_with_controller_processor_and
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_access_request_answer_for_contact_1001_lists_exactly_its_accesses_and_writes_by_department(
-) {
-    let proxy = Proxy::start().await;
-    const C: &str = "/crm/v3/objects/contacts/1001";
-    assert_eq!(
-        proxy
-            .get(C, "holly", Some("contract_fulfilment"))
-            .await
-            .status,
-        200
-    );
-    assert_eq!(proxy.get(C, "penny", None).await.status, 200);
-    assert_eq!(proxy.get(C, "tinsel", Some("greetings")).await.status, 200);
-    // refused: nothing of the record reached the caller, so it is no access to it
-    assert_eq!(
-        proxy
-            .get(C, "tinsel", Some("product_marketing"))
-            .await
-            .status,
-        404
-    );
-    let name =
-        proxy.crm().record_json("contacts", "1001").unwrap()["properties"]["firstname"].clone();
-    let w = proxy
-        .request(
-            "PATCH",
-            C,
-            Some("noelle"),
-            Some("contract_fulfilment"),
-            Some(json!({"properties": {"firstname": name}})),
+/// GET a path of the test's CRM directly (crmgate's upstream, with its token).
+async fn crm_get(proxy: &Proxy, path: &str) -> (u16, Value) {
+    let cfg = std::fs::read_to_string(proxy.dir.path().join("crmgate.toml")).unwrap();
+    let url = regex::Regex::new(r#"url = "http://([^"]+)""#)
+        .unwrap()
+        .captures(&cfg)
+        .unwrap()[1]
+        .to_string();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(&url).await.unwrap();
+    s.write_all(
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: crm\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+            crate::support::UPSTREAM_TOKEN
         )
-        .await;
-    assert_eq!(w.status, 200, "{}", w.text());
-    let answer = |extra: &[&str]| -> Value {
-        let out = proxy.dir.path().join("answer.json");
-        let status = std::process::Command::new(env!("CARGO_BIN_EXE_crmgate"))
-            .args([
-                "docs",
-                "subject-access",
-                "--subject",
-                "contact/1001",
-                "--format",
-                "json",
-                "--config",
-            ])
-            .arg(proxy.dir.path().join("crmgate.toml"))
-            .arg("--audit-dir")
-            .arg(proxy.audit_dir())
-            .arg("--out")
-            .arg(&out)
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(status.status.success(), "{status:?}");
-        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
-    };
-    let a = answer(&[]);
-    let seen: Vec<(String, String, String)> = a["accesses"]
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.unwrap();
+    let reply = crate::support::parse_response(&raw);
+    (
+        reply.status,
+        serde_json::from_slice(&reply.body).unwrap_or(Value::Null),
+    )
+}
+
+/// `crmgate docs subject-access` as the data protection officer (`demo-key-mira`), reading
+/// the copy through the test's proxy: the answer as JSON, and what the tool printed.
+fn subject_answer(proxy: &Proxy, subject: &str, extra: &[&str]) -> (Value, String) {
+    let out = proxy.dir.path().join("answer.json");
+    let _ = std::fs::remove_file(&out);
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_crmgate"))
+        .args(["docs", "subject-access", "--subject", subject])
+        .args(["--format", "json", "--key", "demo-key-mira", "--url"])
+        .arg(format!("https://localhost:{}", proxy.addr.port()))
+        .arg("--ca")
+        .arg(crate::support::repo().join("certs/ca.pem"))
+        .arg("--config")
+        .arg(proxy.dir.path().join("crmgate.toml"))
+        .arg("--audit-dir")
+        .arg(proxy.audit_dir())
+        .arg("--out")
+        .arg(&out)
+        .args(extra)
+        .env_remove("CRMGATE_DPO_KEY")
+        .output()
+        .unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&status.stdout),
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert!(status.status.success(), "{printed}");
+    let answer = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    (answer, printed)
+}
+
+/// The answer's accesses as (department, what, purpose), department by department.
+fn accesses_of(a: &Value) -> Vec<(String, String, String)> {
+    a["accesses"]
         .as_object()
         .unwrap()
         .iter()
@@ -1035,30 +1068,106 @@ async fn the_access_request_answer_for_contact_1001_lists_exactly_its_accesses_a
                 )
             })
         })
+        .collect()
+}
+
+/// The record as the CRM holds it: its properties and its top-level fields with a value.
+fn held_fields(record: &Value) -> Map<String, Value> {
+    let full = |v: &Value| !(v.is_null() || v == "" || v == &json!([]) || v == &json!({}));
+    let mut m: Map<String, Value> = record["properties"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, v)| full(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    for (k, v) in record.as_object().unwrap() {
+        if k != "properties" && k != "id" && full(v) && !m.contains_key(k) {
+            m.insert(k.clone(), v.clone());
+        }
+    }
+    m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_access_request_answer_for_contact_1001_lists_exactly_its_accesses_writes_and_erasure_by_department_with_a_copy_equal_to_the_crms_record(
+) {
+    let proxy = Proxy::start().await;
+    const C: &str = "/crm/v3/objects/contacts/1001";
+    for (user, purpose) in [
+        ("holly", Some("contract_fulfilment")),
+        ("penny", None),
+        ("tinsel", Some("greetings")),
+        ("rudolph", Some("customer_visit")),
+    ] {
+        assert_eq!(proxy.get(C, user, purpose).await.status, 200, "{user}");
+    }
+    // refused: nothing of the record reached the caller, so it is no access to it
+    assert_eq!(
+        proxy
+            .get(C, "tinsel", Some("product_marketing"))
+            .await
+            .status,
+        404
+    );
+    // the DPO's purpose is the DPO's alone
+    assert_eq!(
+        proxy
+            .get(C, "holly", Some("data_subject_access"))
+            .await
+            .status,
+        403
+    );
+    let name =
+        proxy.crm().record_json("contacts", "1001").unwrap()["properties"]["firstname"].clone();
+    let w = proxy
+        .request(
+            "PATCH",
+            C,
+            Some("noelle"),
+            Some("contract_fulfilment"),
+            Some(json!({"properties": {"firstname": name}})),
+        )
+        .await;
+    assert_eq!(w.status, 200, "{}", w.text());
+
+    let (a, _) = subject_answer(&proxy, "contact/1001", &[]);
     let contract =
         "Fulfilling orders and contracts with existing customers: delivery, invoicing, support";
+    let answering = "Answering a person's request for access to their data (Art. 15 GDPR)";
+    let t = |d: &str, w: &str, p: &str| (d.to_string(), w.to_string(), p.to_string());
+    let made = vec![
+        t("Accounting", "looked_up", contract),
+        t("Customer service", "looked_up", contract),
+        // the DPO's own read of the copy, audited like any access
+        t("Data protection", "looked_up", answering),
+        t(
+            "Field sales",
+            "looked_up",
+            "Preparing and making visits to existing customers",
+        ),
+        t(
+            "Marketing",
+            "looked_up",
+            "Birthday and Christmas greetings (advertising)",
+        ),
+        t("Sales", "changed", contract),
+    ];
+    assert_eq!(accesses_of(&a), made);
+    assert_eq!(a["record"], "Contact 1001");
+    // the copy equals the record as the CRM answers it directly
+    let (status, _) = crm_get(&proxy, C).await;
+    assert_eq!(status, 200);
+    let direct = proxy.crm().record_json("contacts", "1001").unwrap();
+    let copy = &a["copy"];
+    assert_eq!(copy["held"], true);
+    assert_eq!(copy["record_id"], "1001");
     assert_eq!(
-        seen,
-        [
-            (
-                "Accounting".to_string(),
-                "looked_up".to_string(),
-                contract.to_string()
-            ),
-            (
-                "Customer service".into(),
-                "looked_up".into(),
-                contract.into()
-            ),
-            (
-                "Marketing".into(),
-                "looked_up".into(),
-                "Birthday and Christmas greetings (advertising)".into()
-            ),
-            ("Sales".into(), "changed".into(), contract.into()),
-        ]
+        copy["fields"].as_object().unwrap(),
+        &held_fields(&direct),
+        "the copy differs from the CRM's record"
     );
+    assert!(copy["fields"].as_object().unwrap().len() > 10, "{copy}");
     // the CRM vendor is named as processor among the recipients
     assert!(a["recipients"]
         .as_array()
@@ -1069,6 +1178,77 @@ async fn the_access_request_answer_for_contact_1001_lists_exactly_its_accesses_a
         .unwrap()
         .contains("processor"));
     // employees only when asked for
-    let named = answer(&["--name-employees"]);
+    let (named, _) = subject_answer(&proxy, "contact/1001", &["--name-employees"]);
     assert_eq!(named["accesses"]["Sales"][0]["employee"], "noelle");
+
+    // by e-mail address: the same record, looked up through crmgate; the address is in
+    // no audit record and in none of the document's own words
+    let email = direct["properties"]["email"].as_str().unwrap().to_string();
+    let (by_mail, printed) = subject_answer(&proxy, &email, &[]);
+    assert_eq!(by_mail["record"], "Contact 1001");
+    assert_eq!(by_mail["copy"], a["copy"]);
+    assert!(!printed.contains(&email), "{printed}");
+    let mut meta = by_mail.clone();
+    meta.as_object_mut().unwrap().remove("copy");
+    assert!(!meta.to_string().contains(&email), "{meta}");
+    for e in crate::support::audit_entries(&proxy.audit_dir()) {
+        assert!(
+            !e.to_string().contains(&email),
+            "the e-mail address logged: {e}"
+        );
+    }
+
+    // the GDPR delete through crmgate
+    let erase = proxy
+        .post(
+            "/crm/v3/objects/contacts/gdpr-delete",
+            "holly",
+            Some("contract_fulfilment"),
+            json!({"objectId": "1001"}),
+        )
+        .await;
+    assert_eq!(erase.status, 204, "{}", erase.text());
+    assert_eq!(crm_get(&proxy, C).await.0, 404);
+    let (after, _) = subject_answer(&proxy, "contact/1001", &[]);
+    let mut expected = made.clone();
+    // the three reads by the DPO so far (by id, with names, by e-mail address)
+    expected.insert(3, t("Data protection", "looked_up", answering));
+    expected.insert(3, t("Data protection", "looked_up", answering));
+    expected.insert(2, t("Customer service", "erased", contract));
+    assert_eq!(accesses_of(&after), expected);
+    assert_eq!(after["copy"]["held"], false);
+    assert!(after["copy"]["fields"].as_object().unwrap().is_empty());
+    // and in words: labelled an erasure, no data held
+    let html = proxy.dir.path().join("after.html");
+    generate_for(&proxy, "contact/1001", "en", &html);
+    let text = std::fs::read_to_string(&html).unwrap();
+    assert!(text.contains("erased for good (erasure, Art. 17 GDPR)"));
+    assert!(text.contains("We hold no personal data about you"));
+}
+
+/// The answer to an access request as HTML, with the copy read through the test's proxy.
+fn generate_for(proxy: &Proxy, subject: &str, lang: &str, out: &std::path::Path) {
+    let port = proxy.addr.port().to_string();
+    generate_with(
+        "subject-access",
+        lang,
+        "html",
+        out,
+        &proxy.dir.path().join("crmgate.toml"),
+        &[
+            "--subject".into(),
+            subject.into(),
+            "--key".into(),
+            "demo-key-mira".into(),
+            "--url".into(),
+            format!("https://localhost:{port}"),
+            "--ca".into(),
+            crate::support::repo()
+                .join("certs/ca.pem")
+                .display()
+                .to_string(),
+            "--audit-dir".into(),
+            proxy.audit_dir().display().to_string(),
+        ],
+    );
 }

@@ -27,6 +27,7 @@ mod redaction;
 mod reloads;
 mod retention;
 mod sf_clients;
+mod sf_collections;
 mod sf_reads;
 mod sf_writes;
 mod shipped;

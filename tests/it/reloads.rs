@@ -54,7 +54,7 @@ async fn wait_for_metrics(proxy: &Proxy, what: &str, cond: impl Fn(&str) -> bool
 }
 
 /// The shipped policies with the retention `forbid` moved to the end of the file, so that
-/// everything before it is a complete, valid set of 48 of the 49 policies: a fragment
+/// everything before it is a complete, valid set of 50 of the 51 policies: a fragment
 /// that only the settle interval (not the shrink check) can keep out.
 fn santa_with_the_due_forbid_last() -> (String, String) {
     let santa = std::fs::read_to_string(repo().join("policies/santa.cedar")).unwrap();
@@ -175,7 +175,7 @@ async fn a_policy_set_that_loses_most_policies_is_refused_until_confirmed() {
     let body: Value = serde_json::from_str(&body).unwrap();
     let note = body["notes"]["policies"].as_str().unwrap_or_default();
     assert!(
-        note.contains("0 policies where the active one has 49") && note.contains("confirm"),
+        note.contains("0 policies where the active one has 51") && note.contains("confirm"),
         "{body}"
     );
     let revision = note

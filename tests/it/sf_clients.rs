@@ -15,7 +15,7 @@ use std::time::Duration;
 use democrm::salesforce::{serve, SalesforceCrm};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::support::{repo, spawn_binary, write_config_with_routes, ChildGuard, UPSTREAM_TOKEN};
@@ -203,7 +203,23 @@ async fn salesforce_clients_read_and_write_the_salesforce_demo_alone() {
             continue;
         };
         let lines = run(found, base.clone(), TOKEN, std::slice::from_ref(&refused)).await;
-        let steps: Vec<&str> = lines.iter().map(|l| l["step"].as_str().unwrap()).collect();
+        // jsforce's collection steps (simple-salesforce has none) answer as the demo does.
+        let steps: Vec<&str> = lines
+            .iter()
+            .map(|l| l["step"].as_str().unwrap())
+            .filter(|s| !s.starts_with("collection_"))
+            .collect();
+        if name == "node" {
+            assert_eq!(
+                step(&lines, "collection_destroy")["ok"],
+                json!([true, true, false]),
+                "{lines:?}"
+            );
+            assert_eq!(
+                step(&lines, "collection_retrieve")["records"][2],
+                Value::Null
+            );
+        }
         assert_eq!(
             steps,
             [
@@ -539,5 +555,43 @@ async fn through_crmgate_the_writes(name: &str) {
         );
         assert_eq!(step(&lines, "delete")["status"], 204, "{name}: {lines:?}");
         assert_eq!(crm.record(id).unwrap()["IsDeleted"], true, "{name}");
+        if name == "node" {
+            jsforce_collections(&crm, &lines);
+        }
     }
+}
+
+/// jsforce's collection calls (simple-salesforce has none): create, retrieve, update and
+/// destroy of several records, each answered in its place; the missing id answered `null`
+/// by a retrieve and with an error entry by a destroy.
+fn jsforce_collections(crm: &SalesforceCrm, lines: &[Value]) {
+    let created = step(lines, "collection_create");
+    assert_eq!(created["ok"], json!([true, true]), "{lines:?}");
+    let ids: Vec<String> = created["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    for id in &ids {
+        // billing is not the wish-list form's to write: stripped.
+        assert!(crm.record(id).unwrap()["Billing_IBAN__c"].is_null());
+    }
+    let records = step(lines, "collection_retrieve")["records"].clone();
+    assert_eq!(records[0]["Id"], json!(ids[0]), "{records}");
+    assert_eq!(records[1]["FirstName"], "Ivy", "{records}");
+    assert_eq!(records[2], Value::Null, "{records}");
+    assert_eq!(
+        step(lines, "collection_update")["ok"],
+        json!([true, true]),
+        "{lines:?}"
+    );
+    assert_eq!(crm.record(&ids[1]).unwrap()["LastName"], "Holly-Berry");
+    let destroyed = step(lines, "collection_destroy");
+    assert_eq!(destroyed["ok"], json!([true, true, false]), "{lines:?}");
+    assert_eq!(
+        destroyed["results"][2]["errors"][0]["statusCode"],
+        "INVALID_CROSS_REFERENCE_KEY"
+    );
+    assert_eq!(crm.record(&ids[0]).unwrap()["IsDeleted"], true);
 }

@@ -83,7 +83,7 @@ impl Sf {
     }
 
     /// The write requests (not reads) the CRM received: method and path.
-    fn writes_received(&self) -> Vec<(String, String)> {
+    pub(crate) fn writes_received(&self) -> Vec<(String, String)> {
         self.crm
             .received()
             .into_iter()
@@ -93,7 +93,7 @@ impl Sf {
     }
 
     /// The bodies of the write requests the CRM received with this method.
-    fn bodies(&self, method: &str) -> Vec<Value> {
+    pub(crate) fn bodies(&self, method: &str) -> Vec<Value> {
         self.crm
             .received()
             .into_iter()
@@ -102,7 +102,7 @@ impl Sf {
             .collect()
     }
 
-    fn stored(&self, id: &str) -> Value {
+    pub(crate) fn stored(&self, id: &str) -> Value {
         self.crm.record(id).unwrap_or(Value::Null)
     }
 }
@@ -196,6 +196,8 @@ async fn a_create_strips_what_the_caller_may_not_write_and_stamps_its_provenance
     let w = &audit["writes"][0];
     assert_eq!(w["action"], "create");
     assert_eq!(w["outcome"], "forwarded");
+    // The created record's id, from the CRM's answer.
+    assert_eq!(w["id"], json!(id));
     assert_eq!(w["stripped"], json!(["billing", "photo", "unclassified"]));
     assert_eq!(
         w["stamped"],

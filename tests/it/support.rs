@@ -175,7 +175,7 @@ pub fn write_config_with_routes(
     std::fs::write(dir.join("upstream.token"), UPSTREAM_TOKEN).unwrap();
     std::fs::write(dir.join("hash.key"), "test-hash-key-0123456789abcdef").unwrap();
     let keys: String = [
-        "noelle", "rudolph", "tinsel", "holly", "penny", "santa", "grinch",
+        "noelle", "rudolph", "tinsel", "holly", "penny", "santa", "grinch", "mira",
     ]
     .iter()
     .map(|u| {
@@ -544,6 +544,12 @@ impl Proxy {
             headers: parts.headers,
             body: body.collect().await.unwrap().to_bytes(),
         }
+    }
+
+    /// A GET with these headers (the caller's credential among them), through the proxy's
+    /// own client.
+    pub async fn get_headers(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.get_with(&self.client, path, headers).await
     }
 
     /// Send exact bytes over a TLS connection (HTTP/1.1) and read until the server closes

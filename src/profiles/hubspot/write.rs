@@ -210,6 +210,7 @@ pub fn parse(
         inputs: vec![input],
         lookup: None,
         merge_into: None,
+        all_or_none: false,
     };
     match kind {
         Body::Create => {
@@ -234,6 +235,7 @@ pub fn parse(
                 }],
                 lookup: lookup(id_property.map(String::from)),
                 merge_into: None,
+                all_or_none: false,
             })
         }
         Body::Archive => {
@@ -257,6 +259,7 @@ pub fn parse(
                     .collect(),
                 lookup: None,
                 merge_into: None,
+                all_or_none: false,
             })
         }
         Body::GdprDelete => {
@@ -265,6 +268,7 @@ pub fn parse(
                 inputs: vec![WriteInput::key(g.object_id)],
                 lookup: lookup(g.id_property),
                 merge_into: None,
+                all_or_none: false,
             })
         }
         Body::Merge => {
@@ -278,6 +282,7 @@ pub fn parse(
                 inputs: vec![WriteInput::key(m.merged)],
                 lookup: None,
                 merge_into: Some(m.primary),
+                all_or_none: false,
             })
         }
     }
@@ -304,6 +309,7 @@ fn parse_batch_create(body: &[u8]) -> Result<WriteBody, RequestError> {
         inputs,
         lookup: None,
         merge_into: None,
+        all_or_none: false,
     })
 }
 
@@ -353,6 +359,7 @@ fn parse_batch_update(kind: Body, body: &[u8]) -> Result<WriteBody, RequestError
         inputs,
         lookup: lookup_property,
         merge_into: None,
+        all_or_none: false,
     })
 }
 

@@ -27,6 +27,32 @@ use crate::stages::vendor::{Answer, CountedSearch, PageRead, PageRequest, Prepar
 
 /// Records per client page (Salesforce's default batch size).
 const CLIENT_PAGE: usize = 2000;
+/// The smallest page a client may ask for (`batchSize`), as Salesforce's.
+const MIN_BATCH: usize = 200;
+/// The header a client names its page size in: `Sforce-Query-Options: batchSize=500`.
+pub(super) const OPTIONS_HEADER: &str = "sforce-query-options";
+
+/// The client's page size: `batchSize` of the options header (200 to 2,000; Salesforce
+/// takes it as a hint, and so does crmgate: outside that range, the nearest bound), or
+/// 2,000.
+pub(super) fn batch_size(c: &Canonical) -> Result<usize, RequestError> {
+    let mut size = CLIENT_PAGE;
+    for (_, value) in c.options.iter().filter(|(k, _)| k == OPTIONS_HEADER) {
+        for option in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            let (name, v) = option.split_once('=').unwrap_or((option, ""));
+            if !name.trim().eq_ignore_ascii_case("batchSize") {
+                continue;
+            }
+            let n: usize = v.trim().parse().map_err(|_| {
+                RequestError::BadRequest(format!(
+                    "`{OPTIONS_HEADER}`: batchSize must be a number from {MIN_BATCH} to {CLIENT_PAGE}"
+                ))
+            })?;
+            size = n.clamp(MIN_BATCH, CLIENT_PAGE);
+        }
+    }
+    Ok(size)
+}
 /// Most upstream pages one query may take.
 const MAX_PAGES: usize = 50;
 
@@ -128,6 +154,9 @@ pub(super) fn client_cursor<'a>(route: &Route, id: Option<&'a str>) -> Option<&'
 struct Resume {
     q: String,
     all: bool,
+    /// The client's page size, as its first request named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    page: Option<usize>,
 }
 
 /// Prepare a query route: the first page (`q`), or — `resumed` — a later one.
@@ -138,13 +167,20 @@ pub(super) fn prepare(
     resumed: Option<&str>,
 ) -> Result<Prepared, RequestError> {
     let bad = |e: soql::SoqlError| RequestError::BadQuery(e.to_string());
-    let (client, all, cursor) = match resumed {
+    let named = c
+        .options
+        .iter()
+        .any(|(k, _)| k == OPTIONS_HEADER)
+        .then(|| batch_size(c))
+        .transpose()?;
+    let (client, all, cursor, page) = match resumed {
         None => {
             let all = c.segments.get(3).is_some_and(|f| f == "queryAll");
             (
                 soql::parse(query_text(c).map_err(bad)?).map_err(bad)?,
                 all,
                 None,
+                named,
             )
         }
         Some(state) => {
@@ -154,7 +190,12 @@ pub(super) fn prepare(
                 .last()
                 .and_then(|l| l.split_once('-'))
                 .map(|(_, t)| t.to_string());
-            (soql::parse(&r.q).map_err(bad)?, r.all, token)
+            (
+                soql::parse(&r.q).map_err(bad)?,
+                r.all,
+                token,
+                named.or(r.page),
+            )
         }
     };
     let res = &route.resource;
@@ -181,6 +222,7 @@ pub(super) fn prepare(
     }
     let (upstream, hidden) = upstream_query(res, &client);
     let plan = QueryPlan {
+        page: page.unwrap_or(CLIENT_PAGE),
         base: sf.base(),
         resource: res.clone(),
         all,
@@ -194,6 +236,7 @@ pub(super) fn prepare(
         resume: serde_json::to_string(&Resume {
             q: client.render(),
             all,
+            page,
         })
         .map_err(|e| RequestError::Internal(format!("a query's cursor state: {e}")))?,
         cursor,
@@ -253,6 +296,8 @@ struct QueryPlan {
     /// `/services/data/v62.0`.
     base: String,
     resource: Arc<ResourceProfile>,
+    /// The client's page size.
+    page: usize,
     all: bool,
     count: bool,
     window: (usize, Option<usize>),
@@ -342,10 +387,7 @@ impl CountedSearch for QueryPlan {
 
     fn client_page(&self) -> (Option<String>, usize) {
         // A count releases no record: its page is empty.
-        (
-            self.cursor.clone(),
-            if self.count { 0 } else { CLIENT_PAGE },
-        )
+        (self.cursor.clone(), if self.count { 0 } else { self.page })
     }
 
     fn answer(

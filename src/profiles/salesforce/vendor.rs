@@ -10,24 +10,19 @@ use bytes::Bytes;
 use http::StatusCode;
 use serde_json::{Map, Value};
 
-use super::{credential, errors, ids, query, read, write, Salesforce};
+use super::{collections, credential, errors, ids, query, read, write, Salesforce};
 use crate::error::{RateLimitShape, RequestError};
-use crate::routes::{Operation, ResourceProfile, Route, RouteTable};
+use crate::routes::{Cardinality, Operation, ResourceProfile, Route, RouteTable};
 use crate::stages::authz::RecordRead;
 use crate::stages::sanitize::{self, Canonical, Spelling};
 use crate::stages::vendor::{
     AssociationShape, ClientRequest, CredentialInputs, CredentialSource, Decided, Erasure,
-    ListPage, Named, Outgoing, Prepared, Shown, Vendor,
+    InputEntry, ListPage, Named, Outgoing, Prepared, Shown, Vendor,
 };
 use crate::stages::write_inputs::WriteBody;
 
 /// Most records one sObject Collections request names (Salesforce's cap).
-const COLLECTION_MAX: usize = 200;
-
-/// The refusal of a write until Salesforce's writes are governed.
-fn not_governed() -> RequestError {
-    RequestError::NotGoverned("writes to this CRM are not yet governed by crmgate".into())
-}
+const COLLECTION_MAX: usize = collections::MAX;
 
 impl Vendor for Salesforce {
     fn name(&self) -> &'static str {
@@ -53,6 +48,8 @@ impl Vendor for Salesforce {
             query_text: &["q"],
             // Its clients send `…/query/?q=` and `…/sobjects/Contact/`.
             trailing_slash: true,
+            // `Sforce-Query-Options: batchSize=500`: a query's client page.
+            option_headers: &[query::OPTIONS_HEADER],
         }
     }
 
@@ -61,7 +58,23 @@ impl Vendor for Salesforce {
         c: &Canonical,
         routes: &RouteTable,
     ) -> Result<Option<Vec<String>>, RequestError> {
+        if collections::is_internal(&c.segments) {
+            // A type's collection route is reached through its body only.
+            return Err(RequestError::NoRoute {
+                method: c.method.to_string(),
+                path: c.path.clone(),
+            });
+        }
         query::route_path(c, routes)
+    }
+
+    fn route_by_body(
+        &self,
+        route: &Route,
+        c: &Canonical,
+        body: &[u8],
+    ) -> Result<Option<Vec<String>>, RequestError> {
+        collections::route_by_body(route, c, body)
     }
 
     fn client_cursor<'a>(&self, route: &Route, id: Option<&'a str>) -> Option<&'a str> {
@@ -85,13 +98,14 @@ impl Vendor for Salesforce {
         c: &Canonical,
         body: Bytes,
     ) -> Result<Prepared, RequestError> {
-        if !body.is_empty() {
+        if !body.is_empty() && route.body != Operation::BatchRead {
             return Err(RequestError::BadRequest(
                 "this route takes no request body".into(),
             ));
         }
         match route.body {
             Operation::Search => query::prepare(self, route, c, None),
+            Operation::BatchRead => collections::prepare_retrieve(route, c, &body),
             _ => read::prepare(route, c),
         }
     }
@@ -110,8 +124,11 @@ impl Vendor for Salesforce {
         route: &Route,
         body: &[u8],
         id: Option<&str>,
-        _query: &[(String, String)],
+        query: &[(String, String)],
     ) -> Result<WriteBody, RequestError> {
+        if route.body.is_batch() {
+            return collections::parse(route, body, query);
+        }
         write::parse(route, body, id)
     }
 
@@ -122,7 +139,32 @@ impl Vendor for Salesforce {
         _lookup: Option<&str>,
         _merge_into: Option<&str>,
     ) -> Result<Option<Bytes>, RequestError> {
-        write::upstream_body(op, inputs)
+        match op {
+            Operation::Write(w, Cardinality::Batch) => collections::upstream_body(w, inputs),
+            _ => write::upstream_body(op, inputs),
+        }
+    }
+
+    fn upstream_write_query(
+        &self,
+        op: Operation,
+        inputs: &[Outgoing<'_>],
+        query: &[(String, String)],
+    ) -> Result<Vec<(String, String)>, RequestError> {
+        match op {
+            Operation::Write(crate::routes::WriteOp::Archive, Cardinality::Batch) => {
+                collections::upstream_query(inputs)
+            }
+            _ => Ok(query.to_vec()),
+        }
+    }
+
+    fn created_ids(&self, answer: &[u8]) -> Vec<Option<String>> {
+        collections::created_ids(answer)
+    }
+
+    fn input_entry(&self, entry: InputEntry, index: usize, key: Option<&str>) -> Option<Value> {
+        Some(collections::input_entry(entry, index, key))
     }
 
     fn complete_answer(
@@ -134,7 +176,11 @@ impl Vendor for Salesforce {
         _decided: &[Decided<'_>],
     ) -> Result<(Bytes, HashSet<String>), RequestError> {
         // A write's answer is `{id, success, errors, created?}`: no record, only the id of
-        // the one written (its route keeps those members as its envelope).
+        // the one written (its route keeps those members as its envelope); a collection's
+        // is a list of them, rebuilt under `results`.
+        if body.trim_ascii_start().first() == Some(&b'[') {
+            return Ok((collections::complete_answer(body)?, HashSet::new()));
+        }
         Ok((Bytes::copy_from_slice(body), HashSet::new()))
     }
 
@@ -142,19 +188,12 @@ impl Vendor for Salesforce {
         &self,
         e: &RequestError,
         _request_id: &str,
-        _index: usize,
-        _key: Option<&str>,
+        index: usize,
+        key: Option<&str>,
         _trace: Option<&str>,
     ) -> Value {
         // An sObject Collections result entry: `{id, success, errors}`.
-        serde_json::json!({
-            "success": false,
-            "errors": [{
-                "statusCode": errors::error_code(e),
-                "message": e.detail(),
-                "fields": [],
-            }],
-        })
+        collections::refused(e, index, key)
     }
 
     fn stub(&self, res: &ResourceProfile, id: &str, _at: &str, _new: Option<bool>) -> Value {
@@ -166,13 +205,14 @@ impl Vendor for Salesforce {
 
     fn batch_answer(
         &self,
-        _filtered: Value,
+        filtered: Value,
         _stubs: Vec<Value>,
-        _errors: Vec<Value>,
+        errors: Vec<Value>,
         _upstream_status: StatusCode,
         _at: &str,
     ) -> Result<(Value, StatusCode), RequestError> {
-        Err(not_governed())
+        // A collection's answer names no record: nothing is stubbed.
+        collections::batch_answer(filtered, errors)
     }
 
     fn not_found_entries(&self, _res: &ResourceProfile, keys: &[String]) -> Vec<Value> {

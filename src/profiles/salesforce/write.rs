@@ -122,6 +122,7 @@ pub(super) fn parse(
         }],
         lookup,
         merge_into: None,
+        all_or_none: false,
     })
 }
 

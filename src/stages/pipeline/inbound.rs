@@ -65,6 +65,32 @@ pub(super) fn route<'r>(
     )
 }
 
+/// Stage 5 again, for a write whose body names its record type: the route of the path the
+/// vendor routes it by, if it names one (a write route, or none).
+pub(super) fn route_by_body<'r>(
+    routes: &'r RouteTable,
+    vendor: &dyn Vendor,
+    route: &Route,
+    canonical: &Canonical,
+    body: &[u8],
+) -> Result<Option<crate::routes::RouteMatch<'r>>, RequestError> {
+    if route.write().is_none() {
+        return Ok(None);
+    }
+    let Some(path) = vendor.route_by_body(route, canonical, body)? else {
+        return Ok(None);
+    };
+    let again = routes.find(&canonical.method, &path)?;
+    // fail closed: a body routes a write to a write route only.
+    if again.route.write().is_none() {
+        return Err(RequestError::NoRoute {
+            method: canonical.method.to_string(),
+            path: canonical.path.clone(),
+        });
+    }
+    Ok(Some(again))
+}
+
 /// Stage 3, identify: who is calling, and the purpose its credential declares. A credential
 /// that named a known principal goes into the record also when it is refused (inactive,
 /// or a department the directory contradicts): the record says who asked.

@@ -173,6 +173,15 @@ pub(super) async fn forward(
         return json_response(upstream.status, body, request_id, Some(buffering));
     }
 
+    // A batch's answer in the shape its route's records are read in.
+    let upstream = match &prepared.answer {
+        Answer::Batch(batch) => crate::stages::upstream::UpstreamResponse {
+            status: upstream.status,
+            body: batch.as_filtered(upstream.body)?,
+        },
+        _ => upstream,
+    };
+
     // 9. filter: rows, field groups, masks; anything unfilterable is a 502.
     let (filtered, filter_us) = filter_answer(sh, step, &upstream.body, ctx).await?;
     ctx.took("filter", filter_us);

@@ -28,7 +28,7 @@ use crate::stages::authz::Allowed;
 use crate::stages::filter::Releasable;
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::upstream::{BufferTurn, UpstreamResponse};
-use crate::stages::vendor::{Decided as DecidedInput, Outgoing, Shown};
+use crate::stages::vendor::{Decided as DecidedInput, InputEntry, Outgoing, Shown};
 use crate::stages::write_inputs::{
     self as write, stored_key, Forward, Stamp, Stored, Verdict, WriteBody, Writer,
 };
@@ -114,7 +114,9 @@ pub(super) async fn handle(
     let kind = route
         .write()
         .ok_or_else(|| RequestError::Internal("not a write route".into()))?;
-    if route.body != ARCHIVE {
+    // A delete names its records in the path or the query, and has no body.
+    let deletes = matches!(route.body, Operation::Write(WriteOp::Archive, _));
+    if !(deletes && body.is_empty()) {
         check_json(headers)?;
     }
     let parsed = sh
@@ -126,6 +128,7 @@ pub(super) async fn handle(
         inputs,
         lookup,
         merge_into,
+        all_or_none,
     } = parsed;
     let verdicts = decide(
         sh,
@@ -137,7 +140,8 @@ pub(super) async fn handle(
         &stored,
         ctx,
     );
-    let (forward, errors) = match triage(sh, w, kind, verdicts, merge_into.is_some(), ctx)? {
+    let all = (merge_into.is_some(), all_or_none);
+    let (forward, errors) = match triage(sh, w, kind, verdicts, all, ctx)? {
         Triaged::Send(forward, errors) => (forward, errors),
         Triaged::Answered(response) => return Ok(response),
     };
@@ -150,7 +154,7 @@ pub(super) async fn handle(
         lookup,
         merge_into,
     };
-    let Some(upstream_body) = upstream_body(sh, w, &decided, ctx)? else {
+    let Some((upstream_body, upstream_query)) = upstream_body(sh, w, &decided, ctx)? else {
         // Nothing to forward (every input of a batch refused or not found).
         ctx.decide(decided.errors.is_empty());
         return batch_without_upstream(sh, w, decided.errors, buffering);
@@ -163,7 +167,7 @@ pub(super) async fn handle(
         return Err(ctx.unsent(RequestError::PayloadTooLarge(limit)));
     }
     let durable = intent::make_durable(sh, w.request_id, ctx).await?;
-    let upstream = match forward_once(sh, w, upstream_body, durable, ctx).await? {
+    let upstream = match forward_once(sh, w, (upstream_body, upstream_query), durable, ctx).await? {
         Sent::Answer(upstream) => upstream,
         Sent::Answered(response) => return Ok(response),
     };
@@ -285,13 +289,14 @@ fn decide(
 }
 
 /// What goes upstream, and what the client hears about the rest. A single input refused
-/// or not found ends the write before anything is sent.
+/// or not found ends the write before anything is sent; so does any input of a batch that
+/// is all or none (`(merge, all_or_none)`).
 fn triage(
     sh: &Shared,
     w: &WriteStep<'_>,
     kind: WriteKind,
     verdicts: Vec<InputVerdict>,
-    merge: bool,
+    (merge, all_or_none): (bool, bool),
     ctx: &mut RequestCtx,
 ) -> Result<Triaged, RequestError> {
     let route = w.route;
@@ -299,9 +304,14 @@ fn triage(
     let mut forward: Vec<Forward> = Vec::new();
     let mut not_found: Vec<String> = Vec::new();
     let mut errors: Vec<Value> = Vec::new();
+    // The inputs allowed, by position and record: rolled back if an all-or-none fails.
+    let mut allowed: Vec<(usize, Option<String>)> = Vec::new();
     for (key, index, trace, verdict) in verdicts {
         match verdict {
-            Verdict::Write(f) => forward.push(f),
+            Verdict::Write(f) => {
+                allowed.push((index, key));
+                forward.push(f);
+            }
             // The CRM answers the archive of a missing id with 204: a hidden record
             // answers the same, and nothing is forwarded.
             Verdict::NotFound
@@ -317,7 +327,15 @@ fn triage(
                 ctx.deny();
                 return Err(ctx.unsent(e));
             }
-            Verdict::NotFound => not_found.extend(key),
+            Verdict::NotFound => {
+                match sh
+                    .vendor
+                    .input_entry(InputEntry::NotFound, index, key.as_deref())
+                {
+                    Some(entry) => errors.push(entry),
+                    None => not_found.extend(key),
+                }
+            }
             Verdict::Refused(e) => errors.push(sh.vendor.batch_error(
                 &e,
                 w.request_id,
@@ -336,19 +354,31 @@ fn triage(
         // The same entry whether the CRM lacks the record or the policy hides it.
         errors.extend(sh.vendor.not_found_entries(&route.resource, &not_found));
     }
+    if all_or_none && !errors.is_empty() {
+        // fail closed: one input is not sent, so none is; the others answer so.
+        errors.extend(allowed.iter().filter_map(|(index, key)| {
+            sh.vendor
+                .input_entry(InputEntry::RolledBack, *index, key.as_deref())
+        }));
+        forward.clear();
+        for a in ctx.writes.iter_mut().filter(|a| a.outcome == "forwarded") {
+            a.outcome = "not-sent";
+            a.reason = Some("all-or-none");
+        }
+    }
     // Hidden or missing records of a batch archive are answered as the CRM answers
     // missing ones: nothing to do, no error.
     Ok(Triaged::Send(forward, errors))
 }
 
-/// The body that goes upstream, rebuilt from the decided inputs only; `None` when there
-/// is nothing to forward.
+/// The body that goes upstream and its query, rebuilt from the decided inputs only; `None`
+/// when there is nothing to forward.
 fn upstream_body(
     sh: &Shared,
     w: &WriteStep<'_>,
     d: &Decided,
     ctx: &mut RequestCtx,
-) -> Result<Option<Option<Bytes>>, RequestError> {
+) -> Result<Option<Upstream>, RequestError> {
     let outgoing: Vec<Outgoing<'_>> = d
         .forward
         .iter()
@@ -365,16 +395,24 @@ fn upstream_body(
     if outgoing.is_empty() {
         return Ok(None);
     }
-    sh.vendor
+    let body = sh
+        .vendor
         .upstream_write_body(
             w.route.body,
             &outgoing,
             d.lookup.as_deref(),
             d.merge_into.as_deref(),
         )
-        .map(Some)
-        .map_err(|e| ctx.unsent(e))
+        .map_err(|e| ctx.unsent(e))?;
+    let query = sh
+        .vendor
+        .upstream_write_query(w.route.body, &outgoing, &w.canonical.query)
+        .map_err(|e| ctx.unsent(e))?;
+    Ok(Some((body, query)))
 }
+
+/// A write's upstream body and query.
+type Upstream = (Option<Bytes>, Vec<(String, String)>);
 
 /// Forward the write once, exactly as permitted, and only with the proof that its intent
 /// is durable (consumed: one intent, one forward). A record that went away between
@@ -382,19 +420,15 @@ fn upstream_body(
 async fn forward_once(
     sh: &Shared,
     w: &WriteStep<'_>,
-    upstream_body: Option<Bytes>,
+    (upstream_body, query): Upstream,
     _durable: DurableIntent,
     ctx: &mut RequestCtx,
 ) -> Result<Sent, RequestError> {
     let route = w.route;
-    let path_and_query = if w.canonical.query.is_empty() {
+    let path_and_query = if query.is_empty() {
         w.canonical.path.clone()
     } else {
-        format!(
-            "{}?{}",
-            w.canonical.path,
-            sanitize::encode_query(&w.canonical.query)
-        )
+        format!("{}?{}", w.canonical.path, sanitize::encode_query(&query))
     };
     let permit = w
         .allowed
@@ -449,17 +483,14 @@ fn answer(
         if d.errors.is_empty() {
             return empty_response(upstream.status, w.request_id);
         }
-        let (answer, _) = sh.vendor.batch_answer(
+        let (answer, status) = sh.vendor.batch_answer(
             Value::Null,
             Vec::new(),
             d.errors,
             StatusCode::OK,
             &written_at,
         )?;
-        let (body, status) = (
-            Releasable::without_records(&answer)?,
-            StatusCode::MULTI_STATUS,
-        );
+        let body = Releasable::without_records(&answer)?;
         return json_response(status, body, w.request_id, Some(buffering));
     }
     let decided: Vec<DecidedInput<'_>> = d
@@ -503,7 +534,8 @@ fn answer(
     ctx.took("filter", micros(t));
     let filtered = filtered?;
     ctx.filtered(&filtered);
-    created_ids(ctx, d.kind, &filtered.records, &filtered.dropped);
+    let answered = sh.vendor.created_ids(&upstream.body);
+    created_ids(ctx, d.kind, &filtered.records, &filtered.dropped, answered);
     // Records the caller wrote but may not read: their ids (and what the spec requires of
     // a record), nothing else. An upsert says whether it created one: the inputs crmgate
     // decided on a stored record were updates.
@@ -653,11 +685,10 @@ fn batch_without_upstream(
         return empty_response(StatusCode::NO_CONTENT, w.request_id);
     }
     let at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
-    let (answer, _) =
+    let (answer, status) =
         sh.vendor
             .batch_answer(Value::Null, Vec::new(), errors, StatusCode::OK, &at)?;
     let body = Releasable::without_records(&answer)?;
-    let status = StatusCode::MULTI_STATUS;
     json_response(status, body, w.request_id, Some(buffering))
 }
 
@@ -668,17 +699,19 @@ fn created_ids(
     kind: WriteKind,
     records: &[crate::stages::filter::RecordAudit],
     dropped: &[String],
+    answered: Vec<Option<String>>,
 ) {
     if !matches!(kind, WriteKind::Create) {
         return;
     }
     let mut ids = records
         .iter()
-        .map(|r| r.id.clone())
-        .chain(dropped.iter().cloned());
+        .map(|r| Some(r.id.clone()))
+        .chain(dropped.iter().cloned().map(Some))
+        .chain(answered);
     for a in ctx.writes.iter_mut().filter(|a| a.outcome == "forwarded") {
         if a.id.is_none() {
-            a.id = ids.next();
+            a.id = ids.next().flatten();
         }
     }
 }

@@ -70,6 +70,9 @@ pub struct DeletionRecord {
     pub deleted: Vec<Deleted>,
     pub held: Vec<Held>,
     pub runs: Vec<RunFigures>,
+    /// The rules themselves, for the document's words.
+    #[serde(skip)]
+    pub rules: Option<std::sync::Arc<RetentionRules>>,
 }
 
 /// The deletion record of the loaded rules and these checkpoint files.
@@ -150,6 +153,7 @@ pub fn compute(
         deleted,
         held,
         runs: figures_of(checkpoints)?,
+        rules: policies.retention.clone(),
     })
 }
 
@@ -264,36 +268,172 @@ pub fn document(r: &DeletionRecord, config: &Config, lang: Lang) -> Document {
             lang.purpose(config, &r.run_purpose)
         ),
     )]));
-    d.h3(w[3]);
-    let plain = |rows: &[Vec<String>]| -> Vec<Vec<Cell>> {
-        rows.iter()
-            // The rules' own texts quote property names as code: plain words here.
-            .map(|r| r.iter().map(|c| Cell::plain(c.replace('`', ""))).collect())
-            .collect()
-    };
-    d.table(
-        w[9..17].iter().map(|s| s.to_string()).collect(),
-        plain(&r.kinds),
-    );
-    d.h3(w[4]);
-    d.table(
-        vec![
-            w[17].into(),
-            w[18].into(),
-            w[11].into(),
-            w[19].into(),
-            w[16].into(),
-        ],
-        plain(&r.holds),
-    );
+    if let Some(rules) = &r.rules {
+        rule_tables(&mut d, rules, config, lang, &w);
+    }
     d.h3(w[5]);
     d.para(audit_text(lang, r));
-    log_sections(&mut d, r, lang, &w);
+    log_sections(&mut d, r, config, lang, &w);
     d
 }
 
+/// The rules and the holds in words, each table narrow enough for A4: the rule's data kind
+/// (its technical name as a note) with what it covers, then when and why.
+fn rule_tables(
+    d: &mut Document,
+    rules: &RetentionRules,
+    config: &Config,
+    lang: Lang,
+    w: &[&'static str; 24],
+) {
+    use crate::retention::Action;
+    d.h3(w[3]);
+    let kind = |k: &crate::retention::Kind| {
+        Cell::noted(
+            lang.text(config, &format!("{}.description", k.name), &k.description),
+            k.name.clone(),
+        )
+    };
+    let mut covers = Vec::new();
+    let mut when = Vec::new();
+    for k in &rules.kinds {
+        let mut records = vec![lang.word(config, &k.resource)];
+        records.extend(k.when.iter().map(|(p, v)| {
+            let v: Vec<String> = v.iter().map(|x| lang.word(config, x)).collect();
+            format!("{}: {}", lang.word(config, p), v.join(", "))
+        }));
+        let scope = if k.groups.is_empty() {
+            lang.word(config, "whole record")
+        } else {
+            let g: Vec<String> = k.groups.iter().map(|g| lang.group(config, g)).collect();
+            g.join(", ")
+        };
+        let action = match k.action {
+            Action::Anonymise => format!("{}: {scope}", lang.word(config, "anonymise")),
+            a => lang.word(config, a.name()),
+        };
+        covers.push(vec![kind(k), Cell::list(records), Cell::plain(scope)]);
+        when.push(vec![
+            kind(k),
+            Cell::plain(format!(
+                "{}, {}",
+                lang.period(&k.period),
+                lang.start(config, &k.start)
+            )),
+            Cell::plain(action),
+            Cell::plain(lang.text(config, &format!("{}.legal_basis", k.name), &k.legal_basis)),
+        ]);
+    }
+    d.table(vec![w[10].into(), w[11].into(), w[12].into()], covers);
+    d.table(
+        vec![
+            w[10].into(),
+            format!("{} ({})", w[14], w[13]),
+            w[15].into(),
+            w[16].into(),
+        ],
+        when,
+    );
+    hold_table(d, rules, config, lang, w);
+}
+
+/// The holds in words: what each keeps, and why.
+fn hold_table(
+    d: &mut Document,
+    rules: &RetentionRules,
+    config: &Config,
+    lang: Lang,
+    w: &[&'static str; 24],
+) {
+    use crate::retention::HoldRule;
+    d.h3(w[4]);
+    let rows = rules
+        .holds
+        .iter()
+        .map(|h| {
+            let keeps = match (&h.rule, lang) {
+                (HoldRule::Flag { property }, Lang::En) => {
+                    format!("the whole record, while {}", lang.word(config, property))
+                }
+                (HoldRule::Flag { property }, Lang::De) => format!(
+                    "der ganze Datensatz, solange {}",
+                    lang.word(config, property)
+                ),
+                (
+                    HoldRule::Statutory {
+                        groups,
+                        start,
+                        period,
+                        ..
+                    },
+                    _,
+                ) => {
+                    let g: Vec<String> = groups.iter().map(|g| lang.group(config, g)).collect();
+                    format!(
+                        "{}: {}, {}",
+                        g.join(", "),
+                        lang.period(period),
+                        lang.start(config, start)
+                    )
+                }
+            };
+            vec![
+                Cell::noted(
+                    lang.text(config, &format!("{}.description", h.name), &h.description),
+                    h.name.clone(),
+                ),
+                Cell::plain(keeps),
+                Cell::plain(lang.text(
+                    config,
+                    &format!("{}.legal_basis", h.name),
+                    h.legal_basis.as_deref().unwrap_or_default(),
+                )),
+            ]
+        })
+        .collect();
+    d.table(vec![w[17].into(), w[19].into(), w[16].into()], rows);
+}
+
+/// A deletion rule in words, its technical name as a note.
+fn rule_cell(r: &DeletionRecord, config: &Config, lang: Lang, name: &str) -> Cell {
+    let description = r
+        .rules
+        .as_deref()
+        .and_then(|rs| rs.kinds.iter().find(|k| k.name == name))
+        .map(|k| k.description.clone())
+        .unwrap_or_else(|| name.replace('_', " "));
+    Cell::noted(
+        lang.text(config, &format!("{name}.description"), &description),
+        name,
+    )
+}
+
+/// A hold (`name` or `name until YYYY-MM-DD`) in words.
+fn hold_words(r: &DeletionRecord, config: &Config, lang: Lang, h: &str) -> String {
+    let (name, until) = h.split_once(" until ").unwrap_or((h, ""));
+    let text = r
+        .rules
+        .as_deref()
+        .and_then(|rs| rs.holds.iter().find(|x| x.name == name))
+        .map(|x| lang.text(config, &format!("{name}.description"), &x.description))
+        .unwrap_or_else(|| name.replace('_', " "));
+    match (until, lang) {
+        ("", _) => text,
+        (u, Lang::En) => format!("{text} (until {u})"),
+        (u, Lang::De) => format!("{text} (bis {u})"),
+    }
+}
+
 /// The deletion log, the held records and the last runs.
-fn log_sections(d: &mut Document, r: &DeletionRecord, lang: Lang, w: &[&'static str; 24]) {
+fn log_sections(
+    d: &mut Document,
+    r: &DeletionRecord,
+    config: &Config,
+    lang: Lang,
+    w: &[&'static str; 24],
+) {
+    let rule = |name: &str| rule_cell(r, config, lang, name);
+    let hold = |h: &str| hold_words(r, config, lang, h);
     d.h2(w[6]);
     if let Some(t) = restore_text(lang, r) {
         d.para(t);
@@ -304,10 +444,10 @@ fn log_sections(d: &mut Document, r: &DeletionRecord, lang: Lang, w: &[&'static 
         .map(|x| {
             vec![
                 Cell::plain(&x.at),
-                Cell::plain(format!("{} {}", x.resource, x.id)),
-                Cell::plain(&x.rule),
-                Cell::plain(&x.legal_basis),
-                Cell::plain(&x.action),
+                Cell::plain(format!("{} {}", lang.word(config, &x.resource), x.id)),
+                rule(&x.rule),
+                Cell::plain(lang.text(config, &format!("{}.legal_basis", x.rule), &x.legal_basis)),
+                Cell::plain(lang.word(config, &x.action)),
                 Cell::plain(x.restorable_until.clone().unwrap_or_else(|| "–".into())),
             ]
         })
@@ -329,9 +469,9 @@ fn log_sections(d: &mut Document, r: &DeletionRecord, lang: Lang, w: &[&'static 
         .iter()
         .map(|h| {
             vec![
-                Cell::plain(format!("{} {}", h.resource, h.id)),
-                Cell::plain(&h.rule),
-                Cell::plain(h.held_by.join(", ")),
+                Cell::plain(format!("{} {}", lang.word(config, &h.resource), h.id)),
+                rule(&h.rule),
+                Cell::list(h.held_by.iter().map(|x| hold(x)).collect()),
                 Cell::plain(&h.seen),
             ]
         })
@@ -347,7 +487,11 @@ fn log_sections(d: &mut Document, r: &DeletionRecord, lang: Lang, w: &[&'static 
         .rev()
         .take(10)
         .map(|x| {
-            let done: Vec<String> = x.done.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+            let done: Vec<String> = x
+                .done
+                .iter()
+                .map(|(k, n)| format!("{}: {n}", lang.word(config, k)))
+                .collect();
             vec![
                 Cell::plain(&x.at),
                 Cell::plain(&x.today),
@@ -361,7 +505,7 @@ fn log_sections(d: &mut Document, r: &DeletionRecord, lang: Lang, w: &[&'static 
             w[20].into(),
             lang.t("date").into(),
             w[15].into(),
-            "failed".into(),
+            lang.t("failed").into(),
         ],
         rows,
     );

@@ -97,12 +97,13 @@ fn activity(
         if kinds.is_empty() && written {
             kinds.push("new records".into());
         }
+        let ty = lang.word(config, &r.resource_type);
         for k in kinds {
-            subjects.insert(format!("{} ({k})", r.resource_type));
+            subjects.insert(format!("{ty} ({})", lang.word(config, &k)));
         }
         for g in &r.groups {
             if g.read != Right::No || (written && g.create != Right::No) {
-                let label = format!("{}: {}", r.resource_type, lang.group(config, &g.group));
+                let label = format!("{ty}: {}", lang.group(config, &g.group));
                 if config.documents.special_category_groups.contains(&g.group) {
                     special.insert(label.clone());
                 }
@@ -134,12 +135,11 @@ fn activity(
                 .iter()
                 .map(|k| {
                     format!(
-                        "{}: {} {} {}, {}",
-                        k.description,
-                        k.period,
-                        after_word(lang),
-                        k.start.describe().replace('`', ""),
-                        k.action.name()
+                        "{}: {} {}, {}",
+                        lang.text(config, &format!("{}.description", k.name), &k.description),
+                        lang.period(&k.period),
+                        lang.start(config, &k.start),
+                        lang.word(config, k.action.name())
                     )
                 })
                 .collect()
@@ -149,7 +149,9 @@ fn activity(
     Activity {
         purpose: purpose.to_string(),
         description: lang.purpose(config, purpose),
-        legal_basis: p.map(|p| p.legal_basis.clone()).unwrap_or_default(),
+        legal_basis: p
+            .map(|p| lang.text(config, &format!("{purpose}.legal_basis"), &p.legal_basis))
+            .unwrap_or_default(),
         data_subjects: subjects.into_iter().collect(),
         data: data.into_iter().collect(),
         special: special.into_iter().collect(),
@@ -173,13 +175,6 @@ fn processor_word(lang: Lang) -> &'static str {
     }
 }
 
-fn after_word(lang: Lang) -> &'static str {
-    match lang {
-        Lang::En => "after",
-        Lang::De => "nach",
-    }
-}
-
 /// The technical and organisational measures crmgate provides, each with its backing value.
 fn measures(config: &Config, policies: &Policies, lang: Lang) -> Vec<(String, String)> {
     let de = lang == Lang::De;
@@ -191,8 +186,10 @@ fn measures(config: &Config, policies: &Policies, lang: Lang) -> Vec<(String, St
             "Zugriffskontrolle je Abteilung und Zweck (Cedar-Richtlinien)",
         ),
         format!(
-            "{} policies, revision {}",
+            "{} {}, {} {}",
             policies.engine.policy_ids().count(),
+            pick("policies", "Richtlinien"),
+            pick("revision", "Revision"),
             policies.engine.revision()
         ),
     ));
@@ -227,9 +224,17 @@ fn measures(config: &Config, policies: &Policies, lang: Lang) -> Vec<(String, St
             "Authentisierung jeder Anfrage",
         ),
         format!(
-            "{mtls}; {} API keys (SHA-256 only); {} OIDC issuers",
+            "{mtls}; {} {}; {} {}",
             config.api_keys.len(),
-            config.jwt.len()
+            pick(
+                "API keys (only their SHA-256 is stored)",
+                "API-Schlüssel (nur ihr SHA-256-Hash ist gespeichert)"
+            ),
+            config.jwt.len(),
+            pick(
+                "identity providers (OIDC tokens)",
+                "Identitätsanbieter (OIDC-Token)"
+            ),
         ),
     ));
     m.push((
@@ -238,8 +243,8 @@ fn measures(config: &Config, policies: &Policies, lang: Lang) -> Vec<(String, St
             "Pseudonymisierung und Maskierung von Feldern",
         ),
         pick(
-            "keyed hash per purpose ([masks] hash_key_env), partial, date and blackout masks",
-            "Schlüssel je Zweck ([masks] hash_key_env), Teil-, Datums- und Schwärzungsmasken",
+            "pseudonyms with a key per purpose; partial, date and blackout masks",
+            "Pseudonyme mit einem Schlüssel je Zweck; Teil-, Datums- und Schwärzungsmasken",
         ),
     ));
     let categories = policies
@@ -268,14 +273,22 @@ fn audit_measures(config: &Config, policies: &Policies, lang: Lang, m: &mut Vec<
             "Manipulationssicheres Protokoll jedes Zugriffs und Schreibens",
         ),
         format!(
-            "{}; {} {}; fsync = {}",
+            "{}; {} {} {}{}",
             pick(
                 "hash chain with signed checkpoints",
                 "Hash-Kette mit signierten Prüfpunkten"
             ),
-            pick("checkpoint every", "Prüfpunkt alle"),
+            pick("a checkpoint every", "ein Prüfpunkt alle"),
             config.audit.checkpoint_every,
-            config.audit.fsync
+            pick("entries", "Einträge"),
+            if config.audit.fsync {
+                pick(
+                    "; each entry on disk before the answer leaves",
+                    "; jeder Eintrag auf der Platte, bevor die Antwort hinausgeht",
+                )
+            } else {
+                String::new()
+            }
         ),
     ));
     m.push((
@@ -285,10 +298,7 @@ fn audit_measures(config: &Config, policies: &Policies, lang: Lang, m: &mut Vec<
         ),
         match config.audit.retention {
             Some(d) => format!("{} {}", d.as_secs() / 86_400, pick("days", "Tage")),
-            None => pick(
-                "not limited (set [audit] retention_days)",
-                "unbegrenzt ([audit] retention_days setzen)",
-            ),
+            None => pick("not limited", "unbegrenzt"),
         },
     ));
     m.push((
@@ -310,7 +320,15 @@ fn audit_measures(config: &Config, policies: &Policies, lang: Lang, m: &mut Vec<
         policies
             .retention
             .as_deref()
-            .map(|r| format!("{} rules, {} holds", r.kinds.len(), r.holds.len()))
+            .map(|r| {
+                format!(
+                    "{} {}, {} {}",
+                    r.kinds.len(),
+                    pick("rules", "Regeln"),
+                    r.holds.len(),
+                    pick("holds", "Sperren")
+                )
+            })
             .unwrap_or_else(|| pick("not configured", "nicht konfiguriert")),
     ));
     m.push((
@@ -319,10 +337,13 @@ fn audit_measures(config: &Config, policies: &Policies, lang: Lang, m: &mut Vec<
             "Begrenzungen gegen Überlast und Missbrauch",
         ),
         format!(
-            "{} connections, {} per address, {} bytes per request body",
+            "{} {}, {} {}, {} {}",
             config.limits.max_connections,
+            pick("connections at most", "Verbindungen höchstens"),
             config.limits.max_connections_per_ip,
-            config.limits.max_request_body_bytes
+            pick("per address", "je Adresse"),
+            config.limits.max_request_body_bytes / 1024,
+            pick("KiB per request at most", "KiB je Anfrage höchstens")
         ),
     ));
 }
@@ -342,11 +363,19 @@ pub fn compute(
     ProcessingRecord {
         policy_revision: pc.policy_revision.clone(),
         date: pc.date.clone(),
-        controller: config.documents.controller.clone(),
-        dpo: config.documents.dpo.clone(),
+        controller: config
+            .documents
+            .controller
+            .as_ref()
+            .map(|c| c.get(lang.code())),
+        dpo: config.documents.dpo.as_ref().map(|c| c.get(lang.code())),
         vendor: vendor(config, policies),
         vendor_storage: storage,
-        processor_contract: config.documents.processor_contract.clone(),
+        processor_contract: config
+            .documents
+            .processor_contract
+            .as_ref()
+            .map(|c| c.get(lang.code())),
         activities: config
             .purposes
             .keys()

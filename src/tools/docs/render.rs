@@ -34,21 +34,71 @@ impl Tone {
 pub struct Cell {
     pub text: String,
     pub tone: Tone,
+    /// A small secondary annotation under the text (a technical name, for the specialist).
+    pub note: Option<String>,
+    /// Items shown as a list under the text (HTML), or joined with `; `.
+    pub items: Vec<String>,
 }
 
 impl Cell {
     pub fn plain(text: impl Into<String>) -> Cell {
-        Cell {
-            text: text.into(),
-            tone: Tone::Plain,
-        }
+        Cell::toned(text, Tone::Plain)
     }
 
     pub fn toned(text: impl Into<String>, tone: Tone) -> Cell {
         Cell {
             text: text.into(),
             tone,
+            note: None,
+            items: Vec::new(),
         }
+    }
+
+    /// `text` with a small annotation `note` under it.
+    pub fn noted(text: impl Into<String>, note: impl Into<String>) -> Cell {
+        Cell {
+            note: Some(note.into()),
+            ..Cell::plain(text)
+        }
+    }
+
+    /// A list of items (one per line in HTML).
+    pub fn list(items: Vec<String>) -> Cell {
+        Cell {
+            items,
+            ..Cell::plain("")
+        }
+    }
+
+    /// The cell as one line of text (Markdown, CSV).
+    pub fn flat(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if !self.text.is_empty() {
+            parts.push(self.text.clone());
+        }
+        if !self.items.is_empty() {
+            parts.push(self.items.join("; "));
+        }
+        let mut s = parts.join(": ");
+        if let Some(n) = &self.note {
+            s.push_str(&format!(" ({n})"));
+        }
+        s
+    }
+
+    fn html(&self) -> String {
+        let mut s = esc(&self.text);
+        if !self.items.is_empty() {
+            s.push_str("<ul class=\"cell\">");
+            for i in &self.items {
+                s.push_str(&format!("<li>{}</li>", esc(i)));
+            }
+            s.push_str("</ul>");
+        }
+        if let Some(n) = &self.note {
+            s.push_str(&format!("<br><small class=\"note\">{}</small>", esc(n)));
+        }
+        s
     }
 }
 
@@ -160,6 +210,8 @@ overflow-wrap:anywhere;word-break:break-word;hyphens:auto;font-size:8.5pt}\
 th{background:#e8e8e8}thead{display:table-header-group}tr{break-inside:avoid}\
 .yes{background:#d6f0d6}.partly{background:#fff0b3}.no{background:#eee;color:#666}\
 .depends{background:#d8e6ff}\
+ul.cell{margin:0;padding-left:1.1em}ul.cell li{margin:0 0 2px}\
+small.note{font-size:7pt;color:#666}\
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:6px 0 12px}\
 dt{font-weight:bold}dd{margin:0}\
 .break{break-before:page}\
@@ -224,7 +276,7 @@ fn html_table(s: &mut String, t: &Table, open: &str) {
     for r in &t.rows {
         s.push_str("<tr>");
         for c in r {
-            let _ = write!(s, "<td{}>{}</td>", c.tone.class(), esc(&c.text));
+            let _ = write!(s, "<td{}>{}</td>", c.tone.class(), c.html());
         }
         s.push_str("</tr>");
     }
@@ -277,7 +329,7 @@ pub fn markdown(doc: &Document) -> String {
                 s.push_str(&"---|".repeat(head.len()));
                 s.push('\n');
                 for r in &t.rows {
-                    let cells: Vec<String> = r.iter().map(|c| md(&c.text)).collect();
+                    let cells: Vec<String> = r.iter().map(|c| md(&c.flat())).collect();
                     let _ = writeln!(s, "| {} |", cells.join(" | "));
                 }
             }
@@ -324,7 +376,7 @@ pub fn csv(doc: &Document) -> String {
                 }
                 for r in &t.rows {
                     let mut line = vec![csv_field(&h2), csv_field(&h3)];
-                    line.extend(r.iter().map(|c| csv_field(&c.text)));
+                    line.extend(r.iter().map(|c| csv_field(&c.flat())));
                     let _ = writeln!(s, "{}", line.join(","));
                 }
             }

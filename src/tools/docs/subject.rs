@@ -4,11 +4,12 @@
 //! recipients (the departments that looked the record up, the CRM vendor as processor),
 //! every access with its date, purpose and department — individual employees only when
 //! asked for (`--name-employees`: employees are not recipients, CJEU C-579/21) — writes and
-//! erasures labelled as such, and the rights text of Art. 15(1)(a)–(h). It reads the audit
-//! log (a directory, or the central store with every replica).
+//! erasures labelled as such, the copy of the data (read through crmgate, [`super::copy`])
+//! and the rights text of Art. 15(1)(a)–(h). It reads the audit log (a directory, or the
+//! central store with every replica).
 //!
-//! It must never show an employee's name unless asked, and never show a field value: the
-//! audit log holds field names only.
+//! It must never show an employee's name unless asked, and never show a field value but in
+//! the copy (the audit log holds field names only).
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,7 @@ use crate::audit::query::{names_associated, Hit};
 use crate::config::Config;
 use crate::stages::pipeline::Policies;
 
+use super::copy::{shown, Copy};
 use super::permission::{PermissionConcept, Right};
 use super::render::{Block, Cell, Document};
 use super::text::Lang;
@@ -56,6 +58,10 @@ pub struct SubjectAccess {
     pub recipients: Vec<String>,
     /// Department → its accesses, oldest first.
     pub accesses: BTreeMap<String, Vec<Access>>,
+    /// The person's data as the CRM holds it (Art. 15(3)), read through crmgate; none when
+    /// the answer was made without it (`--no-copy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copy: Option<Copy>,
 }
 
 fn str_of<'a>(v: &'a Value, k: &str) -> &'a str {
@@ -114,6 +120,7 @@ pub fn compute(
     (t, id): (&str, &str),
     name_employees: bool,
     lang: Lang,
+    copy: Option<Copy>,
 ) -> SubjectAccess {
     let entity = policies
         .routes
@@ -156,11 +163,11 @@ pub fn compute(
                 .filter(|k| k.resource == entity)
                 .map(|k| {
                     format!(
-                        "{}: {} ({}); {}",
-                        k.description,
-                        k.period,
-                        k.start.describe().replace('`', ""),
-                        k.legal_basis
+                        "{}: {}, {}; {}",
+                        lang.text(config, &format!("{}.description", k.name), &k.description),
+                        lang.period(&k.period),
+                        lang.start(config, &k.start),
+                        lang.text(config, &format!("{}.legal_basis", k.name), &k.legal_basis)
                     )
                 })
                 .collect()
@@ -184,7 +191,7 @@ pub fn compute(
         Lang::De => "Woher Ihre Daten stammen, ist am Datensatz selbst vermerkt (Quelle, Zeitpunkt und Rechtsgrundlage der Erhebung, von crmgate beim Anlegen eingetragen).",
     };
     SubjectAccess {
-        record: format!("{entity} {id}"),
+        record: format!("{} {id}", lang.word(config, &entity)),
         date: pc.date.clone(),
         policy_revision: pc.policy_revision.clone(),
         source: source.into(),
@@ -192,6 +199,7 @@ pub fn compute(
         storage,
         recipients,
         accesses,
+        copy,
     }
 }
 
@@ -215,7 +223,11 @@ fn categories_of(
             })
             .filter_map(|r| {
                 let p = config.purposes.get(&r.purpose)?;
-                Some((lang.purpose(config, &r.purpose), p.legal_basis.clone()))
+                let basis = format!("{}.legal_basis", r.purpose);
+                Some((
+                    lang.purpose(config, &r.purpose),
+                    lang.text(config, &basis, &p.legal_basis),
+                ))
             })
             .collect();
         purposes.sort();
@@ -291,36 +303,43 @@ pub fn document(s: &SubjectAccess, config: &Config, lang: Lang) -> Document {
         "Purposes and legal bases per category of data",
         "Zwecke und Rechtsgrundlagen je Datenkategorie",
     ));
-    let rows = s
-        .categories
-        .iter()
-        .map(|c| {
-            let ps: Vec<String> = c
-                .purposes
-                .iter()
-                .map(|(p, b)| format!("{p} ({b})"))
-                .collect();
-            vec![
-                Cell::plain(&c.group),
-                Cell::plain(if ps.is_empty() {
-                    lang.t("none").to_string()
-                } else {
-                    ps.join("; ")
-                }),
-            ]
+    // One row per purpose with the data it may use: far shorter than every purpose
+    // repeated under every category.
+    let mut by_purpose: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for c in &s.categories {
+        for p in &c.purposes {
+            by_purpose
+                .entry(p.clone())
+                .or_default()
+                .push(c.group.clone());
+        }
+    }
+    let rows = by_purpose
+        .into_iter()
+        .map(|((purpose, basis), groups)| {
+            vec![Cell::plain(purpose), Cell::plain(basis), Cell::list(groups)]
         })
         .collect();
     d.table(
         vec![
+            lang.t("purpose").into(),
+            lang.t("legal-basis").into(),
             lang.t("field-group").into(),
-            w("Purposes (legal basis)", "Zwecke (Rechtsgrundlage)").into(),
         ],
         rows,
     );
+    copy_section(&mut d, s, config, lang);
     d.h2(w("Source of the data", "Herkunft der Daten"));
     d.para(&s.source);
     d.h2(w("Storage periods", "Speicherfristen"));
-    d.blocks.push(Block::List(s.storage.clone()));
+    if s.storage.is_empty() {
+        d.para(w(
+            "No deletion rule of the deletion concept covers this kind of record; it is kept as long as the purposes above need it.",
+            "Keine Regel des Löschkonzepts betrifft diese Art von Datensatz; er wird so lange gespeichert, wie die oben genannten Zwecke es erfordern.",
+        ));
+    } else {
+        d.blocks.push(Block::List(s.storage.clone()));
+    }
     d.h2(w("Recipients", "Empfänger"));
     d.blocks.push(Block::List(s.recipients.clone()));
     accesses_section(&mut d, s, lang);
@@ -335,6 +354,52 @@ pub fn document(s: &SubjectAccess, config: &Config, lang: Lang) -> Document {
             .collect(),
     ));
     d
+}
+
+/// The copy of the data (Art. 15(3)): every field that holds a value, by category.
+fn copy_section(d: &mut Document, s: &SubjectAccess, config: &Config, lang: Lang) {
+    let de = lang == Lang::De;
+    let w = |en: &'static str, de_: &'static str| if de { de_ } else { en };
+    d.h2(w(
+        "Copy of your data (Art. 15(3) GDPR)",
+        "Kopie Ihrer Daten (Art. 15 Abs. 3 DSGVO)",
+    ));
+    let Some(copy) = &s.copy else {
+        d.para(w(
+            "This answer was made without the copy of the data; it follows separately.",
+            "Diese Auskunft wurde ohne die Kopie der Daten erstellt; sie folgt gesondert.",
+        ));
+        return;
+    };
+    if !copy.held {
+        d.para(w(
+            "We hold no personal data about you in our CRM: it has no record of you (any more).",
+            "Wir speichern in unserem CRM keine personenbezogenen Daten über Sie: es enthält keinen Datensatz (mehr) zu Ihnen.",
+        ));
+        return;
+    }
+    d.para(w(
+        "Your data exactly as our CRM holds it on the date of this answer, read for this answer alone. The small print under each kind of data names the field as the CRM calls it.",
+        "Ihre Daten genau so, wie unser CRM sie am Datum dieser Auskunft speichert, allein für diese Auskunft gelesen. Das Kleingedruckte unter jeder Datenart nennt das Feld so, wie das CRM es bezeichnet.",
+    ));
+    let mut rows: Vec<(String, String, Vec<Cell>)> = copy
+        .fields
+        .iter()
+        .map(|(field, v)| {
+            let group = copy.groups.get(field).map(String::as_str).unwrap_or("");
+            let label = lang.group(config, group);
+            (
+                label.clone(),
+                field.clone(),
+                vec![Cell::noted(label, field.clone()), Cell::plain(shown(v))],
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    d.table(
+        vec![lang.t("field-group").into(), w("Value", "Wert").into()],
+        rows.into_iter().map(|r| r.2).collect(),
+    );
 }
 
 /// Every access, write and erasure, one table per department.

@@ -71,10 +71,76 @@ impl Lang {
         }
     }
 
+    /// A technical name in plain words: `[documents.labels]`, else the built-in words,
+    /// else the name with spaces for underscores.
+    pub fn word(self, config: &Config, key: &str) -> String {
+        self.labelled(config, key).unwrap_or_else(|| {
+            match WORDS.iter().find(|(k, _, _)| *k == key) {
+                Some((_, en, de)) => match self {
+                    Lang::En => en.to_string(),
+                    Lang::De => de.to_string(),
+                },
+                None => key.replace('_', " "),
+            }
+        })
+    }
+
+    /// `[documents.labels]`'s words for `key` in this language, if configured.
+    pub fn labelled(self, config: &Config, key: &str) -> Option<String> {
+        config
+            .documents
+            .labels
+            .get(key)
+            .and_then(|w| w.get(self.code()))
+            .map(str::to_string)
+    }
+
+    /// A text the configuration gives in English (a description, a legal basis): the
+    /// configured words for `key` in this language, else (German) the usual legal notation
+    /// translated, else the text itself.
+    pub fn text(self, config: &Config, key: &str, english: &str) -> String {
+        if let Some(s) = self.labelled(config, key) {
+            return s;
+        }
+        match self {
+            Lang::En => english.to_string(),
+            Lang::De => german_legal(english),
+        }
+    }
+
+    /// A retention period (`24 months`) in this language.
+    pub fn period(self, p: &crate::retention::Period) -> String {
+        use crate::retention::Unit;
+        let unit = match (self, p.unit, p.count) {
+            (Lang::En, ..) => return p.to_string(),
+            (Lang::De, Unit::Days, 1) => "Tag",
+            (Lang::De, Unit::Days, _) => "Tage",
+            (Lang::De, Unit::Months, 1) => "Monat",
+            (Lang::De, Unit::Months, _) => "Monate",
+            (Lang::De, Unit::Years, 1) => "Jahr",
+            (Lang::De, Unit::Years, _) => "Jahre",
+        };
+        format!("{} {unit}", p.count)
+    }
+
+    /// A deletion rule's start event in plain words.
+    pub fn start(self, config: &Config, start: &crate::retention::Start) -> String {
+        let event = self.word(config, &start.property);
+        match (self, start.end_of_year) {
+            (Lang::En, false) => format!("from the {event}"),
+            (Lang::En, true) => format!("from the end of the calendar year of the {event}"),
+            (Lang::De, false) => format!("ab {event}"),
+            (Lang::De, true) => format!("ab Ende des Kalenderjahres {event}"),
+        }
+    }
+
     /// A department (or app, `app <id>`) in plain words.
     pub fn department(self, config: &Config, dept: &str) -> String {
         if let Some(app) = dept.strip_prefix("app ") {
-            return format!("{} {}", self.t("app"), app.replace('_', " "));
+            return match self.labelled(config, app) {
+                Some(label) => label,
+                None => format!("{} {}", self.t("app"), app.replace('_', " ")),
+            };
         }
         config
             .documents
@@ -83,6 +149,168 @@ impl Lang {
             .and_then(|w| w.get(self.code()))
             .map(str::to_string)
             .unwrap_or_else(|| dept.replace('_', " "))
+    }
+}
+
+/// The usual English legal notation in German: `Art. 6(1)(b) GDPR (contract)` →
+/// `Art. 6 Abs. 1 lit. b DSGVO (Vertrag)`.
+pub fn german_legal(text: &str) -> String {
+    let mut s = text.to_string();
+    for (en, de) in LEGAL_WORDS {
+        s = s.replace(en, de);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s.as_str();
+    // `Art. N(a)(b)…`: the first parenthesis is the paragraph, a letter a point.
+    while let Some(at) = rest.find("Art. ") {
+        out.push_str(&rest[..at + 5]);
+        rest = &rest[at + 5..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        out.push_str(&rest[..digits]);
+        rest = &rest[digits..];
+        while let Some(inner) = rest
+            .strip_prefix('(')
+            .and_then(|r| r.split_once(')'))
+            .filter(|(i, _)| {
+                !i.is_empty() && i.len() <= 3 && i.chars().all(|c| c.is_ascii_alphanumeric())
+            })
+        {
+            let (inner, after) = inner;
+            if inner.chars().all(|c| c.is_ascii_digit()) {
+                out.push_str(&format!(" Abs. {inner}"));
+            } else {
+                out.push_str(&format!(" lit. {inner}"));
+            }
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// English legal words and their German (longest first where one holds another).
+const LEGAL_WORDS: &[(&str, &str)] = &[
+    (
+        "pre-contractual steps at the person's request",
+        "vorvertragliche Maßnahmen auf Anfrage der Person",
+    ),
+    ("legitimate interest", "berechtigtes Interesse"),
+    ("legal obligation", "rechtliche Verpflichtung"),
+    (
+        "storage limitation, erasure",
+        "Speicherbegrenzung, Löschung",
+    ),
+    ("(contract)", "(Vertrag)"),
+    ("(consent)", "(Einwilligung)"),
+    ("GDPR", "DSGVO"),
+];
+
+/// Built-in words for technical names every configuration has: (name, English, German).
+pub const WORDS: &[(&str, &str, &str)] = &[
+    ("Contact", "Contact", "Kontakt"),
+    ("Company", "Company", "Unternehmen"),
+    ("customer", "customers", "Kunden"),
+    ("lead", "leads", "Interessenten"),
+    ("subscriber", "subscribers", "Abonnenten"),
+    ("other", "business partners", "Geschäftspartner"),
+    ("new records", "new records", "neu angelegte Datensätze"),
+    (
+        "archive",
+        "archive (restorable for a time)",
+        "archivieren (eine Zeit lang wiederherstellbar)",
+    ),
+    ("gdpr_delete", "erase for good", "endgültig löschen"),
+    ("erase", "erase for good", "endgültig löschen"),
+    ("anonymise", "anonymise", "anonymisieren"),
+    ("whole record", "the whole record", "der ganze Datensatz"),
+    ("archived", "archived", "archiviert"),
+    (
+        "due_for_deletion",
+        "due for deletion",
+        "zur Löschung fällig",
+    ),
+    (
+        "under_hold",
+        "kept by a hold",
+        "durch eine Sperre aufbewahrt",
+    ),
+    ("true", "yes", "ja"),
+    ("false", "no", "nein"),
+    // the categories of free-text redaction (policies/redaction/categories.toml)
+    ("redaction.health", "health", "Gesundheit"),
+    (
+        "redaction.religion",
+        "religion or belief",
+        "Religion oder Weltanschauung",
+    ),
+    (
+        "redaction.ethnic_origin",
+        "ethnic origin",
+        "ethnische Herkunft",
+    ),
+    (
+        "redaction.political_opinion",
+        "political opinion",
+        "politische Meinung",
+    ),
+    (
+        "redaction.trade_union",
+        "trade-union membership",
+        "Gewerkschaftszugehörigkeit",
+    ),
+    (
+        "redaction.sex_life",
+        "sex life or sexual orientation",
+        "Sexualleben oder sexuelle Orientierung",
+    ),
+    ("redaction.genetic", "genetic data", "genetische Daten"),
+    (
+        "redaction.biometric",
+        "biometric data",
+        "biometrische Daten",
+    ),
+    ("redaction.iban", "IBAN", "IBAN"),
+    ("redaction.card", "card number", "Kartennummer"),
+    ("redaction.tax_id", "tax id", "Steuer-ID"),
+    (
+        "redaction.social_security",
+        "social security number",
+        "Sozialversicherungsnummer",
+    ),
+    ("redaction.id_card", "ID card number", "Ausweisnummer"),
+    ("redaction.passport", "passport number", "Reisepassnummer"),
+    ("redaction.phone", "phone number", "Telefonnummer"),
+    ("redaction.email", "e-mail address", "E-Mail-Adresse"),
+];
+
+impl Lang {
+    /// A text that names attributes and values (a condition, `a = v and not b`): each name
+    /// with words of its own (configured or built in) replaced by them.
+    pub fn worded(self, config: &Config, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut name = String::new();
+        let flush = |name: &mut String, out: &mut String| {
+            if !name.is_empty() {
+                let known = self.labelled(config, name).is_some()
+                    || WORDS.iter().any(|(k, _, _)| *k == name.as_str());
+                if known {
+                    out.push_str(&self.word(config, name));
+                } else {
+                    out.push_str(name);
+                }
+                name.clear();
+            }
+        };
+        for c in text.chars() {
+            if c.is_alphanumeric() || c == '_' {
+                name.push(c);
+            } else {
+                flush(&mut name, &mut out);
+                out.push(c);
+            }
+        }
+        flush(&mut name, &mut out);
+        out
     }
 }
 

@@ -78,20 +78,20 @@ impl Plan {
 
 type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-pub(super) struct Crmgate<'a> {
+pub(crate) struct Crmgate<'a> {
     conn: &'a Connection,
     client: HttpClient,
     last: Option<std::time::Instant>,
     purpose: String,
 }
 
-pub(super) struct Answer {
-    pub(super) status: u16,
-    pub(super) body: Value,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Value,
 }
 
 impl<'a> Crmgate<'a> {
-    pub(super) fn new(conn: &'a Connection, purpose: &str) -> Result<Crmgate<'a>, String> {
+    pub(crate) fn new(conn: &'a Connection, purpose: &str) -> Result<Crmgate<'a>, String> {
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         if let Some(ca) = &conn.ca {
@@ -110,7 +110,7 @@ impl<'a> Crmgate<'a> {
         })
     }
 
-    pub(super) async fn send(
+    pub(crate) async fn send(
         &mut self,
         method: &str,
         path: &str,

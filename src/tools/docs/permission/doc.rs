@@ -21,16 +21,18 @@ enum Ctx {
     FreeText,
 }
 
-/// A condition in the document's language (the connectors; names stay as the policies
-/// read them).
-fn condition(lang: Lang, when: &str) -> String {
-    match lang {
-        Lang::En => when.to_string(),
+/// A condition in the document's language: the connectors, and the names of attributes
+/// and values in words where the configuration (or the built-in words) has some.
+fn condition(lang: Lang, config: &Config, when: &str) -> String {
+    let when = match lang {
+        Lang::En => when.replace(" in {", " one of {"),
         Lang::De => when
             .replace(" and ", " und ")
             .replace("not ", "nicht ")
+            .replace(" in {", " eines von {")
             .replace("some records", "manche Datensätze"),
-    }
+    };
+    lang.worded(config, &when)
 }
 
 fn shown(lang: Lang, s: &str) -> String {
@@ -53,7 +55,7 @@ fn mask_text(lang: Lang, mask: &str) -> String {
 }
 
 /// A right in words, with its shade.
-fn right(lang: Lang, r: &Right, ctx: Ctx) -> Cell {
+fn right(lang: Lang, config: &Config, r: &Right, ctx: Ctx) -> Cell {
     let (text, tone) = match (r, ctx) {
         (Right::Yes, Ctx::Record) => (lang.t("yes").to_string(), Tone::Yes),
         (Right::Yes, Ctx::Read) => (lang.t("clear").to_string(), Tone::Yes),
@@ -72,7 +74,7 @@ fn right(lang: Lang, r: &Right, ctx: Ctx) -> Cell {
                     "{} {} {}",
                     shows.join(" / "),
                     lang.t("only-if"),
-                    condition(lang, when)
+                    condition(lang, config, when)
                 ),
                 Tone::Depends,
             )
@@ -86,6 +88,7 @@ fn subject_label(lang: Lang, config: &Config, subject: &str, roles: &[String]) -
     if roles.is_empty() {
         name
     } else {
+        let roles: Vec<String> = roles.iter().map(|r| lang.word(config, r)).collect();
         format!("{name} ({}: {})", lang.t("roles"), roles.join(", "))
     }
 }
@@ -97,7 +100,7 @@ pub fn head(lang: Lang, config: &Config, title: &str, revision: &str, date: &str
         (lang.t("date").to_string(), date.to_string()),
     ];
     if let Some(c) = &config.documents.controller {
-        pairs.insert(0, (controller_word(lang).into(), c.clone()));
+        pairs.insert(0, (controller_word(lang).into(), c.get(lang.code())));
     }
     let _ = title;
     Block::Pairs(pairs)
@@ -138,7 +141,7 @@ pub fn document(
     groups_section(&mut d, pc, config, lang);
     rights_section(&mut d, pc, config, lang);
     redaction_section(&mut d, pc, config, lang);
-    conditions_section(&mut d, pc, lang);
+    conditions_section(&mut d, pc, config, lang);
     approval_section(&mut d, config, lang);
     d
 }
@@ -156,7 +159,11 @@ fn purposes_section(d: &mut Document, pc: &PermissionConcept, config: &Config, l
                 .collect();
             vec![
                 Cell::plain(lang.purpose(config, &p.purpose)),
-                Cell::plain(&p.legal_basis),
+                Cell::plain(lang.text(
+                    config,
+                    &format!("{}.legal_basis", p.purpose),
+                    &p.legal_basis,
+                )),
                 Cell::plain(by.join(", ")),
             ]
         })
@@ -171,14 +178,14 @@ fn purposes_section(d: &mut Document, pc: &PermissionConcept, config: &Config, l
     );
 }
 
-fn roles_section(d: &mut Document, pc: &PermissionConcept, _config: &Config, lang: Lang) {
+fn roles_section(d: &mut Document, pc: &PermissionConcept, config: &Config, lang: Lang) {
     d.h2(lang.t("roles"));
     let rows = pc
         .roles
         .iter()
         .map(|(role, who)| {
             vec![
-                Cell::plain(role.replace('_', " ")),
+                Cell::plain(lang.word(config, role)),
                 Cell::plain(who.join(", ")),
             ]
         })
@@ -198,7 +205,7 @@ fn groups_section(d: &mut Document, pc: &PermissionConcept, config: &Config, lan
                 label.push_str(special_mark(lang));
             }
             vec![
-                Cell::plain(&g.resource_type),
+                Cell::plain(lang.word(config, &g.resource_type)),
                 Cell::plain(label),
                 Cell::plain(g.fields.join(", ")),
             ]
@@ -230,7 +237,7 @@ fn rights_section(d: &mut Document, pc: &PermissionConcept, config: &Config, lan
             "{} — {} — {}",
             subject_label(lang, config, &r.subject, &r.roles),
             lang.purpose(config, &r.purpose),
-            r.resource_type
+            lang.word(config, &r.resource_type)
         ));
         let mut pairs: Vec<(String, String)> = ["read", "create", "update", "delete", "merge"]
             .iter()
@@ -240,7 +247,7 @@ fn rights_section(d: &mut Document, pc: &PermissionConcept, config: &Config, lan
                 let text = match (right, *a) {
                     (Right::Yes, "read") => lang.t("all-records").to_string(),
                     (Right::No, "read") => lang.t("no-records").to_string(),
-                    _ => right_text(lang, right, ctx),
+                    _ => right_text(lang, config, right, ctx),
                 };
                 Some((format!("{}: {}", lang.t("records"), lang.t(a)), text))
             })
@@ -262,9 +269,9 @@ fn rights_section(d: &mut Document, pc: &PermissionConcept, config: &Config, lan
             .map(|g| {
                 vec![
                     Cell::plain(lang.group(config, &g.group)),
-                    right(lang, &g.read, Ctx::Read),
-                    right(lang, &g.create, Ctx::Write),
-                    right(lang, &g.update, Ctx::Write),
+                    right(lang, config, &g.read, Ctx::Read),
+                    right(lang, config, &g.create, Ctx::Write),
+                    right(lang, config, &g.update, Ctx::Write),
                 ]
             })
             .collect();
@@ -280,8 +287,8 @@ fn rights_section(d: &mut Document, pc: &PermissionConcept, config: &Config, lan
     }
 }
 
-fn right_text(lang: Lang, r: &Right, ctx: Ctx) -> String {
-    right(lang, r, ctx).text
+fn right_text(lang: Lang, config: &Config, r: &Right, ctx: Ctx) -> String {
+    right(lang, config, r, ctx).text
 }
 
 fn redaction_line(lang: Lang, r: &super::AccessRow) -> String {
@@ -325,24 +332,30 @@ fn redaction_section(d: &mut Document, pc: &PermissionConcept, config: &Config, 
             "{} ({}, {})",
             lang.department(config, &r.subject),
             lang.purpose(config, &r.purpose),
-            r.resource_type
+            lang.word(config, &r.resource_type)
         )
     };
     let rows = categories
         .into_iter()
         .map(|c| {
-            let list = |want: fn(&Right) -> bool| -> String {
-                pc.rows
-                    .iter()
-                    .filter(|r| r.redaction.get(c).is_some_and(want))
-                    .map(who)
-                    .collect::<Vec<_>>()
-                    .join("; ")
+            let list = |want: fn(&Right) -> bool| -> Cell {
+                Cell::list(
+                    pc.rows
+                        .iter()
+                        .filter(|r| r.redaction.get(c).is_some_and(want))
+                        .map(who)
+                        .collect(),
+                )
+            };
+            let key = format!("redaction.{c}");
+            let label = match lang.word(config, &key) {
+                w if w == key.replace('_', " ") => c.replace('_', " "),
+                w => w,
             };
             vec![
-                Cell::plain(c.replace('_', " ")),
-                Cell::plain(list(|x| *x == Right::Yes)),
-                Cell::plain(list(|x| *x == Right::No)),
+                Cell::plain(label),
+                list(|x| *x == Right::Yes),
+                list(|x| *x == Right::No),
             ]
         })
         .collect();
@@ -356,16 +369,22 @@ fn redaction_section(d: &mut Document, pc: &PermissionConcept, config: &Config, 
     );
 }
 
-fn conditions_section(d: &mut Document, pc: &PermissionConcept, lang: Lang) {
+fn conditions_section(d: &mut Document, pc: &PermissionConcept, config: &Config, lang: Lang) {
     d.h2(lang.t("conditions"));
     d.para(lang.t("conditions-intro"));
     let items = pc
         .domains
         .iter()
         .flat_map(|(ty, attrs)| {
-            attrs
-                .iter()
-                .map(move |(a, v)| format!("{ty}: {a} ∈ {{{}}}", v.join(", ")))
+            attrs.iter().map(move |(a, v)| {
+                let v: Vec<String> = v.iter().map(|x| lang.word(config, x)).collect();
+                format!(
+                    "{}: {}: {}",
+                    lang.word(config, ty),
+                    lang.word(config, a),
+                    v.join(", ")
+                )
+            })
         })
         .collect();
     d.blocks.push(Block::List(items));
@@ -417,7 +436,7 @@ fn changes_section(d: &mut Document, ch: &Changes, config: &Config, lang: Lang) 
         return;
     }
     let word = |r: &Option<Right>, ctx: Ctx| match r {
-        Some(r) => right(lang, r, ctx),
+        Some(r) => right(lang, config, r, ctx),
         None => Cell::plain(lang.t("absent")),
     };
     let mut rows: Vec<Vec<Cell>> = ch
@@ -443,7 +462,7 @@ fn changes_section(d: &mut Document, ch: &Changes, config: &Config, lang: Lang) 
                     "{} — {} — {}",
                     lang.department(config, &c.subject),
                     lang.purpose(config, &c.purpose),
-                    c.resource_type
+                    lang.word(config, &c.resource_type)
                 )),
                 Cell::plain(what),
                 word(&c.before, ctx),

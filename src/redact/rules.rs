@@ -261,21 +261,8 @@ impl Redactor {
             None => return Err(sorted(b.problems)),
         };
         let identifiers = std::mem::take(&mut b.identifiers);
-        let shadowed: Vec<&str> = lexicon
-            .patterns
-            .iter()
-            .filter(|p| p.2)
-            .map(|p| p.1.as_str())
-            .chain(identifiers.iter().map(|r| r.pattern.as_str()))
-            .collect();
-        let gate = Gate::new(&shadowed);
-        let mut stopwords: HashMap<String, u64, FastHash> = HashMap::default();
-        for (i, l) in languages.iter().enumerate().take(64) {
-            for w in &l.stopwords {
-                *stopwords.entry(w.clone()).or_default() |= 1 << i;
-            }
-        }
-        let stopword_len = stopwords.keys().map(String::len).max().unwrap_or(0);
+        let (gate, stopwords, stopword_len) =
+            gate_and_stopwords(&lexicon, &identifiers, &languages);
         let redactor = Redactor {
             categories,
             languages,
@@ -324,6 +311,30 @@ impl Redactor {
             Err(sorted(b.problems))
         }
     }
+}
+
+/// The gate over the shadow's expressions and the stopword table of every language.
+fn gate_and_stopwords(
+    lexicon: &Lexicon,
+    identifiers: &[IdRule],
+    languages: &[Language],
+) -> (Gate, HashMap<String, u64, FastHash>, usize) {
+    let shadowed: Vec<&str> = lexicon
+        .patterns
+        .iter()
+        .filter(|p| p.2)
+        .map(|p| p.1.as_str())
+        .chain(identifiers.iter().map(|r| r.pattern.as_str()))
+        .collect();
+    let gate = Gate::new(&shadowed);
+    let mut stopwords: HashMap<String, u64, FastHash> = HashMap::default();
+    for (i, l) in languages.iter().enumerate().take(64) {
+        for w in &l.stopwords {
+            *stopwords.entry(w.clone()).or_default() |= 1 << i;
+        }
+    }
+    let stopword_len = stopwords.keys().map(String::len).max().unwrap_or(0);
+    (gate, stopwords, stopword_len)
 }
 
 fn sorted(mut problems: Vec<Problem>) -> Vec<Problem> {

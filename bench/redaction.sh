@@ -1,19 +1,28 @@
 #!/bin/sh
 # A 2 KB scan plus redaction, before and after, in the same run: the ignored test
-# `scan_time_of_a_2kb_text` of BASE (default `main`, in a temporary worktree) and of this
-# tree, in the order A B B A, each run averaging 2000 scans. Usage:
+# `scan_time_of_a_2kb_text` of BASE (default `7e01d04^1`, main just before the first
+# round of the whole-finding redaction, in a temporary worktree) and of this tree, in the
+# order A B B A, each run averaging 2000 scans. Usage:
 #
 #   bench/redaction.sh [BASE]              # release build (what production runs)
 #   PROFILE=dev bench/redaction.sh [BASE]  # the test profile, quicker to build
+#   BEFORE_BIN=path bench/redaction.sh     # reuse a kept test binary of BASE
+#
+# Builds run under the shared cargo lock when `flock` and CARGO_LOCK (default
+# /tmp/crmgate-cargo.lock) are there, and so do the timed runs (a quiet machine).
 #
 # Prints one line per run and the ratio after/before of the means. Both sides share
 # CARGO_TARGET_DIR, so dependencies are built once; each side's test binary is kept aside.
 set -eu
-base=${1:-main}
+base=${1:-7e01d04^1}
+lock=${CARGO_LOCK:-/tmp/crmgate-cargo.lock}
+locked() {
+    if command -v flock >/dev/null; then flock "$lock" "$@"; else "$@"; fi
+}
 profile=${PROFILE:-release}
 root=$(git rev-parse --show-toplevel)
 tmp=$(mktemp -d)
-git -C "$root" worktree add --detach "$tmp/base" "$base" >/dev/null 2>&1
+[ -n "${BEFORE_BIN:-}" ] || git -C "$root" worktree add --detach "$tmp/base" "$base" >/dev/null 2>&1
 cleanup() {
     git -C "$root" worktree remove --force "$tmp/base" >/dev/null 2>&1 || true
     rm -rf "$tmp"
@@ -25,14 +34,19 @@ flag=""
 # artifact name), so a build of one would otherwise stand for the other. Touching the
 # sources makes cargo rebuild the side it is asked for.
 build() {
-    touch "$1/src/lib.rs" "$1/tests/it/main.rs"
-    (cd "$1" && cargo test --locked $flag --test it --no-run 2>&1 |
+    touch "$1/src/lib.rs" "$1/tests/it/main.rs" "$1/democrm/src/lib.rs"
+    (cd "$1" && locked cargo test --locked $flag --test it --no-run 2>&1 |
         sed -n 's/.*Executable tests\/it\/main.rs (\(.*\))/\1/p' | tail -1)
 }
-cp "$(build "$tmp/base")" "$tmp/it-before"
+if [ -n "${BEFORE_BIN:-}" ]; then
+    cp "$BEFORE_BIN" "$tmp/it-before"
+else
+    cp "$(build "$tmp/base")" "$tmp/it-before"
+fi
+[ -z "${KEEP_BEFORE:-}" ] || cp "$tmp/it-before" "$KEEP_BEFORE"
 cp "$(build "$root")" "$tmp/it-after"
 run() {
-    "$1" scan_time_of_a_2kb_text --ignored --nocapture 2>/dev/null |
+    locked "$1" scan_time_of_a_2kb_text --ignored --nocapture 2>/dev/null |
         sed -n 's/.*: \([0-9.]*\) µs per text.*/\1/p'
 }
 a=""

@@ -64,6 +64,14 @@ pub struct Metrics {
     pub credential_failures: AtomicU64,
     /// Upstream answers that refused crmgate's token as expired.
     pub credential_rejections: AtomicU64,
+    /// CRM requests sent within the account's budget (`[upstream.budget]`).
+    pub budget_used: AtomicU64,
+    /// CRM requests that waited for a slot of the budget.
+    pub budget_queued: AtomicU64,
+    /// Requests crmgate answered 429 itself, before the CRM would.
+    pub rate_limited_by_crmgate: AtomicU64,
+    /// CRM answers 429.
+    pub rate_limited_by_crm: AtomicU64,
 }
 
 impl Metrics {
@@ -102,6 +110,33 @@ impl Metrics {
             .unwrap_or_else(|p| p.into_inner()) = revision.to_string();
     }
 
+    /// The account budget's counters: used, queued, 429s by origin.
+    fn render_budget(&self, s: &mut String) {
+        let counter = |s: &mut String, name: &str, help: &str, v: u64| {
+            s.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"
+            ));
+        };
+        counter(
+            s,
+            "crmgate_budget_used_total",
+            "CRM requests sent within the account's budget.",
+            self.budget_used.load(Ordering::Relaxed),
+        );
+        counter(
+            s,
+            "crmgate_budget_queued_total",
+            "CRM requests that waited for a slot of the account's budget.",
+            self.budget_queued.load(Ordering::Relaxed),
+        );
+        s.push_str("# HELP crmgate_rate_limited_total Requests answered 429 for the CRM's rate limit, by origin.\n# TYPE crmgate_rate_limited_total counter\n");
+        s.push_str(&format!(
+            "crmgate_rate_limited_total{{origin=\"crmgate\"}} {}\ncrmgate_rate_limited_total{{origin=\"crm\"}} {}\n",
+            self.rate_limited_by_crmgate.load(Ordering::Relaxed),
+            self.rate_limited_by_crm.load(Ordering::Relaxed)
+        ));
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self, degraded: usize) -> String {
         let mut s = String::new();
@@ -127,6 +162,7 @@ impl Metrics {
             "Cedar evaluations made.",
             self.cedar_evaluations.load(Ordering::Relaxed),
         );
+        self.render_budget(&mut s);
         counter(
             &mut s,
             "crmgate_rows_dropped_total",

@@ -239,6 +239,40 @@ pub struct UpstreamConfig {
     pub max_body_bytes: usize,
     /// A pooled connection to the CRM unused for this long is closed.
     pub pool_idle_timeout: Duration,
+    /// `[upstream.budget]`: this replica's share of the CRM account's request budget.
+    pub budget: Option<BudgetConfig>,
+}
+
+/// `[upstream.budget]`: the CRM account's request budget and this replica's share of it.
+/// Every CRM request takes a slot; without one within `max_wait_ms`, crmgate answers 429
+/// with `Retry-After` itself.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetConfig {
+    /// Requests the account may make per `window_ms` (a CRM tier: e.g. 100 to 190 per 10 s).
+    pub requests: u32,
+    #[serde(default = "default_budget_window_ms")]
+    pub window_ms: u64,
+    /// Requests to the vendor's search endpoint the account may make per second (0: none
+    /// of its own).
+    #[serde(default)]
+    pub searches_per_second: u32,
+    /// This replica's part (0 < share ≤ 1); the replicas' shares sum to at most one.
+    #[serde(default = "default_budget_share")]
+    pub share: f64,
+    /// Longest a request waits for a slot (queued) before crmgate answers 429.
+    #[serde(default = "default_budget_wait_ms")]
+    pub max_wait_ms: u64,
+}
+
+fn default_budget_window_ms() -> u64 {
+    10_000
+}
+fn default_budget_share() -> f64 {
+    1.0
+}
+fn default_budget_wait_ms() -> u64 {
+    1_000
 }
 
 /// Limits of the front door (stage 1) and of the memory the pipeline may hold.

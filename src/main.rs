@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use crmgate::tools::audit::{self, AuditCommand};
 use crmgate::tools::cli::{ConfigArgs, ExplainFormat, MatrixFormat};
 use crmgate::tools::retention::{self, RetentionCommand};
-use crmgate::tools::{certs, cli, demo, docs, explain, serve};
+use crmgate::tools::{certs, cli, console, demo, docs, explain, serve};
 
 /// Filtering allocates many small, short-lived values per response; with glibc malloc about
 /// a quarter of a filtered list request went to the allocator (perf, bench/). See the README's
@@ -33,6 +33,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The data protection officer's web console (TLS, OIDC sign-in).
+    Console(console::ConsoleArgs),
     /// Run the proxy.
     Serve {
         #[command(flatten)]
@@ -223,6 +225,7 @@ fn main() -> ExitCode {
         }
         Command::Audit { command } => audit::run(command),
         Command::Docs(args) => docs::run(args),
+        Command::Console(args) => runtime().and_then(|rt| rt.block_on(console::run(args))),
         Command::Retention { command } => retention::run(command),
         Command::Certs {
             command: CertsCommand::Dev { out },

@@ -200,6 +200,12 @@ impl PolicyEngine {
         self.policy_text.contains(name)
     }
 
+    /// Whether some policy matches a string against a pattern (`like`): values the attribute
+    /// domain does not declare may then be told apart. fail closed: any mention counts.
+    pub fn matches_patterns(&self) -> bool {
+        self.policy_text.contains("like")
+    }
+
     /// Whether the schema declares this action.
     pub fn has_action(&self, name: &str) -> bool {
         self.actions.contains_key(name)

@@ -10,19 +10,20 @@
 //! span. This module must never log, keep or return a matched value: a [`Scan`] holds
 //! categories and byte spans only, and its `Debug` shows no text.
 
+mod guards;
 mod html;
 mod matchers;
 mod normal;
 mod rules;
 mod validators;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
 use crate::fasthash::FastHash;
 
-use matchers::{Hit, IdRule, Lexicon};
+use matchers::{Gate, Hit, IdRule, Lexicon};
 use normal::{is_invisible, Normal};
 
 /// The compiled redaction rules. Built once before the port is bound; `Send + Sync`, shared
@@ -34,6 +35,12 @@ pub struct Redactor {
     default_language: usize,
     lexicon: Lexicon,
     identifiers: Vec<IdRule>,
+    /// Over the lexicon's expressions run on the ASCII shadow, then every identifier's.
+    gate: Gate,
+    /// Every language's stopwords in one table: per word, a bit per language (the bit of
+    /// `languages[i]` is `1 << i`); and the longest one's length in bytes.
+    stopwords: HashMap<String, u64, FastHash>,
+    stopword_len: usize,
 }
 
 struct Category {
@@ -137,11 +144,16 @@ impl Redactor {
             .unwrap_or_else(|| self.language_of(&n));
         let mut hits: Vec<Hit> = Vec::new();
         let shadow = n.ascii_shadow();
+        let open = self.gate.open(&shadow);
+        let lexical = self.lexicon.shadowed();
         if look == Look::Everything {
-            self.lexicon.find(&n, &shadow, &mut hits);
+            self.lexicon
+                .find(&n, &shadow, open.get(..lexical).unwrap_or(&[]), &mut hits);
         }
-        for rule in &self.identifiers {
-            rule.find(&n, &shadow, &mut hits);
+        for (i, rule) in self.identifiers.iter().enumerate() {
+            if open.get(lexical + i) != Some(&false) {
+                rule.find(&n, &shadow, &mut hits);
+            }
         }
         let allowed = |c: usize| {
             self.categories
@@ -197,15 +209,17 @@ impl Redactor {
     /// The language with the most stopwords in the text; the default on a tie.
     fn language_of(&self, n: &Normal) -> usize {
         let mut counts = vec![0usize; self.languages.len()];
+        // One look-up per word, and none for a word longer than every stopword.
         for w in n.text.split(|c: char| !normal::is_word(c)) {
-            if w.is_empty() {
+            if w.is_empty() || w.len() > self.stopword_len {
                 continue;
             }
-            for (i, l) in self.languages.iter().enumerate() {
-                if l.stopwords.contains(w) {
-                    if let Some(c) = counts.get_mut(i) {
-                        *c += 1;
-                    }
+            let Some(&bits) = self.stopwords.get(w) else {
+                continue;
+            };
+            for (i, c) in counts.iter_mut().enumerate().take(64) {
+                if bits & (1 << i) != 0 {
+                    *c += 1;
                 }
             }
         }

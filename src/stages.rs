@@ -7,6 +7,8 @@
 
 pub mod authz;
 pub mod body;
+/// The CRM account's request budget, one replica's share of it.
+pub mod budget;
 pub mod filter;
 pub mod identity;
 pub mod listen;

@@ -23,6 +23,9 @@ pub struct DemoCrm {
     /// Properties "the vendor added": carried by every record returned.
     pub(crate) extra_properties: Vec<(String, String)>,
     received: Mutex<Vec<ReceivedRequest>>,
+    /// The most records one search page holds (HubSpot's 200 unless a test makes it less,
+    /// to page a small data set the way a large one pages).
+    pub(crate) search_page_cap: usize,
     /// Numbers HubSpot-style correlation ids, so error bodies are deterministic per run.
     correlation_seq: AtomicU64,
 }
@@ -61,8 +64,16 @@ impl DemoCrm {
             required_token: None,
             extra_properties: Vec::new(),
             received: Mutex::new(Vec::new()),
+            search_page_cap: usize::MAX,
             correlation_seq: AtomicU64::new(0),
         }
+    }
+
+    /// Answer at most `cap` records per search page (with the paging to the next), whatever
+    /// `limit` asks for: the demo's few records then page like a large account's.
+    pub fn with_search_page_cap(mut self, cap: usize) -> DemoCrm {
+        self.search_page_cap = cap.max(1);
+        self
     }
 
     /// Require `Authorization: Bearer <token>` on every request (the vendor

@@ -65,7 +65,8 @@ pub(crate) fn search(crm: &DemoCrm, store: &Store, kind: ObjectType, body: &[u8]
         .map_err(|message| bad_request(crm, message))?;
     let limit_text = request.limit.as_ref().and_then(scalar);
     let limit = parse_limit(limit_text.as_deref(), LIST_DEFAULT_LIMIT, SEARCH_MAX_LIMIT)
-        .map_err(|message| bad_request(crm, message))?;
+        .map_err(|message| bad_request(crm, message))?
+        .min(crm.search_page_cap);
     let after_text = request.after.as_ref().and_then(scalar);
     let after = parse_after(after_text.as_deref()).map_err(|message| bad_request(crm, message))?;
     let text = request

@@ -148,6 +148,38 @@ pub enum AuditEvent {
     /// A write about to be forwarded (`kind: "write_intent"`): durable before the CRM
     /// is called; the request's own record, with the outcome, follows.
     WriteIntent(Box<WriteIntent>),
+    /// What the console did that the log must prove (`kind: "console_view"` or
+    /// `"approval"`): a view of personal data, or a permission concept approved.
+    Review(Box<ReviewEntry>),
+}
+
+/// A console entry: who looked at whose data for `data_protection_review`, or who approved
+/// which revision of the permission concept, with their comment. Ids and names only.
+#[derive(Debug, Default, Serialize)]
+pub struct ReviewEntry {
+    /// `console_view` or `approval`.
+    pub kind: &'static str,
+    pub time: String,
+    pub request_id: String,
+    pub principal: String,
+    pub roles: Vec<String>,
+    pub purpose: &'static str,
+    /// The console page (`subject`, `subject_download`, `access_log`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<&'static str>,
+    /// The person whose data the page shows (`contact/1001`), never an e-mail address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// What else the page was narrowed to (an access log filter), as names and ids.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Approval: the policy revision approved, the SHA-256 of the concept as approved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concept_sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// What a write is about to do, written ahead of it.
@@ -172,6 +204,7 @@ impl AuditEvent {
         match self {
             AuditEvent::Request(r) => Some(&r.request_id),
             AuditEvent::WriteIntent(w) => Some(&w.request_id),
+            AuditEvent::Review(r) => Some(&r.request_id),
         }
     }
 
@@ -182,7 +215,7 @@ impl AuditEvent {
             AuditEvent::Request(r) => Some(r),
             // A refused intent fails the write before it is forwarded; the request's own
             // record then says what the client got.
-            AuditEvent::WriteIntent(_) => None,
+            AuditEvent::WriteIntent(_) | AuditEvent::Review(_) => None,
         }
     }
 }

@@ -390,7 +390,7 @@ impl Writer {
             match &job.event {
                 AuditEvent::Request(r) => seg.index.add(r, offset, s),
                 // The request's own record (which follows) is what queries find.
-                AuditEvent::WriteIntent(_) => {}
+                AuditEvent::WriteIntent(_) | AuditEvent::Review(_) => {}
             }
         }
         seg.len += batch.buf.len() as u64;

@@ -197,6 +197,17 @@ fn upstream_from(
         }
         Some(o) => oauth_from(o, env, rel, r).map(Some),
     };
+    let budget = match raw.budget {
+        Some(b) if b.requests == 0 || !(b.share > 0.0 && b.share <= 1.0) => {
+            r.at(
+                "upstream.budget",
+                "upstream.budget needs requests of at least 1 and a share above 0 and at most 1"
+                    .into(),
+            );
+            None
+        }
+        b => Some(b),
+    };
     Some(UpstreamConfig {
         base: base?,
         vendor: raw.vendor,
@@ -207,6 +218,7 @@ fn upstream_from(
         timeout: Duration::from_millis(raw.timeout_ms),
         max_body_bytes: raw.max_body_bytes,
         pool_idle_timeout: Duration::from_millis(raw.pool_idle_timeout_ms),
+        budget: budget?,
     })
 }
 

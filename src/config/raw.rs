@@ -80,6 +80,9 @@ pub(super) struct RawUpstream {
     /// `[upstream.oauth]`: an OAuth 2.0 grant instead of a static credential.
     #[serde(default)]
     pub(super) oauth: Option<super::oauth::RawOAuth>,
+    /// `[upstream.budget]`: the account's request budget and this replica's share.
+    #[serde(default)]
+    pub(super) budget: Option<super::BudgetConfig>,
 }
 
 fn default_upstream_timeout_ms() -> u64 {

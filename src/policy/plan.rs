@@ -160,6 +160,11 @@ pub struct Selectability {
     /// `None` when the visible records are not such a product of per-attribute value sets
     /// (then nothing is pushed down).
     pub rows: Option<Arc<RowCondition>>,
+    /// `rows` is exactly the records the caller may see, not a widening of them: the
+    /// attribute domain covers every distinction the policies can make on a record (no
+    /// record ids, no number orderings, no pattern over undeclared values), so that a
+    /// vendor query carrying all of `rows` matches exactly the records the caller is shown.
+    pub exact_rows: bool,
 }
 
 /// Per attribute (index into the resource's attributes) the values a shown record has.
@@ -236,6 +241,7 @@ pub fn selectability(
                 shown: 0,
                 every_row_visible: false,
                 rows: None,
+                exact_rows: false,
             },
             0,
         );
@@ -246,6 +252,7 @@ pub fn selectability(
         shown: 0,
         every_row_visible: complete,
         rows: None,
+        exact_rows: false,
     };
     let mut visible: Vec<Vec<Option<AttrValue>>> = Vec::new();
     for combo in cartesian(&domains) {
@@ -265,6 +272,8 @@ pub fn selectability(
         visible.push(combo);
     }
     out.rows = product_condition(&domains, &visible).map(Arc::new);
+    // fail closed: exact only where nothing outside the domain can tell records apart.
+    out.exact_rows = complete && out.rows.is_some() && !engine.matches_patterns();
     (out, planner.evaluations)
 }
 

@@ -6,8 +6,9 @@
 //! original text and never keep or log what they matched.
 
 use aho_corasick::AhoCorasick;
-use regex::Regex;
+use regex::{Regex, RegexSet, RegexSetBuilder};
 
+use super::guards::Guard;
 use super::normal::{
     ceil_boundary, char_at, char_before, ends_word, floor_boundary, is_word, starts_word, Normal,
 };
@@ -57,6 +58,8 @@ pub(crate) struct Lexicon {
     pub(crate) patterns: Vec<(usize, Regex, bool)>,
     /// Per category: how its findings grow to the whole phrase.
     pub(crate) phrases: Vec<(usize, Phrase)>,
+    /// Contexts that make a match none (an animal, an address, a title, an occupation).
+    pub(crate) guards: Vec<Guard>,
 }
 
 /// What joins a finding of some category: words right before it (an article, the relation
@@ -64,9 +67,46 @@ pub(crate) struct Lexicon {
 /// qualifier, value or procedure: `mellitus`, `Typ 2`, `HbA1c 8,1 %`, `surgery`).
 #[derive(Clone)]
 pub(crate) struct Phrase {
-    pub(crate) before: Vec<String>,
-    pub(crate) after: Vec<String>,
+    pub(crate) before: Words,
+    pub(crate) after: Words,
     pub(crate) after_patterns: Vec<Regex>,
+}
+
+/// A list of words indexed by one end byte (the last for `before`, the first for `after`),
+/// so that growing a finding compares only the few words that can fit, not hundreds.
+#[derive(Clone, Default)]
+pub(crate) struct Words {
+    words: Vec<String>,
+    /// Per byte value: the indexes into `words` of those with that byte at the indexed end.
+    by_byte: Vec<Vec<u32>>,
+}
+
+impl Words {
+    /// Index `words` by their last byte (`last`) or their first.
+    pub(crate) fn new(words: Vec<String>, last: bool) -> Words {
+        let mut by_byte = vec![Vec::new(); 256];
+        for (i, w) in words.iter().enumerate() {
+            let b = if last {
+                w.as_bytes().last()
+            } else {
+                w.as_bytes().first()
+            };
+            if let (Some(&b), Ok(i)) = (b, u32::try_from(i)) {
+                if let Some(slot) = by_byte.get_mut(usize::from(b)) {
+                    slot.push(i);
+                }
+            }
+        }
+        Words { words, by_byte }
+    }
+
+    /// The words whose indexed end byte is `b`.
+    fn with(&self, b: Option<&u8>) -> impl Iterator<Item = &str> {
+        b.and_then(|&b| self.by_byte.get(usize::from(b)))
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.words.get(i as usize).map(String::as_str))
+    }
 }
 
 impl Phrase {
@@ -79,8 +119,8 @@ impl Phrase {
             .or_else(|| head.strip_suffix('-'))
             .unwrap_or(head);
         self.before
-            .iter()
-            .filter(|w| head.ends_with(w.as_str()))
+            .with(head.as_bytes().last())
+            .filter(|w| head.ends_with(w))
             .map(|w| head.len() - w.len())
             .filter(|&i| starts_word(text, i))
             .min()
@@ -93,10 +133,11 @@ impl Phrase {
         let rest = tail.get(gap..)?;
         let words = self
             .after
-            .iter()
-            .filter(|w| rest.starts_with(w.as_str()))
+            .with(rest.as_bytes().first())
+            .filter(|w| rest.starts_with(w))
             .map(|w| e + gap + w.len())
             .filter(|&i| ends_word(text, i));
+        // The expressions are anchored (`^`): a miss costs a byte or two.
         let patterns = self
             .after_patterns
             .iter()
@@ -131,8 +172,15 @@ impl Lexicon {
         (s, e)
     }
 
-    /// `shadow` is `n`'s ASCII shadow ([`Normal::ascii_shadow`]).
-    pub(crate) fn find(&self, n: &Normal, shadow: &str, out: &mut Vec<Hit>) {
+    /// How many of the regular expressions run on the ASCII shadow (the first entries of a
+    /// [`Gate`]).
+    pub(crate) fn shadowed(&self) -> usize {
+        self.patterns.iter().filter(|p| p.2).count()
+    }
+
+    /// `shadow` is `n`'s ASCII shadow ([`Normal::ascii_shadow`]); `open` says per expression
+    /// run on it (in order) whether it can match at all (missing: it can).
+    pub(crate) fn find(&self, n: &Normal, shadow: &str, open: &[bool], out: &mut Vec<Hit>) {
         let text = n.text.as_str();
         // (rule, start, end) before exceptions.
         let mut found: Vec<(usize, usize, usize)> = Vec::new();
@@ -152,7 +200,15 @@ impl Lexicon {
         // for by its literal parts first, where a set over Unicode word boundaries falls back
         // to the slowest engine on any non-ASCII text (measured: 30x slower on 2 KB). For the
         // same reason an expression written in ASCII runs on the ASCII shadow.
+        let mut gate = 0;
         for (rule, re, ascii) in &self.patterns {
+            if *ascii {
+                let closed = open.get(gate) == Some(&false);
+                gate += 1;
+                if closed {
+                    continue;
+                }
+            }
             let haystack = if *ascii { shadow } else { text };
             for m in re.find_iter(haystack) {
                 if m.end() > m.start() {
@@ -190,7 +246,7 @@ impl Lexicon {
             if !r.except_near.is_empty() && near_any(text, s, e, r.near, &r.except_near) {
                 continue;
             }
-            if after_title(text, s) {
+            if after_title(text, s) || self.guards.iter().any(|g| g.drops(text, r.category, s, e)) {
                 continue;
             }
             let (s, e) = self.widen(text, r.category, s, e);
@@ -268,7 +324,14 @@ fn after_title(text: &str, s: usize) -> bool {
         return false;
     }
     let word = head.rsplit(|c: char| !is_word(c)).next().unwrap_or("");
-    TITLES.contains(&word)
+    if TITLES.contains(&word) {
+        return true;
+    }
+    // A name's possessive after a form of address: `Dr Wendt's surgery` is a practice.
+    head.strip_suffix("'s").is_some_and(|h| {
+        let name_start = h.len() - h.rsplit(|c: char| !is_word(c)).next().unwrap_or("").len();
+        name_start > 0 && after_title(text, name_start)
+    })
 }
 
 /// Whether a word of the match itself (a compound's other parts), or one of the `near` words
@@ -290,6 +353,35 @@ fn near_any(text: &str, s: usize, e: usize, near: usize, terms: &[String]) -> bo
             .filter(|w| !w.is_empty())
             .take(near)
             .any(hit)
+}
+
+/// One pass over the ASCII shadow that tells which of the expressions run there can match
+/// at all, so that each of them reads the text only when it will find something: alone,
+/// every expression reads the whole text again.
+pub(crate) struct Gate {
+    set: Option<RegexSet>,
+}
+
+impl Gate {
+    /// A gate over `patterns` (the shadow's expressions, in the order `open` answers). Without
+    /// one (a set too large to compile), every expression runs.
+    pub(crate) fn new(patterns: &[&str]) -> Gate {
+        let set = RegexSetBuilder::new(patterns)
+            .unicode(false)
+            .size_limit(16 << 20)
+            .build()
+            .ok();
+        Gate { set }
+    }
+
+    /// Per expression: whether it can match `shadow`. Empty when there is no gate.
+    pub(crate) fn open(&self, shadow: &str) -> Vec<bool> {
+        let Some(set) = &self.set else {
+            return Vec::new();
+        };
+        let m = set.matches(shadow);
+        (0..set.len()).map(|i| m.matched(i)).collect()
+    }
 }
 
 /// One identifier rule after compilation.

@@ -92,6 +92,52 @@ fn is_apostrophe(c: char) -> bool {
     matches!(c, '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{FF07}')
 }
 
+/// A mark that belongs to the character before it: combining, or invisible.
+fn joins_before(m: char) -> bool {
+    !m.is_ascii() && (is_invisible(m) || canonical_combining_class(m) != 0)
+}
+
+/// One base character with its combining marks, NFKC-normalised, lower-cased, dashes and
+/// apostrophes unified, look-alike letters read as Latin and accents dropped (the umlauts
+/// kept); every byte pushed maps to the original range `s..e`.
+fn push_cluster(
+    text: &mut String,
+    origin: &mut Vec<(usize, usize)>,
+    cluster: &str,
+    s: usize,
+    e: usize,
+) {
+    for n in cluster.nfkc() {
+        for l in n.to_lowercase() {
+            let l = if is_dash(l) {
+                '-'
+            } else if is_apostrophe(l) {
+                '\''
+            } else {
+                latin_lookalike(l).unwrap_or(l)
+            };
+            if l.is_whitespace() {
+                if text.is_empty() || text.ends_with(' ') {
+                    continue;
+                }
+                push(text, origin, ' ', s, e);
+            } else if is_invisible(l) {
+                continue;
+            } else if l.is_ascii() || keeps_marks(l) {
+                push(text, origin, l, s, e);
+            } else {
+                // Accents are not read (`Diabe\u{301}tes`, `Sámi`): the base letters
+                // alone, marks that compose with nothing included.
+                for b in std::iter::once(l).nfd() {
+                    if canonical_combining_class(b) == 0 {
+                        push(text, origin, b, s, e);
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl Normal {
     pub(crate) fn new(original: &str) -> Normal {
         // HTML as a browser would show it; `at` maps a range of what is read back to the
@@ -111,74 +157,49 @@ impl Normal {
         };
         let mut text = String::with_capacity(src.len());
         let mut origin = Vec::with_capacity(src.len());
-        let mut chars = src.char_indices().peekable();
+        let bytes = src.as_bytes();
         let mut cluster = String::new();
-        while let Some((start, c)) = chars.next() {
-            // ASCII not followed by a combining mark is its own NFKC form: the common case,
-            // without the normaliser (and no ASCII character is invisible).
-            if c.is_ascii() && chars.peek().is_none_or(|&(_, m)| m.is_ascii()) {
-                let l = c.to_ascii_lowercase();
-                let (s, e) = at(start, start + 1);
-                if l.is_ascii_whitespace() {
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            // ASCII not followed by a combining or invisible mark is its own NFKC form: the
+            // common case, byte by byte without the normaliser (no ASCII character is
+            // invisible).
+            if b.is_ascii() && !char_at(src, i + 1).is_some_and(joins_before) {
+                let (s, e) = at(i, i + 1);
+                if b.is_ascii_whitespace() {
                     if !text.is_empty() && !text.ends_with(' ') {
-                        push(&mut text, &mut origin, ' ', s, e);
+                        text.push(' ');
+                        origin.push((s, e));
                     }
                 } else {
-                    push(&mut text, &mut origin, l, s, e);
+                    text.push(char::from(b.to_ascii_lowercase()));
+                    origin.push((s, e));
                 }
+                i += 1;
                 continue;
             }
+            let Some(c) = char_at(src, i) else {
+                break;
+            };
             if is_invisible(c) {
+                i += c.len_utf8();
                 continue;
             }
             // A base character with the combining marks after it, normalised together so
-            // that `u` + U+0308 becomes `ü` like the precomposed letter.
+            // that `u` + U+0308 becomes `ü` like the precomposed letter. Invisible marks
+            // inside a sequence belong to it (and go with it).
             cluster.clear();
             cluster.push(c);
-            let mut end = start + c.len_utf8();
-            while let Some(&(i, m)) = chars.peek() {
-                if is_invisible(m) {
-                    // Invisible marks inside a sequence belong to it (and go with it).
-                    end = i + m.len_utf8();
-                    chars.next();
-                } else if canonical_combining_class(m) != 0 {
+            let mut end = i + c.len_utf8();
+            while let Some(m) = char_at(src, end).filter(|&m| joins_before(m)) {
+                if !is_invisible(m) {
                     cluster.push(m);
-                    end = i + m.len_utf8();
-                    chars.next();
-                } else {
-                    break;
                 }
+                end += m.len_utf8();
             }
-            let (s, e) = at(start, end);
-            for n in cluster.nfkc() {
-                for l in n.to_lowercase() {
-                    let l = if is_dash(l) {
-                        '-'
-                    } else if is_apostrophe(l) {
-                        '\''
-                    } else {
-                        latin_lookalike(l).unwrap_or(l)
-                    };
-                    if l.is_whitespace() {
-                        if text.is_empty() || text.ends_with(' ') {
-                            continue;
-                        }
-                        push(&mut text, &mut origin, ' ', s, e);
-                    } else if is_invisible(l) {
-                        continue;
-                    } else if l.is_ascii() || keeps_marks(l) {
-                        push(&mut text, &mut origin, l, s, e);
-                    } else {
-                        // Accents are not read (`Diabe\u{301}tes`, `Sámi`): the base letters
-                        // alone, marks that compose with nothing included.
-                        for b in std::iter::once(l).nfd() {
-                            if canonical_combining_class(b) == 0 {
-                                push(&mut text, &mut origin, b, s, e);
-                            }
-                        }
-                    }
-                }
-            }
+            let (s, e) = at(i, end);
+            push_cluster(&mut text, &mut origin, &cluster, s, e);
+            i = end;
         }
         let mut n = Normal { text, origin };
         n.join_spaced_letters();
@@ -191,6 +212,9 @@ impl Normal {
     /// one word: the separators go.
     fn join_spaced_letters(&mut self) {
         const MIN_RUN: usize = 4;
+        if !has_spaced_pair(&self.text) {
+            return;
+        }
         // Byte ranges of the separators to drop.
         let mut dropped: Vec<(usize, usize)> = Vec::new();
         // The separators between the single-character words of the current run, and how
@@ -283,6 +307,52 @@ impl Normal {
     }
 }
 
+/// Whether two one-character words stand with only a letter gap between them (`a b`,
+/// `c.a`): one quick pass that lets most texts skip the search for spaced-out words.
+fn has_spaced_pair(text: &str) -> bool {
+    // Characters in the current word; whether the word before it had one and only gap
+    // characters (how many) followed it; whether the current word started after such a gap.
+    let mut len = 0usize;
+    let mut single_before = false;
+    let mut gap = 0usize;
+    let mut after_single = false;
+    for c in text.chars() {
+        let word = if c.is_ascii() {
+            c.is_ascii_alphanumeric()
+        } else {
+            is_word(c)
+        };
+        if word {
+            if len == 0 {
+                after_single = single_before && (1..=3).contains(&gap);
+            }
+            len += 1;
+            continue;
+        }
+        if len > 0 {
+            if len == 1 && after_single {
+                return true;
+            }
+            single_before = len == 1;
+            gap = 0;
+            len = 0;
+        }
+        if is_letter_gap_char(c) {
+            gap += 1;
+        } else {
+            single_before = false;
+        }
+    }
+    len == 1 && after_single
+}
+
+fn is_letter_gap_char(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '.' | '-' | '_' | '*' | '/' | '|' | '+' | '~' | '·' | '•'
+    )
+}
+
 /// Letters whose marks are read: the German umlauts the lexicons are written with.
 fn keeps_marks(c: char) -> bool {
     matches!(c, 'ä' | 'ö' | 'ü')
@@ -292,13 +362,7 @@ fn keeps_marks(c: char) -> bool {
 /// dashes, slashes, stars, underscores, middle dots or bullets.
 fn is_letter_gap(g: &str) -> bool {
     let n = g.chars().count();
-    (1..=3).contains(&n)
-        && g.chars().all(|c| {
-            matches!(
-                c,
-                ' ' | '.' | '-' | '_' | '*' | '/' | '|' | '+' | '~' | '·' | '•'
-            )
-        })
+    (1..=3).contains(&n) && g.chars().all(is_letter_gap_char)
 }
 
 /// The runs of word characters of a text: start, end, and whether it is one character.

@@ -18,14 +18,15 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use crate::diagnostic::{Problem, TomlSource};
 use crate::fasthash::FastHash;
 
-use super::matchers::{IdRule, Kind, LexRule, Lexicon, Phrase};
+use super::guards::Guard;
+use super::matchers::{Gate, IdRule, Kind, LexRule, Lexicon, Phrase, Words};
 use super::normal::Normal;
 use super::validators::Validator;
 use super::{Category, Language, Redactor};
@@ -61,6 +62,29 @@ struct RawRuleFile {
     identifier: Vec<RawIdentifier>,
     #[serde(default)]
     phrase: Vec<RawPhrase>,
+    #[serde(default)]
+    guard: Vec<RawGuard>,
+}
+
+/// A context that makes a lexicon match of some categories no finding (see [`Guard`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGuard {
+    categories: Vec<String>,
+    #[serde(default)]
+    words: Vec<String>,
+    #[serde(default)]
+    before: usize,
+    #[serde(default)]
+    after: usize,
+    #[serde(default)]
+    then: Vec<String>,
+    #[serde(default)]
+    heads: Vec<String>,
+    #[serde(default)]
+    title_cues: Vec<String>,
+    #[serde(default)]
+    fields: Vec<String>,
 }
 
 /// How a finding of some categories grows to the whole phrase it is part of.
@@ -165,6 +189,7 @@ struct Builder {
     patterns: Vec<(usize, Regex, bool)>,
     identifiers: Vec<IdRule>,
     phrases: Vec<(usize, Phrase)>,
+    guards: Vec<Guard>,
     examples: Vec<Examples>,
 }
 
@@ -226,18 +251,27 @@ impl Redactor {
             for (i, rule) in raw.phrase.into_iter().enumerate() {
                 phrase_rule(&mut b, source, &format!("phrase.{i}"), rule, &index);
             }
+            for (i, rule) in raw.guard.into_iter().enumerate() {
+                guard_rule(&mut b, source, &format!("guard.{i}"), rule, &index);
+            }
         }
 
         let lexicon = match compile_lexicon(&mut b) {
             Some(l) => l,
             None => return Err(sorted(b.problems)),
         };
+        let identifiers = std::mem::take(&mut b.identifiers);
+        let (gate, stopwords, stopword_len) =
+            gate_and_stopwords(&lexicon, &identifiers, &languages);
         let redactor = Redactor {
             categories,
             languages,
             default_language,
             lexicon,
-            identifiers: std::mem::take(&mut b.identifiers),
+            identifiers,
+            gate,
+            stopwords,
+            stopword_len,
         };
         // The rules' own tests, run on the whole rule set as a request would: an example found
         // only by another rule of its category still counts as found.
@@ -277,6 +311,30 @@ impl Redactor {
             Err(sorted(b.problems))
         }
     }
+}
+
+/// The gate over the shadow's expressions and the stopword table of every language.
+fn gate_and_stopwords(
+    lexicon: &Lexicon,
+    identifiers: &[IdRule],
+    languages: &[Language],
+) -> (Gate, HashMap<String, u64, FastHash>, usize) {
+    let shadowed: Vec<&str> = lexicon
+        .patterns
+        .iter()
+        .filter(|p| p.2)
+        .map(|p| p.1.as_str())
+        .chain(identifiers.iter().map(|r| r.pattern.as_str()))
+        .collect();
+    let gate = Gate::new(&shadowed);
+    let mut stopwords: HashMap<String, u64, FastHash> = HashMap::default();
+    for (i, l) in languages.iter().enumerate().take(64) {
+        for w in &l.stopwords {
+            *stopwords.entry(w.clone()).or_default() |= 1 << i;
+        }
+    }
+    let stopword_len = stopwords.keys().map(String::len).max().unwrap_or(0);
+    (gate, stopwords, stopword_len)
 }
 
 fn sorted(mut problems: Vec<Problem>) -> Vec<Problem> {
@@ -405,6 +463,20 @@ fn check_languages(b: &mut Builder, source: usize, raw: &RawCategories) {
     }
 }
 
+/// An expression run on the ASCII shadow ([`Normal::ascii_shadow`]): compiled for ASCII
+/// (`\w`, `\b` and classes of ASCII only, the same there, and many times smaller), unless it
+/// needs Unicode (a negated class that could match a non-ASCII byte).
+fn shadow_regex(b: &mut Builder, source: usize, at: &str, pattern: &str) -> Option<Regex> {
+    let ascii = RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build();
+    match ascii {
+        Ok(r) => Some(r),
+        Err(_) => regex(b, source, at, pattern),
+    }
+}
+
 /// A term as it will be matched: normalised like the text.
 fn normalise(term: &str) -> String {
     Normal::new(term.trim()).text
@@ -471,7 +543,13 @@ fn lexicon_rule(
         }
     }
     for (j, p) in raw.patterns.iter().enumerate() {
-        if let Some(re) = regex(b, source, &format!("{at}.patterns.{j}"), p) {
+        let at = format!("{at}.patterns.{j}");
+        let re = if p.is_ascii() {
+            shadow_regex(b, source, &at, p)
+        } else {
+            regex(b, source, &at, p)
+        };
+        if let Some(re) = re {
             any = true;
             b.patterns.push((rule, re, p.is_ascii()));
         }
@@ -534,7 +612,7 @@ fn identifier_rule(
             ),
         );
     }
-    let pattern = regex(b, source, &format!("{at}.pattern"), &raw.pattern);
+    let pattern = shadow_regex(b, source, &format!("{at}.pattern"), &raw.pattern);
     let not_after = raw
         .not_after
         .as_ref()
@@ -610,8 +688,8 @@ fn phrase_rule(
             .collect()
     };
     let phrase = Phrase {
-        before: words(&raw.before),
-        after: words(&raw.after),
+        before: Words::new(words(&raw.before), true),
+        after: Words::new(words(&raw.after), false),
         after_patterns,
     };
     for (j, name) in raw.categories.iter().enumerate() {
@@ -621,6 +699,44 @@ fn phrase_rule(
     }
 }
 
+fn guard_rule(
+    b: &mut Builder,
+    source: usize,
+    at: &str,
+    raw: RawGuard,
+    index: &HashMap<&str, usize>,
+) {
+    let mut categories = Vec::new();
+    for (j, name) in raw.categories.iter().enumerate() {
+        if let Some(c) = category_of(b, source, &format!("{at}.categories.{j}"), name, index) {
+            categories.push(c);
+        }
+    }
+    let list = |l: &[String]| -> Vec<String> {
+        l.iter()
+            .map(|w| normalise(w))
+            .filter(|w| !w.is_empty())
+            .collect()
+    };
+    if !raw.words.is_empty() && raw.before == 0 && raw.after == 0 {
+        b.at(
+            source,
+            &format!("{at}.words"),
+            "`words` without `before` or `after`".into(),
+        );
+    }
+    b.guards.push(Guard {
+        categories,
+        words: list(&raw.words).into_iter().collect(),
+        before: raw.before,
+        after: raw.after,
+        then: list(&raw.then).into_iter().collect(),
+        heads: list(&raw.heads),
+        title_cues: list(&raw.title_cues).into_iter().collect(),
+        fields: raw.fields.iter().map(|f| Normal::new(f).text).collect(),
+    });
+}
+
 fn compile_lexicon(b: &mut Builder) -> Option<Lexicon> {
     let terms = std::mem::take(&mut b.terms);
     let excepts = std::mem::take(&mut b.excepts);
@@ -628,8 +744,11 @@ fn compile_lexicon(b: &mut Builder) -> Option<Lexicon> {
         if patterns.is_empty() {
             return Ok(None);
         }
+        // A full DFA: a few MB for two thousand terms, read once per byte (the default, a
+        // noncontiguous automaton for this many terms, follows failure links).
         AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(patterns)
             .map(Some)
             .map_err(|e| e.to_string())
@@ -657,5 +776,6 @@ fn compile_lexicon(b: &mut Builder) -> Option<Lexicon> {
         except_rules: excepts.into_values().collect(),
         patterns,
         phrases: std::mem::take(&mut b.phrases),
+        guards: std::mem::take(&mut b.guards),
     })
 }

@@ -491,7 +491,8 @@ async fn answer_read(
             if search.always_counted() || paging::walks(route, selectable.as_ref()) =>
         {
             let rows = selectable.as_ref().and_then(|s| s.rows.clone());
-            paging::search(sh, step, search.as_ref(), rows, ctx, turn).await
+            let exact = selectable.as_ref().is_some_and(|s| s.exact_rows);
+            paging::search(sh, step, search.as_ref(), rows, exact, ctx, turn).await
         }
         Answer::Describe(d) => {
             let s = selectable.as_ref();

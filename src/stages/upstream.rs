@@ -27,6 +27,7 @@ use crate::admin::Metrics;
 use crate::config::UpstreamConfig;
 use crate::error::{RateLimit, RateLimitShape, RequestError};
 use crate::stages::authz::Permit;
+use crate::stages::budget::Budget;
 use crate::stages::vendor::{CredentialInputs, CredentialSource, PostFuture, TokenPost, Vendor};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -49,6 +50,8 @@ pub struct Upstream {
     credential: Arc<dyn CredentialSource>,
     /// How the vendor spells its rate-limit signals, passed on with a 429.
     rate_limit: RateLimitShape,
+    /// The account's request budget (`[upstream.budget]`): a slot before every request.
+    budget: Option<Budget>,
     timeout: Duration,
     max_body: usize,
 }
@@ -139,6 +142,7 @@ impl Upstream {
             client: client.clone(),
             timeout: cfg.timeout,
         };
+        let budget = cfg.budget.as_ref().map(|b| Budget::new(b, metrics.clone()));
         let credential = vendor.credential(CredentialInputs {
             secret: cfg.credential.clone(),
             oauth: cfg.oauth.clone(),
@@ -164,6 +168,7 @@ impl Upstream {
             authority,
             credential,
             rate_limit: vendor.rate_limit(),
+            budget,
             timeout: cfg.timeout,
             max_body: cfg.max_body_bytes,
         })
@@ -187,6 +192,7 @@ impl Upstream {
         let writes = permit.writes();
         let client = if writes { &self.once } else { &self.client };
         let (method, path_and_query, body) = permit.into_request();
+        self.take_slot(&method, &path_and_query).await?;
         let uri = format!("{}://{}{}", self.scheme, self.authority, path_and_query);
         let timeout_ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
         let mut renewed = false;
@@ -272,6 +278,17 @@ impl Upstream {
         Ok(UpstreamResponse { status, body })
     }
 
+    /// A slot of the account's budget for one request, where one is configured.
+    async fn take_slot(&self, method: &http::Method, path: &str) -> Result<(), RequestError> {
+        let Some(b) = &self.budget else {
+            return Ok(());
+        };
+        // The vendor's search endpoint has a per-second limit of its own.
+        let search = method == http::Method::POST
+            && path.split('?').next().unwrap_or("").ends_with("/search");
+        b.take(search).await
+    }
+
     /// What crmgate does with the CRM's response head: a body it may filter (JSON, not
     /// compressed, a success), nothing for a 204, or the error that answers the client.
     async fn answer_head(
@@ -280,6 +297,12 @@ impl Upstream {
     ) -> Result<Head, RequestError> {
         let (parts, body) = response.into_parts();
         let status = parts.status;
+        if let Some(b) = &self.budget {
+            b.observe(&parts.headers, self.rate_limit.header_prefix);
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                b.crm_refused();
+            }
+        }
         if status == StatusCode::UNAUTHORIZED {
             // The CRM refused crmgate's credential: its body (at most 16 KiB, never passed
             // on) tells the credential source whether the token expired.

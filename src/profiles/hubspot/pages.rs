@@ -113,8 +113,24 @@ impl PushedList for PushedSearch {
     }
 
     fn page_body(&self, after: Option<&str>) -> Result<Bytes, RequestError> {
+        // crmgate's own position "after record N" (see `cursor_after`): the records whose id
+        // is greater, from the first; HubSpot's `after` is an offset into the result.
+        let (filters, after) = match after.and_then(|a| a.strip_prefix(KEYSET)) {
+            Some(id) => {
+                let mut f = self.filters.clone();
+                f.push(Filter {
+                    property_name: "hs_object_id".into(),
+                    operator: Operator::Gt,
+                    value: Some(Scalar::Str(id.to_string())),
+                    high_value: None,
+                    values: None,
+                });
+                (f, None)
+            }
+            None => (self.filters.clone(), after),
+        };
         let mut body = serde_json::json!({
-            "filterGroups": [{"filters": self.filters}],
+            "filterGroups": [{"filters": filters}],
             "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
             "properties": self.properties,
             "limit": SEARCH_MAX_LIMIT,
@@ -130,7 +146,16 @@ impl PushedList for PushedSearch {
     fn read_page<'a>(&self, filtered: &'a [u8]) -> Result<PageRead<'a>, RequestError> {
         read_results_page(filtered)
     }
+
+    fn cursor_after(&self, record_id: &str) -> Option<String> {
+        // Ids are numbers; the search is in id order; a group holds at most six filters.
+        let numeric = !record_id.is_empty() && record_id.bytes().all(|b| b.is_ascii_digit());
+        (numeric && self.filters.len() < 6).then(|| format!("{KEYSET}{record_id}"))
+    }
 }
+
+/// The mark of crmgate's own position in a pushed-down list: after the record of this id.
+const KEYSET: &str = "id>";
 
 /// A filtered page's `results` and the cursor of the next page. The records stay JSON text
 /// (borrowed from the filtered body): they are copied into the answer, never rebuilt.
@@ -200,7 +225,7 @@ pub(super) fn results_answer(
 /// attribute whose shown values are all named values, none of them the default (a record
 /// without the property has the default, and no filter would admit it). Whatever is left
 /// out only widens the query: the rows are decided one by one all the same.
-fn pushable_filters(res: &ResourceProfile, rows: &RowCondition) -> Vec<Filter> {
+pub(super) fn pushable_filters(res: &ResourceProfile, rows: &RowCondition) -> Vec<Filter> {
     let mut filters = Vec::new();
     for (i, values) in rows {
         let Some(spec) = res.attributes.get(*i) else {

@@ -15,7 +15,7 @@ use crate::routes::{GroupId, Operation, ResourceProfile, Route};
 use crate::stages::sanitize::{self, Canonical};
 use crate::stages::vendor::{Answer, BatchAnswer, CountedSearch, PageRead, PageRequest, Prepared};
 
-use super::pages::{list_page, read_results_page, results_answer, RefilledPlan};
+use super::pages::{list_page, pushable_filters, read_results_page, results_answer, RefilledPlan};
 use super::search::*;
 use super::strict::parse_strict;
 
@@ -131,6 +131,40 @@ struct CountedSearchPlan {
     path: String,
     search: SearchRequest,
     properties: Vec<String>,
+    /// The searched resource: what the caller's row condition's attributes are.
+    resource: std::sync::Arc<ResourceProfile>,
+}
+
+/// HubSpot's bounds on a search's filters: groups, filters per group, filters in all.
+const MAX_FILTER_GROUPS: usize = 5;
+const MAX_GROUP_FILTERS: usize = 6;
+const MAX_FILTERS: usize = 18;
+
+impl CountedSearchPlan {
+    /// The client's filter groups with the pushable part of the row condition added to each
+    /// (every group ANDs it), and whether that part is all of it; `None` when nothing can
+    /// be added or HubSpot's bounds would be passed (then the client's groups go alone).
+    fn with_rows(&self, rows: &RowCondition) -> Option<(Vec<FilterGroup>, bool)> {
+        let pushed = pushable_filters(&self.resource, rows);
+        if pushed.is_empty() {
+            return None;
+        }
+        let whole = pushed.len() == rows.len();
+        let groups: Vec<FilterGroup> = match self.search.filter_groups.as_deref() {
+            None | Some([]) => vec![FilterGroup { filters: pushed }],
+            Some(client) => client
+                .iter()
+                .map(|g| FilterGroup {
+                    filters: g.filters.iter().cloned().chain(pushed.clone()).collect(),
+                })
+                .collect(),
+        };
+        let all: usize = groups.iter().map(|g| g.filters.len()).sum();
+        let fits = groups.len() <= MAX_FILTER_GROUPS
+            && groups.iter().all(|g| g.filters.len() <= MAX_GROUP_FILTERS)
+            && all <= MAX_FILTERS;
+        fits.then_some((groups, whole))
+    }
 }
 
 /// Upstream search pages crmgate asks for when it counts itself (HubSpot's page cap).
@@ -150,11 +184,20 @@ impl CountedSearch for CountedSearchPlan {
     fn page_request(
         &self,
         cursor: Option<String>,
-        _rows: Option<&RowCondition>,
+        rows: Option<&RowCondition>,
     ) -> Result<PageRequest, RequestError> {
-        let body = self
-            .search
-            .upstream_body(&self.properties, SEARCH_PAGE as u64, cursor)?;
+        // The row condition narrows the query where HubSpot can carry it: fewer records
+        // the caller may not see are read (each row is still decided one by one).
+        let body = match rows.and_then(|r| self.with_rows(r)) {
+            Some((groups, _)) => {
+                let mut search = self.search.clone();
+                search.filter_groups = Some(groups);
+                search.upstream_body(&self.properties, SEARCH_PAGE as u64, cursor)?
+            }
+            None => self
+                .search
+                .upstream_body(&self.properties, SEARCH_PAGE as u64, cursor)?,
+        };
         Ok(PageRequest {
             path_and_query: self.path.clone(),
             body: Some(Bytes::from(body)),
@@ -177,6 +220,19 @@ impl CountedSearch for CountedSearchPlan {
     ) -> Result<Vec<u8>, RequestError> {
         let paging = next.map(|next| ("paging", serde_json::json!({"next": {"after": next}})));
         results_answer(&[("total", Value::from(total))], page, paging.as_slice())
+    }
+
+    fn pushes_exactly(&self, rows: Option<&RowCondition>) -> bool {
+        rows.and_then(|r| self.with_rows(r))
+            .is_some_and(|(_, whole)| whole)
+    }
+
+    fn upstream_total(&self, envelope: &[u8]) -> Option<usize> {
+        #[derive(Deserialize)]
+        struct Envelope {
+            total: Option<usize>,
+        }
+        serde_json::from_slice::<Envelope>(envelope).ok()?.total
     }
 }
 
@@ -248,6 +304,7 @@ pub fn prepare(route: &Route, c: &Canonical, body: Bytes) -> Result<Prepared, Re
                 path: c.path.clone(),
                 search,
                 properties: props,
+                resource: route.resource.clone(),
             }));
         }
         Operation::BatchRead => {

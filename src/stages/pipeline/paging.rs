@@ -69,14 +69,20 @@ pub(super) fn resume(
     })
 }
 
-/// A search whose matches the caller may not all see: fetch every page of the CRM's
-/// result (bounded), filter each, and answer the client's page out of what it is shown,
-/// with `total` and paging counted over that alone.
+/// A search whose matches the caller may not all see: read the CRM's result page by page
+/// only as far as the client's page and one shown record beyond it (never the whole
+/// result), filter each, and answer the client's page out of what it is shown, with paging
+/// over that alone. `total`: where the walk reached the end, the shown records counted;
+/// where the row condition went into the CRM's query exactly (`exact`: the policies' rows
+/// over the attribute domain are that condition, and the vendor's query carries all of
+/// it) and no record read was hidden, the CRM's own count; otherwise the shown records up
+/// to this page plus the one found beyond it (a lower bound, never a hidden record).
 pub(super) async fn search(
     sh: &Shared,
     step: &Step<'_>,
     search: &dyn CountedSearch,
     rows: Option<Arc<RowCondition>>,
+    exact: bool,
     ctx: &mut RequestCtx,
     mut turn: BufferTurn,
 ) -> Result<Response<Body>, RequestError> {
@@ -91,27 +97,19 @@ pub(super) async fn search(
         None => skip,
         Some(c) => open_cursor(c, &binding, &sh.cursor_key)?.1,
     };
+    // fail closed: the CRM's count stands for the caller's only where the vendor's
+    // query carries the whole row condition.
+    let exact = exact && search.pushes_exactly(rows.as_deref());
     let mut docs = Vec::new();
     let mut spans = Vec::new();
     let mut total = 0usize;
     let mut audits = Vec::new();
     let mut cursor: Option<String> = None;
     let mut walk = Walk::default();
+    let mut crm_total: Option<usize> = None;
+    let mut hidden = 0usize;
     loop {
-        let max_pages = search
-            .max_pages()
-            .min(sh.config.limits.max_upstream_requests_per_request);
-        if walk.pages == max_pages || walk.bytes >= sh.config.limits.max_upstream_bytes_per_request
-        {
-            // The bounds are the vendor's own (a vendor's search may stop at a fixed number of results)
-            // and the configured ones; a count past them cannot be given.
-            return Err(RequestError::BadRequest(format!(
-                "the search selects more records than crmgate counts per request ({} CRM \
-                 pages of {}); narrow it",
-                walk.pages,
-                search.page_size()
-            )));
-        }
+        within_bounds(sh, search, &walk)?;
         let request = search.page_request(cursor.take(), rows.as_deref())?;
         let permit = step.allowed.permit(request.path_and_query, request.body)?;
         let page = walk_page(sh, step, permit, &mut walk, ctx, &mut turn, &|v| {
@@ -121,23 +119,31 @@ pub(super) async fn search(
         .inspect_err(|_| ctx.nothing_released())?;
         let results = page.audits.len();
         total += results;
+        hidden += page.hidden;
+        if walk.pages == 1 {
+            crm_total = page.skeleton_total.and_then(|t| search.upstream_total(&t));
+        }
         docs.push(page.doc);
         spans.push(page.records);
         audits.extend(page.audits);
         cursor = page.next;
-        // Past the client's LIMIT nothing more is counted.
-        let enough = cap.is_some_and(|c| total >= skip.saturating_add(c));
+        // Past the client's LIMIT nothing more is counted; past its page and one record
+        // beyond, nothing more is read.
+        // A vendor that counts always (its count is asked for: a query's COUNT) is walked to
+        // the end.
+        let enough = cap.is_some_and(|c| total >= skip.saturating_add(c))
+            || (!search.always_counted() && total > offset.saturating_add(limit));
         if cursor.is_none() || enough {
             break;
         }
     }
     walk.record(ctx);
-    ctx.detail = Some(format!(
-        "search counted over what the caller is shown ({} CRM pages)",
-        walk.pages
-    ));
-    let shown_end = cap.map_or(total, |c| total.min(skip.saturating_add(c)));
-    let end = offset.saturating_add(limit).min(shown_end);
+    let whole = cursor.is_none();
+    // The CRM's count of an exact query whose records read were all shown.
+    let crm_total = crm_total.filter(|_| exact && hidden == 0 && !whole && cap.is_none());
+    let counted = search_total(total, whole, crm_total, walk.pages, ctx);
+    let shown_end = cap.map_or(counted, |c| counted.min(skip.saturating_add(c)));
+    let end = offset.saturating_add(limit).min(shown_end).min(total);
     let taken = end.saturating_sub(offset);
     let resume = search.resume();
     let next = (end < shown_end)
@@ -161,6 +167,46 @@ pub(super) async fn search(
         step.request_id,
         Some(turn.into_permit().await?),
     )
+}
+
+/// The bounds of a search's walk: the vendor's own (a vendor's search may stop at a fixed
+/// number of results) and the configured ones; a page past them cannot be given.
+fn within_bounds(sh: &Shared, search: &dyn CountedSearch, walk: &Walk) -> Result<(), RequestError> {
+    let max_pages = search
+        .max_pages()
+        .min(sh.config.limits.max_upstream_requests_per_request);
+    if walk.pages == max_pages || walk.bytes >= sh.config.limits.max_upstream_bytes_per_request {
+        return Err(RequestError::BadRequest(format!(
+            "the search selects more records than crmgate reads per request ({} CRM \
+             pages of {}); narrow it",
+            walk.pages,
+            search.page_size()
+        )));
+    }
+    Ok(())
+}
+
+/// A search's `total` and the record's note: the shown records where the walk reached the
+/// end or read on past the page; the CRM's count where it is given (exact) and not less.
+fn search_total(
+    shown: usize,
+    whole: bool,
+    crm_total: Option<usize>,
+    pages: usize,
+    ctx: &mut RequestCtx,
+) -> usize {
+    let counted = crm_total.filter(|t| *t >= shown).unwrap_or(shown);
+    ctx.detail = Some(format!(
+        "search paged over what the caller is shown ({pages} CRM pages; total {})",
+        if whole {
+            "counted to the end"
+        } else if counted > shown {
+            "the CRM's, the query carrying the row condition exactly"
+        } else {
+            "shown so far, one more beyond"
+        }
+    ));
+    counted
 }
 
 /// A list whose rows the caller may not all see: fetch the CRM's pages from the
@@ -231,11 +277,9 @@ pub(super) async fn list(
     }
     // Where the next client page starts: the first shown record not returned, or, when
     // the page bound stopped the walk first, the CRM page after the last one read.
-    let next = match shown.get(limit) {
-        Some((a, i)) => Some(seal_cursor(a.as_deref(), *i, &binding, &sh.cursor_key)?),
-        None if !exhausted => Some(seal_cursor(after.as_deref(), 0, &binding, &sh.cursor_key)?),
-        None => None,
-    };
+    let unread = (!exhausted).then_some(after.as_deref());
+    let pushed_list = pushed.as_ref().map(|(p, _)| p.as_ref());
+    let next = next_page(pushed_list, &shown, &audits, limit, unread, &binding, sh)?;
     audits.truncate(limit);
     ctx.records = audits;
     walk.record(ctx);
@@ -256,6 +300,36 @@ pub(super) async fn list(
         step.request_id,
         Some(turn.into_permit().await?),
     )
+}
+
+/// Where the next client page of a refilled list starts: the first shown record not
+/// returned — right after this page's last record where the vendor can name that position
+/// (no CRM page is read twice), else its CRM page and index — or, when the page bound
+/// stopped the walk first (`unread`: the CRM page after the last one read), there.
+fn next_page(
+    pushed: Option<&dyn PushedList>,
+    shown: &[(Option<String>, usize)],
+    audits: &[RecordAudit],
+    limit: usize,
+    unread: Option<Option<&str>>,
+    binding: &CursorBinding<'_>,
+    sh: &Shared,
+) -> Result<Option<String>, RequestError> {
+    let after_last = match (pushed, shown.get(limit), limit.checked_sub(1)) {
+        (Some(p), Some((_, i)), Some(last)) if *i > 0 => {
+            audits.get(last).and_then(|a| p.cursor_after(&a.id))
+        }
+        _ => None,
+    };
+    let key = &sh.cursor_key;
+    Ok(match (shown.get(limit), unread) {
+        (Some(_), _) if after_last.is_some() => {
+            Some(seal_cursor(after_last.as_deref(), 0, binding, key)?)
+        }
+        (Some((a, i)), _) => Some(seal_cursor(a.as_deref(), *i, binding, key)?),
+        (None, Some(after)) => Some(seal_cursor(after, 0, binding, key)?),
+        (None, None) => None,
+    })
 }
 
 /// Push the row condition down into the vendor's search where it can carry it and the
@@ -337,6 +411,10 @@ struct WalkedPage {
     records: Vec<Range<usize>>,
     audits: Vec<RecordAudit>,
     next: Option<String>,
+    /// How many of the page's records were hidden from the caller.
+    hidden: usize,
+    /// The page without its records (the envelope: the CRM's count, its paging).
+    skeleton_total: Option<Vec<u8>>,
 }
 
 /// Reads a filtered page's records and the CRM's next cursor (the vendor profile's).
@@ -367,6 +445,7 @@ async fn walk_page(
     ctx.filtered(&filtered);
     let spans = filtered.take_spans();
     let doc = filtered.take_doc();
+    let mut skeleton_total = None;
     let (records, next) = if let Some((first, last)) = spans
         .as_ref()
         .and_then(|s| Some((s.first()?.start, s.last()?.end)))
@@ -387,7 +466,9 @@ async fn walk_page(
                 "a filtered page with records outside its spans".into(),
             ));
         }
-        (spans.unwrap_or_default(), page.next)
+        let next = page.next;
+        skeleton_total = Some(skeleton);
+        (spans.unwrap_or_default(), next)
     } else {
         let page = read(doc.bytes())?;
         // fail closed: a record not found inside the filtered body is not released.
@@ -408,8 +489,10 @@ async fn walk_page(
     Ok(WalkedPage {
         doc,
         records,
+        hidden: filtered.dropped.len(),
         audits: filtered.records,
         next,
+        skeleton_total,
     })
 }
 

@@ -211,7 +211,7 @@ pub(super) async fn forward(
             // fail closed: count over what is shown instead.
             ctx.records.clear();
             ctx.rows_dropped.clear();
-            paging::search(sh, step, search.as_ref(), None, ctx, turn).await
+            paging::search(sh, step, search.as_ref(), None, false, ctx, turn).await
         }
         Answer::Batch(batch) => {
             let (body, status) =

@@ -273,42 +273,46 @@ impl Redactor {
             stopwords,
             stopword_len,
         };
-        // The rules' own tests, run on the whole rule set as a request would: an example found
-        // only by another rule of its category still counts as found.
-        for ex in std::mem::take(&mut b.examples) {
-            for (j, text) in ex.examples.iter().enumerate() {
-                let found = redactor
-                    .scan(text, &[])
-                    .findings()
-                    .iter()
-                    .any(|f| f.category() == ex.category);
-                if !found {
-                    b.at(
-                        ex.source,
-                        &format!("{}.examples.{j}", ex.at),
-                        format!("example `{text}` is not found as `{}`", ex.category),
-                    );
-                }
-            }
-            for (j, text) in ex.counterexamples.iter().enumerate() {
-                let found = redactor
-                    .scan(text, &[])
-                    .findings()
-                    .iter()
-                    .any(|f| f.category() == ex.category);
-                if found {
-                    b.at(
-                        ex.source,
-                        &format!("{}.counterexamples.{j}", ex.at),
-                        format!("counterexample `{text}` is found as `{}`", ex.category),
-                    );
-                }
-            }
-        }
+        check_examples(&redactor, &mut b);
         if b.problems.is_empty() {
             Ok(redactor)
         } else {
             Err(sorted(b.problems))
+        }
+    }
+}
+
+/// The rules' own tests, run on the whole rule set as a request would: an example found
+/// only by another rule of its category still counts as found.
+fn check_examples(redactor: &Redactor, b: &mut Builder) {
+    for ex in std::mem::take(&mut b.examples) {
+        for (j, text) in ex.examples.iter().enumerate() {
+            let found = redactor
+                .scan(text, &[])
+                .findings()
+                .iter()
+                .any(|f| f.category() == ex.category);
+            if !found {
+                b.at(
+                    ex.source,
+                    &format!("{}.examples.{j}", ex.at),
+                    format!("example `{text}` is not found as `{}`", ex.category),
+                );
+            }
+        }
+        for (j, text) in ex.counterexamples.iter().enumerate() {
+            let found = redactor
+                .scan(text, &[])
+                .findings()
+                .iter()
+                .any(|f| f.category() == ex.category);
+            if found {
+                b.at(
+                    ex.source,
+                    &format!("{}.counterexamples.{j}", ex.at),
+                    format!("counterexample `{text}` is found as `{}`", ex.category),
+                );
+            }
         }
     }
 }

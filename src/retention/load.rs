@@ -18,6 +18,16 @@ impl RetentionRules {
     /// Load and check the file against the routes' classification. Every problem is
     /// reported, each at the line of the key it is about.
     pub fn load(path: &Path, routes: &RouteTable) -> Result<RetentionRules, Problems> {
+        RetentionRules::load_erasing_by(path, routes, WriteOp::Erase)
+    }
+
+    /// [`RetentionRules::load`] for a CRM whose erasures are carried out by the write
+    /// `erase` (a vendor without a delete for good erases with its delete, `Archive`).
+    pub fn load_erasing_by(
+        path: &Path,
+        routes: &RouteTable,
+        erase: WriteOp,
+    ) -> Result<RetentionRules, Problems> {
         let mut src = TomlSource::read(path)?;
         let parsed = src.deserialize::<RawRetention>();
         let Some(raw) = parsed.value else {
@@ -29,7 +39,7 @@ impl RetentionRules {
         };
         let mut kinds = Vec::new();
         for (name, k) in raw.kinds {
-            if let Some(kind) = compile_kind(&name, k, routes, &mut r) {
+            if let Some(kind) = compile_kind(&name, k, routes, erase, &mut r) {
                 kinds.push(kind);
             }
         }
@@ -223,7 +233,13 @@ fn hold_basis(text: Option<&str>, at: &str, r: &mut Report<'_>) {
     }
 }
 
-fn compile_kind(name: &str, k: RawKind, routes: &RouteTable, r: &mut Report<'_>) -> Option<Kind> {
+fn compile_kind(
+    name: &str,
+    k: RawKind,
+    routes: &RouteTable,
+    erase: WriteOp,
+    r: &mut Report<'_>,
+) -> Option<Kind> {
     let at = format!("kinds.{name}");
     let before = r.problems.len();
     if !check_resource(routes, &k.resource, &at, r) {
@@ -265,7 +281,7 @@ fn compile_kind(name: &str, k: RawKind, routes: &RouteTable, r: &mut Report<'_>)
     }
     let body = match k.action {
         Action::Archive => Some(Operation::Write(WriteOp::Archive, Cardinality::One)),
-        Action::GdprDelete => Some(Operation::Write(WriteOp::Erase, Cardinality::One)),
+        Action::GdprDelete => Some(Operation::Write(erase, Cardinality::One)),
         Action::Anonymise => Some(Operation::Write(WriteOp::Update, Cardinality::One)),
     };
     let has_route = routes

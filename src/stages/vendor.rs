@@ -246,6 +246,14 @@ pub trait Vendor: Send + Sync {
         None
     }
 
+    /// Whether the vendor's API has no delete for good of one record: an erasure is then
+    /// its delete, carried out through the archive route, and the record stays restorable
+    /// for [`Vendor::archive_restorable_days`] until the vendor purges it. By default the
+    /// vendor has one (its own route).
+    fn erases_by_archive(&self) -> bool {
+        false
+    }
+
     // ---- associations, errors, the credential --------------------------------------
 
     /// How the vendor spells associations on a record.

@@ -21,7 +21,7 @@ use crate::diagnostic::{Problem, Problems};
 use crate::policy::PolicyEngine;
 use crate::redact::Redactor;
 use crate::retention::RetentionRules;
-use crate::routes::RouteTable;
+use crate::routes::{RouteTable, WriteOp};
 use crate::stages::listen as server;
 use crate::stages::pipeline::{Gateway, Policies};
 use crate::stages::upstream::Upstream;
@@ -35,10 +35,23 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
         Ok(routes) => (Some(routes), Vec::new()),
         Err(Problems(p)) => (None, p),
     };
+    let vendor_name = config
+        .upstream
+        .vendor
+        .as_deref()
+        .unwrap_or(crate::profiles::DEFAULT_VENDOR);
+    let api_version = config.upstream.api_version.as_deref();
+    let vendor = crate::profiles::select(vendor_name, api_version);
     // The deletion concept is checked against the routes' classification; its evaluators
-    // are attached before anything reads a record of this revision.
+    // are attached before anything reads a record of this revision. A vendor without a
+    // delete for good erases with its delete.
+    let erase = if vendor.as_deref().is_some_and(|v| v.erases_by_archive()) {
+        WriteOp::Archive
+    } else {
+        WriteOp::Erase
+    };
     let retention = match (&config.policies.retention, &routes) {
-        (Some(path), Some(routes)) => match RetentionRules::load(path, routes) {
+        (Some(path), Some(routes)) => match RetentionRules::load_erasing_by(path, routes, erase) {
             Ok(rules) => {
                 let rules = Arc::new(rules);
                 crate::retention::Evaluator::attach(
@@ -62,13 +75,6 @@ pub fn load_policies(config: &Config) -> Result<Policies, Problems> {
             None
         }
     };
-    let vendor_name = config
-        .upstream
-        .vendor
-        .as_deref()
-        .unwrap_or(crate::profiles::DEFAULT_VENDOR);
-    let api_version = config.upstream.api_version.as_deref();
-    let vendor = crate::profiles::select(vendor_name, api_version);
     if let Some(p) = api_version.and_then(|v| crate::profiles::api_version_problem(vendor_name, v))
     {
         problems.push(config.problem("upstream.api_version", p));

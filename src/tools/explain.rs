@@ -288,12 +288,6 @@ fn explain_write(
     let query: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
-    if policies.vendor.lookup(&query).is_some() {
-        // The proxy first checks that the caller sees the property in clear; not yet here.
-        return Err(
-            "explain does not yet decide a write that names its records by a property value".into(),
-        );
-    }
     let bytes = serde_json::to_vec(request).map_err(|e| e.to_string())?;
     let body = policies
         .vendor
@@ -305,6 +299,14 @@ fn explain_write(
                 e.kind()
             )
         })?;
+    // A lookup, whether the query or the path names it: the proxy first checks that the
+    // caller sees the property in clear (a selection); explain does not decide that yet,
+    // and says so rather than answer what the proxy may refuse. fail closed.
+    if let Some(p) = &body.lookup {
+        return Err(format!(
+            "explain does not yet decide a write that names its records by a property value (`{p}`): the proxy first checks that the caller sees `{p}` in clear (else 403 hidden-selection)"
+        ));
+    }
     let delete = route.write() == Some(WriteKind::Delete);
     let decide::WriteEvaluation {
         inputs,

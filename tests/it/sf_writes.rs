@@ -633,21 +633,15 @@ async fn the_demo_runs_in_front_of_the_salesforce_demo_crm() {
     drop(guard);
 }
 
-/// The deletion concept through Salesforce's API: `retention plan` lists every record with
-/// a query (its next pages by `nextRecordsUrl`), `apply` deletes (to the recycle bin) and
-/// clears fields with writes through crmgate, each decided and audited like any write.
+/// The deletion concept through Salesforce's API, as the demo configuration names it:
+/// `retention plan` lists every record with a query (its next pages by `nextRecordsUrl`),
+/// `apply` deletes (to the recycle bin: the REST API has no delete for good, so an erasure
+/// is a delete too) and clears fields with writes through crmgate, each decided and audited
+/// like any write; the deletion record says how long Salesforce keeps a record restorable.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_plan_and_apply_work_through_the_salesforce_api() {
     use crmgate::tools::retention::{self as tool, ApplyOptions, Connection};
-    // Salesforce's REST API deletes to the recycle bin only (a delete for good is its Bulk
-    // API's hard delete, not governed): its erasures are archives here.
-    let rules =
-        std::fs::read_to_string(crate::support::repo().join("policies/salesforce/retention.toml"))
-            .unwrap()
-            .replace("action = \"gdpr_delete\"", "action = \"archive\"");
-    let rules_dir = tempfile::tempdir().unwrap();
-    let rules_path = rules_dir.path().join("retention.toml");
-    std::fs::write(&rules_path, rules).unwrap();
+    let rules_path = crate::support::repo().join("policies/salesforce/retention.toml");
     let sf = Sf::start_with_options(
         SalesforceCrm::seeded().with_page_size(20),
         Options {
@@ -670,6 +664,13 @@ async fn retention_plan_and_apply_work_through_the_salesforce_api() {
     let plan = tool::plan(&policies, clock, &conn).await.unwrap();
     let due: Vec<_> = plan.entries.iter().filter(|e| !e.is_held()).collect();
     assert!(!due.is_empty(), "{:?}", plan.entries);
+    for action in ["gdpr_delete", "archive", "anonymise"] {
+        assert!(
+            due.iter().any(|e| e.action == action),
+            "no `{action}` is due: {:?}",
+            plan.entries
+        );
+    }
     assert!(
         plan.entries.iter().all(|e| e.id.len() == 18),
         "{:?}",
@@ -677,8 +678,9 @@ async fn retention_plan_and_apply_work_through_the_salesforce_api() {
     );
     assert!(sf.writes_received().is_empty(), "planning changes nothing");
     let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("checkpoint.jsonl");
     let opts = ApplyOptions {
-        checkpoint: dir.path().join("checkpoint.jsonl"),
+        checkpoint: checkpoint.clone(),
         crash_after: None,
     };
     let applied = tool::apply(&policies, clock, &conn, &opts).await.unwrap();
@@ -695,4 +697,64 @@ async fn retention_plan_and_apply_work_through_the_salesforce_api() {
             }
         }
     }
+    let record = crmgate::tools::docs::deletion::compute(
+        &config,
+        &policies,
+        std::slice::from_ref(&checkpoint),
+        "2026-12-02",
+    )
+    .unwrap();
+    assert_eq!(record.vendor_restore_days, Some(15));
+    let erased: Vec<_> = record
+        .deleted
+        .iter()
+        .filter(|d| d.action == "gdpr_delete")
+        .collect();
+    assert!(!erased.is_empty(), "{:?}", record.deleted);
+    assert!(
+        erased.iter().all(|d| d.restorable_until.is_some()),
+        "an erased record is in the recycle bin for 15 days: {erased:?}"
+    );
+}
+
+/// `crmgate explain` reads an upsert's lookup from the path (`…/Contact/External_Id__c/X`)
+/// as from a query: it names the lookup and does not answer a decision the proxy's
+/// selection check may overturn; the same body by id is decided.
+#[test]
+fn explain_recognises_an_upsert_by_a_lookup_field_in_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = dir.path().join("write.json");
+    std::fs::write(
+        &sample,
+        json!({"request": {"Title": "Elf"}, "stored": []}).to_string(),
+    )
+    .unwrap();
+    let explain = |path: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_crmgate"))
+            .args(["explain", "--config"])
+            .arg(crate::support::repo().join("policies/salesforce/crmgate.toml"))
+            .args([
+                "--user", "noelle", "--method", "PATCH", "--path", path, "--sample",
+            ])
+            .arg(&sample)
+            .output()
+            .unwrap()
+    };
+    let out = explain("/services/data/v62.0/sobjects/Contact/External_Id__c/SANTA-42");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr.contains("`External_Id__c`") && stderr.contains("hidden-selection"),
+        "{stderr}"
+    );
+    let out = explain("/services/data/v62.0/sobjects/Contact/003Dm0000001001IAA");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -168,13 +168,20 @@ fn json_type(value: &Value) -> &'static str {
 }
 
 /// After a write: required fields hold a value, unique fields are unique
-/// among the type's other records.
-pub(crate) fn complete(store: &SfStore, record: &SfRecord) -> Result<(), SfError> {
+/// among the type's other records. An update (`written`: the fields its body names) is
+/// refused only for a required field it clears, as Salesforce does: a seeded lead
+/// without a company stays updatable.
+pub(crate) fn complete(
+    store: &SfStore,
+    record: &SfRecord,
+    written: Option<&[&str]>,
+) -> Result<(), SfError> {
     let missing: Vec<&str> = record
         .kind
         .fields()
         .iter()
         .filter(|field| field.access == Access::Required && record.value(field).is_null())
+        .filter(|field| written.is_none_or(|w| w.contains(&field.name)))
         .map(|field| field.name)
         .collect();
     if !missing.is_empty() {

@@ -49,7 +49,7 @@ pub(crate) fn create_with(
         values: values.into_iter().filter(|(_, v)| !v.is_null()).collect(),
         deleted: false,
     };
-    checks::complete(store, &record)?;
+    checks::complete(store, &record, None)?;
     record.number = store.allocate(kind);
     let id = record.id();
     store.records.push(record);
@@ -83,6 +83,7 @@ pub(crate) fn update(
         .find(kind, number)
         .cloned()
         .ok_or_else(SfError::not_found)?;
+    let written: Vec<&str> = changes.iter().map(|(field, _)| field.name).collect();
     for (field, value) in changes {
         if value.is_null() {
             record.values.remove(field.name);
@@ -91,7 +92,7 @@ pub(crate) fn update(
         }
     }
     record.touch();
-    checks::complete(store, &record)?;
+    checks::complete(store, &record, Some(&written))?;
     if let Some(stored) = store.find_mut(kind, number) {
         *stored = record;
     }

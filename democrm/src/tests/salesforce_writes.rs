@@ -584,3 +584,25 @@ async fn collection_upserts_answer_created_per_record() {
         .await;
     assert_sf_error(&unknown, 404, "NOT_FOUND");
 }
+
+/// A seeded lead that came without a company (a wish-list prospect) stays updatable: like
+/// Salesforce, an update is refused only for a required field it clears itself.
+#[tokio::test]
+async fn a_lead_without_a_company_can_be_updated_but_a_company_not_cleared() {
+    let sf = start(SalesforceCrm::seeded()).await;
+    let lead = "00QDm0000001034MAA";
+    assert!(sf.crm.record(lead).unwrap()["Company"].is_null());
+    let target = format!("{V}/sobjects/Lead/{lead}");
+    let update = sf
+        .send("PATCH", &target, &json!({"Wish_Text__c": null}))
+        .await;
+    assert_eq!(update.status, 204, "{:?}", update.json);
+    assert!(sf.crm.record(lead).unwrap()["Wish_Text__c"].is_null());
+    let set = sf
+        .send("PATCH", &target, &json!({"Company": "North Pole Ltd"}))
+        .await;
+    assert_eq!(set.status, 204, "{:?}", set.json);
+    let clear = sf.send("PATCH", &target, &json!({"Company": ""})).await;
+    assert_sf_error(&clear, 400, "REQUIRED_FIELD_MISSING");
+    assert_eq!(sf.crm.record(lead).unwrap()["Company"], "North Pole Ltd");
+}

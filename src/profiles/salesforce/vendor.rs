@@ -234,6 +234,17 @@ impl Vendor for Salesforce {
         COLLECTION_MAX
     }
 
+    /// A deleted record stays in the recycle bin for 15 days, then Salesforce purges it.
+    fn archive_restorable_days(&self) -> Option<u32> {
+        Some(15)
+    }
+
+    /// The REST API's delete is the only one (a delete for good is the Bulk API's hard
+    /// delete, which crmgate does not govern): an erasure goes to the recycle bin too.
+    fn erases_by_archive(&self) -> bool {
+        true
+    }
+
     fn archive_of_missing_is_not_found(&self) -> bool {
         // Salesforce answers 404 `NOT_FOUND` (or `ENTITY_IS_DELETED`) for it.
         true

@@ -67,6 +67,8 @@ pub struct DeletionRecord {
     pub audit_log: AuditRetention,
     pub vendor: String,
     pub vendor_restore_days: Option<u32>,
+    /// The vendor has no delete for good: an erased record is restorable as long.
+    pub vendor_erases_by_archive: bool,
     pub deleted: Vec<Deleted>,
     pub held: Vec<Held>,
     pub runs: Vec<RunFigures>,
@@ -87,6 +89,8 @@ pub fn compute(
         .as_deref()
         .ok_or("no deletion concept is configured (`[policies] retention`)")?;
     let restore = policies.vendor.archive_restorable_days();
+    // A vendor without a delete for good erases to its recycle bin too.
+    let erased_by_archive = policies.vendor.erases_by_archive();
     let basis = |rule: &str| {
         rules
             .kinds
@@ -103,7 +107,7 @@ pub fn compute(
             let Some(e) = l.entry else { continue };
             match l.event.as_str() {
                 "done" => deleted.push(Deleted {
-                    restorable_until: (e.action == "archive")
+                    restorable_until: (e.action == "archive" || erased_by_archive)
                         .then(|| restore.and_then(|n| until(&l.at, n)))
                         .flatten(),
                     at: l.at,
@@ -150,6 +154,7 @@ pub fn compute(
             .clone()
             .unwrap_or_else(|| policies.vendor.name().to_string()),
         vendor_restore_days: restore,
+        vendor_erases_by_archive: erased_by_archive,
         deleted,
         held,
         runs: figures_of(checkpoints)?,
@@ -238,6 +243,12 @@ fn audit_text(lang: Lang, r: &DeletionRecord) -> String {
 
 fn restore_text(lang: Lang, r: &DeletionRecord) -> Option<String> {
     let n = r.vendor_restore_days?;
+    if r.vendor_erases_by_archive {
+        return Some(match lang {
+            Lang::En => format!("{} has no delete for good through its API: an archived or erased (GDPR-deleted) record goes to its recycle bin, stays restorable there for {n} days and is then purged for good.", r.vendor),
+            Lang::De => format!("{} bietet über seine API kein endgültiges Löschen: ein archivierter oder (nach DSGVO) gelöschter Datensatz kommt in den Papierkorb, bleibt dort {n} Tage wiederherstellbar und wird danach endgültig entfernt.", r.vendor),
+        });
+    }
     Some(match lang {
         Lang::En => format!("An archived record stays restorable at {} for {n} days after the archive; an erased (GDPR-deleted) record is removed for good.", r.vendor),
         Lang::De => format!("Ein archivierter Datensatz bleibt bei {} {n} Tage nach der Archivierung wiederherstellbar; ein endgültig (nach DSGVO) gelöschter Datensatz ist sofort entfernt.", r.vendor),

@@ -215,12 +215,12 @@ pub(super) async fn plan_with(
 ) -> Result<Plan, String> {
     let today = clock.today();
     let progress = Progress::new();
-    let resources: BTreeSet<&str> = rules.kinds.iter().map(|k| k.resource.as_str()).collect();
+    let walks = walks(policies, rules);
     let mut entries = Vec::new();
     let mut records_read = 0;
-    for resource in resources {
+    for (kind_type, resource) in walks {
         let collection = collection_of(policies, resource)?;
-        let props: Vec<String> = rules.plan_inputs(resource).into_iter().collect();
+        let props: Vec<String> = rules.plan_inputs(kind_type).into_iter().collect();
         let mut after: Option<String> = None;
         for page in 0.. {
             if page >= gate.conn.max_pages {
@@ -246,7 +246,7 @@ pub(super) async fn plan_with(
                 let Some(id) = id else {
                     continue;
                 };
-                for item in rules.evaluate(resource, props, today).items {
+                for item in rules.evaluate(kind_type, props, today).items {
                     entries.push(Entry {
                         rule: item.kind,
                         resource: resource.to_string(),
@@ -284,6 +284,25 @@ pub(super) async fn plan_with(
         records_read,
         entries,
     })
+}
+
+/// The resource types to walk: for each type the rules name, every resource of the routes
+/// of that Cedar type (a vendor may keep one type's records in several objects: leads
+/// and contacts are both `Contact`s), each with the type its rules are named by.
+fn walks<'r>(policies: &'r Policies, rules: &'r RetentionRules) -> BTreeSet<(&'r str, &'r str)> {
+    let types: BTreeSet<&str> = rules.kinds.iter().map(|k| k.resource.as_str()).collect();
+    let mut out = BTreeSet::new();
+    for t in types {
+        out.insert((t, t));
+        out.extend(
+            policies
+                .routes
+                .resources()
+                .filter(|r| r.entity_type == t)
+                .map(|r| (t, r.name.as_str())),
+        );
+    }
+    out
 }
 
 fn rank(rules: &RetentionRules, kind: &str) -> usize {

@@ -17,8 +17,8 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::json;
 
 /// The first path segment of crmgate's own endpoints on the data port: no vendor's API has
-/// a path under it, and the route table never sees one.
-pub const OWN_PREFIX: &str = "crmgate";
+/// a path under it, and the routes file may hold none.
+pub use crate::routes::OWN_PREFIX;
 /// Where a notice is fetched: `{NOTICE_PATH}{id}`.
 pub const NOTICE_PATH: &str = "/crmgate/v1/notices/";
 /// The response header that points to a write's notice.

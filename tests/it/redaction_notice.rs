@@ -499,3 +499,43 @@ async fn a_redacted_body_is_within_the_limit_whenever_its_intent_was_logged() {
     }
     assert!(sent > 0 && refused > 0, "sent {sent}, refused {refused}");
 }
+
+/// The notice is crmgate's, not the vendor's: in front of the other vendor's CRM the same
+/// endpoint answers, with that vendor's 404 for anyone else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_notice_works_in_front_of_either_vendor() {
+    let sf = crate::sf_writes::Sf::start().await;
+    let body = json!({
+        "attributes": {"type": "Contact"},
+        "FirstName": "Ada", "LastName": "Frost", "Email": "ada.notice@example.org",
+        "Lifecycle__c": "lead", "Consent_Marketing__c": true,
+        "Wish_Text__c": "My daughter has epilepsy, so no flashing lights please."
+    });
+    let r = sf
+        .send("POST", "/sobjects/Contact", "wishlist", Some(body))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let url = notice_url(&r);
+    let n = fetch(&sf.proxy, &url, "wishlist", None).await;
+    assert_eq!(n.status, 200, "{}", n.text());
+    let n = n.json();
+    assert_eq!(n["language"], "en", "{n}");
+    assert_eq!(n["categories"], json!(["health"]), "{n}");
+    assert_eq!(n["record"], r.json()["id"], "{n}");
+    assert!(!n.to_string().contains("epilepsy"), "{n}");
+    let theirs = fetch(&sf.proxy, &url, "noelle", None).await;
+    let unknown = fetch(
+        &sf.proxy,
+        "/crmgate/v1/notices/0123456789abcdef0123456789abcdef",
+        "noelle",
+        None,
+    )
+    .await;
+    assert_eq!(theirs.status, 404);
+    assert_eq!(without_request_id(&theirs), without_request_id(&unknown));
+    assert!(sf
+        .crm
+        .received()
+        .iter()
+        .all(|r| !r.path_and_query.contains("crmgate")));
+}

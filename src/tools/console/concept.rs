@@ -23,13 +23,7 @@ use super::frame::{approvals, document_page, dpo_only, message, record_view, unr
 use super::session::Session;
 use super::state::{Console, Req, REVIEW_PURPOSE};
 use super::view::word;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use crate::tools::docs::render::esc;
 
 /// The concept as last approved, with its approval entry.
 fn last_approved(c: &Console) -> Option<(Value, PermissionConcept)> {

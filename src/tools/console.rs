@@ -29,4 +29,4 @@ pub mod view;
 #[cfg(test)]
 mod tests;
 
-pub use app::{run, serve, start, ConsoleArgs, Started};
+pub use app::{run, serve, start, start_with, ConsoleArgs, Started};

@@ -20,6 +20,7 @@ pub mod idp;
 pub mod oidc;
 pub mod overview;
 pub mod pages;
+pub mod plan;
 pub mod session;
 pub mod state;
 pub mod subjects;

@@ -127,6 +127,8 @@ async function dpo() {
   const del = await page.goto(`${base}/deletion`);
   out.views++;
   check('deletion page answers 200', del.status() === 200, del.status());
+  check('deletion page shows the next run', (await page.locator('#next-run').count()) === 1
+    && (await page.locator('#no-plan').count()) === 0, (await page.textContent('main')).slice(0, 300));
   await shot(page, '07-deletion');
 
   // German: every page once more.

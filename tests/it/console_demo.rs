@@ -28,7 +28,7 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-async fn get(client: &TestClient, url: &str, cookie: Option<&str>) -> Reply {
+pub(crate) async fn get(client: &TestClient, url: &str, cookie: Option<&str>) -> Reply {
     let mut b = http::Request::get(url);
     if let Some(c) = cookie {
         b = b.header(http::header::COOKIE, c);
@@ -83,7 +83,11 @@ fn location(r: &Reply) -> String {
 }
 
 /// Sign in as `user` at the console `base`: the callback's answer and the session cookie.
-async fn sign_in(client: &TestClient, base: &str, user: &str) -> (Reply, Option<String>) {
+pub(crate) async fn sign_in(
+    client: &TestClient,
+    base: &str,
+    user: &str,
+) -> (Reply, Option<String>) {
     let login = get(client, &format!("{base}/login"), None).await;
     assert_eq!(login.status, 303, "{}", login.text());
     let binding = cookie(&login, "__Host-console-login");

@@ -12,6 +12,7 @@ mod clients;
 mod conformance;
 mod connections;
 mod console;
+mod console_central;
 mod console_demo;
 mod diagnostics;
 mod differential;

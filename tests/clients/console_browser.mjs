@@ -45,8 +45,8 @@ async function freshContext() {
   return { context, dir, page: context.pages()[0] || await context.newPage() };
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: join(screens, `${name}.png`), fullPage: true });
+async function shot(page, name, fullPage = true) {
+  await page.screenshot({ path: join(screens, `${name}.png`), fullPage });
 }
 
 async function signIn(page, at, user) {
@@ -106,11 +106,12 @@ async function dpo() {
   // The permission concept: approve this revision.
   await page.goto(`${base}/concept`);
   await shot(page, '04-concept');
+  await shot(page, '04-concept-top', false);
   await page.fill('#comment', 'Reviewed with the works council, Q4');
   await Promise.all([page.waitForURL(`${base}/concept`), page.click('#approve button')]);
   const approval = await page.textContent('#last-approval');
   check('approval shown', approval.includes('mira') && approval.includes('works council'), approval);
-  await shot(page, '05-concept-approved');
+  await shot(page, '05-concept-approved', false);
 
   // The access log: a filter, then the CSV export.
   await page.goto(`${base}/log?purpose=contract_fulfilment`);
@@ -142,7 +143,7 @@ async function dpo() {
   check('German subject page', (await page.textContent('main')).includes('Kopie Ihrer Daten'));
   await shot(page, '08-subject-1001-de');
   await page.goto(`${base}/concept`);
-  await shot(page, '08-concept-de');
+  await shot(page, '08-concept-de', false);
   await page.goto(`${base}/log?purpose=contract_fulfilment`);
   out.views++;
   await shot(page, '08-access-log-de');
@@ -183,9 +184,10 @@ async function refusals() {
     page.on('response', (r) => { if (r.url().includes('/callback')) seen.push(r.status()); });
     await signIn(page, base, 'holly');
     out.no_role_status = seen[0];
+    await shot(page, '11-refused-no-role');
     const again = await page.goto(`${base}/`);
     out.no_role_after = again.status();
-    await shot(page, '11-refused-no-role');
+    await shot(page, '11-no-session-after-refusal');
     await context.close();
     rmSync(dir, { recursive: true, force: true });
   }

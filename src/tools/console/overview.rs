@@ -90,6 +90,64 @@ fn last_checkpoint(dir: &Path) -> Option<String> {
     None
 }
 
+/// Why a request was refused, in words: the common reasons; others as their name reads.
+const REASONS: [(&str, &str, &str); 11] = [
+    (
+        "unauthenticated",
+        "not signed in (no valid credential)",
+        "nicht angemeldet (keine gültige Anmeldung)",
+    ),
+    (
+        "inactive-principal",
+        "account deactivated",
+        "Konto deaktiviert",
+    ),
+    ("unknown-purpose", "unknown purpose", "unbekannter Zweck"),
+    (
+        "purpose-not-allowed",
+        "purpose not allowed for the department",
+        "Zweck für die Abteilung nicht erlaubt",
+    ),
+    (
+        "forbidden",
+        "not permitted by the policies",
+        "von den Richtlinien nicht erlaubt",
+    ),
+    (
+        "hidden-selection",
+        "selection by fields the caller may not see",
+        "Auswahl über Felder, die nicht sichtbar sind",
+    ),
+    ("write-refused", "write refused", "Schreibzugriff abgelehnt"),
+    (
+        "sensitive-data-refused",
+        "special-category data refused",
+        "besondere Kategorien personenbezogener Daten abgelehnt",
+    ),
+    (
+        "ambiguous-credentials",
+        "several credentials at once",
+        "mehrere Anmeldedaten zugleich",
+    ),
+    (
+        "not-governed",
+        "not governed by crmgate",
+        "nicht von crmgate geregelt",
+    ),
+    (
+        "api-key-unknown",
+        "unknown API key",
+        "unbekannter API-Schlüssel",
+    ),
+];
+
+pub(super) fn reason_words(config: &Config, lang: Lang, reason: &str) -> String {
+    match REASONS.iter().find(|(k, _, _)| *k == reason) {
+        Some((_, en, de)) => (if lang == Lang::De { de } else { en }).to_string(),
+        None => lang.word(config, reason).replace('-', " "),
+    }
+}
+
 /// This week's figures from the proxy's log.
 #[derive(Default)]
 struct Week {
@@ -130,10 +188,17 @@ fn week(config: &Config, lang: Lang) -> Week {
     for h in hits {
         let v = &h.value;
         if let Some(reason) = refusal(v) {
-            *w.refusals.entry(lang.word(config, &reason)).or_default() += 1;
+            *w.refusals
+                .entry(reason_words(config, lang, &reason))
+                .or_default() += 1;
         } else if v.get("decision").and_then(Value::as_str) == Some("allow") {
+            // An application has no department: it is named as the documents name it.
+            let dept = match v.get("department").and_then(Value::as_str) {
+                Some(d) if !d.is_empty() => d.to_string(),
+                _ => format!("app {}", s(v, "principal")),
+            };
             *w.accesses
-                .entry(lang.department(config, &s(v, "department")))
+                .entry(lang.department(config, &dept))
                 .or_default()
                 .entry(lang.purpose(config, &s(v, "purpose")))
                 .or_default() += 1;

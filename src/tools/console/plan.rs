@@ -20,7 +20,7 @@ fn words(lang: Lang) -> [&'static str; 9] {
         Lang::En => [
             "Next run: what the deletion run would do now",
             "Rule",
-            "Records",
+            "Record type",
             "Action",
             "Due",
             "Held",
@@ -31,7 +31,7 @@ fn words(lang: Lang) -> [&'static str; 9] {
         Lang::De => [
             "Nächster Lauf: was der Löschlauf jetzt täte",
             "Regel",
-            "Datensätze",
+            "Datensatzart",
             "Maßnahme",
             "Fällig",
             "Zurückgehalten",
@@ -75,6 +75,12 @@ pub async fn next_run(c: &Console, lang: Lang) -> String {
     s
 }
 
+/// A deletion rule in words: its description as the documents give it.
+fn rule_words(c: &Console, rules: &RetentionRules, name: &str, lang: Lang) -> String {
+    let description = rules.kind(name).map_or(name, |k| k.description.as_str());
+    lang.text(&c.config, &format!("{name}.description"), description)
+}
+
 fn table(s: &mut String, c: &Console, rules: &RetentionRules, p: &Plan, lang: Lang) {
     let w = words(lang);
     let config = &c.config;
@@ -102,7 +108,7 @@ fn table(s: &mut String, c: &Console, rules: &RetentionRules, p: &Plan, lang: La
         let _ = write!(
             s,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{held}</td></tr>",
-            esc(&lang.text(config, &format!("{}.description", k.name), &k.description)),
+            esc(&rule_words(c, rules, &k.name, lang)),
             esc(&k.resource),
             esc(&lang.word(config, k.action.name())),
             due.len(),
@@ -141,7 +147,7 @@ fn table(s: &mut String, c: &Console, rules: &RetentionRules, p: &Plan, lang: La
             "<li>{} {} · {}: {}</li>",
             esc(&e.resource),
             esc(&e.id),
-            esc(&lang.text(config, &format!("{}.description", e.rule), &e.rule)),
+            esc(&rule_words(c, rules, &e.rule, lang)),
             holds.join("; ")
         );
     }

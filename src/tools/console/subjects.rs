@@ -36,7 +36,7 @@ pub fn search(r: &Req, s: &Session, note: Option<&str>) -> Answer {
     let before = format!(
         "<h1>{}</h1><form method=\"post\" action=\"/subjects\" id=\"find\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <label>{} <input name=\"q\" id=\"q\" autocomplete=\"off\" placeholder=\"1001 · contact/1001 · name@example.org\"></label> \
+         <label>{} <input name=\"q\" id=\"q\" size=\"40\" autocomplete=\"off\" placeholder=\"1001 · contact/1001 · name@example.org\"></label> \
          <button type=\"submit\">{}</button></form>{}",
         word(r.lang, "subjects"),
         esc(&s.csrf),

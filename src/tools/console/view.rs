@@ -138,6 +138,9 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("previous", "Back", "Zurück"),
     ("csv", "Export as CSV", "Als CSV exportieren"),
     ("entries", "entries", "Einträge"),
+    ("allow", "allowed", "erlaubt"),
+    ("deny", "refused", "abgelehnt"),
+    ("error", "error", "Fehler"),
     (
         "no_copy",
         "The console has no data protection officer's key to read the copy of the data through crmgate (--dpo-key): no answer without it.",
@@ -211,7 +214,7 @@ const OVERVIEW: &str = r#"{% extends "layout.html" %}{% block main %}
 
 const DOCUMENT: &str = r#"{% extends "layout.html" %}{% block main %}
 {% if before %}<section class="console-only">{{ before|safe }}</section>{% endif %}
-<article class="document">{{ doc_body|safe }}</article>
+{% if doc_body %}<article class="document">{{ doc_body|safe }}</article>{% endif %}
 {% if after %}<section class="console-only">{{ after|safe }}</section>{% endif %}
 {% endblock %}"#;
 
@@ -227,7 +230,7 @@ const LOG: &str = r#"{% extends "layout.html" %}{% block main %}
 <button type="submit">{{ w.filter }}</button></form>
 <p>{{ total }} {{ w.entries }} · {{ w.page }} {{ page }}/{{ pages }} · <a id="csv" href="/log.csv?{{ qs }}">{{ w.csv }}</a></p>
 <table class="log"><thead><tr><th>{{ w.time }}</th><th>{{ w.person }}</th><th>{{ w.department }}</th><th>{{ w.purpose }}</th><th>{{ w.request }}</th><th>{{ w.decision }}</th><th>{{ w.records }}</th></tr></thead><tbody>
-{% for r in rows %}<tr class="{{ r.decision }}"><td>{{ r.time }}</td><td>{{ r.principal }}</td><td>{{ r.department }}</td><td>{{ r.purpose }}</td><td>{{ r.request }}</td><td>{{ r.decision }}{% if r.reason %} ({{ r.reason }}){% endif %}</td><td>{{ r.records }}</td></tr>{% endfor %}
+{% for r in rows %}<tr class="{{ r.decision }}"><td>{{ r.time }}</td><td>{{ r.principal }}</td><td>{{ r.department }}</td><td>{{ r.purpose }}</td><td>{{ r.request }}</td><td>{{ r.decision_words }}{% if r.reason %} ({{ r.reason }}){% endif %}</td><td>{{ r.records }}</td></tr>{% endfor %}
 </tbody></table>
 <p class="paging">{% if page > 1 %}<a href="/log?{{ qs }}&amp;page={{ page - 1 }}">{{ w.previous }}</a>{% endif %}
 {% if page < pages %}<a id="next" href="/log?{{ qs }}&amp;page={{ page + 1 }}">{{ w.next }}</a>{% endif %}</p>

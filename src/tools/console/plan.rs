@@ -109,7 +109,7 @@ fn table(s: &mut String, c: &Console, rules: &RetentionRules, p: &Plan, lang: La
             s,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{held}</td></tr>",
             esc(&rule_words(c, rules, &k.name, lang)),
-            esc(&k.resource),
+            esc(&lang.word(config, &k.resource)),
             esc(&lang.word(config, k.action.name())),
             due.len(),
             if due.is_empty() {
@@ -139,13 +139,17 @@ fn table(s: &mut String, c: &Console, rules: &RetentionRules, p: &Plan, lang: La
                     .find(|x| x.name == name)
                     .map(|x| lang.text(config, &format!("{name}.description"), &x.description))
                     .unwrap_or_else(|| lang.word(config, name));
+                let until = match (lang, until.strip_prefix("until ")) {
+                    (Lang::De, Some(date)) => format!("bis {date}"),
+                    _ => until.to_string(),
+                };
                 esc(format!("{text} {until}").trim_end())
             })
             .collect();
         let _ = write!(
             s,
             "<li>{} {} · {}: {}</li>",
-            esc(&e.resource),
+            esc(&lang.word(config, &e.resource)),
             esc(&e.id),
             esc(&rule_words(c, rules, &e.rule, lang)),
             holds.join("; ")

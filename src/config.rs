@@ -73,6 +73,8 @@ pub struct Config {
     pub apps: BTreeMap<String, DepartmentPurposes>,
     /// `[documents]`: controller, processor and labels for the data protection documents.
     pub documents: Documents,
+    /// `[notices]`: how long, and how many, redaction notices are kept for their writers.
+    pub notices: NoticeConfig,
     /// The file as parsed, with the position of every key: problems found later (against
     /// the entities) name the line of the key they are about.
     pub source: Arc<TomlSource>,
@@ -306,6 +308,14 @@ pub struct Limits {
     /// pages a list or counts a search over what the caller is shown.
     pub max_upstream_requests_per_request: usize,
     pub max_upstream_bytes_per_request: usize,
+}
+
+/// The redaction notices' store: each notice is answered for `ttl`, at most `max_entries`
+/// at once (the oldest go first).
+#[derive(Debug, Clone)]
+pub struct NoticeConfig {
+    pub ttl: Duration,
+    pub max_entries: usize,
 }
 
 #[derive(Debug, Clone)]

@@ -29,7 +29,10 @@
 //!    be, `write.<group>` per field group (strip or refuse), provenance stamped on creates;
 //!    free text through [`redact`]; retention rules ([`retention`]) add the computed
 //!    attributes `due_for_deletion` and `under_hold`. The pipeline's write branch reads the
-//!    records first, writes the intent to the audit log, then forwards once.
+//!    records first, writes the intent to the audit log, then forwards once; a redacted
+//!    write leaves a notice for the person ([`stages::notice`]), which its writer fetches
+//!    from crmgate's own path `/crmgate/v1/notices/{id}` (answered after stage 3, never
+//!    routed or forwarded).
 //! 8. **forward** — [`stages::upstream`]: sends exactly the permitted request with
 //!    crmgate's own headers and the vendor's credential source.
 //! 9. **filter** — [`stages::filter`]: row and field-group decisions, masks, record
@@ -46,7 +49,8 @@
 //! search, when the caller may not see every record the CRM pages over: crmgate pages and
 //! counts over what it shows, with its own sealed cursors (`cursor`) — `writes` (read
 //! first, decide, durable intent, forward once, answer), `associated`, `revision` (policy
-//! revisions, reloads, selectability), `guards`, `respond`. [`error`] is the request
+//! revisions, reloads, selectability), `guards`, `respond`, `own` (crmgate's own
+//! endpoints: a write's notice). [`error`] is the request
 //! path's one error enum with its status table and audit outcome.
 //!
 //! The engines the stages use, built at start-up and immutable per policy revision, below

@@ -31,6 +31,10 @@ pub type GroupId = usize;
 /// Most field groups a resource type may have (group sets are bitmasks).
 pub const MAX_GROUPS: usize = 64;
 
+/// The first path segment of crmgate's own endpoints on the data port (a write's notice):
+/// no route or alias may be under it, so no CRM path is ever shadowed by one.
+pub const OWN_PREFIX: &str = "crmgate";
+
 /// A typed attribute value extracted from a record for Cedar.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AttrValue {

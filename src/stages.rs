@@ -12,6 +12,8 @@ pub mod budget;
 pub mod filter;
 pub mod identity;
 pub mod listen;
+/// The notices of redacted writes and crmgate's own endpoint that answers them.
+pub mod notice;
 pub mod pipeline;
 pub mod purpose;
 pub mod sanitize;

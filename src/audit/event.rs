@@ -82,6 +82,10 @@ pub struct AuditRecord {
     /// Records crmgate read with its own credential to decide a write on them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub prior_read: Vec<String>,
+    /// The notice a redacted write left for its writer (its path, where the writer fetches
+    /// it; kinds and counts only, never a value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unclassified: Vec<String>,
     /// Records of other types the answer names as associated (`contacts/1001`, ids only):

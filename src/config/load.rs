@@ -18,8 +18,8 @@ use super::central::central_from;
 use super::identity::{api_keys_from, jwt_from, mtls_from};
 use super::oauth::oauth_from;
 use super::raw::{
-    RawAdmin, RawAudit, RawConfig, RawDepartment, RawLimits, RawListen, RawMasks, RawPolicies,
-    RawPurpose, RawRetentionConfig, RawUpstream,
+    RawAdmin, RawAudit, RawConfig, RawDepartment, RawLimits, RawListen, RawMasks, RawNotices,
+    RawPolicies, RawPurpose, RawRetentionConfig, RawUpstream,
 };
 use super::{
     AdminConfig, AuditConfig, Config, DepartmentPurposes, Limits, ListenConfig, PolicyFiles,
@@ -63,6 +63,7 @@ impl Config {
         let hash_key = hash_key_from(raw.masks, &env, &rel, &mut r);
         let admin = admin_from(&raw.admin, &mut r);
         let limits = limits_from(&raw.limits, &mut r);
+        let notices = notices_from(&raw.notices, &mut r);
         let audit = audit_from(raw.audit, &env, &rel, &mut r);
         let keys = api_keys_from(raw.identity.api_keys, &raw.purposes, &mut r);
         let mtls = mtls_from(raw.identity.mtls, raw.listen.plaintext, &rel, &mut r);
@@ -98,6 +99,7 @@ impl Config {
             departments,
             apps,
             documents: raw.documents,
+            notices,
             source: Arc::new(src),
         })
     }
@@ -369,6 +371,24 @@ fn limits_from(raw: &RawLimits, r: &mut Report<'_>) -> Limits {
         max_buffered_responses: raw.max_buffered_responses,
         max_upstream_requests_per_request: raw.max_upstream_requests_per_request,
         max_upstream_bytes_per_request: raw.max_upstream_bytes_per_request,
+    }
+}
+
+/// `[notices]`: a zero time or count would make every notice unreadable; neither is a
+/// setting.
+fn notices_from(raw: &RawNotices, r: &mut Report<'_>) -> super::NoticeConfig {
+    if raw.ttl_ms == 0 {
+        r.at("notices.ttl_ms", "notices.ttl_ms must be at least 1".into());
+    }
+    if raw.max_entries == 0 {
+        r.at(
+            "notices.max_entries",
+            "notices.max_entries must be at least 1".into(),
+        );
+    }
+    super::NoticeConfig {
+        ttl: Duration::from_millis(raw.ttl_ms),
+        max_entries: raw.max_entries.max(1),
     }
 }
 

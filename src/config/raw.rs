@@ -37,6 +37,37 @@ pub(super) struct RawConfig {
     pub(super) retention: RawRetentionConfig,
     #[serde(default)]
     pub(super) documents: super::Documents,
+    #[serde(default)]
+    pub(super) notices: RawNotices,
+}
+
+/// `[notices]`: how long, and how many, redaction notices are kept for their writers.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNotices {
+    #[serde(default = "default_notice_ttl_ms")]
+    pub(super) ttl_ms: u64,
+    #[serde(default = "default_max_notices")]
+    pub(super) max_entries: usize,
+}
+
+impl Default for RawNotices {
+    fn default() -> Self {
+        Self {
+            ttl_ms: default_notice_ttl_ms(),
+            max_entries: default_max_notices(),
+        }
+    }
+}
+
+/// A day: long enough for the application to show it the same day, short enough that the
+/// store stays small.
+fn default_notice_ttl_ms() -> u64 {
+    24 * 3_600_000
+}
+/// A notice is a few hundred bytes: 10 000 are a few megabytes.
+fn default_max_notices() -> usize {
+    10_000
 }
 
 /// `[retention]`: only for tests and demos of a given date.

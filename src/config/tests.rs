@@ -259,3 +259,31 @@ fn a_jwt_bearer_assertion_names_client_subject_and_audience() {
     assert_eq!(claims["sub"], "integration@example");
     assert_eq!(claims["exp"], 1_765_000_180);
 }
+
+/// A notice kept for no time, or a store of no notices, would make every notice unreadable:
+/// zero is a problem at its line; an unknown key of `[notices]` is one too.
+#[test]
+fn notices_of_zero_and_unknown_notice_keys_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("c.toml");
+    std::fs::write(dir.path().join("h"), "0123456789abcdef0123").unwrap();
+    let base = "[listen]\naddr = \"127.0.0.1:0\"\nplaintext = true\n[upstream]\nurl = \"http://127.0.0.1:1\"\n[policies]\nschema = \"s\"\npolicies = []\nentities = \"e\"\nroutes = \"r\"\n[audit]\ndir = \"a\"\nsigning_key_file = \"k\"\n[masks]\nhash_key_file = \"h\"\n";
+    std::fs::write(
+        &p,
+        format!("{base}[notices]\nttl_ms = 0\nmax_entries = 0\n"),
+    )
+    .unwrap();
+    let err = Config::load(&p).unwrap_err().to_string();
+    assert!(err.contains("notices.ttl_ms must be at least 1"), "{err}");
+    assert!(
+        err.contains("notices.max_entries must be at least 1"),
+        "{err}"
+    );
+    std::fs::write(&p, format!("{base}[notices]\nttl = 5\n")).unwrap();
+    let err = Config::load(&p).unwrap_err().to_string();
+    assert!(err.contains("ttl"), "{err}");
+    std::fs::write(&p, format!("{base}[notices]\nttl_ms = 5\n")).unwrap();
+    let cfg = Config::load(&p).unwrap();
+    assert_eq!(cfg.notices.ttl, Duration::from_millis(5));
+    assert_eq!(cfg.notices.max_entries, 10_000);
+}

@@ -103,7 +103,25 @@ fn compile_alias(a: &RawAlias, at: &str, report: &mut Report<'_>) -> Option<Alia
         let segs: Vec<String> = rest.split('/').map(String::from).collect();
         (!segs.iter().any(String::is_empty)).then_some(segs)
     };
-    let (Some(from), Some(to)) = (split(&a.from), split(&a.to)) else {
+    let own = |segs: &Option<Vec<String>>| {
+        segs.as_ref()
+            .and_then(|s| s.first())
+            .is_some_and(|s| s == super::OWN_PREFIX)
+    };
+    let (from, to) = (split(&a.from), split(&a.to));
+    if own(&from) || own(&to) {
+        report.at(
+            at,
+            format!(
+                "alias `{}` → `{}`: `/{}/` is crmgate's own endpoints",
+                a.from,
+                a.to,
+                super::OWN_PREFIX
+            ),
+        );
+        return None;
+    }
+    let (Some(from), Some(to)) = (from, to) else {
         report.at(
             at,
             format!(
@@ -603,6 +621,16 @@ fn compile_path(path: &str, at: &str, ctx: &str, report: &mut Report<'_>) -> Vec
                         report.at(
                             &format!("{at}.path"),
                             format!("{ctx}: path `{path}` has an empty segment"),
+                        );
+                        break;
+                    }
+                    super::OWN_PREFIX if segments.is_empty() => {
+                        report.at(
+                            &format!("{at}.path"),
+                            format!(
+                                "{ctx}: path `{path}` is under `/{}/`, crmgate's own endpoints",
+                                super::OWN_PREFIX
+                            ),
                         );
                         break;
                     }

@@ -80,3 +80,24 @@ fn unknown_paths_and_methods_are_refused() {
         .unwrap_err();
     assert_eq!(e.status(), 405);
 }
+
+/// crmgate's own endpoints (a write's notice) are under `/crmgate/`: a route or alias there
+/// would be shadowed by them, so the routes file may hold none.
+#[test]
+fn no_route_or_alias_may_be_under_crmgates_own_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/routes.toml"))
+            .unwrap();
+    let path = dir.path().join("routes.toml");
+    std::fs::write(&path, format!("{shipped}\n[[routes]]\nname = \"own\"\nmethod = \"GET\"\npath = \"/crmgate/v1/notices/{{id}}\"\naction = \"read\"\nresource = \"Contact\"\nrecords = \"$\"\n")).unwrap();
+    let e = RouteTable::load(&path).unwrap_err();
+    assert!(e.to_string().contains("crmgate's own endpoints"), "{e}");
+    std::fs::write(
+        &path,
+        format!("{shipped}\n[[aliases]]\nfrom = \"/crmgate/v1/{{version}}\"\nto = \"/x\"\n"),
+    )
+    .unwrap();
+    let e = RouteTable::load(&path).unwrap_err();
+    assert!(e.to_string().contains("crmgate's own endpoints"), "{e}");
+}

@@ -23,7 +23,8 @@
 //! - `associated`: the associated records an answer names, decided before it is filtered;
 //! - `revision`: policy revisions, reloads and the selectability memo; `shared`: what the
 //!   steps share across requests; `guards`: requests in flight, hang-ups, caught panics;
-//!   `respond`: responses and problem bodies.
+//!   `respond`: responses and problem bodies; `own`: crmgate's own endpoints (a write's
+//!   notice).
 //!
 //! This module must never release a response without its record, nor let a client's
 //! departure skip one.
@@ -53,6 +54,7 @@ mod ctx;
 mod cursor;
 mod guards;
 mod inbound;
+mod own;
 mod paging;
 mod read;
 mod respond;
@@ -393,6 +395,10 @@ impl Gateway {
         // 3. identify, 4. purpose: before routing, so an unknown caller learns nothing.
         let (principal, declared) =
             inbound::identify(&parts.headers, client_cert, cfg, &sh.jwks, engine, ctx).await?;
+        // crmgate's own endpoints (a write's notice): for the caller, never routed or forwarded.
+        if crate::stages::notice::is_own(&canonical.segments) {
+            return own::answer(sh, &canonical, &principal, &parts.headers, ctx);
+        }
         let declared = (path_purpose, declared);
         let purpose = inbound::purpose(&parts.headers, declared, &principal, cfg, policies, ctx)?;
 

@@ -28,6 +28,7 @@ mod operations;
 mod paging;
 mod proofs;
 mod redaction;
+mod redaction_notice;
 mod reloads;
 mod retention;
 mod sf_clients;

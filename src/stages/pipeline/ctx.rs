@@ -93,6 +93,8 @@ pub(super) struct RequestCtx {
     /// first.
     pub(super) writes: Vec<WriteAudit>,
     pub(super) prior_read: Vec<String>,
+    /// The notice a redacted write left for its writer (its path).
+    pub(super) notice: Option<String>,
     /// Stage 8, forward: what the CRM answered.
     pub(super) upstream_status: Option<u16>,
     pub(super) detail: Option<String>,
@@ -144,6 +146,7 @@ impl RequestCtx {
             named: Vec::new(),
             writes: Vec::new(),
             prior_read: Vec::new(),
+            notice: None,
             upstream_status: None,
             detail: None,
             client_cancelled: false,
@@ -208,6 +211,16 @@ impl RequestCtx {
         self.policies.extend(decision.policies.iter().cloned());
         self.cedar_errors.extend(decision.errors.iter().cloned());
         self.allowed = Some(decision.allow);
+    }
+
+    /// One of crmgate's own endpoints answers the request (a notice): recorded as its route,
+    /// under crmgate's own names, never a CRM route.
+    pub(super) fn own_endpoint(&mut self, name: &str, action: &str, resource: &str) {
+        self.routed = Some(Routed {
+            name: name.to_string(),
+            action: action.to_string(),
+            resource: resource.to_string(),
+        });
     }
 
     /// A write's verdicts (or the check of its associations) refused it.
@@ -356,6 +369,7 @@ impl RequestCtx {
             named: self.named,
             writes: self.writes,
             prior_read: self.prior_read,
+            notice: self.notice,
             unclassified: self.unclassified,
             associations_shown: self.associations_shown,
             associations_dropped: self.associations_dropped,

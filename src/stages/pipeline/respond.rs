@@ -12,6 +12,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use crate::error::RequestError;
 use crate::stages::body::ResponseBody;
 use crate::stages::filter::Releasable;
+use crate::stages::notice::NOTICE_URL_HEADER;
 use crate::stages::vendor::Vendor;
 use crate::stages::write_inputs::{self as write, WriteAudit};
 
@@ -115,8 +116,13 @@ pub(super) fn empty_response(
         .map_err(|e| RequestError::Internal(format!("response: {e}")))
 }
 
-/// The notices of a write: which field groups were stripped and what was redacted.
-pub(super) fn with_notices(mut response: Response<Body>, audits: &[WriteAudit]) -> Response<Body> {
+/// The notices of a write: which field groups were stripped and what was redacted, and
+/// where its notice for the person can be fetched (`notice`, its path).
+pub(super) fn with_notices(
+    mut response: Response<Body>,
+    audits: &[WriteAudit],
+    notice: Option<&str>,
+) -> Response<Body> {
     let h = response.headers_mut();
     if let Some(v) = write::stripped_notice(audits).and_then(|v| HeaderValue::from_str(&v).ok()) {
         h.insert(STRIPPED_HEADER, v);
@@ -129,6 +135,9 @@ pub(super) fn with_notices(mut response: Response<Body>, audits: &[WriteAudit]) 
         HeaderValue::from_str(&format!("UTF-8'{lang}'{encoded}")).ok()
     }) {
         h.insert(REDACTION_NOTICE_HEADER, v);
+    }
+    if let Some(v) = notice.and_then(|p| HeaderValue::from_str(p).ok()) {
+        h.insert(NOTICE_URL_HEADER, v);
     }
     response
 }

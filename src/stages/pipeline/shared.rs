@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::routes::Route;
 use crate::stages::filter::masks::{HashKeys, PurposeKey};
 use crate::stages::identity::jwks::IssuerKeys;
+use crate::stages::notice::NoticeStore;
 use crate::stages::upstream::Upstream;
 use crate::stages::vendor::Vendor;
 
@@ -51,6 +52,8 @@ pub(super) struct Shared {
     /// record's 404 rehearses the filter's work on it (see `read::rehearse_hidden`).
     /// Kept in memory only, replaced by the next one, never released to anyone.
     decoys: Mutex<HashMap<String, Bytes>>,
+    /// The notices of redacted writes, for their writers to fetch (this replica's only).
+    pub(super) notices: NoticeStore,
 }
 
 impl Shared {
@@ -73,6 +76,7 @@ impl Shared {
             selector: Selector::new(),
             buffering: Arc::new(Semaphore::new(config.limits.max_buffered_responses)),
             decoys: Mutex::new(HashMap::new()),
+            notices: NoticeStore::new(config.notices.ttl, config.notices.max_entries),
             jwks: IssuerKeys::start(&config.jwt),
             config,
         }

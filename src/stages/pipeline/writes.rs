@@ -172,7 +172,10 @@ pub(super) async fn handle(
         Sent::Answered(response) => return Ok(response),
     };
     let response = answer(sh, w, decided, upstream, buffering, ctx)?;
-    Ok(with_notices(response, &ctx.writes))
+    // The person is told: the notice is kept for the writer to fetch, and the answer points
+    // to it (besides the headers that tell it in place).
+    let notice = super::own::issue(sh, &w.scope.principal, ctx);
+    Ok(with_notices(response, &ctx.writes, notice.as_deref()))
 }
 
 /// A write that names its records by a property value (a lookup by `email`) selects them by

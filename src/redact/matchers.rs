@@ -34,6 +34,8 @@ pub(crate) struct LexRule {
     /// Words (prefixes of words) that, within `near` words of a match, make it no finding.
     pub(crate) except_near: Vec<String>,
     pub(crate) near: usize,
+    /// For a cue: how many words of its clause after the match join the finding (0: none).
+    pub(crate) clause: usize,
 }
 
 /// A match before the exceptions and the mapping back to the original text.
@@ -249,6 +251,11 @@ impl Lexicon {
             if after_title(text, s) || self.guards.iter().any(|g| g.drops(text, r.category, s, e)) {
                 continue;
             }
+            let e = if r.clause > 0 {
+                clause_end(text, e, r.clause)
+            } else {
+                e
+            };
             let (s, e) = self.widen(text, r.category, s, e);
             out.push(Hit {
                 category: r.category,
@@ -257,6 +264,85 @@ impl Lexicon {
             });
         }
     }
+}
+
+/// Words that end a cue's clause: a conjunction, or where the writer turns to what they want
+/// (`… und wünscht sich`, `… so she would like`).
+const CLAUSE_ENDS: &[&str] = &[
+    "und",
+    "and",
+    "aber",
+    "but",
+    "oder",
+    "or",
+    "weil",
+    "because",
+    "da",
+    "denn",
+    "so",
+    "deshalb",
+    "daher",
+    "therefore",
+    "which",
+    "who",
+    "dass",
+    "sodass",
+    "wünscht",
+    "wünschen",
+    "wünsche",
+    "möchte",
+    "möchten",
+    "wants",
+    "want",
+    "would",
+    "wish",
+    "wishes",
+    "bitte",
+    "please",
+    "danke",
+    "thanks",
+    "thank",
+    "sich",
+    "while",
+    "während",
+    "trotzdem",
+    "still",
+    "anyway",
+    "also",
+    "wir",
+    "we",
+    "sie",
+    "she",
+    "er",
+    "he",
+    "ich",
+];
+
+/// The end of the clause a cue ending at `e` opens: up to `max` more words, never past a
+/// clause's punctuation or a word of [`CLAUSE_ENDS`].
+fn clause_end(text: &str, e: usize, max: usize) -> usize {
+    let mut end = e;
+    let mut at = e;
+    for _ in 0..max {
+        let Some(rest) = text.get(at..) else { break };
+        // One gap of spaces, hyphens, slashes or a `+` between words; anything else ends it.
+        let gap = rest
+            .char_indices()
+            .find(|(_, c)| !matches!(c, ' ' | '-' | '/' | '+' | '\''))
+            .map_or(rest.len(), |(i, _)| i);
+        let from = at + gap;
+        if !char_at(text, from).is_some_and(is_word) {
+            break;
+        }
+        let to = word_end(text, from);
+        let word = text.get(from..to).unwrap_or("");
+        if CLAUSE_ENDS.contains(&word) {
+            break;
+        }
+        end = to;
+        at = to;
+    }
+    end
 }
 
 /// Where a term match counts, if it does: its boundaries checked, extended to whole words

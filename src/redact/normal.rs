@@ -206,12 +206,13 @@ impl Normal {
         n
     }
 
-    /// Runs of four or more single letters or digits with the same kind of short
+    /// Runs of three or more single letters or digits with the same kind of short
     /// separator between them — spaces, dots, dashes, slashes, stars, underscores
     /// (`D I A B E T E S`, `c.a.n.c.e.r`, `D-i-a-b-e-t-e-s`, `D E 8 9 3 7 …`) — are read as
     /// one word: the separators go.
     fn join_spaced_letters(&mut self) {
-        const MIN_RUN: usize = 4;
+        // Three letters are a word too (`g a y`, `A.f.D`, `H-I-V`).
+        const MIN_RUN: usize = 3;
         if !has_spaced_pair(&self.text) {
             return;
         }
@@ -479,7 +480,8 @@ mod tests {
             "hat diabetes, ja"
         );
         assert_eq!(Normal::new("D E 8 9 3 7 0 4 ok").text, "de893704 ok");
-        assert_eq!(Normal::new("a b c").text, "a b c");
+        assert_eq!(Normal::new("a b").text, "a b");
+        assert_eq!(Normal::new("g a y").text, "gay");
         let t = "Di\u{0430}betes";
         let n = Normal::new(t);
         assert_eq!(n.text, "diabetes");
@@ -513,7 +515,8 @@ mod tests {
         }
         assert_eq!(Normal::new("DE89&nbsp;3704").text, "de89 3704");
         assert_eq!(Normal::new("Grüße, Sámi").text, "grüße, sami");
-        assert_eq!(Normal::new("z. B. U.S.A. a-b-c").text, "z. b. u.s.a. a-b-c");
+        assert_eq!(Normal::new("z. B. u. a. a-b").text, "z. b. u. a. a-b");
+        assert_eq!(Normal::new("die A.f.D").text, "die afd");
     }
 
     #[test]

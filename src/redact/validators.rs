@@ -21,7 +21,8 @@ pub(crate) enum Validator {
     /// German ID card (Personalausweis): 9 characters of its alphabet, a check digit (7-3-1)
     /// when written.
     DeIdCard,
-    /// German passport: `C` + 8 characters of its alphabet, a check digit when written.
+    /// German passport: `C`, `F`, `G`, `H`, `J` or `K` + 8 characters of its alphabet, a
+    /// check digit when written.
     DePassport,
     /// Phone number: 8–15 digits, international or national prefix.
     Phone,
@@ -31,6 +32,9 @@ pub(crate) enum Validator {
     /// US social security number: area, group, serial, none of them all zeros, no area
     /// 666 or 9xx.
     UsSsn,
+    /// US individual taxpayer identification number (ITIN): nine digits, the first 9, the
+    /// fourth and fifth 50–65, 70–88, 90–92 or 94–99.
+    UsItin,
     /// UK National Insurance number: two letters of the allowed prefixes, six digits, a
     /// suffix A–D.
     UkNino,
@@ -50,6 +54,7 @@ impl Validator {
         "email",
         "de_pension",
         "us_ssn",
+        "us_itin",
         "uk_nino",
     ];
 
@@ -65,6 +70,7 @@ impl Validator {
             "email" => Validator::Email,
             "de_pension" => Validator::DePension,
             "us_ssn" => Validator::UsSsn,
+            "us_itin" => Validator::UsItin,
             "uk_nino" => Validator::UkNino,
             _ => return None,
         })
@@ -84,6 +90,7 @@ impl Validator {
             Validator::Phone => phone(candidate),
             Validator::DePension => de_pension(candidate),
             Validator::UsSsn => us_ssn(candidate),
+            Validator::UsItin => us_itin(candidate),
             Validator::UkNino => uk_nino(candidate),
         }
     }
@@ -352,13 +359,17 @@ fn id_document(candidate: &str, passport: bool) -> Option<usize> {
     if serial.len() != 9 || !serial.iter().all(|&c| id_alphabet(c)) {
         return None;
     }
-    // A serial starts with a letter and holds digits: a word of nine consonants is none.
+    // A serial starts with a letter and holds digits: a word of nine consonants is none,
+    // unless its check digit is written and confirms it.
+    let checked = chars.len() == 10;
     if !serial.first().is_some_and(char::is_ascii_alphabetic)
-        || !serial.iter().any(char::is_ascii_digit)
+        || !(checked || serial.iter().any(char::is_ascii_digit))
     {
         return None;
     }
-    if passport && serial.first() != Some(&'c') {
+    // Passport series letters: C, F, G, H, J, K. (ID cards are written with any; where a
+    // number near both words passes both, the passport reading wins.)
+    if passport && !serial.first().is_some_and(|c| "cfghjk".contains(*c)) {
         return None;
     }
     match chars.get(9) {
@@ -446,6 +457,19 @@ fn us_ssn(candidate: &str) -> Option<usize> {
     let num = |r: std::ops::Range<usize>| d.get(r).map(|x| x.iter().fold(0, |a, b| a * 10 + b));
     let (area, group, serial) = (num(0..3)?, num(3..5)?, num(5..9)?);
     (area != 0 && area != 666 && area < 900 && group != 0 && serial != 0).then_some(end)
+}
+
+/// US ITIN: `9xx-7x-xxxx`, nine digits.
+fn us_itin(candidate: &str) -> Option<usize> {
+    let ds = digits(candidate);
+    let &(_, end) = ds.get(8)?;
+    if ds.len() != 9 || !may_end(candidate, end) {
+        return None;
+    }
+    let d: Vec<u32> = ds.iter().map(|(d, _)| *d).collect();
+    let group = d.get(3)? * 10 + d.get(4)?;
+    let group_ok = matches!(group, 50..=65 | 70..=88 | 90..=92 | 94..=99);
+    (*d.first()? == 9 && group_ok).then_some(end)
 }
 
 /// UK National Insurance number: `AB 12 34 56 C`.
@@ -547,6 +571,9 @@ mod tests {
         assert_eq!(Validator::UkNino.accept("ab123456c"), Some(9));
         assert_eq!(Validator::UkNino.accept("gb123456c"), None);
         assert_eq!(Validator::UkNino.accept("ab123456e"), None);
+        assert_eq!(Validator::UsItin.accept("927-71-9429"), Some(11));
+        assert_eq!(Validator::UsItin.accept("927-69-9429"), None);
+        assert_eq!(Validator::UsItin.accept("827-71-9429"), None);
     }
 
     #[test]

@@ -232,8 +232,9 @@ impl Normal {
             *run_len = 0;
         };
         let mut words = WordRuns::new(&self.text).peekable();
-        while let Some((_, e, single)) = words.next() {
-            if !single {
+        while let Some((s, e, single)) = words.next() {
+            // `he's` is no spaced-out word starting with `s`.
+            if !single || char_before(&self.text, s) == Some('\'') {
                 flush(&mut run, &mut run_len, &mut dropped);
                 continue;
             }
@@ -249,6 +250,12 @@ impl Normal {
             };
             match gap {
                 Some((g, ns)) if is_letter_gap(g) && same(g) => run.push((e, ns)),
+                // Another separator: a new run may start here (`a T-e-a-m`).
+                Some((g, ns)) if is_letter_gap(g) => {
+                    flush(&mut run, &mut run_len, &mut dropped);
+                    run_len = 1;
+                    run.push((e, ns));
+                }
                 _ => flush(&mut run, &mut run_len, &mut dropped),
             }
         }
@@ -482,6 +489,8 @@ mod tests {
         assert_eq!(Normal::new("D E 8 9 3 7 0 4 ok").text, "de893704 ok");
         assert_eq!(Normal::new("a b").text, "a b");
         assert_eq!(Normal::new("g a y").text, "gay");
+        assert_eq!(Normal::new("he's g a y").text, "he's gay");
+        assert_eq!(Normal::new("a T-e-a-m-s").text, "a teams");
         let t = "Di\u{0430}betes";
         let n = Normal::new(t);
         assert_eq!(n.text, "diabetes");

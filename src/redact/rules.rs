@@ -696,10 +696,16 @@ fn phrase_rule(
             .filter(|w| !w.is_empty())
             .collect()
     };
+    let after_set = regex::RegexSetBuilder::new(raw.after_patterns.iter())
+        .size_limit(REGEX_SIZE_LIMIT * 4)
+        .build()
+        .ok()
+        .filter(|set| set.len() == after_patterns.len());
     let phrase = Phrase {
         before: Words::new(words(&raw.before), true),
         after: Words::new(words(&raw.after), false),
         after_patterns,
+        after_set,
     };
     for (j, name) in raw.categories.iter().enumerate() {
         if let Some(c) = category_of(b, source, &format!("{at}.categories.{j}"), name, index) {

@@ -150,6 +150,8 @@ impl Redactor {
             self.lexicon
                 .find(&n, &shadow, open.get(..lexical).unwrap_or(&[]), &mut hits);
         }
+        // The special-category findings come first: those may join across a list's joiner.
+        let lexical_hits = hits.len();
         for (i, rule) in self.identifiers.iter().enumerate() {
             if open.get(lexical + i) != Some(&false) {
                 rule.find(&n, &shadow, &mut hits);
@@ -160,26 +162,44 @@ impl Redactor {
                 .get(c)
                 .is_some_and(|c| allow.iter().any(|a| *a == &*c.name))
         };
-        let mut spans: Vec<(usize, usize, usize)> = hits
+        let mut spans: Vec<(usize, usize, usize, bool)> = hits
             .iter()
-            .filter(|h| !allowed(h.category))
-            .filter_map(|h| {
+            .enumerate()
+            .filter(|(_, h)| !allowed(h.category))
+            .filter_map(|(i, h)| {
                 let (s, e) = n.original(h.start, h.end)?;
                 let (s, e) = absorb_invisible(text, s, e);
-                Some((s, e, h.category))
+                let e = absorb_closing_tags(text, s, e);
+                Some((s, e, h.category, i < lexical_hits))
             })
             .collect();
         // Longest first among equal starts, so that overlapping findings merge into the one
-        // that starts first and covers most; the merged span covers them all.
-        spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        // that starts first and covers most; the merged span covers them all. Of two special
+        // categories with the same span the more specific wins: the later one in
+        // `categories.toml` (genetic over health); of two identifiers, the earlier rule.
+        spans.sort_by(|a, b| {
+            a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(if a.3 && b.3 {
+                b.2.cmp(&a.2)
+            } else {
+                std::cmp::Ordering::Equal
+            })
+        });
         let mut findings: Vec<Finding> = Vec::new();
-        for (s, e, c) in spans {
+        // Whether the last finding is a special category's (it may join the next).
+        let mut last_lexical = false;
+        for (s, e, c, lexical) in spans {
             if let Some(last) = findings.last_mut() {
-                if s < last.end {
+                let same = self
+                    .categories
+                    .get(c)
+                    .is_some_and(|x| x.name == last.category);
+                if s < last.end || (lexical && last_lexical && same && joins(text.get(last.end..s)))
+                {
                     last.end = last.end.max(e);
                     continue;
                 }
             }
+            last_lexical = lexical;
             let Some(cat) = self.categories.get(c) else {
                 continue;
             };
@@ -287,6 +307,43 @@ pub fn held_by_field(field: &str) -> Vec<&'static str> {
         }
     }
     out
+}
+
+/// Whether the text between two findings of one special category makes them one phrase: a
+/// list's joiner only (`Diabetes und Asthma`, `chemo for breast cancer`, `Long Covid mit
+/// Fatigue`) — what stands between them tells the same secret.
+fn joins(gap: Option<&str>) -> bool {
+    const JOINERS: &[&str] = &[
+        "", "and", "und", "or", "oder", "with", "mit", "for", "wegen", "gegen", "against", "plus",
+        "sowie", "&", "/", "+", "nach", "after", "due to", "bei",
+    ];
+    let Some(gap) = gap.filter(|g| g.len() <= 12) else {
+        return false;
+    };
+    let word = gap.trim_matches(|c: char| c == ' ' || c == ',' || c == ';');
+    !gap.contains(['.', '!', '?', '\n']) && JOINERS.iter().any(|j| word.eq_ignore_ascii_case(j))
+}
+
+/// Widen an original span over the closing tags right after it of elements it opens
+/// (`IG <span>Metall</span>`), so that no half of a markup pair is left behind.
+fn absorb_closing_tags(text: &str, s: usize, mut e: usize) -> usize {
+    for _ in 0..4 {
+        let Some(rest) = text.get(e..).filter(|r| r.starts_with("</")) else {
+            break;
+        };
+        let Some(close) = rest.find('>').filter(|&i| i < 16) else {
+            break;
+        };
+        let name = rest.get(2..close).unwrap_or("");
+        let opened = text
+            .get(s..e)
+            .is_some_and(|span| !name.is_empty() && span.contains(&format!("<{name}")));
+        if !opened {
+            break;
+        }
+        e += close + 1;
+    }
+    e
 }
 
 /// Widen an original span over invisible characters right before and after it, so that no

@@ -48,14 +48,18 @@ fn ends_sentence(c: char) -> bool {
 const OPENING: &[char] = &['"', '\'', '„', '“', '‚', '‘', '«', '»', '‹', '›'];
 const CLOSING: &[char] = &['"', '\'', '“', '”', '‘', '’', '«', '»', '‹', '›'];
 
-impl Guard {
-    /// Whether this guard makes the match `s..e` of `category` in the normalised `text` none.
-    pub(crate) fn drops(&self, text: &str, category: usize, s: usize, e: usize) -> bool {
-        if !self.categories.contains(&category) {
-            return false;
-        }
-        // A guard reads no further than a sentence or a title goes: at most `REACH` bytes
-        // either side, so that its cost does not grow with the text.
+/// What stands around a match, read once for every guard.
+pub(crate) struct Around<'a> {
+    head: &'a str,
+    tail: &'a str,
+    sentence_head: &'a str,
+    sentence_tail: &'a str,
+}
+
+impl<'a> Around<'a> {
+    /// A guard reads no further than a sentence or a title goes: at most `REACH` bytes
+    /// either side of the match `s..e`, so that its cost does not grow with the text.
+    pub(crate) fn new(text: &'a str, s: usize, e: usize) -> Around<'a> {
         let head = text
             .get(floor_boundary(text, s.saturating_sub(REACH))..s)
             .unwrap_or("");
@@ -68,10 +72,37 @@ impl Guard {
         let sentence_tail = tail
             .find(ends_sentence)
             .map_or(tail, |i| tail.get(..i).unwrap_or(""));
-        self.near(sentence_head, sentence_tail)
+        Around {
+            head,
+            tail,
+            sentence_head,
+            sentence_tail,
+        }
+    }
+}
+
+impl Guard {
+    /// Whether this guard names `category`.
+    pub(crate) fn covers(&self, category: usize) -> bool {
+        self.categories.contains(&category)
+    }
+
+    /// Whether this guard makes the match `s..e` of `category` in the normalised `text`, with
+    /// `around` read around it, none.
+    pub(crate) fn drops(
+        &self,
+        text: &str,
+        category: usize,
+        (s, e): (usize, usize),
+        around: &Around<'_>,
+    ) -> bool {
+        if !self.covers(category) {
+            return false;
+        }
+        self.near(around.sentence_head, around.sentence_tail)
             || self.compound(text, s, e)
-            || self.titled(head, tail)
-            || self.field(head)
+            || self.titled(around.head, around.tail)
+            || self.field(around.head)
     }
 
     fn near(&self, head: &str, tail: &str) -> bool {

@@ -116,8 +116,28 @@ fn reference(rest: &str) -> Option<(String, usize)> {
     if len == 0 || !body.get(len..)?.starts_with(';') {
         return None;
     }
-    let value = named(body.get(..len)?)?;
-    Some((value.to_string(), len + 2))
+    let name = body.get(..len)?;
+    let value = named(name).map(str::to_string).or_else(|| accented(name))?;
+    Some((value, len + 2))
+}
+
+/// A letter with an accent by its entity name (`&ocirc;`, `&Eacute;`, `&iuml;`): the letter
+/// and the combining mark.
+fn accented(name: &str) -> Option<String> {
+    let mut chars = name.chars();
+    let base = chars.next().filter(char::is_ascii_alphabetic)?;
+    let mark = match chars.as_str() {
+        "acute" => '\u{301}',
+        "grave" => '\u{300}',
+        "circ" => '\u{302}',
+        "uml" => '\u{308}',
+        "tilde" => '\u{303}',
+        "ring" => '\u{30a}',
+        "cedil" => '\u{327}',
+        "caron" => '\u{30c}',
+        _ => return None,
+    };
+    Some([base, mark].iter().collect())
 }
 
 /// The tag at the start of `rest` (which starts with `<`): its length, if it is one.
@@ -189,6 +209,13 @@ mod tests {
             "{:?}",
             d.text
         );
+        assert_eq!(d.origin.len(), d.text.len());
+    }
+
+    #[test]
+    fn accented_letters_by_name_are_read() {
+        let d = decode("alc&ocirc;holic").unwrap();
+        assert_eq!(d.text, "alco\u{302}holic");
         assert_eq!(d.origin.len(), d.text.len());
     }
 

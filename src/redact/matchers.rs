@@ -8,7 +8,7 @@
 use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexSet, RegexSetBuilder};
 
-use super::guards::Guard;
+use super::guards::{Around, Guard};
 use super::normal::{
     ceil_boundary, char_at, char_before, ends_word, floor_boundary, is_word, starts_word, Normal,
 };
@@ -34,6 +34,8 @@ pub(crate) struct LexRule {
     /// Words (prefixes of words) that, within `near` words of a match, make it no finding.
     pub(crate) except_near: Vec<String>,
     pub(crate) near: usize,
+    /// For a cue: how many words of its clause after the match join the finding (0: none).
+    pub(crate) clause: usize,
 }
 
 /// A match before the exceptions and the mapping back to the original text.
@@ -70,6 +72,8 @@ pub(crate) struct Phrase {
     pub(crate) before: Words,
     pub(crate) after: Words,
     pub(crate) after_patterns: Vec<Regex>,
+    /// The same expressions as one set: one pass says which of them can match at all.
+    pub(crate) after_set: Option<RegexSet>,
 }
 
 /// A list of words indexed by one end byte (the last for `before`, the first for `after`),
@@ -109,6 +113,9 @@ impl Words {
     }
 }
 
+/// Bytes after a finding its phrase's expressions read.
+const AFTER_REACH: usize = 120;
+
 impl Phrase {
     /// The start of the longest `before` word ending right before `s` (one space or
     /// hyphen between).
@@ -137,11 +144,18 @@ impl Phrase {
             .filter(|w| rest.starts_with(w))
             .map(|w| e + gap + w.len())
             .filter(|&i| ends_word(text, i));
-        // The expressions are anchored (`^`): a miss costs a byte or two.
-        let patterns = self
-            .after_patterns
-            .iter()
-            .filter_map(|re| re.find(tail))
+        // The expressions are anchored (`^`) and short: they read the next bytes only, and
+        // only those the set says match run on their own.
+        let near = tail
+            .get(..floor_boundary(tail, AFTER_REACH))
+            .unwrap_or(tail);
+        let open: Vec<usize> = match &self.after_set {
+            Some(set) => set.matches(near).into_iter().collect(),
+            None => (0..self.after_patterns.len()).collect(),
+        };
+        let patterns = open
+            .into_iter()
+            .filter_map(|i| self.after_patterns.get(i)?.find(near))
             .filter(|m| m.start() == 0 && m.end() > 0)
             .map(|m| e + m.end());
         words.chain(patterns).max()
@@ -170,6 +184,17 @@ impl Lexicon {
             }
         }
         (s, e)
+    }
+
+    /// Whether a guard makes the match `s..e` of `category` none.
+    fn guarded(&self, text: &str, category: usize, s: usize, e: usize) -> bool {
+        if !self.guards.iter().any(|g| g.covers(category)) {
+            return false;
+        }
+        let around = Around::new(text, s, e);
+        self.guards
+            .iter()
+            .any(|g| g.drops(text, category, (s, e), &around))
     }
 
     /// How many of the regular expressions run on the ASCII shadow (the first entries of a
@@ -233,6 +258,8 @@ impl Lexicon {
                 }
             }
         }
+        // The same span of a category found by several rules is checked and grown once.
+        let mut seen: Vec<(usize, usize, usize)> = Vec::new();
         for (rule, s, e) in found {
             if excepted
                 .iter()
@@ -243,12 +270,21 @@ impl Lexicon {
             let Some(r) = self.rules.get(rule) else {
                 continue;
             };
+            if seen.contains(&(r.category, s, e)) {
+                continue;
+            }
             if !r.except_near.is_empty() && near_any(text, s, e, r.near, &r.except_near) {
                 continue;
             }
-            if after_title(text, s) || self.guards.iter().any(|g| g.drops(text, r.category, s, e)) {
+            if after_title(text, s) || self.guarded(text, r.category, s, e) {
                 continue;
             }
+            seen.push((r.category, s, e));
+            let e = if r.clause > 0 {
+                clause_end(text, e, r.clause)
+            } else {
+                e
+            };
             let (s, e) = self.widen(text, r.category, s, e);
             out.push(Hit {
                 category: r.category,
@@ -257,6 +293,85 @@ impl Lexicon {
             });
         }
     }
+}
+
+/// Words that end a cue's clause: a conjunction, or where the writer turns to what they want
+/// (`… und wünscht sich`, `… so she would like`).
+const CLAUSE_ENDS: &[&str] = &[
+    "und",
+    "and",
+    "aber",
+    "but",
+    "oder",
+    "or",
+    "weil",
+    "because",
+    "da",
+    "denn",
+    "so",
+    "deshalb",
+    "daher",
+    "therefore",
+    "which",
+    "who",
+    "dass",
+    "sodass",
+    "wünscht",
+    "wünschen",
+    "wünsche",
+    "möchte",
+    "möchten",
+    "wants",
+    "want",
+    "would",
+    "wish",
+    "wishes",
+    "bitte",
+    "please",
+    "danke",
+    "thanks",
+    "thank",
+    "sich",
+    "while",
+    "während",
+    "trotzdem",
+    "still",
+    "anyway",
+    "also",
+    "wir",
+    "we",
+    "sie",
+    "she",
+    "er",
+    "he",
+    "ich",
+];
+
+/// The end of the clause a cue ending at `e` opens: up to `max` more words, never past a
+/// clause's punctuation or a word of [`CLAUSE_ENDS`].
+fn clause_end(text: &str, e: usize, max: usize) -> usize {
+    let mut end = e;
+    let mut at = e;
+    for _ in 0..max {
+        let Some(rest) = text.get(at..) else { break };
+        // One gap of spaces, hyphens, slashes or a `+` between words; anything else ends it.
+        let gap = rest
+            .char_indices()
+            .find(|(_, c)| !matches!(c, ' ' | '-' | '/' | '+' | '\''))
+            .map_or(rest.len(), |(i, _)| i);
+        let from = at + gap;
+        if !char_at(text, from).is_some_and(is_word) {
+            break;
+        }
+        let to = word_end(text, from);
+        let word = text.get(from..to).unwrap_or("");
+        if CLAUSE_ENDS.contains(&word) {
+            break;
+        }
+        end = to;
+        at = to;
+    }
+    end
 }
 
 /// Where a term match counts, if it does: its boundaries checked, extended to whole words
@@ -315,6 +430,14 @@ const TITLES: &[&str] = &[
     "mr", "mrs", "miss", "mx", "dr", "prof", "herr", "herrn", "frau", "fr", "hr", "sir", "lady",
 ];
 
+/// Possessives that make a form of address a relation (`meine Frau`, `unser Herr`).
+const POSSESSIVES: &[&str] = &[
+    "my", "his", "her", "our", "your", "their", "mein", "meine", "meiner", "meinem", "meinen",
+    "sein", "seine", "seiner", "seinem", "seinen", "ihr", "ihre", "ihrer", "ihrem", "ihren",
+    "unser", "unsere", "unserer", "unserem", "unseren", "dein", "deine", "deiner", "deinem",
+    "deinen", "euer", "eure", "die", "der", "the",
+];
+
 /// Whether the word before byte `s` is a form of address.
 fn after_title(text: &str, s: usize) -> bool {
     let head = text.get(..s).unwrap_or("");
@@ -325,7 +448,11 @@ fn after_title(text: &str, s: usize) -> bool {
     }
     let word = head.rsplit(|c: char| !is_word(c)).next().unwrap_or("");
     if TITLES.contains(&word) {
-        return true;
+        // `meine Frau hat MS`, `my Mrs`: after a possessive the word is a person, not a
+        // form of address.
+        let before = head.get(..head.len() - word.len()).unwrap_or("").trim_end();
+        let owner = before.rsplit(|c: char| !is_word(c)).next().unwrap_or("");
+        return !POSSESSIVES.contains(&owner);
     }
     // A name's possessive after a form of address: `Dr Wendt's surgery` is a practice.
     head.strip_suffix("'s").is_some_and(|h| {

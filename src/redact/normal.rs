@@ -206,12 +206,13 @@ impl Normal {
         n
     }
 
-    /// Runs of four or more single letters or digits with the same kind of short
+    /// Runs of three or more single letters or digits with the same kind of short
     /// separator between them — spaces, dots, dashes, slashes, stars, underscores
     /// (`D I A B E T E S`, `c.a.n.c.e.r`, `D-i-a-b-e-t-e-s`, `D E 8 9 3 7 …`) — are read as
     /// one word: the separators go.
     fn join_spaced_letters(&mut self) {
-        const MIN_RUN: usize = 4;
+        // Three letters are a word too (`g a y`, `A.f.D`, `H-I-V`).
+        const MIN_RUN: usize = 3;
         if !has_spaced_pair(&self.text) {
             return;
         }
@@ -231,8 +232,9 @@ impl Normal {
             *run_len = 0;
         };
         let mut words = WordRuns::new(&self.text).peekable();
-        while let Some((_, e, single)) = words.next() {
-            if !single {
+        while let Some((s, e, single)) = words.next() {
+            // `he's` is no spaced-out word starting with `s`.
+            if !single || char_before(&self.text, s) == Some('\'') {
                 flush(&mut run, &mut run_len, &mut dropped);
                 continue;
             }
@@ -248,6 +250,12 @@ impl Normal {
             };
             match gap {
                 Some((g, ns)) if is_letter_gap(g) && same(g) => run.push((e, ns)),
+                // Another separator: a new run may start here (`a T-e-a-m`).
+                Some((g, ns)) if is_letter_gap(g) => {
+                    flush(&mut run, &mut run_len, &mut dropped);
+                    run_len = 1;
+                    run.push((e, ns));
+                }
                 _ => flush(&mut run, &mut run_len, &mut dropped),
             }
         }
@@ -479,7 +487,10 @@ mod tests {
             "hat diabetes, ja"
         );
         assert_eq!(Normal::new("D E 8 9 3 7 0 4 ok").text, "de893704 ok");
-        assert_eq!(Normal::new("a b c").text, "a b c");
+        assert_eq!(Normal::new("a b").text, "a b");
+        assert_eq!(Normal::new("g a y").text, "gay");
+        assert_eq!(Normal::new("he's g a y").text, "he's gay");
+        assert_eq!(Normal::new("a T-e-a-m-s").text, "a teams");
         let t = "Di\u{0430}betes";
         let n = Normal::new(t);
         assert_eq!(n.text, "diabetes");
@@ -513,11 +524,12 @@ mod tests {
         }
         assert_eq!(Normal::new("DE89&nbsp;3704").text, "de89 3704");
         assert_eq!(Normal::new("Grüße, Sámi").text, "grüße, sami");
-        assert_eq!(Normal::new("z. B. U.S.A. a-b-c").text, "z. b. u.s.a. a-b-c");
+        assert_eq!(Normal::new("z. B. und a-b").text, "z. b. und a-b");
+        assert_eq!(Normal::new("die A.f.D").text, "die afd");
     }
 
     #[test]
     fn dashes_are_one_hyphen() {
-        assert_eq!(Normal::new("a\u{2011}b\u{2013}c").text, "a-b-c");
+        assert_eq!(Normal::new("ab\u{2011}cd\u{2013}ef").text, "ab-cd-ef");
     }
 }

@@ -6,7 +6,7 @@
 //!   `[categories.<name>]` with a label per language;
 //! - every other `*.toml`: `[[lexicon]]` rules (special categories: `words`, `prefixes`,
 //!   `suffixes`, `infixes`, regular expressions in `patterns`, exceptions in `except` and
-//!   `except_near`) and `[[identifier]]` rules (a `pattern` for candidates, a built-in
+//!   `except_near`, and `clause` for a cue whose finding runs to the end of its clause) and `[[identifier]]` rules (a `pattern` for candidates, a built-in
 //!   `validator`, context words). Each rule may carry `examples` that must be found as its
 //!   category and `counterexamples` that must not.
 //!
@@ -124,6 +124,10 @@ struct RawLexicon {
     except_near: Vec<String>,
     #[serde(default = "default_near")]
     near: usize,
+    /// A cue (`leidet an`, `diagnosed with`, `voted for`): its finding runs on to the end of
+    /// its clause, at most this many words (0: the match alone).
+    #[serde(default)]
+    clause: usize,
     #[serde(default)]
     examples: Vec<String>,
     #[serde(default)]
@@ -586,6 +590,7 @@ fn lexicon_rule(
             .filter(|w| !w.is_empty())
             .collect(),
         near: raw.near,
+        clause: raw.clause,
     });
     b.examples.push(Examples {
         source,
@@ -691,10 +696,16 @@ fn phrase_rule(
             .filter(|w| !w.is_empty())
             .collect()
     };
+    let after_set = regex::RegexSetBuilder::new(raw.after_patterns.iter())
+        .size_limit(REGEX_SIZE_LIMIT * 4)
+        .build()
+        .ok()
+        .filter(|set| set.len() == after_patterns.len());
     let phrase = Phrase {
         before: Words::new(words(&raw.before), true),
         after: Words::new(words(&raw.after), false),
         after_patterns,
+        after_set,
     };
     for (j, name) in raw.categories.iter().enumerate() {
         if let Some(c) = category_of(b, source, &format!("{at}.categories.{j}"), name, index) {

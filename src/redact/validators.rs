@@ -21,7 +21,8 @@ pub(crate) enum Validator {
     /// German ID card (Personalausweis): 9 characters of its alphabet, a check digit (7-3-1)
     /// when written.
     DeIdCard,
-    /// German passport: `C` + 8 characters of its alphabet, a check digit when written.
+    /// German passport: `C`, `F`, `G`, `H`, `J` or `K` + 8 characters of its alphabet, a
+    /// check digit when written.
     DePassport,
     /// Phone number: 8–15 digits, international or national prefix.
     Phone,
@@ -31,6 +32,17 @@ pub(crate) enum Validator {
     /// US social security number: area, group, serial, none of them all zeros, no area
     /// 666 or 9xx.
     UsSsn,
+    /// US individual taxpayer identification number (ITIN): nine digits, the first 9, the
+    /// fourth and fifth 50–65, 70–88, 90–92 or 94–99.
+    UsItin,
+    /// Austrian social insurance number (SVNR): a serial of three digits, a check digit
+    /// (weights 3 7 9 · 5 8 4 2 1 6 mod 11, never 10), the birth date DDMMYY.
+    AtSvnr,
+    /// Swiss social insurance number (AHV-Nr.): `756` and ten digits, an EAN-13 check digit.
+    ChAhv,
+    /// Spanish national identity number (DNI, NIE): eight digits (or X/Y/Z and seven) and the
+    /// letter of their value mod 23.
+    EsDni,
     /// UK National Insurance number: two letters of the allowed prefixes, six digits, a
     /// suffix A–D.
     UkNino,
@@ -50,6 +62,10 @@ impl Validator {
         "email",
         "de_pension",
         "us_ssn",
+        "us_itin",
+        "at_svnr",
+        "ch_ahv",
+        "es_dni",
         "uk_nino",
     ];
 
@@ -65,6 +81,10 @@ impl Validator {
             "email" => Validator::Email,
             "de_pension" => Validator::DePension,
             "us_ssn" => Validator::UsSsn,
+            "us_itin" => Validator::UsItin,
+            "at_svnr" => Validator::AtSvnr,
+            "ch_ahv" => Validator::ChAhv,
+            "es_dni" => Validator::EsDni,
             "uk_nino" => Validator::UkNino,
             _ => return None,
         })
@@ -84,6 +104,10 @@ impl Validator {
             Validator::Phone => phone(candidate),
             Validator::DePension => de_pension(candidate),
             Validator::UsSsn => us_ssn(candidate),
+            Validator::UsItin => us_itin(candidate),
+            Validator::AtSvnr => at_svnr(candidate),
+            Validator::ChAhv => ch_ahv(candidate),
+            Validator::EsDni => es_dni(candidate),
             Validator::UkNino => uk_nino(candidate),
         }
     }
@@ -352,13 +376,17 @@ fn id_document(candidate: &str, passport: bool) -> Option<usize> {
     if serial.len() != 9 || !serial.iter().all(|&c| id_alphabet(c)) {
         return None;
     }
-    // A serial starts with a letter and holds digits: a word of nine consonants is none.
+    // A serial starts with a letter and holds digits: a word of nine consonants is none,
+    // unless its check digit is written and confirms it.
+    let checked = chars.len() == 10;
     if !serial.first().is_some_and(char::is_ascii_alphabetic)
-        || !serial.iter().any(char::is_ascii_digit)
+        || !(checked || serial.iter().any(char::is_ascii_digit))
     {
         return None;
     }
-    if passport && serial.first() != Some(&'c') {
+    // Passport series letters: C, F, G, H, J, K. (ID cards are written with any; where a
+    // number near both words passes both, the passport reading wins.)
+    if passport && !serial.first().is_some_and(|c| "cfghjk".contains(*c)) {
         return None;
     }
     match chars.get(9) {
@@ -446,6 +474,74 @@ fn us_ssn(candidate: &str) -> Option<usize> {
     let num = |r: std::ops::Range<usize>| d.get(r).map(|x| x.iter().fold(0, |a, b| a * 10 + b));
     let (area, group, serial) = (num(0..3)?, num(3..5)?, num(5..9)?);
     (area != 0 && area != 666 && area < 900 && group != 0 && serial != 0).then_some(end)
+}
+
+/// US ITIN: `9xx-7x-xxxx`, nine digits.
+fn us_itin(candidate: &str) -> Option<usize> {
+    let ds = digits(candidate);
+    let &(_, end) = ds.get(8)?;
+    if ds.len() != 9 || !may_end(candidate, end) {
+        return None;
+    }
+    let d: Vec<u32> = ds.iter().map(|(d, _)| *d).collect();
+    let group = d.get(3)? * 10 + d.get(4)?;
+    let group_ok = matches!(group, 50..=65 | 70..=88 | 90..=92 | 94..=99);
+    (*d.first()? == 9 && group_ok).then_some(end)
+}
+
+/// The digits of a candidate that must be all of it, `n` of them, ending where it may end.
+fn exactly(candidate: &str, n: usize) -> Option<(Vec<u32>, usize)> {
+    let ds = digits(candidate);
+    let &(_, end) = ds.last()?;
+    (ds.len() == n && may_end(candidate, end)).then(|| (ds.iter().map(|(d, _)| *d).collect(), end))
+}
+
+/// Austrian SVNR: `1237 010180`.
+fn at_svnr(candidate: &str) -> Option<usize> {
+    let (d, end) = exactly(candidate, 10)?;
+    let weights = [3, 7, 9, 0, 5, 8, 4, 2, 1, 6];
+    let sum: u32 = d.iter().zip(weights).map(|(d, w)| d * w).sum();
+    let day = d.get(4)? * 10 + d.get(5)?;
+    let month = d.get(6)? * 10 + d.get(7)?;
+    // Day 01–31 and month 01–12 (13–15 for numbers given without a known birth date).
+    let date_ok = (1..=31).contains(&day) && (1..=15).contains(&month);
+    (*d.first()? != 0 && date_ok && sum % 11 == *d.get(3)?).then_some(end)
+}
+
+/// Swiss AHV number: `756.1234.5678.97`.
+fn ch_ahv(candidate: &str) -> Option<usize> {
+    let (d, end) = exactly(candidate, 13)?;
+    if d.get(..3)? != [7, 5, 6] {
+        return None;
+    }
+    let sum: u32 = d
+        .iter()
+        .take(12)
+        .enumerate()
+        .map(|(i, d)| if i % 2 == 0 { *d } else { d * 3 })
+        .sum();
+    ((10 - sum % 10) % 10 == *d.get(12)?).then_some(end)
+}
+
+/// Spanish DNI `12345678Z` or NIE `X1234567L`.
+fn es_dni(candidate: &str) -> Option<usize> {
+    const LETTERS: &[u8] = b"TRWAGMYFPDXBNJZSQVHLCKE";
+    let (c, end) = compact(candidate);
+    let chars: Vec<char> = c.chars().collect();
+    if chars.len() != 9 || !may_end(candidate, end) {
+        return None;
+    }
+    let mut value: u32 = match chars.first()? {
+        'x' => 0,
+        'y' => 1,
+        'z' => 2,
+        d => d.to_digit(10)?,
+    };
+    for ch in chars.get(1..8)? {
+        value = value * 10 + ch.to_digit(10)?;
+    }
+    let want = *LETTERS.get(usize::try_from(value % 23).ok()?)?;
+    (chars.get(8)?.to_ascii_uppercase() == char::from(want)).then_some(end)
 }
 
 /// UK National Insurance number: `AB 12 34 56 C`.
@@ -547,6 +643,18 @@ mod tests {
         assert_eq!(Validator::UkNino.accept("ab123456c"), Some(9));
         assert_eq!(Validator::UkNino.accept("gb123456c"), None);
         assert_eq!(Validator::UkNino.accept("ab123456e"), None);
+        assert_eq!(Validator::UsItin.accept("927-71-9429"), Some(11));
+        assert_eq!(Validator::UsItin.accept("927-69-9429"), None);
+        assert_eq!(Validator::UsItin.accept("827-71-9429"), None);
+        // 1237 010180: the published example of an Austrian SVNR.
+        assert_eq!(Validator::AtSvnr.accept("1237 010180"), Some(11));
+        assert_eq!(Validator::AtSvnr.accept("1238 010180"), None);
+        // 756.9217.0769.85: the published example of a Swiss AHV number.
+        assert_eq!(Validator::ChAhv.accept("756.9217.0769.85"), Some(16));
+        assert_eq!(Validator::ChAhv.accept("756.9217.0769.84"), None);
+        assert_eq!(Validator::EsDni.accept("12345678z"), Some(9));
+        assert_eq!(Validator::EsDni.accept("12345678a"), None);
+        assert_eq!(Validator::EsDni.accept("x1234567l"), Some(9));
     }
 
     #[test]

@@ -249,3 +249,86 @@ async fn two_replicas_together_stay_within_one_budget() {
         "{metrics}"
     );
 }
+
+/// A CRM that answers every contact search as HubSpot does when its filter compares a
+/// string without regard to case: a page of 200 customers, and a `total` of 251 that counts
+/// one more record, spelt `Customer`, further on — a record the policies hide.
+async fn case_blind_crm() -> std::net::SocketAddr {
+    let template = DemoCrm::seeded().record_json("contacts", "1001").unwrap();
+    let results: Vec<Value> = (1..=200)
+        .map(|i| {
+            let mut r = template.clone();
+            r["id"] = json!(i.to_string());
+            r["properties"]["hs_object_id"] = json!(i.to_string());
+            r["properties"]["lifecyclestage"] = json!("customer");
+            r
+        })
+        .collect();
+    let page = serde_json::to_vec(&json!({
+        "total": 251,
+        "results": results,
+        "paging": {"next": {"after": "200"}}
+    }))
+    .unwrap();
+    crate::support::RawUpstream::start(move |_| {
+        crate::support::http_response("200 OK", &[("Content-Type", "application/json")], &page)
+    })
+    .await
+    .addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_pushed_down_on_free_text_never_counts_a_hidden_spelling() {
+    let addr = case_blind_crm().await;
+    let shipped =
+        std::fs::read_to_string(crate::support::repo().join("policies/routes.toml")).unwrap();
+    let search = json!({
+        "filterGroups": [{"filters": [{"propertyName": "firstname", "operator": "HAS_PROPERTY"}]}],
+        "limit": 3,
+        "properties": ["firstname"]
+    });
+    // The lifecycle stage kept as free text: HubSpot's `EQ customer` also matches the hidden
+    // `Customer`, so its count is not the caller's; crmgate counts what it has shown.
+    let free_text = Proxy::start_with(Options {
+        upstream: Upstream::Addr(addr),
+        routes: Some(shipped.replace(
+            "type = \"string\", enumeration = true,",
+            "type = \"string\",",
+        )),
+        ..Options::default()
+    })
+    .await;
+    let reply = free_text
+        .post(
+            "/crm/v3/objects/contacts/search",
+            "penny",
+            Some("contract_fulfilment"),
+            search.clone(),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let v = reply.json();
+    assert_eq!(v["results"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        v["total"], 200,
+        "the CRM's count of a free-text match is not the caller's"
+    );
+    assert!(v["paging"]["next"]["after"].is_string());
+    // As an enumeration (the shipped routes), the CRM keeps one spelling: its count is the
+    // caller's, as a full walk would count it.
+    let enumeration = Proxy::start_with(Options {
+        upstream: Upstream::Addr(addr),
+        ..Options::default()
+    })
+    .await;
+    let reply = enumeration
+        .post(
+            "/crm/v3/objects/contacts/search",
+            "penny",
+            Some("contract_fulfilment"),
+            search,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["total"], 251);
+}

@@ -64,7 +64,9 @@
 //! outgoing HTTPS connector), [`profiles`] (one module per CRM vendor, each implementing
 //! the stages' `Vendor` seam; `profiles::select` maps `[upstream] vendor` to one),
 //! [`admin`] (`/healthz`, `/readyz`, `/metrics`), [`decide`]
-//! (the decision core as the tools ask it) and [`tools`] (one module per subcommand). The demo
+//! (the decision core as the tools ask it) and [`tools`] (one module per subcommand; among
+//! them [`tools::console`], the data protection officer's web console, a process of its
+//! own that reads through a running crmgate like any client). The demo
 //! CRM is its own workspace crate (`democrm/`): it depends on nothing of crmgate, and nothing
 //! on the request path imports it.
 //! [`audit`] is the audit log as its own room: the event types ([`audit::event`], a leaf

@@ -96,6 +96,10 @@ enum Command {
         /// without --config, its configuration is `policies/<vendor>/crmgate.toml`.
         #[arg(long)]
         vendor: Option<String>,
+        /// Where the data protection officer's console listens (default: 127.0.0.1:8444,
+        /// or a free port when --listen's port is 0).
+        #[arg(long)]
+        console: Option<SocketAddr>,
     },
     /// The access matrix: department × purpose × resource type × field group.
     Matrix {
@@ -210,6 +214,7 @@ fn main() -> ExitCode {
             listen,
             admin,
             vendor,
+            console,
         } => cli::demo_config(config.path, vendor.as_deref()).and_then(|path| {
             runtime().and_then(|rt| {
                 rt.block_on(demo::vendor::dispatch(demo::DemoOptions {
@@ -217,6 +222,7 @@ fn main() -> ExitCode {
                     listen,
                     admin,
                     vendor,
+                    console,
                 }))
             })
         }),

@@ -20,6 +20,7 @@ pub mod idp;
 pub mod oidc;
 pub mod overview;
 pub mod pages;
+pub mod plan;
 pub mod session;
 pub mod state;
 pub mod subjects;
@@ -29,4 +30,4 @@ pub mod view;
 #[cfg(test)]
 mod tests;
 
-pub use app::{run, serve, start, ConsoleArgs, Started};
+pub use app::{run, serve, start, start_with, ConsoleArgs, Started};

@@ -3,7 +3,8 @@
 //! Starts the embedded demo CRM on loopback, crmgate in front of it over HTTPS with the
 //! example policies, prints the tour — what each persona sees of one contact for each of
 //! its purposes — and copy-paste `curl` commands, then serves until Ctrl-C or SIGTERM, with the admin listener
-//! (`/healthz`, `/readyz`, `/metrics`) of `serve`. The tour is
+//! (`/healthz`, `/readyz`, `/metrics`) of `serve`, and the data protection officer's
+//! console with the development identity provider ([`console`]). The tour is
 //! computed by the same policy engine and planner the proxy uses, so it cannot drift.
 //!
 //! It must never be used with real data: its keys and certificates are for development only.
@@ -24,6 +25,7 @@ use crate::secret::Secret;
 use crate::stages::pipeline::Policies;
 use crate::startup::app;
 
+pub mod console;
 pub mod vendor;
 
 /// Demo personas: user id, what they stand for.
@@ -458,6 +460,8 @@ pub struct DemoOptions {
     pub admin: Option<SocketAddr>,
     /// Another vendor's demo CRM and API than the default one (`--vendor`).
     pub vendor: Option<String>,
+    /// The DPO console's address (`--console`; default [`console::default_listen`]).
+    pub console: Option<SocketAddr>,
 }
 
 /// Run the demo until Ctrl-C or SIGTERM (either ends with the final signed checkpoint).
@@ -494,6 +498,15 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         shutdown,
     } = start_proxy(&config).await?;
 
+    let console = console::start(
+        &config,
+        &opts.config,
+        opts.console
+            .unwrap_or_else(|| console::default_listen(config.listen.addr)),
+        bound,
+        &ca,
+    )
+    .await;
     println!("crmgate demo: Santa's company\n");
     println!(
         "  demo CRM ({}, {} contacts): http://{crm_addr}",
@@ -506,9 +519,10 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     );
     println!("  admin (/healthz, /readyz, /metrics):    http://{admin_bound}");
     println!(
-        "  audit log:                              {}\n",
+        "  audit log:                              {}",
         audit_path.display()
     );
+    println!("{}", console.lines);
     if let Some(record) = &tour_record {
         println!(
             "{}",
@@ -529,9 +543,11 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     println!("{}", curl_examples(bound, &ca));
     println!("Serving until Ctrl-C or SIGTERM.");
 
-    app::run(prepared, listener, shutdown)
+    let served = app::run(prepared, listener, shutdown)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    console.stop().await;
+    served
 }
 
 /// The demo CRM on a loopback port, requiring the upstream credential crmgate injects; the

@@ -242,6 +242,18 @@ pub async fn subject_access(
     policies: &Policies,
     req: &SubjectRequest,
 ) -> Result<subject::SubjectAccess, String> {
+    let pc = permission::compute(config, policies, &req.date);
+    subject_access_with(config, policies, &pc, req).await
+}
+
+/// [`subject_access`] with the permission concept of the loaded revision already computed
+/// (the console keeps it).
+pub async fn subject_access_with(
+    config: &Config,
+    policies: &Policies,
+    pc: &PermissionConcept,
+    req: &SubjectRequest,
+) -> Result<subject::SubjectAccess, String> {
     let (t, key) = copy::Key::parse(&req.subject, &req.lookup_property)?;
     let res = copy::resource(policies, &t)
         .ok_or_else(|| format!("no record type `{t}` in the routes"))?;
@@ -269,11 +281,10 @@ pub async fn subject_access(
             }
         }
     };
-    let pc = permission::compute(config, policies, &req.date);
     Ok(subject::compute(
         config,
         policies,
-        &pc,
+        pc,
         &hits,
         (&t, id.as_deref().unwrap_or("–")),
         req.name_employees,

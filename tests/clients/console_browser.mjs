@@ -45,8 +45,8 @@ async function freshContext() {
   return { context, dir, page: context.pages()[0] || await context.newPage() };
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: join(screens, `${name}.png`), fullPage: true });
+async function shot(page, name, fullPage = true) {
+  await page.screenshot({ path: join(screens, `${name}.png`), fullPage });
 }
 
 async function signIn(page, at, user) {
@@ -60,7 +60,7 @@ async function signIn(page, at, user) {
 
 async function dpo() {
   const { context, dir, page } = await freshContext();
-  await signIn(page, base, 'mistletoe');
+  await signIn(page, base, 'mira');
   await page.waitForURL(`${base}/`);
   const resp = await page.goto(`${base}/`);
   const csp = resp.headers()['content-security-policy'] || '';
@@ -79,7 +79,8 @@ async function dpo() {
   out.views++;
   const text = await page.textContent('main');
   check('subject page shows the Art. 15 answer', text.includes('Art. 15'), text.slice(0, 200));
-  check('subject page shows the copy of the data', (await page.locator('#copy').count()) === 1);
+  check('subject page shows the copy of the data', text.includes('Copy of your data (Art. 15(3) GDPR)')
+    && text.includes(email), text.slice(0, 200));
   await shot(page, '03-subject-1001');
   const [html] = await Promise.all([page.waitForEvent('download'), page.click('#download-html')]);
   await html.saveAs(join(screens, 'art15-contact-1001.html'));
@@ -89,9 +90,9 @@ async function dpo() {
   await json.saveAs(jsonPath);
   out.views++;
   const answer = JSON.parse(readFileSync(jsonPath, 'utf8'));
-  check('JSON download is the answer for contact/1001', answer.answer && String(answer.answer.record).includes('1001'),
+  check('JSON download is the answer for contact/1001', String(answer.record).includes('1001'),
     JSON.stringify(answer).slice(0, 200));
-  out.copy_of_data = answer.copy_of_data;
+  out.copy_of_data = answer.copy;
 
   // By e-mail address: looked up through crmgate; the address never appears in a URL.
   await page.goto(`${base}/subjects`);
@@ -105,11 +106,12 @@ async function dpo() {
   // The permission concept: approve this revision.
   await page.goto(`${base}/concept`);
   await shot(page, '04-concept');
+  await shot(page, '04-concept-top', false);
   await page.fill('#comment', 'Reviewed with the works council, Q4');
   await Promise.all([page.waitForURL(`${base}/concept`), page.click('#approve button')]);
   const approval = await page.textContent('#last-approval');
-  check('approval shown', approval.includes('mistletoe') && approval.includes('works council'), approval);
-  await shot(page, '05-concept-approved');
+  check('approval shown', approval.includes('mira') && approval.includes('works council'), approval);
+  await shot(page, '05-concept-approved', false);
 
   // The access log: a filter, then the CSV export.
   await page.goto(`${base}/log?purpose=contract_fulfilment`);
@@ -126,12 +128,29 @@ async function dpo() {
   const del = await page.goto(`${base}/deletion`);
   out.views++;
   check('deletion page answers 200', del.status() === 200, del.status());
+  check('deletion page shows the next run', (await page.locator('#next-run').count()) === 1
+    && (await page.locator('#no-plan').count()) === 0, (await page.textContent('main')).slice(0, 300));
   await shot(page, '07-deletion');
 
-  // German.
+  // German: every page once more.
   await page.goto(`${base}/?lang=de`);
   check('German overview', (await page.textContent('body')).includes('Übersicht'));
   await shot(page, '08-overview-de');
+  await page.goto(`${base}/subjects`);
+  await shot(page, '08-subjects-search-de');
+  await page.goto(`${base}/subjects/contact/1001`);
+  out.views++;
+  check('German subject page', (await page.textContent('main')).includes('Kopie Ihrer Daten'));
+  await shot(page, '08-subject-1001-de');
+  await page.goto(`${base}/concept`);
+  await shot(page, '08-concept-de', false);
+  await page.goto(`${base}/log?purpose=contract_fulfilment`);
+  out.views++;
+  await shot(page, '08-access-log-de');
+  await page.goto(`${base}/deletion`);
+  out.views++;
+  check('German deletion page', (await page.textContent('main')).includes('Lösch'));
+  await shot(page, '08-deletion-de');
 
   // A form without its CSRF token is refused (the field removed before sending).
   await page.goto(`${base}/concept?lang=en`);
@@ -165,9 +184,10 @@ async function refusals() {
     page.on('response', (r) => { if (r.url().includes('/callback')) seen.push(r.status()); });
     await signIn(page, base, 'holly');
     out.no_role_status = seen[0];
+    await shot(page, '11-refused-no-role');
     const again = await page.goto(`${base}/`);
     out.no_role_after = again.status();
-    await shot(page, '11-refused-no-role');
+    await shot(page, '11-no-session-after-refusal');
     await context.close();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -185,7 +205,7 @@ async function refusals() {
   // A session after its expiry.
   {
     const { context, dir, page } = await freshContext();
-    await signIn(page, shortBase, 'mistletoe');
+    await signIn(page, shortBase, 'mira');
     await page.waitForURL(`${shortBase}/`);
     const fresh = await page.goto(`${shortBase}/`);
     out.short_fresh_status = fresh.status();

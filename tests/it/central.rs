@@ -28,7 +28,7 @@ use crate::support::{
 const CONTACT: &str = "/crm/v3/objects/contacts/1001";
 
 /// A private PostgreSQL cluster, stopped when dropped.
-struct Pg {
+pub(crate) struct Pg {
     dir: tempfile::TempDir,
     bin: PathBuf,
     port: u16,
@@ -64,7 +64,7 @@ fn free_port() -> u16 {
 impl Pg {
     /// A running cluster, or `None` (with a note) where PostgreSQL is not installed and
     /// this is not CI.
-    fn start(test: &str) -> Option<Pg> {
+    pub(crate) fn start(test: &str) -> Option<Pg> {
         let Some(bin) = pg_bin() else {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
@@ -220,7 +220,7 @@ impl Drop for Pg {
     }
 }
 
-fn central_toml(pg: &Pg, replica: &str, extra: &str) -> String {
+pub(crate) fn central_toml(pg: &Pg, replica: &str, extra: &str) -> String {
     format!(
         "[audit.central]\nurl = \"{}\"\nreplica_id = \"{replica}\"\nbatch_size = 50\nretry_interval_ms = 100\n{extra}",
         pg.url()
@@ -243,7 +243,7 @@ async fn lag(admin: SocketAddr) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-async fn wait_until_shipped(admin: SocketAddr) {
+pub(crate) async fn wait_until_shipped(admin: SocketAddr) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while lag(admin).await != Some(0) {
         assert!(

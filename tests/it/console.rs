@@ -5,7 +5,7 @@
 //! exported, the deletion page, and the refusals. Then the console's audit log: one record
 //! per view of personal data, the approval, and `crmgate audit verify` passes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -38,10 +38,10 @@ fn playwright(test: &str) -> bool {
     installed
 }
 
-fn args(config: &Path, issuer: &str, audit: PathBuf, ttl: Duration) -> ConsoleArgs {
+fn args(proxy: &Proxy, issuer: &str, audit: PathBuf, ttl: Duration) -> ConsoleArgs {
     ConsoleArgs {
         config: crmgate::tools::cli::ConfigArgs {
-            path: config.to_path_buf(),
+            path: proxy.dir.path().join("crmgate.toml"),
         },
         listen: "127.0.0.1:0".parse().unwrap(),
         issuer: issuer.to_string(),
@@ -49,8 +49,10 @@ fn args(config: &Path, issuer: &str, audit: PathBuf, ttl: Duration) -> ConsoleAr
         idp_ca: None,
         session_ttl: ttl,
         audit_dir: Some(audit),
-        lookup_key: Some("demo-key-santa".into()),
-        lookup_purpose: "contract_fulfilment".into(),
+        url: Some(format!("https://localhost:{}", proxy.addr.port())),
+        ca: Some(repo().join("certs/ca.pem")),
+        dpo_key: Some("demo-key-mira".into()),
+        retention_key: Some("demo-key-retention".into()),
         checkpoint: Vec::new(),
         public_url: None,
     }
@@ -106,12 +108,11 @@ async fn the_dpo_answers_a_subject_request_approves_and_exports_in_chromium_and_
     )
     .await
     .unwrap();
-    let config = proxy.dir.path().join("crmgate.toml");
     let work = tempfile::tempdir().unwrap();
     let main_dir = work.path().join("console-audit");
     let short_ttl = Duration::from_secs(3);
     let main = console::start(args(
-        &config,
+        &proxy,
         &issuer,
         main_dir.clone(),
         Duration::from_secs(600),
@@ -119,7 +120,7 @@ async fn the_dpo_answers_a_subject_request_approves_and_exports_in_chromium_and_
     .await
     .unwrap();
     let short = console::start(args(
-        &config,
+        &proxy,
         &issuer,
         work.path().join("short-audit"),
         short_ttl,
@@ -135,13 +136,14 @@ async fn the_dpo_answers_a_subject_request_approves_and_exports_in_chromium_and_
 
     let screens = screens_dir();
     let script = repo().join("tests/clients/console_browser.mjs");
+    let subject_email = email.clone();
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new("node")
             .arg(script)
             .env("CONSOLE_URL", &main_url)
             .env("SHORT_URL", &short_url)
             .env("SHORT_TTL_MS", short_ttl.as_millis().to_string())
-            .env("SUBJECT_EMAIL", &email)
+            .env("SUBJECT_EMAIL", &subject_email)
             .env("SCREENS", &screens)
             .env("CHROMIUM", &chromium)
             .output()
@@ -166,16 +168,38 @@ async fn the_dpo_answers_a_subject_request_approves_and_exports_in_chromium_and_
         assert_eq!(c["ok"], true, "{}: {}", c["name"], c["detail"]);
     }
 
-    // Known gap: the lookup by e-mail address through crmgate finds no record yet (the
-    // console's reader lacks a purpose that may select by e-mail); the page then stays on
-    // the search form, and the address never reaches a URL or the log.
-    let email_found = out["email_lookup_url"]
-        .as_str()
-        .unwrap()
-        .ends_with("/subjects/contact/1001");
-    // The copy of the data is the record as crmgate shows it to the reader.
+    // The lookup by e-mail address through crmgate leads to the same page as the id.
+    assert!(
+        out["email_lookup_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/subjects/contact/1001"),
+        "{}",
+        out["email_lookup_url"]
+    );
+    // The copy of the data is the record as crmgate shows it to the data protection officer.
     let copy = &out["copy_of_data"];
-    assert_eq!(copy["id"], "1001", "{copy}");
+    assert_eq!(copy["held"], true, "{copy}");
+    assert_eq!(copy["record_id"], "1001", "{copy}");
+    assert_eq!(copy["fields"]["email"], email.as_str(), "{copy}");
+    // The data protection officer's reads are in crmgate's log, under their own purpose,
+    // and the e-mail lookup too (the address itself is in no entry).
+    let dpo_reads: Vec<Value> = proxy
+        .audit()
+        .into_iter()
+        .filter(|e| e["principal"] == "mira")
+        .collect();
+    assert!(
+        dpo_reads.len() >= 5
+            && dpo_reads
+                .iter()
+                .all(|e| e["purpose"] == "data_subject_access" && e["decision"] == "allow"),
+        "{dpo_reads:#?}"
+    );
+    assert!(
+        !dpo_reads.iter().any(|e| e.to_string().contains(&email)),
+        "no e-mail address in crmgate's log"
+    );
     // The access log's CSV holds the two reads of contact 1001.
     let csv = out["csv"].as_str().unwrap();
     assert!(csv.starts_with("time,person,department,purpose,request,decision,reason,records\n"));
@@ -220,7 +244,7 @@ async fn the_dpo_answers_a_subject_request_approves_and_exports_in_chromium_and_
         "one record per view of personal data: {views:#?}"
     );
     for v in &views {
-        assert_eq!(v["principal"], "mistletoe");
+        assert_eq!(v["principal"], idp::DPO);
         assert_eq!(v["purpose"], "data_protection_review");
     }
     let subject_views = views
@@ -228,9 +252,8 @@ async fn the_dpo_answers_a_subject_request_approves_and_exports_in_chromium_and_
         .filter(|v| v["subject"] == "contact/1001")
         .count();
     assert_eq!(
-        subject_views,
-        3 + usize::from(email_found),
-        "preview, two downloads (and the e-mail lookup's page)"
+        subject_views, 5,
+        "preview, two downloads, the e-mail lookup's page, the German preview"
     );
     assert!(
         !entries.iter().any(|e| e.to_string().contains('@')),
@@ -242,7 +265,7 @@ async fn the_dpo_answers_a_subject_request_approves_and_exports_in_chromium_and_
         1,
         "one approval; the form without CSRF token wrote none"
     );
-    assert_eq!(approvals[0]["principal"], "mistletoe");
+    assert_eq!(approvals[0]["principal"], idp::DPO);
     assert_eq!(
         approvals[0]["comment"],
         "Reviewed with the works council, Q4"

@@ -12,6 +12,8 @@ mod clients;
 mod conformance;
 mod connections;
 mod console;
+mod console_central;
+mod console_demo;
 mod diagnostics;
 mod differential;
 mod docs;

@@ -16,6 +16,7 @@ use crate::audit::query::{parse_time, query, Filter, Hit};
 use super::frame::{download, message, page as frame_page, record_view, unrecorded, Answer};
 use super::session::Session;
 use super::state::{Console, Req};
+use super::view::word;
 
 /// Rows per page.
 const PAGE: usize = 25;
@@ -38,6 +39,8 @@ struct Row {
     purpose: String,
     request: String,
     decision: String,
+    /// The decision in words (the page's; `decision` stays the log's name).
+    decision_words: String,
     reason: String,
     records: String,
 }
@@ -75,6 +78,7 @@ fn row(h: &Hit, ids: bool) -> Row {
         purpose: s("purpose"),
         request: format!("{} {}", s("method"), s("path")),
         decision: s("decision"),
+        decision_words: String::new(),
         reason: s("reason"),
         records,
     }
@@ -98,6 +102,23 @@ fn rows(c: &Console, r: &Req, s: &Session) -> Result<Vec<Row>, String> {
     Ok(hits.iter().rev().map(|h| row(h, s.is_dpo())).collect())
 }
 
+/// A row as a person reads it: departments, purposes, decisions and reasons in the words
+/// of the documents' label tables (the CSV keeps the log's names).
+fn in_words(c: &Console, lang: crate::tools::docs::Lang, mut x: Row) -> Row {
+    let config = &c.config;
+    if !x.department.is_empty() && x.department != "-" {
+        x.department = lang.department(config, &x.department);
+    }
+    if !x.purpose.is_empty() && x.purpose != "-" {
+        x.purpose = lang.purpose(config, &x.purpose);
+    }
+    if !x.reason.is_empty() && x.reason != "-" {
+        x.reason = super::overview::reason_words(config, lang, &x.reason);
+    }
+    x.decision_words = word(lang, &x.decision).to_string();
+    x
+}
+
 /// `GET /log`.
 pub async fn page(c: &Console, r: &Req, s: &Session) -> Answer {
     let all = match rows(c, r, s) {
@@ -110,7 +131,12 @@ pub async fn page(c: &Console, r: &Req, s: &Session) -> Answer {
         .and_then(|p| p.parse().ok())
         .unwrap_or(1)
         .clamp(1, pages);
-    let shown: Vec<Row> = all.into_iter().skip((page - 1) * PAGE).take(PAGE).collect();
+    let shown: Vec<Row> = all
+        .into_iter()
+        .skip((page - 1) * PAGE)
+        .take(PAGE)
+        .map(|x| in_words(c, r.lang, x))
+        .collect();
     let qs = query_string(r);
     if let Err(e) = record_view(c, s, "access_log", None, Some(qs.clone())).await {
         return unrecorded(r, &e);

@@ -17,6 +17,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use crate::config::Config;
+use crate::tools::docs::AuditSource;
+use crate::tools::retention::Connection;
+
 use super::session::{self, Sessions};
 use super::state::{Console, Req};
 use super::util::{plain, secure_headers};
@@ -50,12 +54,22 @@ pub struct ConsoleArgs {
     /// The console's own audit directory (default: `<audit.dir>-console`).
     #[arg(long)]
     pub audit_dir: Option<PathBuf>,
-    /// The credential the console reads a person's record with through crmgate's pipeline.
-    #[arg(long, env = "CRMGATE_CONSOLE_LOOKUP_KEY", hide_env_values = true)]
-    pub lookup_key: Option<String>,
-    /// The purpose of that read.
-    #[arg(long, default_value = "data_subject_access")]
-    pub lookup_purpose: String,
+    /// crmgate's URL, through which the Art. 15 copy is read (default:
+    /// `https://localhost:<the configuration's listen port>`).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// A CA file to trust for crmgate's certificate (default: `ca.pem` beside the
+    /// configuration's server certificate, when there is one).
+    #[arg(long)]
+    pub ca: Option<PathBuf>,
+    /// The data protection officer's key (a user with the `dpo` role): the Art. 15 copy and
+    /// the lookup by e-mail address are read through crmgate with it, under the purpose
+    /// `data_subject_access`, audited in crmgate's log.
+    #[arg(long, env = "CRMGATE_DPO_KEY", hide_env_values = true)]
+    pub dpo_key: Option<String>,
+    /// The deletion run's key: the deletion page shows what `retention plan` would do now.
+    #[arg(long, env = "CRMGATE_RETENTION_KEY", hide_env_values = true)]
+    pub retention_key: Option<String>,
     /// Checkpoint files of `crmgate retention apply` runs (the deletion record).
     #[arg(long)]
     pub checkpoint: Vec<PathBuf>,
@@ -75,6 +89,29 @@ pub struct Started {
 /// Load, open the console's audit log, bind the listener.
 pub async fn start(args: ConsoleArgs) -> Result<Started, String> {
     let config = crate::startup::app::load_config(&args.config.path)?;
+    start_with(config, args).await
+}
+
+/// crmgate as the console reads through it with `key`.
+fn connection(config: &Config, args: &ConsoleArgs, key: &str) -> Connection {
+    let ca = args.ca.clone().or_else(|| {
+        let dir = config.listen.tls.as_ref()?.cert.parent()?.to_path_buf();
+        Some(dir.join("ca.pem")).filter(|p| p.is_file())
+    });
+    Connection {
+        base: args
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("https://localhost:{}", config.listen.addr.port())),
+        key: key.to_string(),
+        ca,
+        rate: 9.0,
+        max_pages: 1000,
+    }
+}
+
+/// Start with a configuration already loaded (the demo's, with its made-up secrets).
+pub async fn start_with(config: Config, args: ConsoleArgs) -> Result<Started, String> {
     let mut own = config.clone();
     let console_dir = args.audit_dir.clone().unwrap_or_else(|| {
         let mut d = config.audit.dir.clone().into_os_string();
@@ -110,14 +147,24 @@ pub async fn start(args: ConsoleArgs) -> Result<Started, String> {
         args.idp_ca.as_deref(),
     )?;
     let console = Arc::new(Console {
-        config,
+        config: config.clone(),
         gateway: prepared.gateway,
         audit: prepared.audit,
         console_dir,
         sessions: Sessions::new(args.session_ttl),
         oidc,
-        lookup_key: args.lookup_key,
-        lookup_purpose: args.lookup_purpose,
+        copy: args
+            .dpo_key
+            .as_deref()
+            .map(|k| connection(&config, &args, k)),
+        retention: args
+            .retention_key
+            .as_deref()
+            .map(|k| connection(&config, &args, k)),
+        audit_source: match &config.audit.central {
+            Some(central) => AuditSource::Central(central.url.expose().to_string()),
+            None => AuditSource::Dir(config.audit.dir.clone()),
+        },
         checkpoints: args.checkpoint,
         concept: std::sync::Mutex::new(None),
     });

@@ -1,6 +1,7 @@
 //! The permission concept page (the live document, what changed since the last approved
-//! revision, the approval form) and the deletion concept page (the rules, past runs with
-//! their deletion record, held records with their holds). Both are the documents of
+//! revision, the approval form) and the deletion concept page (the next run's plan from
+//! [`super::plan`], then the rules, past runs with their deletion record, held records
+//! with their holds). Both are the documents of
 //! `crmgate docs`, computed for the loaded policy revision.
 //!
 //! An approval is an audit entry (who, when, which revision, the concept's SHA-256, the
@@ -23,13 +24,7 @@ use super::frame::{approvals, document_page, dpo_only, message, record_view, unr
 use super::session::Session;
 use super::state::{Console, Req, REVIEW_PURPOSE};
 use super::view::word;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use crate::tools::docs::render::esc;
 
 /// The concept as last approved, with its approval entry.
 fn last_approved(c: &Console) -> Option<(Value, PermissionConcept)> {
@@ -165,12 +160,6 @@ pub async fn deletion(c: &Console, r: &Req, s: &Session) -> Answer {
     if let Err(e) = record_view(c, s, "deletion", None, Some("deletion record".into())).await {
         return unrecorded(r, &e);
     }
-    document_page(
-        r,
-        s,
-        "/deletion",
-        &render::html(&doc),
-        String::new(),
-        String::new(),
-    )
+    let next = super::plan::next_run(c, r.lang).await;
+    document_page(r, s, "/deletion", &render::html(&doc), next, String::new())
 }

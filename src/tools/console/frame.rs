@@ -121,7 +121,11 @@ pub fn split_doc(doc_html: &str) -> (String, String) {
         .split_once("<style>")
         .and_then(|(_, rest)| rest.split_once("</style>"))
         .map(|(s, _)| s.to_string())
-        .unwrap_or_default();
+        .unwrap_or_default()
+        // The document's page rules are the article's in the console: the console's
+        // frame keeps its own font and width.
+        .replace("html{", ".document{")
+        .replace("body{", ".document{");
     let body = doc_html
         .split_once("<body>")
         .and_then(|(_, rest)| rest.rsplit_once("</body>"))

@@ -15,6 +15,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::tools::docs::render::esc;
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
@@ -25,7 +26,7 @@ use tokio::net::TcpListener;
 
 /// The dev IdP's users: (user, department, roles).
 pub const USERS: [(&str, &str, &[&str]); 9] = [
-    ("mistletoe", "data_protection", &["dpo"]),
+    ("mira", "data_protection", &["dpo"]),
     ("frost", "it_security", &["security"]),
     ("noelle", "sales", &[]),
     ("rudolph", "field_sales", &[]),
@@ -37,7 +38,7 @@ pub const USERS: [(&str, &str, &[&str]); 9] = [
 ];
 
 /// The console's data protection officer in the demo.
-pub const DPO: &str = "mistletoe";
+pub const DPO: &str = "mira";
 
 struct Code {
     client_id: String,
@@ -115,14 +116,6 @@ fn oauth_error(status: StatusCode, error: &str) -> Response<Full<Bytes>> {
         "application/json",
         json!({ "error": error }).to_string(),
     )
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 impl Idp {

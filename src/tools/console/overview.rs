@@ -1,7 +1,9 @@
 //! The overview page: each audit chain verified now (up to which entry, by which key, the
 //! last signed checkpoint), the central store's lag, the loaded policy revision and its
 //! approval, this week's accesses by department × purpose as a chart, redactions by
-//! category, refusals by reason, and deletions done, due and held.
+//! category, refusals by reason (every 401 and 403 the log records, and every deny), and
+//! deletions done, due and held — departments, purposes and reasons in the words of the
+//! documents' label tables, never as technical ids where words are configured.
 //!
 //! It shows counts and names of departments, purposes and categories only: never a
 //! person's record, so it writes no view record. It must never report a chain intact
@@ -18,6 +20,8 @@ use sha2::{Digest, Sha256};
 use crate::audit::query::{query, Filter};
 use crate::audit::signing;
 use crate::audit::verify::verify_dir;
+use crate::config::Config;
+use crate::tools::docs::Lang;
 
 use super::frame::{page as frame_page, Answer};
 use super::session::Session;
@@ -86,6 +90,64 @@ fn last_checkpoint(dir: &Path) -> Option<String> {
     None
 }
 
+/// Why a request was refused, in words: the common reasons; others as their name reads.
+const REASONS: [(&str, &str, &str); 11] = [
+    (
+        "unauthenticated",
+        "not signed in (no valid credential)",
+        "nicht angemeldet (keine gültige Anmeldung)",
+    ),
+    (
+        "inactive-principal",
+        "account deactivated",
+        "Konto deaktiviert",
+    ),
+    ("unknown-purpose", "unknown purpose", "unbekannter Zweck"),
+    (
+        "purpose-not-allowed",
+        "purpose not allowed for the department",
+        "Zweck für die Abteilung nicht erlaubt",
+    ),
+    (
+        "forbidden",
+        "not permitted by the policies",
+        "von den Richtlinien nicht erlaubt",
+    ),
+    (
+        "hidden-selection",
+        "selection by fields the caller may not see",
+        "Auswahl über Felder, die nicht sichtbar sind",
+    ),
+    ("write-refused", "write refused", "Schreibzugriff abgelehnt"),
+    (
+        "sensitive-data-refused",
+        "special-category data refused",
+        "besondere Kategorien personenbezogener Daten abgelehnt",
+    ),
+    (
+        "ambiguous-credentials",
+        "several credentials at once",
+        "mehrere Anmeldedaten zugleich",
+    ),
+    (
+        "not-governed",
+        "not governed by crmgate",
+        "nicht von crmgate geregelt",
+    ),
+    (
+        "api-key-unknown",
+        "unknown API key",
+        "unbekannter API-Schlüssel",
+    ),
+];
+
+pub(super) fn reason_words(config: &Config, lang: Lang, reason: &str) -> String {
+    match REASONS.iter().find(|(k, _, _)| *k == reason) {
+        Some((_, en, de)) => (if lang == Lang::De { de } else { en }).to_string(),
+        None => lang.word(config, reason).replace('-', " "),
+    }
+}
+
 /// This week's figures from the proxy's log.
 #[derive(Default)]
 struct Week {
@@ -95,34 +157,54 @@ struct Week {
     deletions: u64,
 }
 
-fn week(dir: &Path) -> Week {
+/// Refused: a policy's deny, or an answer of 401 or 403 whatever the decision (an
+/// inactive account, a missing credential, a purpose the department may not declare).
+fn refusal(v: &Value) -> Option<String> {
+    let status = v.get("status").and_then(Value::as_u64).unwrap_or(0);
+    let deny = v.get("decision").and_then(Value::as_str) == Some("deny");
+    if !deny && status != 401 && status != 403 {
+        return None;
+    }
+    Some(
+        v.get("reason")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{status}")),
+    )
+}
+
+/// This week's figures from the proxy's log, in words of `lang` (the documents' labels).
+fn week(config: &Config, lang: Lang) -> Week {
     let since = SystemTime::now() - Duration::from_secs(7 * 24 * 3600);
     let filter = Filter {
         since: Some(humantime::format_rfc3339_millis(since).to_string()),
         ..Default::default()
     };
     let mut w = Week::default();
-    let Ok((hits, _)) = query(dir, &filter) else {
+    let Ok((hits, _)) = query(&config.audit.dir, &filter) else {
         return w;
     };
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("-").to_string();
     for h in hits {
         let v = &h.value;
-        match v.get("decision").and_then(Value::as_str) {
-            Some("allow") => {
-                *w.accesses
-                    .entry(s(v, "department"))
-                    .or_default()
-                    .entry(s(v, "purpose"))
-                    .or_default() += 1;
-                if v.get("retention_rule").is_some_and(|r| !r.is_null())
-                    && s(v, "method") == "DELETE"
-                {
-                    w.deletions += 1;
-                }
+        if let Some(reason) = refusal(v) {
+            *w.refusals
+                .entry(reason_words(config, lang, &reason))
+                .or_default() += 1;
+        } else if v.get("decision").and_then(Value::as_str) == Some("allow") {
+            // An application has no department: it is named as the documents name it.
+            let dept = match v.get("department").and_then(Value::as_str) {
+                Some(d) if !d.is_empty() => d.to_string(),
+                _ => format!("app {}", s(v, "principal")),
+            };
+            *w.accesses
+                .entry(lang.department(config, &dept))
+                .or_default()
+                .entry(lang.purpose(config, &s(v, "purpose")))
+                .or_default() += 1;
+            if v.get("retention_rule").is_some_and(|r| !r.is_null()) && s(v, "method") == "DELETE" {
+                w.deletions += 1;
             }
-            Some("deny") => *w.refusals.entry(s(v, "reason")).or_default() += 1,
-            _ => {}
         }
         for write in v
             .get("writes")
@@ -135,7 +217,8 @@ fn week(dir: &Path) -> Week {
             };
             for cats in by_prop.values() {
                 for (cat, n) in cats.as_object().into_iter().flatten() {
-                    *w.redactions.entry(cat.clone()).or_default() += n.as_u64().unwrap_or(0);
+                    *w.redactions.entry(lang.word(config, cat)).or_default() +=
+                        n.as_u64().unwrap_or(0);
                 }
             }
         }
@@ -199,7 +282,7 @@ pub async fn page(c: &Console, r: &Req, s: &Session) -> Answer {
                 a.get("time").and_then(Value::as_str).unwrap_or("?"),
             )
         });
-    let w = week(&c.config.audit.dir);
+    let w = week(&c.config, r.lang);
     let plan = super::concept::deletion_record(c, r.lang).ok();
     let extra: Ctx = context! {
         chains => chains,

@@ -13,7 +13,8 @@ use crate::audit::AuditSink;
 use crate::config::Config;
 use crate::stages::pipeline::Gateway;
 use crate::tools::docs::permission::{self, PermissionConcept};
-use crate::tools::docs::today;
+use crate::tools::docs::{today, AuditSource};
+use crate::tools::retention::Connection;
 
 use super::oidc;
 use super::session::{Session, Sessions};
@@ -35,8 +36,14 @@ pub struct Console {
     pub console_dir: PathBuf,
     pub sessions: Sessions,
     pub oidc: oidc::Client,
-    pub lookup_key: Option<String>,
-    pub lookup_purpose: String,
+    /// crmgate with the data protection officer's key: the Art. 15 copy and the lookup
+    /// by e-mail address (none: no copy, and a subject page says so).
+    pub copy: Option<Connection>,
+    /// crmgate with the deletion run's key: the next run's plan.
+    pub retention: Option<Connection>,
+    /// Where the answer to an access request reads the audit log: the central store when
+    /// one is configured (every replica), else the proxy's directory.
+    pub audit_source: AuditSource,
     pub checkpoints: Vec<PathBuf>,
     /// The permission concept of the loaded revision, computed once per revision and day
     /// (it asks the decision core every question of the concept: seconds of work).

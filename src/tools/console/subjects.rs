@@ -1,35 +1,32 @@
 //! Subject requests: find a person by record id or e-mail address — the address is looked
-//! up through crmgate's own pipeline (authorized, filtered and audited like any request)
-//! and only the record id it leads to goes further — then the Art. 15 answer for that
-//! record: the document of `crmgate docs subject-access` with a copy of the data as
-//! crmgate reads it, previewed, and downloaded as HTML (print it for a PDF) or JSON.
+//! up through crmgate (the data protection officer's own read under the purpose
+//! `data_subject_access`, authorized, filtered and audited in crmgate's log like any
+//! request) and only the record id it leads to goes further — then the Art. 15 answer for
+//! that record: `crmgate docs subject-access`'s answer ([`docs::subject_access_with`]),
+//! with the copy of the data read the same way, and the accesses from the audit log (the
+//! central store when one is configured: every replica). Previewed, and downloaded as HTML
+//! (print it for a PDF) or JSON.
 //!
 //! Every preview and download is a view of personal data: its audit record is durable
 //! before the page leaves. It must never put an e-mail address in a URL, a log line or the
-//! audit log, nor show a subject to anyone but a signed-in `dpo`.
+//! audit log, never show a subject to anyone but a signed-in `dpo`, and never show an
+//! answer whose copy could not be read (fail closed: an error page instead).
 
-use std::fmt::Write as _;
-
-use bytes::Bytes;
 use http::StatusCode;
-use http_body_util::BodyExt;
 use minijinja::context;
-use serde_json::{json, Map, Value};
 
-use crate::audit::query::{norm_type, query, Filter};
-use crate::tools::docs::{render, subject};
+use crate::audit::query::norm_type;
+use crate::tools::docs::copy::{self, Key};
+use crate::tools::docs::render::esc;
+use crate::tools::docs::{self, render, subject, today, SubjectRequest};
 
 use super::frame::{document_page, dpo_only, message, record_view, unrecorded, Answer};
 use super::session::Session;
 use super::state::{Console, Req};
 use super::view::word;
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+/// The property an e-mail address is looked up by.
+const LOOKUP_PROPERTY: &str = "email";
 
 /// `GET /subjects`: the search form (and what a search found not).
 pub fn search(r: &Req, s: &Session, note: Option<&str>) -> Answer {
@@ -39,7 +36,7 @@ pub fn search(r: &Req, s: &Session, note: Option<&str>) -> Answer {
     let before = format!(
         "<h1>{}</h1><form method=\"post\" action=\"/subjects\" id=\"find\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <label>{} <input name=\"q\" id=\"q\" autocomplete=\"off\" placeholder=\"1001 · contact/1001 · name@example.org\"></label> \
+         <label>{} <input name=\"q\" id=\"q\" size=\"40\" autocomplete=\"off\" placeholder=\"1001 · contact/1001 · name@example.org\"></label> \
          <button type=\"submit\">{}</button></form>{}",
         word(r.lang, "subjects"),
         esc(&s.csrf),
@@ -52,55 +49,7 @@ pub fn search(r: &Req, s: &Session, note: Option<&str>) -> Answer {
     super::frame::page(r, s, "/subjects", "document.html", extra)
 }
 
-/// The resource a URL's or form's type names (`contact` → `Contact`).
-fn resource(c: &Console, t: &str) -> Option<std::sync::Arc<crate::routes::ResourceProfile>> {
-    let t = norm_type(t);
-    c.gateway
-        .policies()
-        .routes
-        .resources()
-        .find(|r| norm_type(&r.entity_type) == t)
-        .cloned()
-}
-
-/// One read of a record through crmgate's pipeline with the console's credential: by id,
-/// or by the vendor's lookup property (an e-mail address). The answer's record, if shown.
-async fn read(c: &Console, t: &str, key: &str, by_email: bool) -> Option<Map<String, Value>> {
-    let res = resource(c, t)?;
-    let cred = c.lookup_key.as_deref()?;
-    let policies = c.gateway.policies();
-    let vendor = &policies.vendor;
-    let mut path = vendor
-        .get_request(vendor.client_collection(&res), &percent(key), &[])
-        .path;
-    if by_email {
-        let param = vendor.lookup_param()?;
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let _ = write!(path, "{sep}{param}=email");
-    }
-    let req = http::Request::get(path)
-        .header(http::header::HOST, "localhost")
-        .header(http::header::AUTHORIZATION, format!("Bearer {cred}"))
-        .header("x-purpose", c.lookup_purpose.as_str())
-        .body(http_body_util::Full::new(Bytes::new()))
-        .ok()?;
-    let resp = c
-        .gateway
-        .handle(req, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await;
-    if !resp.status().is_success() {
-        tracing::info!(status = %resp.status(), "console lookup through crmgate answered no record");
-        return None;
-    }
-    let body = resp.into_body().collect().await.ok()?.to_bytes();
-    match serde_json::from_slice::<Value>(&body).ok()? {
-        Value::Object(m) => Some(m),
-        _ => None,
-    }
-}
-
-/// A path segment: what would end or split it encoded, the rest (`@`, `.`) as a client
-/// sends it.
+/// A path segment: what would end or split it encoded, the rest as a client sends it.
 const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b' ')
     .add(b'/')
@@ -116,65 +65,75 @@ fn percent(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
 }
 
-fn record_id(m: &Map<String, Value>) -> Option<String> {
-    ["id", "Id"]
-        .iter()
-        .find_map(|k| m.get(*k))
-        .and_then(|v| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
+/// A record id as a URL may carry it.
+fn plain_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
 }
 
-/// `POST /subjects`: find the person, then their page (by id only).
+/// `POST /subjects`: find the person, then their page (by id only). The form is a POST:
+/// an e-mail address never rides in a URL.
 pub async fn find(c: &Console, r: &Req, s: &Session) -> Answer {
     if let Err(a) = dpo_only(r, s) {
         return *a;
     }
     let q = r.f("q").unwrap_or("").trim();
-    let (t, key) = q.split_once('/').unwrap_or(("contact", q));
-    if key.is_empty() || resource(c, t).is_none() {
-        return search(r, s, Some(word(r.lang, "not_found")));
-    }
-    let found = if key.contains('@') {
-        read(c, t, key, true).await.as_ref().and_then(record_id)
-    } else if key
-        .chars()
-        .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
-    {
-        Some(key.to_string())
+    let subject = if q.contains('/') || q.contains('@') {
+        q.to_string()
     } else {
-        None
+        format!("contact/{q}")
     };
-    match found {
-        Some(id) => super::util::redirect(&format!("/subjects/{}/{}", norm_type(t), percent(&id))),
-        None => search(r, s, Some(word(r.lang, "not_found"))),
+    let not_found = || search(r, s, Some(word(r.lang, "not_found")));
+    let Ok((t, key)) = Key::parse(&subject, LOOKUP_PROPERTY) else {
+        return not_found();
+    };
+    let policies = c.gateway.policies();
+    let Some(res) = copy::resource(&policies, &t) else {
+        return not_found();
+    };
+    let id = match key {
+        Key::Id(id) => id,
+        Key::Lookup { .. } => {
+            // fail closed: without the DPO's key there is no lookup, and no guess.
+            let Some(conn) = &c.copy else {
+                return search(r, s, Some(word(r.lang, "no_copy")));
+            };
+            match copy::read(&policies, conn, res, &key).await {
+                Ok(found) => match found.record_id.filter(|_| found.held) {
+                    Some(id) => id,
+                    None => return not_found(),
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "console lookup through crmgate failed");
+                    return search(r, s, Some(word(r.lang, "lookup_failed")));
+                }
+            }
+        }
+    };
+    if !plain_id(&id) {
+        return not_found();
     }
+    super::util::redirect(&format!("/subjects/{}/{}", norm_type(&t), percent(&id)))
 }
 
-/// The copy of the data, as an HTML table the console made (every value escaped).
-fn copy_table(r: &Req, data: &Map<String, Value>) -> String {
-    let title = if r.lang == super::view::Lang::De {
-        "Kopie der Daten (Art. 15 Abs. 3 DSGVO), über crmgate gelesen"
-    } else {
-        "Copy of the data (Art. 15(3) GDPR), read through crmgate"
+/// The answer to the access request for `t/id`, as `crmgate docs subject-access` makes it.
+async fn answer(c: &Console, r: &Req, t: &str, id: &str) -> Result<subject::SubjectAccess, String> {
+    // fail closed: an answer without its copy would look complete; it is not made.
+    let conn = c.copy.clone().ok_or(word(r.lang, "no_copy"))?;
+    let req = SubjectRequest {
+        subject: format!("{t}/{id}"),
+        lookup_property: LOOKUP_PROPERTY.into(),
+        copy_through: Some(conn),
+        audit: c.audit_source.clone(),
+        name_employees: false,
+        lang: r.lang,
+        date: today(),
     };
-    let mut s = format!("<h2 id=\"copy\">{title}</h2><table class=\"copy\"><tbody>");
-    let props = data
-        .get("properties")
-        .and_then(Value::as_object)
-        .unwrap_or(data);
-    for (k, v) in props {
-        let v = match v {
-            Value::String(x) => x.clone(),
-            Value::Null => String::new(),
-            other => other.to_string(),
-        };
-        let _ = write!(s, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));
-    }
-    s.push_str("</tbody></table>");
-    s
+    let policies = c.gateway.policies();
+    let pc = c.concept();
+    docs::subject_access_with(&c.config, &policies, &pc, &req).await
 }
 
 /// `GET /subjects/<type>/<id>[/download]`.
@@ -192,32 +151,23 @@ pub async fn subject(c: &Console, r: &Req, s: &Session, rest: &str) -> Answer {
     let id = percent_encoding::percent_decode_str(id)
         .decode_utf8_lossy()
         .to_string();
-    if resource(c, t).is_none() || id.is_empty() || id.contains('/') {
+    let t = norm_type(t);
+    if copy::resource(&c.gateway.policies(), &t).is_none() || !plain_id(&id) {
         return message(r, StatusCode::NOT_FOUND, "404", "not found", false);
     }
-    let t = norm_type(t);
-    let filter = Filter {
-        record: Some((t.clone(), id.clone())),
-        ..Default::default()
+    let sa = match answer(c, r, &t, &id).await {
+        Ok(sa) => sa,
+        Err(e) => {
+            tracing::warn!(error = %e, "console: no answer to the access request");
+            return message(
+                r,
+                StatusCode::BAD_GATEWAY,
+                word(r.lang, "no_answer"),
+                &e,
+                false,
+            );
+        }
     };
-    let hits = match query(&c.config.audit.dir, &filter) {
-        Ok((h, _)) => h,
-        Err(e) => return message(r, StatusCode::SERVICE_UNAVAILABLE, "503", &e, false),
-    };
-    let policies = c.gateway.policies();
-    let pc = c.concept();
-    let sa = subject::compute(
-        &c.config,
-        &policies,
-        &pc,
-        &hits,
-        (&t, &id),
-        false,
-        r.lang,
-        None,
-    );
-    let doc = subject::document(&sa, &c.config, r.lang);
-    let data = read(c, &t, &id, false).await.unwrap_or_default();
     let format = r.q("format").unwrap_or("html");
     let page_name = if download {
         "subject_download"
@@ -228,19 +178,16 @@ pub async fn subject(c: &Console, r: &Req, s: &Session, rest: &str) -> Answer {
     if let Err(e) = record_view(c, s, page_name, Some(format!("{t}/{id}")), None).await {
         return unrecorded(r, &e);
     }
-    let html = render::html(&doc);
     if download && format == "json" {
-        let body = json!({ "answer": sa, "copy_of_data": data });
-        let text = serde_json::to_string_pretty(&body).unwrap_or_default();
+        let text = serde_json::to_string_pretty(&sa).unwrap_or_default();
         return super::frame::download("application/json", &format!("art15-{t}-{id}.json"), text);
     }
-    // The copy is part of the answer: in the download, and in the printed page.
-    let full = html.replacen("</body>", &format!("{}</body>", copy_table(r, &data)), 1);
+    let html = render::html(&subject::document(&sa, &c.config, r.lang));
     if download {
         return super::frame::download(
             "text/html; charset=utf-8",
             &format!("art15-{t}-{id}.html"),
-            full,
+            html,
         );
     }
     let base = format!("/subjects/{t}/{}", percent(&id));
@@ -250,5 +197,5 @@ pub async fn subject(c: &Console, r: &Req, s: &Session, rest: &str) -> Answer {
         word(r.lang, "download"),
         word(r.lang, "print"),
     );
-    document_page(r, s, "/subjects", &full, before, String::new())
+    document_page(r, s, "/subjects", &html, before, String::new())
 }

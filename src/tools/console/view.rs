@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
+use crate::tools::docs::render::esc;
 use minijinja::Environment;
 
 pub use crate::tools::docs::Lang;
@@ -137,6 +138,24 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("previous", "Back", "Zurück"),
     ("csv", "Export as CSV", "Als CSV exportieren"),
     ("entries", "entries", "Einträge"),
+    ("allow", "allowed", "erlaubt"),
+    ("deny", "refused", "abgelehnt"),
+    ("error", "error", "Fehler"),
+    (
+        "no_copy",
+        "The console has no data protection officer's key to read the copy of the data through crmgate (--dpo-key): no answer without it.",
+        "Der Konsole fehlt der Schlüssel der/des Datenschutzbeauftragten, um die Kopie der Daten über crmgate zu lesen (--dpo-key): ohne sie keine Auskunft.",
+    ),
+    (
+        "lookup_failed",
+        "crmgate could not look the address up; nothing was found or shown.",
+        "crmgate konnte die Adresse nicht nachschlagen; nichts wurde gefunden oder angezeigt.",
+    ),
+    (
+        "no_answer",
+        "No answer: the copy of the data could not be read",
+        "Keine Auskunft: die Kopie der Daten war nicht lesbar",
+    ),
 ];
 
 /// The words of `lang`, for a template.
@@ -195,7 +214,7 @@ const OVERVIEW: &str = r#"{% extends "layout.html" %}{% block main %}
 
 const DOCUMENT: &str = r#"{% extends "layout.html" %}{% block main %}
 {% if before %}<section class="console-only">{{ before|safe }}</section>{% endif %}
-<article class="document">{{ doc_body|safe }}</article>
+{% if doc_body %}<article class="document">{{ doc_body|safe }}</article>{% endif %}
 {% if after %}<section class="console-only">{{ after|safe }}</section>{% endif %}
 {% endblock %}"#;
 
@@ -211,7 +230,7 @@ const LOG: &str = r#"{% extends "layout.html" %}{% block main %}
 <button type="submit">{{ w.filter }}</button></form>
 <p>{{ total }} {{ w.entries }} · {{ w.page }} {{ page }}/{{ pages }} · <a id="csv" href="/log.csv?{{ qs }}">{{ w.csv }}</a></p>
 <table class="log"><thead><tr><th>{{ w.time }}</th><th>{{ w.person }}</th><th>{{ w.department }}</th><th>{{ w.purpose }}</th><th>{{ w.request }}</th><th>{{ w.decision }}</th><th>{{ w.records }}</th></tr></thead><tbody>
-{% for r in rows %}<tr class="{{ r.decision }}"><td>{{ r.time }}</td><td>{{ r.principal }}</td><td>{{ r.department }}</td><td>{{ r.purpose }}</td><td>{{ r.request }}</td><td>{{ r.decision }}{% if r.reason %} ({{ r.reason }}){% endif %}</td><td>{{ r.records }}</td></tr>{% endfor %}
+{% for r in rows %}<tr class="{{ r.decision }}"><td>{{ r.time }}</td><td>{{ r.principal }}</td><td>{{ r.department }}</td><td>{{ r.purpose }}</td><td>{{ r.request }}</td><td>{{ r.decision_words }}{% if r.reason %} ({{ r.reason }}){% endif %}</td><td>{{ r.records }}</td></tr>{% endfor %}
 </tbody></table>
 <p class="paging">{% if page > 1 %}<a href="/log?{{ qs }}&amp;page={{ page - 1 }}">{{ w.previous }}</a>{% endif %}
 {% if page < pages %}<a id="next" href="/log?{{ qs }}&amp;page={{ page + 1 }}">{{ w.next }}</a>{% endif %}</p>
@@ -264,19 +283,10 @@ input,select,textarea,button{font:inherit}button,.button{background:#1f3a5f;colo
 .bar button{background:#fff;color:#1f3a5f}
 textarea{width:100%;min-height:4rem}
 .document{background:#fff;border:1px solid #d8dde5;padding:1rem;overflow-x:auto}
-.chart text{font-size:12px;fill:#1d2430}
+.chart{max-width:100%;height:auto}.chart text{font-size:12px;fill:#1d2430}
 .message{font-size:1.1rem}
 @media print{.bar,.console-only,form{display:none}body{background:#fff}main{padding:0;max-width:none}.document{border:0;padding:0}}
 "#;
-
-/// Escape for SVG text and attributes.
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
 
 const PALETTE: [&str; 8] = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
@@ -300,8 +310,8 @@ pub fn stacked_bars(rows: &BTreeMap<String, BTreeMap<String, u64>>, empty: &str)
         return format!("<p>{}</p>", esc(empty));
     }
     let (label_w, bar_w, row_h) = (170.0, 560.0, 26.0);
-    let legend_rows = series.len().div_ceil(3) as f64;
-    let height = rows.len() as f64 * row_h + 16.0 + legend_rows * 20.0;
+    // One legend line per purpose: a purpose's words may be a sentence.
+    let height = rows.len() as f64 * row_h + 16.0 + series.len() as f64 * 20.0;
     let width = label_w + bar_w + 60.0;
     let mut s = format!(
         "<svg class=\"chart\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">"
@@ -342,8 +352,7 @@ pub fn stacked_bars(rows: &BTreeMap<String, BTreeMap<String, u64>>, empty: &str)
     }
     let top = rows.len() as f64 * row_h + 16.0;
     for (i, name) in series.iter().enumerate() {
-        let (col, row) = ((i % 3) as f64, (i / 3) as f64);
-        let (x, y) = (label_w + col * 190.0, top + row * 20.0);
+        let (x, y) = (8.0, top + i as f64 * 20.0);
         let _ = write!(
             s,
             "<rect x=\"{x}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{}</text>",

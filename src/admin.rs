@@ -68,6 +68,8 @@ pub struct Metrics {
     pub budget_used: AtomicU64,
     /// CRM requests that waited for a slot of the budget.
     pub budget_queued: AtomicU64,
+    /// Slots decided by this replica's share because the shared counter could not answer.
+    pub budget_shared_unavailable: AtomicU64,
     /// Requests crmgate answered 429 itself, before the CRM would.
     pub rate_limited_by_crmgate: AtomicU64,
     /// CRM answers 429.
@@ -128,6 +130,12 @@ impl Metrics {
             "crmgate_budget_queued_total",
             "CRM requests that waited for a slot of the account's budget.",
             self.budget_queued.load(Ordering::Relaxed),
+        );
+        counter(
+            s,
+            "crmgate_budget_shared_unavailable_total",
+            "Budget slots this replica's share decided: the shared counter could not answer.",
+            self.budget_shared_unavailable.load(Ordering::Relaxed),
         );
         s.push_str("# HELP crmgate_rate_limited_total Requests answered 429 for the CRM's rate limit, by origin.\n# TYPE crmgate_rate_limited_total counter\n");
         s.push_str(&format!(

@@ -265,6 +265,10 @@ pub struct BudgetConfig {
     /// Longest a request waits for a slot (queued) before crmgate answers 429.
     #[serde(default = "default_budget_wait_ms")]
     pub max_wait_ms: u64,
+    /// The account's name in the central store's counters (`[audit.central]`), where the
+    /// replicas count the budget together; by default the upstream's host.
+    #[serde(default)]
+    pub account: Option<String>,
 }
 
 fn default_budget_window_ms() -> u64 {

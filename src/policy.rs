@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::RequestError;
 use crate::policy::decision::Decision;
-use crate::policy::memo::{Memo, PlanMemo, RedactMemo, RequestKey, WriteMemo};
+use crate::policy::memo::{IndependenceMemo, Memo, PlanMemo, RedactMemo, RequestKey, WriteMemo};
 use crate::policy::obligations::MaskKind;
 use crate::routes::AttrValue;
 
@@ -152,6 +152,8 @@ pub struct PolicyEngine {
     writes: WriteMemo,
     /// `redact.<category>` decisions of this revision.
     redactions: RedactMemo,
+    /// Which writes are decided alike whatever the stored record holds, of this revision.
+    independence: IndependenceMemo,
 }
 
 impl fmt::Debug for PolicyEngine {

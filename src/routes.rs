@@ -93,6 +93,12 @@ pub struct AttributeSpec {
     pub default: Option<AttrValue>,
     /// The values the attribute takes (its domain), for the access matrix.
     pub values: Vec<AttrValue>,
+    /// The CRM's query compares this attribute's values exactly: a boolean, a number, or a
+    /// string the CRM keeps as one of the declared values in one spelling (an enumeration,
+    /// `enumeration = true` in the routes file). A free-text string is compared by the CRM
+    /// without regard to case (or by token), so a filter on it can match records whose
+    /// value the policies tell apart: the CRM's count of such a query is never the answer.
+    pub exact_match: bool,
 }
 
 /// How a record holds its properties.

@@ -6,4 +6,5 @@
 //! A stage must never import anything here.
 
 pub mod app;
+pub mod budget_store;
 pub mod tls;

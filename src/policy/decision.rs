@@ -81,3 +81,14 @@ pub struct WriteDecision {
     /// Cedar evaluations this decision cost (0 from the memo).
     pub evaluations: usize,
 }
+
+/// What a write's decision needs of the stored record
+/// ([`crate::policy::PolicyEngine::stored_need`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredNeed {
+    /// The decision depends on it: read it first.
+    Read,
+    /// Every stored record is decided alike (not found, refused, or written and answered
+    /// the same): any record stands for it.
+    Any,
+}

@@ -195,6 +195,7 @@ impl PolicyEngine {
             plans: Memo::new(PLAN_MEMO_ENTRIES),
             writes: Memo::new(PLAN_MEMO_ENTRIES),
             redactions: Memo::new(REQUEST_MEMO_ENTRIES),
+            independence: Memo::new(REQUEST_MEMO_ENTRIES),
         })
     }
 }

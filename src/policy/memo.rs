@@ -10,7 +10,7 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
 use crate::fasthash::FastMap;
-use crate::policy::decision::{Decision, RecordPlan, WriteDecision};
+use crate::policy::decision::{Decision, RecordPlan, StoredNeed, WriteDecision};
 use crate::routes::AttrValue;
 
 /// A bounded map shared by all requests of one policy revision. It lives inside the
@@ -88,6 +88,11 @@ pub type WriteKey = (
     u64,
 );
 pub type WriteMemo = Memo<WriteKey, Arc<WriteDecision>>;
+
+/// What a write's decisions need of the stored record: scope, resource type, action and
+/// the field groups written (see `PolicyEngine::stored_need`).
+pub type IndependenceKey = (Arc<str>, String, &'static str, u64);
+pub type IndependenceMemo = Memo<IndependenceKey, StoredNeed>;
 
 /// Scope, category and attributes of a `redact.<category>` decision.
 pub type RedactKey = (Arc<str>, String, Vec<Option<AttrValue>>);

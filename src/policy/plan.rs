@@ -193,43 +193,7 @@ pub fn selectability(
     } else {
         (1u64 << resource.groups.len()) - 1
     };
-    let mut complete = !engine.id_observable(&resource.entity_type);
-    let domains: Vec<Vec<Option<AttrValue>>> = resource
-        .attributes
-        .iter()
-        .map(|a| {
-            let representative = a.default.clone().or_else(|| a.values.first().cloned());
-            if !engine.mentions_attribute(&a.name) {
-                return vec![representative.or(Some(match a.kind {
-                    AttrType::String => AttrValue::Str(String::new()),
-                    AttrType::Bool => AttrValue::Bool(false),
-                    AttrType::Long => AttrValue::Long(0),
-                }))];
-            }
-            let mut d: Vec<Option<AttrValue>> = match a.kind {
-                AttrType::Bool => vec![Some(AttrValue::Bool(false)), Some(AttrValue::Bool(true))],
-                AttrType::String => {
-                    let mut v: Vec<Option<AttrValue>> =
-                        a.values.iter().cloned().map(Some).collect();
-                    v.push(Some(AttrValue::Str(OTHER_VALUE.to_string())));
-                    v
-                }
-                AttrType::Long => {
-                    // Orderings over numbers cannot be covered by a few samples.
-                    complete = false;
-                    a.values.iter().cloned().map(Some).collect()
-                }
-            };
-            if let Some(default) = &a.default {
-                if !d.contains(&Some(default.clone())) {
-                    d.push(Some(default.clone()));
-                }
-            } else {
-                d.push(None);
-            }
-            d
-        })
-        .collect();
+    let (domains, complete) = attribute_domain(engine, resource);
     let count = domains
         .iter()
         .try_fold(1usize, |n, d| n.checked_mul(d.len().max(1)));
@@ -275,6 +239,54 @@ pub fn selectability(
     // fail closed: exact only where nothing outside the domain can tell records apart.
     out.exact_rows = complete && out.rows.is_some() && !engine.matches_patterns();
     (out, planner.evaluations)
+}
+
+/// The attribute domain decisions range over: each attribute some policy names takes its
+/// declared `values` (booleans both), a value outside them, and — where it has no default —
+/// missing; the others keep one value, since no policy can tell them apart. Also whether it
+/// is complete: nothing outside it (record ids, number orderings) can tell records apart.
+pub fn attribute_domain(
+    engine: &PolicyEngine,
+    resource: &ResourceProfile,
+) -> (Vec<Vec<Option<AttrValue>>>, bool) {
+    let mut complete = !engine.id_observable(&resource.entity_type);
+    let domains: Vec<Vec<Option<AttrValue>>> = resource
+        .attributes
+        .iter()
+        .map(|a| {
+            let representative = a.default.clone().or_else(|| a.values.first().cloned());
+            if !engine.mentions_attribute(&a.name) {
+                return vec![representative.or(Some(match a.kind {
+                    AttrType::String => AttrValue::Str(String::new()),
+                    AttrType::Bool => AttrValue::Bool(false),
+                    AttrType::Long => AttrValue::Long(0),
+                }))];
+            }
+            let mut d: Vec<Option<AttrValue>> = match a.kind {
+                AttrType::Bool => vec![Some(AttrValue::Bool(false)), Some(AttrValue::Bool(true))],
+                AttrType::String => {
+                    let mut v: Vec<Option<AttrValue>> =
+                        a.values.iter().cloned().map(Some).collect();
+                    v.push(Some(AttrValue::Str(OTHER_VALUE.to_string())));
+                    v
+                }
+                AttrType::Long => {
+                    // Orderings over numbers cannot be covered by a few samples.
+                    complete = false;
+                    a.values.iter().cloned().map(Some).collect()
+                }
+            };
+            if let Some(default) = &a.default {
+                if !d.contains(&Some(default.clone())) {
+                    d.push(Some(default.clone()));
+                }
+            } else {
+                d.push(None);
+            }
+            d
+        })
+        .collect();
+    (domains, complete)
 }
 
 /// The visible combinations as per-attribute value sets, if they are exactly the product of

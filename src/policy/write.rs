@@ -12,9 +12,9 @@
 
 use std::sync::Arc;
 
-use crate::policy::decision::{Decision, WriteDecision};
+use crate::policy::decision::{Decision, Outcome, StoredNeed, WriteDecision};
 use crate::policy::memo::{RedactKey, WriteKey};
-use crate::policy::plan::UNOBSERVED_ID;
+use crate::policy::plan::{attribute_domain, cartesian, Planner, UNOBSERVED_ID};
 use crate::policy::{PolicyEngine, Scope};
 use crate::routes::{AttrValue, ResourceProfile};
 
@@ -92,6 +92,74 @@ impl PolicyEngine {
         decision
     }
 
+    /// What deciding `action` on a record of `res`, writing the field groups `groups` (and
+    /// no attribute), needs of the stored record. Decided over the attribute domain (as
+    /// [`crate::policy::plan::selectability`]) and memoised per revision. fail closed:
+    /// record ids, number orderings or patterns over undeclared values, or too many
+    /// combinations: it must be read.
+    pub fn stored_need(
+        &self,
+        scope: &Scope,
+        res: &ResourceProfile,
+        action: &'static str,
+        groups: u64,
+    ) -> StoredNeed {
+        let key = (scope.memo_key().clone(), res.name.clone(), action, groups);
+        if let Some(known) = self.independence.get(&key) {
+            return known;
+        }
+        let need = self.decide_need(scope, res, action, groups);
+        self.independence.insert(key, need);
+        need
+    }
+
+    fn decide_need(
+        &self,
+        scope: &Scope,
+        res: &ResourceProfile,
+        action: &'static str,
+        groups: u64,
+    ) -> StoredNeed {
+        let (domains, complete) = attribute_domain(self, res);
+        let count = domains
+            .iter()
+            .try_fold(1usize, |n, d| n.checked_mul(d.len().max(1)));
+        if !complete || self.matches_patterns() || count.is_none_or(|n| n > MAX_COMBINATIONS) {
+            return StoredNeed::Read;
+        }
+        let mut planner = Planner::new(self, scope, res);
+        // (not found, refused, written groups) and, for a write, the answer's plan.
+        type Seen = ((bool, bool, u64), Option<(bool, Vec<Outcome>)>);
+        let mut first: Option<Seen> = None;
+        for combo in cartesian(&domains) {
+            // An erroring policy does not apply, as on the request path (never an allow).
+            let d = self.decide_write(scope, res, None, &combo, action, groups);
+            let outcome = match (d.read.allow, d.record.allow) {
+                (false, _) => (true, false, 0),
+                (true, false) => (false, true, 0),
+                (true, true) => (false, false, d.writable),
+            };
+            let answer = (d.read.allow && d.record.allow).then(|| {
+                let plan = planner.plan(UNOBSERVED_ID, combo);
+                let groups = (0..res.groups.len()).map(|g| plan.outcome(g)).collect();
+                (plan.row.allow, groups)
+            });
+            let seen = (outcome, answer);
+            match &first {
+                None => first = Some(seen),
+                Some(f) if *f == seen => {}
+                // A record the caller sees refused and one it does not see answer apart
+                // (403, 404): only the record can tell which.
+                Some(_) => return StoredNeed::Read,
+            }
+        }
+        if first.is_some() {
+            StoredNeed::Any
+        } else {
+            StoredNeed::Read
+        }
+    }
+
     /// May the caller's free text holding `category` be stored redacted (`redact.<category>`
     /// allowed), or must the write be refused? An error or a missing action refuses.
     pub fn may_redact(
@@ -122,6 +190,9 @@ impl PolicyEngine {
         d
     }
 }
+
+/// Most attribute combinations [`PolicyEngine::stored_need`] decides.
+const MAX_COMBINATIONS: usize = 4096;
 
 /// The attributes as Cedar names them: each spec's name with its extracted value.
 pub fn named_attributes<'a>(

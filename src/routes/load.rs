@@ -224,6 +224,9 @@ struct RawAttribute {
     default: Option<toml::Value>,
     #[serde(default)]
     values: Vec<toml::Value>,
+    /// The CRM keeps the property as one of `values`, in one spelling (an enumeration).
+    #[serde(default)]
+    enumeration: bool,
 }
 
 #[derive(Deserialize)]
@@ -509,12 +512,19 @@ fn compile_attribute(
         default = Some(AttrValue::Bool(false));
         values = vec![AttrValue::Bool(false), AttrValue::Bool(true)];
     }
+    // fail closed: a string is matched exactly only where the routes file says the CRM
+    // keeps it as an enumeration.
+    let exact_match = match kind {
+        AttrType::Bool | AttrType::Long => true,
+        AttrType::String => a.enumeration,
+    };
     Some(AttributeSpec {
         name,
         source,
         kind,
         default,
         values,
+        exact_match,
     })
 }
 

@@ -4,14 +4,19 @@
 //! CRM reports of the account's remaining budget (the vendor's rate-limit headers: other
 //! apps share the account), waits a short while for a slot (queued), and otherwise answers
 //! 429 with `Retry-After` itself, before the CRM would. Replicas of one account split it
-//! by configuration: each takes its `share` (shares summing to at most one).
+//! through a counter they share (a central store, [`SharedCounter`]) where there is one,
+//! and by configuration where there is not or it cannot be reached: each then takes its
+//! `share` (shares summing to at most one), never more.
 //!
 //! It must never hold a request longer than `max_wait_ms`, never send a request without a
 //! slot, and never put a value of a record or a header's text into its counters.
 
 use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use http::header::RETRY_AFTER;
@@ -20,6 +25,23 @@ use http::{HeaderMap, HeaderValue};
 use crate::admin::Metrics;
 use crate::config::BudgetConfig;
 use crate::error::{RateLimit, RequestError};
+
+/// What a shared counter answers for one slot: granted (`None`), or none free for this long
+/// under this limit.
+pub type SharedSlot = Option<(Duration, &'static str)>;
+
+/// The account's budget counted across replicas (a central store): one slot of the whole
+/// account's `requests` per window and `searches_per_second`. An error means the counter
+/// cannot say; the replica's own share then decides.
+pub trait SharedCounter: Send + Sync + fmt::Debug {
+    fn take(
+        &self,
+        search: bool,
+    ) -> Pin<Box<dyn Future<Output = Result<SharedSlot, String>> + Send + '_>>;
+}
+
+/// Longest a slot waits for the shared counter's answer before the replica's share decides.
+const SHARED_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// One replica's share of the account's budget.
 #[derive(Debug)]
@@ -32,6 +54,8 @@ pub struct Budget {
     max_wait: Duration,
     state: Mutex<State>,
     metrics: Arc<Metrics>,
+    /// The counter the replicas share, set once at start-up where there is one.
+    shared: OnceLock<Arc<dyn SharedCounter>>,
 }
 
 #[derive(Debug, Default)]
@@ -68,6 +92,64 @@ impl Budget {
             max_wait: Duration::from_millis(cfg.max_wait_ms),
             state: Mutex::new(State::default()),
             metrics,
+            shared: OnceLock::new(),
+        }
+    }
+
+    /// Count the account's budget with the other replicas through `counter` from now on.
+    pub fn share_through(&self, counter: Arc<dyn SharedCounter>) {
+        let _ = self.shared.set(counter);
+    }
+
+    /// Where the next request stands: the shared counter's answer where it gives one (the
+    /// slot is noted locally too), else this replica's share.
+    async fn slot(&self, search: bool) -> Slot {
+        let Some(counter) = self.shared.get() else {
+            return self.try_take(search, Instant::now());
+        };
+        if let Some(pause) = self.paused(Instant::now()) {
+            return Slot::Wait(pause, "ACCOUNT_BUDGET");
+        }
+        match tokio::time::timeout(SHARED_TIMEOUT, counter.take(search)).await {
+            Ok(Ok(None)) => {
+                self.note(search, Instant::now());
+                Slot::Go
+            }
+            Ok(Ok(Some((wait, limit)))) => Slot::Wait(wait, limit),
+            // fail closed: the store cannot say; this replica's share decides, never
+            // unlimited.
+            Ok(Err(_)) | Err(_) => {
+                self.metrics
+                    .budget_shared_unavailable
+                    .fetch_add(1, Ordering::Relaxed);
+                self.try_take(search, Instant::now())
+            }
+        }
+    }
+
+    fn paused(&self, now: Instant) -> Option<Duration> {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.paused_until.filter(|u| *u > now).map(|u| u - now)
+    }
+
+    /// A slot the shared counter granted, kept in this replica's own window too (what its
+    /// share counts if the counter goes away).
+    fn note(&self, search: bool, now: Instant) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.sent.push_back(now);
+        if search {
+            s.searches.push_back(now);
+        }
+        let window = self.window;
+        while s
+            .sent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window)
+        {
+            s.sent.pop_front();
+        }
+        while s.searches.len() > 64 {
+            s.searches.pop_front();
         }
     }
 
@@ -77,8 +159,9 @@ impl Budget {
         let deadline = Instant::now() + self.max_wait;
         let mut queued = false;
         loop {
+            let slot = self.slot(search).await;
             let now = Instant::now();
-            match self.try_take(search, now) {
+            match slot {
                 Slot::Go => {
                     self.metrics.budget_used.fetch_add(1, Ordering::Relaxed);
                     return Ok(());

@@ -278,6 +278,11 @@ impl Upstream {
         Ok(UpstreamResponse { status, body })
     }
 
+    /// The account's budget (`[upstream.budget]`), where one is configured.
+    pub fn budget(&self) -> Option<&Budget> {
+        self.budget.as_ref()
+    }
+
     /// A slot of the account's budget for one request, where one is configured.
     async fn take_slot(&self, method: &http::Method, path: &str) -> Result<(), RequestError> {
         let Some(b) = &self.budget else {

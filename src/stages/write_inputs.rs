@@ -26,6 +26,7 @@ use serde_json::{Map, Value};
 pub use crate::audit::event::WriteAudit;
 use crate::config::Config;
 use crate::error::RequestError;
+use crate::policy::decision::StoredNeed;
 use crate::policy::{PolicyEngine, Scope};
 use crate::redact::{self, Look, Redactor};
 use crate::routes::{extract_attributes, AttrValue, DeniedFields, ResourceProfile, WriteKind};
@@ -104,6 +105,54 @@ pub fn stored_key(key: &str, lookup: bool) -> String {
         key.to_lowercase()
     } else {
         key.to_string()
+    }
+}
+
+/// Whether the records a write names need not be read first: an update or delete by
+/// record id (no lookup, no merge) that writes no attribute property, no free text and no
+/// association, each input decided alike whatever the stored record holds
+/// ([`PolicyEngine::stored_need`]). Each input is then decided on a stand-in
+/// ([`Stored::stand_in`]), which any stored record would be decided like.
+pub fn needs_no_read(
+    engine: &PolicyEngine,
+    scope: &Scope,
+    res: &ResourceProfile,
+    kind: WriteKind,
+    body: &WriteBody,
+) -> bool {
+    if body.lookup.is_some()
+        || body.merge_into.is_some()
+        || !matches!(kind, WriteKind::Update | WriteKind::Delete)
+    {
+        return false;
+    }
+    let attribute = |name: &str| {
+        res.attribute_properties().any(|p| p == name) || res.free_text.iter().any(|p| p == name)
+    };
+    body.inputs.iter().all(|input| {
+        input.key.is_some()
+            && input.associations.is_none()
+            && !input.properties.keys().any(|k| attribute(k))
+            && engine.stored_need(
+                scope,
+                res,
+                kind.action(),
+                named_groups(res, &input.properties, None).0,
+            ) == StoredNeed::Any
+    })
+}
+
+impl Stored {
+    /// A record that stands for whichever one the CRM holds, where the decision does not
+    /// depend on it ([`needs_no_read`]): only its id, every attribute its default or
+    /// missing (which the domain the decision was proved over covers).
+    pub fn stand_in(res: &ResourceProfile, id: &str) -> Stored {
+        let mut record = Map::new();
+        record.insert(res.id_field.clone(), Value::String(id.to_string()));
+        Stored {
+            id: id.to_string(),
+            record,
+        }
     }
 }
 

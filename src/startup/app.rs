@@ -393,6 +393,30 @@ pub struct Prepared {
     pub health: Health,
 }
 
+/// With a central store, the replicas count the account's budget there together (each
+/// falls back to its configured share while the store cannot answer).
+fn share_budget(config: &Config, upstream: &Upstream) {
+    let (Some(budget), Some(cfg), Some(central)) = (
+        upstream.budget(),
+        config.upstream.budget.as_ref(),
+        config.audit.central.as_ref(),
+    ) else {
+        return;
+    };
+    let account = cfg.account.clone().unwrap_or_else(|| {
+        config
+            .upstream
+            .base
+            .authority()
+            .map_or_else(String::new, |a| a.to_string())
+    });
+    budget.share_through(crate::startup::budget_store::PgBudget::new(
+        central.url.clone(),
+        account,
+        cfg,
+    ));
+}
+
 /// Everything short of binding the port.
 pub fn prepare(config: Config) -> Result<Prepared, String> {
     let policies = load_policies(&config).map_err(|e| e.render_after_prefix())?;
@@ -407,6 +431,7 @@ pub fn prepare(config: Config) -> Result<Prepared, String> {
     let vendor = policies.vendor.clone();
     let health = Health::new();
     let upstream = Upstream::new(&config.upstream, vendor.as_ref(), health.metrics.clone())?;
+    share_budget(&config, &upstream);
     let local = AuditLog::open(&config.audit, health.clone()).map_err(|e| e.to_string())?;
     // With a central store, the local log stays the durability point and a shipper
     // copies it to PostgreSQL; without one, the local log alone.

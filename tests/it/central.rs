@@ -875,3 +875,67 @@ async fn the_audit_logs_retention_deletes_old_segments_locally_and_their_rows_ce
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// The account's budget counted by the replicas together in the central store: one replica
+/// may use what the other leaves (not only its configured share), the two never pass the
+/// account's budget, and with the store away each falls back to its share, never to more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_with_a_central_store_stay_within_one_budget_together() {
+    let Some(pg) = Pg::start("two_replicas_with_a_central_store_stay_within_one_budget_together")
+    else {
+        return;
+    };
+    // The account allows 8 requests per window; each replica's configured share is half.
+    let (addr, served, crm_429) = crate::economy::limited_crm(8).await;
+    let replica = |id: &'static str| {
+        Proxy::start_with(Options {
+            upstream: crate::support::Upstream::Addr(addr),
+            audit_config: central_toml(&pg, id, ""),
+            extra_config: "[upstream.budget]\nrequests = 8\nwindow_ms = 600000\nshare = 0.5\nmax_wait_ms = 0\naccount = \"santa-portal\"\n"
+                .into(),
+            ..Options::default()
+        })
+    };
+    let (a, b) = (replica("budget-a").await, replica("budget-b").await);
+    // Replica a takes six slots, more than its share of four: b has not used its part.
+    for _ in 0..6 {
+        let reply = a.get(CONTACT, "holly", Some("contract_fulfilment")).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+    }
+    let mut answered = 0;
+    let mut refused = 0;
+    for _ in 0..3 {
+        for proxy in [&b, &a] {
+            let reply = proxy
+                .get(CONTACT, "holly", Some("contract_fulfilment"))
+                .await;
+            if reply.status == 429 {
+                assert!(reply.headers.contains_key("retry-after"));
+                refused += 1;
+            } else {
+                assert_eq!(reply.status, 200, "{}", reply.text());
+                answered += 1;
+            }
+        }
+    }
+    assert_eq!(answered, 2, "the account's last two slots");
+    assert_eq!(refused, 4);
+    assert_eq!(served.load(Ordering::SeqCst), 8);
+    assert_eq!(crm_429.load(Ordering::SeqCst), 0, "the CRM had to refuse");
+    // The store away: each replica's own share decides, never unlimited. Replica a has sent
+    // more than its share in this window: crmgate refuses, quickly, before the CRM.
+    pg.stop();
+    // (past the pause the CRM's last `Remaining: 0` asked for)
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let started = Instant::now();
+    let reply = a.get(CONTACT, "holly", Some("contract_fulfilment")).await;
+    assert_eq!(reply.status, 429, "{}", reply.text());
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(crm_429.load(Ordering::SeqCst), 0);
+    let (_, metrics) = plain_get(a.admin, "/metrics").await;
+    assert!(
+        metrics.contains("crmgate_budget_shared_unavailable_total 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("crmgate_budget_used_total 7"), "{metrics}");
+}

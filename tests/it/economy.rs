@@ -159,7 +159,7 @@ async fn search_pages_first(
 /// A CRM of one contact that keeps HubSpot's rolling limit of `limit` requests (per ten
 /// seconds, longer than the test): past it, 429 with `Retry-After`. Returns its address, the
 /// requests it answered and the 429s it sent.
-async fn limited_crm(
+pub(crate) async fn limited_crm(
     limit: usize,
 ) -> (
     std::net::SocketAddr,
@@ -248,4 +248,191 @@ async fn two_replicas_together_stay_within_one_budget() {
         metrics.contains("crmgate_rate_limited_total{origin=\"crmgate\"} 4"),
         "{metrics}"
     );
+}
+
+/// A CRM that answers every contact search as HubSpot does when its filter compares a
+/// string without regard to case: a page of 200 customers, and a `total` of 251 that counts
+/// one more record, spelt `Customer`, further on — a record the policies hide.
+async fn case_blind_crm() -> std::net::SocketAddr {
+    let template = DemoCrm::seeded().record_json("contacts", "1001").unwrap();
+    let results: Vec<Value> = (1..=200)
+        .map(|i| {
+            let mut r = template.clone();
+            r["id"] = json!(i.to_string());
+            r["properties"]["hs_object_id"] = json!(i.to_string());
+            r["properties"]["lifecyclestage"] = json!("customer");
+            r
+        })
+        .collect();
+    let page = serde_json::to_vec(&json!({
+        "total": 251,
+        "results": results,
+        "paging": {"next": {"after": "200"}}
+    }))
+    .unwrap();
+    crate::support::RawUpstream::start(move |_| {
+        crate::support::http_response("200 OK", &[("Content-Type", "application/json")], &page)
+    })
+    .await
+    .addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_pushed_down_on_free_text_never_counts_a_hidden_spelling() {
+    let addr = case_blind_crm().await;
+    let shipped =
+        std::fs::read_to_string(crate::support::repo().join("policies/routes.toml")).unwrap();
+    let search = json!({
+        "filterGroups": [{"filters": [{"propertyName": "firstname", "operator": "HAS_PROPERTY"}]}],
+        "limit": 3,
+        "properties": ["firstname"]
+    });
+    // The lifecycle stage kept as free text: HubSpot's `EQ customer` also matches the hidden
+    // `Customer`, so its count is not the caller's; crmgate counts what it has shown.
+    let free_text = Proxy::start_with(Options {
+        upstream: Upstream::Addr(addr),
+        routes: Some(shipped.replace(
+            "type = \"string\", enumeration = true,",
+            "type = \"string\",",
+        )),
+        ..Options::default()
+    })
+    .await;
+    let reply = free_text
+        .post(
+            "/crm/v3/objects/contacts/search",
+            "penny",
+            Some("contract_fulfilment"),
+            search.clone(),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let v = reply.json();
+    assert_eq!(v["results"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        v["total"], 200,
+        "the CRM's count of a free-text match is not the caller's"
+    );
+    assert!(v["paging"]["next"]["after"].is_string());
+    // As an enumeration (the shipped routes), the CRM keeps one spelling: its count is the
+    // caller's, as a full walk would count it.
+    let enumeration = Proxy::start_with(Options {
+        upstream: Upstream::Addr(addr),
+        ..Options::default()
+    })
+    .await;
+    let reply = enumeration
+        .post(
+            "/crm/v3/objects/contacts/search",
+            "penny",
+            Some("contract_fulfilment"),
+            search,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["total"], 251);
+}
+
+/// Policies under which no decision on a contact looks at the record: anyone may read every
+/// contact's names and company, and update its company details.
+const RECORD_BLIND_POLICIES: &str = r#"
+permit (principal is User, action in Action::"access", resource);
+permit (principal, action == Action::"read", resource is Contact);
+permit (principal, action in [Action::"read.identity", Action::"read.meta", Action::"read.company"], resource is Contact);
+permit (principal, action in [Action::"update", Action::"write.company"], resource is Contact);
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_decided_alike_on_every_record_is_not_read_first() {
+    let proxy = Proxy::start_with(Options {
+        policies: Some(RECORD_BLIND_POLICIES.into()),
+        ..Options::default()
+    })
+    .await;
+    let body = json!({"properties": {"jobtitle": "Chief Elf"}});
+    proxy.crm().clear_received();
+    let reply = proxy
+        .request(
+            "PATCH",
+            "/crm/v3/objects/contacts/1001",
+            Some("noelle"),
+            Some("contract_fulfilment"),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["properties"]["jobtitle"], "Chief Elf");
+    let sent: Vec<String> = proxy
+        .crm()
+        .received()
+        .iter()
+        .map(|r| r.method.clone())
+        .collect();
+    assert_eq!(sent, ["PATCH"], "one CRM request: the write");
+    // A record the CRM lacks: the CRM's own answer, as a missing one.
+    proxy.crm().clear_received();
+    let reply = proxy
+        .request(
+            "PATCH",
+            "/crm/v3/objects/contacts/999999",
+            Some("noelle"),
+            Some("contract_fulfilment"),
+            Some(body),
+        )
+        .await;
+    assert_eq!(reply.status, 404, "{}", reply.text());
+    assert_eq!(proxy.crm().received().len(), 1);
+    // Batched: one write, no read.
+    proxy.crm().clear_received();
+    let inputs: Vec<Value> = ["1001", "1002", "1003"]
+        .iter()
+        .map(|id| json!({"id": id, "properties": {"jobtitle": "Elf"}}))
+        .collect();
+    let reply = proxy
+        .post(
+            "/crm/v3/objects/contacts/batch/update",
+            "noelle",
+            Some("contract_fulfilment"),
+            json!({ "inputs": inputs }),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(proxy.crm().received().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_to_records_the_caller_may_never_see_makes_no_crm_request() {
+    // The caller may update contacts but see none: every record answers as a missing one,
+    // and the policies alone say so — nothing reaches the CRM, for a stored id or a missing
+    // one, and the answers are alike.
+    let policies = RECORD_BLIND_POLICIES.replace(
+        "permit (principal, action == Action::\"read\", resource is Contact);",
+        "",
+    );
+    let proxy = Proxy::start_with(Options {
+        policies: Some(policies),
+        ..Options::default()
+    })
+    .await;
+    let body = json!({"properties": {"jobtitle": "Chief Elf"}});
+    let mut answers = Vec::new();
+    for id in ["1001", "999999"] {
+        proxy.crm().clear_received();
+        let reply = proxy
+            .request(
+                "PATCH",
+                &format!("/crm/v3/objects/contacts/{id}"),
+                Some("noelle"),
+                Some("contract_fulfilment"),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(reply.status, 404, "{id}: {}", reply.text());
+        assert!(proxy.crm().received().is_empty(), "{id}: the CRM was asked");
+        let mut v = reply.json();
+        v.as_object_mut().unwrap().remove("request_id");
+        v.as_object_mut().unwrap().remove("correlationId");
+        answers.push(v);
+    }
+    assert_eq!(answers[0], answers[1]);
 }

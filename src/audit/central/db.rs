@@ -64,7 +64,7 @@ fn describe_config(cfg: &Config) -> String {
 
 /// The error and its causes (the client's own message leaves out why, e.g. "connection
 /// refused" or the server's message).
-fn db(e: tokio_postgres::Error) -> String {
+pub fn db(e: tokio_postgres::Error) -> String {
     let mut out = e.to_string();
     let mut cause = std::error::Error::source(&e);
     while let Some(c) = cause {

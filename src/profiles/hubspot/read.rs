@@ -223,7 +223,22 @@ impl CountedSearch for CountedSearchPlan {
     }
 
     fn pushes_exactly(&self, rows: Option<&RowCondition>) -> bool {
-        rows.and_then(|r| self.with_rows(r))
+        // HubSpot compares a string filter without regard to case (and tokenises some
+        // operators): a filter on a free-text property can match a record the policies
+        // hide ("Customer" for "customer"), and the CRM's `total` would count it. Exact
+        // only where every pushed attribute is compared exactly (numbers, booleans,
+        // enumerations).
+        // fail closed: otherwise the total is what the caller has been shown.
+        let compared_exactly = |rows: &RowCondition| {
+            rows.iter().all(|(i, _)| {
+                self.resource
+                    .attributes
+                    .get(*i)
+                    .is_some_and(|a| a.exact_match)
+            })
+        };
+        rows.filter(|r| compared_exactly(r))
+            .and_then(|r| self.with_rows(r))
             .is_some_and(|(_, whole)| whole)
     }
 

@@ -226,6 +226,21 @@ async fn read_first(
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
+    let res = &w.route.resource;
+    let alike = w
+        .route
+        .write()
+        .is_some_and(|k| write::needs_no_read(w.engine(), w.scope, res, k, parsed));
+    if alike {
+        // The policies decide these inputs alike whatever the CRM holds (not found, refused,
+        // or written and answered the same): no read first. A record the CRM lacks that is
+        // written is then answered by the CRM itself, as a missing one.
+        ctx.detail = Some("decided without reading the records first".into());
+        return Ok(keys
+            .iter()
+            .map(|k| (k.clone(), Stored::stand_in(res, k)))
+            .collect());
+    }
     prior_read(sh, w, &keys, parsed.lookup.as_deref(), ctx).await
 }
 

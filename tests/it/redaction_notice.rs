@@ -471,7 +471,8 @@ async fn a_redacted_body_is_within_the_limit_whenever_its_intent_was_logged() {
     .await;
     let (mut sent, mut refused) = (0, 0);
     for n in (0..=120).step_by(8) {
-        let wish = format!("Wir wünschen uns Tee. {}", "HIV, ".repeat(n));
+        // Sentences, not a list: findings joined by commas merge into one marker.
+        let wish = format!("Wir wünschen uns Tee. {}", "HIV. ".repeat(n));
         let body = prospect("Ada", "Bonn", &wish);
         if body.to_string().len() > limit {
             continue;

@@ -5,28 +5,13 @@
 //! and answers an access request for contact 1001 with the copy read through the demo's
 //! crmgate; a user without the role gets no session.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{https_client, parse_response, repo, ChildGuard, Reply, TestClient};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
+use crate::support::{demo_command, https_client, parse_response, ChildGuard, Reply, TestClient};
 
 pub(crate) async fn get(client: &TestClient, url: &str, cookie: Option<&str>) -> Reply {
     let mut b = http::Request::get(url);
@@ -128,27 +113,7 @@ pub(crate) async fn sign_in(
 async fn the_demo_starts_the_console_and_prints_how_the_dpo_signs_in() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    copy_dir(&repo().join("policies"), &d.join("policies"));
-    copy_dir(&repo().join("certs"), &d.join("certs"));
-    let config = d.join("policies/crmgate.toml");
-    let text = std::fs::read_to_string(&config).unwrap();
-    // Tests run side by side: no fixed admin port (the console's follows --listen's 0).
-    std::fs::write(
-        &config,
-        text.replacen("addr = \"127.0.0.1:9901\"", "addr = \"127.0.0.1:0\"", 1),
-    )
-    .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crmgate"))
-        .args(["demo", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .current_dir(d)
-        .env_remove("CRMGATE_UPSTREAM_TOKEN")
-        .env_remove("CRMGATE_HASH_KEY")
-        .env_remove("CRMGATE_DPO_KEY")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = demo_command(d).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let _demo = ChildGuard::from_child(child);
     let printed = tokio::task::spawn_blocking(move || {

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
 
-use crate::support::{https_client, mtls_client, repo, write_config, Proxy};
+use crate::support::{demo_command, https_client, mtls_client, repo, write_config, Proxy};
 
 /// The real binary with its log written to a file (not a terminal), killed when dropped.
 struct Logged {
@@ -239,26 +239,7 @@ async fn search_cursors_are_sealed_and_a_chosen_or_changed_one_is_refused() {
 async fn every_curl_the_demo_prints_answers_as_it_says() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    copy_dir(&repo().join("policies"), &d.join("policies"));
-    copy_dir(&repo().join("certs"), &d.join("certs"));
-    let config = d.join("policies/crmgate.toml");
-    let text = std::fs::read_to_string(&config).unwrap();
-    // Tests run side by side: no fixed admin port.
-    std::fs::write(
-        &config,
-        text.replacen("addr = \"127.0.0.1:9901\"", "addr = \"127.0.0.1:0\"", 1),
-    )
-    .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crmgate"))
-        .args(["demo", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .current_dir(d)
-        .env_remove("CRMGATE_UPSTREAM_TOKEN")
-        .env_remove("CRMGATE_HASH_KEY")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = demo_command(d).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let demo = Logged {
         child,
@@ -301,19 +282,6 @@ async fn every_curl_the_demo_prints_answers_as_it_says() {
         }
     }
     drop(demo);
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 /// The `curl` commands of the demo's output, each as its words after shell quoting (a line

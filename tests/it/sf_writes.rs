@@ -3,6 +3,7 @@
 //! fields; hidden equals missing; upserts by a lookup field the path names; redaction and
 //! provenance; the write's intent durable before it is forwarded — and what reached the CRM.
 
+use crate::support::copy_dir;
 use std::sync::Arc;
 
 use democrm::salesforce::SalesforceCrm;
@@ -539,19 +540,6 @@ async fn the_oauth_token_is_fetched_once_and_an_expired_one_is_never_renewed_for
     assert_eq!(sf.stored(CONTACT)["FirstName"], "D");
     for r in sf.crm.received() {
         assert!(!String::from_utf8_lossy(&r.body).contains("noelle"));
-    }
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
     }
 }
 

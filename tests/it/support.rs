@@ -953,3 +953,43 @@ pub fn chromium_run(chromium: &Path, page: &Path, args: &[String]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Copy a directory tree (the shipped policies and certificates into a test's own directory).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// `crmgate demo` in the directory `d` with a copy of the shipped policies and certificates,
+/// on port 0 and without a fixed admin port (tests run side by side), with no secret from
+/// the environment; stdout piped for the tour it prints.
+pub fn demo_command(d: &Path) -> std::process::Command {
+    copy_dir(&repo().join("policies"), &d.join("policies"));
+    copy_dir(&repo().join("certs"), &d.join("certs"));
+    let config = d.join("policies/crmgate.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replacen("addr = \"127.0.0.1:9901\"", "addr = \"127.0.0.1:0\"", 1),
+    )
+    .unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_crmgate"));
+    command
+        .args(["demo", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .current_dir(d)
+        .env_remove("CRMGATE_UPSTREAM_TOKEN")
+        .env_remove("CRMGATE_HASH_KEY")
+        .env_remove("CRMGATE_DPO_KEY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    command
+}
